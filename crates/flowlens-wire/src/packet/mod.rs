@@ -1,0 +1,1 @@
+//! Packet-header walker (placeholder: filled in by the header-walker work).

@@ -1,0 +1,213 @@
+//! A bounds-checked big-endian cursor over a byte slice.
+//!
+//! Every multi-byte read is network byte order (big-endian), as in XDR (RFC 4506, used by sFlow)
+//! and in every IETF packet header. Reads never panic: running past the end yields
+//! [`Error::Truncated`] naming the reader's layer and the absolute offset of the failed read.
+
+use crate::error::{Error, Layer, Result};
+
+/// Bounds-checked cursor. `base` is the absolute offset of `buf[0]` in the outermost input, so
+/// errors raised by a reader over a sub-slice still point into the original buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    base: usize,
+    layer: Layer,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over `buf`, whose first byte sits at absolute offset `base`.
+    pub(crate) const fn new(buf: &'a [u8], base: usize, layer: Layer) -> Self {
+        Reader { buf, pos: 0, base, layer }
+    }
+
+    /// Bytes not yet read.
+    pub(crate) const fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// Absolute offset of the next byte to read.
+    pub(crate) const fn offset(&self) -> usize {
+        self.base.saturating_add(self.pos)
+    }
+
+    /// The unread rest of the buffer.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.buf.get(self.pos..).unwrap_or(&[])
+    }
+
+    /// The same position, errors attributed to `layer` from now on.
+    pub(crate) const fn with_layer(mut self, layer: Layer) -> Self {
+        self.layer = layer;
+        self
+    }
+
+    /// A truncation error for a read of `needed` bytes at the current position.
+    pub(crate) const fn truncated(&self, needed: usize) -> Error {
+        Error::Truncated {
+            layer: self.layer,
+            offset: self.offset(),
+            needed,
+            available: self.remaining(),
+        }
+    }
+
+    /// An invalid-field error at absolute offset `offset`.
+    pub(crate) const fn invalid_at(&self, offset: usize, field: &'static str, value: u64) -> Error {
+        Error::Invalid { layer: self.layer, offset, field, value }
+    }
+
+    /// An unsupported-value error at absolute offset `offset`.
+    pub(crate) const fn unsupported_at(
+        &self,
+        offset: usize,
+        field: &'static str,
+        value: u64,
+    ) -> Error {
+        Error::Unsupported { layer: self.layer, offset, field, value }
+    }
+
+    /// Takes the next `n` bytes.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than `n` bytes remain.
+    pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).ok_or_else(|| self.truncated(n))?;
+        let out = self.buf.get(self.pos..end).ok_or_else(|| self.truncated(n))?;
+        self.pos = end;
+        Ok(out)
+    }
+
+    /// Takes the next `N` bytes as an array.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than `N` bytes remain.
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let b = self.bytes(N)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(b);
+        Ok(out)
+    }
+
+    /// Skips `n` bytes.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than `n` bytes remain.
+    pub(crate) fn skip(&mut self, n: usize) -> Result<()> {
+        self.bytes(n).map(|_| ())
+    }
+
+    /// Reads one byte.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] at the end of input.
+    pub(crate) fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    /// Reads a big-endian `u16`.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than 2 bytes remain.
+    pub(crate) fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    /// Reads a big-endian `u32`.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than 4 bytes remain.
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    /// Reads a big-endian `u64`.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than 8 bytes remain.
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    /// Reads a big-endian IEEE 754 `f32` (XDR `float`).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than 4 bytes remain.
+    pub(crate) fn f32(&mut self) -> Result<f32> {
+        Ok(f32::from_bits(self.u32()?))
+    }
+
+    /// Reads an XDR variable-length opaque (RFC 4506 section 4.10): a `u32` length, the bytes,
+    /// then zero to three bytes of padding to a multiple of four. `max` caps the length.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] if the length exceeds `max`; [`Error::Truncated`] if the data or its
+    /// padding runs past the end.
+    pub(crate) fn xdr_opaque(&mut self, field: &'static str, max: usize) -> Result<&'a [u8]> {
+        let at = self.offset();
+        let len = self.u32()?;
+        let n = usize::try_from(len).map_err(|_| self.invalid_at(at, field, u64::from(len)))?;
+        if n > max {
+            return Err(self.invalid_at(at, field, u64::from(len)));
+        }
+        let data = self.bytes(n)?;
+        self.skip(xdr_pad(n))?;
+        Ok(data)
+    }
+
+    /// Splits off a sub-reader over the next `n` bytes, sharing this reader's base so offsets
+    /// stay absolute, and advances past them.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] if fewer than `n` bytes remain.
+    pub(crate) fn sub(&mut self, n: usize) -> Result<Reader<'a>> {
+        let base = self.offset();
+        let buf = self.bytes(n)?;
+        Ok(Reader { buf, pos: 0, base, layer: self.layer })
+    }
+}
+
+/// Padding that follows `n` bytes of XDR opaque data (0..=3).
+pub(crate) const fn xdr_pad(n: usize) -> usize {
+    (4 - (n % 4)) % 4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_big_endian_and_reports_absolute_offsets() {
+        let buf = [0, 0, 0, 5, 0xAB, 0xCD, 1];
+        let mut r = Reader::new(&buf, 100, Layer::SflowDatagram);
+        assert_eq!(r.u32(), Ok(5));
+        assert_eq!(r.u16(), Ok(0xABCD));
+        let err = r.u32().err();
+        assert_eq!(
+            err,
+            Some(Error::Truncated {
+                layer: Layer::SflowDatagram,
+                offset: 106,
+                needed: 4,
+                available: 1
+            })
+        );
+        // a failed read does not advance
+        assert_eq!(r.u8(), Ok(1));
+        assert_eq!(r.remaining(), 0);
+    }
+
+    #[test]
+    fn xdr_opaque_pads_and_caps() {
+        let buf = [0, 0, 0, 3, b'a', b'b', b'c', 0, 9];
+        let mut r = Reader::new(&buf, 0, Layer::SflowFlowRecord);
+        assert_eq!(r.xdr_opaque("name", 16), Ok(&b"abc"[..]));
+        assert_eq!(r.u8(), Ok(9));
+        let mut r = Reader::new(&buf, 0, Layer::SflowFlowRecord);
+        assert!(matches!(r.xdr_opaque("name", 2), Err(Error::Invalid { value: 3, .. })));
+        let huge = [0xFF, 0xFF, 0xFF, 0xFF];
+        let mut r = Reader::new(&huge, 0, Layer::SflowFlowRecord);
+        assert!(r.xdr_opaque("name", usize::MAX).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! sFlow version 5 datagrams (placeholder: filled in by the sFlow decoder work).

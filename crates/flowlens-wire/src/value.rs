@@ -1,0 +1,160 @@
+//! Decoded field values and the visitor traits that expose them.
+//!
+//! Decoders in this crate are zero-copy views; they do not build maps of fields. Instead each
+//! decoded structure offers `visit_fields(&self, &mut impl FieldVisitor)` (and the packet walk
+//! offers `visit_keys`), calling the visitor once per field with a borrowed [`Value`]. Printers,
+//! the flow engine and tests implement the visitors; nothing here allocates.
+
+use core::fmt;
+use core::net::IpAddr;
+
+/// One decoded value, borrowed from the input where it is bytes.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub enum Value<'a> {
+    /// A flag.
+    Bool(bool),
+    /// An unsigned integer of up to 64 bits (counters, ids, ports, lengths).
+    U64(u64),
+    /// A signed integer (e.g. sFlow `ifDirection`-style enums never need it, but Host sFlow
+    /// memory and some MIB-II counters are signed in their MIBs).
+    I64(i64),
+    /// An IEEE 754 single-precision number (Host sFlow load averages).
+    F32(f32),
+    /// An IPv4 or IPv6 address.
+    Ip(IpAddr),
+    /// A 48-bit MAC address, in transmission order.
+    Mac([u8; 6]),
+    /// Text taken from the wire (XDR `string`, URLs, user names). May be invalid UTF-8; printers
+    /// render it lossily with control characters escaped.
+    Str(&'a [u8]),
+    /// Opaque bytes, rendered as lowercase hex.
+    Hex(&'a [u8]),
+    /// An XDR array of big-endian `u32` (AS path segments, communities, MPLS label stacks).
+    /// The slice length is a multiple of 4.
+    U32List(&'a [u8]),
+    /// A symbolic value from a fixed vocabulary (e.g. `"discard"`, `"multiple"`).
+    Name(&'static str),
+    /// A computed textual value (a DNS name, a TCP flag bit string) formatted on demand.
+    Display(&'a dyn fmt::Display),
+}
+
+impl fmt::Debug for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "Bool({b})"),
+            Value::U64(v) => write!(f, "U64({v})"),
+            Value::I64(v) => write!(f, "I64({v})"),
+            Value::F32(v) => write!(f, "F32({v})"),
+            Value::Ip(a) => write!(f, "Ip({a})"),
+            Value::Mac(_) => write!(f, "Mac({self})"),
+            Value::Str(_) => write!(f, "Str({self})"),
+            Value::Hex(_) => write!(f, "Hex({self})"),
+            Value::U32List(_) => write!(f, "U32List({self})"),
+            Value::Name(n) => write!(f, "Name({n})"),
+            Value::Display(d) => write!(f, "Display({d})"),
+        }
+    }
+}
+
+/// Text form used by `flowlens decode`: integers in decimal, MACs as 12 lowercase hex digits
+/// without separators (sFlow-RT's `macsource` form), lists space-separated, hex lowercase.
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::U64(v) => write!(f, "{v}"),
+            Value::I64(v) => write!(f, "{v}"),
+            Value::F32(v) => write!(f, "{v}"),
+            Value::Ip(a) => write!(f, "{a}"),
+            Value::Mac(m) => {
+                for b in m {
+                    write!(f, "{b:02x}")?;
+                }
+                Ok(())
+            }
+            Value::Str(s) => write_escaped(f, s),
+            Value::Hex(s) => {
+                for b in s {
+                    write!(f, "{b:02x}")?;
+                }
+                Ok(())
+            }
+            Value::U32List(s) => {
+                for (i, c) in s.chunks_exact(4).enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{}", u32::from_be_bytes([c[0], c[1], c[2], c[3]]))?;
+                }
+                Ok(())
+            }
+            Value::Name(n) => f.write_str(n),
+            Value::Display(d) => d.fmt(f),
+        }
+    }
+}
+
+/// Writes wire text: printable ASCII as is, everything else as `\xNN`.
+fn write_escaped(f: &mut fmt::Formatter<'_>, s: &[u8]) -> fmt::Result {
+    for &b in s {
+        if (0x20..0x7f).contains(&b) && b != b'\\' {
+            write!(f, "{}", char::from(b))?;
+        } else {
+            write!(f, "\\x{b:02x}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Receives the fields of one decoded structure, in wire order.
+///
+/// `name` is the field's name as its specification spells it (sFlow structure member names such
+/// as `ifInOctets` or `sampling_rate`; RFC field names for packet headers).
+pub trait FieldVisitor {
+    /// Called once per field.
+    fn field(&mut self, name: &'static str, value: Value<'_>);
+}
+
+/// Receives the flow keys of one packet, in sFlow-RT naming (`ipsource`, `tcpflags`, ...).
+///
+/// `depth` is the tunnel nesting level: 0 for the outermost headers, 1 for the headers inside
+/// the first tunnel, and so on. Printers render a key at depth `d > 0` as `name.d`, which is
+/// sFlow-RT's convention (`ipsource.1`).
+pub trait KeyVisitor {
+    /// Called once per key present in the packet.
+    fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Buf {
+        out: [u8; 64],
+        len: usize,
+    }
+    impl fmt::Write for Buf {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let end = self.len + s.len();
+            self.out.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    fn render(v: Value<'_>) -> Buf {
+        let mut b = Buf { out: [0; 64], len: 0 };
+        fmt::write(&mut b, format_args!("{v}")).ok();
+        b
+    }
+
+    #[test]
+    fn renders_values() {
+        let b = render(Value::Mac([0, 0x1b, 0x21, 0xaa, 0xbb, 0x0c]));
+        assert_eq!(&b.out[..b.len], b"001b21aabb0c");
+        let b = render(Value::U32List(&[0, 0, 0xfd, 0xe8, 0, 0, 0, 7]));
+        assert_eq!(&b.out[..b.len], b"65000 7");
+        let b = render(Value::Str(b"a\nb"));
+        assert_eq!(&b.out[..b.len], b"a\\x0ab");
+    }
+}

@@ -1,0 +1,2 @@
+//! flowlens binary.
+fn main() {}
