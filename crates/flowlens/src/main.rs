@@ -1,2 +1,82 @@
-//! flowlens binary.
-fn main() {}
+//! `flowlens`: real-time network traffic analytics.
+//!
+//! This binary is CLI and glue only: argument parsing, reading files and printing. Protocol
+//! decoding lives in `flowlens-wire`, which does no IO.
+//!
+//! Exit codes: 0 success; 1 the input was read but some of it could not be decoded (each
+//! failure is printed with file, packet, layer and byte offset); 2 usage error or an input that
+//! could not be read at all.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod decode;
+
+/// Real-time network traffic analytics: sFlow, NetFlow and IPFIX.
+#[derive(Debug, Parser)]
+#[command(name = "flowlens", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode captures or datagram files and print every datagram, sample and record.
+    ///
+    /// Reads pcap and pcapng captures and bare UDP payload files (one sFlow datagram per
+    /// file). sFlow is recognised by content, not port. For captures of ordinary traffic each
+    /// packet's layers and flow keys are printed.
+    Decode(DecodeArgs),
+}
+
+/// Arguments of `flowlens decode`.
+#[derive(Debug, clap::Args)]
+struct DecodeArgs {
+    /// Output format: `text` for people, `json` for one JSON object per datagram or packet.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Do not print the summary line on standard error.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Files to decode: .pcap, .pcapng, or a bare UDP payload.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+/// Output format of `flowlens decode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Indented `name value` lines, in the spirit of sflowtool.
+    Text,
+    /// One JSON object per line (schema in docs/decode-json.md).
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => decode::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = io::stdout().flush();
+            eprintln!("flowlens: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// True when the error chain ends in a closed stdout (e.g. `flowlens decode … | head`).
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

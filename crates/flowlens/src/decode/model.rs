@@ -1,0 +1,343 @@
+//! Turns one input frame into the `flowlens decode` document (a JSON object).
+//!
+//! Both output formats render this one document, so text and JSON always carry the same
+//! information. The schema is documented in `docs/decode-json.md`; field names inside
+//! `fields` objects are the specification's own (sFlow structure members, RFC header fields),
+//! and `keys` use sFlow-RT flow-key names.
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use flowlens_wire::packet::{self, LinkType, Walk, WalkConfig};
+use flowlens_wire::sflow::{self, CounterData, Datagram, FlowData, FlowRecord, Sample};
+use flowlens_wire::{Error, FieldVisitor, KeyVisitor, Value};
+use serde_json::{json, Map, Value as Json};
+
+use super::capture::Frame;
+use super::stats::Stats;
+
+/// Where a frame came from, for the document's header fields.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Origin<'a> {
+    /// File name as given on the command line.
+    pub(crate) file: &'a str,
+    /// Frame number in the file, from 1.
+    pub(crate) packet: u64,
+}
+
+/// Builds the document for one frame and updates `stats`.
+pub(crate) fn frame_document(
+    origin: Origin<'_>,
+    frame: &Frame<'_>,
+    cfg: &WalkConfig,
+    stats: &mut Stats,
+) -> Map<String, Json> {
+    let mut doc = Map::new();
+    doc.insert("file".into(), origin.file.into());
+    doc.insert("packet".into(), origin.packet.into());
+    match *frame {
+        Frame::Captured { linktype, time, data, original_len } => {
+            doc.insert("time".into(), time.map_or(Json::Null, |t| rfc3339(t).into()));
+            let Some(link) = LinkType::from_pcap(linktype) else {
+                doc.insert("type".into(), "packet".into());
+                doc.insert("length".into(), data.len().into());
+                let msg = format!("capture: unsupported link type {linktype}");
+                stats.report_error(origin, &msg);
+                doc.insert("errors".into(), json!([{ "message": msg }]));
+                return doc;
+            };
+            let walk = packet::walk(link, data, cfg);
+            if let Some(udp) = walk.outer_udp() {
+                if sflow::is_sflow_v5(udp.payload) {
+                    doc.insert("type".into(), "sflow".into());
+                    let src = SocketAddr::new(udp.src_addr, udp.src_port);
+                    let dst = SocketAddr::new(udp.dst_addr, udp.dst_port);
+                    doc.insert("source".into(), src.to_string().into());
+                    doc.insert("destination".into(), dst.to_string().into());
+                    sflow_document(origin, udp.payload, cfg, stats, &mut doc);
+                    return doc;
+                }
+                if let Some(kind) = flow_export_kind(udp.payload) {
+                    other_datagram(kind, udp.payload.len(), stats, &mut doc);
+                    return doc;
+                }
+            }
+            doc.insert("type".into(), "packet".into());
+            doc.insert("length".into(), data.len().into());
+            doc.insert("original_length".into(), original_len.into());
+            stats.packets += 1;
+            walk_document(&walk, &mut doc);
+        }
+        Frame::Payload { data } => {
+            doc.insert("time".into(), Json::Null);
+            if sflow::is_sflow_v5(data) {
+                doc.insert("type".into(), "sflow".into());
+                sflow_document(origin, data, cfg, stats, &mut doc);
+            } else if let Some(kind) = flow_export_kind(data) {
+                other_datagram(kind, data.len(), stats, &mut doc);
+            } else {
+                // Some fixtures hold a whole Ethernet frame carrying the datagram.
+                let walk = packet::walk(LinkType::Ethernet, data, cfg);
+                match walk.outer_udp().filter(|u| sflow::is_sflow_v5(u.payload)) {
+                    Some(udp) => {
+                        doc.insert("type".into(), "sflow".into());
+                        let src = SocketAddr::new(udp.src_addr, udp.src_port);
+                        let dst = SocketAddr::new(udp.dst_addr, udp.dst_port);
+                        doc.insert("source".into(), src.to_string().into());
+                        doc.insert("destination".into(), dst.to_string().into());
+                        sflow_document(origin, udp.payload, cfg, stats, &mut doc);
+                    }
+                    None => {
+                        doc.insert("type".into(), "unknown".into());
+                        doc.insert("length".into(), data.len().into());
+                        let head: String =
+                            data.iter().take(8).map(|b| format!("{b:02x}")).collect();
+                        let msg = format!(
+                            "payload: not an sFlow v5 datagram or an Ethernet frame carrying one \
+                             (first bytes {head})"
+                        );
+                        stats.report_error(origin, &msg);
+                        doc.insert("errors".into(), json!([{ "message": msg }]));
+                    }
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// NetFlow v5/v9 and IPFIX are recognised (by their version field) but not decoded yet.
+fn flow_export_kind(payload: &[u8]) -> Option<&'static str> {
+    match payload {
+        [0, 5, ..] if payload.len() >= 24 => Some("netflow-v5"),
+        [0, 9, ..] if payload.len() >= 20 => Some("netflow-v9"),
+        [0, 10, ..] if payload.len() >= 16 => Some("ipfix"),
+        _ => None,
+    }
+}
+
+fn other_datagram(kind: &str, len: usize, stats: &mut Stats, doc: &mut Map<String, Json>) {
+    stats.other_datagrams += 1;
+    doc.insert("type".into(), kind.into());
+    doc.insert("length".into(), len.into());
+    doc.insert("note".into(), "NetFlow and IPFIX decoding is not implemented yet".into());
+}
+
+fn sflow_document(
+    origin: Origin<'_>,
+    payload: &[u8],
+    cfg: &WalkConfig,
+    stats: &mut Stats,
+    doc: &mut Map<String, Json>,
+) {
+    stats.datagrams += 1;
+    doc.insert("length".into(), payload.len().into());
+    let mut errors = Vec::new();
+    match Datagram::parse(payload) {
+        Err(e) => errors.push(e),
+        Ok(dgram) => {
+            doc.insert("datagram".into(), Json::Object(fields_of(|v| dgram.visit_fields(v))));
+            let mut samples = Vec::new();
+            for sample in dgram.samples() {
+                match sample {
+                    Ok(s) => samples.push(sample_document(&s, cfg, stats, &mut errors)),
+                    Err(e) => errors.push(e),
+                }
+            }
+            doc.insert("samples".into(), Json::Array(samples));
+        }
+    }
+    if !errors.is_empty() {
+        for e in &errors {
+            stats.report_error(origin, &e.to_string());
+        }
+        doc.insert("errors".into(), Json::Array(errors.iter().map(error_json).collect()));
+    }
+}
+
+fn sample_document(
+    sample: &Sample<'_>,
+    cfg: &WalkConfig,
+    stats: &mut Stats,
+    errors: &mut Vec<Error>,
+) -> Json {
+    stats.count_sample(sample.name());
+    let mut doc = Map::new();
+    doc.insert("sample".into(), sample.name().into());
+    doc.insert("tag".into(), format!("{}:{}", sample.enterprise(), sample.format()).into());
+    doc.insert("offset".into(), sample.offset().into());
+    doc.insert("fields".into(), Json::Object(fields_of(|v| sample.visit_fields(v))));
+    let mut records = Vec::new();
+    match sample {
+        Sample::Flow(s) => flow_records(s.records(), cfg, stats, errors, &mut records),
+        Sample::Discard(s) => flow_records(s.records(), cfg, stats, errors, &mut records),
+        Sample::Counter(s) => {
+            for rec in s.records() {
+                match rec {
+                    Ok(r) => {
+                        stats.records += 1;
+                        if matches!(r.data, CounterData::Unknown(_)) {
+                            stats.unknown_records += 1;
+                        }
+                        let mut d = Map::new();
+                        d.insert("record".into(), r.name().into());
+                        d.insert("tag".into(), format!("{}:{}", r.enterprise, r.format).into());
+                        d.insert("offset".into(), r.offset.into());
+                        d.insert("fields".into(), Json::Object(fields_of(|v| r.visit_fields(v))));
+                        records.push(Json::Object(d));
+                    }
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        Sample::Unknown(_) => stats.unknown_samples += 1,
+    }
+    if !matches!(sample, Sample::Unknown(_)) {
+        doc.insert("records".into(), Json::Array(records));
+    }
+    Json::Object(doc)
+}
+
+fn flow_records<'a>(
+    records: impl Iterator<Item = flowlens_wire::Result<FlowRecord<'a>>>,
+    cfg: &WalkConfig,
+    stats: &mut Stats,
+    errors: &mut Vec<Error>,
+    out: &mut Vec<Json>,
+) {
+    for rec in records {
+        match rec {
+            Ok(r) => {
+                stats.records += 1;
+                if matches!(r.data, FlowData::Unknown(_)) {
+                    stats.unknown_records += 1;
+                }
+                let mut d = Map::new();
+                d.insert("record".into(), r.name().into());
+                d.insert("tag".into(), format!("{}:{}", r.enterprise, r.format).into());
+                d.insert("offset".into(), r.offset.into());
+                d.insert("fields".into(), Json::Object(fields_of(|v| r.visit_fields(v))));
+                if let FlowData::SampledHeader(h) = &r.data {
+                    stats.headers += 1;
+                    let mut p = Map::new();
+                    match LinkType::from_sflow_header_protocol(h.header_protocol()) {
+                        Some(link) => walk_document(&packet::walk(link, h.header(), cfg), &mut p),
+                        None => {
+                            p.insert(
+                                "stopped".into(),
+                                format!("header_protocol {} is not decoded", h.header_protocol())
+                                    .into(),
+                            );
+                        }
+                    }
+                    d.insert("packet".into(), Json::Object(p));
+                }
+                out.push(Json::Object(d));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+}
+
+/// Adds `stack`, `layers`, `keys` and (when the walk stopped early) `stopped` to `doc`.
+/// Offsets in `layers` and `stopped` count from the first byte of the walked buffer.
+fn walk_document(walk: &Walk<'_>, doc: &mut Map<String, Json>) {
+    doc.insert("stack".into(), walk.stack().to_string().into());
+    let layers: Vec<Json> = walk
+        .layers()
+        .iter()
+        .map(|l| {
+            let mut m = Map::new();
+            m.insert("layer".into(), l.layer.name().into());
+            m.insert("offset".into(), l.offset.into());
+            m.insert("depth".into(), l.depth.into());
+            m.insert("fields".into(), Json::Object(fields_of(|v| l.visit_fields(v))));
+            Json::Object(m)
+        })
+        .collect();
+    doc.insert("layers".into(), Json::Array(layers));
+    let mut keys = KeyMap(Map::new());
+    walk.visit_keys(&mut keys);
+    doc.insert("keys".into(), Json::Object(keys.0));
+    if let Some(stop) = walk.stop() {
+        doc.insert("stopped".into(), error_json(&stop));
+    }
+}
+
+fn error_json(e: &Error) -> Json {
+    json!({
+        "layer": e.layer().name(),
+        "offset": e.offset(),
+        "kind": e.kind(),
+        "message": e.to_string(),
+    })
+}
+
+/// Collects the fields a `visit_fields` call reports. A name reported more than once (e.g.
+/// repeated AS-path segments) becomes an array of its values, in order.
+fn fields_of(visit: impl FnOnce(&mut FieldMap)) -> Map<String, Json> {
+    let mut m = FieldMap { map: Map::new(), repeated: Vec::new() };
+    visit(&mut m);
+    m.map
+}
+
+struct FieldMap {
+    map: Map<String, Json>,
+    /// Names already turned into arrays of repeated values.
+    repeated: Vec<&'static str>,
+}
+
+impl FieldVisitor for FieldMap {
+    fn field(&mut self, name: &'static str, value: Value<'_>) {
+        let value = value_json(value);
+        match self.map.get_mut(name) {
+            None => {
+                self.map.insert(name.to_string(), value);
+            }
+            Some(Json::Array(items)) if self.repeated.contains(&name) => items.push(value),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Json::Array(vec![first, value]);
+                self.repeated.push(name);
+            }
+        }
+    }
+}
+
+struct KeyMap(Map<String, Json>);
+
+impl KeyVisitor for KeyMap {
+    fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>) {
+        let name = if depth == 0 { name.to_string() } else { format!("{name}.{depth}") };
+        self.0.insert(name, value_json(value));
+    }
+}
+
+/// JSON form of a field value: numbers and booleans as JSON scalars, `U32List` as an array of
+/// numbers, everything else as its text form.
+pub(crate) fn value_json(v: Value<'_>) -> Json {
+    match v {
+        Value::Bool(b) => Json::Bool(b),
+        Value::U64(n) => Json::from(n),
+        Value::I64(n) => Json::from(n),
+        Value::F32(f) => {
+            // Print the shortest decimal that round-trips through f32, not the f64 widening.
+            f.to_string().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(
+                Json::Null,
+                Json::Number,
+            )
+        }
+        Value::U32List(bytes) => Json::Array(
+            bytes
+                .chunks_exact(4)
+                .map(|c| Json::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+        ),
+        other => Json::String(other.to_string()),
+    }
+}
+
+/// RFC 3339 UTC timestamp with nanoseconds, e.g. `2026-11-21T13:24:37.123456000Z`.
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_nanos(t).to_string()
+}

@@ -1,0 +1,52 @@
+//! Helpers shared by the end-to-end tests: where the data is, how to run the binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `../shared/data` beside the workspace. Panics (failing the test) when it is missing: these
+/// tests exist to run on the real captures, so a missing data set must not look like a pass.
+pub fn data_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    assert!(
+        dir.join("PROVENANCE.md").is_file(),
+        "the shared captures are missing: expected {}",
+        dir.display()
+    );
+    dir
+}
+
+/// The workspace root.
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs the built `flowlens` binary with `args`.
+pub fn flowlens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flowlens"))
+        .args(args)
+        .output()
+        .expect("run flowlens")
+}
+
+/// Runs `flowlens decode --format json --quiet FILE` and parses every output line.
+pub fn decode_json(file: &Path) -> (Output, Vec<serde_json::Value>) {
+    let out = flowlens(&["decode", "--format", "json", "--quiet", file.to_str().unwrap()]);
+    let docs = String::from_utf8(out.stdout.clone())
+        .expect("utf-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect();
+    (out, docs)
+}
+
+/// Files under `dir` (one level) whose names satisfy `keep`, sorted.
+pub fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
+        .collect();
+    v.sort();
+    v
+}

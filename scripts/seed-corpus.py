@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Seeds the cargo-fuzz corpora from the real captures in shared/data.
+
+sflow_datagram: every sFlow UDP payload (from pcaps and payload files).
+packet_walk:    every captured frame, prefixed with a selector byte for its link type
+                (index into LINKS in fuzz_targets/packet_walk.rs: 0 Ethernet, 3 raw IP,
+                4 Linux SLL, 7 PPP).
+Standard library only; classic pcap (all shared captures are classic pcap).
+"""
+import hashlib
+import os
+import struct
+import sys
+
+SELECTOR = {1: 0, 101: 3, 12: 3, 14: 3, 228: 1, 229: 2, 113: 4, 276: 5, 0: 6, 9: 7, 50: 7}
+
+
+def pcap_frames(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        e = "<"
+    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = ">"
+    else:
+        return
+    linktype = struct.unpack(e + "I", data[20:24])[0]
+    off = 24
+    while off + 16 <= len(data):
+        _, _, caplen, _ = struct.unpack(e + "IIII", data[off:off + 16])
+        off += 16
+        yield linktype, data[off:off + caplen]
+        off += caplen
+
+
+def udp_payload_eth(frame):
+    if len(frame) < 14 or frame[12:14] != b"\x08\x00":
+        return None
+    ihl = (frame[14] & 0x0F) * 4
+    if len(frame) < 14 + ihl + 8 or frame[14 + 9] != 17:
+        return None
+    return frame[14 + ihl + 8:]
+
+
+def put(dirname, blob):
+    name = hashlib.sha1(blob).hexdigest()
+    with open(os.path.join(dirname, name), "wb") as f:
+        f.write(blob)
+
+
+def main():
+    data, out = sys.argv[1], sys.argv[2]
+    sflow_dir = os.path.join(out, "sflow_datagram")
+    walk_dir = os.path.join(out, "packet_walk")
+    os.makedirs(sflow_dir, exist_ok=True)
+    os.makedirs(walk_dir, exist_ok=True)
+    n_sflow = n_walk = 0
+    for root, _, files in os.walk(data):
+        for fn in sorted(files):
+            path = os.path.join(root, fn)
+            if fn.endswith(".pcap"):
+                for i, (lt, frame) in enumerate(pcap_frames(path)):
+                    sel = SELECTOR.get(lt)
+                    if sel is not None and i < 200:
+                        put(walk_dir, bytes([sel]) + frame)
+                        n_walk += 1
+                    p = udp_payload_eth(frame) if lt == 1 else None
+                    if p and p[:4] == b"\x00\x00\x00\x05" and i < 200:
+                        put(sflow_dir, p)
+                        n_sflow += 1
+            elif fn.endswith(".bin") and "sflow" in fn:
+                with open(path, "rb") as f:
+                    blob = f.read()
+                if fn.endswith(".eth.bin"):
+                    put(walk_dir, bytes([0]) + blob)
+                    blob = udp_payload_eth(blob) or b""
+                if blob:
+                    put(sflow_dir, blob)
+                    n_sflow += 1
+    print(f"seeded {n_sflow} sFlow datagrams, {n_walk} frames")
+
+
+if __name__ == "__main__":
+    main()
