@@ -136,3 +136,6 @@ const fn short(layer: Layer, offset: usize, needed: usize, len: usize) -> Error 
         available: len,
     }
 }
+
+#[cfg(test)]
+mod tests;
