@@ -1,6 +1,8 @@
 //! Decodes every real sFlow file in the shared data set and checks concrete values against
 //! tshark 4.0 (`tshark -V -Y sflow`) and the specifications.
 
+#![allow(clippy::panic, clippy::expect_used, clippy::indexing_slicing)]
+
 #[path = "sflow_util.rs"]
 mod util;
 

@@ -3,6 +3,8 @@
 //! visitors) must neither panic nor fail to terminate. Iterators are additionally checked to
 //! yield a bounded number of items (at most one per 8 bytes of input, plus a final error).
 
+#![allow(clippy::panic, clippy::expect_used, clippy::indexing_slicing)]
+
 #[path = "sflow_util.rs"]
 mod util;
 

@@ -1,7 +1,13 @@
 //! Shared helpers for the sFlow integration tests: locating the real capture files in
 //! `/work/shared/data` (the workspace's sibling `shared/data`) and extracting UDP payloads.
 //! Included with `#[path]` by the `sflow_*` test files.
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::panic,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use flowlens_wire::sflow::{CounterRecord, Datagram, FlowRecord, Sample};
 use flowlens_wire::{Error, FieldVisitor, Value};
@@ -143,8 +149,11 @@ pub fn fields_of(f: impl FnOnce(&mut Fields)) -> Fields {
 /// A fully decoded datagram: every sample with its records, and every error met on the way.
 #[derive(Debug)]
 pub struct Decoded<'a> {
+    /// The parsed header.
     pub datagram: Datagram<'a>,
+    /// Each sample with its flow records and counter records.
     pub samples: Vec<(Sample<'a>, Vec<FlowRecord<'a>>, Vec<CounterRecord<'a>>)>,
+    /// Every error yielded by the iterators, in order.
     pub errors: Vec<Error>,
 }
 

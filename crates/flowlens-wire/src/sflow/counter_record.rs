@@ -628,7 +628,7 @@ impl<'a> PortName<'a> {
 }
 
 /// Host sFlow `host_descr`, enterprise 0 format 2000. XDR: `hostname` string<64>, `uuid`
-/// opaque[16], `machine_type` u32, `os_name` u32, `os_release` string<32>.
+/// `opaque[16]`, `machine_type` u32, `os_name` u32, `os_release` string<32>.
 #[derive(Clone, Copy, Debug)]
 pub struct HostDescr<'a> {
     hostname: &'a [u8],
