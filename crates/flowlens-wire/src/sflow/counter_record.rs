@@ -174,8 +174,10 @@ counter_data! {
 /// Iterator over the counter records of a counter sample.
 ///
 /// A record whose length is shorter than its structure yields `Err(Error::Truncated)` and
-/// iteration continues with the next record. An envelope that overruns the sample, or a record
-/// count that disagrees with the data, yields `Err(Error::Invalid)` and ends the iteration.
+/// iteration continues with the next record. An envelope that overruns the sample
+/// (`Err(Error::Invalid)`), or data that ends before the declared record count
+/// (`Err(Error::Truncated)`), ends the iteration after that one error. Bytes after the declared
+/// count are ignored.
 #[derive(Clone, Copy, Debug)]
 pub struct CounterRecords<'a> {
     env: Envelopes<'a>,

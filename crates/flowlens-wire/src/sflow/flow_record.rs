@@ -244,8 +244,10 @@ impl<'a> FlowData<'a> {
 /// Iterator over the flow records of a flow or discard sample.
 ///
 /// A record whose length is shorter than its structure yields `Err(Error::Truncated)` and
-/// iteration continues with the next record. An envelope that overruns the sample, or a record
-/// count that disagrees with the data, yields `Err(Error::Invalid)` and ends the iteration.
+/// iteration continues with the next record. An envelope that overruns the sample
+/// (`Err(Error::Invalid)`), or data that ends before the declared record count
+/// (`Err(Error::Truncated)`), ends the iteration after that one error. Bytes after the declared
+/// count are ignored.
 #[derive(Clone, Copy, Debug)]
 pub struct FlowRecords<'a> {
     env: Envelopes<'a>,

@@ -24,16 +24,22 @@
 //! # Error policy
 //!
 //! - [`Datagram::parse`] validates the datagram header only.
-//! - [`Samples`] yields one `Err` for a sample envelope that overruns the datagram, a sample whose
-//!   header is shorter than its structure, or a declared sample count that does not match the
-//!   data, and then ends (a broken envelope makes the rest unreadable).
-//! - [`FlowRecords`] / [`CounterRecords`] yield `Err(Error::Truncated { .. })` for a record whose
-//!   declared length is shorter than its fixed structure (or whose variable part overruns it), and
-//!   **continue with the next record**: the record length is known, so skipping is safe. A record
-//!   envelope that overruns its sample, or a record count that does not match the data, yields
-//!   `Err(Error::Invalid { .. })` and the iterator ends.
+//! - [`Samples`] yields one `Err` for a sample envelope that overruns the datagram
+//!   (`Invalid { field: "length" }`), a sample whose header is shorter than its structure
+//!   (`Truncated`), or data that ends before the declared sample count (`Truncated`), and then
+//!   ends: a broken envelope makes the rest unreadable.
+//! - [`FlowRecords`] / [`CounterRecords`] yield `Err(Error::Truncated { .. })` (or `Invalid` for
+//!   an impossible inner count) for a record whose declared length is shorter than its structure
+//!   or whose variable part overruns it, and **continue with the next record**: the record
+//!   length is known, so skipping is safe. A record envelope that overruns its sample
+//!   (`Invalid { field: "length" }`), or data that ends before the declared record count
+//!   (`Truncated`), yields one `Err` and the iterator ends.
+//! - Bytes after the declared number of samples (or records) are ignored, as tshark and
+//!   sflowtool do; real test vectors pad datagrams this way.
 //! - Unknown sample or record types are not errors: they are returned as `Unknown` views carrying
 //!   their bytes. Records longer than their structure (vendor extensions) decode the known prefix.
+//! - An XDR string that ends a record without its final padding is accepted (the record length
+//!   is authoritative).
 //!
 //! Nothing here allocates, and no loop runs on a wire count without also being bounded by the
 //! bytes available.
