@@ -1,0 +1,579 @@
+//! sFlow v5 sample headers: `flow_sample` (1), `counter_sample` (2), `flow_sample_expanded` (3),
+//! `counter_sample_expanded` (4) and the dropped-packet notification `discarded_packet` (5).
+
+use super::counter_record::CounterRecords;
+use super::flow_record::FlowRecords;
+use super::interface::Interface;
+use crate::error::{Layer, Result};
+use crate::reader::Reader;
+use crate::value::{FieldVisitor, Value};
+
+/// One `sample_record` of a datagram.
+#[derive(Clone, Copy, Debug)]
+pub enum Sample<'a> {
+    /// `flow_sample` (enterprise 0 format 1) or `flow_sample_expanded` (format 3).
+    Flow(FlowSample<'a>),
+    /// `counter_sample` (enterprise 0 format 2) or `counter_sample_expanded` (format 4).
+    Counter(CounterSample<'a>),
+    /// `discarded_packet` (enterprise 0 format 5, sFlow Dropped Packet Notification Structures).
+    Discard(DiscardSample<'a>),
+    /// Any other enterprise/format, carried as bytes.
+    Unknown(UnknownSample<'a>),
+}
+
+impl<'a> Sample<'a> {
+    /// Decodes the sample header of a `sample_record` whose envelope starts at absolute `offset`
+    /// and whose data `r` covers.
+    pub(crate) fn parse(
+        enterprise: u32,
+        format: u32,
+        offset: usize,
+        r: Reader<'a>,
+    ) -> Result<Self> {
+        let r = r.with_layer(Layer::SflowSample);
+        Ok(match (enterprise, format) {
+            (0, 1) => Sample::Flow(FlowSample::parse(false, offset, r)?),
+            (0, 3) => Sample::Flow(FlowSample::parse(true, offset, r)?),
+            (0, 2) => Sample::Counter(CounterSample::parse(false, offset, r)?),
+            (0, 4) => Sample::Counter(CounterSample::parse(true, offset, r)?),
+            (0, 5) => Sample::Discard(DiscardSample::parse(offset, r)?),
+            _ => Sample::Unknown(UnknownSample {
+                enterprise,
+                format,
+                offset,
+                data: r.rest(),
+            }),
+        })
+    }
+
+    /// Spec structure name: `"flow_sample"`, `"expanded_flow_sample"`, `"counter_sample"`,
+    /// `"expanded_counter_sample"`, `"discarded_packet"` or `"unknown_sample"`.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Sample::Flow(s) if s.expanded => "expanded_flow_sample",
+            Sample::Flow(_) => "flow_sample",
+            Sample::Counter(s) if s.expanded => "expanded_counter_sample",
+            Sample::Counter(_) => "counter_sample",
+            Sample::Discard(_) => "discarded_packet",
+            Sample::Unknown(_) => "unknown_sample",
+        }
+    }
+
+    /// Enterprise number of the sample format (0 = sFlow standard).
+    pub const fn enterprise(&self) -> u32 {
+        match self {
+            Sample::Unknown(s) => s.enterprise,
+            _ => 0,
+        }
+    }
+
+    /// Sample format number (1..=5 for the standard samples).
+    pub const fn format(&self) -> u32 {
+        match self {
+            Sample::Flow(s) if s.expanded => 3,
+            Sample::Flow(_) => 1,
+            Sample::Counter(s) if s.expanded => 4,
+            Sample::Counter(_) => 2,
+            Sample::Discard(_) => 5,
+            Sample::Unknown(s) => s.format,
+        }
+    }
+
+    /// Absolute offset of the `sample_record` (its `data_format` word) in the datagram.
+    pub const fn offset(&self) -> usize {
+        match self {
+            Sample::Flow(s) => s.offset,
+            Sample::Counter(s) => s.offset,
+            Sample::Discard(s) => s.offset,
+            Sample::Unknown(s) => s.offset,
+        }
+    }
+
+    /// Visits the sample header fields (not its records).
+    pub fn visit_fields(&self, v: &mut impl FieldVisitor) {
+        match self {
+            Sample::Flow(s) => s.visit_fields(v),
+            Sample::Counter(s) => s.visit_fields(v),
+            Sample::Discard(s) => s.visit_fields(v),
+            Sample::Unknown(s) => s.visit_fields(v),
+        }
+    }
+}
+
+/// Reads a data source: compact `source_id` (type in the top 8 bits, index in the low 24) or
+/// expanded `sflow_data_source_expanded` (`source_id_type` u32, `source_id_index` u32).
+fn source(expanded: bool, r: &mut Reader<'_>) -> Result<(u32, u32)> {
+    if expanded {
+        Ok((r.u32()?, r.u32()?))
+    } else {
+        let v = r.u32()?;
+        Ok((v >> 24, v & 0x00FF_FFFF))
+    }
+}
+
+/// A flow sample: sFlow v5 `flow_sample` (enterprise 0 format 1) or `flow_sample_expanded`
+/// (enterprise 0 format 3). All fields XDR big-endian u32.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowSample<'a> {
+    expanded: bool,
+    offset: usize,
+    sequence_number: u32,
+    source_id_type: u32,
+    source_id_index: u32,
+    sampling_rate: u32,
+    sample_pool: u32,
+    drops: u32,
+    input: Interface,
+    output: Interface,
+    records_count: u32,
+    records: Reader<'a>,
+}
+
+impl<'a> FlowSample<'a> {
+    fn parse(expanded: bool, offset: usize, mut r: Reader<'a>) -> Result<Self> {
+        let sequence_number = r.u32()?;
+        let (source_id_type, source_id_index) = source(expanded, &mut r)?;
+        let sampling_rate = r.u32()?;
+        let sample_pool = r.u32()?;
+        let drops = r.u32()?;
+        let (input, output) = if expanded {
+            let (fi, vi, fo, vo) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
+            (
+                Interface::from_expanded(fi, vi),
+                Interface::from_expanded(fo, vo),
+            )
+        } else {
+            (
+                Interface::from_compact(r.u32()?),
+                Interface::from_compact(r.u32()?),
+            )
+        };
+        let records_count = r.u32()?;
+        Ok(FlowSample {
+            expanded,
+            offset,
+            sequence_number,
+            source_id_type,
+            source_id_index,
+            sampling_rate,
+            sample_pool,
+            drops,
+            input,
+            output,
+            records_count,
+            records: r,
+        })
+    }
+
+    /// True for `flow_sample_expanded` (format 3).
+    pub const fn is_expanded(&self) -> bool {
+        self.expanded
+    }
+    /// `sequence_number`: incremented with each flow sample from this source.
+    pub const fn sequence_number(&self) -> u32 {
+        self.sequence_number
+    }
+    /// `source_id_type`: data source class (0 = ifIndex, 1 = smonVlanDataSource, 2 =
+    /// entPhysicalEntry).
+    pub const fn source_id_type(&self) -> u32 {
+        self.source_id_type
+    }
+    /// `source_id_index`: data source index (24 bits in the compact form).
+    pub const fn source_id_index(&self) -> u32 {
+        self.source_id_index
+    }
+    /// `sampling_rate`: one packet in this many was sampled.
+    pub const fn sampling_rate(&self) -> u32 {
+        self.sampling_rate
+    }
+    /// `sample_pool`: total packets that could have been sampled.
+    pub const fn sample_pool(&self) -> u32 {
+        self.sample_pool
+    }
+    /// `drops`: samples dropped for lack of resources.
+    pub const fn drops(&self) -> u32 {
+        self.drops
+    }
+    /// `input`: interface the packet was received on.
+    pub const fn input(&self) -> Interface {
+        self.input
+    }
+    /// `output`: interface the packet was sent on.
+    pub const fn output(&self) -> Interface {
+        self.output
+    }
+    /// Declared number of flow records.
+    pub const fn records_count(&self) -> u32 {
+        self.records_count
+    }
+    /// The flow records.
+    pub fn records(&self) -> FlowRecords<'a> {
+        FlowRecords::new(self.records, self.records_count)
+    }
+    /// Visits `sequence_number`, `source_id_type`, `source_id_index`, `sampling_rate`,
+    /// `sample_pool`, `drops`, `input`, `output`, `flow_records` (declared count).
+    pub fn visit_fields(&self, v: &mut impl FieldVisitor) {
+        v.field(
+            "sequence_number",
+            Value::U64(u64::from(self.sequence_number)),
+        );
+        v.field("source_id_type", Value::U64(u64::from(self.source_id_type)));
+        v.field(
+            "source_id_index",
+            Value::U64(u64::from(self.source_id_index)),
+        );
+        v.field("sampling_rate", Value::U64(u64::from(self.sampling_rate)));
+        v.field("sample_pool", Value::U64(u64::from(self.sample_pool)));
+        v.field("drops", Value::U64(u64::from(self.drops)));
+        v.field("input", self.input.value());
+        v.field("output", self.output.value());
+        v.field("flow_records", Value::U64(u64::from(self.records_count)));
+    }
+}
+
+/// A counter sample: sFlow v5 `counters_sample` (enterprise 0 format 2) or
+/// `counters_sample_expanded` (enterprise 0 format 4). All fields XDR big-endian u32.
+#[derive(Clone, Copy, Debug)]
+pub struct CounterSample<'a> {
+    expanded: bool,
+    offset: usize,
+    sequence_number: u32,
+    source_id_type: u32,
+    source_id_index: u32,
+    records_count: u32,
+    records: Reader<'a>,
+}
+
+impl<'a> CounterSample<'a> {
+    fn parse(expanded: bool, offset: usize, mut r: Reader<'a>) -> Result<Self> {
+        let sequence_number = r.u32()?;
+        let (source_id_type, source_id_index) = source(expanded, &mut r)?;
+        let records_count = r.u32()?;
+        Ok(CounterSample {
+            expanded,
+            offset,
+            sequence_number,
+            source_id_type,
+            source_id_index,
+            records_count,
+            records: r,
+        })
+    }
+
+    /// True for `counters_sample_expanded` (format 4).
+    pub const fn is_expanded(&self) -> bool {
+        self.expanded
+    }
+    /// `sequence_number`: incremented with each counter sample from this source.
+    pub const fn sequence_number(&self) -> u32 {
+        self.sequence_number
+    }
+    /// `source_id_type`: data source class (0 = ifIndex, 1 = smonVlanDataSource, 2 =
+    /// entPhysicalEntry).
+    pub const fn source_id_type(&self) -> u32 {
+        self.source_id_type
+    }
+    /// `source_id_index`: data source index.
+    pub const fn source_id_index(&self) -> u32 {
+        self.source_id_index
+    }
+    /// Declared number of counter records.
+    pub const fn records_count(&self) -> u32 {
+        self.records_count
+    }
+    /// The counter records.
+    pub fn records(&self) -> CounterRecords<'a> {
+        CounterRecords::new(self.records, self.records_count)
+    }
+    /// Visits `sequence_number`, `source_id_type`, `source_id_index`, `counters` (declared
+    /// count).
+    pub fn visit_fields(&self, v: &mut impl FieldVisitor) {
+        v.field(
+            "sequence_number",
+            Value::U64(u64::from(self.sequence_number)),
+        );
+        v.field("source_id_type", Value::U64(u64::from(self.source_id_type)));
+        v.field(
+            "source_id_index",
+            Value::U64(u64::from(self.source_id_index)),
+        );
+        v.field("counters", Value::U64(u64::from(self.records_count)));
+    }
+}
+
+/// A dropped-packet notification: `discarded_packet`, enterprise 0 format 5 (sflow.org "sFlow
+/// Dropped Packet Notification Structures", 2020). Layout (XDR big-endian u32s):
+/// `sequence_number`, `source_id` (expanded: type, index), `drops`, `input` (ifIndex, 0 =
+/// unknown), `output` (ifIndex, 0 = unknown), `reason` (`drop_reason`), `discard` flow records.
+#[derive(Clone, Copy, Debug)]
+pub struct DiscardSample<'a> {
+    offset: usize,
+    sequence_number: u32,
+    source_id_type: u32,
+    source_id_index: u32,
+    drops: u32,
+    input: u32,
+    output: u32,
+    reason: u32,
+    records_count: u32,
+    records: Reader<'a>,
+}
+
+impl<'a> DiscardSample<'a> {
+    fn parse(offset: usize, mut r: Reader<'a>) -> Result<Self> {
+        let sequence_number = r.u32()?;
+        let (source_id_type, source_id_index) = source(true, &mut r)?;
+        Ok(DiscardSample {
+            offset,
+            sequence_number,
+            source_id_type,
+            source_id_index,
+            drops: r.u32()?,
+            input: r.u32()?,
+            output: r.u32()?,
+            reason: r.u32()?,
+            records_count: r.u32()?,
+            records: r,
+        })
+    }
+
+    /// `sequence_number`: incremented with each discard notification from this source.
+    pub const fn sequence_number(&self) -> u32 {
+        self.sequence_number
+    }
+    /// `source_id_type` of the expanded data source.
+    pub const fn source_id_type(&self) -> u32 {
+        self.source_id_type
+    }
+    /// `source_id_index` of the expanded data source.
+    pub const fn source_id_index(&self) -> u32 {
+        self.source_id_index
+    }
+    /// `drops`: discard notifications the agent could not send.
+    pub const fn drops(&self) -> u32 {
+        self.drops
+    }
+    /// `input`: ifIndex the packet arrived on (0 = unknown).
+    pub const fn input(&self) -> u32 {
+        self.input
+    }
+    /// `output`: ifIndex the packet was to leave on (0 = unknown).
+    pub const fn output(&self) -> u32 {
+        self.output
+    }
+    /// `reason`: the `drop_reason` code.
+    pub const fn reason(&self) -> u32 {
+        self.reason
+    }
+    /// The `drop_reason` enum name of [`DiscardSample::reason`], if known.
+    pub fn reason_name(&self) -> Option<&'static str> {
+        drop_reason_name(self.reason)
+    }
+    /// Declared number of flow records.
+    pub const fn records_count(&self) -> u32 {
+        self.records_count
+    }
+    /// The flow records describing the dropped packet.
+    pub fn records(&self) -> FlowRecords<'a> {
+        FlowRecords::new(self.records, self.records_count)
+    }
+    /// Visits `sequence_number`, `source_id_type`, `source_id_index`, `drops`, `input`, `output`,
+    /// `reason` (the enum name when known, else the number), `flow_records` (declared count).
+    pub fn visit_fields(&self, v: &mut impl FieldVisitor) {
+        v.field(
+            "sequence_number",
+            Value::U64(u64::from(self.sequence_number)),
+        );
+        v.field("source_id_type", Value::U64(u64::from(self.source_id_type)));
+        v.field(
+            "source_id_index",
+            Value::U64(u64::from(self.source_id_index)),
+        );
+        v.field("drops", Value::U64(u64::from(self.drops)));
+        v.field("input", Value::U64(u64::from(self.input)));
+        v.field("output", Value::U64(u64::from(self.output)));
+        match self.reason_name() {
+            Some(n) => v.field("reason", Value::Name(n)),
+            None => v.field("reason", Value::U64(u64::from(self.reason))),
+        }
+        v.field("flow_records", Value::U64(u64::from(self.records_count)));
+    }
+}
+
+/// A sample of an enterprise/format this decoder does not know, carried as bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct UnknownSample<'a> {
+    enterprise: u32,
+    format: u32,
+    offset: usize,
+    data: &'a [u8],
+}
+
+impl<'a> UnknownSample<'a> {
+    /// Enterprise number (top 20 bits of `data_format`).
+    pub const fn enterprise(&self) -> u32 {
+        self.enterprise
+    }
+    /// Format number (low 12 bits of `data_format`).
+    pub const fn format(&self) -> u32 {
+        self.format
+    }
+    /// The sample data (after the envelope).
+    pub const fn data(&self) -> &'a [u8] {
+        self.data
+    }
+    /// Visits `enterprise`, `format` and `length` (bytes of sample data).
+    pub fn visit_fields(&self, v: &mut impl FieldVisitor) {
+        v.field("enterprise", Value::U64(u64::from(self.enterprise)));
+        v.field("format", Value::U64(u64::from(self.format)));
+        v.field("length", Value::U64(self.data.len() as u64));
+    }
+}
+
+/// Name of an sFlow `drop_reason` code (sFlow Dropped Packet Notification Structures, 2020;
+/// values 0..=15 are the ICMP destination-unreachable codes, 256.. the extended reasons, as
+/// listed in sflow.org's `sflow_drop.h` from the Host sFlow agent).
+pub fn drop_reason_name(reason: u32) -> Option<&'static str> {
+    const ICMP: [&str; 16] = [
+        "net_unreachable",
+        "host_unreachable",
+        "protocol_unreachable",
+        "port_unreachable",
+        "frag_needed",
+        "src_route_failed",
+        "dst_net_unknown",
+        "dst_host_unknown",
+        "src_host_isolated",
+        "dst_net_prohibited",
+        "dst_host_prohibited",
+        "dst_net_tos_unreachable",
+        "dst_host_tos_unreacheable",
+        "comm_admin_prohibited",
+        "host_precedence_violation",
+        "precedence_cutoff",
+    ];
+    const EXTENDED: [&str; 117] = [
+        "unknown",
+        "ttl_exceeded",
+        "acl",
+        "no_buffer_space",
+        "red",
+        "traffic_shaping",
+        "pkt_too_big",
+        "src_mac_is_multicast",
+        "vlan_tag_mismatch",
+        "ingress_vlan_filter",
+        "ingress_spanning_tree_filter",
+        "port_list_is_empty",
+        "port_loopback_filter",
+        "blackhole_route",
+        "non_ip",
+        "uc_dip_over_mc_dmac",
+        "dip_is_loopback_address",
+        "sip_is_mc",
+        "sip_is_loopback_address",
+        "ip_header_corrupted",
+        "ipv4_sip_is_limited_bc",
+        "ipv6_mc_dip_reserved_scope",
+        "ipv6_mc_dip_interface_local_scope",
+        "unresolved_neigh",
+        "mc_reverse_path_forwarding",
+        "non_routable_packet",
+        "decap_error",
+        "overlay_smac_is_mc",
+        "unknown_l2",
+        "unknown_l3",
+        "unknown_l3_exception",
+        "unknown_buffer",
+        "unknown_tunnel",
+        "unknown_l4",
+        "sip_is_unspecified",
+        "mlag_port_isolation",
+        "blackhole_arp_neigh",
+        "src_mac_is_dmac",
+        "dmac_is_reserved",
+        "sip_is_class_e",
+        "mc_dmac_mismatch",
+        "sip_is_dip",
+        "dip_is_local_network",
+        "dip_is_link_local",
+        "overlay_smac_is_dmac",
+        "egress_vlan_filter",
+        "uc_reverse_path_forwarding",
+        "split_horizon",
+        "locked_port",
+        "dmac_filter",
+        "blackhole_nexthop",
+        "vxlan_parsing",
+        "llc_snap_parsing",
+        "vlan_parsing",
+        "pppoe_ppp_parsing",
+        "mpls_parsing",
+        "arp_parsing",
+        "ip_1_parsing",
+        "ip_n_parsing",
+        "gre_parsing",
+        "udp_parsing",
+        "tcp_parsing",
+        "ipsec_parsing",
+        "sctp_parsing",
+        "dccp_parsing",
+        "gtp_parsing",
+        "esp_parsing",
+        "unknown_parsing",
+        "pkt_too_small",
+        "unhandled_proto",
+        "ipv6disabled",
+        "invalid_proto",
+        "ip_noproto",
+        "skb_csum",
+        "skb_ucopy_fault",
+        "dev_ready",
+        "dev_hdr",
+        "dup_frag",
+        "skb_gso_seg",
+        "reverse_path_forwarding",
+        "icmp_parsing",
+        "tcp_md5notfound",
+        "tcp_md5unexpected",
+        "tcp_md5failure",
+        "tcp_flags",
+        "tcp_zerowindow",
+        "tcp_old_data",
+        "tcp_overwindow",
+        "tcp_ofomerge",
+        "tcp_rfc7323_paws",
+        "tcp_invalid_sequence",
+        "tcp_reset",
+        "tcp_invalid_syn",
+        "tcp_close",
+        "tcp_fastopen",
+        "tcp_old_ack",
+        "tcp_too_old_ack",
+        "tcp_ack_unsent_data",
+        "tcp_ofo_queue_prune",
+        "tcp_ofo_drop",
+        "tcp_minttl",
+        "ipv6_bad_exthdr",
+        "ipv6_ndisc_frag",
+        "ipv6_ndisc_hop_limit",
+        "ipv6_ndisc_bad_code",
+        "ipv6_ndisc_bad_options",
+        "ipv6_ndisc_ns_otherhost",
+        "tap_filter",
+        "tap_txfilter",
+        "tc_ingress",
+        "tc_egress",
+        "xdp",
+        "cpu_backlog",
+        "bpf_cgroup_egress",
+        "xfrm_policy",
+        "socket_filter",
+        "bgp_flowspec",
+    ];
+    let i = usize::try_from(reason).ok()?;
+    match i.checked_sub(256) {
+        Some(e) => EXTENDED.get(e).copied(),
+        None => ICMP.get(i).copied(),
+    }
+}
