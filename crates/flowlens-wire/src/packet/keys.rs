@@ -23,8 +23,9 @@
 //! | `ip6tos`, `ip6dscp`, `ip6ecn` | per IPv6 header | traffic class, DSCP, ECN | RFC 8200, RFC 2474 |
 //! | `ip6nexthdr` | per IPv6 header | upper-layer protocol after extension headers (last next-header seen) | RFC 8200 §4 |
 //! | `ip6fragm`, `ip6fragoffset` | per IPv6 header with a fragment header | `yes`; fragment offset in 8-byte units | RFC 8200 §4.5 |
-//! | `tcpsourceport`, `tcpdestinationport`, `tcpwindow` | per TCP header | ports, window (unscaled) | RFC 9293 |
-//! | `tcpflags` | per TCP header | 9-char bit string NS CWR ECE URG ACK PSH RST SYN FIN (SYN = `000000010`) | RFC 9293, RFC 3168, RFC 3540 |
+//! | `tcpsourceport`, `tcpdestinationport` | per TCP header (also partial ones) | ports | RFC 9293 |
+//! | `tcpwindow` | per TCP header with its 20 fixed bytes | window (unscaled) | RFC 9293 |
+//! | `tcpflags` | per TCP header with its 20 fixed bytes | 9-char bit string NS CWR ECE URG ACK PSH RST SYN FIN (SYN = `000000010`) | RFC 9293, RFC 3168, RFC 3540 |
 //! | `tcpmss` | per TCP header with an MSS option | MSS | RFC 9293 §3.7.1 |
 //! | `udpsourceport`, `udpdestinationport` | per UDP header | ports | RFC 768 |
 //! | `icmptype`, `icmpcode` | per ICMPv4 header | type, code | RFC 792 |
@@ -225,8 +226,10 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
             Header::Tcp(h) => {
                 v.key("tcpsourceport", d, u(h.src_port()));
                 v.key("tcpdestinationport", d, u(h.dst_port()));
-                v.key("tcpflags", d, Value::Display(&TcpFlagBits(h.flags())));
-                v.key("tcpwindow", d, u(h.window()));
+                if h.header_len() >= super::tcp::MIN_HEADER_LEN {
+                    v.key("tcpflags", d, Value::Display(&TcpFlagBits(h.flags())));
+                    v.key("tcpwindow", d, u(h.window()));
+                }
                 if let Some(m) = h.mss() {
                     v.key("tcpmss", d, u(m));
                 }

@@ -34,12 +34,15 @@ impl<'a> TcpHeader<'a> {
         })
     }
 
-    /// A partial view for the start of a TCP header quoted in an ICMP error (at least the 8
-    /// bytes RFC 792 guarantees: ports and sequence number).
+    /// A partial view of a TCP header of which only the start is present: quoted in an ICMP
+    /// error (RFC 792 guarantees 8 bytes: ports and sequence number), in a first IP fragment
+    /// that ends inside the header, or cut by the capture. Needs at least 8 bytes; fields past
+    /// the available bytes read as 0 (check [`TcpHeader::header_len`] `>= 20` before trusting
+    /// flags and window).
     ///
     /// # Errors
     /// [`crate::Error::Truncated`] if fewer than 8 bytes are present.
-    pub fn new_quoted(buf: &'a [u8]) -> Result<Self> {
+    pub fn new_partial(buf: &'a [u8]) -> Result<Self> {
         take(buf, 8, Layer::Tcp)?;
         Ok(TcpHeader {
             bytes: buf.get(..MIN_HEADER_LEN).unwrap_or(buf),

@@ -55,6 +55,11 @@ struct Walker<'a, 'c> {
     out: Walk<'a>,
     depth: u8,
     quoted: bool,
+    /// The innermost IP header is a first fragment with MF set whose bytes are all
+    /// present, so an L4 header ending early was cut by fragmentation, not by the capture.
+    frag_complete: bool,
+    /// The innermost IPv6 packet's payload is entirely present.
+    ip6_complete: bool,
 }
 
 const PLACEHOLDER: LayerView<'static> = LayerView {
@@ -78,6 +83,8 @@ pub(super) fn run<'a>(link: LinkType, data: &'a [u8], cfg: &WalkConfig) -> Walk<
         },
         depth: 0,
         quoted: false,
+        frag_complete: false,
+        ip6_complete: false,
     };
     let next = match link {
         LinkType::Ethernet => Next::Ethernet,
@@ -270,6 +277,10 @@ impl<'a> Walker<'a, '_> {
                 if !self.quoted && total >= hl {
                     end = end.min(add(pos, total));
                 }
+                self.frag_complete = !self.quoted
+                    && h.more_fragments()
+                    && total >= hl
+                    && add(pos, total) <= self.data.len();
                 if h.fragment_offset() != 0 {
                     return Ok(None);
                 }
@@ -283,11 +294,17 @@ impl<'a> Walker<'a, '_> {
                 if !self.quoted && plen > 0 {
                     end = end.min(add(pos, 40 + plen));
                 }
+                self.frag_complete = false;
+                self.ip6_complete =
+                    !self.quoted && plen > 0 && add(pos, 40 + plen) <= self.data.len();
                 self.ip6_next(h.next_header(), add(pos, 40), end)
             }
             Next::Ipv6Ext(kind) => {
                 let h = Ipv6ExtHeader::new_checked(buf, kind).map_err(sh)?;
                 self.push(Layer::Ipv6Ext, pos, Header::Ipv6Ext(h))?;
+                if h.more_fragments() && self.ip6_complete {
+                    self.frag_complete = true;
+                }
                 if h.fragment_offset() != 0 {
                     return Ok(None);
                 }
@@ -456,11 +473,21 @@ impl<'a> Walker<'a, '_> {
 
     fn tcp(&mut self, buf: &'a [u8], pos: usize, end: usize) -> Result<Option<At>> {
         let h = if self.quoted {
-            TcpHeader::new_quoted(buf)
+            TcpHeader::new_partial(buf).map_err(|e| e.shifted(pos))?
         } else {
-            TcpHeader::new_checked(buf)
-        }
-        .map_err(|e| e.shifted(pos))?;
+            match TcpHeader::new_checked(buf) {
+                Ok(h) => h,
+                Err(e @ Error::Truncated { .. }) => {
+                    // Keep the ports of a header that ends early (sFlow cuts, first fragments);
+                    // a capture cut is still reported, a fragment boundary is not an error.
+                    let e = e.shifted(pos);
+                    let h = TcpHeader::new_partial(buf).map_err(|_| e)?;
+                    self.push(Layer::Tcp, pos, Header::Tcp(h))?;
+                    return if self.frag_complete { Ok(None) } else { Err(e) };
+                }
+                Err(e) => return Err(e.shifted(pos)),
+            }
+        };
         self.push(Layer::Tcp, pos, Header::Tcp(h))?;
         let pos = add(pos, h.header_len());
         if self.quoted || pos >= end {
