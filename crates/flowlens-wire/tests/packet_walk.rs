@@ -602,3 +602,502 @@ fn truncated_frames_keep_prefix_layers_and_report_the_cut_layer() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// per-capture assertions (values cross-checked with tshark 4.0 and the PROVENANCE notes)
+
+/// Walks every frame of a capture and returns (walk keys, stack string, stop) per frame.
+fn keys_of(name: &str) -> Vec<(Keys, String, Option<Error>)> {
+    let (link, frames) = read_pcap(&capture(name));
+    frames
+        .iter()
+        .map(|f| {
+            let w = walk(link, f, &cfg());
+            (Keys::of(&w), w.stack().to_string(), w.stop())
+        })
+        .collect()
+}
+
+#[test]
+fn vxlan_vni_and_inner_headers() {
+    for (file, vni) in [
+        ("zeek__vxlan.pcap", "123"),
+        ("tcpdump__vxlan.pcap", "100"),
+        ("zeek__vxlan-encapsulated-http.pcap", "1"),
+        ("suricata-verify__vxlan-non-zero-reserved-fields.pcap", "11"),
+        ("ndpi__vxlan-in-vlan.pcap", "1111"),
+    ] {
+        for (k, stack, stop) in keys_of(file) {
+            assert_eq!(stop, None, "{file}");
+            assert_eq!(k.get("vxlanvni", 0), Some(vni), "{file}");
+            assert!(stack.contains(".udp.vxlan.eth."), "{file}: {stack}");
+            assert!(
+                k.get("macsource", 1).is_some(),
+                "{file}: inner MAC at depth 1"
+            );
+        }
+    }
+    let k = &keys_of("zeek__vxlan.pcap")[2].0;
+    assert_eq!(k.get("ipsource", 1), Some("10.0.0.1"));
+    assert_eq!(k.get("ipdestination", 1), Some("10.0.0.2"));
+    assert_eq!(k.get("ipsource", 0), Some("192.168.56.11"));
+    assert_eq!(k.get("icmptype", 1), Some("8"));
+    // The outer ipsource is not overwritten by the inner one.
+    assert_eq!(k.all("ipsource", 0), vec!["192.168.56.11"]);
+    let k = &keys_of("ndpi__vxlan-in-vlan.pcap")[0].0;
+    assert!(k.get("vlan", 0).is_some());
+}
+
+#[test]
+fn nvgre_vsid_from_gre_teb_with_key() {
+    // zeek's "erspan.pcap": GRE K bit + 0x6558 = NVGRE wire format; keys 0 and 0x02000000.
+    let all = keys_of("zeek__erspan-gre-teb-key-fragmented.pcap");
+    let vsids: std::collections::BTreeSet<_> = all
+        .iter()
+        .filter_map(|(k, _, _)| k.get("grevsid", 0).map(str::to_string))
+        .collect();
+    assert_eq!(vsids.into_iter().collect::<Vec<_>>(), ["0", "131072"]);
+    let (k, stack, _) = &all[1];
+    assert_eq!(stack, "eth.ip.gre.eth.ip.icmp");
+    assert_eq!(k.get("grekey", 0), Some("33554432"));
+    assert_eq!(k.get("nvgreflowid", 0), Some("0"));
+    assert_eq!(k.get("greprotocol", 0), Some("25944"));
+    assert_eq!(k.get("ipsource", 1), Some("192.168.69.2"));
+    // The 39 outer IPv4 non-first fragments carry no GRE header to decode.
+    let frags = all.iter().filter(|(_, s, _)| s == "eth.ip").count();
+    assert_eq!(frags, 39);
+    assert!(all.iter().all(|(_, _, stop)| stop.is_none()));
+    // GRE TEB without key is not NVGRE.
+    for (k, stack, _) in keys_of("suricata-verify__gre-teb-http.pcap") {
+        assert!(stack.starts_with("eth.ip.gre.eth.ip.tcp"), "{stack}");
+        assert_eq!(k.get("grevsid", 0), None);
+    }
+}
+
+#[test]
+fn erspan_types_and_session_ids() {
+    for (k, stack, stop) in keys_of("zeek__erspanI.pcap") {
+        assert_eq!(
+            (stack.as_str(), stop),
+            ("eth.ip.gre.erspan.eth.ip.icmp", None)
+        );
+        assert_eq!(k.get("erspanversion", 0), Some("1"));
+        assert_eq!(
+            k.get("erspansessionid", 0),
+            None,
+            "type I has no ERSPAN header"
+        );
+    }
+    for file in [
+        "zeek__erspanII.pcap",
+        "suricata-verify__erspan-typeII-cdp.pcap",
+    ] {
+        for (k, _, stop) in keys_of(file) {
+            assert_eq!(stop, None);
+            assert_eq!(k.get("erspanversion", 0), Some("2"));
+            assert_eq!(k.get("erspansessionid", 0), Some("100"), "{file}");
+        }
+    }
+    assert_eq!(
+        keys_of("zeek__erspanII.pcap")[0].0.get("erspanvlan", 0),
+        Some("23")
+    );
+    for (k, _, _) in keys_of("tcpdump__erspan-type-ii-2.pcap") {
+        assert_eq!(k.get("erspansessionid", 0), Some("1"));
+    }
+    for (k, stack, _) in keys_of("tcpdump__erspan-type-iii-ft-0.pcap") {
+        assert_eq!(stack, "eth.ip.gre.erspan.eth.vlan.ip.icmp");
+        assert_eq!(k.get("erspanversion", 0), Some("3"));
+        assert_eq!(k.get("erspanvlan", 0), Some("20"));
+        assert_eq!(k.get("vlan", 1), Some("20"));
+    }
+    for (k, stack, _) in keys_of("zeek__gre-erspan3-dot1q.pcap") {
+        assert_eq!(stack, "eth.ip.gre.erspan.eth.vlan.ip.icmp");
+        assert_eq!(k.get("erspanversion", 0), Some("3"));
+        assert_eq!(k.get("vlan", 1), Some("10"));
+    }
+    // ERSPAN III with the platform-specific subheader (O bit), over IPv6 with destination
+    // options, raw IP link type; the capture ends inside the subheader.
+    let (link, frames) = read_pcap(&capture("tcpdump__erspan-type-iii-pb-1.pcap"));
+    assert_eq!(link, LinkType::RawIp);
+    let w = walk(link, &frames[0], &cfg());
+    assert_eq!(w.stack().to_string(), "ip6.ip6ext.gre");
+    assert_eq!(
+        w.stop(),
+        Some(Error::Truncated {
+            layer: Layer::Erspan,
+            offset: 64,
+            needed: 20,
+            available: 15
+        })
+    );
+    // The 12-byte ERSPAN III header itself is intact: decoded alone, its O bit is set.
+    let e = flowlens_wire::packet::ErspanHeader::new_checked(&frames[0][64..76], 3);
+    assert!(matches!(e, Err(Error::Truncated { needed: 20, .. })));
+}
+
+#[test]
+fn geneve_vni_protocol_and_options() {
+    for (k, stack, stop) in keys_of("suricata-verify__geneve-decoder.pcap") {
+        assert_eq!(stop, None);
+        assert_eq!(k.get("genevevni", 0), Some("123"));
+        assert!(stack.starts_with("eth.ip.udp.geneve.eth."));
+    }
+    for (k, stack, _) in keys_of("zeek__geneve-ipv6.pcap") {
+        assert_eq!(stack, "eth.ip.udp.geneve.ip6.udp");
+        assert_eq!(k.get("genevevni", 0), Some(&*0x123456.to_string()));
+        assert_eq!(k.get("geneveprotocol", 0), Some("34525"));
+        assert!(k.get("ip6source", 1).is_some());
+    }
+    let (link, frames) = read_pcap(&capture("zeek__geneve-many-options.pcap"));
+    for f in &frames {
+        let w = walk(link, f, &cfg());
+        let g = w
+            .layers()
+            .iter()
+            .find_map(|l| match l.header {
+                Header::Geneve(g) => Some(g),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(g.vni(), 0x0c012e);
+        assert!(g.opt_len() > 0);
+        let opts: Vec<_> = g.options().collect();
+        assert!(opts.len() > 1, "many options");
+        assert!(opts.iter().all(|o| o.class == 0x0100));
+        let total: usize = opts.iter().map(|o| 4 + o.data.len()).sum();
+        assert_eq!(
+            total,
+            usize::from(g.opt_len()) * 4,
+            "options skipped exactly by length"
+        );
+    }
+    let vnis: std::collections::BTreeSet<_> = keys_of("tcpdump__geneve.pcap")
+        .iter()
+        .map(|(k, _, _)| k.get("genevevni", 0).unwrap().to_string())
+        .collect();
+    assert_eq!(vnis.into_iter().collect::<Vec<_>>(), ["10", "11"]);
+}
+
+#[test]
+fn gtp_teid_teredo_and_ip_in_ip() {
+    let (k, stack, _) = &keys_of("zeek__gtp4_udp_2152_inside.pcap")[0];
+    assert_eq!(stack, "eth.ip.udp.gtp.ip.udp");
+    assert_eq!(k.get("gtpteid", 0), Some("13080"));
+    // The inner UDP 2152 -> 2152 payload is not GTPv1: the walker does not recurse into it.
+    assert_eq!(k.get("udpdestinationport", 1), Some("2152"));
+    assert_eq!(k.get("gtpteid", 1), None);
+
+    let t = keys_of("ndpi__teredo.pcap");
+    assert!(t
+        .iter()
+        .all(|(_, s, _)| s.starts_with("eth.ip.udp.teredo.ip6")));
+    assert_eq!(t[0].0.get("ip6source", 1), Some("fe80::ffff:ffff:fffe"));
+    assert_eq!(t[0].0.get("icmp6type", 1), Some("133"));
+
+    let (k, stack, _) = &keys_of("zeek__4in4.pcap")[0];
+    assert_eq!(stack, "eth.ip.ip.udp");
+    assert!(k.get("ipsource", 1).is_some() && k.get("udpsourceport", 1).is_some());
+    let (k, stack, _) = &keys_of("zeek__4in6.pcap")[0];
+    assert_eq!(stack, "eth.ip6.ip.tcp");
+    assert_eq!(k.get("ip6nexthdr", 0), Some("4"));
+    assert_eq!(k.get("ipsource", 1), Some("70.55.213.211"));
+    assert_eq!(k.get("tcpflags", 1), Some("000000010"));
+    let (k, stack, _) = &keys_of("zeek__6in6.pcap")[0];
+    assert_eq!(stack, "eth.ip6.ip6.udp");
+    assert_eq!(k.get("ip6source", 1), Some("dead::beef"));
+    assert_eq!(k.get("udpdestinationport", 1), Some("13000"));
+    for (k, stack, _) in keys_of("zeek__ping6-in-ipv4.pcap") {
+        assert_eq!(stack, "eth.ip.ip6.icmp6");
+        assert_eq!(k.get("ipprotocol", 0), Some("41"));
+        assert!(k.get("icmpid", 1).is_some());
+    }
+    for (k, stack, _) in keys_of("ndpi__4in4tunnel-qinq.pcap") {
+        assert_eq!(stack, "eth.vlan.vlan.ip.ip.udp");
+        assert_eq!(k.get("vlanstack", 0), Some("1624.505"));
+    }
+    // PPTP: enhanced GRE v1 carrying PPP, inside 4in6 -> two tunnel levels.
+    let (k, stack, _) = &keys_of("zeek__gre-pptp.pcap")[0];
+    assert_eq!(stack, "eth.vlan.ip6.ip.gre.ppp.ip.udp.dns");
+    assert_eq!(k.get("greversion", 1), Some("1"));
+    assert_eq!(k.get("ipdestination", 2), Some("8.8.8.8"));
+    assert_eq!(k.get("dnsqr", 2), Some("false"));
+    // GRE-in-UDP (RFC 8086).
+    let (k, stack, _) = &keys_of("zeek__gre-over-udp-4754.pcap")[0];
+    assert_eq!(stack, "eth.ip.udp.gre.ip.udp.dns");
+    assert_eq!(k.get("dnsqname", 1), Some("zeek.org"));
+}
+
+#[test]
+fn vlan_stacks() {
+    let (k, stack, _) = &keys_of("suricata-verify__triple-vlan-icmp.pcap")[0];
+    assert_eq!(stack, "eth.vlan.vlan.vlan.ip.icmp");
+    assert_eq!(k.get("vlan", 0), Some("200"));
+    assert_eq!(k.get("vlanstack", 0), Some("200.300.400"));
+    assert_eq!(k.all("vlan", 0).len(), 1, "vlan is the outermost tag only");
+    for (k, stack, _) in keys_of("tcpdump__802.1ad_QinQ.pcap") {
+        assert_eq!(stack, "eth.vlan.vlan.arp");
+        assert_eq!(k.get("vlanstack", 0), Some("200.2001"));
+        assert_eq!(k.get("ethernetprotocol", 0), Some("2054"));
+        assert!(k.get("arpipsender", 0).is_some());
+    }
+    let (k, _, _) = &keys_of("packetnet__802.1ad_vlan_ipv4.pcap")[0];
+    assert_eq!(k.get("vlanstack", 0), Some("30.100"));
+    for (k, _, _) in keys_of("zeek__q-in-q.pcap") {
+        assert_eq!(k.get("vlanstack", 0), Some("13.10"));
+    }
+    for (k, _, _) in keys_of("zeek__http-qinq-0.pcap") {
+        assert_eq!(k.get("vlanstack", 0), Some("0.0"));
+    }
+    let (k, _, _) = &keys_of("packetnet__802.1q_vlan_ipv4_tcp.pcap")[0];
+    assert_eq!(
+        (k.get("vlan", 0), k.get("vlanstack", 0)),
+        (Some("102"), None)
+    );
+}
+
+#[test]
+fn mpls_explicit_null_eompls_and_mpls_over_udp() {
+    let (k, stack, _) = &keys_of("akvorado__mpls-explicit-null-ipv4.pcap")[0];
+    assert_eq!(stack, "eth.mpls.ip.tcp");
+    assert_eq!(k.get("mplslabels", 0), Some("0"));
+    assert_eq!(k.get("ipsource", 0), Some("10.31.0.1"));
+    let (k, stack, _) = &keys_of("akvorado__mpls-ipv4.pcap")[0];
+    assert_eq!(stack, "eth.mpls.mpls.ip.tcp");
+    assert_eq!(k.get("mplslabels", 0), Some("18.16"));
+    assert_eq!(keys_of("akvorado__mpls-ipv6.pcap")[0].1, "eth.mpls.ip6.tcp");
+    // EoMPLS with control word: tshark's heuristic picks "no control word" and cannot decode
+    // the inner frame; akvorado (and this walker) read the CW then Ethernet.
+    let (k, stack, stop) = &keys_of("akvorado__mpls-eompls-cw.pcap")[0];
+    assert_eq!(
+        (stack.as_str(), *stop),
+        ("eth.mpls.mpls.pwcw.eth.ip.tcp", None)
+    );
+    assert_eq!(k.get("mplslabels", 0), Some("300012.17"));
+    assert_eq!(k.get("macsource", 1), Some("020000000004"));
+    assert_eq!(k.get("ipsource", 1), Some("10.31.0.1"));
+    assert_eq!(k.get("tcpdestinationport", 1), Some("23"));
+    let labels: Vec<_> = keys_of("tcpdump__mpls-over-udp.pcap")
+        .iter()
+        .map(|(k, _, _)| k.get("mplslabels", 1).unwrap().to_string())
+        .collect();
+    assert_eq!(labels, ["21", "46"]);
+    // PPP link type with MPLS (label 100704).
+    let (k, stack, _) = &keys_of("tcpdump__mpls-traceroute.pcap")[0];
+    assert_eq!(stack, "ppp.mpls.ip.udp");
+    assert_eq!(k.get("mplslabels", 0), Some("100704"));
+}
+
+#[test]
+fn icmp_errors_quote_the_invoking_packet() {
+    // Fragmentation needed (type 3 code 4) with the RFC 1191 next-hop MTU.
+    let all = keys_of("suricata-verify__smtp-with-icmp-frag-needed.pcap");
+    let pmtu: Vec<_> = all
+        .iter()
+        .filter(|(k, _, _)| k.get("icmptype", 0) == Some("3"))
+        .collect();
+    assert_eq!(pmtu.len(), 4);
+    for (k, stack, stop) in pmtu {
+        assert_eq!((stack.as_str(), *stop), ("eth.ip.icmp", None));
+        assert_eq!(k.get("icmpcode", 0), Some("4"));
+        assert_eq!(k.get("icmpnexthopmtu", 0), Some("1492"));
+        // Outer keys are the ICMP message's own, not the quoted TCP segment's.
+        assert_eq!(k.get("ipprotocol", 0), Some("1"));
+        assert_eq!(k.get("tcpdestinationport", 0), None);
+    }
+    let (link, frames) = read_pcap(&capture("suricata-verify__smtp-with-icmp-frag-needed.pcap"));
+    let w = walk(link, &frames[25], &cfg());
+    let quoted: Vec<_> = w
+        .layers()
+        .iter()
+        .filter(|l| l.quoted)
+        .map(|l| l.layer)
+        .collect();
+    assert_eq!(quoted, [Layer::Ipv4, Layer::Tcp]);
+    let Some(Header::Tcp(t)) = w.layers().last().map(|l| l.header) else {
+        panic!()
+    };
+    assert_eq!(t.dst_port(), 25);
+
+    let (k, _, _) = &keys_of("zeek__icmp-destunreach-udp.pcap")[0];
+    assert_eq!(k.get("icmpunreachableport", 0), Some("udp_59207"));
+    assert_eq!(
+        k.get("udpsourceport", 0),
+        None,
+        "quoted UDP does not leak into outer keys"
+    );
+    let (k, _, _) = &keys_of("zeek__icmp-destunreach-ip.pcap")[0];
+    assert_eq!(k.get("icmpunreachablenet", 0), Some("10.0.0.1"));
+    let (k, stack, stop) = &keys_of("zeek__icmp-destunreach-no-context.pcap")[0];
+    assert_eq!((stack.as_str(), *stop), ("eth.ip.icmp", None));
+    assert_eq!(k.get("icmpunreachablenet", 0), None);
+    let (k, _, _) = &keys_of("zeek__icmp6-destunreach-ip6ext-udp.pcap")[0];
+    assert_eq!(k.get("icmp6type", 0), Some("1"));
+    assert_eq!(k.get("icmpunreachablenet", 0), Some("fe80::dead"));
+    let (link, frames) = read_pcap(&capture("zeek__icmp6-destunreach-ip6ext-udp.pcap"));
+    let w = walk(link, &frames[0], &cfg());
+    let quoted: Vec<_> = w
+        .layers()
+        .iter()
+        .filter(|l| l.quoted)
+        .map(|l| l.layer)
+        .collect();
+    assert_eq!(quoted, [Layer::Ipv6, Layer::Ipv6Ext, Layer::Udp]);
+    let (k, _, _) = &keys_of("zeek__icmp-ping.pcap")[1];
+    assert_eq!(
+        (k.get("icmpid", 0), k.get("icmpseqno", 0)),
+        (Some("34844"), Some("0"))
+    );
+    // ICMP over PPP with an RFC 5837 extension: the quoted packet is still found.
+    let (link, frames) = read_pcap(&capture("tcpdump__icmp-rfc5837.pcap"));
+    assert_eq!(link, LinkType::Ppp);
+    let w = walk(link, &frames[0], &cfg());
+    assert!(w.layers().iter().any(|l| l.quoted && l.layer == Layer::Udp));
+}
+
+#[test]
+fn dns_over_udp_and_tcp() {
+    let names: Vec<_> = keys_of("suricata-verify__dns-udp-google-a-aaaa-mx.pcap")
+        .iter()
+        .map(|(k, _, _)| {
+            (
+                k.get("dnsqname", 0).unwrap().to_string(),
+                k.get("dnsqtypename", 0).unwrap().to_string(),
+            )
+        })
+        .collect();
+    let types: Vec<_> = names.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(names.iter().all(|(n, _)| n == "google.com"));
+    assert_eq!(types, ["A", "A", "AAAA", "AAAA", "MX", "MX"]);
+    let all = keys_of("suricata-verify__dns-tcp-www-google-com.pcap");
+    let tcp_dns: Vec<_> = all
+        .iter()
+        .filter(|(_, s, _)| s == "eth.ip.tcp.dns")
+        .collect();
+    assert_eq!(tcp_dns.len(), 2);
+    assert_eq!(tcp_dns[0].0.get("dnsqname", 0), Some("www.google.com"));
+    assert_eq!(tcp_dns[0].0.get("dnsqr", 0), Some("false"));
+    assert_eq!(tcp_dns[1].0.get("dnsqr", 0), Some("true"));
+    assert_eq!(tcp_dns[1].0.get("dnsqtype", 0), Some("1"));
+    let (k, _, _) = &keys_of("zeek__dns53.pcap")[0];
+    assert_eq!(k.get("dnsqname", 0), Some("us.v27.distributed.net"));
+    assert_eq!(k.get("dnsancount", 0), Some("8"));
+    let ssh: Vec<_> = keys_of("tcpdump__dnssec.pcap")
+        .iter()
+        .filter_map(|(k, _, _)| k.get("dnsqtypename", 0).map(str::to_string))
+        .collect();
+    assert!(ssh.iter().any(|t| t == "SSHFP"), "{ssh:?}");
+}
+
+#[test]
+fn tcp_flag_sequences() {
+    let seq = |f: &str| -> Vec<String> {
+        keys_of(f)
+            .iter()
+            .map(|(k, _, _)| k.get("tcpflags", 0).unwrap_or("-").to_string())
+            .collect()
+    };
+    // S, F, SA, FA, R
+    assert_eq!(
+        seq("zeek__tcp-fin_retransmission.pcap"),
+        [
+            "000000010",
+            "000000001",
+            "000010010",
+            "000010001",
+            "000000100"
+        ]
+    );
+    assert_eq!(seq("zeek__tcp-syn-synack.pcap"), ["000000010", "000010010"]);
+    assert_eq!(seq("zeek__tcp-syn-then-rst.pcap")[0], "000000010");
+    assert_eq!(seq("zeek__tcp-single-rst.pcap").len(), 1);
+    // ECN-setup SYN: CWR + ECE + SYN.
+    assert_eq!(seq("zeek__tcp-truncated-header-ecn.pcap")[0], "011000010");
+    let (link, frames) = read_pcap(&capture("zeek__tcp-options.pcap"));
+    let w = walk(link, &frames[0], &cfg());
+    let Some(Header::Tcp(t)) = w.layers().last().map(|l| l.header) else {
+        panic!()
+    };
+    assert_eq!(
+        (t.mss(), t.window_scale(), t.sack_permitted()),
+        (Some(1460), Some(6), true)
+    );
+    assert_eq!(t.timestamps().map(|t| t.0), Some(4294923497));
+    assert_eq!(Keys::of(&w).get("tcpmss", 0), Some("1460"));
+}
+
+#[test]
+fn fragments_stop_before_l4_unless_first() {
+    // IPv4: only the first fragment has an L4 header.
+    for (k, stack, stop) in keys_of("zeek__ipv4-fragmented-1.pcap") {
+        assert_eq!(stop, None);
+        let off: u32 = k.get("ipfragoffset", 0).unwrap().parse().unwrap();
+        assert_eq!(stack == "eth.ip", off != 0, "{stack} at offset {off}");
+    }
+    // A first fragment that ends inside the TCP header (options cut): ports and flags are
+    // kept and this is not an error, since the fragment itself is complete.
+    let (k, stack, stop) = &keys_of("zeek__ipv4-fragmented-syn.pcap")
+        .into_iter()
+        .find(|(k, _, _)| k.get("ipfragoffset", 0) == Some("0"))
+        .unwrap();
+    assert_eq!((stack.as_str(), *stop), ("eth.ip.tcp", None));
+    assert_eq!(k.get("ipflags", 0), Some("001"));
+    assert_eq!(k.get("tcpflags", 0), Some("000000010"));
+    // IPv6 fragment header.
+    let all = keys_of("zeek__ipv6-fragmented-dns.pcap");
+    let frags: Vec<_> = all
+        .iter()
+        .filter(|(k, _, _)| k.get("ip6fragm", 0) == Some("yes"))
+        .collect();
+    assert_eq!(frags.len(), 4);
+    for (k, stack, _) in frags {
+        let first = k.get("ip6fragoffset", 0) == Some("0");
+        assert_eq!(stack.ends_with(".ip6ext"), !first, "{stack}");
+        assert_eq!(k.get("ip6nexthdr", 0), Some("17"));
+    }
+    let (link, frames) = read_pcap(&capture("suricata-verify__frag-rawipv6-tcp.pcap"));
+    assert_eq!(link, LinkType::Ipv6, "LINKTYPE_IPV6 (229)");
+    let stacks: Vec<_> = frames
+        .iter()
+        .map(|f| walk(link, f, &cfg()).stack().to_string())
+        .collect();
+    assert!(stacks.iter().any(|s| s == "ip6.ip6ext.tcp"), "{stacks:?}");
+}
+
+#[test]
+fn outer_udp_and_payload_offset() {
+    let (link, frames) = read_pcap(&capture("zeek__vxlan.pcap"));
+    let w = walk(link, &frames[0], &cfg());
+    let u = w.outer_udp().unwrap();
+    assert_eq!((u.dst_port, u.payload_offset), (4789, 42));
+    assert_eq!(u.src_addr.to_string(), "192.168.56.11");
+    assert_eq!(u.payload.len(), 78 - 28);
+    assert_eq!(w.payload_offset(), frames[0].len().min(42 + 8 + 14 + 28));
+    // Lax vs strict: the same cut frame.
+    let cut = &frames[2][..90];
+    let lax = walk(link, cut, &cfg());
+    assert_eq!(lax.stack().to_string(), "eth.ip.udp.vxlan.eth.ip");
+    assert!(matches!(
+        lax.stop(),
+        Some(Error::Truncated {
+            layer: Layer::Icmp,
+            offset: 98,
+            ..
+        })
+    ));
+    assert_eq!(walk_strict(link, cut, &cfg()).err(), lax.stop());
+    // Tunnel depth limit.
+    let shallow = WalkConfig {
+        max_tunnel_depth: 0,
+        ..cfg()
+    };
+    let w = walk(link, &frames[2], &shallow);
+    assert_eq!(w.stack().to_string(), "eth.ip.udp.vxlan");
+    assert!(matches!(
+        w.stop(),
+        Some(Error::TooDeep {
+            layer: Layer::Vxlan,
+            ..
+        })
+    ));
+}
