@@ -1,0 +1,363 @@
+//! Flow keys in sFlow-RT naming, derived from a [`Walk`].
+//!
+//! [`Walk::visit_keys`] calls the visitor once per key present in the packet. `depth` is the
+//! tunnel nesting level of the header the key comes from (0 = outermost); printers show keys at
+//! depth `d > 0` as `name.d` (sFlow-RT's `ipsource.1`). Keys marked *flowlens* are additions
+//! not defined by sFlow-RT. Layers quoted inside an ICMP error never produce ordinary keys;
+//! they only feed the `icmpunreachable*` keys of their ICMP layer.
+//!
+//! | key | depth rule | value / source field | reference |
+//! |---|---|---|---|
+//! | `stack` | once, depth 0 | dotted names of all non-quoted layers ([`Walk::stack`]) | sFlow-RT |
+//! | `macsource` / `macdestination` | per Ethernet header | source / destination MAC ([`crate::Value::Mac`]) | IEEE 802.3 |
+//! | `ethernetprotocol` | per Ethernet header | EtherType after any VLAN tags (decimal); absent for 802.3 length frames | IEEE 802.3 |
+//! | `vlan` / `priority` | first tag at each depth | VID / PCP of the outermost tag | IEEE 802.1Q |
+//! | `vlanstack` | first tag at each depth, only with >1 tag | *flowlens*: VIDs outermost first, dot-separated (`200.300.400`) | IEEE 802.1Q/802.1ad |
+//! | `mplslabels` | first entry of each label stack | *flowlens*: labels top first, dot-separated (`18.16`) | RFC 3032 |
+//! | `arpoperation`, `arpipsender`, `arpiptarget` | per ARP packet | oper, SPA, TPA (addresses only for Ethernet/IPv4 ARP) | RFC 826 |
+//! | `ipsource`, `ipdestination`, `ipprotocol`, `ipttl`, `ipbytes` | per IPv4 header | source, destination, protocol, TTL, total length | RFC 791 |
+//! | `iptos`, `ipdscp`, `ipecn` | per IPv4 header | TOS byte, DSCP (6 bits), ECN (2 bits) | RFC 2474, RFC 3168 |
+//! | `ipflags` | per IPv4 header | 3-char bit string reserved, DF, MF (`010` = DF) | RFC 791 |
+//! | `ipfragoffset` | per IPv4 header | fragment offset in 8-byte units | RFC 791 |
+//! | `ip6source`, `ip6destination`, `ip6hoplimit`, `ip6flowlabel`, `ip6bytes` | per IPv6 header | source, destination, hop limit, flow label, payload length | RFC 8200 |
+//! | `ip6tos`, `ip6dscp`, `ip6ecn` | per IPv6 header | traffic class, DSCP, ECN | RFC 8200, RFC 2474 |
+//! | `ip6nexthdr` | per IPv6 header | upper-layer protocol after extension headers (last next-header seen) | RFC 8200 §4 |
+//! | `ip6fragm`, `ip6fragoffset` | per IPv6 header with a fragment header | `yes`; fragment offset in 8-byte units | RFC 8200 §4.5 |
+//! | `tcpsourceport`, `tcpdestinationport` | per TCP header (also partial ones) | ports | RFC 9293 |
+//! | `tcpwindow` | per TCP header with its 20 fixed bytes | window (unscaled) | RFC 9293 |
+//! | `tcpflags` | per TCP header with its 20 fixed bytes | 9-char bit string NS CWR ECE URG ACK PSH RST SYN FIN (SYN = `000000010`) | RFC 9293, RFC 3168, RFC 3540 |
+//! | `tcpmss` | per TCP header with an MSS option | MSS | RFC 9293 §3.7.1 |
+//! | `udpsourceport`, `udpdestinationport` | per UDP header | ports | RFC 768 |
+//! | `icmptype`, `icmpcode` | per ICMPv4 header | type, code | RFC 792 |
+//! | `icmp6type`, `icmp6code` | per ICMPv6 header | type, code | RFC 4443 |
+//! | `icmpid`, `icmpseqno` | per echo request/reply (v4 and v6) | identifier, sequence number | RFC 792, RFC 4443 |
+//! | `icmpunreachablenet` | ICMPv4 3/0, ICMPv6 1/0 | quoted packet's destination address | RFC 792 |
+//! | `icmpunreachablehost` | ICMPv4 3/1, ICMPv6 1/3 | quoted packet's destination address | RFC 792 |
+//! | `icmpunreachableprotocol` | ICMPv4 3/2 | quoted packet's protocol number | RFC 792 |
+//! | `icmpunreachableport` | ICMPv4 3/3, ICMPv6 1/4 | quoted L4 destination `<proto>_<port>` (`udp_53`; protocol number if not TCP/UDP/SCTP) | RFC 792 |
+//! | `icmpnexthopmtu` | ICMPv4 3/4, ICMPv6 2 | *flowlens*: next-hop MTU / packet-too-big MTU | RFC 1191, RFC 4443 §3.2 |
+//! | `dnsid`, `dnsopcode`, `dnsrcode` | per DNS message | id, opcode, rcode | RFC 1035 §4.1.1 |
+//! | `dnsqr`, `dnsaa`, `dnstc`, `dnsrd`, `dnsra`, `dnsz` | per DNS message | flag bits as booleans (`dnsqr` false = query) | RFC 1035, RFC 6895 |
+//! | `dnsqdcount`, `dnsancount`, `dnsnscount`, `dnsarcount` | per DNS message | section counts | RFC 1035 |
+//! | `dnsqname` | per DNS message with a question | first question name as on the wire, dotted, no trailing dot | RFC 1035 §4.1.2 |
+//! | `dnsqtype`, `dnsqtypename`, `dnsqclass` | per DNS message with a question | QTYPE number, its mnemonic (number if unknown), QCLASS | RFC 1035, IANA |
+//! | `grekey`, `greseq` | per GRE header with K / S | key, sequence number | RFC 2890 |
+//! | `greprotocol`, `greversion` | per GRE header | protocol type, version | RFC 2784 |
+//! | `grevsid`, `nvgreflowid` | per GRE header that is NVGRE (v0, K, 0x6558) | key >> 8, key & 0xff | RFC 7637 |
+//! | `erspanversion` | per ERSPAN header | *flowlens*: ERSPAN **type** 1, 2 or 3 (type I has no Ver field) | draft-foschiano-erspan |
+//! | `erspansessionid`, `erspanvlan` | per ERSPAN II/III header | session id, original VLAN | draft-foschiano-erspan |
+//! | `vxlanvni` | per VXLAN header | VNI | RFC 7348 |
+//! | `genevevni`, `geneveprotocol` | per Geneve header | VNI, protocol type | RFC 8926 |
+//! | `gtpteid` | per GTP-U header | TEID | 3GPP TS 29.281 |
+//! | `sttcontextid` | per STT header | 64-bit context id | draft-davie-stt |
+//!
+//! Depth of tunnel keys: a tunnel header sits at the depth of the packet carrying it, so
+//! `vxlanvni` of a single VXLAN tunnel is at depth 0 and the inner `ipsource` at depth 1.
+
+use core::fmt;
+use core::net::IpAddr;
+
+use super::dns::qtype_name;
+use super::{ipv6, Header, LayerView, Walk};
+use crate::value::{KeyVisitor, Value};
+
+/// The 9 TCP flag bits as a bit string NS CWR ECE URG ACK PSH RST SYN FIN.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpFlagBits(pub u16);
+
+impl fmt::Display for TcpFlagBits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        bits(f, self.0.into(), 9)
+    }
+}
+
+/// The 3 IPv4 flag bits as a bit string reserved, DF, MF.
+#[derive(Clone, Copy, Debug)]
+pub struct IpFlagBits(pub u8);
+
+impl fmt::Display for IpFlagBits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        bits(f, self.0.into(), 3)
+    }
+}
+
+fn bits(f: &mut fmt::Formatter<'_>, v: u32, n: u32) -> fmt::Result {
+    for i in (0..n).rev() {
+        f.write_str(if v >> i & 1 == 1 { "1" } else { "0" })?;
+    }
+    Ok(())
+}
+
+/// Dot-separated VIDs of consecutive VLAN tags.
+struct VlanStack<'w, 'a>(&'w [LayerView<'a>]);
+
+impl fmt::Display for VlanStack<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sep = "";
+        for l in self.0 {
+            let Header::Vlan(t) = l.header else { break };
+            write!(f, "{sep}{}", t.vid())?;
+            sep = ".";
+        }
+        Ok(())
+    }
+}
+
+/// Dot-separated labels of consecutive MPLS entries.
+struct MplsLabels<'w, 'a>(&'w [LayerView<'a>]);
+
+impl fmt::Display for MplsLabels<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sep = "";
+        for l in self.0 {
+            let Header::Mpls(m) = l.header else { break };
+            write!(f, "{sep}{}", m.label())?;
+            sep = ".";
+        }
+        Ok(())
+    }
+}
+
+/// `<proto>_<port>` as in sFlow-RT's `icmpunreachableport`.
+struct ProtoPort(u8, u16);
+
+impl fmt::Display for ProtoPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            6 => write!(f, "tcp_{}", self.1),
+            17 => write!(f, "udp_{}", self.1),
+            132 => write!(f, "sctp_{}", self.1),
+            p => write!(f, "{p}_{}", self.1),
+        }
+    }
+}
+
+fn u(v: impl Into<u64>) -> Value<'static> {
+    Value::U64(v.into())
+}
+
+pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
+    v.key("stack", 0, Value::Display(&w.stack()));
+    let layers = w.layers();
+    let mut prev: Option<&LayerView<'_>> = None;
+    for (i, l) in layers.iter().enumerate() {
+        if l.quoted {
+            continue;
+        }
+        let d = l.depth;
+        let rest = layers.get(i + 1..).unwrap_or(&[]);
+        let continues = |p: Option<&LayerView<'_>>, same: fn(&Header<'_>) -> bool| {
+            p.is_some_and(|p| p.depth == d && !p.quoted && same(&p.header))
+        };
+        match l.header {
+            Header::Ethernet(h) => {
+                v.key("macdestination", d, Value::Mac(h.dst_addr()));
+                v.key("macsource", d, Value::Mac(h.src_addr()));
+                let mut et = h.ethertype();
+                for n in rest {
+                    let Header::Vlan(t) = n.header else { break };
+                    et = t.ethertype();
+                }
+                if et > super::ethernet::MAX_8023_LENGTH {
+                    v.key("ethernetprotocol", d, u(et));
+                }
+            }
+            Header::Vlan(t) if !continues(prev, |h| matches!(h, Header::Vlan(_))) => {
+                v.key("vlan", d, u(t.vid()));
+                v.key("priority", d, u(t.pcp()));
+                if matches!(rest.first().map(|n| n.header), Some(Header::Vlan(_))) {
+                    v.key(
+                        "vlanstack",
+                        d,
+                        Value::Display(&VlanStack(layers.get(i..).unwrap_or(&[]))),
+                    );
+                }
+            }
+            Header::Mpls(_) if !continues(prev, |h| matches!(h, Header::Mpls(_))) => {
+                v.key(
+                    "mplslabels",
+                    d,
+                    Value::Display(&MplsLabels(layers.get(i..).unwrap_or(&[]))),
+                );
+            }
+            Header::Arp(a) => {
+                v.key("arpoperation", d, u(a.oper()));
+                if let (Some(s), Some(t)) = (a.spa(), a.tpa()) {
+                    v.key("arpipsender", d, Value::Ip(s));
+                    v.key("arpiptarget", d, Value::Ip(t));
+                }
+            }
+            Header::Ipv4(h) => {
+                v.key("ipsource", d, Value::Ip(h.src_addr().into()));
+                v.key("ipdestination", d, Value::Ip(h.dst_addr().into()));
+                v.key("ipprotocol", d, u(h.protocol()));
+                v.key("iptos", d, u(h.tos()));
+                v.key("ipdscp", d, u(h.dscp()));
+                v.key("ipecn", d, u(h.ecn()));
+                v.key("ipttl", d, u(h.ttl()));
+                v.key("ipflags", d, Value::Display(&IpFlagBits(h.flags())));
+                v.key("ipfragoffset", d, u(h.fragment_offset()));
+                v.key("ipbytes", d, u(h.total_len()));
+            }
+            Header::Ipv6(h) => {
+                v.key("ip6source", d, Value::Ip(h.src_addr().into()));
+                v.key("ip6destination", d, Value::Ip(h.dst_addr().into()));
+                let mut nh = h.next_header();
+                let mut frag = None;
+                for n in rest {
+                    let Header::Ipv6Ext(x) = n.header else { break };
+                    nh = x.next_header();
+                    if x.kind() == ipv6::FRAGMENT {
+                        frag = Some(x.fragment_offset());
+                    }
+                }
+                v.key("ip6nexthdr", d, u(nh));
+                v.key("ip6tos", d, u(h.traffic_class()));
+                v.key("ip6dscp", d, u(h.dscp()));
+                v.key("ip6ecn", d, u(h.ecn()));
+                v.key("ip6flowlabel", d, u(h.flow_label()));
+                v.key("ip6hoplimit", d, u(h.hop_limit()));
+                if let Some(off) = frag {
+                    v.key("ip6fragm", d, Value::Name("yes"));
+                    v.key("ip6fragoffset", d, u(off));
+                }
+                v.key("ip6bytes", d, u(h.payload_len()));
+            }
+            Header::Tcp(h) => {
+                v.key("tcpsourceport", d, u(h.src_port()));
+                v.key("tcpdestinationport", d, u(h.dst_port()));
+                if h.header_len() >= super::tcp::MIN_HEADER_LEN {
+                    v.key("tcpflags", d, Value::Display(&TcpFlagBits(h.flags())));
+                    v.key("tcpwindow", d, u(h.window()));
+                }
+                if let Some(m) = h.mss() {
+                    v.key("tcpmss", d, u(m));
+                }
+            }
+            Header::Udp(h) => {
+                v.key("udpsourceport", d, u(h.src_port()));
+                v.key("udpdestinationport", d, u(h.dst_port()));
+            }
+            Header::Icmp(h) => icmp_keys(&h, d, quoted_of(rest), v),
+            Header::Dns(m) => {
+                v.key("dnsid", d, u(m.id()));
+                v.key("dnsqr", d, Value::Bool(m.qr()));
+                v.key("dnsopcode", d, u(m.opcode()));
+                v.key("dnsaa", d, Value::Bool(m.aa()));
+                v.key("dnstc", d, Value::Bool(m.tc()));
+                v.key("dnsrd", d, Value::Bool(m.rd()));
+                v.key("dnsra", d, Value::Bool(m.ra()));
+                v.key("dnsz", d, Value::Bool(m.z()));
+                v.key("dnsrcode", d, u(m.rcode()));
+                v.key("dnsqdcount", d, u(m.qdcount()));
+                v.key("dnsancount", d, u(m.ancount()));
+                v.key("dnsnscount", d, u(m.nscount()));
+                v.key("dnsarcount", d, u(m.arcount()));
+                if let (Some(n), Some(t), Some(c)) = (m.qname(), m.qtype(), m.qclass()) {
+                    v.key("dnsqname", d, Value::Display(&n));
+                    v.key("dnsqtype", d, u(t));
+                    match qtype_name(t) {
+                        Some(name) => v.key("dnsqtypename", d, Value::Name(name)),
+                        None => v.key("dnsqtypename", d, u(t)),
+                    }
+                    v.key("dnsqclass", d, u(c));
+                }
+            }
+            Header::Gre(g) => {
+                v.key("greversion", d, u(g.version()));
+                v.key("greprotocol", d, u(g.protocol_type()));
+                if let Some(k) = g.key() {
+                    v.key("grekey", d, u(k));
+                }
+                if let Some(s) = g.sequence() {
+                    v.key("greseq", d, u(s));
+                }
+                if let (Some(vsid), Some(fid)) = (g.vsid(), g.flow_id()) {
+                    v.key("grevsid", d, u(vsid));
+                    v.key("nvgreflowid", d, u(fid));
+                }
+            }
+            Header::Erspan(e) => {
+                v.key("erspanversion", d, u(e.erspan_type()));
+                if let Some(s) = e.session_id() {
+                    v.key("erspansessionid", d, u(s));
+                }
+                if let Some(vl) = e.vlan() {
+                    v.key("erspanvlan", d, u(vl));
+                }
+            }
+            Header::Vxlan(x) => v.key("vxlanvni", d, u(x.vni())),
+            Header::Geneve(g) => {
+                v.key("genevevni", d, u(g.vni()));
+                v.key("geneveprotocol", d, u(g.protocol_type()));
+            }
+            Header::Gtp(g) => v.key("gtpteid", d, u(g.teid())),
+            Header::Stt(s) => v.key("sttcontextid", d, u(s.context_id())),
+            _ => {}
+        }
+        prev = Some(l);
+    }
+}
+
+/// The quoted layers directly following an ICMP layer.
+fn quoted_of<'w, 'a>(rest: &'w [LayerView<'a>]) -> &'w [LayerView<'a>] {
+    let n = rest.iter().take_while(|l| l.quoted).count();
+    rest.get(..n).unwrap_or(&[])
+}
+
+fn icmp_keys(h: &super::IcmpHeader<'_>, d: u8, quoted: &[LayerView<'_>], v: &mut impl KeyVisitor) {
+    let (t, c) = (h.icmp_type(), h.code());
+    if h.is_v6() {
+        v.key("icmp6type", d, u(t));
+        v.key("icmp6code", d, u(c));
+    } else {
+        v.key("icmptype", d, u(t));
+        v.key("icmpcode", d, u(c));
+    }
+    if let (Some(id), Some(seq)) = (h.identifier(), h.sequence()) {
+        v.key("icmpid", d, u(id));
+        v.key("icmpseqno", d, u(seq));
+    }
+    if let Some(mtu) = h.mtu() {
+        v.key("icmpnexthopmtu", d, u(mtu));
+    }
+    let mut dst: Option<IpAddr> = None;
+    let mut proto = None;
+    let mut port = None;
+    for l in quoted {
+        match l.header {
+            Header::Ipv4(q) if dst.is_none() => {
+                dst = Some(q.dst_addr().into());
+                proto = Some(q.protocol());
+            }
+            Header::Ipv6(q) if dst.is_none() => {
+                dst = Some(q.dst_addr().into());
+                proto = Some(q.next_header());
+            }
+            Header::Ipv6Ext(x) => proto = Some(x.next_header()),
+            Header::Tcp(q) => port = Some(q.dst_port()),
+            Header::Udp(q) => port = Some(q.dst_port()),
+            _ => {}
+        }
+    }
+    let kind = match (h.is_v6(), t, c) {
+        (false, 3, 0) | (true, 1, 0) => "net",
+        (false, 3, 1) | (true, 1, 3) => "host",
+        (false, 3, 2) => "protocol",
+        (false, 3, 3) | (true, 1, 4) => "port",
+        _ => return,
+    };
+    match (kind, dst, proto, port) {
+        ("net", Some(a), _, _) => v.key("icmpunreachablenet", d, Value::Ip(a)),
+        ("host", Some(a), _, _) => v.key("icmpunreachablehost", d, Value::Ip(a)),
+        ("protocol", _, Some(p), _) => v.key("icmpunreachableprotocol", d, u(p)),
+        ("port", _, Some(p), Some(port)) => {
+            v.key(
+                "icmpunreachableport",
+                d,
+                Value::Display(&ProtoPort(p, port)),
+            );
+        }
+        _ => {}
+    }
+}
