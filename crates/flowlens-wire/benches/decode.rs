@@ -65,7 +65,11 @@ fn count_flow_samples(dgrams: &[Vec<u8>]) -> u64 {
     let mut n = 0;
     for d in dgrams {
         let d = Datagram::parse(d).expect("valid datagram");
-        n += d.samples().flatten().filter(|s| matches!(s, Sample::Flow(_))).count() as u64;
+        n += d
+            .samples()
+            .flatten()
+            .filter(|s| matches!(s, Sample::Flow(_)))
+            .count() as u64;
     }
     n
 }
@@ -90,7 +94,9 @@ fn decode_all(dgrams: &[Vec<u8>], walk_headers: bool) -> u64 {
                     if let FlowData::SampledHeader(h) = &r.data {
                         acc = acc.wrapping_add(u64::from(h.frame_length()));
                         if walk_headers {
-                            if let Some(link) = LinkType::from_sflow_header_protocol(h.header_protocol()) {
+                            if let Some(link) =
+                                LinkType::from_sflow_header_protocol(h.header_protocol())
+                            {
                                 let w = walk(link, h.header(), &cfg);
                                 let mut keys = CountKeys(0);
                                 w.visit_keys(&mut keys);
@@ -114,8 +120,12 @@ fn bench_sflow(c: &mut Criterion) {
         let samples = count_flow_samples(&dgrams);
         let mut g = c.benchmark_group(format!("sflow/{label}"));
         g.throughput(Throughput::Elements(samples));
-        g.bench_function("samples", |b| b.iter(|| decode_all(black_box(&dgrams), false)));
-        g.bench_function("samples+walk+keys", |b| b.iter(|| decode_all(black_box(&dgrams), true)));
+        g.bench_function("samples", |b| {
+            b.iter(|| decode_all(black_box(&dgrams), false))
+        });
+        g.bench_function("samples+walk+keys", |b| {
+            b.iter(|| decode_all(black_box(&dgrams), true))
+        });
         g.finish();
     }
 }

@@ -10,8 +10,8 @@ use core::fmt;
 
 /// The protocol layer or structure in which an [`Error`] was found.
 ///
-/// Variants mirror protocol structures, in no particular order of importance; the [`Display`]
-/// form (`fmt::Display`) is the short lowercase name used in `flowlens decode` output.
+/// Variants mirror protocol structures, in no particular order of importance; the `Display`
+/// form is the short lowercase name used in `flowlens decode` output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Layer {
@@ -202,19 +202,34 @@ impl Error {
     #[must_use]
     pub const fn shifted(self, delta: usize) -> Error {
         match self {
-            Error::Truncated { layer, offset, needed, available } => Error::Truncated {
+            Error::Truncated {
+                layer,
+                offset,
+                needed,
+                available,
+            } => Error::Truncated {
                 layer,
                 offset: offset.saturating_add(delta),
                 needed,
                 available,
             },
-            Error::Invalid { layer, offset, field, value } => Error::Invalid {
+            Error::Invalid {
+                layer,
+                offset,
+                field,
+                value,
+            } => Error::Invalid {
                 layer,
                 offset: offset.saturating_add(delta),
                 field,
                 value,
             },
-            Error::Unsupported { layer, offset, field, value } => Error::Unsupported {
+            Error::Unsupported {
+                layer,
+                offset,
+                field,
+                value,
+            } => Error::Unsupported {
                 layer,
                 offset: offset.saturating_add(delta),
                 field,
@@ -231,14 +246,29 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::Truncated { layer, offset, needed, available } => write!(
+            Error::Truncated {
+                layer,
+                offset,
+                needed,
+                available,
+            } => write!(
                 f,
                 "{layer}: truncated at byte {offset}: needed {needed} bytes, {available} left"
             ),
-            Error::Invalid { layer, offset, field, value } => {
+            Error::Invalid {
+                layer,
+                offset,
+                field,
+                value,
+            } => {
                 write!(f, "{layer}: invalid {field} {value} at byte {offset}")
             }
-            Error::Unsupported { layer, offset, field, value } => {
+            Error::Unsupported {
+                layer,
+                offset,
+                field,
+                value,
+            } => {
                 write!(f, "{layer}: unsupported {field} {value} at byte {offset}")
             }
             Error::TooDeep { layer, offset } => {
@@ -260,10 +290,23 @@ mod tests {
 
     #[test]
     fn display_names_layer_field_and_offset() {
-        let e = Error::Invalid { layer: Layer::Ipv4, offset: 14, field: "ihl", value: 3 };
+        let e = Error::Invalid {
+            layer: Layer::Ipv4,
+            offset: 14,
+            field: "ihl",
+            value: 3,
+        };
         assert_eq!(e.to_string(), "ip: invalid ihl 3 at byte 14");
-        let t = Error::Truncated { layer: Layer::Tcp, offset: 34, needed: 20, available: 6 };
+        let t = Error::Truncated {
+            layer: Layer::Tcp,
+            offset: 34,
+            needed: 20,
+            available: 6,
+        };
         assert_eq!(t.shifted(100).offset(), 134);
-        assert_eq!(t.shifted(100).to_string(), "tcp: truncated at byte 134: needed 20 bytes, 6 left");
+        assert_eq!(
+            t.shifted(100).to_string(),
+            "tcp: truncated at byte 134: needed 20 bytes, 6 left"
+        );
     }
 }

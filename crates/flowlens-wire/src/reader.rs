@@ -19,7 +19,12 @@ pub(crate) struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A reader over `buf`, whose first byte sits at absolute offset `base`.
     pub(crate) const fn new(buf: &'a [u8], base: usize, layer: Layer) -> Self {
-        Reader { buf, pos: 0, base, layer }
+        Reader {
+            buf,
+            pos: 0,
+            base,
+            layer,
+        }
     }
 
     /// Bytes not yet read.
@@ -55,7 +60,12 @@ impl<'a> Reader<'a> {
 
     /// An invalid-field error at absolute offset `offset`.
     pub(crate) const fn invalid_at(&self, offset: usize, field: &'static str, value: u64) -> Error {
-        Error::Invalid { layer: self.layer, offset, field, value }
+        Error::Invalid {
+            layer: self.layer,
+            offset,
+            field,
+            value,
+        }
     }
 
     /// An unsupported-value error at absolute offset `offset`.
@@ -65,7 +75,12 @@ impl<'a> Reader<'a> {
         field: &'static str,
         value: u64,
     ) -> Error {
-        Error::Unsupported { layer: self.layer, offset, field, value }
+        Error::Unsupported {
+            layer: self.layer,
+            offset,
+            field,
+            value,
+        }
     }
 
     /// Takes the next `n` bytes.
@@ -74,7 +89,10 @@ impl<'a> Reader<'a> {
     /// [`Error::Truncated`] if fewer than `n` bytes remain.
     pub(crate) fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.pos.checked_add(n).ok_or_else(|| self.truncated(n))?;
-        let out = self.buf.get(self.pos..end).ok_or_else(|| self.truncated(n))?;
+        let out = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| self.truncated(n))?;
         self.pos = end;
         Ok(out)
     }
@@ -164,7 +182,12 @@ impl<'a> Reader<'a> {
     pub(crate) fn sub(&mut self, n: usize) -> Result<Reader<'a>> {
         let base = self.offset();
         let buf = self.bytes(n)?;
-        Ok(Reader { buf, pos: 0, base, layer: self.layer })
+        Ok(Reader {
+            buf,
+            pos: 0,
+            base,
+            layer: self.layer,
+        })
     }
 }
 
@@ -205,7 +228,10 @@ mod tests {
         assert_eq!(r.xdr_opaque("name", 16), Ok(&b"abc"[..]));
         assert_eq!(r.u8(), Ok(9));
         let mut r = Reader::new(&buf, 0, Layer::SflowFlowRecord);
-        assert!(matches!(r.xdr_opaque("name", 2), Err(Error::Invalid { value: 3, .. })));
+        assert!(matches!(
+            r.xdr_opaque("name", 2),
+            Err(Error::Invalid { value: 3, .. })
+        ));
         let huge = [0xFF, 0xFF, 0xFF, 0xFF];
         let mut r = Reader::new(&huge, 0, Layer::SflowFlowRecord);
         assert!(r.xdr_opaque("name", usize::MAX).is_err());

@@ -85,7 +85,8 @@ impl fmt::Display for Value<'_> {
                     if i > 0 {
                         f.write_str(" ")?;
                     }
-                    write!(f, "{}", u32::from_be_bytes([c[0], c[1], c[2], c[3]]))?;
+                    let word: [u8; 4] = c.try_into().map_err(|_| fmt::Error)?;
+                    write!(f, "{}", u32::from_be_bytes(word))?;
                 }
                 Ok(())
             }
@@ -137,13 +138,19 @@ mod tests {
     impl fmt::Write for Buf {
         fn write_str(&mut self, s: &str) -> fmt::Result {
             let end = self.len + s.len();
-            self.out.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+            self.out
+                .get_mut(self.len..end)
+                .ok_or(fmt::Error)?
+                .copy_from_slice(s.as_bytes());
             self.len = end;
             Ok(())
         }
     }
     fn render(v: Value<'_>) -> Buf {
-        let mut b = Buf { out: [0; 64], len: 0 };
+        let mut b = Buf {
+            out: [0; 64],
+            len: 0,
+        };
         fmt::write(&mut b, format_args!("{v}")).ok();
         b
     }

@@ -16,17 +16,26 @@ fn every_path_in_architecture_md_exists() {
     for line in text.lines() {
         if let Some(h) = line.strip_prefix("### `") {
             let name = h.trim_end_matches('`');
-            section_base = if name.starts_with("crates/") { root.join(name) } else { root.clone() };
+            section_base = if name.starts_with("crates/") {
+                root.join(name)
+            } else {
+                root.clone()
+            };
         }
         for (i, token) in line.split('`').enumerate() {
             let is_code = i % 2 == 1;
             let pathlike = token.contains('/')
                 && !token.contains("://")
-                && token.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
+                && token
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
             if !is_code || !pathlike || token.starts_with("../") {
                 continue;
             }
-            let base = if ["src/", "tests/", "benches/"].iter().any(|p| token.starts_with(p)) {
+            let base = if ["src/", "tests/", "benches/"]
+                .iter()
+                .any(|p| token.starts_with(p))
+            {
                 &section_base
             } else {
                 &root
@@ -37,6 +46,12 @@ fn every_path_in_architecture_md_exists() {
             }
         }
     }
-    assert!(checked >= 10, "only {checked} paths found: is the parser still right?");
-    assert!(missing.is_empty(), "ARCHITECTURE.md names missing paths: {missing:#?}");
+    assert!(
+        checked >= 10,
+        "only {checked} paths found: is the parser still right?"
+    );
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names missing paths: {missing:#?}"
+    );
 }

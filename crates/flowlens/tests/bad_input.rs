@@ -18,7 +18,10 @@ fn tcpdump_segv_capture_is_rejected_with_layer_and_offset() {
         .unwrap_or_else(|| panic!("no error line naming file, packet and layer in {stderr}"));
     assert!(line.contains("at byte "), "no byte offset in {line}");
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(stderr.contains(" 1 error"), "summary must count the error: {stderr}");
+    assert!(
+        stderr.contains(" 1 error"),
+        "summary must count the error: {stderr}"
+    );
 }
 
 #[test]
@@ -28,7 +31,9 @@ fn garbage_payload_is_an_error_not_a_panic() {
     let file = dir.join("garbage.bin");
     // Deterministic pseudo-random bytes, starting like an sFlow v5 header so the decoder
     // commits to it before the content goes wrong.
-    let mut bytes = vec![0, 0, 0, 5, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 1, 0];
+    let mut bytes = vec![
+        0, 0, 0, 5, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 1, 0,
+    ];
     bytes.extend_from_slice(&[0, 0, 0, 3]);
     let mut x = 0x2545_f491_u32;
     for _ in 0..300 {
@@ -68,10 +73,17 @@ fn truncated_capture_names_the_packet_and_missing_file_fails() {
     let out = flowlens(&["decode", file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert!(stderr.contains("cut.pcap: packet 3: capture file ends inside a packet record"), "{stderr}");
+    assert!(
+        stderr.contains("cut.pcap: packet 3: capture file ends inside a packet record"),
+        "{stderr}"
+    );
     // The two whole packets before the cut were still decoded.
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("packet ")).count(), 2, "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("packet ")).count(),
+        2,
+        "{stdout}"
+    );
 
     let out = flowlens(&["decode", "/nonexistent/flowlens.pcap"]);
     assert_eq!(out.status.code(), Some(2));

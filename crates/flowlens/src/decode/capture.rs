@@ -10,7 +10,6 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
-use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{Block, PcapBlockOwned, PcapError};
 
 /// Largest bare payload file accepted. One UDP datagram is at most 65,535 bytes; a few upstream
@@ -78,7 +77,9 @@ pub(crate) fn for_each_frame(
 ) -> Result<()> {
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut head = [0u8; 4];
-    let n = file.read(&mut head).with_context(|| format!("cannot read {}", path.display()))?;
+    let n = file
+        .read(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let kind = file_kind(head.get(..n).unwrap_or(&[]));
     drop(file);
     match kind {
@@ -166,8 +167,8 @@ fn read_capture(
                             );
                         };
                         let caplen = (epb.caplen as usize).min(epb.data.len());
-                        let (secs, frac) =
-                            epb.decode_ts(iface.ts_offset.max(0).unsigned_abs(), iface.ts_resolution);
+                        let (secs, frac) = epb
+                            .decode_ts(iface.ts_offset.max(0).unsigned_abs(), iface.ts_resolution);
                         let nanos = u128::from(frac) * 1_000_000_000
                             / u128::from(iface.ts_resolution.max(1));
                         let time = SystemTime::UNIX_EPOCH.checked_add(
@@ -201,7 +202,11 @@ fn read_capture(
             Err(PcapError::Eof) => return Ok(()),
             Err(PcapError::Incomplete(_)) => {
                 reader.refill().map_err(|e| {
-                    anyhow::anyhow!("{}: packet {}: read error: {e:?}", path.display(), packet + 1)
+                    anyhow::anyhow!(
+                        "{}: packet {}: read error: {e:?}",
+                        path.display(),
+                        packet + 1
+                    )
                 })?;
             }
             Err(PcapError::UnexpectedEof) => bail!(
@@ -210,7 +215,11 @@ fn read_capture(
                 packet + 1
             ),
             Err(PcapError::BufferTooSmall) => {
-                let size = reader.data().len().saturating_mul(2).max(READ_BUFFER_BYTES * 2);
+                let size = reader
+                    .data()
+                    .len()
+                    .saturating_mul(2)
+                    .max(READ_BUFFER_BYTES * 2);
                 if size > MAX_BLOCK_BYTES || !reader.grow(size) {
                     bail!(
                         "{}: packet {}: capture block exceeds the {MAX_BLOCK_BYTES}-byte limit",
@@ -219,10 +228,18 @@ fn read_capture(
                     );
                 }
                 reader.refill().map_err(|e| {
-                    anyhow::anyhow!("{}: packet {}: read error: {e:?}", path.display(), packet + 1)
+                    anyhow::anyhow!(
+                        "{}: packet {}: read error: {e:?}",
+                        path.display(),
+                        packet + 1
+                    )
                 })?;
             }
-            Err(e) => bail!("{}: packet {}: corrupt capture: {e:?}", path.display(), packet + 1),
+            Err(e) => bail!(
+                "{}: packet {}: corrupt capture: {e:?}",
+                path.display(),
+                packet + 1
+            ),
         }
     }
 }

@@ -32,7 +32,10 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
         let file = path.display().to_string();
         let mut write_error: Option<io::Error> = None;
         let read = capture::for_each_frame(path, |packet, frame| {
-            let origin = model::Origin { file: &file, packet };
+            let origin = model::Origin {
+                file: &file,
+                packet,
+            };
             let doc = model::frame_document(origin, &frame, &cfg, &mut stats);
             let written = match args.format {
                 Format::Json => serde_json::to_writer(&mut out, &doc)

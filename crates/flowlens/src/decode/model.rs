@@ -36,8 +36,16 @@ pub(crate) fn frame_document(
     doc.insert("file".into(), origin.file.into());
     doc.insert("packet".into(), origin.packet.into());
     match *frame {
-        Frame::Captured { linktype, time, data, original_len } => {
-            doc.insert("time".into(), time.map_or(Json::Null, |t| rfc3339(t).into()));
+        Frame::Captured {
+            linktype,
+            time,
+            data,
+            original_len,
+        } => {
+            doc.insert(
+                "time".into(),
+                time.map_or(Json::Null, |t| rfc3339(t).into()),
+            );
             let Some(link) = LinkType::from_pcap(linktype) else {
                 doc.insert("type".into(), "packet".into());
                 doc.insert("length".into(), data.len().into());
@@ -120,7 +128,10 @@ fn other_datagram(kind: &str, len: usize, stats: &mut Stats, doc: &mut Map<Strin
     stats.other_datagrams += 1;
     doc.insert("type".into(), kind.into());
     doc.insert("length".into(), len.into());
-    doc.insert("note".into(), "NetFlow and IPFIX decoding is not implemented yet".into());
+    doc.insert(
+        "note".into(),
+        "NetFlow and IPFIX decoding is not implemented yet".into(),
+    );
 }
 
 fn sflow_document(
@@ -136,7 +147,10 @@ fn sflow_document(
     match Datagram::parse(payload) {
         Err(e) => errors.push(e),
         Ok(dgram) => {
-            doc.insert("datagram".into(), Json::Object(fields_of(|v| dgram.visit_fields(v))));
+            doc.insert(
+                "datagram".into(),
+                Json::Object(fields_of(|v| dgram.visit_fields(v))),
+            );
             let mut samples = Vec::new();
             for sample in dgram.samples() {
                 match sample {
@@ -151,7 +165,10 @@ fn sflow_document(
         for e in &errors {
             stats.report_error(origin, &e.to_string());
         }
-        doc.insert("errors".into(), Json::Array(errors.iter().map(error_json).collect()));
+        doc.insert(
+            "errors".into(),
+            Json::Array(errors.iter().map(error_json).collect()),
+        );
     }
 }
 
@@ -164,9 +181,15 @@ fn sample_document(
     stats.count_sample(sample.name());
     let mut doc = Map::new();
     doc.insert("sample".into(), sample.name().into());
-    doc.insert("tag".into(), format!("{}:{}", sample.enterprise(), sample.format()).into());
+    doc.insert(
+        "tag".into(),
+        format!("{}:{}", sample.enterprise(), sample.format()).into(),
+    );
     doc.insert("offset".into(), sample.offset().into());
-    doc.insert("fields".into(), Json::Object(fields_of(|v| sample.visit_fields(v))));
+    doc.insert(
+        "fields".into(),
+        Json::Object(fields_of(|v| sample.visit_fields(v))),
+    );
     let mut records = Vec::new();
     match sample {
         Sample::Flow(s) => flow_records(s.records(), cfg, stats, errors, &mut records),
@@ -181,9 +204,15 @@ fn sample_document(
                         }
                         let mut d = Map::new();
                         d.insert("record".into(), r.name().into());
-                        d.insert("tag".into(), format!("{}:{}", r.enterprise, r.format).into());
+                        d.insert(
+                            "tag".into(),
+                            format!("{}:{}", r.enterprise, r.format).into(),
+                        );
                         d.insert("offset".into(), r.offset.into());
-                        d.insert("fields".into(), Json::Object(fields_of(|v| r.visit_fields(v))));
+                        d.insert(
+                            "fields".into(),
+                            Json::Object(fields_of(|v| r.visit_fields(v))),
+                        );
                         records.push(Json::Object(d));
                     }
                     Err(e) => errors.push(e),
@@ -214,9 +243,15 @@ fn flow_records<'a>(
                 }
                 let mut d = Map::new();
                 d.insert("record".into(), r.name().into());
-                d.insert("tag".into(), format!("{}:{}", r.enterprise, r.format).into());
+                d.insert(
+                    "tag".into(),
+                    format!("{}:{}", r.enterprise, r.format).into(),
+                );
                 d.insert("offset".into(), r.offset.into());
-                d.insert("fields".into(), Json::Object(fields_of(|v| r.visit_fields(v))));
+                d.insert(
+                    "fields".into(),
+                    Json::Object(fields_of(|v| r.visit_fields(v))),
+                );
                 if let FlowData::SampledHeader(h) = &r.data {
                     stats.headers += 1;
                     let mut p = Map::new();
@@ -251,7 +286,10 @@ fn walk_document(walk: &Walk<'_>, doc: &mut Map<String, Json>) {
             m.insert("layer".into(), l.layer.name().into());
             m.insert("offset".into(), l.offset.into());
             m.insert("depth".into(), l.depth.into());
-            m.insert("fields".into(), Json::Object(fields_of(|v| l.visit_fields(v))));
+            m.insert(
+                "fields".into(),
+                Json::Object(fields_of(|v| l.visit_fields(v))),
+            );
             Json::Object(m)
         })
         .collect();
@@ -276,7 +314,10 @@ fn error_json(e: &Error) -> Json {
 /// Collects the fields a `visit_fields` call reports. A name reported more than once (e.g.
 /// repeated AS-path segments) becomes an array of its values, in order.
 fn fields_of(visit: impl FnOnce(&mut FieldMap)) -> Map<String, Json> {
-    let mut m = FieldMap { map: Map::new(), repeated: Vec::new() };
+    let mut m = FieldMap {
+        map: Map::new(),
+        repeated: Vec::new(),
+    };
     visit(&mut m);
     m.map
 }
@@ -308,7 +349,11 @@ struct KeyMap(Map<String, Json>);
 
 impl KeyVisitor for KeyMap {
     fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>) {
-        let name = if depth == 0 { name.to_string() } else { format!("{name}.{depth}") };
+        let name = if depth == 0 {
+            name.to_string()
+        } else {
+            format!("{name}.{depth}")
+        };
         self.0.insert(name, value_json(value));
     }
 }
@@ -322,15 +367,17 @@ pub(crate) fn value_json(v: Value<'_>) -> Json {
         Value::I64(n) => Json::from(n),
         Value::F32(f) => {
             // Print the shortest decimal that round-trips through f32, not the f64 widening.
-            f.to_string().parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(
-                Json::Null,
-                Json::Number,
-            )
+            f.to_string()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or(Json::Null, Json::Number)
         }
         Value::U32List(bytes) => Json::Array(
             bytes
                 .chunks_exact(4)
-                .map(|c| Json::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+                .filter_map(|c| <[u8; 4]>::try_from(c).ok())
+                .map(|w| Json::from(u32::from_be_bytes(w)))
                 .collect(),
         ),
         other => Json::String(other.to_string()),

@@ -51,7 +51,10 @@ impl Stats {
     /// Counts an error and reports it on standard error.
     pub(crate) fn report_error(&mut self, origin: Origin<'_>, message: &str) {
         self.errors += 1;
-        eprintln!("flowlens: {}: packet {}: {message}", origin.file, origin.packet);
+        eprintln!(
+            "flowlens: {}: packet {}: {message}",
+            origin.file, origin.packet
+        );
     }
 
     /// One line for people, e.g. `decoded 2 files: 26 sFlow datagrams (…), 0 errors`.
@@ -75,7 +78,11 @@ impl Stats {
                 self.unknown_samples, self.unknown_records
             ));
         }
-        s.push_str(&format!("), {} other packet{}", self.packets, plural(self.packets)));
+        s.push_str(&format!(
+            "), {} other packet{}",
+            self.packets,
+            plural(self.packets)
+        ));
         if self.other_datagrams > 0 {
             s.push_str(&format!(
                 ", {} NetFlow/IPFIX datagram{} not decoded",
@@ -85,7 +92,11 @@ impl Stats {
         }
         s.push_str(&format!(", {} error{}", self.errors, plural(self.errors)));
         if self.unreadable_files > 0 {
-            s.push_str(&format!(", {} unreadable file{}", self.unreadable_files, plural(self.unreadable_files)));
+            s.push_str(&format!(
+                ", {} unreadable file{}",
+                self.unreadable_files,
+                plural(self.unreadable_files)
+            ));
         }
         s
     }

@@ -14,11 +14,18 @@ use serde_json::{Map, Value as Json};
 /// Write errors from `out`.
 pub(crate) fn write_document(out: &mut impl Write, doc: &Map<String, Json>) -> io::Result<()> {
     let kind = str_of(doc, "type");
-    write!(out, "{kind} {}#{}", str_of(doc, "file"), scalar(doc.get("packet")))?;
+    write!(
+        out,
+        "{kind} {}#{}",
+        str_of(doc, "file"),
+        scalar(doc.get("packet"))
+    )?;
     if let Some(Json::String(t)) = doc.get("time") {
         write!(out, " {t}")?;
     }
-    if let (Some(Json::String(s)), Some(Json::String(d))) = (doc.get("source"), doc.get("destination")) {
+    if let (Some(Json::String(s)), Some(Json::String(d))) =
+        (doc.get("source"), doc.get("destination"))
+    {
         write!(out, " {s} > {d}")?;
     }
     if let Some(len) = doc.get("length") {
@@ -114,7 +121,10 @@ fn write_packet(
         writeln!(out, "{pad}keys")?;
     }
     if let Some(Json::Object(keys)) = p.get("keys") {
-        write_fields(out, if with_layers { indent + 2 } else { indent }, keys)?;
+        // `stack` is a key too; it was printed first.
+        let mut keys = keys.clone();
+        keys.remove("stack");
+        write_fields(out, if with_layers { indent + 2 } else { indent }, &keys)?;
     }
     match p.get("stopped") {
         Some(Json::Object(e)) => writeln!(out, "{pad}stopped {}", str_of(e, "message"))?,

@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests: where the data is, how to run the binary.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -31,7 +31,13 @@ pub fn flowlens(args: &[&str]) -> Output {
 
 /// Runs `flowlens decode --format json --quiet FILE` and parses every output line.
 pub fn decode_json(file: &Path) -> (Output, Vec<serde_json::Value>) {
-    let out = flowlens(&["decode", "--format", "json", "--quiet", file.to_str().unwrap()]);
+    let out = flowlens(&[
+        "decode",
+        "--format",
+        "json",
+        "--quiet",
+        file.to_str().unwrap(),
+    ]);
     let docs = String::from_utf8(out.stdout.clone())
         .expect("utf-8 output")
         .lines()
