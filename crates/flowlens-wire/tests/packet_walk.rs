@@ -1081,7 +1081,7 @@ fn outer_udp_and_payload_offset() {
         lax.stop(),
         Some(Error::Truncated {
             layer: Layer::Icmp,
-            offset: 98,
+            offset: 84,
             ..
         })
     ));

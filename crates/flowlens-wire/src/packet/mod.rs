@@ -406,6 +406,7 @@ impl fmt::Display for Stack<'_> {
 }
 
 /// Walks `data` in lax mode: never fails; see [`Walk::stop`] for why it ended.
+#[inline]
 pub fn walk<'a>(link: LinkType, data: &'a [u8], cfg: &WalkConfig) -> Walk<'a> {
     walker::run(link, data, cfg)
 }
