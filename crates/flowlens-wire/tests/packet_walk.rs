@@ -1081,7 +1081,7 @@ fn outer_udp_and_payload_offset() {
         lax.stop(),
         Some(Error::Truncated {
             layer: Layer::Icmp,
-            offset: 98,
+            offset: 84,
             ..
         })
     ));
@@ -1097,6 +1097,47 @@ fn outer_udp_and_payload_offset() {
         w.stop(),
         Some(Error::TooDeep {
             layer: Layer::Vxlan,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn dns_compression_pointer_loop_is_rejected_not_followed() {
+    // A real query (tcpdump dns_udp.pcap) whose QNAME is overwritten with a pointer to itself.
+    let (link, frames) = read_pcap(&capture("tcpdump__dns_udp.pcap"));
+    let w = walk(link, &frames[0], &cfg());
+    let dns = w
+        .layers()
+        .iter()
+        .find(|l| l.layer == Layer::Dns)
+        .unwrap()
+        .offset;
+    let mut f = frames[0].clone();
+    f[dns + 12] = 0xc0;
+    f[dns + 13] = 12;
+    let w = walk(link, &f, &cfg());
+    assert_eq!(w.stack().to_string(), "eth.ip.udp");
+    assert!(
+        matches!(
+            w.stop(),
+            Some(Error::Invalid {
+                layer: Layer::Dns,
+                field: "pointer_hops",
+                ..
+            })
+        ),
+        "{:?}",
+        w.stop()
+    );
+    // A pointer past the end of the message.
+    f[dns + 13] = 0xff;
+    let w = walk(link, &f, &cfg());
+    assert!(matches!(
+        w.stop(),
+        Some(Error::Invalid {
+            layer: Layer::Dns,
+            field: "pointer",
             ..
         })
     ));

@@ -21,7 +21,8 @@ pub const MAX_NAME_LEN: usize = 255;
 #[derive(Clone, Copy, Debug)]
 pub struct DnsMessage<'a> {
     msg: &'a [u8],
-    question_end: usize,
+    /// End of the first question (<= 12 + 255 + 4), kept small so layer views stay compact.
+    question_end: u16,
     tcp_prefix: bool,
 }
 
@@ -52,6 +53,15 @@ impl<'a> DnsMessage<'a> {
                 .map_err(|e| e.shifted(prefix + end))?;
             question_end = end + 4;
         }
+        // name_end bounds a name to 255 bytes and <= 16 pointer hops, so this always fits.
+        let question_end = u16::try_from(question_end).map_err(|_| {
+            invalid(
+                Layer::Dns,
+                prefix + HEADER_LEN,
+                "name_length",
+                question_end as u64,
+            )
+        })?;
         Ok(DnsMessage {
             msg,
             question_end,
@@ -125,7 +135,7 @@ impl<'a> DnsMessage<'a> {
 
     /// The first question's name, if there is a question.
     pub fn qname(&self) -> Option<DnsName<'a>> {
-        (self.question_end > HEADER_LEN).then_some(DnsName {
+        (self.qend() > HEADER_LEN).then_some(DnsName {
             msg: self.msg,
             start: HEADER_LEN,
         })
@@ -133,12 +143,12 @@ impl<'a> DnsMessage<'a> {
 
     /// The first question's type.
     pub fn qtype(&self) -> Option<u16> {
-        (self.question_end > HEADER_LEN).then(|| u16_at(self.msg, self.question_end - 4))
+        (self.qend() > HEADER_LEN).then(|| u16_at(self.msg, self.qend() - 4))
     }
 
     /// The first question's class.
     pub fn qclass(&self) -> Option<u16> {
-        (self.question_end > HEADER_LEN).then(|| u16_at(self.msg, self.question_end - 2))
+        (self.qend() > HEADER_LEN).then(|| u16_at(self.msg, self.qend() - 2))
     }
 
     /// True when carried over TCP with a length prefix.
@@ -148,7 +158,11 @@ impl<'a> DnsMessage<'a> {
 
     /// Bytes decoded: length prefix, header and first question.
     pub fn header_len(&self) -> usize {
-        self.question_end + if self.tcp_prefix { 2 } else { 0 }
+        self.qend() + if self.tcp_prefix { 2 } else { 0 }
+    }
+
+    fn qend(&self) -> usize {
+        usize::from(self.question_end)
     }
 
     /// Visits the header and question fields.

@@ -10,7 +10,15 @@
 //!   deep nesting). Sampled headers are cut mid-packet by design, so this is the normal mode.
 //! - **Strict** ([`walk_strict`]) returns that stop reason as an error.
 //!
-//! Unrecognised protocols are not errors: the walk ends there and the rest is payload.
+//! Unrecognised protocols are not errors: the walk ends there and the rest is payload. The
+//! same holds for an IEEE 802.3 length field (LLC follows) and for UDP/TCP ports that map to no
+//! decoder. Port-selected decoders whose signature does not match (a GTP-U port carrying
+//! something other than GTPv1, a Teredo port carrying no IPv6) also leave the bytes as payload.
+//!
+//! A TCP header that ends early but has at least its 8 first bytes is kept as a partial layer,
+//! so ports survive sFlow's 128-byte cut; the walk still stops with [`Error::Truncated`],
+//! except when the header ends with a complete first IP fragment (not an error: the rest is in
+//! the next fragment). Non-first fragments carry no L4 header and end the walk cleanly.
 //!
 //! # Tunnel depth
 //!
@@ -32,7 +40,14 @@
 //! # Offsets
 //!
 //! All offsets (layer offsets, error offsets) count from the start of the buffer given to
-//! [`walk`]. A truncation error points at the start of the layer that could not be decoded.
+//! [`walk`]. A truncation error points at the start of the layer that could not be decoded
+//! (inside the DNS message, at the read that failed).
+//!
+//! # Stack names
+//!
+//! [`Walk::stack`] lists every non-quoted layer by [`Layer::name`], including IPv6 extension
+//! headers (`ip6ext`), pseudowire control words (`pwcw`), capture pseudo headers (`sll`,
+//! `null`, `ppp`) and zero-length tunnel layers (ERSPAN type I, Teredo without indicators).
 
 use core::fmt;
 use core::net::IpAddr;
@@ -406,6 +421,7 @@ impl fmt::Display for Stack<'_> {
 }
 
 /// Walks `data` in lax mode: never fails; see [`Walk::stop`] for why it ended.
+#[inline]
 pub fn walk<'a>(link: LinkType, data: &'a [u8], cfg: &WalkConfig) -> Walk<'a> {
     walker::run(link, data, cfg)
 }

@@ -10,7 +10,7 @@ pub const MIN_HEADER_LEN: usize = 20;
 
 /// Zero-copy view of a TCP header including options.
 ///
-/// A view made with [`TcpHeader::new_quoted`] (inside an ICMP error) may cover only the first
+/// A view made with [`TcpHeader::new_partial`] (ICMP quote, fragment, cut) may cover only the first
 /// 8 bytes; accessors for fields beyond the view return 0.
 #[derive(Clone, Copy, Debug)]
 pub struct TcpHeader<'a> {

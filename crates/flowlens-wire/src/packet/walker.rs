@@ -49,10 +49,10 @@ struct At {
     end: usize,
 }
 
-struct Walker<'a, 'c> {
+struct Walker<'a, 'c, 'w> {
     data: &'a [u8],
     cfg: &'c WalkConfig,
-    out: Walk<'a>,
+    out: &'w mut Walk<'a>,
     depth: u8,
     quoted: bool,
     /// The innermost IP header is a first fragment with MF set whose bytes are all
@@ -70,17 +70,20 @@ const PLACEHOLDER: LayerView<'static> = LayerView {
     header: Header::Vlan(VlanTag::PLACEHOLDER),
 };
 
+#[inline]
 pub(super) fn run<'a>(link: LinkType, data: &'a [u8], cfg: &WalkConfig) -> Walk<'a> {
+    // Built in place and filled through `&mut` so the ~1 KiB result is not copied around.
+    let mut out = Walk {
+        data,
+        layers: [PLACEHOLDER; MAX_LAYERS],
+        len: 0,
+        stop: None,
+        payload_offset: 0,
+    };
     let mut w = Walker {
         data,
         cfg,
-        out: Walk {
-            data,
-            layers: [PLACEHOLDER; MAX_LAYERS],
-            len: 0,
-            stop: None,
-            payload_offset: 0,
-        },
+        out: &mut out,
         depth: 0,
         quoted: false,
         frag_complete: false,
@@ -113,7 +116,7 @@ pub(super) fn run<'a>(link: LinkType, data: &'a [u8], cfg: &WalkConfig) -> Walk<
             }
         }
     }
-    w.out
+    out
 }
 
 /// Offset arithmetic that cannot overflow for slices.
@@ -122,7 +125,7 @@ fn add(a: usize, b: usize) -> usize {
     a.saturating_add(b)
 }
 
-impl<'a> Walker<'a, '_> {
+impl<'a> Walker<'a, '_, '_> {
     #[inline]
     fn push(&mut self, layer: Layer, offset: usize, header: Header<'a>) -> Result<()> {
         let slot = self

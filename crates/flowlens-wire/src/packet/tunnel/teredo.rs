@@ -11,7 +11,7 @@ use crate::value::{FieldVisitor, Value};
 #[derive(Clone, Copy, Debug)]
 pub struct TeredoHeader<'a> {
     bytes: &'a [u8],
-    origin_at: Option<usize>,
+    origin_at: Option<u16>,
 }
 
 impl<'a> TeredoHeader<'a> {
@@ -30,7 +30,7 @@ impl<'a> TeredoHeader<'a> {
         let mut origin_at = None;
         if buf.get(n..n + 2) == Some(&[0, 0]) {
             take(buf, n + 8, Layer::Teredo)?;
-            origin_at = Some(n);
+            origin_at = u16::try_from(n).ok();
             n += 8;
         }
         Ok(TeredoHeader {
@@ -44,12 +44,13 @@ impl<'a> TeredoHeader<'a> {
     }
     /// Origin UDP port (de-obfuscated), from the origin indication.
     pub fn origin_port(&self) -> Option<u16> {
-        self.origin_at.map(|o| u16_at(self.bytes, o + 2) ^ 0xffff)
+        self.origin_at
+            .map(|o| u16_at(self.bytes, usize::from(o) + 2) ^ 0xffff)
     }
     /// Origin IPv4 address (de-obfuscated), from the origin indication.
     pub fn origin_addr(&self) -> Option<Ipv4Addr> {
         self.origin_at.map(|o| {
-            let a: [u8; 4] = array_at(self.bytes, o + 4);
+            let a: [u8; 4] = array_at(self.bytes, usize::from(o) + 4);
             Ipv4Addr::from(u32::from_be_bytes(a) ^ 0xffff_ffff)
         })
     }
