@@ -116,22 +116,6 @@ impl<'a> Reader<'a> {
         self.bytes(n).map(|_| ())
     }
 
-    /// Reads one byte.
-    ///
-    /// # Errors
-    /// [`Error::Truncated`] at the end of input.
-    pub(crate) fn u8(&mut self) -> Result<u8> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    /// Reads a big-endian `u16`.
-    ///
-    /// # Errors
-    /// [`Error::Truncated`] if fewer than 2 bytes remain.
-    pub(crate) fn u16(&mut self) -> Result<u16> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-
     /// Reads a big-endian `u32`.
     ///
     /// # Errors
@@ -205,7 +189,7 @@ mod tests {
         let buf = [0, 0, 0, 5, 0xAB, 0xCD, 1];
         let mut r = Reader::new(&buf, 100, Layer::SflowDatagram);
         assert_eq!(r.u32(), Ok(5));
-        assert_eq!(r.u16(), Ok(0xABCD));
+        assert_eq!(r.bytes(2), Ok(&[0xAB, 0xCD][..]));
         let err = r.u32().err();
         assert_eq!(
             err,
@@ -217,7 +201,7 @@ mod tests {
             })
         );
         // a failed read does not advance
-        assert_eq!(r.u8(), Ok(1));
+        assert_eq!(r.bytes(1), Ok(&[1][..]));
         assert_eq!(r.remaining(), 0);
     }
 
@@ -226,7 +210,7 @@ mod tests {
         let buf = [0, 0, 0, 3, b'a', b'b', b'c', 0, 9];
         let mut r = Reader::new(&buf, 0, Layer::SflowFlowRecord);
         assert_eq!(r.xdr_opaque("name", 16), Ok(&b"abc"[..]));
-        assert_eq!(r.u8(), Ok(9));
+        assert_eq!(r.rest(), &[9][..]);
         let mut r = Reader::new(&buf, 0, Layer::SflowFlowRecord);
         assert!(matches!(
             r.xdr_opaque("name", 2),

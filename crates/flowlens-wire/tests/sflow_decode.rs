@@ -9,19 +9,6 @@ mod util;
 use flowlens_wire::sflow::is_sflow_v5;
 use util::*;
 
-#[test]
-#[ignore = "debug aid: FLOWLENS_DUMP=<file> cargo test -- --ignored dump"]
-fn dump_file() {
-    let f = std::env::var("FLOWLENS_DUMP").expect("FLOWLENS_DUMP");
-    let n: usize = std::env::var("FLOWLENS_DUMP_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    for p in payloads(&f).iter().filter(|p| is_sflow_v5(p)).take(n) {
-        print!("{}", dump(p));
-    }
-}
-
 use flowlens_wire::sflow::{CounterData, Datagram, FlowData, Interface, Sample, SampledHeader};
 use flowlens_wire::{Error, Layer};
 use std::net::IpAddr;

@@ -6,17 +6,15 @@ use crate::reader::Reader;
 use crate::value::{FieldVisitor, Value};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Bytes of a sample envelope (`sample_record`: `data_format` u32 + length u32).
-const ENVELOPE: usize = 8;
-
-/// Content sniff for an sFlow v5 datagram: `version` is 5, the agent `address_type` is 1 (IPv4)
-/// or 2 (IPv6), the whole header is present, and the declared sample count is plausible (each
-/// sample needs at least an 8-byte envelope). Cheap enough to run on every UDP payload; a
-/// collector should dispatch on this rather than on the UDP port.
+/// Content sniff: does `payload` claim to be an sFlow v5 datagram? True when the first two
+/// words are `version` 5 and an agent `address_type` of 1 (IPv4) or 2 (IPv6). Cheap enough to
+/// run on every UDP payload; a collector should dispatch on this rather than on the UDP port.
+/// NetFlow v5/v9 and IPFIX never match (their 16-bit version field makes the first 32-bit word
+/// at least 0x0005_0000). A payload that matches may still be malformed further in (even its
+/// header may be cut short): decode it with [`Datagram::parse`] and count the errors, rather
+/// than treating it as something else.
 pub fn is_sflow_v5(payload: &[u8]) -> bool {
-    Datagram::parse(payload)
-        .map(|d| usize::try_from(d.samples_count()).is_ok_and(|n| n <= d.rest.len() / ENVELOPE))
-        .unwrap_or(false)
+    matches!(payload, [0, 0, 0, 5, 0, 0, 0, 1 | 2, ..])
 }
 
 /// An sFlow v5 datagram (sFlow v5 spec, `sample_datagram_v5`), borrowing the UDP payload.

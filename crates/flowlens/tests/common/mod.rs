@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 /// `../shared/data` beside the workspace. Panics (failing the test) when it is missing: these
 /// tests exist to run on the real captures, so a missing data set must not look like a pass.
-pub fn data_dir() -> PathBuf {
+pub(crate) fn data_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
     assert!(
         dir.join("PROVENANCE.md").is_file(),
@@ -17,12 +17,12 @@ pub fn data_dir() -> PathBuf {
 }
 
 /// The workspace root.
-pub fn workspace_dir() -> PathBuf {
+pub(crate) fn workspace_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// Runs the built `flowlens` binary with `args`.
-pub fn flowlens(args: &[&str]) -> Output {
+pub(crate) fn flowlens(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_flowlens"))
         .args(args)
         .output()
@@ -30,7 +30,7 @@ pub fn flowlens(args: &[&str]) -> Output {
 }
 
 /// Runs `flowlens decode --format json --quiet FILE` and parses every output line.
-pub fn decode_json(file: &Path) -> (Output, Vec<serde_json::Value>) {
+pub(crate) fn decode_json(file: &Path) -> (Output, Vec<serde_json::Value>) {
     let out = flowlens(&[
         "decode",
         "--format",
@@ -47,7 +47,7 @@ pub fn decode_json(file: &Path) -> (Output, Vec<serde_json::Value>) {
 }
 
 /// Files under `dir` (one level) whose names satisfy `keep`, sorted.
-pub fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+pub(crate) fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
