@@ -197,7 +197,7 @@ fn map_proto(p: &str) -> Option<&'static str> {
         "udp" => "udp",
         "icmp" => "icmp",
         "icmpv6" => "icmp6",
-        "dns" | "mdns" => "dns",
+        "dns" | "mdns" | "llmnr" => "dns",
         "gre" => "gre",
         "erspan" => "erspan",
         "vxlan" => "vxlan",
@@ -422,9 +422,9 @@ fn adjust(
         want.remove("dns.qry.type");
     }
     // 4. tshark finds DNS heuristically on any UDP port; the walker decodes DNS only on the
-    //    configured ports (53, 5353).
+    //    configured ports (53, 5353, 5355).
     if t_p.last().is_some_and(|p| p == "dns") && !ours_p.iter().any(|p| p == "dns") {
-        let dns_ports = |sp: u16, dp: u16| [53, 5353].iter().any(|&x| x == sp || x == dp);
+        let dns_ports = |sp: u16, dp: u16| [53, 5353, 5355].iter().any(|&x| x == sp || x == dp);
         let on_dns_port = w.layers().iter().any(|l| match l.header {
             Header::Udp(u) => dns_ports(u.src_port(), u.dst_port()),
             Header::Tcp(t) => dns_ports(t.src_port(), t.dst_port()),

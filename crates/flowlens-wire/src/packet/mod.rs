@@ -170,8 +170,9 @@ pub struct WalkConfig {
     pub teredo_port: u16,
     /// TCP destination port decoded as STT (default 7471; 0 disables).
     pub stt_port: u16,
-    /// UDP/TCP ports (either side) decoded as DNS (default 53 and 5353; 0 = unused).
-    pub dns_ports: [u16; 2],
+    /// UDP/TCP ports (either side) decoded as DNS messages (default 53 DNS, 5353 mDNS (RFC
+    /// 6762) and 5355 LLMNR (RFC 4795), which share the RFC 1035 format; 0 = unused).
+    pub dns_ports: [u16; 3],
     /// Maximum tunnel nesting, clamped to [`MAX_TUNNEL_DEPTH`].
     pub max_tunnel_depth: u8,
 }
@@ -186,7 +187,7 @@ impl Default for WalkConfig {
             gtpu_port: 2152,
             teredo_port: 3544,
             stt_port: 7471,
-            dns_ports: [53, 5353],
+            dns_ports: [53, 5353, 5355],
             max_tunnel_depth: MAX_TUNNEL_DEPTH,
         }
     }

@@ -286,6 +286,9 @@ fn walk_document(walk: &Walk<'_>, doc: &mut Map<String, Json>) {
             m.insert("layer".into(), l.layer.name().into());
             m.insert("offset".into(), l.offset.into());
             m.insert("depth".into(), l.depth.into());
+            if l.quoted {
+                m.insert("quoted".into(), true.into());
+            }
             m.insert(
                 "fields".into(),
                 Json::Object(fields_of(|v| l.visit_fields(v))),

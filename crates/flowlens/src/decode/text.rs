@@ -123,7 +123,7 @@ fn write_packet(
     if let Some(Json::Object(keys)) = p.get("keys") {
         // `stack` is a key too; it was printed first.
         let mut keys = keys.clone();
-        keys.remove("stack");
+        keys.shift_remove("stack");
         write_fields(out, if with_layers { indent + 2 } else { indent }, &keys)?;
     }
     match p.get("stopped") {
