@@ -4,6 +4,13 @@
 //! Paths are resolved from the workspace root, or, for `src/…`, `tests/…` and `benches/…`,
 //! from the crate whose section (`### \`crates/…\``) they appear in.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a panic is a failed test
+
 mod common;
 
 #[test]

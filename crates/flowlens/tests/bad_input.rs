@@ -1,6 +1,13 @@
 //! Bad input gets a clear error naming file, packet, layer and offset, a counter, a non-zero
 //! exit status, and never a panic.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a panic is a failed test
+
 mod common;
 
 use common::{data_dir, flowlens};

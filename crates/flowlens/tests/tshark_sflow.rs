@@ -15,6 +15,13 @@
 //! in `flowlens-wire`'s tests instead. Every listed difference must still occur, so the list
 //! cannot go stale.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a panic is a failed test
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -270,9 +277,7 @@ fn wrap_udp(payload: &[u8]) -> Vec<u8> {
 
 fn write_pcap(path: &Path, frame: &[u8]) {
     let mut b = Vec::new();
-    for w in [0xa1b2_c3d4u32] {
-        b.extend_from_slice(&w.to_le_bytes());
-    }
+    b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     b.extend_from_slice(&2u16.to_le_bytes());
     b.extend_from_slice(&4u16.to_le_bytes());
     for w in [0u32, 0, 65535, 1] {
