@@ -517,8 +517,7 @@ fn byte_flips_never_panic() {
             for i in 0..buf.len().min(160) {
                 for mask in [0xffu8, 0x80, 0x0f] {
                     buf[i] ^= mask;
-                    let w = walk(link, &buf, &cfg());
-                    exercise(&w);
+                    exercise(&walk(link, &buf, &cfg()));
                     buf[i] ^= mask;
                     walks += 1;
                 }
@@ -1130,6 +1129,7 @@ fn dns_compression_pointer_loop_is_rejected_not_followed() {
         "{:?}",
         w.stop()
     );
+    drop(w);
     // A pointer past the end of the message.
     f[dns + 13] = 0xff;
     let w = walk(link, &f, &cfg());

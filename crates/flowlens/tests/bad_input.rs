@@ -97,3 +97,45 @@ fn truncated_capture_names_the_packet_and_missing_file_fails() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open /nonexistent/flowlens.pcap"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// pcapng input decodes exactly like the same packets in classic pcap (editcap converts).
+#[test]
+fn pcapng_decodes_like_pcap() {
+    let src = data_dir().join("sflow/akvorado__sflow-data-1140.pcap");
+    let tun = data_dir().join("packets/tunnels/zeek__vxlan.pcap");
+    let dir = std::env::temp_dir().join(format!("flowlens-pcapng-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for input in [src, tun] {
+        let ng = dir.join("x.pcapng");
+        let st = std::process::Command::new("editcap")
+            .args(["-F", "pcapng"])
+            .arg(&input)
+            .arg(&ng)
+            .status()
+            .expect("editcap (Debian package wireshark-common, installed with tshark)");
+        assert!(st.success());
+        let a = flowlens(&["decode", "--format", "json", "-q", input.to_str().unwrap()]);
+        let b = flowlens(&["decode", "--format", "json", "-q", ng.to_str().unwrap()]);
+        assert_eq!(a.status.code(), Some(0));
+        assert_eq!(
+            b.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&b.stderr)
+        );
+        let strip = |o: &[u8]| -> Vec<serde_json::Value> {
+            String::from_utf8_lossy(o)
+                .lines()
+                .map(|l| {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    v.as_object_mut().unwrap().remove("file");
+                    v
+                })
+                .collect()
+        };
+        let (pa, pb) = (strip(&a.stdout), strip(&b.stdout));
+        assert!(!pa.is_empty());
+        assert_eq!(pa, pb, "{}", input.display());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -29,10 +29,14 @@ const EXPORTER_DATAGRAMS: usize = 5;
 fn inputs() -> Vec<PathBuf> {
     let data = data_dir();
     let mut v = files_in(&data.join("sflow"), |n| n.ends_with(".pcap"));
-    v.extend(files_in(&data.join("exporters"), |n| n.starts_with("sflow-")));
+    v.extend(files_in(&data.join("exporters"), |n| {
+        n.starts_with("sflow-")
+    }));
     v.extend(files_in(&data.join("payloads/gopacket"), |_| true));
     v.extend(files_in(&data.join("payloads/goflow2"), |_| true));
-    v.extend(files_in(&data.join("payloads/telegraf"), |n| n.starts_with("sflow_")));
+    v.extend(files_in(&data.join("payloads/telegraf"), |n| {
+        n.starts_with("sflow_")
+    }));
     let mut dirs = files_in(&data.join("packets"), |_| true);
     dirs.sort();
     for d in dirs {
@@ -54,12 +58,16 @@ fn render(rel: &Path) -> String {
         let mut starts = stdout.match_indices("\nsflow ").map(|(i, _)| i + 1);
         if let Some(cut) = starts.nth(EXPORTER_DATAGRAMS - 1) {
             stdout.truncate(cut);
-            stdout.push_str(&format!("(output after datagram {EXPORTER_DATAGRAMS} not kept)\n"));
+            stdout.push_str(&format!(
+                "(output after datagram {EXPORTER_DATAGRAMS} not kept)\n"
+            ));
         }
     }
     format!(
         "{stdout}## exit status {}\n## stderr\n{}",
-        out.status.code().map_or("signal".to_string(), |c| c.to_string()),
+        out.status
+            .code()
+            .map_or("signal".to_string(), |c| c.to_string()),
         String::from_utf8(out.stderr).unwrap()
     )
 }
@@ -70,7 +78,11 @@ fn decode_output_matches_golden_files() {
     let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let inputs = inputs();
-    assert!(inputs.len() >= 100, "expected the full shared data set, found {}", inputs.len());
+    assert!(
+        inputs.len() >= 100,
+        "expected the full shared data set, found {}",
+        inputs.len()
+    );
     let mut failures = Vec::new();
     for input in &inputs {
         let rel = input.strip_prefix(&data).unwrap();
@@ -86,7 +98,11 @@ fn decode_output_matches_golden_files() {
             continue;
         }
         let Ok(expected) = std::fs::read_to_string(&golden) else {
-            failures.push(format!("{}: no golden file {}", rel.display(), golden.display()));
+            failures.push(format!(
+                "{}: no golden file {}",
+                rel.display(),
+                golden.display()
+            ));
             continue;
         };
         if expected != actual {

@@ -52,6 +52,8 @@
 use core::fmt;
 use core::net::IpAddr;
 
+use arrayvec::ArrayVec;
+
 use crate::error::{Error, Layer, Result};
 use crate::value::{FieldVisitor, KeyVisitor};
 
@@ -307,11 +309,10 @@ impl LayerView<'_> {
 }
 
 /// The result of walking one frame: up to [`MAX_LAYERS`] layers and why the walk stopped.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Walk<'a> {
     data: &'a [u8],
-    layers: [LayerView<'a>; MAX_LAYERS],
-    len: u8,
+    layers: ArrayVec<LayerView<'a>, MAX_LAYERS>,
     stop: Option<Error>,
     payload_offset: usize,
 }
@@ -319,7 +320,7 @@ pub struct Walk<'a> {
 impl<'a> Walk<'a> {
     /// The decoded layers, outermost first (quoted ICMP layers follow their ICMP layer).
     pub fn layers(&self) -> &[LayerView<'a>] {
-        self.layers.get(..usize::from(self.len)).unwrap_or(&[])
+        &self.layers
     }
 
     /// Why the walk ended early; `None` if every recognised header decoded fully (remaining

@@ -20,14 +20,6 @@ pub struct VlanTag<'a> {
     tpid: u16,
 }
 
-impl VlanTag<'static> {
-    /// An empty tag filling unused slots of a walk's layer array; never exposed.
-    pub(crate) const PLACEHOLDER: VlanTag<'static> = VlanTag {
-        bytes: &[],
-        tpid: 0,
-    };
-}
-
 impl<'a> VlanTag<'a> {
     /// Views the TCI and inner EtherType at the start of `buf`.
     ///

@@ -10,6 +10,8 @@ use super::{
     Ipv6Header, LayerView, LinkType, MplsEntry, NullHeader, PppHeader, PwControlWord, SllHeader,
     TcpHeader, UdpHeader, VlanTag, Walk, WalkConfig, MAX_LAYERS, MAX_TUNNEL_DEPTH,
 };
+use arrayvec::ArrayVec;
+
 use crate::error::{Error, Layer, Result};
 
 /// What to decode next.
@@ -62,21 +64,12 @@ struct Walker<'a, 'c, 'w> {
     ip6_complete: bool,
 }
 
-const PLACEHOLDER: LayerView<'static> = LayerView {
-    layer: Layer::Null,
-    offset: 0,
-    depth: 0,
-    quoted: false,
-    header: Header::Vlan(VlanTag::PLACEHOLDER),
-};
-
 #[inline]
 pub(super) fn run<'a>(link: LinkType, data: &'a [u8], cfg: &WalkConfig) -> Walk<'a> {
     // Built in place and filled through `&mut` so the ~1 KiB result is not copied around.
     let mut out = Walk {
         data,
-        layers: [PLACEHOLDER; MAX_LAYERS],
-        len: 0,
+        layers: ArrayVec::new_const(),
         stop: None,
         payload_offset: 0,
     };
@@ -128,19 +121,16 @@ fn add(a: usize, b: usize) -> usize {
 impl<'a> Walker<'a, '_, '_> {
     #[inline]
     fn push(&mut self, layer: Layer, offset: usize, header: Header<'a>) -> Result<()> {
-        let slot = self
-            .out
+        self.out
             .layers
-            .get_mut(usize::from(self.out.len))
-            .ok_or(Error::TooDeep { layer, offset })?;
-        *slot = LayerView {
-            layer,
-            offset,
-            depth: self.depth,
-            quoted: self.quoted,
-            header,
-        };
-        self.out.len += 1;
+            .try_push(LayerView {
+                layer,
+                offset,
+                depth: self.depth,
+                quoted: self.quoted,
+                header,
+            })
+            .map_err(|_| Error::TooDeep { layer, offset })?;
         if !self.quoted {
             self.out.payload_offset = add(offset, header.len());
         }
