@@ -3,25 +3,14 @@
 #![no_main]
 
 use flowlens_wire::packet::{walk, walk_strict, LinkType, WalkConfig};
-use flowlens_wire::{FieldVisitor, KeyVisitor, Value};
 use libfuzzer_sys::fuzz_target;
 
-struct Sink(usize);
+#[path = "sink.rs"]
+mod sink;
 
-impl FieldVisitor for Sink {
-    fn field(&mut self, name: &'static str, value: Value<'_>) {
-        // Formatting exercises every lazily computed value (DNS names, flag strings).
-        self.0 = self.0.wrapping_add(name.len()).wrapping_add(format!("{value}").len());
-    }
-}
+use sink::Sink;
 
-impl KeyVisitor for Sink {
-    fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>) {
-        self.0 = self.0.wrapping_add(name.len() + usize::from(depth) + format!("{value}").len());
-    }
-}
-
-const LINKS: [LinkType; 9] = [
+const LINKS: [LinkType; 10] = [
     LinkType::Ethernet,
     LinkType::Ipv4,
     LinkType::Ipv6,
@@ -31,10 +20,13 @@ const LINKS: [LinkType; 9] = [
     LinkType::Null,
     LinkType::Ppp,
     LinkType::Mpls,
+    LinkType::Loop,
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, frame)) = data.split_first() else { return };
+    let Some((&selector, frame)) = data.split_first() else {
+        return;
+    };
     let link = LINKS[usize::from(selector) % LINKS.len()];
     let cfg = WalkConfig::default();
     let mut sink = Sink(0);

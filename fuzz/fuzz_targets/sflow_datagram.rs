@@ -4,22 +4,12 @@
 
 use flowlens_wire::packet::{walk, LinkType, WalkConfig};
 use flowlens_wire::sflow::{Datagram, FlowData, FlowRecord, Sample};
-use flowlens_wire::{FieldVisitor, KeyVisitor, Value};
 use libfuzzer_sys::fuzz_target;
 
-struct Sink(usize);
+#[path = "sink.rs"]
+mod sink;
 
-impl FieldVisitor for Sink {
-    fn field(&mut self, name: &'static str, value: Value<'_>) {
-        self.0 = self.0.wrapping_add(name.len()).wrapping_add(format!("{value}").len());
-    }
-}
-
-impl KeyVisitor for Sink {
-    fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>) {
-        self.0 = self.0.wrapping_add(name.len() + usize::from(depth) + format!("{value}").len());
-    }
-}
+use sink::Sink;
 
 fn flow_record(r: &FlowRecord<'_>, sink: &mut Sink, cfg: &WalkConfig) {
     r.visit_fields(sink);
@@ -40,11 +30,18 @@ fuzz_target!(|data: &[u8]| {
         let Ok(sample) = sample else { continue };
         sample.visit_fields(&mut sink);
         match &sample {
-            Sample::Flow(s) => s.records().flatten().for_each(|r| flow_record(&r, &mut sink, &cfg)),
-            Sample::Discard(s) => {
-                s.records().flatten().for_each(|r| flow_record(&r, &mut sink, &cfg))
-            }
-            Sample::Counter(s) => s.records().flatten().for_each(|r| r.visit_fields(&mut sink)),
+            Sample::Flow(s) => s
+                .records()
+                .flatten()
+                .for_each(|r| flow_record(&r, &mut sink, &cfg)),
+            Sample::Discard(s) => s
+                .records()
+                .flatten()
+                .for_each(|r| flow_record(&r, &mut sink, &cfg)),
+            Sample::Counter(s) => s
+                .records()
+                .flatten()
+                .for_each(|r| r.visit_fields(&mut sink)),
             Sample::Unknown(_) => {}
         }
     }

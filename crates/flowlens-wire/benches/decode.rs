@@ -5,7 +5,8 @@
 //! - `sflow/samples+walk+keys`: the same plus walking each sampled header and visiting its flow
 //!   keys, i.e. everything the engine will do per sample before aggregation.
 //! - `packet/walk`: walk Ethernet/IPv4/TCP|UDP frames (`exporters/synthetic-traffic.pcap`);
-//!   throughput in headers.
+//!   throughput in headers; `packet/etherparse-slice` runs the etherparse crate's slicer over
+//!   the same frames as a reference point; `packet/walk+keys` adds visiting every flow key.
 //!
 //! Method and figures: BENCHMARKS.md.
 
@@ -140,6 +141,19 @@ fn bench_walk(c: &mut Criterion) {
             let mut acc = 0usize;
             for f in &frames {
                 acc += walk(LinkType::Ethernet, black_box(f), &cfg).payload_offset();
+            }
+            acc
+        })
+    });
+    // Peer: etherparse's zero-copy slicer over the same frames (Ethernet, VLAN, IP, TCP/UDP;
+    // no tunnels, no DNS), for a ratio measured in the same run.
+    g.bench_function("etherparse-slice", |b| {
+        b.iter(|| {
+            let mut acc = 0usize;
+            for f in &frames {
+                if let Ok(p) = etherparse::SlicedPacket::from_ethernet(black_box(f)) {
+                    acc += usize::from(p.transport.is_some());
+                }
             }
             acc
         })

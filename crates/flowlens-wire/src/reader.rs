@@ -157,22 +157,6 @@ impl<'a> Reader<'a> {
         self.skip(xdr_pad(n))?;
         Ok(data)
     }
-
-    /// Splits off a sub-reader over the next `n` bytes, sharing this reader's base so offsets
-    /// stay absolute, and advances past them.
-    ///
-    /// # Errors
-    /// [`Error::Truncated`] if fewer than `n` bytes remain.
-    pub(crate) fn sub(&mut self, n: usize) -> Result<Reader<'a>> {
-        let base = self.offset();
-        let buf = self.bytes(n)?;
-        Ok(Reader {
-            buf,
-            pos: 0,
-            base,
-            layer: self.layer,
-        })
-    }
 }
 
 /// Padding that follows `n` bytes of XDR opaque data (0..=3).

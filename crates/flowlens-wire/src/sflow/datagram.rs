@@ -1,5 +1,6 @@
 //! The sFlow v5 datagram header (`sample_datagram_v5`) and the iterator over its samples.
 
+use super::envelope::Envelopes;
 use super::sample::Sample;
 use crate::error::{Layer, Result};
 use crate::reader::Reader;
@@ -102,8 +103,11 @@ impl<'a> Datagram<'a> {
     /// the data, and after yielding an `Err` yields `None`.
     pub fn samples(&self) -> Samples<'a> {
         Samples {
-            r: Reader::new(self.rest, self.rest_offset, Layer::SflowSample),
-            left: self.samples_count,
+            envelopes: Envelopes::new(
+                Reader::new(self.rest, self.rest_offset, Layer::SflowSample),
+                self.samples_count,
+                Layer::SflowSample,
+            ),
             done: false,
         }
     }
@@ -131,8 +135,7 @@ impl<'a> Datagram<'a> {
 /// declared count are ignored.
 #[derive(Clone, Debug)]
 pub struct Samples<'a> {
-    r: Reader<'a>,
-    left: u32,
+    envelopes: Envelopes<'a>,
     done: bool,
 }
 
@@ -143,35 +146,13 @@ impl<'a> Iterator for Samples<'a> {
         if self.done {
             return None;
         }
-        let res = self.step();
-        if !matches!(res, Some(Ok(_))) {
-            self.done = true;
-        }
-        res
-    }
-}
-
-impl<'a> Samples<'a> {
-    fn step(&mut self) -> Option<Result<Sample<'a>>> {
-        if self.left == 0 {
-            // bytes after the declared samples are ignored (real agents and test vectors pad
-            // datagrams; tshark and sflowtool ignore them too)
-            return None;
-        }
-        self.left -= 1;
-        Some(self.envelope())
-    }
-
-    fn envelope(&mut self) -> Result<Sample<'a>> {
-        let offset = self.r.offset();
-        let tag = self.r.u32()?;
-        let len_at = self.r.offset();
-        let len = self.r.u32()?;
-        let n = usize::try_from(len)
-            .ok()
-            .filter(|&n| n <= self.r.remaining())
-            .ok_or_else(|| self.r.invalid_at(len_at, "length", u64::from(len)))?;
-        let data = self.r.sub(n)?;
-        Sample::parse(tag >> 12, tag & 0xFFF, offset, data)
+        // Bytes after the declared samples are ignored (real agents and test vectors pad
+        // datagrams; tshark and sflowtool ignore them too).
+        let res = self.envelopes.next_envelope()?.and_then(|e| {
+            let data = Reader::new(e.data, e.offset, Layer::SflowSample);
+            Sample::parse(e.enterprise, e.format, e.start, data)
+        });
+        self.done = res.is_err();
+        Some(res)
     }
 }

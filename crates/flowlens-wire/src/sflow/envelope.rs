@@ -1,18 +1,22 @@
-//! The record envelope shared by flow and counter records (`flow_record` / `counter_record`:
-//! `data_format` u32 = enterprise << 12 | format, then XDR `opaque<>` length u32 and data).
+//! The envelope shared by samples and records (`sample_record`, `flow_record`,
+//! `counter_record`: `data_format` u32 = enterprise << 12 | format, then XDR `opaque<>` length
+//! u32 and data).
 
 use crate::error::{Layer, Result};
 use crate::reader::Reader;
 
-/// One record envelope: enterprise, format, absolute offset of the data, and the data.
+/// One envelope: enterprise, format, absolute offsets of the envelope and of its data, and the
+/// data.
 pub(crate) struct Envelope<'a> {
+    pub(crate) start: usize,
     pub(crate) enterprise: u32,
     pub(crate) format: u32,
     pub(crate) offset: usize,
     pub(crate) data: &'a [u8],
 }
 
-/// Walks the record envelopes of one sample, bounded by both the declared count and the bytes.
+/// Walks the envelopes of a datagram's samples or of one sample's records, bounded by both the
+/// declared count and the bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Envelopes<'a> {
     r: Reader<'a>,
@@ -21,7 +25,8 @@ pub(crate) struct Envelopes<'a> {
 }
 
 impl<'a> Envelopes<'a> {
-    /// Records in `r` (the sample bytes after its header), `count` as declared.
+    /// Envelopes in `r` (the datagram after its header, or a sample after its header), `count`
+    /// as declared; errors are attributed to `layer`.
     pub(crate) fn new(r: Reader<'a>, count: u32, layer: Layer) -> Self {
         Envelopes {
             r: r.with_layer(layer),
@@ -50,6 +55,7 @@ impl<'a> Envelopes<'a> {
     }
 
     fn read(&mut self) -> Result<Envelope<'a>> {
+        let start = self.r.offset();
         let tag = self.r.u32()?;
         let len_at = self.r.offset();
         let len = self.r.u32()?;
@@ -60,6 +66,7 @@ impl<'a> Envelopes<'a> {
         let offset = self.r.offset();
         let data = self.r.bytes(n)?;
         Ok(Envelope {
+            start,
             enterprise: tag >> 12,
             format: tag & 0xFFF,
             offset,

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
+use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{Block, PcapBlockOwned, PcapError};
 
 /// Largest bare payload file accepted. One UDP datagram is at most 65,535 bytes; a few upstream
@@ -201,13 +202,7 @@ fn read_capture(
             }
             Err(PcapError::Eof) => return Ok(()),
             Err(PcapError::Incomplete(_)) => {
-                reader.refill().map_err(|e| {
-                    anyhow::anyhow!(
-                        "{}: packet {}: read error: {e:?}",
-                        path.display(),
-                        packet + 1
-                    )
-                })?;
+                refill(&mut *reader, path, packet)?;
             }
             Err(PcapError::UnexpectedEof) => bail!(
                 "{}: packet {}: capture file ends inside a packet record",
@@ -227,13 +222,7 @@ fn read_capture(
                         packet + 1
                     );
                 }
-                reader.refill().map_err(|e| {
-                    anyhow::anyhow!(
-                        "{}: packet {}: read error: {e:?}",
-                        path.display(),
-                        packet + 1
-                    )
-                })?;
+                refill(&mut *reader, path, packet)?;
             }
             Err(e) => bail!(
                 "{}: packet {}: corrupt capture: {e:?}",
@@ -242,6 +231,17 @@ fn read_capture(
             ),
         }
     }
+}
+
+/// Reads more of the file into the reader's buffer; `packet` frames were read so far.
+fn refill(reader: &mut dyn PcapReaderIterator, path: &Path, packet: u64) -> Result<()> {
+    reader.refill().map_err(|e| {
+        anyhow::anyhow!(
+            "{}: packet {}: read error: {e:?}",
+            path.display(),
+            packet + 1
+        )
+    })
 }
 
 /// pcap-parser exposes link types as `i32`; the registry's values are all non-negative.

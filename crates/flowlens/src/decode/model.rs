@@ -198,20 +198,12 @@ fn sample_document(
             for rec in s.records() {
                 match rec {
                     Ok(r) => {
-                        stats.records += 1;
-                        if matches!(r.data, CounterData::Unknown(_)) {
-                            stats.unknown_records += 1;
-                        }
-                        let mut d = Map::new();
-                        d.insert("record".into(), r.name().into());
-                        d.insert(
-                            "tag".into(),
-                            format!("{}:{}", r.enterprise, r.format).into(),
-                        );
-                        d.insert("offset".into(), r.offset.into());
-                        d.insert(
-                            "fields".into(),
-                            Json::Object(fields_of(|v| r.visit_fields(v))),
+                        let unknown = matches!(r.data, CounterData::Unknown(_));
+                        let d = record_document(
+                            (r.name(), r.enterprise, r.format, r.offset),
+                            unknown,
+                            |v| r.visit_fields(v),
+                            stats,
                         );
                         records.push(Json::Object(d));
                     }
@@ -237,20 +229,12 @@ fn flow_records<'a>(
     for rec in records {
         match rec {
             Ok(r) => {
-                stats.records += 1;
-                if matches!(r.data, FlowData::Unknown(_)) {
-                    stats.unknown_records += 1;
-                }
-                let mut d = Map::new();
-                d.insert("record".into(), r.name().into());
-                d.insert(
-                    "tag".into(),
-                    format!("{}:{}", r.enterprise, r.format).into(),
-                );
-                d.insert("offset".into(), r.offset.into());
-                d.insert(
-                    "fields".into(),
-                    Json::Object(fields_of(|v| r.visit_fields(v))),
+                let unknown = matches!(r.data, FlowData::Unknown(_));
+                let mut d = record_document(
+                    (r.name(), r.enterprise, r.format, r.offset),
+                    unknown,
+                    |v| r.visit_fields(v),
+                    stats,
                 );
                 if let FlowData::SampledHeader(h) = &r.data {
                     stats.headers += 1;
@@ -272,6 +256,25 @@ fn flow_records<'a>(
             Err(e) => errors.push(e),
         }
     }
+}
+
+/// `record`, `tag`, `offset` and `fields` of one flow or counter record; counts it.
+fn record_document(
+    (name, enterprise, format, offset): (&str, u32, u32, usize),
+    unknown: bool,
+    visit: impl FnOnce(&mut FieldMap),
+    stats: &mut Stats,
+) -> Map<String, Json> {
+    stats.records += 1;
+    if unknown {
+        stats.unknown_records += 1;
+    }
+    let mut d = Map::new();
+    d.insert("record".into(), name.into());
+    d.insert("tag".into(), format!("{enterprise}:{format}").into());
+    d.insert("offset".into(), offset.into());
+    d.insert("fields".into(), Json::Object(fields_of(visit)));
+    d
 }
 
 /// Adds `stack`, `layers`, `keys` and (when the walk stopped early) `stopped` to `doc`.
