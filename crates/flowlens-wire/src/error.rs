@@ -23,6 +23,16 @@ pub enum Layer {
     SflowFlowRecord,
     /// sFlow v5 counter record (`counter_record`).
     SflowCounterRecord,
+    /// NetFlow v5 datagram (header and fixed records).
+    NetflowV5,
+    /// NetFlow v9 packet header or flowset (RFC 3954).
+    NetflowV9,
+    /// IPFIX message header or set (RFC 7011).
+    Ipfix,
+    /// A NetFlow v9 / IPFIX template or options template record.
+    Template,
+    /// A NetFlow v9 / IPFIX data record, decoded with its template.
+    FlowRecord,
     /// pcap / pcapng capture-file framing.
     Capture,
     /// Linux "cooked" capture header (SLL, DLT 113 / SLL2, DLT 276).
@@ -81,6 +91,11 @@ impl Layer {
             Layer::SflowSample => "sflow-sample",
             Layer::SflowFlowRecord => "sflow-flow-record",
             Layer::SflowCounterRecord => "sflow-counter-record",
+            Layer::NetflowV5 => "netflow-v5",
+            Layer::NetflowV9 => "netflow-v9",
+            Layer::Ipfix => "ipfix",
+            Layer::Template => "template",
+            Layer::FlowRecord => "flow-record",
             Layer::Capture => "capture",
             Layer::LinuxSll => "sll",
             Layer::Null => "null",

@@ -27,6 +27,7 @@ mod error;
 mod reader;
 mod value;
 
+pub mod netflow;
 pub mod packet;
 pub mod sflow;
 
