@@ -25,11 +25,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Decode captures or datagram files and print every datagram, sample and record.
+    /// Decode captures, datagram files or live datagrams and print every datagram, sample
+    /// and record.
     ///
     /// Reads pcap and pcapng captures and bare UDP payload files (one sFlow datagram per
-    /// file). sFlow is recognised by content, not port. For captures of ordinary traffic each
-    /// packet's layers and flow keys are printed.
+    /// file), or receives datagrams with `--listen`. sFlow is recognised by content, not port.
+    /// For captures of ordinary traffic each packet's layers and flow keys are printed.
     Decode(DecodeArgs),
 }
 
@@ -42,8 +43,18 @@ struct DecodeArgs {
     /// Do not print the summary line on standard error.
     #[arg(short, long)]
     quiet: bool,
+    /// Receive datagrams on this UDP address (e.g. `127.0.0.1:6343`) instead of reading files,
+    /// like `sflowtool -p`. Stops after `--count` datagrams or `--duration` seconds.
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "files")]
+    listen: Option<std::net::SocketAddr>,
+    /// With `--listen`: stop after this many datagrams.
+    #[arg(long, value_name = "N", requires = "listen")]
+    count: Option<u64>,
+    /// With `--listen`: stop after this many seconds (default: run until interrupted).
+    #[arg(long, value_name = "SECS", requires = "listen")]
+    duration: Option<f64>,
     /// Files to decode: .pcap, .pcapng, or a bare UDP payload.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "listen", value_name = "FILE")]
     files: Vec<PathBuf>,
 }
 

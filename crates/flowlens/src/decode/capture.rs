@@ -42,6 +42,17 @@ pub(crate) enum Frame<'a> {
         /// The file's bytes.
         data: &'a [u8],
     },
+    /// A datagram received on a UDP socket (`--listen`).
+    Received {
+        /// When it was received.
+        time: SystemTime,
+        /// The sender.
+        source: std::net::SocketAddr,
+        /// The local address it arrived on.
+        destination: std::net::SocketAddr,
+        /// The UDP payload.
+        data: &'a [u8],
+    },
 }
 
 /// Kind of input file, recognised by its first bytes.

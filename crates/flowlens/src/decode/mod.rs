@@ -1,6 +1,7 @@
 //! `flowlens decode`: print every datagram, sample and record of capture or payload files.
 //!
-//! - [`capture`] reads pcap, pcapng and bare payload files into frames;
+//! - [`capture`] reads pcap, pcapng and bare payload files into frames; [`listen`] receives
+//!   them from a UDP socket;
 //! - [`model`] decodes a frame with `flowlens-wire` into one JSON document;
 //! - [`text`] renders that document for people; `--format json` prints it as one line;
 //! - [`stats`] counts everything and reports errors.
@@ -8,12 +9,13 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use flowlens_wire::packet::WalkConfig;
 
 use crate::{DecodeArgs, Format};
 
 mod capture;
+mod listen;
 mod model;
 mod stats;
 mod text;
@@ -21,44 +23,41 @@ mod text;
 /// Runs `flowlens decode`.
 ///
 /// # Errors
-/// Only a failure to write standard output; unreadable files are reported and counted, and
-/// decoding continues with the next file.
+/// A failure to write standard output, or (with `--listen`) to bind or read the socket;
+/// unreadable files are reported and counted, and decoding continues with the next file.
 pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
-    let mut out = BufWriter::new(io::stdout().lock());
-    let mut stats = stats::Stats::default();
-    let cfg = WalkConfig::default();
-    for path in &args.files {
-        stats.files += 1;
-        let file = path.display().to_string();
-        let mut write_error: Option<io::Error> = None;
-        let read = capture::for_each_frame(path, |packet, frame| {
-            let origin = model::Origin {
-                file: &file,
-                packet,
-            };
-            let doc = model::frame_document(origin, &frame, &cfg, &mut stats);
-            let written = match args.format {
-                Format::Json => serde_json::to_writer(&mut out, &doc)
-                    .map_err(io::Error::from)
-                    .and_then(|()| out.write_all(b"\n")),
-                Format::Text => text::write_document(&mut out, &doc),
-            };
-            written.map_err(|e| {
-                let err = anyhow::anyhow!("cannot write output: {e}");
-                write_error = Some(e);
-                err
-            })
+    let mut printer = Printer {
+        out: BufWriter::new(io::stdout().lock()),
+        format: args.format,
+        stats: stats::Stats::default(),
+        cfg: WalkConfig::default(),
+        write_error: None,
+    };
+    if let Some(addr) = args.listen {
+        let duration = args.duration.map(std::time::Duration::from_secs_f64);
+        let name = format!("udp:{addr}");
+        let res = listen::for_each_datagram(addr, args.count, duration, |n, frame| {
+            printer.frame(&name, n, &frame)
         });
-        if let Some(e) = write_error {
+        printer.finish()?;
+        res?;
+    }
+    for path in &args.files {
+        printer.stats.files += 1;
+        let file = path.display().to_string();
+        let read =
+            capture::for_each_frame(path, |packet, frame| printer.frame(&file, packet, &frame));
+        if let Some(e) = printer.write_error.take() {
             return Err(anyhow::Error::from(e).context("cannot write output"));
         }
         if let Err(e) = read {
-            stats.unreadable_files += 1;
-            out.flush()?;
+            printer.stats.unreadable_files += 1;
+            printer.out.flush()?;
             eprintln!("flowlens: {e:#}");
         }
     }
-    out.flush()?;
+    printer.out.flush()?;
+    let stats = printer.stats;
     if !args.quiet {
         eprintln!("{}", stats.summary());
     }
@@ -69,4 +68,40 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Decodes frames into documents and writes them in the chosen format.
+struct Printer<W: Write> {
+    out: W,
+    format: Format,
+    stats: stats::Stats,
+    cfg: WalkConfig,
+    /// The first write error, kept so a broken pipe ends the run quietly.
+    write_error: Option<io::Error>,
+}
+
+impl<W: Write> Printer<W> {
+    fn frame(&mut self, file: &str, packet: u64, frame: &capture::Frame<'_>) -> Result<()> {
+        let origin = model::Origin { file, packet };
+        let doc = model::frame_document(origin, frame, &self.cfg, &mut self.stats);
+        let written = match self.format {
+            Format::Json => serde_json::to_writer(&mut self.out, &doc)
+                .map_err(io::Error::from)
+                .and_then(|()| self.out.write_all(b"\n")),
+            Format::Text => text::write_document(&mut self.out, &doc),
+        };
+        written.map_err(|e| {
+            let err = anyhow::anyhow!("cannot write output: {e}");
+            self.write_error = Some(e);
+            err
+        })
+    }
+
+    /// Flushes, and turns a remembered write error into the run's error.
+    fn finish(&mut self) -> Result<()> {
+        if let Some(e) = self.write_error.take() {
+            return Err(anyhow::Error::from(e).context("cannot write output"));
+        }
+        self.out.flush().context("cannot write output")
+    }
 }

@@ -76,6 +76,28 @@ pub(crate) fn frame_document(
             stats.packets += 1;
             walk_document(&walk, &mut doc);
         }
+        Frame::Received {
+            time,
+            source,
+            destination,
+            data,
+        } => {
+            doc.insert("time".into(), rfc3339(time).into());
+            doc.insert("source".into(), source.to_string().into());
+            doc.insert("destination".into(), destination.to_string().into());
+            if sflow::is_sflow_v5(data) {
+                doc.insert("type".into(), "sflow".into());
+                sflow_document(origin, data, cfg, stats, &mut doc);
+            } else if let Some(kind) = flow_export_kind(data) {
+                other_datagram(kind, data.len(), stats, &mut doc);
+            } else {
+                doc.insert("type".into(), "unknown".into());
+                doc.insert("length".into(), data.len().into());
+                let msg = "datagram: not sFlow v5, NetFlow or IPFIX";
+                stats.report_error(origin, msg);
+                doc.insert("errors".into(), json!([{ "message": msg }]));
+            }
+        }
         Frame::Payload { data } => {
             doc.insert("time".into(), Json::Null);
             if sflow::is_sflow_v5(data) {

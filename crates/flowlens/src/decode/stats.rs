@@ -59,11 +59,14 @@ impl Stats {
 
     /// One line for people, e.g. `decoded 2 files: 26 sFlow datagrams (…), 0 errors`.
     pub(crate) fn summary(&self) -> String {
+        let source = if self.files == 0 {
+            String::new()
+        } else {
+            format!(" {} file{}", self.files, plural(self.files))
+        };
         let mut s = format!(
-            "decoded {} file{}: {} sFlow datagram{} ({} flow, {} counter, {} discard samples; \
+            "decoded{source}: {} sFlow datagram{} ({} flow, {} counter, {} discard samples; \
              {} records, {} sampled headers",
-            self.files,
-            plural(self.files),
             self.datagrams,
             plural(self.datagrams),
             self.flow_samples,
