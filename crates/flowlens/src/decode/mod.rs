@@ -32,6 +32,7 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
         stats: stats::Stats::default(),
         cfg: WalkConfig::default(),
         write_error: None,
+        flush_each: args.listen.is_some(),
     };
     if let Some(addr) = args.listen {
         let duration = args.duration.map(std::time::Duration::from_secs_f64);
@@ -78,6 +79,8 @@ struct Printer<W: Write> {
     cfg: WalkConfig,
     /// The first write error, kept so a broken pipe ends the run quietly.
     write_error: Option<io::Error>,
+    /// Flush after every document (live input: whoever reads us sees each datagram at once).
+    flush_each: bool,
 }
 
 impl<W: Write> Printer<W> {
@@ -90,6 +93,13 @@ impl<W: Write> Printer<W> {
                 .and_then(|()| self.out.write_all(b"\n")),
             Format::Text => text::write_document(&mut self.out, &doc),
         };
+        let written = written.and_then(|()| {
+            if self.flush_each {
+                self.out.flush()
+            } else {
+                Ok(())
+            }
+        });
         written.map_err(|e| {
             let err = anyhow::anyhow!("cannot write output: {e}");
             self.write_error = Some(e);
