@@ -178,20 +178,39 @@ fn payload_group(dir: &str, files: &[String], index: usize) -> Group {
 /// Logstash sequence (others alone), and each Telegraf test case (files in name order).
 pub fn corpus() -> Vec<Group> {
     let mut groups = Vec::new();
-    // netflow-ipfix pcaps: one store (keys include the exporter address).
-    let mut files = list("netflow-ipfix");
+    // netflow-ipfix pcaps: akvorado's template/data pairs (same stem once the -template(s),
+    // -options-template, -options-data and -data suffixes are removed) share a store, templates
+    // first; every other capture is its own group.
+    let files = list("netflow-ipfix");
     assert_eq!(files.len(), 36, "netflow-ipfix pcaps");
-    files.sort_by_key(|f| (!f.contains("template"), f.clone()));
-    let mut datagrams = Vec::new();
+    let mut stems: Vec<(String, Vec<String>)> = Vec::new();
     for f in &files {
-        datagrams.extend(pcap_datagrams(&format!("netflow-ipfix/{f}")));
+        let mut stem = f.trim_end_matches(".pcap");
+        for suffix in ["-options-template", "-options-data", "-templates", "-template", "-data"] {
+            if let Some(s) = stem.strip_suffix(suffix) {
+                stem = s;
+                break;
+            }
+        }
+        match stems.iter_mut().find(|(s, _)| s == stem) {
+            Some((_, v)) => v.push(f.clone()),
+            None => stems.push((stem.to_string(), vec![f.clone()])),
+        }
     }
-    groups.push(Group {
-        name: "netflow-ipfix".into(),
-        files: files.iter().map(|f| format!("netflow-ipfix/{f}")).collect(),
-        datagrams,
-        trailing: Vec::new(),
-    });
+    for (_, mut fs) in stems {
+        fs.sort_by_key(|f| (!f.contains("template"), f.clone()));
+        let files: Vec<String> = fs.iter().map(|f| format!("netflow-ipfix/{f}")).collect();
+        let mut datagrams = Vec::new();
+        for f in &files {
+            datagrams.extend(pcap_datagrams(f));
+        }
+        groups.push(Group {
+            name: files[0].clone(),
+            files,
+            datagrams,
+            trailing: Vec::new(),
+        });
+    }
     for f in list("exporters") {
         if f.starts_with("netflow") || f.starts_with("ipfix") {
             let rel = format!("exporters/{f}");
@@ -281,6 +300,8 @@ pub struct Decoded {
     pub templates: Vec<(u16, u16, u16, bool)>,
     /// Set ids of data sets, in order.
     pub data_sets: Vec<u16>,
+    /// Every set id (template, options template, data, reserved), in order.
+    pub sets: Vec<u16>,
     /// Data sets whose template was unknown.
     pub undecodable: Vec<u16>,
     /// Decoded records.
@@ -343,6 +364,12 @@ impl Store {
 
     fn sets(&mut self, exporter: IpAddr, ver: u16, domain: u32, sets: Sets<'_>, d: &mut Decoded) {
         for s in sets {
+            match &s {
+                Ok(Set::Templates(ts) | Set::OptionsTemplates(ts)) => d.sets.push(ts.set_id()),
+                Ok(Set::Data(ds)) => d.sets.push(ds.template_id()),
+                Ok(Set::Reserved { id, .. }) => d.sets.push(*id),
+                Err(_) => {}
+            }
             match s {
                 Err(e) => d.errors.push(e),
                 Ok(Set::Templates(ts) | Set::OptionsTemplates(ts)) => {
@@ -452,4 +479,55 @@ pub fn decode_all() -> Vec<(Group, Vec<Decoded>)> {
             (g, d)
         })
         .collect()
+}
+
+/// Writes every datagram of `groups` into one classic Ethernet pcap, each wrapped in
+/// Ethernet/IPv4/UDP to port 2055 (tshark's default NetFlow/IPFIX port), in feed order. Each
+/// group gets its own source addresses (10.g.e.1 for exporter e of group g), so tshark's
+/// template state never crosses groups. Returns the (group, datagram) index per frame.
+pub fn write_pcap(groups: &[Group], path: &std::path::Path) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    let mut index = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        let mut exporters: Vec<IpAddr> = Vec::new();
+        for (di, d) in g.datagrams.iter().enumerate() {
+            let e = match exporters.iter().position(|x| *x == d.exporter) {
+                Some(e) => e,
+                None => {
+                    exporters.push(d.exporter);
+                    exporters.len() - 1
+                }
+            };
+            let src = [10, (gi / 200) as u8 + 1, (gi % 200) as u8, e as u8 + 1];
+            let udp_len = 8 + d.payload.len();
+            let ip_len = 20 + udp_len;
+            let mut f = Vec::with_capacity(14 + ip_len);
+            f.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+            f.extend_from_slice(&[0x45, 0]);
+            f.extend_from_slice(&(ip_len as u16).to_be_bytes());
+            f.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
+            f.extend_from_slice(&src);
+            f.extend_from_slice(&[10, 255, 0, 1]);
+            f.extend_from_slice(&(20000 + e as u16).to_be_bytes());
+            f.extend_from_slice(&2055u16.to_be_bytes());
+            f.extend_from_slice(&(udp_len as u16).to_be_bytes());
+            f.extend_from_slice(&[0, 0]);
+            f.extend_from_slice(&d.payload);
+            let n = index.len() as u32;
+            out.extend_from_slice(&(1_700_000_000 + n).to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes());
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+            out.extend_from_slice(&f);
+            index.push((gi, di));
+        }
+    }
+    std::fs::write(path, out).unwrap();
+    index
 }
