@@ -87,14 +87,20 @@ fn every_datagram_matches_tshark_field_by_field() {
     let index = util::write_pcap(&groups, &pcap);
 
     let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(&pcap).args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
+    cmd.arg("-r")
+        .arg(&pcap)
+        .args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,"]);
     for f in FRAMING.iter().copied().chain(FIELDS.iter().map(|f| f.0)) {
         cmd.args(["-e", f]);
     }
     let out = cmd
         .output()
         .expect("tshark (Wireshark 4.0) must be installed for this test");
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::remove_dir_all(&dir).ok();
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -104,10 +110,19 @@ fn every_datagram_matches_tshark_field_by_field() {
     let mut decoded: Vec<Vec<util::Decoded>> = Vec::new();
     for g in &groups {
         let mut store = util::Store::default();
-        decoded.push(g.datagrams.iter().map(|d| store.decode(d.exporter, &d.payload)).collect());
+        decoded.push(
+            g.datagrams
+                .iter()
+                .map(|d| store.decode(d.exporter, &d.payload))
+                .collect(),
+        );
     }
 
-    let names: Vec<&str> = FRAMING.iter().copied().chain(FIELDS.iter().map(|f| f.0)).collect();
+    let names: Vec<&str> = FRAMING
+        .iter()
+        .copied()
+        .chain(FIELDS.iter().map(|f| f.0))
+        .collect();
     let mut mismatches: BTreeMap<(String, &str), Vec<String>> = BTreeMap::new();
     let mut compared = 0usize;
     for (line, &(gi, di)) in lines.iter().zip(&index) {
@@ -182,7 +197,11 @@ fn every_datagram_matches_tshark_field_by_field() {
             .position(|(f, fld, _)| file.contains(f) && (*fld == "*" || fld == field))
         {
             Some(k) => used[k] = true,
-            None => unexplained.push(format!("{file} {field}: {} frame(s), first {}", list.len(), list[0])),
+            None => unexplained.push(format!(
+                "{file} {field}: {} frame(s), first {}",
+                list.len(),
+                list[0]
+            )),
         }
     }
     assert!(
@@ -192,6 +211,9 @@ fn every_datagram_matches_tshark_field_by_field() {
         unexplained.join("\n")
     );
     for (k, (f, fld, why)) in KNOWN.iter().enumerate() {
-        assert!(used[k], "listed tshark difference no longer occurs: {f} {fld} ({why})");
+        assert!(
+            used[k],
+            "listed tshark difference no longer occurs: {f} {fld} ({why})"
+        );
     }
 }

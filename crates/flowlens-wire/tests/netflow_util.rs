@@ -11,9 +11,7 @@
     clippy::indexing_slicing
 )]
 
-use flowlens_wire::netflow::{
-    data_records, ipfix, sniff, v5, v9, FieldSpec, Protocol, Set, Sets,
-};
+use flowlens_wire::netflow::{data_records, ipfix, sniff, v5, v9, FieldSpec, Protocol, Set, Sets};
 use flowlens_wire::packet::{walk, LinkType, WalkConfig};
 use flowlens_wire::Error;
 use std::collections::HashMap;
@@ -159,7 +157,12 @@ fn payload_group(dir: &str, files: &[String], index: usize) -> Group {
             datagrams.push(Datagram {
                 file: rel.clone(),
                 frame: i,
-                exporter: IpAddr::V4(Ipv4Addr::new(10, 200, (index / 250) as u8, (index % 250) as u8 + 1)),
+                exporter: IpAddr::V4(Ipv4Addr::new(
+                    10,
+                    200,
+                    (index / 250) as u8,
+                    (index % 250) as u8 + 1,
+                )),
                 payload: p.to_vec(),
             });
         }
@@ -186,7 +189,13 @@ pub fn corpus() -> Vec<Group> {
     let mut stems: Vec<(String, Vec<String>)> = Vec::new();
     for f in &files {
         let mut stem = f.trim_end_matches(".pcap");
-        for suffix in ["-options-template", "-options-data", "-templates", "-template", "-data"] {
+        for suffix in [
+            "-options-template",
+            "-options-data",
+            "-templates",
+            "-template",
+            "-data",
+        ] {
             if let Some(s) = stem.strip_suffix(suffix) {
                 stem = s;
                 break;
@@ -286,8 +295,7 @@ impl Rec {
     }
     /// Unsigned value of IANA element `id`.
     pub fn uint(&self, id: u16) -> Option<u64> {
-        self.get(id)
-            .and_then(flowlens_wire::netflow::ie::be_uint)
+        self.get(id).and_then(flowlens_wire::netflow::ie::be_uint)
     }
 }
 
@@ -311,7 +319,7 @@ pub struct Decoded {
 }
 
 /// A test-local template store, as a collector keeps one.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Store {
     map: HashMap<Key, (Vec<FieldSpec>, bool)>,
 }
@@ -387,7 +395,9 @@ impl Store {
                                     let id = t.template_id();
                                     if id < 256 {
                                         self.map.retain(|k, (_, o)| {
-                                            !(k.0 == exporter && k.2 == domain && *o == ts.is_options())
+                                            !(k.0 == exporter
+                                                && k.2 == domain
+                                                && *o == ts.is_options())
                                         });
                                     } else {
                                         self.map.remove(&(exporter, ver, domain, id));
@@ -412,11 +422,17 @@ impl Store {
                     };
                     for r in data_records(fields, ds.data(), ds.offset()) {
                         match r {
-                            Ok(r) => d.records.push(Rec {
-                                template_id: ds.template_id(),
-                                options: *options,
-                                fields: r.fields().map(|(s, b)| (s, b.to_vec())).collect(),
-                            }),
+                            Ok(r) => {
+                                // Exercise naming and value rendering of every field.
+                                let mut sink = Sink::default();
+                                flowlens_wire::netflow::visit_data_record(&r, &mut sink);
+                                assert_eq!(sink.0, r.fields().count());
+                                d.records.push(Rec {
+                                    template_id: ds.template_id(),
+                                    options: *options,
+                                    fields: r.fields().map(|(s, b)| (s, b.to_vec())).collect(),
+                                })
+                            }
                             Err(e) => d.errors.push(e),
                         }
                     }
@@ -530,4 +546,17 @@ pub fn write_pcap(groups: &[Group], path: &std::path::Path) -> Vec<(usize, usize
     }
     std::fs::write(path, out).unwrap();
     index
+}
+
+/// Counts visited fields and renders every value.
+#[derive(Default)]
+pub struct Sink(pub usize, pub String);
+
+impl flowlens_wire::FieldVisitor for Sink {
+    fn field(&mut self, name: &'static str, value: flowlens_wire::Value<'_>) {
+        use std::fmt::Write as _;
+        self.0 += 1;
+        self.1.clear();
+        write!(self.1, "{name}={value}").unwrap();
+    }
 }
