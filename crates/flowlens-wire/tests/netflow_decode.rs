@@ -575,9 +575,17 @@ fn vendor_reverse_and_list_elements() {
 
 #[test]
 fn registry_contents_and_time_conversion() {
-    assert!(ie::IANA_COUNT >= 450, "IANA elements: {}", ie::IANA_COUNT);
+    assert_eq!(
+        ie::IANA_COUNT,
+        460,
+        "IANA elements with a numeric id and a type"
+    );
     assert_eq!(ie::REVERSE_COUNT, ie::IANA_COUNT);
-    assert!(ie::VENDOR_COUNT >= 60);
+    assert_eq!(ie::VENDOR_COUNT, 68);
+    assert_eq!(
+        ie::TABLE.len(),
+        ie::IANA_COUNT + ie::REVERSE_COUNT + ie::VENDOR_COUNT
+    );
     let e = ie::lookup(0, 152).unwrap();
     assert_eq!(
         (e.name, e.data_type),

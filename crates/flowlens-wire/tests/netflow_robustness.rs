@@ -73,13 +73,11 @@ fn byte_flips_never_panic() {
     for (name, store, d) in samples() {
         let mut buf = d.payload.clone();
         for i in 0..buf.len() {
-            for mask in [0xFFu8] {
-                buf[i] ^= mask;
-                let got = store.clone().decode(d.exporter, &buf);
-                check(&got.errors, buf.len(), &name);
-                decoded += got.records.len();
-                buf[i] ^= mask;
-            }
+            buf[i] ^= 0xFF;
+            let got = store.clone().decode(d.exporter, &buf);
+            check(&got.errors, buf.len(), &name);
+            decoded += got.records.len();
+            buf[i] ^= 0xFF;
         }
     }
     assert!(
