@@ -506,4 +506,48 @@ mod tests {
         let f: Vec<_> = t.fields().map(|f| (f.id, f.length, f.scope)).collect();
         assert_eq!(f, [(1, 4, true), (34, 4, false), (36, 2, false)]);
     }
+
+    #[test]
+    fn ipfix_options_templates_and_withdrawals() {
+        // options template 258: 2 fields, 1 scope (observationDomainId 149/4), then 34/4;
+        // then a withdrawal of 259 and a withdraw-all (id 3); then 2 bytes of padding.
+        let body = [
+            1, 2, 0, 2, 0, 1, 0, 149, 0, 4, 0, 34, 0, 4, 1, 3, 0, 0, 0, 3, 0, 0, 0, 0,
+        ];
+        let ts = TemplateSet {
+            data: &body,
+            offset: 20,
+            flavor: Flavor::Ipfix,
+            options: true,
+            set_id: 3,
+        };
+        let t: Vec<_> = ts.templates().map(|t| t.unwrap()).collect();
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            (
+                t[0].template_id(),
+                t[0].field_count(),
+                t[0].scope_field_count()
+            ),
+            (258, 2, 1)
+        );
+        let f: Vec<_> = t[0].fields().map(|f| (f.id, f.scope)).collect();
+        assert_eq!(f, [(149, true), (34, false)]);
+        assert!(!t[0].is_withdrawal());
+        assert!(t[1].is_withdrawal() && t[1].template_id() == 259);
+        assert!(t[2].is_withdrawal() && t[2].template_id() == 3);
+        assert_eq!(t[2].offset(), 20 + 18);
+        // A scope count above the field count is invalid.
+        let bad = [1, 2, 0, 1, 0, 2, 0, 8, 0, 4];
+        let ts = TemplateSet { data: &bad, ..ts };
+        assert!(matches!(
+            ts.templates().next(),
+            Some(Err(Error::Invalid {
+                layer: Layer::Template,
+                field: "scope field count",
+                offset: 24,
+                ..
+            }))
+        ));
+    }
 }
