@@ -6,10 +6,10 @@
 use flowlens_wire::netflow::{ipfix, sniff};
 use libfuzzer_sys::fuzz_target;
 
-#[path = "sink.rs"]
-mod sink;
 #[path = "netflow_sets.rs"]
 mod netflow_sets;
+#[path = "sink.rs"]
+mod sink;
 
 fuzz_target!(|data: &[u8]| {
     let _ = sniff(data);

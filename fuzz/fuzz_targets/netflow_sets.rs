@@ -49,7 +49,8 @@ pub fn exercise(sets: Sets<'_>, learned: &mut Learned, sink: &mut Sink) {
                             if let Some(ie::ListHeader::SubTemplateMulti { content, .. }) =
                                 ie::list_header(e.data_type, bytes)
                             {
-                                sink.0 = sink.0.wrapping_add(ie::multi_list_entries(content).count());
+                                sink.0 =
+                                    sink.0.wrapping_add(ie::multi_list_entries(content).count());
                             }
                         }
                     }

@@ -6,14 +6,16 @@
 use flowlens_wire::netflow::{sniff, v9};
 use libfuzzer_sys::fuzz_target;
 
-#[path = "sink.rs"]
-mod sink;
 #[path = "netflow_sets.rs"]
 mod netflow_sets;
+#[path = "sink.rs"]
+mod sink;
 
 fuzz_target!(|data: &[u8]| {
     let _ = sniff(data);
-    let Ok(p) = v9::Packet::parse(data) else { return };
+    let Ok(p) = v9::Packet::parse(data) else {
+        return;
+    };
     let mut sink = sink::Sink(0);
     p.visit_fields(&mut sink);
     netflow_sets::exercise(p.sets(), &mut netflow_sets::Learned::new(), &mut sink);
