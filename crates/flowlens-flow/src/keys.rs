@@ -39,7 +39,7 @@
 //! Octet and packet counters: the delta counters (1, 2) win over the total counters (85, 86);
 //! Open vSwitch sends both, and only the delta describes the interval. Elements consumed by a
 //! normalised key above, padding (210), the time and counter elements listed, and the sampling
-//! elements (34, 48, 50, 302, 305, 306) are not repeated as `ipfix:` keys. Elements with no
+//! elements (34, 48, 50, 302, 305, 306, 309, 310) are not repeated as `ipfix:` keys. Elements with no
 //! name in the tables (other enterprises, ids above 433) produce no key: [`KeyVisitor`] takes
 //! `&'static str` names and the table is static (`ie_names.rs`, generated from the IANA
 //! registry). NetFlow v9 options scope fields (their own namespace) produce no key.
@@ -164,6 +164,8 @@ const fn consumed(id: u16) -> bool {
             | 302
             | 305
             | 306
+            | 309
+            | 310
             | 351
     )
 }

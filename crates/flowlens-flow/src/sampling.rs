@@ -5,7 +5,9 @@
 //! 1. [`SamplingSource::Override`]: a rate configured for the exporter address.
 //! 2. [`SamplingSource::Record`]: the record itself carries IE 34 `samplingInterval`, IE 50
 //!    `samplerRandomInterval`, or IE 305/306 `samplingPacketInterval`/`samplingPacketSpace`
-//!    (rate = (interval + space) / interval).
+//!    (rate = (interval + space) / interval), or IE 309/310 `samplingSize`/`samplingPopulation`
+//!    (random n-out-of-N, RFC 5477: rate = population / size; wins over 305/306, which Cisco
+//!    sends as interval 1 alongside).
 //! 3. [`SamplingSource::OptionsData`]: options data from the same exporter and domain carried
 //!    a rate for the record's sampler (IE 48 `flowSamplerId` or IE 302 `selectorId` in the
 //!    record; a record without one uses sampler id 0, which is also where options data without
@@ -20,7 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 /// Where a record's sampling rate came from. See the module docs for the precedence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum SamplingSource {
     /// Configured per exporter.
@@ -65,6 +67,8 @@ pub(crate) struct SamplingFields {
     pub(crate) packet_interval: Option<u64>,
     pub(crate) packet_space: Option<u64>,
     pub(crate) sampler_id: Option<u64>,
+    pub(crate) size: Option<u64>,
+    pub(crate) population: Option<u64>,
 }
 
 impl SamplingFields {
@@ -78,6 +82,8 @@ impl SamplingFields {
             305 => self.packet_interval = Some(value),
             306 => self.packet_space = Some(value),
             48 | 302 => self.sampler_id = Some(value),
+            309 => self.size = Some(value),
+            310 => self.population = Some(value),
             _ => return false,
         }
         true
@@ -87,6 +93,10 @@ impl SamplingFields {
     pub(crate) fn rate(&self) -> Option<u32> {
         if let Some(i) = self.interval.filter(|&i| i > 0) {
             return Some(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        if let (Some(n), Some(big_n)) = (self.size.filter(|&n| n > 0), self.population) {
+            let r = (big_n / n).max(1);
+            return Some(u32::try_from(r).unwrap_or(u32::MAX));
         }
         let i = self.packet_interval.filter(|&i| i > 0)?;
         let s = self.packet_space.unwrap_or(0);
@@ -163,6 +173,11 @@ mod tests {
         assert_eq!(f.rate(), Some(100));
         f.take(0, 50, 512);
         assert_eq!(f.rate(), Some(512));
+        let mut g = SamplingFields::default();
+        g.take(0, 305, 1);
+        g.take(0, 309, 1);
+        g.take(0, 310, 256);
+        assert_eq!(g.rate(), Some(256));
         assert_eq!(v5_rate(0x4000 | 100), Some(100));
         assert_eq!(v5_rate(0x8000), None);
     }

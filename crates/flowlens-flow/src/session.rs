@@ -486,7 +486,7 @@ impl NetflowSession {
         let sampling_fields = t.fields.iter().any(|f| {
             f.enterprise == 0
                 && !(f.scope && h.protocol == Protocol::NetflowV9)
-                && matches!(f.id, 34 | 48 | 50 | 302 | 305 | 306)
+                && matches!(f.id, 34 | 48 | 50 | 302 | 305 | 306 | 309 | 310)
         });
         let init = st.init_times.get(ctx.exporter, h.domain, None);
         let clk = clock(h, init);

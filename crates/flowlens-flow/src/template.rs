@@ -656,7 +656,9 @@ mod tests {
     fn snapshot_round_trip_and_corruption() {
         let mut c = TemplateCache::new(Limits::default()).unwrap();
         c.insert(key(1, 256), fields(3), 0, false, 42, 0).unwrap();
-        c.insert(key(2, 300), fields(2), 1, true, 43, 0).unwrap();
+        let mut of = fields(2);
+        of[0].scope = true;
+        c.insert(key(2, 300), of, 1, true, 43, 0).unwrap();
         let snap = c.snapshot();
         let r = TemplateCache::restore(&snap, Limits::default()).unwrap();
         assert_eq!(r.len(), 2);
