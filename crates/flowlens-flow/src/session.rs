@@ -244,7 +244,8 @@ impl NetflowSession {
             None => Err(Error::UnknownVersion {
                 version: payload
                     .get(..2)
-                    .map_or(0, |b| u16::from_be_bytes([b[0], b[1]])),
+                    .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                    .map_or(0, u16::from_be_bytes),
             }),
             Some(p) => parse::header(payload, p).map_err(Error::from),
         };

@@ -70,7 +70,10 @@ fn template_flood_stays_within_caps() {
         limits.max_templates as u64
     );
     // Bytes are bounded by entries × (fixed overhead + 8 fields).
-    assert!(max_bytes <= limits.max_templates * (160 + 8 * 12), "{max_bytes}");
+    assert!(
+        max_bytes <= limits.max_templates * (160 + 8 * 12),
+        "{max_bytes}"
+    );
     assert_eq!(st.pending.held + st.pending.refused, 10_000);
     assert!(st.pending.refused > 0);
     assert!(c.errors.is_empty());
@@ -81,9 +84,16 @@ fn absurd_templates_are_refused_and_counted() {
     let mut s = NetflowSession::new(Limits::default()).unwrap();
     let mut c = Collect::default();
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    s.handle(0, ip, &template_message(256, 1, 600), &mut c).unwrap();
+    s.handle(0, ip, &template_message(256, 1, 600), &mut c)
+        .unwrap();
     assert_eq!(s.stats().cache.rejected_too_many_fields, 1);
-    assert!(matches!(c.errors[0], Error::TemplateRejected { template_id: 256, .. }));
+    assert!(matches!(
+        c.errors[0],
+        Error::TemplateRejected {
+            template_id: 256,
+            ..
+        }
+    ));
     assert_eq!(s.templates().len(), 0);
 }
 
