@@ -355,7 +355,12 @@ pub(crate) fn templates(
             }
         };
         pos += 4;
-        if protocol == Protocol::NetflowV9 && template_id < 256 {
+        // Template ids 0-255 are reserved (RFC 3954 section 5.2, RFC 7011 section 3.4.1);
+        // IPFIX uses 2 and 3 only to withdraw all templates of a kind.
+        let withdraw_all = protocol == Protocol::Ipfix
+            && field_count == 0
+            && template_id == if options { 3 } else { 2 };
+        if template_id < 256 && !withdraw_all {
             return Err(WireError::Invalid {
                 layer: Layer::Template,
                 offset: offset + rec_start,
