@@ -1,0 +1,225 @@
+//! Generates the Information Element table of `netflow::ie` from the registry files:
+//! `registry/ipfix-information-elements.csv` (IANA "IPFIX Information Elements" registry,
+//! columns located by header name) and `registry/vendor-elements.csv` (`PEN,id,name,type,units`
+//! for enterprise-specific elements and NetFlow v9-only field types, PEN 0). RFC 5103 reverse
+//! elements (PEN 29305) are derived from the IANA rows.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Splits CSV text into records of fields (RFC 4180: quoted fields may hold commas, doubled
+/// quotes and newlines).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                '"' => quoted = false,
+                _ => field.push(c),
+            }
+        } else {
+            match c {
+                '"' => quoted = true,
+                ',' => row.push(std::mem::take(&mut field)),
+                '\r' => {}
+                '\n' => {
+                    row.push(std::mem::take(&mut field));
+                    rows.push(std::mem::take(&mut row));
+                }
+                _ => field.push(c),
+            }
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows
+}
+
+/// Maps an RFC 7012 / RFC 6313 abstract data type name to the `DataType` variant.
+fn variant(t: &str) -> Option<&'static str> {
+    Some(match t.trim() {
+        "octetArray" => "OctetArray",
+        "unsigned8" => "Unsigned8",
+        "unsigned16" => "Unsigned16",
+        "unsigned32" => "Unsigned32",
+        "unsigned64" => "Unsigned64",
+        "signed8" => "Signed8",
+        "signed16" => "Signed16",
+        "signed32" => "Signed32",
+        "signed64" => "Signed64",
+        "float32" => "Float32",
+        "float64" => "Float64",
+        "boolean" => "Boolean",
+        "macAddress" => "MacAddress",
+        "string" => "String",
+        "dateTimeSeconds" => "DateTimeSeconds",
+        "dateTimeMilliseconds" => "DateTimeMilliseconds",
+        "dateTimeMicroseconds" => "DateTimeMicroseconds",
+        "dateTimeNanoseconds" => "DateTimeNanoseconds",
+        "ipv4Address" => "Ipv4Address",
+        "ipv6Address" => "Ipv6Address",
+        "basicList" => "BasicList",
+        "subTemplateList" => "SubTemplateList",
+        "subTemplateMultiList" => "SubTemplateMultiList",
+        _ => return None,
+    })
+}
+
+struct Ie {
+    name: String,
+    data_type: &'static str,
+    units: String,
+}
+
+fn read(path: &Path) -> String {
+    println!("cargo:rerun-if-changed={}", path.display());
+    match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("cargo:warning=cannot read {}: {e}", path.display());
+            std::process::exit(1);
+        }
+    }
+}
+
+fn fail(msg: &str) -> ! {
+    println!("cargo:warning={msg}");
+    std::process::exit(1)
+}
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("registry");
+    let mut table: BTreeMap<(u32, u16), Ie> = BTreeMap::new();
+
+    // IANA registry.
+    let iana = parse_csv(&read(&dir.join("ipfix-information-elements.csv")));
+    let Some((header, rows)) = iana.split_first() else {
+        fail("empty IANA registry file")
+    };
+    let col = |names: &[&str]| header.iter().position(|h| names.contains(&h.trim()));
+    let (Some(c_id), Some(c_name), Some(c_type)) = (
+        col(&["ElementID"]),
+        col(&["Name"]),
+        col(&["Abstract Data Type", "Data Type"]),
+    ) else {
+        fail("IANA registry: missing ElementID/Name/Abstract Data Type column")
+    };
+    let c_units = col(&["Units"]);
+    let mut iana_count = 0usize;
+    for row in rows {
+        let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
+        // Ranges ("34-35") and reserved rows have no numeric id or no type: skip them.
+        let Ok(id) = get(c_id).parse::<u16>() else {
+            continue;
+        };
+        let Some(data_type) = variant(get(c_type)) else {
+            continue;
+        };
+        let units = c_units.map(|c| get(c).to_string()).unwrap_or_default();
+        table.insert(
+            (0, id),
+            Ie {
+                name: get(c_name).to_string(),
+                data_type,
+                units,
+            },
+        );
+        iana_count += 1;
+    }
+
+    // RFC 5103 reverse elements: (29305, n) is the reverse of IANA element n.
+    let reverse: Vec<_> = table
+        .iter()
+        .filter(|((_, id), _)| *id < 0x8000)
+        .map(|((_, id), ie)| {
+            let mut name = String::from("reverse");
+            let mut cs = ie.name.chars();
+            if let Some(c) = cs.next() {
+                name.extend(c.to_uppercase());
+            }
+            name.push_str(cs.as_str());
+            (
+                (29305u32, *id),
+                Ie {
+                    name,
+                    data_type: ie.data_type,
+                    units: ie.units.clone(),
+                },
+            )
+        })
+        .collect();
+    let reverse_count = reverse.len();
+    table.extend(reverse);
+
+    // Vendor elements and NetFlow v9-only field types.
+    let vendor = parse_csv(&read(&dir.join("vendor-elements.csv")));
+    let mut vendor_count = 0usize;
+    for row in vendor.iter().skip(1) {
+        if row
+            .first()
+            .is_none_or(|f| f.trim().is_empty() || f.starts_with('#'))
+        {
+            continue;
+        }
+        let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
+        let (Ok(pen), Ok(id)) = (get(0).parse::<u32>(), get(1).parse::<u16>()) else {
+            fail(&format!("vendor-elements.csv: bad row {row:?}"))
+        };
+        let Some(data_type) = variant(get(3)) else {
+            fail(&format!("vendor-elements.csv: bad type in {row:?}"))
+        };
+        let ie = Ie {
+            name: get(2).to_string(),
+            data_type,
+            units: get(4).to_string(),
+        };
+        if table.insert((pen, id), ie).is_some() && pen != 29305 {
+            fail(&format!("vendor-elements.csv: duplicate {pen}/{id}"));
+        }
+        vendor_count += 1;
+    }
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "/// Number of IANA elements in the table.\npub const IANA_COUNT: usize = {iana_count};"
+    );
+    let _ = writeln!(
+        out,
+        "/// Number of derived RFC 5103 reverse elements (PEN 29305).\npub const REVERSE_COUNT: usize = {reverse_count};"
+    );
+    let _ = writeln!(
+        out,
+        "/// Number of vendor / NetFlow v9-only elements (registry/vendor-elements.csv).\npub const VENDOR_COUNT: usize = {vendor_count};"
+    );
+    let _ = writeln!(
+        out,
+        "/// Every known element, sorted by `(enterprise, id)`.\npub static TABLE: [InformationElement; {}] = [",
+        table.len()
+    );
+    for ((pen, id), ie) in &table {
+        let _ = writeln!(
+            out,
+            "    InformationElement {{ id: {id}, enterprise: {pen}, name: {:?}, data_type: DataType::{}, units: {:?} }},",
+            ie.name, ie.data_type, ie.units
+        );
+    }
+    out.push_str("];\n");
+    let Some(out_dir) = std::env::var_os("OUT_DIR") else {
+        fail("OUT_DIR not set")
+    };
+    if let Err(e) = std::fs::write(Path::new(&out_dir).join("ie_table.rs"), out) {
+        fail(&format!("cannot write ie_table.rs: {e}"));
+    }
+}
