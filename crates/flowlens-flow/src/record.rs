@@ -1,0 +1,127 @@
+//! The record view handed to a [`RecordSink`](crate::RecordSink), and its clock.
+
+use std::net::IpAddr;
+
+use flowlens_wire::netflow::{DataRecord, Fields};
+use flowlens_wire::KeyVisitor;
+
+use crate::keys::Summary;
+use crate::{Protocol, SamplingSource};
+
+/// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
+const NTP_UNIX_OFFSET_SECS: u64 = 2_208_988_800;
+
+/// The export-time context of a datagram, needed to make relative record times absolute.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportClock {
+    /// Export time, seconds since the Unix epoch (v5/v9 `unix_secs`, IPFIX `exportTime`).
+    pub unix_secs: u32,
+    /// NetFlow v5 only: residual nanoseconds of the export time (0 otherwise).
+    pub unix_nsecs: u32,
+    /// NetFlow v5/v9: exporter uptime at export time, ms (`sysUpTime`); `None` for IPFIX.
+    pub sys_uptime_ms: Option<u32>,
+    /// IPFIX: the exporter's `systemInitTimeMilliseconds` (IE 160), Unix ms, when known from
+    /// options data of the same exporter and domain.
+    pub system_init_ms: Option<u64>,
+}
+
+impl ExportClock {
+    /// Export time in Unix milliseconds.
+    pub const fn export_ms(&self) -> u64 {
+        self.unix_secs as u64 * 1000 + (self.unix_nsecs / 1_000_000) as u64
+    }
+
+    /// Converts an uptime-relative time (ms since exporter boot, IE 21/22 and v5
+    /// `first`/`last`) to Unix ms. v5/v9 use the header's `sysUpTime` (wrap-around of the
+    /// 32-bit counters handled); IPFIX needs `systemInitTimeMilliseconds`.
+    pub fn uptime_to_unix_ms(&self, rel_ms: u32) -> Option<u64> {
+        if let Some(up) = self.sys_uptime_ms {
+            let age = u64::from(up.wrapping_sub(rel_ms));
+            return self.export_ms().checked_sub(age);
+        }
+        self.system_init_ms
+            .map(|init| init.saturating_add(u64::from(rel_ms)))
+    }
+}
+
+/// Converts an NTP-format 64-bit timestamp (`dateTimeMicroseconds`/`Nanoseconds`) to Unix ms.
+pub(crate) fn ntp_to_unix_ms(v: u64) -> Option<u64> {
+    let secs = (v >> 32).checked_sub(NTP_UNIX_OFFSET_SECS)?;
+    let frac_ms = ((v & 0xffff_ffff) * 1000) >> 32;
+    Some(secs * 1000 + frac_ms)
+}
+
+/// One decoded flow (or options) record with its context. Borrowed: valid during the sink
+/// call.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowRecord<'t, 'a> {
+    /// NetFlow v5, v9 or IPFIX.
+    pub protocol: Protocol,
+    /// The exporter (datagram source address).
+    pub exporter: IpAddr,
+    /// v9 source id, IPFIX observation domain, v5 `engine_type << 8 | engine_id`.
+    pub domain: u32,
+    /// The template id; 0 for NetFlow v5 (fixed layout).
+    pub template_id: u16,
+    /// True for a record of an options template.
+    pub options: bool,
+    /// True when the set arrived before its template and was held pending.
+    pub was_pending: bool,
+    /// The 1-in-N sampling rate applied to this record (≥ 1).
+    pub sampling_rate: u32,
+    /// Where [`sampling_rate`](Self::sampling_rate) came from.
+    pub sampling_source: SamplingSource,
+    /// The datagram's export clock.
+    pub clock: ExportClock,
+    /// The record: its fields and bytes. For NetFlow v5 the fixed record is presented through
+    /// a built-in template of IANA elements (8, 12, 15, 10, 14, 2, 1, 22, 21, 7, 11, 210, 6, 4,
+    /// 5, 16, 17, 9, 13, 210), so every protocol reads the same way.
+    pub data: DataRecord<'t, 'a>,
+}
+
+impl<'t, 'a> FlowRecord<'t, 'a> {
+    /// The record's `(spec, value bytes)` pairs in template order.
+    pub fn fields(&self) -> Fields<'t, 'a> {
+        self.data.fields()
+    }
+
+    /// The value of the first non-scope field with IANA id `id` (enterprise 0).
+    pub fn field(&self, id: u16) -> Option<&'a [u8]> {
+        self.fields()
+            .find(|(f, _)| f.id == id && f.enterprise == 0 && !f.scope)
+            .map(|(_, v)| v)
+    }
+
+    /// Normalised flow keys (see the crate's key table).
+    pub fn visit_keys(&self, v: &mut impl KeyVisitor) {
+        crate::keys::visit_keys(self, v);
+    }
+
+    /// Frames (packets) the record stands for: its packet count × the sampling rate.
+    pub fn frames(&self) -> Option<u64> {
+        Summary::of(self).frames()
+    }
+
+    /// Bytes the record stands for: its octet count × the sampling rate.
+    pub fn bytes(&self) -> Option<u64> {
+        Summary::of(self).bytes()
+    }
+
+    /// Flow start, Unix ms, when the record has a start time that can be made absolute.
+    pub fn flow_start_ms(&self) -> Option<u64> {
+        Summary::of(self).start_ms
+    }
+
+    /// Flow end, Unix ms.
+    pub fn flow_end_ms(&self) -> Option<u64> {
+        Summary::of(self).end_ms
+    }
+}
+
+/// Big-endian unsigned value of 1..=8 bytes (reduced-size encoding, RFC 7011 section 6.2).
+pub(crate) fn uint(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 8 {
+        return None;
+    }
+    Some(b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x)))
+}

@@ -1,0 +1,580 @@
+//! The stateful NetFlow/IPFIX decoder: [`NetflowSession`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use flowlens_wire::netflow::data_records;
+
+use crate::parse::{self, Header, RawSet, RawTemplate, V5_HEADER_LEN, V5_RECORD_LEN, V5_TEMPLATE};
+use crate::pending::{Pending, PendingStats};
+use crate::record::{uint, ExportClock, FlowRecord};
+use crate::sampling::{v5_rate, SamplerTable, SamplingFields};
+use crate::template::{CacheStats, Limits, TemplateCache, TemplateChange, TemplateKey};
+use crate::{Error, Protocol, SamplingSource};
+
+/// Receives what a [`NetflowSession`] decodes, in datagram order.
+///
+/// For each datagram: template events as template sets are read; data records (and options
+/// records) as data sets are read, including sets released from the pending buffer right after
+/// the template event that released them; errors where they are found (the rest of the
+/// datagram is still decoded when its framing allows).
+pub trait RecordSink {
+    /// A flow data record.
+    fn record(&mut self, record: &FlowRecord<'_, '_>);
+
+    /// A record of an options template (sampler tables, interface names, ...). Sampling
+    /// options have already been applied to the session when this is called.
+    fn options(&mut self, record: &FlowRecord<'_, '_>) {
+        let _ = record;
+    }
+
+    /// A template learned, refreshed, replaced, withdrawn or rejected.
+    fn template(&mut self, event: &TemplateEvent) {
+        let _ = event;
+    }
+
+    /// A decoding error inside the datagram (offset inside).
+    fn error(&mut self, error: &Error) {
+        let _ = error;
+    }
+}
+
+/// What happened to one template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TemplateEvent {
+    /// The template's key.
+    pub key: TemplateKey,
+    /// Learned, refreshed, replaced, withdrawn or rejected.
+    pub change: TemplateChange,
+    /// True for an options template.
+    pub options: bool,
+    /// Field count (0 for withdrawals).
+    pub field_count: usize,
+    /// Offset of the template record in the datagram.
+    pub offset: usize,
+}
+
+/// Summary of one datagram handled by [`NetflowSession::handle`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DatagramInfo {
+    /// The datagram's protocol (`None` only in `Default`).
+    pub protocol: Option<Protocol>,
+    /// Source id / observation domain (v5: engine type and id).
+    pub domain: u32,
+    /// Header sequence number (v5/v9 flow or packet sequence, IPFIX sequence).
+    pub sequence: u32,
+    /// Export time, Unix seconds.
+    pub unix_secs: u32,
+    /// Flow records reported (including released pending ones).
+    pub records: usize,
+    /// Options records reported.
+    pub options_records: usize,
+    /// Template records read (learned, refreshed, replaced, withdrawn or rejected).
+    pub templates: usize,
+    /// Data sets held pending (no template yet).
+    pub sets_held: usize,
+    /// Pending data sets released by templates in this datagram.
+    pub sets_released: usize,
+    /// Data sets neither decodable nor held (pending buffer full).
+    pub sets_refused: usize,
+    /// Sets with a reserved id, skipped by their length.
+    pub sets_skipped: usize,
+    /// Errors reported to the sink.
+    pub errors: usize,
+}
+
+/// Session counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionStats {
+    /// Datagrams handled (including rejected ones).
+    pub datagrams: u64,
+    /// Datagrams rejected as a whole (unknown version, bad header).
+    pub datagrams_rejected: u64,
+    /// Flow records reported.
+    pub records: u64,
+    /// Options records reported.
+    pub options_records: u64,
+    /// Errors inside datagrams.
+    pub errors: u64,
+    /// Template cache counters.
+    pub cache: CacheStats,
+    /// Pending buffer counters.
+    pub pending: PendingStats,
+    /// Sampler entries held.
+    pub samplers: usize,
+    /// Sampler entries evicted (cap reached).
+    pub samplers_evicted: u64,
+}
+
+/// Sets dropped by [`NetflowSession::expire`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expired {
+    /// Pending data sets dropped (waited longer than the TTL).
+    pub sets: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// The non-template state: borrowed mutably while the template cache is borrowed shared.
+struct State {
+    samplers: SamplerTable,
+    /// IPFIX `systemInitTimeMilliseconds` per (exporter, domain), from options data.
+    init_times: SamplerTable,
+    overrides: HashMap<IpAddr, u32>,
+    stats: SessionStats,
+}
+
+/// The stateful NetFlow v5 / v9 / IPFIX decoder (sans-IO: the caller passes datagrams and the
+/// time; nothing here reads a clock or a socket).
+///
+/// ```
+/// use flowlens_flow::{FlowRecord, Limits, NetflowSession, RecordSink};
+/// struct Count(usize);
+/// impl RecordSink for Count {
+///     fn record(&mut self, _: &FlowRecord<'_, '_>) { self.0 += 1; }
+/// }
+/// let mut s = NetflowSession::new(Limits::default()).unwrap();
+/// let mut sink = Count(0);
+/// // A NetFlow v5 header announcing no records.
+/// let mut dgram = [0u8; 24];
+/// dgram[1] = 5;
+/// let info = s.handle(1_000, "192.0.2.1".parse().unwrap(), &dgram, &mut sink).unwrap();
+/// assert_eq!(info.records, 0);
+/// ```
+pub struct NetflowSession {
+    templates: TemplateCache,
+    pending: Pending,
+    state: State,
+}
+
+impl core::fmt::Debug for NetflowSession {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NetflowSession")
+            .field("templates", &self.templates)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Ctx {
+    exporter: IpAddr,
+    header: Header,
+}
+
+impl NetflowSession {
+    /// A session with an empty template cache.
+    pub fn new(limits: Limits) -> Result<Self, Error> {
+        Ok(Self::with_templates(TemplateCache::new(limits)?))
+    }
+
+    /// A session starting from `templates` (e.g. [`TemplateCache::restore`]d from a
+    /// snapshot); its limits apply.
+    pub fn with_templates(templates: TemplateCache) -> Self {
+        let l = *templates.limits();
+        NetflowSession {
+            pending: Pending::new(
+                l.pending_max_bytes,
+                l.pending_max_bytes_per_exporter,
+                l.pending_ttl_ms,
+            ),
+            state: State {
+                samplers: SamplerTable::new(l.max_samplers),
+                init_times: SamplerTable::new(l.max_samplers),
+                overrides: HashMap::new(),
+                stats: SessionStats::default(),
+            },
+            templates,
+        }
+    }
+
+    /// Sets (or with `None` clears) a configured sampling rate for an exporter; it wins over
+    /// anything the exporter says. A rate of 0 clears.
+    pub fn set_sampling_override(&mut self, exporter: IpAddr, rate: Option<u32>) {
+        match rate.filter(|&r| r > 0) {
+            Some(r) => self.state.overrides.insert(exporter, r),
+            None => self.state.overrides.remove(&exporter),
+        };
+    }
+
+    /// The template cache.
+    pub const fn templates(&self) -> &TemplateCache {
+        &self.templates
+    }
+
+    /// The template cache's snapshot (see [`TemplateCache::snapshot`]).
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.templates.snapshot()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> SessionStats {
+        SessionStats {
+            cache: self.templates.stats(),
+            pending: self.pending.stats,
+            samplers: self.state.samplers.len(),
+            samplers_evicted: self.state.samplers.evicted,
+            ..self.state.stats
+        }
+    }
+
+    /// Drops pending data sets that have waited longer than the TTL at `now_ms` (also done at
+    /// the start of every [`handle`](Self::handle)).
+    pub fn expire(&mut self, now_ms: u64) -> Expired {
+        let (sets, bytes) = self.pending.expire(now_ms);
+        Expired { sets, bytes }
+    }
+
+    /// Decodes one datagram received at `now_ms` (caller's clock, ms) from `exporter`.
+    ///
+    /// Returns `Err` only when the datagram is unusable as a whole (not NetFlow v5/v9/IPFIX,
+    /// header truncated); errors inside it go to [`RecordSink::error`] and are counted in the
+    /// returned [`DatagramInfo`].
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        exporter: IpAddr,
+        payload: &[u8],
+        sink: &mut impl RecordSink,
+    ) -> Result<DatagramInfo, Error> {
+        self.expire(now_ms);
+        self.state.stats.datagrams += 1;
+        let header = match parse::sniff(payload) {
+            None => Err(Error::UnknownVersion {
+                version: payload
+                    .get(..2)
+                    .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                    .map_or(0, u16::from_be_bytes),
+            }),
+            Some(p) => parse::header(payload, p).map_err(Error::from),
+        };
+        let header = match header {
+            Ok(h) => h,
+            Err(e) => {
+                self.state.stats.datagrams_rejected += 1;
+                return Err(e);
+            }
+        };
+        let mut info = DatagramInfo {
+            protocol: Some(header.protocol),
+            domain: header.domain,
+            sequence: header.sequence,
+            unix_secs: header.unix_secs,
+            ..DatagramInfo::default()
+        };
+        let ctx = Ctx { exporter, header };
+        if header.protocol == Protocol::NetflowV5 {
+            self.handle_v5(&ctx, payload, sink, &mut info);
+        } else {
+            for set in parse::sets(payload, &header) {
+                match set {
+                    Err(e) => self.report(sink, &mut info, Error::Wire(e)),
+                    Ok(RawSet::Reserved) => info.sets_skipped += 1,
+                    Ok(RawSet::Templates {
+                        options,
+                        body,
+                        offset,
+                    }) => self.template_set(&ctx, options, body, offset, now_ms, sink, &mut info),
+                    Ok(RawSet::Data {
+                        template_id,
+                        body,
+                        offset,
+                    }) => {
+                        let key = self.key(&ctx, template_id);
+                        if self.templates.touch(&key) {
+                            self.decode_set(&ctx, key, body, offset, false, sink, &mut info);
+                        } else if self.pending.hold(key, body, offset, header, now_ms) {
+                            info.sets_held += 1;
+                        } else {
+                            info.sets_refused += 1;
+                        }
+                    }
+                }
+            }
+        }
+        self.state.stats.records += info.records as u64;
+        self.state.stats.options_records += info.options_records as u64;
+        Ok(info)
+    }
+
+    fn report(&mut self, sink: &mut impl RecordSink, info: &mut DatagramInfo, e: Error) {
+        info.errors += 1;
+        self.state.stats.errors += 1;
+        sink.error(&e);
+    }
+
+    const fn key(&self, ctx: &Ctx, template_id: u16) -> TemplateKey {
+        TemplateKey {
+            exporter: ctx.exporter,
+            protocol: ctx.header.protocol,
+            domain: ctx.header.domain,
+            template_id,
+        }
+    }
+
+    fn handle_v5(
+        &mut self,
+        ctx: &Ctx,
+        payload: &[u8],
+        sink: &mut impl RecordSink,
+        info: &mut DatagramInfo,
+    ) {
+        let h = &ctx.header;
+        let count = usize::from(h.count);
+        let want = V5_HEADER_LEN + count * V5_RECORD_LEN;
+        let body = payload
+            .get(V5_HEADER_LEN..want.min(payload.len()))
+            .unwrap_or(&[]);
+        let (rate, source) = match (
+            self.state.overrides.get(&ctx.exporter),
+            v5_rate(h.v5_sampling),
+        ) {
+            (Some(&r), _) => (r, SamplingSource::Override),
+            (None, Some(r)) => (r, SamplingSource::V5Header),
+            (None, None) => (1, SamplingSource::Default1),
+        };
+        for rec in data_records(&V5_TEMPLATE, body, V5_HEADER_LEN) {
+            let Ok(data) = rec else { break };
+            let r = FlowRecord {
+                protocol: Protocol::NetflowV5,
+                exporter: ctx.exporter,
+                domain: h.domain,
+                template_id: 0,
+                options: false,
+                was_pending: false,
+                sampling_rate: rate,
+                sampling_source: source,
+                clock: clock(h, None),
+                data,
+            };
+            sink.record(&r);
+            info.records += 1;
+        }
+        if payload.len() < want {
+            let e = flowlens_wire::Error::Truncated {
+                layer: flowlens_wire::Layer::NetflowV5,
+                offset: V5_HEADER_LEN + info.records * V5_RECORD_LEN,
+                needed: V5_RECORD_LEN,
+                available: payload
+                    .len()
+                    .saturating_sub(V5_HEADER_LEN + info.records * V5_RECORD_LEN),
+            };
+            self.report(sink, info, Error::Wire(e));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn template_set(
+        &mut self,
+        ctx: &Ctx,
+        options: bool,
+        body: &[u8],
+        offset: usize,
+        now_ms: u64,
+        sink: &mut impl RecordSink,
+        info: &mut DatagramInfo,
+    ) {
+        let mut found: Vec<RawTemplate> = Vec::new();
+        let max_fields = self.templates.limits().max_fields_per_template;
+        let res = parse::templates(
+            ctx.header.protocol,
+            options,
+            body,
+            offset,
+            max_fields,
+            |t| {
+                found.push(t);
+            },
+        );
+        for t in found {
+            self.apply_template(ctx, t, now_ms, sink, info);
+        }
+        if let Err(e) = res {
+            self.report(sink, info, Error::Wire(e));
+        }
+    }
+
+    fn apply_template(
+        &mut self,
+        ctx: &Ctx,
+        t: RawTemplate,
+        now_ms: u64,
+        sink: &mut impl RecordSink,
+        info: &mut DatagramInfo,
+    ) {
+        info.templates += 1;
+        let key = self.key(ctx, t.template_id);
+        let mut event = TemplateEvent {
+            key,
+            change: TemplateChange::Withdrawn,
+            options: t.options,
+            field_count: t.fields.len(),
+            offset: t.offset,
+        };
+        if t.withdrawal {
+            // RFC 7011 section 8.1: id 2 (templates) / 3 (options) withdraws all of that kind.
+            match t.template_id {
+                2 | 3 => {
+                    let all_options = t.template_id == 3;
+                    self.templates.withdraw_all(
+                        ctx.exporter,
+                        ctx.header.protocol,
+                        ctx.header.domain,
+                        all_options,
+                    );
+                }
+                _ => {
+                    self.templates.withdraw(&key);
+                }
+            }
+            sink.template(&event);
+            return;
+        }
+        let result = match t.too_many {
+            Some(n) => {
+                event.field_count = n;
+                Err(self
+                    .templates
+                    .refuse_too_many_fields(t.template_id, t.offset))
+            }
+            None => self.templates.insert(
+                key,
+                t.fields,
+                t.scope_field_count,
+                t.options,
+                now_ms,
+                t.offset,
+            ),
+        };
+        match result {
+            Ok(change) => {
+                event.change = change;
+                sink.template(&event);
+                for p in self.pending.take(&key) {
+                    info.sets_released += 1;
+                    let pctx = Ctx {
+                        exporter: ctx.exporter,
+                        header: p.header,
+                    };
+                    self.decode_set(&pctx, key, &p.body, p.offset, true, sink, info);
+                }
+            }
+            Err(e) => {
+                event.change = TemplateChange::Rejected;
+                sink.template(&event);
+                self.report(sink, info, e);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decode_set(
+        &mut self,
+        ctx: &Ctx,
+        key: TemplateKey,
+        body: &[u8],
+        offset: usize,
+        was_pending: bool,
+        sink: &mut impl RecordSink,
+        info: &mut DatagramInfo,
+    ) {
+        let Some(t) = self.templates.get(&key) else {
+            return;
+        };
+        let st = &mut self.state;
+        let h = &ctx.header;
+        let sampling_fields = t.fields.iter().any(|f| {
+            f.enterprise == 0
+                && !(f.scope && h.protocol == Protocol::NetflowV9)
+                && matches!(f.id, 34 | 48 | 50 | 302 | 305 | 306 | 309 | 310)
+        });
+        let init = st.init_times.get(ctx.exporter, h.domain, None);
+        let clk = clock(h, init);
+        let over = st.overrides.get(&ctx.exporter).copied();
+        let mut errors = Vec::new();
+        for rec in data_records(&t.fields, body, offset) {
+            let data = match rec {
+                Ok(d) => d,
+                Err(e) => {
+                    errors.push(Error::Wire(e));
+                    break;
+                }
+            };
+            let mut sf = SamplingFields::default();
+            let mut init_time = None;
+            if sampling_fields || t.options {
+                for (f, b) in data.fields() {
+                    if f.scope && h.protocol == Protocol::NetflowV9 {
+                        continue;
+                    }
+                    if let Some(v) = uint(b) {
+                        sf.take(f.enterprise, f.id, v);
+                        if f.enterprise == 0 && f.id == 160 {
+                            init_time = Some(v);
+                        }
+                    }
+                }
+            }
+            let mut r = FlowRecord {
+                protocol: h.protocol,
+                exporter: ctx.exporter,
+                domain: h.domain,
+                template_id: key.template_id,
+                options: t.options,
+                was_pending,
+                sampling_rate: 1,
+                sampling_source: SamplingSource::Default1,
+                clock: clk,
+                data,
+            };
+            if t.options {
+                if let Some(rate) = sf.rate() {
+                    st.samplers.set(
+                        (ctx.exporter, h.domain, sf.sampler_id.unwrap_or(0)),
+                        u64::from(rate),
+                    );
+                }
+                if let Some(i) = init_time {
+                    st.init_times.set((ctx.exporter, h.domain, 0), i);
+                }
+                if let Some(rate) = sf.rate() {
+                    r.sampling_rate = rate;
+                    r.sampling_source = SamplingSource::Record;
+                }
+                sink.options(&r);
+                info.options_records += 1;
+                continue;
+            }
+            let (rate, source) = if let Some(o) = over {
+                (o, SamplingSource::Override)
+            } else if let Some(rate) = sf.rate() {
+                (rate, SamplingSource::Record)
+            } else if let Some(rate) = st
+                .samplers
+                .get(ctx.exporter, h.domain, sf.sampler_id)
+                .and_then(|r| u32::try_from(r).ok())
+            {
+                (rate, SamplingSource::OptionsData)
+            } else {
+                (1, SamplingSource::Default1)
+            };
+            r.sampling_rate = rate;
+            r.sampling_source = source;
+            sink.record(&r);
+            info.records += 1;
+        }
+        for e in errors {
+            self.report(sink, info, e);
+        }
+    }
+}
+
+fn clock(h: &Header, system_init_ms: Option<u64>) -> ExportClock {
+    ExportClock {
+        unix_secs: h.unix_secs,
+        unix_nsecs: h.unix_nsecs,
+        sys_uptime_ms: h.sys_uptime_ms,
+        system_init_ms,
+    }
+}

@@ -1,0 +1,674 @@
+//! The NetFlow v9 / IPFIX template cache: bounded, LRU-evicted, persistable.
+//!
+//! Templates are keyed by [`TemplateKey`]: exporter address, protocol, source id / observation
+//! domain and template id (RFC 3954 section 5.1 and RFC 7011 section 8 scope templates to the
+//! exporter's transport session and observation domain; over UDP the exporter address stands in
+//! for the session). Memory is bounded by [`Limits::max_templates`] (global) and
+//! [`Limits::max_templates_per_exporter`]; when a cap is reached the least recently used
+//! template (of that exporter, for the per-exporter cap) is evicted and counted in
+//! [`CacheStats`]. Templates with more than [`Limits::max_fields_per_template`] fields, or
+//! whose smallest record cannot fit a 65 535-byte datagram, are refused and counted.
+//!
+//! # Snapshot format (version 1)
+//!
+//! [`TemplateCache::snapshot`] writes UTF-8 JSON:
+//!
+//! ```text
+//! {"format":"flowlens-template-cache","version":1,"checksum":"<16 hex digits>",
+//!  "templates":[{"exporter":"192.0.2.1","protocol":"ipfix","domain":123,"template_id":256,
+//!                "options":false,"scope_field_count":0,"learned_at_ms":1700000000000,
+//!                "fields":[[id,length,enterprise],...]}, ...]}
+//! ```
+//!
+//! `checksum` is the FNV-1a 64-bit hash of the compact JSON text of the `templates` array, so a
+//! truncated or edited file is detected. Templates are listed least recently used first, so a
+//! restore with smaller limits keeps the most recently used ones. [`TemplateCache::restore`]
+//! rejects anything else (foreign format, unknown version, bad checksum, invalid fields) with
+//! [`Error::Snapshot`]; it never panics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use flowlens_wire::netflow::{FieldSpec, VARIABLE_LENGTH};
+use serde_json::{json, Value as Json};
+
+use crate::{Error, Protocol};
+
+/// Snapshot format name (the `format` member).
+pub const SNAPSHOT_FORMAT: &str = "flowlens-template-cache";
+/// Snapshot format version written by this crate.
+pub const SNAPSHOT_VERSION: u64 = 1;
+/// Largest datagram a record must fit in (bytes): the UDP payload limit.
+pub const MAX_DATAGRAM_LEN: usize = 65_535;
+
+/// Where a template belongs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TemplateKey {
+    /// Exporter address (the datagram's source).
+    pub exporter: IpAddr,
+    /// NetFlow v9 or IPFIX.
+    pub protocol: Protocol,
+    /// NetFlow v9 source id or IPFIX observation domain id.
+    pub domain: u32,
+    /// Template id (256..=65535).
+    pub template_id: u16,
+}
+
+/// A cached template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    /// The fields in record order, scope fields first.
+    pub fields: Vec<FieldSpec>,
+    /// Number of scope fields (options templates; 0 otherwise).
+    pub scope_field_count: u16,
+    /// True for an options template.
+    pub options: bool,
+    /// When it was first learned (caller's clock, ms).
+    pub learned_at_ms: u64,
+    /// When it was last (re)announced (caller's clock, ms).
+    pub refreshed_at_ms: u64,
+}
+
+impl Template {
+    /// The smallest possible record, in bytes (variable-length fields count 1).
+    pub fn min_record_len(&self) -> usize {
+        min_record_len(&self.fields)
+    }
+
+    /// Approximate heap and table bytes this entry costs.
+    pub fn cost_bytes(&self) -> usize {
+        ENTRY_OVERHEAD + self.fields.len() * core::mem::size_of::<FieldSpec>()
+    }
+}
+
+/// Per-entry bookkeeping cost counted on top of the fields (key, LRU indices, hash slots).
+const ENTRY_OVERHEAD: usize = 160;
+
+pub(crate) fn min_record_len(fields: &[FieldSpec]) -> usize {
+    fields
+        .iter()
+        .map(|f| {
+            if f.length == VARIABLE_LENGTH {
+                1
+            } else {
+                usize::from(f.length)
+            }
+        })
+        .sum()
+}
+
+/// Caps for the template cache and the pending-data buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most templates held in total.
+    pub max_templates: usize,
+    /// Most templates held per exporter address.
+    pub max_templates_per_exporter: usize,
+    /// Most fields a template may declare; larger ones are refused.
+    pub max_fields_per_template: usize,
+    /// Most bytes of not-yet-decodable data sets held in total.
+    pub pending_max_bytes: usize,
+    /// Most bytes of not-yet-decodable data sets held per exporter.
+    pub pending_max_bytes_per_exporter: usize,
+    /// How long a data set waits for its template (ms) before it is dropped and counted.
+    pub pending_ttl_ms: u64,
+    /// Most sampler entries (exporter, domain, sampler id) held.
+    pub max_samplers: usize,
+}
+
+impl Default for Limits {
+    /// 65 536 templates (256 per exporter), 512 fields per template, 4 MiB of pending data
+    /// (256 KiB per exporter) kept for 60 s, 65 536 samplers.
+    fn default() -> Self {
+        Limits {
+            max_templates: 65_536,
+            max_templates_per_exporter: 256,
+            max_fields_per_template: 512,
+            pending_max_bytes: 4 << 20,
+            pending_max_bytes_per_exporter: 256 << 10,
+            pending_ttl_ms: 60_000,
+            max_samplers: 65_536,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks the limits are usable.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |limit| Err(Error::InvalidLimits { limit });
+        if self.max_templates == 0 {
+            return bad("max_templates is 0");
+        }
+        if self.max_templates_per_exporter == 0
+            || self.max_templates_per_exporter > self.max_templates
+        {
+            return bad("max_templates_per_exporter must be in 1..=max_templates");
+        }
+        if self.max_fields_per_template == 0 {
+            return bad("max_fields_per_template is 0");
+        }
+        if self.pending_max_bytes_per_exporter > self.pending_max_bytes {
+            return bad("pending_max_bytes_per_exporter exceeds pending_max_bytes");
+        }
+        if self.max_samplers == 0 {
+            return bad("max_samplers is 0");
+        }
+        Ok(())
+    }
+}
+
+/// Counters of the template cache. All counts since creation (not restored from snapshots).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Templates currently held.
+    pub templates: usize,
+    /// Approximate bytes they cost ([`Template::cost_bytes`] summed).
+    pub bytes: usize,
+    /// New templates learned.
+    pub learned: u64,
+    /// Identical templates re-announced.
+    pub refreshed: u64,
+    /// Templates replaced by a different definition under the same key.
+    pub replaced: u64,
+    /// Templates withdrawn by the exporter (one per template removed).
+    pub withdrawn: u64,
+    /// Evicted because the global cap was reached.
+    pub evicted_global_cap: u64,
+    /// Evicted because the exporter's cap was reached.
+    pub evicted_exporter_cap: u64,
+    /// Refused: more fields than [`Limits::max_fields_per_template`].
+    pub rejected_too_many_fields: u64,
+    /// Refused: smallest record longer than a datagram can carry.
+    pub rejected_too_long: u64,
+    /// Refused: records would be empty (all fields of length 0).
+    pub rejected_empty: u64,
+}
+
+/// What [`TemplateCache::insert`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TemplateChange {
+    /// A template not held before.
+    Learned,
+    /// The identical template again.
+    Refreshed,
+    /// A different template under the same key.
+    Replaced,
+    /// Withdrawn (removed) by the exporter.
+    Withdrawn,
+    /// Refused (see [`Error::TemplateRejected`]).
+    Rejected,
+}
+
+struct Entry {
+    template: Template,
+    tick: u64,
+}
+
+/// The bounded template cache. See the module docs.
+pub struct TemplateCache {
+    limits: Limits,
+    entries: HashMap<TemplateKey, Entry>,
+    /// Global LRU order: tick → key.
+    lru: BTreeMap<u64, TemplateKey>,
+    /// Per-exporter LRU order.
+    per_exporter: HashMap<IpAddr, BTreeMap<u64, TemplateKey>>,
+    tick: u64,
+    stats: CacheStats,
+}
+
+impl core::fmt::Debug for TemplateCache {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TemplateCache")
+            .field("limits", &self.limits)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TemplateCache {
+    /// An empty cache with these limits.
+    pub fn new(limits: Limits) -> Result<Self, Error> {
+        limits.validate()?;
+        Ok(TemplateCache {
+            limits,
+            entries: HashMap::new(),
+            lru: BTreeMap::new(),
+            per_exporter: HashMap::new(),
+            tick: 0,
+            stats: CacheStats::default(),
+        })
+    }
+
+    /// The limits in force.
+    pub const fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Counters, with the current entry count and bytes.
+    pub fn stats(&self) -> CacheStats {
+        self.stats
+    }
+
+    /// Number of templates held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no template is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of exporters with at least one template.
+    pub fn exporters(&self) -> usize {
+        self.per_exporter.len()
+    }
+
+    /// The template under `key`, without touching its LRU position.
+    pub fn get(&self, key: &TemplateKey) -> Option<&Template> {
+        self.entries.get(key).map(|e| &e.template)
+    }
+
+    /// Marks `key` as just used (LRU). Returns false if it is not held.
+    pub fn touch(&mut self, key: &TemplateKey) -> bool {
+        let tick = self.next_tick();
+        let Some(e) = self.entries.get_mut(key) else {
+            return false;
+        };
+        let old = core::mem::replace(&mut e.tick, tick);
+        self.lru.remove(&old);
+        self.lru.insert(tick, *key);
+        if let Some(m) = self.per_exporter.get_mut(&key.exporter) {
+            m.remove(&old);
+            m.insert(tick, *key);
+        }
+        true
+    }
+
+    /// All templates, least recently used first.
+    pub fn iter(&self) -> impl Iterator<Item = (&TemplateKey, &Template)> + '_ {
+        self.lru
+            .values()
+            .filter_map(|k| self.entries.get(k).map(|e| (k, &e.template)))
+    }
+
+    fn next_tick(&mut self) -> u64 {
+        self.tick += 1;
+        self.tick
+    }
+
+    /// Learns (or refreshes, or replaces) a template at `now_ms`. `offset` is only used in the
+    /// error. Absurd templates are refused, counted and reported as
+    /// [`Error::TemplateRejected`].
+    pub fn insert(
+        &mut self,
+        key: TemplateKey,
+        fields: Vec<FieldSpec>,
+        scope_field_count: u16,
+        options: bool,
+        now_ms: u64,
+        offset: usize,
+    ) -> Result<TemplateChange, Error> {
+        let reject = |reason| Error::TemplateRejected {
+            template_id: key.template_id,
+            offset,
+            reason,
+        };
+        if fields.len() > self.limits.max_fields_per_template {
+            self.stats.rejected_too_many_fields += 1;
+            return Err(reject("too many fields"));
+        }
+        let min = min_record_len(&fields);
+        if min == 0 {
+            self.stats.rejected_empty += 1;
+            return Err(reject("records would be empty"));
+        }
+        if min > MAX_DATAGRAM_LEN {
+            self.stats.rejected_too_long += 1;
+            return Err(reject("record cannot fit a datagram"));
+        }
+        if let Some(e) = self.entries.get_mut(&key) {
+            let same = e.template.fields == fields
+                && e.template.options == options
+                && e.template.scope_field_count == scope_field_count;
+            let change = if same {
+                e.template.refreshed_at_ms = now_ms;
+                self.stats.refreshed += 1;
+                TemplateChange::Refreshed
+            } else {
+                self.stats.bytes = self.stats.bytes.saturating_sub(e.template.cost_bytes());
+                e.template = Template {
+                    fields,
+                    scope_field_count,
+                    options,
+                    learned_at_ms: now_ms,
+                    refreshed_at_ms: now_ms,
+                };
+                self.stats.bytes += e.template.cost_bytes();
+                self.stats.replaced += 1;
+                TemplateChange::Replaced
+            };
+            self.touch(&key);
+            return Ok(change);
+        }
+        // Make room: exporter cap first, then the global cap.
+        let held = self
+            .per_exporter
+            .get(&key.exporter)
+            .map_or(0, BTreeMap::len);
+        if held >= self.limits.max_templates_per_exporter {
+            let victim = self
+                .per_exporter
+                .get(&key.exporter)
+                .and_then(|m| m.values().next().copied());
+            if let Some(v) = victim {
+                self.remove(&v);
+                self.stats.evicted_exporter_cap += 1;
+            }
+        }
+        while self.entries.len() >= self.limits.max_templates {
+            let Some(v) = self.lru.values().next().copied() else {
+                break;
+            };
+            self.remove(&v);
+            self.stats.evicted_global_cap += 1;
+        }
+        let template = Template {
+            fields,
+            scope_field_count,
+            options,
+            learned_at_ms: now_ms,
+            refreshed_at_ms: now_ms,
+        };
+        self.put(key, template);
+        self.stats.learned += 1;
+        Ok(TemplateChange::Learned)
+    }
+
+    fn put(&mut self, key: TemplateKey, template: Template) {
+        let tick = self.next_tick();
+        self.stats.bytes += template.cost_bytes();
+        self.entries.insert(key, Entry { template, tick });
+        self.lru.insert(tick, key);
+        self.per_exporter
+            .entry(key.exporter)
+            .or_default()
+            .insert(tick, key);
+        self.stats.templates = self.entries.len();
+    }
+
+    fn remove(&mut self, key: &TemplateKey) -> Option<Template> {
+        let e = self.entries.remove(key)?;
+        self.lru.remove(&e.tick);
+        if let Some(m) = self.per_exporter.get_mut(&key.exporter) {
+            m.remove(&e.tick);
+            if m.is_empty() {
+                self.per_exporter.remove(&key.exporter);
+            }
+        }
+        self.stats.bytes = self.stats.bytes.saturating_sub(e.template.cost_bytes());
+        self.stats.templates = self.entries.len();
+        Some(e.template)
+    }
+
+    /// Counts a template refused before its fields were stored (more than
+    /// [`Limits::max_fields_per_template`]) and returns the error to report.
+    pub(crate) fn refuse_too_many_fields(&mut self, template_id: u16, offset: usize) -> Error {
+        self.stats.rejected_too_many_fields += 1;
+        Error::TemplateRejected {
+            template_id,
+            offset,
+            reason: "too many fields",
+        }
+    }
+
+    /// Withdraws one template (IPFIX field count 0, RFC 7011 section 8.1). Returns whether it
+    /// was held.
+    pub fn withdraw(&mut self, key: &TemplateKey) -> bool {
+        let held = self.remove(key).is_some();
+        if held {
+            self.stats.withdrawn += 1;
+        }
+        held
+    }
+
+    /// Withdraws all templates (`options` false: template set id 2 "withdraw all templates";
+    /// true: set id 3, all options templates) of one exporter's domain. Returns how many.
+    pub fn withdraw_all(
+        &mut self,
+        exporter: IpAddr,
+        protocol: Protocol,
+        domain: u32,
+        options: bool,
+    ) -> usize {
+        let victims: Vec<TemplateKey> = self
+            .per_exporter
+            .get(&exporter)
+            .map(|m| {
+                m.values()
+                    .filter(|k| k.protocol == protocol && k.domain == domain)
+                    .filter(|k| {
+                        self.entries
+                            .get(k)
+                            .is_some_and(|e| e.template.options == options)
+                    })
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        for v in &victims {
+            self.withdraw(v);
+        }
+        victims.len()
+    }
+
+    /// Serialises every template (see the module docs for the format).
+    pub fn snapshot(&self) -> Vec<u8> {
+        let templates: Vec<Json> = self
+            .iter()
+            .map(|(k, t)| {
+                json!({
+                    "exporter": k.exporter.to_string(),
+                    "protocol": k.protocol.name(),
+                    "domain": k.domain,
+                    "template_id": k.template_id,
+                    "options": t.options,
+                    "scope_field_count": t.scope_field_count,
+                    "learned_at_ms": t.learned_at_ms,
+                    "fields": t.fields.iter().map(|f| json!([f.id, f.length, f.enterprise])).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let templates = Json::Array(templates);
+        let body = templates.to_string();
+        let doc = json!({
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "checksum": format!("{:016x}", fnv1a(body.as_bytes())),
+            "templates": templates,
+        });
+        doc.to_string().into_bytes()
+    }
+
+    /// Rebuilds a cache from [`snapshot`](Self::snapshot) bytes, under `limits` (templates
+    /// beyond them are evicted and counted as at run time).
+    pub fn restore(bytes: &[u8], limits: Limits) -> Result<Self, Error> {
+        let bad = |reason: &str| Error::Snapshot {
+            reason: reason.to_owned(),
+        };
+        let doc: Json = serde_json::from_slice(bytes).map_err(|e| Error::Snapshot {
+            reason: format!("not JSON: {e}"),
+        })?;
+        if doc.get("format").and_then(Json::as_str) != Some(SNAPSHOT_FORMAT) {
+            return Err(bad("not a flowlens template snapshot"));
+        }
+        let version = doc.get("version").and_then(Json::as_u64);
+        if version != Some(SNAPSHOT_VERSION) {
+            return Err(Error::Snapshot {
+                reason: format!("unsupported version {version:?}"),
+            });
+        }
+        let templates = doc.get("templates").ok_or_else(|| bad("no templates"))?;
+        let sum = format!("{:016x}", fnv1a(templates.to_string().as_bytes()));
+        if doc.get("checksum").and_then(Json::as_str) != Some(sum.as_str()) {
+            return Err(bad("checksum mismatch"));
+        }
+        let mut cache = TemplateCache::new(limits)?;
+        for t in templates
+            .as_array()
+            .ok_or_else(|| bad("templates is not a list"))?
+        {
+            let (key, fields, scope, options, learned) =
+                parse_entry(t).ok_or_else(|| bad("malformed template entry"))?;
+            cache.insert(key, fields, scope, options, learned, 0)?;
+            if let Some(e) = cache.entries.get_mut(&key) {
+                e.template.learned_at_ms = learned;
+            }
+        }
+        cache.stats = CacheStats {
+            templates: cache.stats.templates,
+            bytes: cache.stats.bytes,
+            evicted_global_cap: cache.stats.evicted_global_cap,
+            evicted_exporter_cap: cache.stats.evicted_exporter_cap,
+            ..CacheStats::default()
+        };
+        Ok(cache)
+    }
+}
+
+type EntryParts = (TemplateKey, Vec<FieldSpec>, u16, bool, u64);
+
+fn parse_entry(t: &Json) -> Option<EntryParts> {
+    let exporter: IpAddr = t.get("exporter")?.as_str()?.parse().ok()?;
+    let protocol = match t.get("protocol")?.as_str()? {
+        "netflow-v9" => Protocol::NetflowV9,
+        "ipfix" => Protocol::Ipfix,
+        _ => return None,
+    };
+    let domain = u32::try_from(t.get("domain")?.as_u64()?).ok()?;
+    let template_id = u16::try_from(t.get("template_id")?.as_u64()?).ok()?;
+    let options = t.get("options")?.as_bool()?;
+    let scope = u16::try_from(t.get("scope_field_count")?.as_u64()?).ok()?;
+    let learned = t.get("learned_at_ms")?.as_u64()?;
+    let list = t.get("fields")?.as_array()?;
+    let mut fields = Vec::with_capacity(list.len().min(1024));
+    for (i, f) in list.iter().enumerate() {
+        let f = f.as_array()?;
+        let num = |j: usize| f.get(j).and_then(Json::as_u64);
+        fields.push(FieldSpec {
+            id: u16::try_from(num(0)?).ok()?,
+            length: u16::try_from(num(1)?).ok()?,
+            enterprise: u32::try_from(num(2)?).ok()?,
+            scope: i < usize::from(scope),
+        });
+    }
+    if usize::from(scope) > fields.len() || template_id < 256 {
+        return None;
+    }
+    Some((
+        TemplateKey {
+            exporter,
+            protocol,
+            domain,
+            template_id,
+        },
+        fields,
+        scope,
+        options,
+        learned,
+    ))
+}
+
+/// FNV-1a, 64 bits.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn key(e: u32, id: u16) -> TemplateKey {
+        TemplateKey {
+            exporter: IpAddr::V4(Ipv4Addr::from(e)),
+            protocol: Protocol::Ipfix,
+            domain: 1,
+            template_id: id,
+        }
+    }
+    fn fields(n: u16) -> Vec<FieldSpec> {
+        (1..=n)
+            .map(|id| FieldSpec {
+                id,
+                length: 4,
+                enterprise: 0,
+                scope: false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn refresh_replace_withdraw_and_caps() {
+        let limits = Limits {
+            max_templates: 4,
+            max_templates_per_exporter: 2,
+            ..Limits::default()
+        };
+        let mut c = TemplateCache::new(limits).unwrap();
+        assert_eq!(
+            c.insert(key(1, 256), fields(3), 0, false, 0, 0).unwrap(),
+            TemplateChange::Learned
+        );
+        assert_eq!(
+            c.insert(key(1, 256), fields(3), 0, false, 5, 0).unwrap(),
+            TemplateChange::Refreshed
+        );
+        assert_eq!(
+            c.insert(key(1, 256), fields(4), 0, false, 6, 0).unwrap(),
+            TemplateChange::Replaced
+        );
+        c.insert(key(1, 257), fields(1), 0, false, 7, 0).unwrap();
+        c.touch(&key(1, 256));
+        c.insert(key(1, 258), fields(1), 0, false, 8, 0).unwrap();
+        // 257 was least recently used by exporter 1.
+        assert!(c.get(&key(1, 257)).is_none());
+        assert_eq!(c.stats().evicted_exporter_cap, 1);
+        for e in 2..5 {
+            c.insert(key(e, 300), fields(1), 0, false, 9, 0).unwrap();
+        }
+        assert_eq!(c.len(), 4);
+        assert_eq!(c.stats().evicted_global_cap, 1);
+        assert!(c.withdraw(&key(4, 300)));
+        assert_eq!(c.stats().withdrawn, 1);
+        assert!(matches!(
+            c.insert(key(9, 256), fields(600), 0, false, 0, 0),
+            Err(Error::TemplateRejected { .. })
+        ));
+        assert_eq!(c.stats().rejected_too_many_fields, 1);
+    }
+
+    #[test]
+    fn snapshot_round_trip_and_corruption() {
+        let mut c = TemplateCache::new(Limits::default()).unwrap();
+        c.insert(key(1, 256), fields(3), 0, false, 42, 0).unwrap();
+        let mut of = fields(2);
+        of[0].scope = true;
+        c.insert(key(2, 300), of, 1, true, 43, 0).unwrap();
+        let snap = c.snapshot();
+        let r = TemplateCache::restore(&snap, Limits::default()).unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.get(&key(2, 300)), c.get(&key(2, 300)));
+        let mut bad = snap.clone();
+        let i = bad.len() / 2;
+        bad[i] ^= 1;
+        assert!(TemplateCache::restore(&bad, Limits::default()).is_err());
+        assert!(TemplateCache::restore(&snap[..snap.len() - 3], Limits::default()).is_err());
+        assert!(TemplateCache::restore(b"{}", Limits::default()).is_err());
+        assert!(TemplateCache::restore(&[0xff; 10], Limits::default()).is_err());
+    }
+}
