@@ -64,7 +64,10 @@ fn garbage_payload_is_an_error_not_a_panic() {
     let out = flowlens(&["decode", file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert!(stderr.contains("not an sFlow v5 datagram"), "{stderr}");
+    assert!(
+        stderr.contains("not an sFlow v5, NetFlow or IPFIX datagram"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

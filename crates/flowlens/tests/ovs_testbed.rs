@@ -1,4 +1,4 @@
-//! Real Open vSwitch exporting sFlow to `flowlens decode --listen`, in network namespaces the
+//! Real Open vSwitch exporting sFlow, NetFlow v5 and IPFIX to `flowlens decode --listen`, in network namespaces the
 //! test creates with `../shared/tools/nftestbed.sh` (private ovsdb/ovs-vswitchd, userspace
 //! datapath, bridges `nftb-br0` and underlay `nftb-phy`, hosts `nftb-h1..3`, a kernel VXLAN
 //! VTEP in `nftb-vtep`; see `../shared/tools/TESTBED.md`). Traffic stays inside those
@@ -13,6 +13,11 @@
 //! Counter samples must carry Open vSwitch's records (generic and Ethernet interface
 //! counters, OpenFlow port 1004 and port name 1005 from both bridges; app resources 2203 and
 //! datapath 2207 from the shared datapath).
+//!
+//! The same pings, exported by OVS as NetFlow v5 and IPFIX flow records to the same socket
+//! (told apart by content), must add up to exactly the same packet counts; the IPFIX records
+//! of the overlay flows carry OVS's tunnel elements (VMware PEN 6876), giving `vxlanvni` 100
+//! and the tenant's addresses at depth 1.
 //!
 //! Needs root, Open vSwitch and iproute2 (`nftestbed.sh deps` installs them; `.ci/run` does).
 
@@ -80,6 +85,11 @@ struct Seen {
     vxlan: BTreeMap<(String, String, String, u64), u32>,
     /// Counter record names per agent.
     counters: BTreeMap<String, BTreeSet<String>>,
+    /// NetFlow v5 / IPFIX ICMP frames: (type, template id, ipsource, ipdestination) -> sum.
+    exported: BTreeMap<(String, u64, String, String), u64>,
+    /// IPFIX frames of flows OVS sent into VXLAN VNI 100, by inner (src, dst, icmp type),
+    /// from Open vSwitch's tunnel elements (PEN 6876).
+    ipfix_vxlan: BTreeMap<(String, String, u64), u64>,
     errors: Vec<String>,
 }
 
@@ -87,6 +97,10 @@ impl Seen {
     fn add(&mut self, doc: &Json) {
         if let Some(e) = doc.get("errors") {
             self.errors.push(e.to_string());
+        }
+        if doc["type"] == "netflow-v5" || doc["type"] == "ipfix" {
+            self.add_export(doc);
+            return;
         }
         if doc["type"] != "sflow" {
             return;
@@ -122,6 +136,35 @@ impl Seen {
         }
     }
 
+    fn add_export(&mut self, doc: &Json) {
+        let kind = doc["type"].as_str().unwrap().to_string();
+        for r in doc["records"].as_array().into_iter().flatten() {
+            let k = &r["keys"];
+            let s = |v: &Json| v.as_str().unwrap_or("-").to_string();
+            let frames = k["frames"].as_u64().unwrap_or(0);
+            if k["ipprotocol"].as_u64() == Some(1) {
+                let t = r["template_id"].as_u64().unwrap();
+                let key = (kind.clone(), t, s(&k["ipsource"]), s(&k["ipdestination"]));
+                *self.exported.entry(key).or_default() += frames;
+            }
+            if k["vxlanvni"].as_u64() == Some(100) {
+                if let Some(t) = k["icmptype.1"].as_u64() {
+                    let key = (s(&k["ipsource.1"]), s(&k["ipdestination.1"]), t);
+                    *self.ipfix_vxlan.entry(key).or_default() += frames;
+                }
+            }
+        }
+    }
+
+    /// Frames exported for ICMP `src` -> `dst`, per template (v5: template 0).
+    fn exported(&self, kind: &str, src: &str, dst: &str) -> Vec<u64> {
+        self.exported
+            .iter()
+            .filter(|((k, _, s, d), _)| k == kind && s == src && d == dst)
+            .map(|(_, n)| *n)
+            .collect()
+    }
+
     fn icmp(&self, agent: &str, src: &str, dst: &str, t: u64) -> u32 {
         let key = (agent.to_string(), src.to_string(), dst.to_string(), t);
         self.icmp.get(&key).copied().unwrap_or(0)
@@ -147,11 +190,24 @@ impl Seen {
             })
             && self.counters.values().any(|c| c.contains("app_resources"))
             && self.counters.values().any(|c| c.contains("ovs_dp_stats"))
+            && [("10.99.0.1", "10.99.0.2"), ("10.99.0.2", "10.99.0.1")]
+                .iter()
+                .all(|(a, b)| {
+                    ["netflow-v5", "ipfix"].iter().all(|kind| {
+                        let sums = self.exported(kind, a, b);
+                        !sums.is_empty() && sums.iter().all(|&n| n >= u64::from(PINGS + UP_PINGS))
+                    })
+                })
+            && self
+                .ipfix_vxlan
+                .get(&("10.99.0.100".into(), "10.99.0.1".into(), 0))
+                .copied()
+                >= Some(u64::from(OVERLAY_PINGS + UP_OVERLAY_PINGS))
     }
 }
 
 #[test]
-fn open_vswitch_sflow_decodes_every_sampled_ping_including_vxlan() {
+fn open_vswitch_exports_decode_to_exact_packet_counts() {
     assert!(
         Command::new("ovs-vsctl")
             .arg("--version")
@@ -218,13 +274,15 @@ fn open_vswitch_sflow_decodes_every_sampled_ping_including_vxlan() {
             }
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // NetFlow and IPFIX export a flow once Open vSwitch's datapath flow has been idle for its
+    // 10 s timeout, so allow well beyond that.
+    let deadline = Instant::now() + Duration::from_secs(90);
     let mut seen = Seen::default();
     while !seen.complete() {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok(doc) => seen.add(&doc),
-            Err(_) => panic!("incomplete after 60 s: {seen:#?}"),
+            Err(_) => panic!("incomplete after 90 s: {seen:#?}"),
         }
     }
     drop(bed);
@@ -246,6 +304,25 @@ fn open_vswitch_sflow_decodes_every_sampled_ping_including_vxlan() {
     assert_eq!(
         seen.vxlan("127.0.0.2", "10.99.0.100", "10.99.0.1", 0),
         OVERLAY_PINGS + UP_OVERLAY_PINGS
+    );
+    // NetFlow v5 and IPFIX (every template OVS used for these flows) count every echo exactly:
+    // 1-in-1 IPFIX sampling, and NetFlow v5 is unsampled.
+    for (a, b) in [("10.99.0.1", "10.99.0.2"), ("10.99.0.2", "10.99.0.1")] {
+        for kind in ["netflow-v5", "ipfix"] {
+            let sums = seen.exported(kind, a, b);
+            assert!(
+                sums.iter().all(|&n| n == u64::from(PINGS + UP_PINGS)),
+                "{kind} {a} -> {b}: {sums:?}"
+            );
+        }
+    }
+    // OVS's IPFIX tunnel elements (VMware PEN 6876) give the VXLAN key and the tenant flow.
+    assert_eq!(
+        seen.ipfix_vxlan
+            .get(&("10.99.0.100".into(), "10.99.0.1".into(), 0))
+            .copied(),
+        Some(u64::from(OVERLAY_PINGS + UP_OVERLAY_PINGS)),
+        "{seen:?}"
     );
     // The (shared, userspace) datapath reports itself through one of the bridges' agents:
     // app_resources 2203 and ovs_dp_stats 2207, records tshark 4.0 cannot decode.

@@ -10,6 +10,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use flowlens_flow::{Limits, NetflowSession};
 use flowlens_wire::packet::WalkConfig;
 
 use crate::{DecodeArgs, Format};
@@ -17,6 +18,7 @@ use crate::{DecodeArgs, Format};
 mod capture;
 mod listen;
 mod model;
+mod netflow;
 mod stats;
 mod text;
 
@@ -29,8 +31,12 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
     let mut printer = Printer {
         out: BufWriter::new(io::stdout().lock()),
         format: args.format,
-        stats: stats::Stats::default(),
-        cfg: WalkConfig::default(),
+        ctx: model::Ctx {
+            cfg: WalkConfig::default(),
+            stats: stats::Stats::default(),
+            session: NetflowSession::new(Limits::default())
+                .context("NetFlow/IPFIX template limits")?,
+        },
         write_error: None,
         flush_each: args.listen.is_some(),
     };
@@ -44,7 +50,7 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
         res?;
     }
     for path in &args.files {
-        printer.stats.files += 1;
+        printer.ctx.stats.files += 1;
         let file = path.display().to_string();
         let read =
             capture::for_each_frame(path, |packet, frame| printer.frame(&file, packet, &frame));
@@ -52,13 +58,14 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
             return Err(anyhow::Error::from(e).context("cannot write output"));
         }
         if let Err(e) = read {
-            printer.stats.unreadable_files += 1;
+            printer.ctx.stats.unreadable_files += 1;
             printer.out.flush()?;
             eprintln!("flowlens: {e:#}");
         }
     }
     printer.out.flush()?;
-    let stats = printer.stats;
+    let mut stats = printer.ctx.stats;
+    stats.flow_export_pending = printer.ctx.session.stats().pending.sets as u64;
     if !args.quiet {
         eprintln!("{}", stats.summary());
     }
@@ -75,8 +82,7 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
 struct Printer<W: Write> {
     out: W,
     format: Format,
-    stats: stats::Stats,
-    cfg: WalkConfig,
+    ctx: model::Ctx,
     /// The first write error, kept so a broken pipe ends the run quietly.
     write_error: Option<io::Error>,
     /// Flush after every document (live input: whoever reads us sees each datagram at once).
@@ -86,13 +92,13 @@ struct Printer<W: Write> {
 impl<W: Write> Printer<W> {
     fn frame(&mut self, file: &str, packet: u64, frame: &capture::Frame<'_>) -> Result<()> {
         let origin = model::Origin { file, packet };
-        let doc = model::frame_document(origin, frame, &self.cfg, &mut self.stats);
-        let written = match self.format {
-            Format::Json => serde_json::to_writer(&mut self.out, &doc)
+        let docs = model::frame_documents(origin, frame, &mut self.ctx);
+        let written = docs.iter().try_for_each(|doc| match self.format {
+            Format::Json => serde_json::to_writer(&mut self.out, doc)
                 .map_err(io::Error::from)
                 .and_then(|()| self.out.write_all(b"\n")),
-            Format::Text => text::write_document(&mut self.out, &doc),
-        };
+            Format::Text => text::write_document(&mut self.out, doc),
+        });
         let written = written.and_then(|()| {
             if self.flush_each {
                 self.out.flush()

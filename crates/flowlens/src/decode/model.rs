@@ -8,12 +8,14 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
+use flowlens_flow::NetflowSession;
 use flowlens_wire::packet::{self, LinkType, Walk, WalkConfig};
 use flowlens_wire::sflow::{self, CounterData, Datagram, FlowData, FlowRecord, Sample};
 use flowlens_wire::{Error, FieldVisitor, KeyVisitor, Value};
 use serde_json::{json, Map, Value as Json};
 
 use super::capture::Frame;
+use super::netflow;
 use super::stats::Stats;
 
 /// Where a frame came from, for the document's header fields.
@@ -25,16 +27,27 @@ pub(crate) struct Origin<'a> {
     pub(crate) packet: u64,
 }
 
-/// Builds the document for one frame and updates `stats`.
-pub(crate) fn frame_document(
+/// What decoding a run needs besides the frame: walker configuration, counters, and the
+/// NetFlow/IPFIX template state shared by every frame of the run.
+pub(crate) struct Ctx {
+    /// Sampled-header walker configuration.
+    pub(crate) cfg: WalkConfig,
+    /// Counters and the error sink.
+    pub(crate) stats: Stats,
+    /// Template cache and sampling state for NetFlow v9 / IPFIX.
+    pub(crate) session: NetflowSession,
+}
+
+/// Builds the documents for one frame (one, or one per datagram of a payload file that holds
+/// several) and updates the counters.
+pub(crate) fn frame_documents(
     origin: Origin<'_>,
     frame: &Frame<'_>,
-    cfg: &WalkConfig,
-    stats: &mut Stats,
-) -> Map<String, Json> {
-    let mut doc = Map::new();
-    doc.insert("file".into(), origin.file.into());
-    doc.insert("packet".into(), origin.packet.into());
+    ctx: &mut Ctx,
+) -> Vec<Map<String, Json>> {
+    let mut base = Map::new();
+    base.insert("file".into(), origin.file.into());
+    base.insert("packet".into(), origin.packet.into());
     match *frame {
         Frame::Captured {
             linktype,
@@ -42,39 +55,39 @@ pub(crate) fn frame_document(
             data,
             original_len,
         } => {
-            doc.insert(
+            base.insert(
                 "time".into(),
                 time.map_or(Json::Null, |t| rfc3339(t).into()),
             );
+            let now_ms = time.map_or(0, unix_ms);
             let Some(link) = LinkType::from_pcap(linktype) else {
+                let mut doc = base;
                 doc.insert("type".into(), "packet".into());
                 doc.insert("length".into(), data.len().into());
                 let msg = format!("capture: unsupported link type {linktype}");
-                stats.report_error(origin, &msg);
+                ctx.stats.report_error(origin, &msg);
                 doc.insert("errors".into(), json!([{ "message": msg }]));
-                return doc;
+                return vec![doc];
             };
-            let walk = packet::walk(link, data, cfg);
+            let walk = packet::walk(link, data, &ctx.cfg);
             if let Some(udp) = walk.outer_udp() {
-                if sflow::is_sflow_v5(udp.payload) {
-                    doc.insert("type".into(), "sflow".into());
-                    let src = SocketAddr::new(udp.src_addr, udp.src_port);
-                    let dst = SocketAddr::new(udp.dst_addr, udp.dst_port);
-                    doc.insert("source".into(), src.to_string().into());
-                    doc.insert("destination".into(), dst.to_string().into());
-                    sflow_document(origin, udp.payload, cfg, stats, &mut doc);
-                    return doc;
-                }
-                if let Some(kind) = flow_export_kind(udp.payload) {
-                    other_datagram(kind, udp.payload.len(), stats, &mut doc);
-                    return doc;
+                let addrs = (
+                    SocketAddr::new(udp.src_addr, udp.src_port),
+                    SocketAddr::new(udp.dst_addr, udp.dst_port),
+                );
+                if let Some(docs) =
+                    datagram_documents(origin, &base, now_ms, Some(addrs), udp.payload, ctx)
+                {
+                    return docs;
                 }
             }
+            let mut doc = base;
             doc.insert("type".into(), "packet".into());
             doc.insert("length".into(), data.len().into());
             doc.insert("original_length".into(), original_len.into());
-            stats.packets += 1;
+            ctx.stats.packets += 1;
             walk_document(&walk, &mut doc);
+            vec![doc]
         }
         Frame::Received {
             time,
@@ -82,78 +95,125 @@ pub(crate) fn frame_document(
             destination,
             data,
         } => {
-            doc.insert("time".into(), rfc3339(time).into());
-            doc.insert("source".into(), source.to_string().into());
-            doc.insert("destination".into(), destination.to_string().into());
-            if sflow::is_sflow_v5(data) {
-                doc.insert("type".into(), "sflow".into());
-                sflow_document(origin, data, cfg, stats, &mut doc);
-            } else if let Some(kind) = flow_export_kind(data) {
-                other_datagram(kind, data.len(), stats, &mut doc);
-            } else {
-                doc.insert("type".into(), "unknown".into());
-                doc.insert("length".into(), data.len().into());
-                let msg = "datagram: not sFlow v5, NetFlow or IPFIX";
-                stats.report_error(origin, msg);
-                doc.insert("errors".into(), json!([{ "message": msg }]));
-            }
+            base.insert("time".into(), rfc3339(time).into());
+            let addrs = Some((source, destination));
+            datagram_documents(origin, &base, unix_ms(time), addrs, data, ctx).unwrap_or_else(
+                || {
+                    let msg = "datagram: not sFlow v5, NetFlow or IPFIX";
+                    vec![unknown_document(
+                        origin,
+                        base,
+                        data.len(),
+                        msg,
+                        &mut ctx.stats,
+                    )]
+                },
+            )
         }
         Frame::Payload { data } => {
-            doc.insert("time".into(), Json::Null);
-            if sflow::is_sflow_v5(data) {
-                doc.insert("type".into(), "sflow".into());
-                sflow_document(origin, data, cfg, stats, &mut doc);
-            } else if let Some(kind) = flow_export_kind(data) {
-                other_datagram(kind, data.len(), stats, &mut doc);
-            } else {
-                // Some fixtures hold a whole Ethernet frame carrying the datagram.
-                let walk = packet::walk(LinkType::Ethernet, data, cfg);
-                match walk.outer_udp().filter(|u| sflow::is_sflow_v5(u.payload)) {
-                    Some(udp) => {
-                        doc.insert("type".into(), "sflow".into());
-                        let src = SocketAddr::new(udp.src_addr, udp.src_port);
-                        let dst = SocketAddr::new(udp.dst_addr, udp.dst_port);
-                        doc.insert("source".into(), src.to_string().into());
-                        doc.insert("destination".into(), dst.to_string().into());
-                        sflow_document(origin, udp.payload, cfg, stats, &mut doc);
-                    }
-                    None => {
-                        doc.insert("type".into(), "unknown".into());
-                        doc.insert("length".into(), data.len().into());
-                        let head: String =
-                            data.iter().take(8).map(|b| format!("{b:02x}")).collect();
-                        let msg = format!(
-                            "payload: not an sFlow v5 datagram or an Ethernet frame carrying one \
-                             (first bytes {head})"
-                        );
-                        stats.report_error(origin, &msg);
-                        doc.insert("errors".into(), json!([{ "message": msg }]));
-                    }
+            base.insert("time".into(), Json::Null);
+            if let Some(docs) = datagram_documents(origin, &base, 0, None, data, ctx) {
+                return docs;
+            }
+            // Some fixtures hold a whole Ethernet frame carrying the datagram.
+            let walk = packet::walk(LinkType::Ethernet, data, &ctx.cfg);
+            if let Some(udp) = walk.outer_udp() {
+                let addrs = (
+                    SocketAddr::new(udp.src_addr, udp.src_port),
+                    SocketAddr::new(udp.dst_addr, udp.dst_port),
+                );
+                if let Some(docs) =
+                    datagram_documents(origin, &base, 0, Some(addrs), udp.payload, ctx)
+                {
+                    return docs;
                 }
             }
+            let head: String = data.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let msg = format!(
+                "payload: not an sFlow v5, NetFlow or IPFIX datagram, nor an Ethernet frame \
+                 carrying one (first bytes {head})"
+            );
+            vec![unknown_document(
+                origin,
+                base,
+                data.len(),
+                &msg,
+                &mut ctx.stats,
+            )]
         }
     }
+}
+
+/// The documents of a UDP payload that is sFlow, NetFlow or IPFIX; `None` for anything else.
+fn datagram_documents(
+    origin: Origin<'_>,
+    base: &Map<String, Json>,
+    now_ms: u64,
+    addrs: Option<(SocketAddr, SocketAddr)>,
+    payload: &[u8],
+    ctx: &mut Ctx,
+) -> Option<Vec<Map<String, Json>>> {
+    let with_addrs = |mut doc: Map<String, Json>| {
+        if let Some((src, dst)) = addrs {
+            doc.insert("source".into(), src.to_string().into());
+            doc.insert("destination".into(), dst.to_string().into());
+        }
+        doc
+    };
+    if sflow::is_sflow_v5(payload) {
+        let mut doc = with_addrs(base.clone());
+        doc.insert("type".into(), "sflow".into());
+        sflow_document(origin, payload, &ctx.cfg, &mut ctx.stats, &mut doc);
+        return Some(vec![doc]);
+    }
+    if !netflow::is_flow_export(payload) {
+        return None;
+    }
+    let exporter = addrs.map_or(netflow::PAYLOAD_EXPORTER, |(src, _)| src.ip());
+    let parts = netflow::split_datagrams(payload);
+    let several = parts.len() > 1;
+    let docs = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let mut doc = base.clone();
+            if several {
+                doc.insert("part".into(), (i + 1).into());
+            }
+            let mut doc = with_addrs(doc);
+            netflow::datagram_document(
+                origin,
+                now_ms,
+                exporter,
+                part,
+                &mut ctx.session,
+                &mut ctx.stats,
+                &mut doc,
+            );
+            doc
+        })
+        .collect();
+    Some(docs)
+}
+
+fn unknown_document(
+    origin: Origin<'_>,
+    mut doc: Map<String, Json>,
+    len: usize,
+    msg: &str,
+    stats: &mut Stats,
+) -> Map<String, Json> {
+    doc.insert("type".into(), "unknown".into());
+    doc.insert("length".into(), len.into());
+    stats.report_error(origin, msg);
+    doc.insert("errors".into(), json!([{ "message": msg }]));
     doc
 }
 
-/// NetFlow v5/v9 and IPFIX are recognised (by their version field) but not decoded yet.
-fn flow_export_kind(payload: &[u8]) -> Option<&'static str> {
-    match payload {
-        [0, 5, ..] if payload.len() >= 24 => Some("netflow-v5"),
-        [0, 9, ..] if payload.len() >= 20 => Some("netflow-v9"),
-        [0, 10, ..] if payload.len() >= 16 => Some("ipfix"),
-        _ => None,
-    }
-}
-
-fn other_datagram(kind: &str, len: usize, stats: &mut Stats, doc: &mut Map<String, Json>) {
-    stats.other_datagrams += 1;
-    doc.insert("type".into(), kind.into());
-    doc.insert("length".into(), len.into());
-    doc.insert(
-        "note".into(),
-        "NetFlow and IPFIX decoding is not implemented yet".into(),
-    );
+/// Milliseconds since the Unix epoch (0 before it).
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn sflow_document(
@@ -322,7 +382,7 @@ fn walk_document(walk: &Walk<'_>, doc: &mut Map<String, Json>) {
         })
         .collect();
     doc.insert("layers".into(), Json::Array(layers));
-    let mut keys = KeyMap(Map::new());
+    let mut keys = KeyMap::default();
     walk.visit_keys(&mut keys);
     doc.insert("keys".into(), Json::Object(keys.0));
     if let Some(stop) = walk.stop() {
@@ -341,7 +401,7 @@ fn error_json(e: &Error) -> Json {
 
 /// Collects the fields a `visit_fields` call reports. A name reported more than once (e.g.
 /// repeated AS-path segments) becomes an array of its values, in order.
-fn fields_of(visit: impl FnOnce(&mut FieldMap)) -> Map<String, Json> {
+pub(crate) fn fields_of(visit: impl FnOnce(&mut FieldMap)) -> Map<String, Json> {
     let mut m = FieldMap {
         map: Map::new(),
         repeated: Vec::new(),
@@ -350,7 +410,7 @@ fn fields_of(visit: impl FnOnce(&mut FieldMap)) -> Map<String, Json> {
     m.map
 }
 
-struct FieldMap {
+pub(crate) struct FieldMap {
     map: Map<String, Json>,
     /// Names already turned into arrays of repeated values.
     repeated: Vec<&'static str>,
@@ -373,7 +433,9 @@ impl FieldVisitor for FieldMap {
     }
 }
 
-struct KeyMap(Map<String, Json>);
+/// Collects flow keys; a key at tunnel depth `d > 0` is named `name.d`.
+#[derive(Default)]
+pub(crate) struct KeyMap(pub(crate) Map<String, Json>);
 
 impl KeyVisitor for KeyMap {
     fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>) {

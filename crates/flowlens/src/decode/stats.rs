@@ -31,8 +31,14 @@ pub(crate) struct Stats {
     pub(crate) headers: u64,
     /// Captured packets that carried no flow telemetry, printed as packets.
     pub(crate) packets: u64,
-    /// NetFlow/IPFIX datagrams recognised but not decoded.
-    pub(crate) other_datagrams: u64,
+    /// NetFlow v5/v9 and IPFIX datagrams.
+    pub(crate) flow_export_datagrams: u64,
+    /// Template records they carried.
+    pub(crate) flow_export_templates: u64,
+    /// Flow records decoded from them (including records held until their template came).
+    pub(crate) flow_export_records: u64,
+    /// Data sets still waiting for a template at the end of the run.
+    pub(crate) flow_export_pending: u64,
     /// Decoding errors (each one printed on standard error).
     pub(crate) errors: u64,
 }
@@ -81,18 +87,29 @@ impl Stats {
                 self.unknown_samples, self.unknown_records
             ));
         }
+        s.push(')');
+        if self.flow_export_datagrams > 0 {
+            s.push_str(&format!(
+                ", {} NetFlow/IPFIX datagram{} ({} templates, {} records",
+                self.flow_export_datagrams,
+                plural(self.flow_export_datagrams),
+                self.flow_export_templates,
+                self.flow_export_records,
+            ));
+            if self.flow_export_pending > 0 {
+                s.push_str(&format!(
+                    "; {} data set{} never got a template",
+                    self.flow_export_pending,
+                    plural(self.flow_export_pending)
+                ));
+            }
+            s.push(')');
+        }
         s.push_str(&format!(
-            "), {} other packet{}",
+            ", {} other packet{}",
             self.packets,
             plural(self.packets)
         ));
-        if self.other_datagrams > 0 {
-            s.push_str(&format!(
-                ", {} NetFlow/IPFIX datagram{} not decoded",
-                self.other_datagrams,
-                plural(self.other_datagrams)
-            ));
-        }
         s.push_str(&format!(", {} error{}", self.errors, plural(self.errors)));
         if self.unreadable_files > 0 {
             s.push_str(&format!(

@@ -31,6 +31,9 @@ pub(crate) fn write_document(out: &mut impl Write, doc: &Map<String, Json>) -> i
     if let Some(len) = doc.get("length") {
         write!(out, " {} bytes", scalar(Some(len)))?;
     }
+    if let Some(part) = doc.get("part") {
+        write!(out, " part {}", scalar(Some(part)))?;
+    }
     if let Some(orig) = doc.get("original_length") {
         if doc.get("length") != Some(orig) {
             write!(out, " (on the wire {})", scalar(Some(orig)))?;
@@ -81,11 +84,71 @@ pub(crate) fn write_document(out: &mut impl Write, doc: &Map<String, Json>) -> i
     if kind == "packet" {
         write_packet(out, 2, doc, true)?;
     }
+    write_flow_export(out, doc)?;
     if let Some(Json::Array(errors)) = doc.get("errors") {
         for e in errors {
             if let Json::Object(e) = e {
                 writeln!(out, "  error {}", str_of(e, "message"))?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// NetFlow/IPFIX: header fields, template events, then each record's fields and flow keys.
+fn write_flow_export(out: &mut impl Write, doc: &Map<String, Json>) -> io::Result<()> {
+    if let Some(Json::Object(h)) = doc.get("header") {
+        write_fields(out, 2, h)?;
+    }
+    for t in doc
+        .get("templates")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Json::Object(t) = t else { continue };
+        let kind = if t.get("options") == Some(&Json::Bool(true)) {
+            "options template"
+        } else {
+            "template"
+        };
+        writeln!(
+            out,
+            "  {kind} {} {} ({} fields) @{}",
+            scalar(t.get("template_id")),
+            str_of(t, "change"),
+            scalar(t.get("fields")),
+            scalar(t.get("offset"))
+        )?;
+    }
+    let records = doc.get("records").and_then(Json::as_array);
+    for (i, r) in records.into_iter().flatten().enumerate() {
+        let Json::Object(r) = r else { continue };
+        let kind = if r.get("options") == Some(&Json::Bool(true)) {
+            "options record"
+        } else {
+            "record"
+        };
+        let pending = if r.get("was_pending") == Some(&Json::Bool(true)) {
+            " (held until its template arrived)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "  {kind} {} template {} @{} sampling_rate {} ({}){pending}",
+            i + 1,
+            scalar(r.get("template_id")),
+            scalar(r.get("offset")),
+            scalar(r.get("sampling_rate")),
+            str_of(r, "sampling_source"),
+        )?;
+        if let Some(Json::Object(f)) = r.get("fields") {
+            write_fields(out, 4, f)?;
+        }
+        if let Some(Json::Object(k)) = r.get("keys") {
+            writeln!(out, "    keys")?;
+            write_fields(out, 6, k)?;
         }
     }
     Ok(())
