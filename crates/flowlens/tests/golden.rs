@@ -1,11 +1,12 @@
-//! Golden outputs of `flowlens decode` over every sFlow capture and payload and every raw
-//! packet capture in `../shared/data`.
+//! Golden outputs of `flowlens decode` over every capture and payload in `../shared/data`:
+//! sFlow, NetFlow v5/v9, IPFIX and raw packets.
 //!
-//! Each golden file (`tests/golden/<path in shared/data>.txt`) holds the text output, then the
-//! exit status and standard error (summary and error lines). The Open vSwitch and pmacct
-//! exporter captures hold thousands of datagrams; their goldens keep the first
-//! [`EXPORTER_DATAGRAMS`] datagrams and the full summary line, which counts every datagram,
-//! sample and record of the file.
+//! Each golden file (`tests/golden/<path in shared/data>.txt`) holds the text output of the
+//! file decoded alone, then the exit status and standard error (summary and error lines).
+//! NetFlow v9 / IPFIX sequences that need templates from another file are also decoded
+//! together in feed order (`tests/golden/sequences/`). The exporter captures hold thousands of
+//! datagrams; their goldens keep the first [`EXPORTER_DATAGRAMS`] datagrams and the full
+//! summary line, which counts every datagram, sample and record of the file.
 //!
 //! Values in these outputs are checked independently: field by field against tshark
 //! (`tshark_sflow.rs` here, `packet_walk.rs` in flowlens-wire) and against the specifications
@@ -26,36 +27,151 @@ use common::{data_dir, files_in};
 /// Datagrams kept in the golden output of a large exporter capture.
 const EXPORTER_DATAGRAMS: usize = 5;
 
-fn inputs() -> Vec<PathBuf> {
-    let data = data_dir();
-    let mut v = files_in(&data.join("sflow"), |n| n.ends_with(".pcap"));
-    v.extend(files_in(&data.join("exporters"), |n| {
-        n.starts_with("sflow-")
-    }));
-    v.extend(files_in(&data.join("payloads/gopacket"), |_| true));
-    v.extend(files_in(&data.join("payloads/goflow2"), |_| true));
-    v.extend(files_in(&data.join("payloads/telegraf"), |n| {
-        n.starts_with("sflow_")
-    }));
-    let mut dirs = files_in(&data.join("packets"), |_| true);
-    dirs.sort();
-    for d in dirs {
-        v.extend(files_in(&d, |n| n.ends_with(".pcap")));
-    }
-    v
+/// One golden: a name (its path under `tests/golden/`, without `.txt`) and the files decoded
+/// together, in order, in one run.
+struct Case {
+    name: String,
+    files: Vec<PathBuf>,
 }
 
-/// The text output of one input, as stored in its golden file.
-fn render(rel: &Path) -> String {
+fn single(data: &Path, path: PathBuf) -> Case {
+    let rel = path
+        .strip_prefix(data)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    Case {
+        name: rel,
+        files: vec![path],
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let data = data_dir();
+    let mut files = files_in(&data.join("sflow"), |n| n.ends_with(".pcap"));
+    files.extend(files_in(&data.join("exporters"), |n| n.ends_with(".pcap")));
+    files.extend(files_in(&data.join("payloads/gopacket"), |_| true));
+    files.extend(files_in(&data.join("payloads/goflow2"), |_| true));
+    files.extend(files_in(&data.join("payloads/telegraf"), |_| true));
+    files.extend(files_in(
+        &data.join("payloads/logstash-codec-netflow"),
+        |_| true,
+    ));
+    files.extend(files_in(&data.join("netflow-ipfix"), |n| {
+        n.ends_with(".pcap")
+    }));
+    for d in files_in(&data.join("packets"), |_| true) {
+        files.extend(files_in(&d, |n| n.ends_with(".pcap")));
+    }
+    // Every file alone, as a person would first run it (data-only NetFlow/IPFIX files show
+    // their sets held for a template that never comes)...
+    let mut cases: Vec<Case> = files.into_iter().map(|f| single(&data, f)).collect();
+    // ...and every multi-file NetFlow/IPFIX sequence in the order that gives templates first.
+    cases.extend(sequences(&data));
+    cases
+}
+
+/// Multi-file sequences: Logstash's (PROVENANCE.md "sequence:" lines), Telegraf's test cases
+/// (files of one case in name order) and akvorado's template/data pairs (options templates,
+/// options data, templates, then data).
+fn sequences(data: &Path) -> Vec<Case> {
+    let mut out = Vec::new();
+    let provenance = std::fs::read_to_string(data.join("PROVENANCE.md")).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for part in provenance.split("sequence: ").skip(1) {
+        let seq = part.split(['<', '|', '\n']).next().unwrap().trim();
+        if !seen.insert(seq.to_string()) {
+            continue;
+        }
+        let dir = data.join("payloads/logstash-codec-netflow");
+        let files: Vec<PathBuf> = seq
+            .split(" → ")
+            .map(|f| dir.join(f.trim()))
+            // One upstream file was not kept: it is byte-identical to netflow9_test_valid01.dat.
+            .map(|p| {
+                if p.exists() {
+                    p
+                } else {
+                    dir.join("netflow9_test_valid01.dat")
+                }
+            })
+            .collect();
+        let first = seq.split(" → ").next().unwrap().trim().to_string();
+        out.push(Case {
+            name: format!("sequences/logstash/{first}"),
+            files,
+        });
+    }
+    let mut telegraf: std::collections::BTreeMap<String, Vec<PathBuf>> = Default::default();
+    for f in files_in(&data.join("payloads/telegraf"), |_| true) {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let case = name.split("__").next().unwrap().to_string();
+        telegraf.entry(case).or_default().push(f);
+    }
+    for (case, files) in telegraf.into_iter().filter(|(_, f)| f.len() > 1) {
+        out.push(Case {
+            name: format!("sequences/telegraf/{case}"),
+            files,
+        });
+    }
+    let mut akvorado: std::collections::BTreeMap<String, Vec<(u8, PathBuf)>> = Default::default();
+    for f in files_in(&data.join("netflow-ipfix"), |n| n.starts_with("akvorado__")) {
+        let name = f
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches(".pcap");
+        let roles = [
+            ("-options-template", 0),
+            ("-options-data", 1),
+            ("-templates", 2),
+            ("-template", 2),
+            ("-data", 3),
+        ];
+        if let Some((stem, rank)) = roles
+            .iter()
+            .find_map(|(suffix, r)| name.strip_suffix(suffix).map(|s| (s, *r)))
+        {
+            akvorado
+                .entry(stem.to_string())
+                .or_default()
+                .push((rank, f.clone()));
+        }
+    }
+    for (stem, mut files) in akvorado.into_iter().filter(|(_, f)| f.len() > 1) {
+        files.sort();
+        let files = files.into_iter().map(|(_, f)| f).collect();
+        out.push(Case {
+            name: format!("sequences/akvorado/{stem}"),
+            files,
+        });
+    }
+    out
+}
+
+/// The text output of one case, as stored in its golden file.
+fn render(case: &Case) -> String {
+    let data = data_dir();
+    let rels: Vec<String> = case
+        .files
+        .iter()
+        .map(|f| f.strip_prefix(&data).unwrap().to_str().unwrap().to_string())
+        .collect();
     let out = Command::new(env!("CARGO_BIN_EXE_flowlens"))
-        .current_dir(data_dir())
-        .args(["decode", rel.to_str().unwrap()])
+        .current_dir(&data)
+        .arg("decode")
+        .args(&rels)
         .output()
         .unwrap();
     let mut stdout = String::from_utf8(out.stdout).unwrap();
-    if rel.starts_with("exporters") {
+    if case.name.starts_with("exporters") {
         // Keep the first datagrams: each starts with an unindented header line.
-        let mut starts = stdout.match_indices("\nsflow ").map(|(i, _)| i + 1);
+        let mut starts = stdout
+            .match_indices('\n')
+            .filter(|(i, _)| stdout[i + 1..].chars().next().is_some_and(|c| c != ' '))
+            .map(|(i, _)| i + 1);
         if let Some(cut) = starts.nth(EXPORTER_DATAGRAMS - 1) {
             stdout.truncate(cut);
             stdout.push_str(&format!(
@@ -74,24 +190,19 @@ fn render(rel: &Path) -> String {
 
 #[test]
 fn decode_output_matches_golden_files() {
-    let data = data_dir();
     let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    let inputs = inputs();
+    let cases = cases();
     assert!(
-        inputs.len() >= 100,
-        "expected the full shared data set, found {}",
-        inputs.len()
+        cases.len() >= 250,
+        "expected the full shared data set, found {} cases",
+        cases.len()
     );
     let mut failures = Vec::new();
-    for input in &inputs {
-        let rel = input.strip_prefix(&data).unwrap();
-        let golden = golden_dir.join(rel).with_extension(format!(
-            "{}.txt",
-            rel.extension().and_then(|e| e.to_str()).unwrap_or("")
-        ));
-        let actual = render(rel);
-        assert!(!actual.contains("panicked"), "{}: {actual}", rel.display());
+    for case in &cases {
+        let golden = golden_dir.join(format!("{}.txt", case.name));
+        let actual = render(case);
+        assert!(!actual.contains("panicked"), "{}: {actual}", case.name);
         if update {
             std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
             std::fs::write(&golden, &actual).unwrap();
@@ -100,7 +211,7 @@ fn decode_output_matches_golden_files() {
         let Ok(expected) = std::fs::read_to_string(&golden) else {
             failures.push(format!(
                 "{}: no golden file {}",
-                rel.display(),
+                case.name,
                 golden.display()
             ));
             continue;
@@ -115,7 +226,7 @@ fn decode_output_matches_golden_files() {
                 .unwrap();
             failures.push(format!(
                 "{}: line {}\n  golden: {e}\n  actual: {a}",
-                rel.display(),
+                case.name,
                 n + 1
             ));
         }

@@ -128,6 +128,16 @@ pub(crate) fn frame_documents(
                     return docs;
                 }
             }
+            if let Some(why) = netflow::rejection(data) {
+                let msg = format!("payload: not a valid datagram: {why}");
+                return vec![unknown_document(
+                    origin,
+                    base,
+                    data.len(),
+                    &msg,
+                    &mut ctx.stats,
+                )];
+            }
             let head: String = data.iter().take(8).map(|b| format!("{b:02x}")).collect();
             let msg = format!(
                 "payload: not an sFlow v5, NetFlow or IPFIX datagram, nor an Ethernet frame \
