@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Seeds the cargo-fuzz corpora from the real captures in shared/data.
 
-sflow_datagram: every sFlow UDP payload (from pcaps and payload files).
-packet_walk:    every captured frame, prefixed with a selector byte for its link type
-                (index into LINKS in fuzz_targets/packet_walk.rs: 0 Ethernet, 3 raw IP,
-                4 Linux SLL, 7 PPP).
+sflow_datagram:  every sFlow UDP payload (from pcaps and payload files).
+packet_walk:     every captured frame, prefixed with a selector byte for its link type
+                 (index into LINKS in fuzz_targets/packet_walk.rs: 0 Ethernet, 3 raw IP,
+                 4 Linux SLL, 7 PPP).
+netflow_v5, netflow_v9, ipfix: every NetFlow v5 / v9 / IPFIX UDP payload and payload file.
+netflow_session: per capture or payload file, its NetFlow/IPFIX datagrams (up to 40) joined
+                 with the separator the target splits on, so templates precede their data.
 Standard library only; classic pcap (all shared captures are classic pcap).
 """
 import hashlib
@@ -45,6 +48,17 @@ def udp_payload_eth(frame):
     return frame[14 + ihl + 8:]
 
 
+SEPARATOR = b"FLOWLENS"
+NETFLOW_TARGET = {5: "netflow_v5", 9: "netflow_v9", 10: "ipfix"}
+
+
+def netflow_version(p):
+    if p is None or len(p) < 16:
+        return None
+    v = struct.unpack(">H", p[:2])[0]
+    return v if v in NETFLOW_TARGET else None
+
+
 def put(dirname, blob):
     name = hashlib.sha1(blob).hexdigest()
     with open(os.path.join(dirname, name), "wb") as f:
@@ -55,12 +69,14 @@ def main():
     data, out = sys.argv[1], sys.argv[2]
     sflow_dir = os.path.join(out, "sflow_datagram")
     walk_dir = os.path.join(out, "packet_walk")
-    os.makedirs(sflow_dir, exist_ok=True)
-    os.makedirs(walk_dir, exist_ok=True)
-    n_sflow = n_walk = 0
+    session_dir = os.path.join(out, "netflow_session")
+    for d in [sflow_dir, walk_dir, session_dir] + [os.path.join(out, t) for t in NETFLOW_TARGET.values()]:
+        os.makedirs(d, exist_ok=True)
+    n_sflow = n_walk = n_netflow = 0
     for root, _, files in os.walk(data):
         for fn in sorted(files):
             path = os.path.join(root, fn)
+            chain = []
             if fn.endswith(".pcap"):
                 for i, (lt, frame) in enumerate(pcap_frames(path)):
                     sel = SELECTOR.get(lt)
@@ -71,6 +87,20 @@ def main():
                     if p and p[:4] == b"\x00\x00\x00\x05" and i < 200:
                         put(sflow_dir, p)
                         n_sflow += 1
+                    v = netflow_version(p)
+                    if v and i < 200:
+                        put(os.path.join(out, NETFLOW_TARGET[v]), p)
+                        n_netflow += 1
+                        if len(chain) < 40:
+                            chain.append(p)
+            elif fn.endswith(".dat") or (fn.endswith(".bin") and "sflow" not in fn):
+                with open(path, "rb") as f:
+                    blob = f.read()
+                v = netflow_version(blob)
+                if v:
+                    put(os.path.join(out, NETFLOW_TARGET[v]), blob)
+                    n_netflow += 1
+                    chain.append(blob)
             elif fn.endswith(".bin") and "sflow" in fn:
                 with open(path, "rb") as f:
                     blob = f.read()
@@ -80,7 +110,9 @@ def main():
                 if blob:
                     put(sflow_dir, blob)
                     n_sflow += 1
-    print(f"seeded {n_sflow} sFlow datagrams, {n_walk} frames")
+            if chain:
+                put(session_dir, SEPARATOR.join(chain))
+    print(f"seeded {n_sflow} sFlow datagrams, {n_walk} frames, {n_netflow} NetFlow/IPFIX datagrams")
 
 
 if __name__ == "__main__":
