@@ -117,6 +117,23 @@ pub(crate) fn datagram_document(
     if let Err(e) = &result {
         sink.errors.push(e.to_string());
     }
+    // RFC 3954 section 5.1: `count` is every template, options and data record of the
+    // datagram. Many exporters count otherwise (softflowd, FortiOS and others count flowsets
+    // or data records only), so a mismatch is noted, not an error.
+    if let (Ok(info), Some(Protocol::NetflowV9)) = (&result, protocol) {
+        let declared = v9::Packet::parse(payload).map_or(0, |p| usize::from(p.count()));
+        let found = info.templates + info.records + info.options_records;
+        if info.sets_held == 0 && info.sets_refused == 0 && declared != found {
+            doc.insert(
+                "note".into(),
+                format!(
+                    "header count {declared} but the datagram holds {found} records \
+                     (RFC 3954 section 5.1; a common exporter quirk, records decoded anyway)"
+                )
+                .into(),
+            );
+        }
+    }
     doc.insert("templates".into(), Json::Array(sink.templates));
     doc.insert("records".into(), Json::Array(sink.records));
     if !sink.errors.is_empty() {
