@@ -50,7 +50,7 @@ impl ReadExt for Reader<'_> {
 }
 
 /// The flow-export protocols of this module.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
     /// NetFlow version 5.
     NetflowV5,
@@ -58,6 +58,23 @@ pub enum Protocol {
     NetflowV9,
     /// IPFIX (RFC 7011).
     Ipfix,
+}
+
+impl Protocol {
+    /// Short lowercase name: `netflow-v5`, `netflow-v9`, `ipfix` (the [`crate::Layer`] names).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Protocol::NetflowV5 => "netflow-v5",
+            Protocol::NetflowV9 => "netflow-v9",
+            Protocol::Ipfix => "ipfix",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Content sniff: which flow-export protocol `payload` claims to be, from its 16-bit version
