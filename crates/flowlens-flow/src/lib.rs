@@ -27,7 +27,6 @@
 //! faults. Network input never panics (fuzzed by `fuzz/fuzz_targets/netflow_session.rs`).
 
 pub mod error;
-mod ie_names;
 pub mod keys;
 mod pending;
 pub mod record;
