@@ -6,36 +6,27 @@ use flowlens_wire::netflow::{data_records, v5, DataRecord, FieldSpec};
 
 /// The fixed 48-byte NetFlow v5 record layout as a template of IANA elements.
 pub(crate) static V5_TEMPLATE: [FieldSpec; 20] = [
-    spec(8, 4),   // srcaddr: sourceIPv4Address
-    spec(12, 4),  // dstaddr: destinationIPv4Address
-    spec(15, 4),  // nexthop: ipNextHopIPv4Address
-    spec(10, 2),  // input: ingressInterface
-    spec(14, 2),  // output: egressInterface
-    spec(2, 4),   // dPkts: packetDeltaCount
-    spec(1, 4),   // dOctets: octetDeltaCount
-    spec(22, 4),  // first: flowStartSysUpTime (ms)
-    spec(21, 4),  // last: flowEndSysUpTime (ms)
-    spec(7, 2),   // srcport: sourceTransportPort
-    spec(11, 2),  // dstport: destinationTransportPort
-    spec(210, 1), // pad1: paddingOctets
-    spec(6, 1),   // tcp_flags: tcpControlBits
-    spec(4, 1),   // prot: protocolIdentifier
-    spec(5, 1),   // tos: ipClassOfService
-    spec(16, 2),  // src_as: bgpSourceAsNumber
-    spec(17, 2),  // dst_as: bgpDestinationAsNumber
-    spec(9, 1),   // src_mask: sourceIPv4PrefixLength
-    spec(13, 1),  // dst_mask: destinationIPv4PrefixLength
-    spec(210, 2), // pad2: paddingOctets
+    FieldSpec::iana(8, 4),   // srcaddr: sourceIPv4Address
+    FieldSpec::iana(12, 4),  // dstaddr: destinationIPv4Address
+    FieldSpec::iana(15, 4),  // nexthop: ipNextHopIPv4Address
+    FieldSpec::iana(10, 2),  // input: ingressInterface
+    FieldSpec::iana(14, 2),  // output: egressInterface
+    FieldSpec::iana(2, 4),   // dPkts: packetDeltaCount
+    FieldSpec::iana(1, 4),   // dOctets: octetDeltaCount
+    FieldSpec::iana(22, 4),  // first: flowStartSysUpTime (ms)
+    FieldSpec::iana(21, 4),  // last: flowEndSysUpTime (ms)
+    FieldSpec::iana(7, 2),   // srcport: sourceTransportPort
+    FieldSpec::iana(11, 2),  // dstport: destinationTransportPort
+    FieldSpec::iana(210, 1), // pad1: paddingOctets
+    FieldSpec::iana(6, 1),   // tcp_flags: tcpControlBits
+    FieldSpec::iana(4, 1),   // prot: protocolIdentifier
+    FieldSpec::iana(5, 1),   // tos: ipClassOfService
+    FieldSpec::iana(16, 2),  // src_as: bgpSourceAsNumber
+    FieldSpec::iana(17, 2),  // dst_as: bgpDestinationAsNumber
+    FieldSpec::iana(9, 1),   // src_mask: sourceIPv4PrefixLength
+    FieldSpec::iana(13, 1),  // dst_mask: destinationIPv4PrefixLength
+    FieldSpec::iana(210, 2), // pad2: paddingOctets
 ];
-
-const fn spec(id: u16, length: u16) -> FieldSpec {
-    FieldSpec {
-        id,
-        length,
-        enterprise: 0,
-        scope: false,
-    }
-}
 
 /// The records of a v5 packet, each as a data record of [`V5_TEMPLATE`] (absolute offsets).
 pub(crate) fn records<'a>(

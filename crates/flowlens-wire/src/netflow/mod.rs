@@ -37,6 +37,19 @@ use crate::reader::Reader;
 use crate::value::{FieldVisitor, Value};
 use core::fmt;
 
+impl FieldSpec {
+    /// A non-scope field of IANA element `id` (enterprise 0), `length` bytes: the fields of
+    /// fixed layouts (such as a NetFlow v5 record) written as a template.
+    pub const fn iana(id: u16, length: u16) -> Self {
+        FieldSpec {
+            id,
+            length,
+            enterprise: 0,
+            scope: false,
+        }
+    }
+}
+
 /// Big-endian reads the shared [`Reader`] lacks.
 pub(crate) trait ReadExt {
     /// Reads a big-endian `u16`.
