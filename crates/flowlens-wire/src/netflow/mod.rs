@@ -32,7 +32,7 @@ pub mod v9;
 pub use record::{data_records, DataRecord, DataRecords, FieldSpec, Fields, VARIABLE_LENGTH};
 pub use set::{DataSet, Set, Sets, TemplateDef, TemplateFields, TemplateSet, Templates};
 
-use crate::error::Result;
+use crate::error::{Layer, Result};
 use crate::reader::Reader;
 use crate::value::{FieldVisitor, Value};
 use core::fmt;
@@ -74,13 +74,18 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    /// Short lowercase name: `netflow-v5`, `netflow-v9`, `ipfix` (the [`crate::Layer`] names).
-    pub const fn name(self) -> &'static str {
+    /// The error [`Layer`] of this protocol's headers and sets.
+    pub const fn layer(self) -> Layer {
         match self {
-            Protocol::NetflowV5 => "netflow-v5",
-            Protocol::NetflowV9 => "netflow-v9",
-            Protocol::Ipfix => "ipfix",
+            Protocol::NetflowV5 => Layer::NetflowV5,
+            Protocol::NetflowV9 => Layer::NetflowV9,
+            Protocol::Ipfix => Layer::Ipfix,
         }
+    }
+
+    /// Short lowercase name, its layer's: `netflow-v5`, `netflow-v9`, `ipfix`.
+    pub const fn name(self) -> &'static str {
+        self.layer().name()
     }
 }
 
