@@ -650,3 +650,56 @@ fn clock(h: &Header, system_init_ms: Option<u64>) -> ExportClock {
         system_init_ms,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Sink(Vec<TemplateEvent>, Vec<Error>);
+    impl RecordSink for Sink {
+        fn record(&mut self, _: &FlowRecord<'_, '_>) {}
+        fn template(&mut self, e: &TemplateEvent) {
+            self.0.push(*e);
+        }
+        fn error(&mut self, e: &Error) {
+            self.1.push(e.clone());
+        }
+    }
+
+    fn invalid_field(e: &Error) -> Option<&'static str> {
+        match e {
+            Error::Wire(flowlens_wire::Error::Invalid { field, .. }) => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The session's own template checks report an error and skip only the record at fault.
+    #[test]
+    fn session_template_checks() {
+        let ip = IpAddr::from([192, 0, 2, 1]);
+        let mut s = NetflowSession::new(Limits::default()).unwrap();
+        // NetFlow v9 template set: 256 with no fields, 257 with a 65535-byte field, 258 valid.
+        let mut v9 = vec![0, 9, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        v9.extend_from_slice(&[0, 0, 0, 28, 1, 0, 0, 0, 1, 1, 0, 1, 0, 82, 0xff, 0xff]);
+        v9.extend_from_slice(&[1, 2, 0, 2, 0, 8, 0, 4, 0, 12, 0, 4]);
+        let mut sink = Sink::default();
+        s.handle(0, ip, &v9, &mut sink).unwrap();
+        let fields: Vec<_> = sink.1.iter().map(invalid_field).collect();
+        assert_eq!(fields, [Some("field count"), Some("field length")]);
+        assert_eq!(sink.0.len(), 1);
+        assert_eq!(sink.0[0].key.template_id, 258);
+        // IPFIX options template set: withdraw-all must be id 3 there, not 2.
+        let ipfix = [
+            0, 10, 0, 28, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 3, 0, 12, 0, 2, 0, 0, 0, 3, 0, 0,
+        ];
+        let mut sink = Sink::default();
+        s.handle(0, ip, &ipfix, &mut sink).unwrap();
+        assert_eq!(
+            sink.1.iter().map(invalid_field).collect::<Vec<_>>(),
+            [Some("template id")]
+        );
+        assert_eq!(sink.0.len(), 1);
+        assert_eq!(sink.0[0].key.template_id, 3);
+    }
+}
