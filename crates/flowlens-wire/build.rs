@@ -1,8 +1,14 @@
 //! Generates the Information Element table of `netflow::ie` from the registry files:
 //! `registry/ipfix-information-elements.csv` (IANA "IPFIX Information Elements" registry,
 //! columns located by header name) and `registry/vendor-elements.csv` (`PEN,id,name,type,units`
-//! for enterprise-specific elements and NetFlow v9-only field types, PEN 0). RFC 5103 reverse
-//! elements (PEN 29305) are derived from the IANA rows.
+//! for enterprise-specific elements and NetFlow v9-only field types, PEN 0; an optional sixth
+//! column `vendor` names the vendor of a PEN 0 row). RFC 5103 reverse elements (PEN 29305) are
+//! derived from the IANA rows.
+//!
+//! Every element also gets a static flow-key name (`InformationElement::key`): `ipfix:<name>`
+//! for IANA elements and RFC 5103 reverse elements (`ipfix:reverseOctetDeltaCount`),
+//! `ipfix:<vendor>:<name>` for enterprise elements (vendor tag from [`vendor_tag`]) and for
+//! NetFlow v9-only PEN 0 field types (vendor column).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -76,8 +82,33 @@ fn variant(t: &str) -> Option<&'static str> {
     })
 }
 
+/// Short lowercase vendor tag of a Private Enterprise Number, used in flow-key names
+/// (`ipfix:<tag>:<name>`). PEN 29305 (RFC 5103 reverse elements) has none: its elements are
+/// keyed `ipfix:reverse<Name>` like the IANA elements they mirror.
+fn vendor_tag(pen: u32) -> Option<&'static str> {
+    Some(match pen {
+        9 => "cisco",
+        2011 => "huawei",
+        2636 => "juniper",
+        6871 => "cert",
+        6876 => "vmware",
+        25461 => "paloalto",
+        35632 => "ntop",
+        _ => return None,
+    })
+}
+
+/// The flow-key name of an element: `ipfix:<name>` or `ipfix:<vendor>:<name>`.
+fn key_name(vendor: Option<&str>, name: &str) -> String {
+    match vendor {
+        Some(v) => format!("ipfix:{v}:{name}"),
+        None => format!("ipfix:{name}"),
+    }
+}
+
 struct Ie {
     name: String,
+    key: String,
     data_type: &'static str,
     units: String,
 }
@@ -130,6 +161,7 @@ fn main() {
         table.insert(
             (0, id),
             Ie {
+                key: key_name(None, get(c_name)),
                 name: get(c_name).to_string(),
                 data_type,
                 units,
@@ -152,6 +184,7 @@ fn main() {
             (
                 (29305u32, *id),
                 Ie {
+                    key: key_name(None, &name),
                     name,
                     data_type: ie.data_type,
                     units: ie.units.clone(),
@@ -179,7 +212,26 @@ fn main() {
         let Some(data_type) = variant(get(3)) else {
             fail(&format!("vendor-elements.csv: bad type in {row:?}"))
         };
+        let vendor = match (pen, get(5)) {
+            (29305, "") => None,
+            (0, "") => fail(&format!(
+                "vendor-elements.csv: PEN 0 row without a vendor column: {row:?}"
+            )),
+            (_, "") => Some(vendor_tag(pen).unwrap_or_else(|| {
+                fail(&format!(
+                    "vendor-elements.csv: no vendor tag for PEN {pen} (add one to vendor_tag)"
+                ))
+            })),
+            (_, v)
+                if v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+            {
+                Some(v)
+            }
+            (_, v) => fail(&format!("vendor-elements.csv: bad vendor tag {v:?}")),
+        };
         let ie = Ie {
+            key: key_name(vendor, get(2)),
             name: get(2).to_string(),
             data_type,
             units: get(4).to_string(),
@@ -211,8 +263,8 @@ fn main() {
     for ((pen, id), ie) in &table {
         let _ = writeln!(
             out,
-            "    InformationElement {{ id: {id}, enterprise: {pen}, name: {:?}, data_type: DataType::{}, units: {:?} }},",
-            ie.name, ie.data_type, ie.units
+            "    InformationElement {{ id: {id}, enterprise: {pen}, name: {:?}, key: {:?}, data_type: DataType::{}, units: {:?} }},",
+            ie.name, ie.key, ie.data_type, ie.units
         );
     }
     out.push_str("];\n");

@@ -33,40 +33,46 @@
 //! | `frames` | 2, else 86 (`dPkts`) | *flowlens*: packets × sampling rate |
 //! | `samplingrate` | see [`crate::sampling`] | *flowlens*: the 1-in-N rate applied |
 //! | `flowstart_ms`, `flowend_ms` | 152/153; 150/151 (s); 154/155, 156/157 (NTP); 158/159 (delta µs before export); 22/21 (`first`/`last`, uptime ms; IPFIX with IE 160) | *flowlens*: Unix ms |
-//! | `ipfix:<ianaName>` | any other IANA element 1..=433 (e.g. `ipfix:flowEndReason`) | integer (1..8 bytes), address, MAC, text for string elements, else hex |
-//! | `ipfix:vmware:<name>` | other VMware (PEN 6876) elements 891..=900 | as above |
+//! | `ipfix:<ianaName>` | any other IANA element of the registry (e.g. `ipfix:flowEndReason`) | decoded by the element's abstract data type (see below) |
+//! | `ipfix:reverse<Name>` | RFC 5103 reverse elements (PEN 29305, e.g. `ipfix:reverseOctetDeltaCount`) | as above |
+//! | `ipfix:<vendor>:<name>` | enterprise elements of the registry: `vmware` (PEN 6876; 891..=897 only when the record is not tunnelled), `cert` (6871), `ntop` (35632), and the other tags of [`InformationElement::key`]; NetFlow v9-only field types (`ipfix:cisco:NF_F_FW_EVENT`) | as above |
 //!
 //! Octet and packet counters: the delta counters (1, 2) win over the total counters (85, 86);
 //! Open vSwitch sends both, and only the delta describes the interval. Elements consumed by a
 //! normalised key above, padding (210), the time and counter elements listed, and the sampling
-//! elements (34, 48, 50, 302, 305, 306, 309, 310) are not repeated as `ipfix:` keys. Elements with no
-//! name in the tables (other enterprises, ids above 433) produce no key: [`KeyVisitor`] takes
-//! `&'static str` names and the table is static (`ie_names.rs`, generated from the IANA
-//! registry). NetFlow v9 options scope fields (their own namespace) produce no key.
+//! elements (34, 48, 50, 302, 305, 306, 309, 310) are not repeated as `ipfix:` keys.
+//!
+//! `ipfix:` key names and value types come from the wire crate's generated registry
+//! ([`flowlens_wire::netflow::ie`], built from the IANA registry and `vendor-elements.csv`):
+//! [`InformationElement::key`] is the static name ([`KeyVisitor`] takes `&'static str`), and
+//! [`ie::value`] decodes the bytes by the element's abstract data type (integers of reduced
+//! size, addresses, MACs, text, booleans, floats; octet arrays, lists and values of an
+//! impossible length as hex). Elements not in the registry produce no key. NetFlow v9 options
+//! scope fields (their own namespace) produce no key.
+//!
+//! [`InformationElement::key`]: flowlens_wire::netflow::ie::InformationElement::key
 
 use core::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use flowlens_wire::netflow::ie;
 use flowlens_wire::packet::keys::TcpFlagBits;
 use flowlens_wire::{KeyVisitor, Value};
 
-use crate::ie_names;
-use crate::record::{ntp_to_unix_ms, uint, FlowRecord};
+use crate::record::{uint, FlowRecord};
 use crate::Protocol;
 
-/// The key name for an element without a normalised key: `ipfix:<ianaName>` (enterprise 0)
-/// or `ipfix:vmware:<name>` (PEN 6876); `None` when the tables do not name it.
+/// The key name for an element without a normalised key, from the wire registry:
+/// `ipfix:<ianaName>` (IANA and RFC 5103 reverse elements) or `ipfix:<vendor>:<name>`
+/// (enterprise elements, NetFlow v9-only types); `None` when the registry does not know it.
 pub fn ipfix_key_name(enterprise: u32, id: u16) -> Option<&'static str> {
-    let table = match enterprise {
-        0 => ie_names::IANA,
-        6876 => ie_names::VMWARE,
-        _ => return None,
-    };
-    table
-        .binary_search_by_key(&id, |&(i, _)| i)
-        .ok()
-        .and_then(|i| table.get(i))
-        .map(|&(_, n)| n)
+    ie::lookup(enterprise, id).map(|e| e.key)
+}
+
+/// A `dateTime*` IANA element (150..=157) as Unix ms, decoded by its registry type.
+fn time_ms(id: u16, b: &[u8]) -> Option<u64> {
+    let e = ie::lookup(0, id)?;
+    ie::datetime_unix_nanos(e.data_type, b).map(|ns| ns / 1_000_000)
 }
 
 /// Calls `v.key` for every normalised key of `record` (see the module docs for the table).
@@ -170,41 +176,6 @@ const fn consumed(id: u16) -> bool {
     )
 }
 
-/// IANA elements whose value is text (RFC 7012 `string`).
-const fn is_string(id: u16) -> bool {
-    matches!(
-        id,
-        82 | 83 | 84 | 94 | 96 | 100 | 335 | 341 | 344 | 345 | 346 | 347 | 348 | 349 | 350 | 371
-    )
-}
-
-/// Value for an `ipfix:` key: integers of 1..8 bytes, addresses, MACs, text, else hex.
-fn generic_value(enterprise: u32, id: u16, b: &[u8]) -> Value<'_> {
-    let addr = enterprise == 0
-        && matches!(
-            id,
-            8 | 12 | 15 | 18 | 27 | 28 | 62 | 63 | 130 | 131 | 225 | 226 | 281 | 282
-        )
-        || enterprise == 6876 && matches!(id, 893 | 894 | 899 | 900);
-    if addr {
-        if let Some(a) = ip(b) {
-            return Value::Ip(a);
-        }
-    }
-    if enterprise == 0 && is_string(id) {
-        return Value::Str(b);
-    }
-    if enterprise == 0 && matches!(id, 56 | 57 | 80 | 81) {
-        if let Ok(m) = <[u8; 6]>::try_from(b) {
-            return Value::Mac(m);
-        }
-    }
-    match uint(b) {
-        Some(n) => Value::U64(n),
-        None => Value::Hex(b),
-    }
-}
-
 impl<'a> Summary<'a> {
     pub(crate) fn of(r: &FlowRecord<'_, 'a>) -> Summary<'a> {
         let mut s = Summary {
@@ -272,12 +243,8 @@ impl<'a> Summary<'a> {
                 85 => s.octets_total = n,
                 2 => s.packets_delta = n,
                 86 => s.packets_total = n,
-                150 => s.start_ms = n.map(|v| v.saturating_mul(1000)),
-                151 => s.end_ms = n.map(|v| v.saturating_mul(1000)),
-                152 => s.start_ms = n,
-                153 => s.end_ms = n,
-                154 | 156 => s.start_ms = n.and_then(ntp_to_unix_ms),
-                155 | 157 => s.end_ms = n.and_then(ntp_to_unix_ms),
+                150 | 152 | 154 | 156 => s.start_ms = time_ms(f.id, b),
+                151 | 153 | 155 | 157 => s.end_ms = time_ms(f.id, b),
                 158 => delta.0 = n,
                 159 => delta.1 = n,
                 160 => init_ms = n,
@@ -456,8 +423,8 @@ impl<'a> Summary<'a> {
             if f.enterprise == 6876 && (891..=897).contains(&f.id) && self.tunnelled() {
                 continue;
             }
-            if let Some(name) = ipfix_key_name(f.enterprise, f.id) {
-                v.key(name, 0, generic_value(f.enterprise, f.id, b));
+            if let Some(e) = ie::lookup(f.enterprise, f.id) {
+                v.key(e.key, 0, ie::value(e.data_type, b));
             }
         }
     }
@@ -518,13 +485,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_table_is_sorted_and_found() {
-        assert!(ie_names::IANA.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(ie_names::VMWARE.windows(2).all(|w| w[0].0 < w[1].0));
+    fn key_names_and_times_come_from_the_registry() {
         assert_eq!(ipfix_key_name(0, 136), Some("ipfix:flowEndReason"));
-        assert_eq!(ipfix_key_name(6876, 898), Some("ipfix:vmware:virtualObsID"));
+        assert_eq!(
+            ipfix_key_name(0, 278),
+            Some("ipfix:newConnectionDeltaCount")
+        );
+        assert_eq!(ipfix_key_name(6876, 891), Some("ipfix:vmware:tunnelType"));
+        assert_eq!(
+            ipfix_key_name(29305, 1),
+            Some("ipfix:reverseOctetDeltaCount")
+        );
         assert_eq!(ipfix_key_name(9, 1), None);
-        assert_eq!(ntp_to_unix_ms(NTP_1970_PLUS_1S), Some(1000));
+        // flowStartSeconds (reduced size), flowEndMilliseconds, flowStartNanoseconds (NTP).
+        assert_eq!(time_ms(150, &[0, 1]), Some(1000));
+        assert_eq!(time_ms(153, &[0, 0, 0, 0, 0, 0, 4, 0]), Some(1024));
+        let ntp_1970_plus_1s = (2_208_988_801u64 << 32).to_be_bytes();
+        assert_eq!(time_ms(156, &ntp_1970_plus_1s), Some(1000));
     }
-    const NTP_1970_PLUS_1S: u64 = (2_208_988_801u64) << 32;
 }

@@ -27,14 +27,13 @@
 //! faults. Network input never panics (fuzzed by `fuzz/fuzz_targets/netflow_session.rs`).
 
 pub mod error;
-mod ie_names;
 pub mod keys;
-mod parse;
 mod pending;
 pub mod record;
 pub mod sampling;
 pub mod session;
 pub mod template;
+mod v5;
 
 pub use error::Error;
 pub use keys::{ipfix_key_name, visit_keys, KeyText};
@@ -47,29 +46,7 @@ pub use template::{
     SNAPSHOT_FORMAT, SNAPSHOT_VERSION,
 };
 
-/// The flow-export protocol of a datagram.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// Cisco NetFlow version 5 (fixed records).
-    NetflowV5,
-    /// NetFlow version 9 (RFC 3954).
-    NetflowV9,
-    /// IPFIX (RFC 7011).
-    Ipfix,
-}
-
-impl Protocol {
-    /// Short lowercase name: `netflow-v5`, `netflow-v9`, `ipfix`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Protocol::NetflowV5 => "netflow-v5",
-            Protocol::NetflowV9 => "netflow-v9",
-            Protocol::Ipfix => "ipfix",
-        }
-    }
-}
-
-/// The protocol of a datagram, from its version field (5, 9 or 10).
-pub fn sniff(payload: &[u8]) -> Option<Protocol> {
-    parse::sniff(payload)
-}
+/// The flow-export protocol of a datagram (the wire crate's; `name()` gives `netflow-v5`,
+/// `netflow-v9`, `ipfix`), and its content sniff ([`sniff`]: version 5, 9 or 10 with a
+/// plausible header).
+pub use flowlens_wire::netflow::{sniff, Protocol};

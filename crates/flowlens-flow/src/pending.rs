@@ -9,7 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
-use crate::parse::Header;
+use crate::session::Header;
 use crate::template::TemplateKey;
 
 /// Bytes counted per held set on top of its body (bookkeeping).

@@ -8,9 +8,6 @@ use flowlens_wire::KeyVisitor;
 use crate::keys::Summary;
 use crate::{Protocol, SamplingSource};
 
-/// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
-const NTP_UNIX_OFFSET_SECS: u64 = 2_208_988_800;
-
 /// The export-time context of a datagram, needed to make relative record times absolute.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExportClock {
@@ -42,13 +39,6 @@ impl ExportClock {
         self.system_init_ms
             .map(|init| init.saturating_add(u64::from(rel_ms)))
     }
-}
-
-/// Converts an NTP-format 64-bit timestamp (`dateTimeMicroseconds`/`Nanoseconds`) to Unix ms.
-pub(crate) fn ntp_to_unix_ms(v: u64) -> Option<u64> {
-    let secs = (v >> 32).checked_sub(NTP_UNIX_OFFSET_SECS)?;
-    let frac_ms = ((v & 0xffff_ffff) * 1000) >> 32;
-    Some(secs * 1000 + frac_ms)
 }
 
 /// One decoded flow (or options) record with its context. Borrowed: valid during the sink
@@ -119,9 +109,4 @@ impl<'t, 'a> FlowRecord<'t, 'a> {
 }
 
 /// Big-endian unsigned value of 1..=8 bytes (reduced-size encoding, RFC 7011 section 6.2).
-pub(crate) fn uint(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 8 {
-        return None;
-    }
-    Some(b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x)))
-}
+pub(crate) use flowlens_wire::netflow::ie::be_uint as uint;

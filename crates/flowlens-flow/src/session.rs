@@ -3,9 +3,11 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use flowlens_wire::netflow::data_records;
+use flowlens_wire::netflow::{
+    data_records, ipfix, v5, v9, Set, Sets, TemplateDef, TemplateSet, VARIABLE_LENGTH,
+};
+use flowlens_wire::Layer;
 
-use crate::parse::{self, Header, RawSet, RawTemplate, V5_HEADER_LEN, V5_RECORD_LEN, V5_TEMPLATE};
 use crate::pending::{Pending, PendingStats};
 use crate::record::{uint, ExportClock, FlowRecord};
 use crate::sampling::{v5_rate, SamplerTable, SamplingFields};
@@ -158,6 +160,75 @@ impl core::fmt::Debug for NetflowSession {
     }
 }
 
+/// What the session keeps of a datagram header, read from the wire decoders' packet views.
+/// Owned: a data set held pending keeps its datagram's header until its template arrives.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Header {
+    pub(crate) protocol: Protocol,
+    /// v9 source id, IPFIX observation domain, v5 `engine_type << 8 | engine_id`.
+    pub(crate) domain: u32,
+    /// Export time, seconds since the Unix epoch.
+    pub(crate) unix_secs: u32,
+    /// v5 only: residual nanoseconds of the export time (0 otherwise).
+    pub(crate) unix_nsecs: u32,
+    /// v5/v9: exporter uptime at export, ms; `None` for IPFIX.
+    pub(crate) sys_uptime_ms: Option<u32>,
+    /// v5 flow sequence, v9 packet sequence, IPFIX data record sequence.
+    pub(crate) sequence: u32,
+}
+
+/// A datagram as the wire decoders see it.
+enum Datagram<'a> {
+    V5(v5::Packet<'a>),
+    V9(v9::Packet<'a>),
+    Ipfix(ipfix::Message<'a>),
+}
+
+impl<'a> Datagram<'a> {
+    /// Picks the decoder by the version field (5, 9, 10) and validates the header with it.
+    fn parse(payload: &'a [u8]) -> Result<Self, Error> {
+        let version = payload
+            .get(..2)
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+            .map_or(0, u16::from_be_bytes);
+        Ok(match version {
+            5 => Datagram::V5(v5::Packet::parse(payload)?),
+            9 => Datagram::V9(v9::Packet::parse(payload)?),
+            10 => Datagram::Ipfix(ipfix::Message::parse(payload)?),
+            version => return Err(Error::UnknownVersion { version }),
+        })
+    }
+
+    fn header(&self) -> Header {
+        match self {
+            Datagram::V5(p) => Header {
+                protocol: Protocol::NetflowV5,
+                domain: u32::from(p.engine_type()) << 8 | u32::from(p.engine_id()),
+                unix_secs: p.unix_secs(),
+                unix_nsecs: p.unix_nsecs(),
+                sys_uptime_ms: Some(p.sys_uptime_ms()),
+                sequence: p.flow_sequence(),
+            },
+            Datagram::V9(p) => Header {
+                protocol: Protocol::NetflowV9,
+                domain: p.source_id(),
+                unix_secs: p.unix_secs(),
+                unix_nsecs: 0,
+                sys_uptime_ms: Some(p.sys_uptime_ms()),
+                sequence: p.sequence_number(),
+            },
+            Datagram::Ipfix(m) => Header {
+                protocol: Protocol::Ipfix,
+                domain: m.observation_domain_id(),
+                unix_secs: m.export_time(),
+                unix_nsecs: 0,
+                sys_uptime_ms: None,
+                sequence: m.sequence_number(),
+            },
+        }
+    }
+}
+
 struct Ctx {
     exporter: IpAddr,
     header: Header,
@@ -240,22 +311,14 @@ impl NetflowSession {
     ) -> Result<DatagramInfo, Error> {
         self.expire(now_ms);
         self.state.stats.datagrams += 1;
-        let header = match parse::sniff(payload) {
-            None => Err(Error::UnknownVersion {
-                version: payload
-                    .get(..2)
-                    .and_then(|b| <[u8; 2]>::try_from(b).ok())
-                    .map_or(0, u16::from_be_bytes),
-            }),
-            Some(p) => parse::header(payload, p).map_err(Error::from),
-        };
-        let header = match header {
-            Ok(h) => h,
+        let datagram = match Datagram::parse(payload) {
+            Ok(d) => d,
             Err(e) => {
                 self.state.stats.datagrams_rejected += 1;
                 return Err(e);
             }
         };
+        let header = datagram.header();
         let mut info = DatagramInfo {
             protocol: Some(header.protocol),
             domain: header.domain,
@@ -264,34 +327,10 @@ impl NetflowSession {
             ..DatagramInfo::default()
         };
         let ctx = Ctx { exporter, header };
-        if header.protocol == Protocol::NetflowV5 {
-            self.handle_v5(&ctx, payload, sink, &mut info);
-        } else {
-            for set in parse::sets(payload, &header) {
-                match set {
-                    Err(e) => self.report(sink, &mut info, Error::Wire(e)),
-                    Ok(RawSet::Reserved) => info.sets_skipped += 1,
-                    Ok(RawSet::Templates {
-                        options,
-                        body,
-                        offset,
-                    }) => self.template_set(&ctx, options, body, offset, now_ms, sink, &mut info),
-                    Ok(RawSet::Data {
-                        template_id,
-                        body,
-                        offset,
-                    }) => {
-                        let key = self.key(&ctx, template_id);
-                        if self.templates.touch(&key) {
-                            self.decode_set(&ctx, key, body, offset, false, sink, &mut info);
-                        } else if self.pending.hold(key, body, offset, header, now_ms) {
-                            info.sets_held += 1;
-                        } else {
-                            info.sets_refused += 1;
-                        }
-                    }
-                }
-            }
+        match datagram {
+            Datagram::V5(p) => self.handle_v5(&ctx, &p, sink, &mut info),
+            Datagram::V9(p) => self.handle_sets(&ctx, p.sets(), now_ms, sink, &mut info),
+            Datagram::Ipfix(m) => self.handle_sets(&ctx, m.sets(), now_ms, sink, &mut info),
         }
         self.state.stats.records += info.records as u64;
         self.state.stats.options_records += info.options_records as u64;
@@ -313,29 +352,55 @@ impl NetflowSession {
         }
     }
 
+    fn handle_sets(
+        &mut self,
+        ctx: &Ctx,
+        sets: Sets<'_>,
+        now_ms: u64,
+        sink: &mut impl RecordSink,
+        info: &mut DatagramInfo,
+    ) {
+        for set in sets {
+            match set {
+                Err(e) => self.report(sink, info, Error::Wire(e)),
+                Ok(Set::Reserved { .. }) => info.sets_skipped += 1,
+                Ok(Set::Templates(ts) | Set::OptionsTemplates(ts)) => {
+                    self.template_set(ctx, ts, now_ms, sink, info);
+                }
+                Ok(Set::Data(d)) => {
+                    let key = self.key(ctx, d.template_id());
+                    if self.templates.touch(&key) {
+                        self.decode_set(ctx, key, d.data(), d.offset(), false, sink, info);
+                    } else if self
+                        .pending
+                        .hold(key, d.data(), d.offset(), ctx.header, now_ms)
+                    {
+                        info.sets_held += 1;
+                    } else {
+                        info.sets_refused += 1;
+                    }
+                }
+            }
+        }
+    }
+
     fn handle_v5(
         &mut self,
         ctx: &Ctx,
-        payload: &[u8],
+        packet: &v5::Packet<'_>,
         sink: &mut impl RecordSink,
         info: &mut DatagramInfo,
     ) {
         let h = &ctx.header;
-        let count = usize::from(h.count);
-        let want = V5_HEADER_LEN + count * V5_RECORD_LEN;
-        let body = payload
-            .get(V5_HEADER_LEN..want.min(payload.len()))
-            .unwrap_or(&[]);
         let (rate, source) = match (
             self.state.overrides.get(&ctx.exporter),
-            v5_rate(h.v5_sampling),
+            v5_rate(packet.sampling_interval()),
         ) {
             (Some(&r), _) => (r, SamplingSource::Override),
             (None, Some(r)) => (r, SamplingSource::V5Header),
             (None, None) => (1, SamplingSource::Default1),
         };
-        for rec in data_records(&V5_TEMPLATE, body, V5_HEADER_LEN) {
-            let Ok(data) = rec else { break };
+        for data in crate::v5::records(packet) {
             let r = FlowRecord {
                 protocol: Protocol::NetflowV5,
                 exporter: ctx.exporter,
@@ -351,72 +416,48 @@ impl NetflowSession {
             sink.record(&r);
             info.records += 1;
         }
-        if payload.len() < want {
-            let e = flowlens_wire::Error::Truncated {
-                layer: flowlens_wire::Layer::NetflowV5,
-                offset: V5_HEADER_LEN + info.records * V5_RECORD_LEN,
-                needed: V5_RECORD_LEN,
-                available: payload
-                    .len()
-                    .saturating_sub(V5_HEADER_LEN + info.records * V5_RECORD_LEN),
-            };
-            self.report(sink, info, Error::Wire(e));
-        }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn template_set(
         &mut self,
         ctx: &Ctx,
-        options: bool,
-        body: &[u8],
-        offset: usize,
+        set: TemplateSet<'_>,
         now_ms: u64,
         sink: &mut impl RecordSink,
         info: &mut DatagramInfo,
     ) {
-        let mut found: Vec<RawTemplate> = Vec::new();
-        let max_fields = self.templates.limits().max_fields_per_template;
-        let res = parse::templates(
-            ctx.header.protocol,
-            options,
-            body,
-            offset,
-            max_fields,
-            |t| {
-                found.push(t);
-            },
-        );
-        for t in found {
-            self.apply_template(ctx, t, now_ms, sink, info);
-        }
-        if let Err(e) = res {
-            self.report(sink, info, Error::Wire(e));
+        for t in set.templates() {
+            let checked = t.and_then(|t| check_template(ctx.header.protocol, &t).map(|()| t));
+            match checked {
+                Ok(t) => self.apply_template(ctx, &t, now_ms, sink, info),
+                Err(e) => self.report(sink, info, Error::Wire(e)),
+            }
         }
     }
 
     fn apply_template(
         &mut self,
         ctx: &Ctx,
-        t: RawTemplate,
+        t: &TemplateDef<'_>,
         now_ms: u64,
         sink: &mut impl RecordSink,
         info: &mut DatagramInfo,
     ) {
         info.templates += 1;
-        let key = self.key(ctx, t.template_id);
+        let template_id = t.template_id();
+        let key = self.key(ctx, template_id);
         let mut event = TemplateEvent {
             key,
             change: TemplateChange::Withdrawn,
-            options: t.options,
-            field_count: t.fields.len(),
-            offset: t.offset,
+            options: t.is_options(),
+            field_count: usize::from(t.field_count()),
+            offset: t.offset(),
         };
-        if t.withdrawal {
+        if t.is_withdrawal() {
             // RFC 7011 section 8.1: id 2 (templates) / 3 (options) withdraws all of that kind.
-            match t.template_id {
+            match template_id {
                 2 | 3 => {
-                    let all_options = t.template_id == 3;
+                    let all_options = template_id == 3;
                     self.templates.withdraw_all(
                         ctx.exporter,
                         ctx.header.protocol,
@@ -431,21 +472,20 @@ impl NetflowSession {
             sink.template(&event);
             return;
         }
-        let result = match t.too_many {
-            Some(n) => {
-                event.field_count = n;
-                Err(self
-                    .templates
-                    .refuse_too_many_fields(t.template_id, t.offset))
-            }
-            None => self.templates.insert(
+        // Refused before its fields are collected: a flood of huge templates costs no memory.
+        let result = if event.field_count > self.templates.limits().max_fields_per_template {
+            Err(self
+                .templates
+                .refuse_too_many_fields(template_id, t.offset()))
+        } else {
+            self.templates.insert(
                 key,
-                t.fields,
-                t.scope_field_count,
-                t.options,
+                t.fields().collect(),
+                t.scope_field_count(),
+                t.is_options(),
                 now_ms,
-                t.offset,
-            ),
+                t.offset(),
+            )
         };
         match result {
             Ok(change) => {
@@ -570,11 +610,96 @@ impl NetflowSession {
     }
 }
 
+/// What the wire framing leaves to the session: which template records make sense to cache.
+///
+/// - IPFIX withdraw-all (RFC 7011 section 8.1) is template id 2 in a template set and 3 in an
+///   options template set; the other pairing is an invalid template id.
+/// - NetFlow v9 has no withdrawals (RFC 3954): a field count of 0 is invalid.
+/// - NetFlow v9 has no variable-length fields: length 65535 (IPFIX's marker, RFC 7011
+///   section 7) is invalid.
+fn check_template(protocol: Protocol, t: &TemplateDef<'_>) -> Result<(), flowlens_wire::Error> {
+    let invalid = |offset, field, value| flowlens_wire::Error::Invalid {
+        layer: Layer::Template,
+        offset,
+        field,
+        value,
+    };
+    let id = t.template_id();
+    if t.is_withdrawal() {
+        let all = if t.is_options() { 3 } else { 2 };
+        if id < 256 && id != all {
+            return Err(invalid(t.offset(), "template id", u64::from(id)));
+        }
+    } else if protocol == Protocol::NetflowV9 {
+        if t.field_count() == 0 {
+            return Err(invalid(t.offset() + 2, "field count", 0));
+        }
+        if let Some(i) = t.fields().position(|f| f.length == VARIABLE_LENGTH) {
+            let at = t.fields_offset() + 4 * i + 2;
+            return Err(invalid(at, "field length", u64::from(VARIABLE_LENGTH)));
+        }
+    }
+    Ok(())
+}
+
 fn clock(h: &Header, system_init_ms: Option<u64>) -> ExportClock {
     ExportClock {
         unix_secs: h.unix_secs,
         unix_nsecs: h.unix_nsecs,
         sys_uptime_ms: h.sys_uptime_ms,
         system_init_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Sink(Vec<TemplateEvent>, Vec<Error>);
+    impl RecordSink for Sink {
+        fn record(&mut self, _: &FlowRecord<'_, '_>) {}
+        fn template(&mut self, e: &TemplateEvent) {
+            self.0.push(*e);
+        }
+        fn error(&mut self, e: &Error) {
+            self.1.push(e.clone());
+        }
+    }
+
+    fn invalid_field(e: &Error) -> Option<&'static str> {
+        match e {
+            Error::Wire(flowlens_wire::Error::Invalid { field, .. }) => Some(field),
+            _ => None,
+        }
+    }
+
+    /// The session's own template checks report an error and skip only the record at fault.
+    #[test]
+    fn session_template_checks() {
+        let ip = IpAddr::from([192, 0, 2, 1]);
+        let mut s = NetflowSession::new(Limits::default()).unwrap();
+        // NetFlow v9 template set: 256 with no fields, 257 with a 65535-byte field, 258 valid.
+        let mut v9 = vec![0, 9, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        v9.extend_from_slice(&[0, 0, 0, 28, 1, 0, 0, 0, 1, 1, 0, 1, 0, 82, 0xff, 0xff]);
+        v9.extend_from_slice(&[1, 2, 0, 2, 0, 8, 0, 4, 0, 12, 0, 4]);
+        let mut sink = Sink::default();
+        s.handle(0, ip, &v9, &mut sink).unwrap();
+        let fields: Vec<_> = sink.1.iter().map(invalid_field).collect();
+        assert_eq!(fields, [Some("field count"), Some("field length")]);
+        assert_eq!(sink.0.len(), 1);
+        assert_eq!(sink.0[0].key.template_id, 258);
+        // IPFIX options template set: withdraw-all must be id 3 there, not 2.
+        let ipfix = [
+            0, 10, 0, 28, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 3, 0, 12, 0, 2, 0, 0, 0, 3, 0, 0,
+        ];
+        let mut sink = Sink::default();
+        s.handle(0, ip, &ipfix, &mut sink).unwrap();
+        assert_eq!(
+            sink.1.iter().map(invalid_field).collect::<Vec<_>>(),
+            [Some("template id")]
+        );
+        assert_eq!(sink.0.len(), 1);
+        assert_eq!(sink.0[0].key.template_id, 3);
     }
 }

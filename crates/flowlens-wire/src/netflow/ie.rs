@@ -71,6 +71,13 @@ pub struct InformationElement {
     pub enterprise: u32,
     /// Name as the registry spells it (`octetDeltaCount`, `reverseOctetDeltaCount`).
     pub name: &'static str,
+    /// Flow-key name (static, for [`crate::KeyVisitor`]): `ipfix:<name>` for IANA and RFC 5103
+    /// reverse elements (`ipfix:flowEndReason`, `ipfix:reverseOctetDeltaCount`);
+    /// `ipfix:<vendor>:<name>` for enterprise elements and NetFlow v9-only field types, with a
+    /// short lowercase vendor tag (`ipfix:vmware:tunnelType`, `ipfix:cert:payloadEntropy`,
+    /// `ipfix:cisco:NF_F_FW_EVENT`). Tags by PEN: 9 `cisco`, 2011 `huawei`, 2636 `juniper`,
+    /// 6871 `cert`, 6876 `vmware`, 25461 `paloalto`, 35632 `ntop`.
+    pub key: &'static str,
     /// Abstract data type.
     pub data_type: DataType,
     /// Units as the registry spells them (`octets`, `milliseconds`), or `""`.
@@ -322,6 +329,19 @@ mod tests {
             ("octetDeltaCount", DataType::Unsigned64)
         );
         assert_eq!(lookup(29305, 1).unwrap().name, "reverseOctetDeltaCount");
+        assert_eq!(lookup(0, 136).unwrap().key, "ipfix:flowEndReason");
+        assert_eq!(
+            lookup(29305, 1).unwrap().key,
+            "ipfix:reverseOctetDeltaCount"
+        );
+        assert_eq!(lookup(6876, 891).unwrap().key, "ipfix:vmware:tunnelType");
+        assert_eq!(lookup(6871, 35).unwrap().key, "ipfix:cert:payloadEntropy");
+        assert_eq!(lookup(35632, 118).unwrap().key, "ipfix:ntop:L7_PROTO");
+        assert_eq!(lookup(0, 40005).unwrap().key, "ipfix:cisco:NF_F_FW_EVENT");
+        assert_eq!(lookup(0, 56701).unwrap().key, "ipfix:paloalto:PAN_APP_ID");
+        assert!(TABLE
+            .iter()
+            .all(|e| e.key.starts_with("ipfix:") && e.key.ends_with(e.name)));
         assert_eq!(lookup(0, 315).unwrap().name, "dataLinkFrameSection");
         assert!(lookup(1, 1).is_none());
     }

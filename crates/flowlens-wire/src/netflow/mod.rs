@@ -32,10 +32,23 @@ pub mod v9;
 pub use record::{data_records, DataRecord, DataRecords, FieldSpec, Fields, VARIABLE_LENGTH};
 pub use set::{DataSet, Set, Sets, TemplateDef, TemplateFields, TemplateSet, Templates};
 
-use crate::error::Result;
+use crate::error::{Layer, Result};
 use crate::reader::Reader;
 use crate::value::{FieldVisitor, Value};
 use core::fmt;
+
+impl FieldSpec {
+    /// A non-scope field of IANA element `id` (enterprise 0), `length` bytes: the fields of
+    /// fixed layouts (such as a NetFlow v5 record) written as a template.
+    pub const fn iana(id: u16, length: u16) -> Self {
+        FieldSpec {
+            id,
+            length,
+            enterprise: 0,
+            scope: false,
+        }
+    }
+}
 
 /// Big-endian reads the shared [`Reader`] lacks.
 pub(crate) trait ReadExt {
@@ -50,7 +63,7 @@ impl ReadExt for Reader<'_> {
 }
 
 /// The flow-export protocols of this module.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protocol {
     /// NetFlow version 5.
     NetflowV5,
@@ -58,6 +71,28 @@ pub enum Protocol {
     NetflowV9,
     /// IPFIX (RFC 7011).
     Ipfix,
+}
+
+impl Protocol {
+    /// The error [`Layer`] of this protocol's headers and sets.
+    pub const fn layer(self) -> Layer {
+        match self {
+            Protocol::NetflowV5 => Layer::NetflowV5,
+            Protocol::NetflowV9 => Layer::NetflowV9,
+            Protocol::Ipfix => Layer::Ipfix,
+        }
+    }
+
+    /// Short lowercase name, its layer's: `netflow-v5`, `netflow-v9`, `ipfix`.
+    pub const fn name(self) -> &'static str {
+        self.layer().name()
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Content sniff: which flow-export protocol `payload` claims to be, from its 16-bit version
