@@ -124,7 +124,7 @@ pub fn be_int(bytes: &[u8]) -> Option<i64> {
 /// - `float32` (4 bytes) and `float64` (8 bytes, or 4 when reduced) to [`Value::F32`];
 /// - `boolean`: 1 and 2 to [`Value::Bool`], other values to [`Value::U64`];
 /// - addresses of the right length to [`Value::Ip`] / [`Value::Mac`];
-/// - `string` to [`Value::Str`];
+/// - `string` to [`Value::Str`], without trailing NUL padding;
 /// - `dateTime*` to [`Value::U64`] of the raw value (seconds, milliseconds, or the 64-bit NTP
 ///   timestamp; see [`datetime_unix_nanos`]);
 /// - everything else, and any value of an impossible length, to [`Value::Hex`].
@@ -159,7 +159,12 @@ pub fn value(data_type: DataType, bytes: &[u8]) -> Value<'_> {
             [a, b, c, d, e, f] => Value::Mac([a, b, c, d, e, f]),
             _ => hex,
         },
-        D::String => Value::Str(bytes),
+        // Fixed-length string fields are NUL-padded by many exporters (Cisco WLC SSIDs, ASA
+        // user names); the padding is not part of the text.
+        D::String => {
+            let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+            Value::Str(bytes.get(..end).unwrap_or(bytes))
+        }
         D::Ipv4Address => match *bytes {
             [a, b, c, d] => Value::Ip(IpAddr::V4(Ipv4Addr::new(a, b, c, d))),
             _ => hex,

@@ -18,15 +18,6 @@ use super::stats::Stats;
 /// run shares it, so templates in one file decode data in the next.
 pub(crate) const PAYLOAD_EXPORTER: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
-/// Short protocol name used as the document `type`.
-pub(crate) const fn protocol_name(p: Protocol) -> &'static str {
-    match p {
-        Protocol::NetflowV5 => "netflow-v5",
-        Protocol::NetflowV9 => "netflow-v9",
-        Protocol::Ipfix => "ipfix",
-    }
-}
-
 /// True when `payload` is NetFlow v5/v9 or IPFIX by content.
 pub(crate) fn is_flow_export(payload: &[u8]) -> bool {
     sniff(payload).is_some()
@@ -80,7 +71,7 @@ pub(crate) fn datagram_document(
     let protocol = sniff(payload);
     doc.insert(
         "type".into(),
-        protocol.map_or("netflow", protocol_name).into(),
+        protocol.map_or("netflow", Protocol::name).into(),
     );
     doc.insert("length".into(), payload.len().into());
     let header = match protocol {
