@@ -129,6 +129,9 @@ fn fail(msg: &str) -> ! {
     std::process::exit(1)
 }
 
+/// PEN 0 element ids below this are found by direct index.
+const DIRECT_IDS: usize = 1024;
+
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("registry");
     let mut table: BTreeMap<(u32, u16), Ie> = BTreeMap::new();
@@ -268,6 +271,18 @@ fn main() {
         );
     }
     out.push_str("];\n");
+    // Direct index for the common case, IANA elements (PEN 0) with small ids: one array read
+    // per field instead of a binary search.
+    let mut index = vec![u16::MAX; DIRECT_IDS];
+    for (i, ((pen, id), _)) in table.iter().enumerate() {
+        if *pen == 0 && usize::from(*id) < DIRECT_IDS {
+            index[usize::from(*id)] = u16::try_from(i).unwrap_or(u16::MAX);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "/// `TABLE` index of PEN 0 element `id` for ids below {DIRECT_IDS} (`u16::MAX`: none).\npub(crate) static PEN0_INDEX: [u16; {DIRECT_IDS}] = {index:?};"
+    );
     let Some(out_dir) = std::env::var_os("OUT_DIR") else {
         fail("OUT_DIR not set")
     };

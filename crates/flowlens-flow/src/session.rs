@@ -532,6 +532,21 @@ impl NetflowSession {
         let init = st.init_times.get(ctx.exporter, h.domain, None);
         let clk = clock(h, init);
         let over = st.overrides.get(&ctx.exporter).copied();
+        // Without per-record sampling fields every record of the set gets the same rate:
+        // look it up once, not once per record.
+        let set_rate = (!sampling_fields && !t.options).then(|| {
+            if let Some(o) = over {
+                (o, SamplingSource::Override)
+            } else if let Some(rate) = st
+                .samplers
+                .get(ctx.exporter, h.domain, None)
+                .and_then(|r| u32::try_from(r).ok())
+            {
+                (rate, SamplingSource::OptionsData)
+            } else {
+                (1, SamplingSource::Default1)
+            }
+        });
         let mut errors = Vec::new();
         for rec in data_records(&t.fields, body, offset) {
             let data = match rec {
@@ -586,7 +601,9 @@ impl NetflowSession {
                 info.options_records += 1;
                 continue;
             }
-            let (rate, source) = if let Some(o) = over {
+            let (rate, source) = if let Some(fixed) = set_rate {
+                fixed
+            } else if let Some(o) = over {
                 (o, SamplingSource::Override)
             } else if let Some(rate) = sf.rate() {
                 (rate, SamplingSource::Record)

@@ -89,13 +89,20 @@ mod table {
     include!(concat!(env!("OUT_DIR"), "/ie_table.rs"));
 }
 
+use table::PEN0_INDEX;
 pub use table::{IANA_COUNT, REVERSE_COUNT, TABLE, VENDOR_COUNT};
 
 /// Private Enterprise Number of RFC 5103 reverse elements.
 pub const REVERSE_PEN: u32 = 29305;
 
-/// Looks an element up by enterprise number and id (binary search over [`TABLE`]).
+/// Looks an element up by enterprise number and id: a direct index for IANA elements with
+/// small ids, else a binary search over [`TABLE`].
 pub fn lookup(enterprise: u32, id: u16) -> Option<&'static InformationElement> {
+    if enterprise == 0 {
+        if let Some(&i) = PEN0_INDEX.get(usize::from(id)) {
+            return TABLE.get(usize::from(i));
+        }
+    }
     TABLE
         .binary_search_by(|ie| (ie.enterprise, ie.id).cmp(&(enterprise, id)))
         .ok()
