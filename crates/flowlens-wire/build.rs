@@ -275,8 +275,10 @@ fn main() {
     // per field instead of a binary search.
     let mut index = vec![u16::MAX; DIRECT_IDS];
     for (i, ((pen, id), _)) in table.iter().enumerate() {
-        if *pen == 0 && usize::from(*id) < DIRECT_IDS {
-            index[usize::from(*id)] = u16::try_from(i).unwrap_or(u16::MAX);
+        if *pen == 0 {
+            if let Some(slot) = index.get_mut(usize::from(*id)) {
+                *slot = u16::try_from(i).unwrap_or(u16::MAX);
+            }
         }
     }
     let _ = writeln!(
