@@ -1,9 +1,16 @@
 //! Generates the Information Element table of `netflow::ie` from the registry files:
-//! `registry/ipfix-information-elements.csv` (IANA "IPFIX Information Elements" registry,
-//! columns located by header name) and `registry/vendor-elements.csv` (`PEN,id,name,type,units`
-//! for enterprise-specific elements and NetFlow v9-only field types, PEN 0; an optional sixth
-//! column `vendor` names the vendor of a PEN 0 row). RFC 5103 reverse elements (PEN 29305) are
-//! derived from the IANA rows.
+//! `registry/ipfix-information-elements.csv` (IANA's own "IPFIX Information Elements" registry
+//! file, unedited; columns located by header name, see `registry/README.md`) and
+//! `registry/vendor-elements.csv` (`PEN,id,name,type,units` for enterprise-specific elements and
+//! NetFlow v9-only field types, PEN 0; an optional sixth column `vendor` names the vendor of a
+//! PEN 0 row). RFC 5103 reverse elements (PEN 29305) are derived from the IANA rows.
+//!
+//! IANA rows become elements when they have a single numeric id, a name and an abstract data
+//! type; ranges (`105-127`, `530-32767`), `Reserved` / `Unassigned` / "Assigned for NetFlow v9
+//! compatibility" rows and deprecated rows without a name or type (416, 419) are skipped.
+//! Deprecated elements that still have a name and a type (`samplingInterval`, `engineId`, ...)
+//! are kept: exporters still send them. An abstract data type the table does not know fails the
+//! build (add it to [`variant`]) rather than silently dropping an element.
 //!
 //! Every element also gets a static flow-key name (`InformationElement::key`): `ipfix:<name>`
 //! for IANA elements and RFC 5103 reverse elements (`ipfix:reverseOctetDeltaCount`),
@@ -15,8 +22,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// Splits CSV text into records of fields (RFC 4180: quoted fields may hold commas, doubled
-/// quotes and newlines).
+/// quotes and line breaks; records end in CRLF or LF). A leading UTF-8 byte order mark is
+/// ignored, and CRLF inside quoted fields is read as LF.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut field = String::new();
@@ -30,6 +39,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
                     chars.next();
                 }
                 '"' => quoted = false,
+                '\r' if chars.peek() == Some(&'\n') => {}
                 _ => field.push(c),
             }
         } else {
@@ -52,10 +62,15 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-/// Maps an RFC 7012 / RFC 6313 abstract data type name to the `DataType` variant.
+/// Maps an IANA abstract data type name (RFC 7012, RFC 6313, the "IPFIX Information Element
+/// Data Types" registry) to the `DataType` variant.
 fn variant(t: &str) -> Option<&'static str> {
     Some(match t.trim() {
         "octetArray" => "OctetArray",
+        // 256-bit flag sets (ipv6ExtensionHeadersFull, tcpOptionsFull, udpSafeOptions), sent
+        // with reduced-size encoding of up to 32 bytes: wider than any integer `DataType`, so
+        // kept as bytes (hex) until `DataType` grows an `Unsigned256`.
+        "unsigned256" => "OctetArray",
         "unsigned8" => "Unsigned8",
         "unsigned16" => "Unsigned16",
         "unsigned32" => "Unsigned32",
@@ -153,23 +168,40 @@ fn main() {
     let mut iana_count = 0usize;
     for row in rows {
         let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
-        // Ranges ("34-35") and reserved rows have no numeric id or no type: skip them.
+        // Ranges ("105-127", "530-32767") are reserved or unassigned blocks: no element.
         let Ok(id) = get(c_id).parse::<u16>() else {
-            continue;
+            if get(c_id).is_empty() || get(c_id).split('-').all(|n| n.parse::<u16>().is_ok()) {
+                continue;
+            }
+            fail(&format!("IANA registry: bad ElementID {:?}", get(c_id)))
         };
-        let Some(data_type) = variant(get(c_type)) else {
+        // Rows without a type are reserved ("Reserved", "Assigned for NetFlow v9
+        // compatibility") or deprecated without a name (416, 419): no element. Deprecated
+        // elements that keep a name and a type stay.
+        let (name, data_type) = (get(c_name), get(c_type));
+        if name.is_empty() || data_type.is_empty() {
             continue;
+        }
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            fail(&format!(
+                "IANA registry: element {id} has a bad name {name:?}"
+            ))
+        }
+        let Some(data_type) = variant(data_type) else {
+            fail(&format!(
+                "IANA registry: element {id} ({name}) has unknown type {data_type:?} (add it to variant in build.rs)"
+            ))
         };
         let units = c_units.map(|c| get(c).to_string()).unwrap_or_default();
-        table.insert(
-            (0, id),
-            Ie {
-                key: key_name(None, get(c_name)),
-                name: get(c_name).to_string(),
-                data_type,
-                units,
-            },
-        );
+        let ie = Ie {
+            key: key_name(None, name),
+            name: name.to_string(),
+            data_type,
+            units,
+        };
+        if table.insert((0, id), ie).is_some() {
+            fail(&format!("IANA registry: duplicate element {id}"));
+        }
         iana_count += 1;
     }
 

@@ -577,8 +577,8 @@ fn vendor_reverse_and_list_elements() {
 fn registry_contents_and_time_conversion() {
     assert_eq!(
         ie::IANA_COUNT,
-        460,
-        "IANA elements with a numeric id and a type"
+        498,
+        "IANA elements with a numeric id, a name and a type"
     );
     assert_eq!(ie::REVERSE_COUNT, ie::IANA_COUNT);
     assert_eq!(ie::VENDOR_COUNT, 68);
