@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use flowlens_wire::netflow::{DataRecord, Fields};
 use flowlens_wire::KeyVisitor;
 
-use crate::keys::Summary;
+use crate::keys::{Plan, Summary};
 use crate::{Protocol, SamplingSource};
 
 /// The export-time context of a datagram, needed to make relative record times absolute.
@@ -67,6 +67,8 @@ pub struct FlowRecord<'t, 'a> {
     /// a built-in template of IANA elements (8, 12, 15, 10, 14, 2, 1, 22, 21, 7, 11, 210, 6, 4,
     /// 5, 16, 17, 9, 13, 210), so every protocol reads the same way.
     pub data: DataRecord<'t, 'a>,
+    /// The template compiled for key extraction (`None`: read field by field).
+    pub(crate) plan: Option<&'t Plan>,
 }
 
 impl<'t, 'a> FlowRecord<'t, 'a> {

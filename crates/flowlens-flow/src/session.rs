@@ -412,6 +412,7 @@ impl NetflowSession {
                 sampling_source: source,
                 clock: clock(h, None),
                 data,
+                plan: Some(crate::v5::plan()),
             };
             sink.record(&r);
             info.records += 1;
@@ -519,16 +520,12 @@ impl NetflowSession {
         sink: &mut impl RecordSink,
         info: &mut DatagramInfo,
     ) {
-        let Some(t) = self.templates.get(&key) else {
+        let Some((t, plan)) = self.templates.get_with_plan(&key) else {
             return;
         };
         let st = &mut self.state;
         let h = &ctx.header;
-        let sampling_fields = t.fields.iter().any(|f| {
-            f.enterprise == 0
-                && !(f.scope && h.protocol == Protocol::NetflowV9)
-                && matches!(f.id, 34 | 48 | 50 | 302 | 305 | 306 | 309 | 310)
-        });
+        let sampling_fields = plan.sampling_fields;
         let init = st.init_times.get(ctx.exporter, h.domain, None);
         let clk = clock(h, init);
         let over = st.overrides.get(&ctx.exporter).copied();
@@ -582,6 +579,7 @@ impl NetflowSession {
                 sampling_source: SamplingSource::Default1,
                 clock: clk,
                 data,
+                plan: Some(plan),
             };
             if t.options {
                 if let Some(rate) = sf.rate() {

@@ -32,6 +32,7 @@ use std::net::IpAddr;
 use flowlens_wire::netflow::{FieldSpec, VARIABLE_LENGTH};
 use serde_json::{json, Value as Json};
 
+use crate::keys::Plan;
 use crate::{Error, Protocol};
 
 /// Snapshot format name (the `format` member).
@@ -203,6 +204,8 @@ pub enum TemplateChange {
 
 struct Entry {
     template: Template,
+    /// The template compiled for key extraction.
+    plan: Plan,
     tick: u64,
 }
 
@@ -269,6 +272,11 @@ impl TemplateCache {
     /// The template under `key`, without touching its LRU position.
     pub fn get(&self, key: &TemplateKey) -> Option<&Template> {
         self.entries.get(key).map(|e| &e.template)
+    }
+
+    /// The template under `key` with its compiled plan, without touching its LRU position.
+    pub(crate) fn get_with_plan(&self, key: &TemplateKey) -> Option<(&Template, &Plan)> {
+        self.entries.get(key).map(|e| (&e.template, &e.plan))
     }
 
     /// Marks `key` as just used (LRU). Returns false if it is not held.
@@ -339,6 +347,7 @@ impl TemplateCache {
                 TemplateChange::Refreshed
             } else {
                 self.stats.bytes = self.stats.bytes.saturating_sub(e.template.cost_bytes());
+                e.plan = Plan::compile(&fields, key.protocol == Protocol::NetflowV9);
                 e.template = Template {
                     fields,
                     scope_field_count,
@@ -390,7 +399,15 @@ impl TemplateCache {
     fn put(&mut self, key: TemplateKey, template: Template) {
         let tick = self.next_tick();
         self.stats.bytes += template.cost_bytes();
-        self.entries.insert(key, Entry { template, tick });
+        let plan = Plan::compile(&template.fields, key.protocol == Protocol::NetflowV9);
+        self.entries.insert(
+            key,
+            Entry {
+                template,
+                plan,
+                tick,
+            },
+        );
         self.lru.insert(tick, key);
         self.per_exporter
             .entry(key.exporter)
