@@ -369,9 +369,10 @@ impl NetflowSession {
                 }
                 Ok(Set::Data(d)) => {
                     let key = self.key(ctx, d.template_id());
-                    if self.templates.touch(&key) {
-                        self.decode_set(ctx, key, d.data(), d.offset(), false, sink, info);
-                    } else if self
+                    if self.decode_set(ctx, key, d.data(), d.offset(), false, sink, info) {
+                        continue;
+                    }
+                    if self
                         .pending
                         .hold(key, d.data(), d.offset(), ctx.header, now_ms)
                     {
@@ -509,6 +510,8 @@ impl NetflowSession {
         }
     }
 
+    /// Decodes a data set of template `key` (marking the template used); false when the
+    /// template is not held.
     #[allow(clippy::too_many_arguments)]
     fn decode_set(
         &mut self,
@@ -519,9 +522,9 @@ impl NetflowSession {
         was_pending: bool,
         sink: &mut impl RecordSink,
         info: &mut DatagramInfo,
-    ) {
-        let Some((t, plan)) = self.templates.get_with_plan(&key) else {
-            return;
+    ) -> bool {
+        let Some((t, plan)) = self.templates.touch_get(&key) else {
+            return false;
         };
         let st = &mut self.state;
         let h = &ctx.header;
@@ -622,6 +625,7 @@ impl NetflowSession {
         for e in errors {
             self.report(sink, info, e);
         }
+        true
     }
 }
 
