@@ -1,6 +1,5 @@
 //! The stateful NetFlow/IPFIX decoder: [`NetflowSession`].
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use flowlens_wire::netflow::{
@@ -8,6 +7,7 @@ use flowlens_wire::netflow::{
 };
 use flowlens_wire::Layer;
 
+use crate::hash::{map, Map};
 use crate::pending::{Pending, PendingStats};
 use crate::record::{uint, ExportClock, FlowRecord};
 use crate::sampling::{v5_rate, SamplerTable, SamplingFields};
@@ -124,7 +124,7 @@ struct State {
     samplers: SamplerTable,
     /// IPFIX `systemInitTimeMilliseconds` per (exporter, domain), from options data.
     init_times: SamplerTable,
-    overrides: HashMap<IpAddr, u32>,
+    overrides: Map<IpAddr, u32>,
     stats: SessionStats,
 }
 
@@ -253,7 +253,7 @@ impl NetflowSession {
             state: State {
                 samplers: SamplerTable::new(l.max_samplers),
                 init_times: SamplerTable::new(l.max_samplers),
-                overrides: HashMap::new(),
+                overrides: map(),
                 stats: SessionStats::default(),
             },
             templates,

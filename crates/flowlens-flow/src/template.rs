@@ -26,12 +26,13 @@
 //! rejects anything else (foreign format, unknown version, bad checksum, invalid fields) with
 //! [`Error::Snapshot`]; it never panics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use flowlens_wire::netflow::{FieldSpec, VARIABLE_LENGTH};
 use serde_json::{json, Value as Json};
 
+use crate::hash::{map, Map};
 use crate::keys::Plan;
 use crate::{Error, Protocol};
 
@@ -217,13 +218,13 @@ struct Entry {
 /// The bounded template cache. See the module docs.
 pub struct TemplateCache {
     limits: Limits,
-    entries: HashMap<TemplateKey, Entry>,
+    entries: Map<TemplateKey, Entry>,
     /// Global LRU order: position → key. A touch only updates the entry's tick; an entry whose
     /// position is older than its tick is moved to its tick when it reaches the front during
     /// eviction (at most once per touch), so the victim is still the least recently used.
     lru: BTreeMap<u64, TemplateKey>,
     /// Per-exporter LRU order.
-    per_exporter: HashMap<IpAddr, BTreeMap<u64, TemplateKey>>,
+    per_exporter: Map<IpAddr, BTreeMap<u64, TemplateKey>>,
     tick: u64,
     stats: CacheStats,
 }
@@ -243,9 +244,9 @@ impl TemplateCache {
         limits.validate()?;
         Ok(TemplateCache {
             limits,
-            entries: HashMap::new(),
+            entries: map(),
             lru: BTreeMap::new(),
-            per_exporter: HashMap::new(),
+            per_exporter: map(),
             tick: 0,
             stats: CacheStats::default(),
         })
