@@ -288,7 +288,8 @@ struct Times {
 
 /// Calls `v.key` for every normalised key of `record` (see the module docs for the table).
 pub fn visit_keys(record: &FlowRecord<'_, '_>, v: &mut impl KeyVisitor) {
-    let s = Summary::of(record);
+    let mut s = Summary::default();
+    s.fill(record);
     s.emit(record, v);
 }
 
@@ -389,10 +390,15 @@ const fn consumed(id: u16) -> bool {
 
 impl<'a> Summary<'a> {
     pub(crate) fn of(r: &FlowRecord<'_, 'a>) -> Summary<'a> {
-        let mut s = Summary {
-            rate: u64::from(r.sampling_rate.max(1)),
-            ..Summary::default()
-        };
+        let mut s = Summary::default();
+        s.fill(r);
+        s
+    }
+
+    /// Gathers the record's values into a default (empty) summary, in place (it is large).
+    fn fill(&mut self, r: &FlowRecord<'_, 'a>) {
+        let s = self;
+        s.rate = u64::from(r.sampling_rate.max(1));
         let v9 = r.protocol == Protocol::NetflowV9;
         let clock = r.clock;
         let mut t = Times {
@@ -437,10 +443,10 @@ impl<'a> Summary<'a> {
             .end_ms
             .or_else(|| from_delta(delta.1))
             .or_else(|| from_rel(rel.1));
-        s
     }
 
     /// Stores the value `b` of a field with role `role`.
+    #[inline]
     fn take(&mut self, role: Role, b: &[u8], t: &mut Times) {
         use Role as R;
         let s = self;
