@@ -203,8 +203,7 @@ fn role(f: &FieldSpec, v9: bool) -> Role {
 /// A field reported as an `ipfix:` key: its static name and how to decode it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Extra {
-    key: &'static str,
-    data_type: DataType,
+    ie: &'static ie::InformationElement,
     /// An Open vSwitch tunnel element (PEN 6876, 891..=897): silent when the record is
     /// tunnelled (its value is a normalised depth-0 key then).
     ovs_tunnel: bool,
@@ -216,8 +215,7 @@ fn extra(f: &FieldSpec, v9: bool) -> Option<Extra> {
         return None;
     }
     ie::lookup(f.enterprise, f.id).map(|e| Extra {
-        key: e.key,
-        data_type: e.data_type,
+        ie: e,
         ovs_tunnel: f.enterprise == 6876 && (891..=897).contains(&f.id),
     })
 }
@@ -233,12 +231,14 @@ pub(crate) struct Plan {
     pub(crate) sampling_fields: bool,
 }
 
+/// Byte ranges are `u16`: a cached template's records fit a datagram (65 535 bytes), and a
+/// plan costs at most 24 bytes per template field.
 #[derive(Clone, Debug)]
 struct Fixed {
     /// Record length.
     len: usize,
-    slots: Vec<(usize, usize, Role)>,
-    extras: Vec<(usize, usize, Extra)>,
+    slots: Vec<(u16, u16, Role)>,
+    extras: Vec<(u16, u16, Extra)>,
 }
 
 impl Plan {
@@ -254,14 +254,14 @@ impl Plan {
             slots: Vec::new(),
             extras: Vec::new(),
         });
-        let mut pos = 0usize;
+        let mut pos = 0u16;
         for f in fields {
             let Some(fx) = fixed.as_mut() else { break };
-            if f.is_variable() {
+            let end = pos.checked_add(f.length);
+            let Some(end) = end.filter(|_| !f.is_variable()) else {
                 fixed = None;
                 break;
-            }
-            let end = pos + usize::from(f.length);
+            };
             let r = role(f, v9);
             if r != Role::Skip {
                 fx.slots.push((pos, end, r));
@@ -270,7 +270,11 @@ impl Plan {
                 fx.extras.push((pos, end, x));
             }
             pos = end;
-            fx.len = pos;
+            fx.len = usize::from(pos);
+        }
+        if let Some(fx) = fixed.as_mut() {
+            fx.slots.shrink_to_fit();
+            fx.extras.shrink_to_fit();
         }
         Plan {
             fixed,
@@ -410,7 +414,7 @@ impl<'a> Summary<'a> {
         match r.plan.and_then(|p| p.fixed.as_ref()) {
             Some(fx) if fx.len == bytes.len() => {
                 for &(start, end, role) in &fx.slots {
-                    if let Some(b) = bytes.get(start..end) {
+                    if let Some(b) = bytes.get(usize::from(start)..usize::from(end)) {
                         s.take(role, b, &mut t);
                     }
                 }
@@ -649,14 +653,14 @@ impl<'a> Summary<'a> {
         let tunnelled = self.tunnelled();
         let mut put = |x: Extra, b: &[u8]| {
             if !(x.ovs_tunnel && tunnelled) {
-                v.key(x.key, 0, ie::value(x.data_type, b));
+                v.key(x.ie.key, 0, ie::value(x.ie.data_type, b));
             }
         };
         let bytes = r.data.bytes();
         match r.plan.and_then(|p| p.fixed.as_ref()) {
             Some(fx) if fx.len == bytes.len() => {
                 for &(start, end, x) in &fx.extras {
-                    if let Some(b) = bytes.get(start..end) {
+                    if let Some(b) = bytes.get(usize::from(start)..usize::from(end)) {
                         put(x, b);
                     }
                 }
@@ -745,5 +749,11 @@ mod tests {
         assert_eq!(time_ms(153, &[0, 0, 0, 0, 0, 0, 4, 0]), Some(1024));
         let ntp_1970_plus_1s = (2_208_988_801u64 << 32).to_be_bytes();
         assert_eq!(time_ms(156, &ntp_1970_plus_1s), Some(1000));
+    }
+
+    #[test]
+    fn plans_are_small() {
+        assert!(core::mem::size_of::<(u16, u16, Role)>() <= 8);
+        assert!(core::mem::size_of::<(u16, u16, Extra)>() <= 24);
     }
 }
