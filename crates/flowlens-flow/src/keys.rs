@@ -55,7 +55,8 @@
 use core::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use flowlens_wire::netflow::ie;
+use flowlens_wire::netflow::ie::{self, DataType};
+use flowlens_wire::netflow::FieldSpec;
 use flowlens_wire::packet::keys::TcpFlagBits;
 use flowlens_wire::{KeyVisitor, Value};
 
@@ -70,14 +71,229 @@ pub fn ipfix_key_name(enterprise: u32, id: u16) -> Option<&'static str> {
 }
 
 /// A `dateTime*` IANA element (150..=157) as Unix ms, decoded by its registry type.
+#[cfg(test)]
 fn time_ms(id: u16, b: &[u8]) -> Option<u64> {
-    let e = ie::lookup(0, id)?;
-    ie::datetime_unix_nanos(e.data_type, b).map(|ns| ns / 1_000_000)
+    time_ms_of(ie::lookup(0, id).map(|e| e.data_type), b)
+}
+
+/// A `dateTime*` value as Unix ms, decoded by its registry type.
+fn time_ms_of(data_type: Option<DataType>, b: &[u8]) -> Option<u64> {
+    ie::datetime_unix_nanos(data_type?, b).map(|ns| ns / 1_000_000)
+}
+
+/// What one template field feeds: a slot of the [`Summary`] (or nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    Skip,
+    TunType,
+    TunKey,
+    TunSrc,
+    TunDst,
+    TunProto,
+    TunSport,
+    TunDport,
+    Src4,
+    Dst4,
+    Src6,
+    Dst6,
+    Proto,
+    Sport,
+    Dport,
+    TcpFlags,
+    Tos,
+    Icmp4,
+    Icmp6,
+    IcmpType4,
+    IcmpCode4,
+    IcmpType6,
+    IcmpCode6,
+    InIf,
+    OutIf,
+    Vlan,
+    Dot1qVlan,
+    MacSrc,
+    MacDst,
+    Nexthop,
+    BgpNexthop,
+    SrcAs,
+    DstAs,
+    SrcMask,
+    DstMask,
+    SegmentVni,
+    OctetsDelta,
+    OctetsTotal,
+    PacketsDelta,
+    PacketsTotal,
+    /// A `dateTime*` start / end element, with its registry type (`None`: unknown, no time).
+    Start(Option<DataType>),
+    End(Option<DataType>),
+    DeltaStart,
+    DeltaEnd,
+    InitMs,
+    RelStart,
+    RelEnd,
+}
+
+/// The summary role of field `f` (`v9`: NetFlow v9, whose scope fields are silent).
+fn role(f: &FieldSpec, v9: bool) -> Role {
+    use Role as R;
+    if f.scope && v9 {
+        return R::Skip;
+    }
+    if f.enterprise == 6876 {
+        return match f.id {
+            891 => R::TunType,
+            892 => R::TunKey,
+            893 | 899 => R::TunSrc,
+            894 | 900 => R::TunDst,
+            895 => R::TunProto,
+            896 => R::TunSport,
+            897 => R::TunDport,
+            _ => R::Skip,
+        };
+    }
+    if f.enterprise != 0 {
+        return R::Skip;
+    }
+    let dt = |id| ie::lookup(0, id).map(|e| e.data_type);
+    match f.id {
+        8 => R::Src4,
+        12 => R::Dst4,
+        27 => R::Src6,
+        28 => R::Dst6,
+        4 => R::Proto,
+        7 => R::Sport,
+        11 => R::Dport,
+        6 => R::TcpFlags,
+        5 => R::Tos,
+        32 => R::Icmp4,
+        139 => R::Icmp6,
+        176 => R::IcmpType4,
+        177 => R::IcmpCode4,
+        178 => R::IcmpType6,
+        179 => R::IcmpCode6,
+        10 => R::InIf,
+        14 => R::OutIf,
+        58 => R::Vlan,
+        243 => R::Dot1qVlan,
+        56 => R::MacSrc,
+        80 => R::MacDst,
+        15 | 62 => R::Nexthop,
+        18 | 63 => R::BgpNexthop,
+        16 => R::SrcAs,
+        17 => R::DstAs,
+        9 | 29 => R::SrcMask,
+        13 | 30 => R::DstMask,
+        351 => R::SegmentVni,
+        1 => R::OctetsDelta,
+        85 => R::OctetsTotal,
+        2 => R::PacketsDelta,
+        86 => R::PacketsTotal,
+        150 | 152 | 154 | 156 => R::Start(dt(f.id)),
+        151 | 153 | 155 | 157 => R::End(dt(f.id)),
+        158 => R::DeltaStart,
+        159 => R::DeltaEnd,
+        160 => R::InitMs,
+        22 => R::RelStart,
+        21 => R::RelEnd,
+        _ => R::Skip,
+    }
+}
+
+/// A field reported as an `ipfix:` key: its static name and how to decode it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Extra {
+    ie: &'static ie::InformationElement,
+    /// An Open vSwitch tunnel element (PEN 6876, 891..=897): silent when the record is
+    /// tunnelled (its value is a normalised depth-0 key then).
+    ovs_tunnel: bool,
+}
+
+/// The `ipfix:` key of field `f`, if it gets one.
+fn extra(f: &FieldSpec, v9: bool) -> Option<Extra> {
+    if f.scope && v9 || f.enterprise == 0 && consumed(f.id) {
+        return None;
+    }
+    ie::lookup(f.enterprise, f.id).map(|e| Extra {
+        ie: e,
+        ovs_tunnel: f.enterprise == 6876 && (891..=897).contains(&f.id),
+    })
+}
+
+/// A template compiled once when it is learned: for a template of fixed-length fields only,
+/// the byte range of every field that feeds a normalised key (with its role) and of every field
+/// reported as an `ipfix:` key (with its name and type), so records are read by offset.
+/// Templates with variable-length fields are read field by field ([`Plan::fixed`] is `None`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Plan {
+    fixed: Option<Fixed>,
+    /// Whether records carry sampling fields (34, 48, 50, 302, 305, 306, 309, 310).
+    pub(crate) sampling_fields: bool,
+}
+
+/// Byte ranges are `u16`: a cached template's records fit a datagram (65 535 bytes), and a
+/// plan costs at most 24 bytes per template field.
+#[derive(Clone, Debug)]
+struct Fixed {
+    /// Record length.
+    len: usize,
+    slots: Vec<(u16, u16, Role)>,
+    extras: Vec<(u16, u16, Extra)>,
+}
+
+impl Plan {
+    /// Compiles `fields` (`v9`: a NetFlow v9 template).
+    pub(crate) fn compile(fields: &[FieldSpec], v9: bool) -> Plan {
+        let sampling_fields = fields.iter().any(|f| {
+            f.enterprise == 0
+                && !(f.scope && v9)
+                && matches!(f.id, 34 | 48 | 50 | 302 | 305 | 306 | 309 | 310)
+        });
+        let mut fixed = Some(Fixed {
+            len: 0,
+            slots: Vec::new(),
+            extras: Vec::new(),
+        });
+        let mut pos = 0u16;
+        for f in fields {
+            let Some(fx) = fixed.as_mut() else { break };
+            let end = pos.checked_add(f.length);
+            let Some(end) = end.filter(|_| !f.is_variable()) else {
+                fixed = None;
+                break;
+            };
+            let r = role(f, v9);
+            if r != Role::Skip {
+                fx.slots.push((pos, end, r));
+            }
+            if let Some(x) = extra(f, v9) {
+                fx.extras.push((pos, end, x));
+            }
+            pos = end;
+            fx.len = usize::from(pos);
+        }
+        if let Some(fx) = fixed.as_mut() {
+            fx.slots.shrink_to_fit();
+            fx.extras.shrink_to_fit();
+        }
+        Plan {
+            fixed,
+            sampling_fields,
+        }
+    }
+}
+
+/// The locals of [`Summary::of`] that only feed the flow times.
+struct Times {
+    init_ms: Option<u64>,
+    rel: (Option<u64>, Option<u64>),
+    delta: (Option<u64>, Option<u64>),
 }
 
 /// Calls `v.key` for every normalised key of `record` (see the module docs for the table).
 pub fn visit_keys(record: &FlowRecord<'_, '_>, v: &mut impl KeyVisitor) {
-    let s = Summary::of(record);
+    let mut s = Summary::default();
+    s.fill(record);
     s.emit(record, v);
 }
 
@@ -178,81 +394,42 @@ const fn consumed(id: u16) -> bool {
 
 impl<'a> Summary<'a> {
     pub(crate) fn of(r: &FlowRecord<'_, 'a>) -> Summary<'a> {
-        let mut s = Summary {
-            rate: u64::from(r.sampling_rate.max(1)),
-            ..Summary::default()
-        };
+        let mut s = Summary::default();
+        s.fill(r);
+        s
+    }
+
+    /// Gathers the record's values into a default (empty) summary, in place (it is large).
+    fn fill(&mut self, r: &FlowRecord<'_, 'a>) {
+        let s = self;
+        s.rate = u64::from(r.sampling_rate.max(1));
         let v9 = r.protocol == Protocol::NetflowV9;
         let clock = r.clock;
-        let mut init_ms = clock.system_init_ms;
-        let mut rel = (None, None);
-        let mut delta = (None, None);
-        for (f, b) in r.data.fields() {
-            if f.scope && v9 {
-                continue;
-            }
-            if f.enterprise == 6876 {
-                match f.id {
-                    891 => s.tun_type = uint(b),
-                    892 => s.tun_key = uint(b),
-                    893 | 899 => s.tun_src = ip(b),
-                    894 | 900 => s.tun_dst = ip(b),
-                    895 => s.tun_proto = uint(b),
-                    896 => s.tun_sport = uint(b),
-                    897 => s.tun_dport = uint(b),
-                    _ => {}
+        let mut t = Times {
+            init_ms: clock.system_init_ms,
+            rel: (None, None),
+            delta: (None, None),
+        };
+        let bytes = r.data.bytes();
+        match r.plan.and_then(|p| p.fixed.as_ref()) {
+            Some(fx) if fx.len == bytes.len() => {
+                for &(start, end, role) in &fx.slots {
+                    if let Some(b) = bytes.get(usize::from(start)..usize::from(end)) {
+                        s.take(role, b, &mut t);
+                    }
                 }
-                continue;
             }
-            if f.enterprise != 0 {
-                continue;
-            }
-            let n = uint(b);
-            match f.id {
-                8 => s.src4 = ip4(b),
-                12 => s.dst4 = ip4(b),
-                27 => s.src6 = ip6(b),
-                28 => s.dst6 = ip6(b),
-                4 => s.proto = n,
-                7 => s.sport = n,
-                11 => s.dport = n,
-                6 => s.tcpflags = n,
-                5 => s.tos = n,
-                32 => s.icmp4 = n.map(|v| (v >> 8 & 0xff, v & 0xff)),
-                139 => s.icmp6 = n.map(|v| (v >> 8 & 0xff, v & 0xff)),
-                176 => s.icmp_type4 = n,
-                177 => s.icmp_code4 = n,
-                178 => s.icmp_type6 = n,
-                179 => s.icmp_code6 = n,
-                10 => s.in_if = n,
-                14 => s.out_if = n,
-                58 => s.vlan = n,
-                243 => s.dot1q_vlan = n,
-                56 => s.mac_src = b.try_into().ok(),
-                80 => s.mac_dst = b.try_into().ok(),
-                15 | 62 => s.nexthop = ip(b).or(s.nexthop),
-                18 | 63 => s.bgp_nexthop = ip(b).or(s.bgp_nexthop),
-                16 => s.src_as = n,
-                17 => s.dst_as = n,
-                9 | 29 => s.src_mask = n,
-                13 | 30 => s.dst_mask = n,
-                351 => {
-                    s.segment_vni = n.filter(|v| v >> 56 == 1).map(|v| v & 0xff_ffff);
+            _ => {
+                for (f, b) in r.data.fields() {
+                    s.take(role(&f, v9), b, &mut t);
                 }
-                1 => s.octets_delta = n,
-                85 => s.octets_total = n,
-                2 => s.packets_delta = n,
-                86 => s.packets_total = n,
-                150 | 152 | 154 | 156 => s.start_ms = time_ms(f.id, b),
-                151 | 153 | 155 | 157 => s.end_ms = time_ms(f.id, b),
-                158 => delta.0 = n,
-                159 => delta.1 = n,
-                160 => init_ms = n,
-                22 => rel.0 = n,
-                21 => rel.1 = n,
-                _ => {}
             }
         }
+        let Times {
+            init_ms,
+            rel,
+            delta,
+        } = t;
         let clock = crate::record::ExportClock {
             system_init_ms: init_ms,
             ..clock
@@ -270,7 +447,65 @@ impl<'a> Summary<'a> {
             .end_ms
             .or_else(|| from_delta(delta.1))
             .or_else(|| from_rel(rel.1));
-        s
+    }
+
+    /// Stores the value `b` of a field with role `role`.
+    #[inline]
+    fn take(&mut self, role: Role, b: &[u8], t: &mut Times) {
+        use Role as R;
+        let s = self;
+        let n = || uint(b);
+        match role {
+            R::Skip => {}
+            R::TunType => s.tun_type = n(),
+            R::TunKey => s.tun_key = n(),
+            R::TunSrc => s.tun_src = ip(b),
+            R::TunDst => s.tun_dst = ip(b),
+            R::TunProto => s.tun_proto = n(),
+            R::TunSport => s.tun_sport = n(),
+            R::TunDport => s.tun_dport = n(),
+            R::Src4 => s.src4 = ip4(b),
+            R::Dst4 => s.dst4 = ip4(b),
+            R::Src6 => s.src6 = ip6(b),
+            R::Dst6 => s.dst6 = ip6(b),
+            R::Proto => s.proto = n(),
+            R::Sport => s.sport = n(),
+            R::Dport => s.dport = n(),
+            R::TcpFlags => s.tcpflags = n(),
+            R::Tos => s.tos = n(),
+            R::Icmp4 => s.icmp4 = n().map(|v| (v >> 8 & 0xff, v & 0xff)),
+            R::Icmp6 => s.icmp6 = n().map(|v| (v >> 8 & 0xff, v & 0xff)),
+            R::IcmpType4 => s.icmp_type4 = n(),
+            R::IcmpCode4 => s.icmp_code4 = n(),
+            R::IcmpType6 => s.icmp_type6 = n(),
+            R::IcmpCode6 => s.icmp_code6 = n(),
+            R::InIf => s.in_if = n(),
+            R::OutIf => s.out_if = n(),
+            R::Vlan => s.vlan = n(),
+            R::Dot1qVlan => s.dot1q_vlan = n(),
+            R::MacSrc => s.mac_src = b.try_into().ok(),
+            R::MacDst => s.mac_dst = b.try_into().ok(),
+            R::Nexthop => s.nexthop = ip(b).or(s.nexthop),
+            R::BgpNexthop => s.bgp_nexthop = ip(b).or(s.bgp_nexthop),
+            R::SrcAs => s.src_as = n(),
+            R::DstAs => s.dst_as = n(),
+            R::SrcMask => s.src_mask = n(),
+            R::DstMask => s.dst_mask = n(),
+            R::SegmentVni => {
+                s.segment_vni = n().filter(|v| v >> 56 == 1).map(|v| v & 0xff_ffff);
+            }
+            R::OctetsDelta => s.octets_delta = n(),
+            R::OctetsTotal => s.octets_total = n(),
+            R::PacketsDelta => s.packets_delta = n(),
+            R::PacketsTotal => s.packets_total = n(),
+            R::Start(dt) => s.start_ms = time_ms_of(dt, b),
+            R::End(dt) => s.end_ms = time_ms_of(dt, b),
+            R::DeltaStart => t.delta.0 = n(),
+            R::DeltaEnd => t.delta.1 = n(),
+            R::InitMs => t.init_ms = n(),
+            R::RelStart => t.rel.0 = n(),
+            R::RelEnd => t.rel.1 = n(),
+        }
     }
 
     pub(crate) fn bytes(&self) -> Option<u64> {
@@ -415,16 +650,28 @@ impl<'a> Summary<'a> {
         if let Some(x) = self.end_ms {
             v.key("flowend_ms", 0, u(x));
         }
-        let v9 = r.protocol == Protocol::NetflowV9;
-        for (f, b) in r.data.fields() {
-            if f.scope && v9 || f.enterprise == 0 && consumed(f.id) {
-                continue;
+        let tunnelled = self.tunnelled();
+        let mut put = |x: Extra, b: &[u8]| {
+            if !(x.ovs_tunnel && tunnelled) {
+                v.key(x.ie.key, 0, ie::value(x.ie.data_type, b));
             }
-            if f.enterprise == 6876 && (891..=897).contains(&f.id) && self.tunnelled() {
-                continue;
+        };
+        let bytes = r.data.bytes();
+        match r.plan.and_then(|p| p.fixed.as_ref()) {
+            Some(fx) if fx.len == bytes.len() => {
+                for &(start, end, x) in &fx.extras {
+                    if let Some(b) = bytes.get(usize::from(start)..usize::from(end)) {
+                        put(x, b);
+                    }
+                }
             }
-            if let Some(e) = ie::lookup(f.enterprise, f.id) {
-                v.key(e.key, 0, ie::value(e.data_type, b));
+            _ => {
+                let v9 = r.protocol == Protocol::NetflowV9;
+                for (f, b) in r.data.fields() {
+                    if let Some(x) = extra(&f, v9) {
+                        put(x, b);
+                    }
+                }
             }
         }
     }
@@ -502,5 +749,11 @@ mod tests {
         assert_eq!(time_ms(153, &[0, 0, 0, 0, 0, 0, 4, 0]), Some(1024));
         let ntp_1970_plus_1s = (2_208_988_801u64 << 32).to_be_bytes();
         assert_eq!(time_ms(156, &ntp_1970_plus_1s), Some(1000));
+    }
+
+    #[test]
+    fn plans_are_small() {
+        assert!(core::mem::size_of::<(u16, u16, Role)>() <= 8);
+        assert!(core::mem::size_of::<(u16, u16, Extra)>() <= 24);
     }
 }

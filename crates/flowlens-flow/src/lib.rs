@@ -27,6 +27,7 @@
 //! faults. Network input never panics (fuzzed by `fuzz/fuzz_targets/netflow_session.rs`).
 
 pub mod error;
+mod hash;
 pub mod keys;
 mod pending;
 pub mod record;

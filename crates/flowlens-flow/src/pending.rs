@@ -6,7 +6,9 @@
 //! byte cap, and dropped when it has waited longer than the TTL; both are counted, never
 //! silent.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::hash::{map, Map};
 use std::net::IpAddr;
 
 use crate::session::Header;
@@ -55,10 +57,10 @@ pub(crate) struct Pending {
     max_bytes: usize,
     max_per_exporter: usize,
     ttl_ms: u64,
-    by_key: HashMap<TemplateKey, VecDeque<PendingSet>>,
+    by_key: Map<TemplateKey, VecDeque<PendingSet>>,
     /// Arrival order for expiry: (received_ms, key, id).
     order: VecDeque<(u64, TemplateKey, u64)>,
-    per_exporter: HashMap<IpAddr, usize>,
+    per_exporter: Map<IpAddr, usize>,
     next_id: u64,
     pub(crate) stats: PendingStats,
 }
@@ -69,9 +71,9 @@ impl Pending {
             max_bytes,
             max_per_exporter,
             ttl_ms,
-            by_key: HashMap::new(),
+            by_key: map(),
             order: VecDeque::new(),
-            per_exporter: HashMap::new(),
+            per_exporter: map(),
             next_id: 0,
             stats: PendingStats::default(),
         }

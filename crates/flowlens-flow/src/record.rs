@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use flowlens_wire::netflow::{DataRecord, Fields};
 use flowlens_wire::KeyVisitor;
 
-use crate::keys::Summary;
+use crate::keys::{Plan, Summary};
 use crate::{Protocol, SamplingSource};
 
 /// The export-time context of a datagram, needed to make relative record times absolute.
@@ -67,6 +67,8 @@ pub struct FlowRecord<'t, 'a> {
     /// a built-in template of IANA elements (8, 12, 15, 10, 14, 2, 1, 22, 21, 7, 11, 210, 6, 4,
     /// 5, 16, 17, 9, 13, 210), so every protocol reads the same way.
     pub data: DataRecord<'t, 'a>,
+    /// The template compiled for key extraction (`None`: read field by field).
+    pub(crate) plan: Option<&'t Plan>,
 }
 
 impl<'t, 'a> FlowRecord<'t, 'a> {
@@ -108,5 +110,33 @@ impl<'t, 'a> FlowRecord<'t, 'a> {
     }
 }
 
-/// Big-endian unsigned value of 1..=8 bytes (reduced-size encoding, RFC 7011 section 6.2).
-pub(crate) use flowlens_wire::netflow::ie::be_uint as uint;
+/// Big-endian unsigned value of 1..=8 bytes (reduced-size encoding, RFC 7011 section 6.2):
+/// [`be_uint`](flowlens_wire::netflow::ie::be_uint) with the common widths unrolled.
+#[inline]
+pub(crate) fn uint(b: &[u8]) -> Option<u64> {
+    match *b {
+        [x] => Some(u64::from(x)),
+        [x0, x1] => Some(u64::from(u16::from_be_bytes([x0, x1]))),
+        [x0, x1, x2, x3] => Some(u64::from(u32::from_be_bytes([x0, x1, x2, x3]))),
+        [x0, x1, x2, x3, x4, x5, x6, x7] => {
+            Some(u64::from_be_bytes([x0, x1, x2, x3, x4, x5, x6, x7]))
+        }
+        _ => flowlens_wire::netflow::ie::be_uint(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uint_matches_the_wire_decoder() {
+        let bytes: [u8; 10] = [0x81, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        for n in 0..=bytes.len() {
+            let b = &bytes[..n];
+            assert_eq!(
+                super::uint(b),
+                flowlens_wire::netflow::ie::be_uint(b),
+                "{n}"
+            );
+        }
+    }
+}

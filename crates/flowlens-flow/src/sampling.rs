@@ -18,8 +18,10 @@
 //!
 //! A rate of 0 anywhere means "not given" and is skipped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+use crate::hash::{map, Map};
 
 /// Where a record's sampling rate came from. See the module docs for the precedence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,10 +111,10 @@ type SamplerKey = (IpAddr, u32, u64);
 
 /// Values learned from options data (rates, init times), per (exporter, domain, sampler id);
 /// bounded, least recently set evicted first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SamplerTable {
     cap: usize,
-    rates: HashMap<SamplerKey, (u64, u64)>,
+    rates: Map<SamplerKey, (u64, u64)>,
     order: BTreeMap<u64, SamplerKey>,
     tick: u64,
     pub(crate) evicted: u64,
@@ -122,7 +124,10 @@ impl SamplerTable {
     pub(crate) fn new(cap: usize) -> Self {
         SamplerTable {
             cap: cap.max(1),
-            ..SamplerTable::default()
+            rates: map(),
+            order: BTreeMap::new(),
+            tick: 0,
+            evicted: 0,
         }
     }
 
@@ -152,10 +157,12 @@ impl SamplerTable {
 
     pub(crate) fn get(&self, exporter: IpAddr, domain: u32, sampler: Option<u64>) -> Option<u64> {
         let id = sampler.unwrap_or(0);
-        self.rates
-            .get(&(exporter, domain, id))
-            .or_else(|| self.rates.get(&(exporter, domain, 0)))
-            .map(|&(r, _)| r)
+        let found = self.rates.get(&(exporter, domain, id));
+        let found = match found {
+            None if id != 0 => self.rates.get(&(exporter, domain, 0)),
+            f => f,
+        };
+        found.map(|&(r, _)| r)
     }
 }
 

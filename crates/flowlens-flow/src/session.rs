@@ -1,6 +1,5 @@
 //! The stateful NetFlow/IPFIX decoder: [`NetflowSession`].
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use flowlens_wire::netflow::{
@@ -8,6 +7,7 @@ use flowlens_wire::netflow::{
 };
 use flowlens_wire::Layer;
 
+use crate::hash::{map, Map};
 use crate::pending::{Pending, PendingStats};
 use crate::record::{uint, ExportClock, FlowRecord};
 use crate::sampling::{v5_rate, SamplerTable, SamplingFields};
@@ -124,7 +124,7 @@ struct State {
     samplers: SamplerTable,
     /// IPFIX `systemInitTimeMilliseconds` per (exporter, domain), from options data.
     init_times: SamplerTable,
-    overrides: HashMap<IpAddr, u32>,
+    overrides: Map<IpAddr, u32>,
     stats: SessionStats,
 }
 
@@ -253,7 +253,7 @@ impl NetflowSession {
             state: State {
                 samplers: SamplerTable::new(l.max_samplers),
                 init_times: SamplerTable::new(l.max_samplers),
-                overrides: HashMap::new(),
+                overrides: map(),
                 stats: SessionStats::default(),
             },
             templates,
@@ -369,9 +369,10 @@ impl NetflowSession {
                 }
                 Ok(Set::Data(d)) => {
                     let key = self.key(ctx, d.template_id());
-                    if self.templates.touch(&key) {
-                        self.decode_set(ctx, key, d.data(), d.offset(), false, sink, info);
-                    } else if self
+                    if self.decode_set(ctx, key, d.data(), d.offset(), false, sink, info) {
+                        continue;
+                    }
+                    if self
                         .pending
                         .hold(key, d.data(), d.offset(), ctx.header, now_ms)
                     {
@@ -412,6 +413,7 @@ impl NetflowSession {
                 sampling_source: source,
                 clock: clock(h, None),
                 data,
+                plan: Some(crate::v5::plan()),
             };
             sink.record(&r);
             info.records += 1;
@@ -508,6 +510,8 @@ impl NetflowSession {
         }
     }
 
+    /// Decodes a data set of template `key` (marking the template used); false when the
+    /// template is not held.
     #[allow(clippy::too_many_arguments)]
     fn decode_set(
         &mut self,
@@ -518,17 +522,13 @@ impl NetflowSession {
         was_pending: bool,
         sink: &mut impl RecordSink,
         info: &mut DatagramInfo,
-    ) {
-        let Some(t) = self.templates.get(&key) else {
-            return;
+    ) -> bool {
+        let Some((t, plan)) = self.templates.touch_get(&key) else {
+            return false;
         };
         let st = &mut self.state;
         let h = &ctx.header;
-        let sampling_fields = t.fields.iter().any(|f| {
-            f.enterprise == 0
-                && !(f.scope && h.protocol == Protocol::NetflowV9)
-                && matches!(f.id, 34 | 48 | 50 | 302 | 305 | 306 | 309 | 310)
-        });
+        let sampling_fields = plan.sampling_fields;
         let init = st.init_times.get(ctx.exporter, h.domain, None);
         let clk = clock(h, init);
         let over = st.overrides.get(&ctx.exporter).copied();
@@ -582,6 +582,7 @@ impl NetflowSession {
                 sampling_source: SamplingSource::Default1,
                 clock: clk,
                 data,
+                plan: Some(plan),
             };
             if t.options {
                 if let Some(rate) = sf.rate() {
@@ -624,6 +625,7 @@ impl NetflowSession {
         for e in errors {
             self.report(sink, info, e);
         }
+        true
     }
 }
 

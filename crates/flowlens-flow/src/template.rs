@@ -26,12 +26,14 @@
 //! rejects anything else (foreign format, unknown version, bad checksum, invalid fields) with
 //! [`Error::Snapshot`]; it never panics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use flowlens_wire::netflow::{FieldSpec, VARIABLE_LENGTH};
 use serde_json::{json, Value as Json};
 
+use crate::hash::{map, Map};
+use crate::keys::Plan;
 use crate::{Error, Protocol};
 
 /// Snapshot format name (the `format` member).
@@ -203,17 +205,26 @@ pub enum TemplateChange {
 
 struct Entry {
     template: Template,
+    /// The template compiled for key extraction.
+    plan: Plan,
+    /// When it was last used (LRU tick).
     tick: u64,
+    /// Its position in the global LRU index (≤ `tick`: touches do not move it).
+    lru_pos: u64,
+    /// Its position in its exporter's LRU index (≤ `tick`).
+    exp_pos: u64,
 }
 
 /// The bounded template cache. See the module docs.
 pub struct TemplateCache {
     limits: Limits,
-    entries: HashMap<TemplateKey, Entry>,
-    /// Global LRU order: tick → key.
+    entries: Map<TemplateKey, Entry>,
+    /// Global LRU order: position → key. A touch only updates the entry's tick; an entry whose
+    /// position is older than its tick is moved to its tick when it reaches the front during
+    /// eviction (at most once per touch), so the victim is still the least recently used.
     lru: BTreeMap<u64, TemplateKey>,
     /// Per-exporter LRU order.
-    per_exporter: HashMap<IpAddr, BTreeMap<u64, TemplateKey>>,
+    per_exporter: Map<IpAddr, BTreeMap<u64, TemplateKey>>,
     tick: u64,
     stats: CacheStats,
 }
@@ -233,9 +244,9 @@ impl TemplateCache {
         limits.validate()?;
         Ok(TemplateCache {
             limits,
-            entries: HashMap::new(),
+            entries: map(),
             lru: BTreeMap::new(),
-            per_exporter: HashMap::new(),
+            per_exporter: map(),
             tick: 0,
             stats: CacheStats::default(),
         })
@@ -273,25 +284,47 @@ impl TemplateCache {
 
     /// Marks `key` as just used (LRU). Returns false if it is not held.
     pub fn touch(&mut self, key: &TemplateKey) -> bool {
+        self.touch_get(key).is_some()
+    }
+
+    /// Marks `key` as just used (LRU) and returns its template and compiled plan.
+    pub(crate) fn touch_get(&mut self, key: &TemplateKey) -> Option<(&Template, &Plan)> {
         let tick = self.next_tick();
-        let Some(e) = self.entries.get_mut(key) else {
-            return false;
+        let e = self.entries.get_mut(key)?;
+        e.tick = tick;
+        Some((&e.template, &e.plan))
+    }
+
+    /// The least recently used template (of `exporter` when given), re-filing touched entries
+    /// met on the way.
+    fn lru_victim(&mut self, exporter: Option<IpAddr>) -> Option<TemplateKey> {
+        let index = match exporter {
+            Some(a) => self.per_exporter.get_mut(&a)?,
+            None => &mut self.lru,
         };
-        let old = core::mem::replace(&mut e.tick, tick);
-        self.lru.remove(&old);
-        self.lru.insert(tick, *key);
-        if let Some(m) = self.per_exporter.get_mut(&key.exporter) {
-            m.remove(&old);
-            m.insert(tick, *key);
+        loop {
+            let (&pos, &k) = index.first_key_value()?;
+            let Some(e) = self.entries.get_mut(&k) else {
+                index.remove(&pos);
+                continue;
+            };
+            if e.tick == pos {
+                return Some(k);
+            }
+            index.remove(&pos);
+            index.insert(e.tick, k);
+            match exporter {
+                Some(_) => e.exp_pos = e.tick,
+                None => e.lru_pos = e.tick,
+            }
         }
-        true
     }
 
     /// All templates, least recently used first.
     pub fn iter(&self) -> impl Iterator<Item = (&TemplateKey, &Template)> + '_ {
-        self.lru
-            .values()
-            .filter_map(|k| self.entries.get(k).map(|e| (k, &e.template)))
+        let mut all: Vec<_> = self.entries.iter().collect();
+        all.sort_unstable_by_key(|(_, e)| e.tick);
+        all.into_iter().map(|(k, e)| (k, &e.template))
     }
 
     fn next_tick(&mut self) -> u64 {
@@ -339,6 +372,7 @@ impl TemplateCache {
                 TemplateChange::Refreshed
             } else {
                 self.stats.bytes = self.stats.bytes.saturating_sub(e.template.cost_bytes());
+                e.plan = Plan::compile(&fields, key.protocol == Protocol::NetflowV9);
                 e.template = Template {
                     fields,
                     scope_field_count,
@@ -359,17 +393,13 @@ impl TemplateCache {
             .get(&key.exporter)
             .map_or(0, BTreeMap::len);
         if held >= self.limits.max_templates_per_exporter {
-            let victim = self
-                .per_exporter
-                .get(&key.exporter)
-                .and_then(|m| m.values().next().copied());
-            if let Some(v) = victim {
+            if let Some(v) = self.lru_victim(Some(key.exporter)) {
                 self.remove(&v);
                 self.stats.evicted_exporter_cap += 1;
             }
         }
         while self.entries.len() >= self.limits.max_templates {
-            let Some(v) = self.lru.values().next().copied() else {
+            let Some(v) = self.lru_victim(None) else {
                 break;
             };
             self.remove(&v);
@@ -390,7 +420,17 @@ impl TemplateCache {
     fn put(&mut self, key: TemplateKey, template: Template) {
         let tick = self.next_tick();
         self.stats.bytes += template.cost_bytes();
-        self.entries.insert(key, Entry { template, tick });
+        let plan = Plan::compile(&template.fields, key.protocol == Protocol::NetflowV9);
+        self.entries.insert(
+            key,
+            Entry {
+                template,
+                plan,
+                tick,
+                lru_pos: tick,
+                exp_pos: tick,
+            },
+        );
         self.lru.insert(tick, key);
         self.per_exporter
             .entry(key.exporter)
@@ -401,9 +441,9 @@ impl TemplateCache {
 
     fn remove(&mut self, key: &TemplateKey) -> Option<Template> {
         let e = self.entries.remove(key)?;
-        self.lru.remove(&e.tick);
+        self.lru.remove(&e.lru_pos);
         if let Some(m) = self.per_exporter.get_mut(&key.exporter) {
-            m.remove(&e.tick);
+            m.remove(&e.exp_pos);
             if m.is_empty() {
                 self.per_exporter.remove(&key.exporter);
             }
@@ -650,6 +690,28 @@ mod tests {
             Err(Error::TemplateRejected { .. })
         ));
         assert_eq!(c.stats().rejected_too_many_fields, 1);
+    }
+
+    #[test]
+    fn touches_reorder_eviction_and_iteration() {
+        let limits = Limits {
+            max_templates: 3,
+            max_templates_per_exporter: 3,
+            ..Limits::default()
+        };
+        let mut c = TemplateCache::new(limits).unwrap();
+        for e in 1..=3 {
+            c.insert(key(e, 256), fields(1), 0, false, 0, 0).unwrap();
+        }
+        c.touch(&key(1, 256));
+        c.insert(key(4, 256), fields(1), 0, false, 0, 0).unwrap();
+        assert!(c.get(&key(2, 256)).is_none());
+        c.touch(&key(3, 256));
+        c.insert(key(5, 256), fields(1), 0, false, 0, 0).unwrap();
+        assert!(c.get(&key(1, 256)).is_none());
+        let order: Vec<_> = c.iter().map(|(k, _)| *k).collect();
+        assert_eq!(order, [key(4, 256), key(3, 256), key(5, 256)]);
+        assert_eq!(c.stats().evicted_global_cap, 2);
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //! that they are decoded and normalised by the same code as NetFlow v9 / IPFIX records. The
 //! framing (header, record count, record boundaries) is `flowlens_wire::netflow::v5`'s.
 
+use std::sync::LazyLock;
+
 use flowlens_wire::netflow::{data_records, v5, DataRecord, FieldSpec};
+
+use crate::keys::Plan;
 
 /// The fixed 48-byte NetFlow v5 record layout as a template of IANA elements.
 pub(crate) static V5_TEMPLATE: [FieldSpec; 20] = [
@@ -27,6 +31,12 @@ pub(crate) static V5_TEMPLATE: [FieldSpec; 20] = [
     FieldSpec::iana(13, 1),  // dst_mask: destinationIPv4PrefixLength
     FieldSpec::iana(210, 2), // pad2: paddingOctets
 ];
+
+/// [`V5_TEMPLATE`] compiled for key extraction.
+pub(crate) fn plan() -> &'static Plan {
+    static PLAN: LazyLock<Plan> = LazyLock::new(|| Plan::compile(&V5_TEMPLATE, false));
+    &PLAN
+}
 
 /// The records of a v5 packet, each as a data record of [`V5_TEMPLATE`] (absolute offsets).
 pub(crate) fn records<'a>(

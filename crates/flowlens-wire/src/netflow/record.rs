@@ -66,6 +66,7 @@ pub fn data_records<'t, 'a>(
         pos: 0,
         offset,
         min_len,
+        fixed: !fields.iter().any(FieldSpec::is_variable),
         done: false,
     }
 }
@@ -79,6 +80,8 @@ pub struct DataRecords<'t, 'a> {
     pos: usize,
     offset: usize,
     min_len: usize,
+    /// No variable-length field: every record is `min_len` bytes.
+    fixed: bool,
     done: bool,
 }
 
@@ -92,12 +95,17 @@ impl<'t, 'a> Iterator for DataRecords<'t, 'a> {
         }
         let start = self.pos;
         let mut pos = start;
-        for f in self.fields {
-            match field_extent(f, self.data, pos, self.offset) {
-                Ok((_, end)) => pos = end,
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
+        if self.fixed {
+            // `rest` holds at least `min_len` bytes: the record is there, no field can fail.
+            pos += self.min_len;
+        } else {
+            for f in self.fields {
+                match field_extent(f, self.data, pos, self.offset) {
+                    Ok((_, end)) => pos = end,
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
                 }
             }
         }
