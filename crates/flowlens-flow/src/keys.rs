@@ -29,6 +29,7 @@
 //! | `grekey`, `genevevni` | OVS 891 = 2 (GRE) / 7 (Geneve) with 892 | key / VNI |
 //! | `ipsource`, `ipdestination` (depth 0, tunnel) | OVS 893, 894 (899, 900 → `ip6source`/`ip6destination`) | tunnel endpoints |
 //! | `ipprotocol`, `udpsourceport`, `udpdestinationport` (depth 0, tunnel) | OVS 895, 896, 897 | tunnel protocol / ports |
+//! | packet keys (`stack`, `macsource`, `ipsource`, `tcpflags`, ... at their tunnel depths) | 315 `dataLinkFrameSection`, 104 `layer2FrameSection`, when the record has no addresses of its own | the sampled frame walked like an sFlow sampled header; `frames` = sampling rate, `bytes` = 312 × rate |
 //! | `bytes` | 1, else 85 (`dOctets`) | *flowlens*: octets × sampling rate |
 //! | `frames` | 2, else 86 (`dPkts`) | *flowlens*: packets × sampling rate |
 //! | `samplingrate` | see [`crate::sampling`] | *flowlens*: the 1-in-N rate applied |
@@ -56,8 +57,9 @@ use core::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use flowlens_wire::netflow::ie::{self, DataType};
-use flowlens_wire::netflow::FieldSpec;
+use flowlens_wire::netflow::{self, FieldSpec};
 use flowlens_wire::packet::keys::TcpFlagBits;
+use flowlens_wire::packet::{self, LinkType, WalkConfig};
 use flowlens_wire::{KeyVisitor, Value};
 
 use crate::record::{uint, FlowRecord};
@@ -295,6 +297,32 @@ pub fn visit_keys(record: &FlowRecord<'_, '_>, v: &mut impl KeyVisitor) {
     let mut s = Summary::default();
     s.fill(record);
     s.emit(record, v);
+    if s.src4.is_none() && s.dst4.is_none() && s.src6.is_none() && s.dst6.is_none() {
+        frame_keys(record, &s, v);
+    }
+}
+
+/// Records that carry a sampled frame instead of flow fields (IE 315 `dataLinkFrameSection`,
+/// RFC 7133, or IE 104 `layer2FrameSection`; PSAMP-style exports) get the frame's keys from the
+/// same walker as sFlow's sampled headers, at the same depths (`ipsource`, `ipsource.1` inside
+/// a tunnel, `stack`, ...). Such a record stands for one sampled frame: `frames` is the sampling
+/// rate and `bytes` is `dataLinkFrameSize` (IE 312) × the rate when the record carries it.
+fn frame_keys(record: &FlowRecord<'_, '_>, s: &Summary<'_>, v: &mut impl KeyVisitor) {
+    let Some(frame) = netflow::frame_section(&record.data) else {
+        return;
+    };
+    packet::walk(LinkType::Ethernet, frame, &WalkConfig::default()).visit_keys(v);
+    if s.frames().is_none() {
+        v.key("frames", 0, Value::U64(s.rate));
+        let size = record
+            .data
+            .fields()
+            .find(|(f, _)| f.enterprise == 0 && f.id == 312)
+            .and_then(|(_, b)| uint(b));
+        if let Some(size) = size {
+            v.key("bytes", 0, Value::U64(size.saturating_mul(s.rate)));
+        }
+    }
 }
 
 /// Everything the keys need, gathered in one pass over the fields.

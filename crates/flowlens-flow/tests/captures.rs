@@ -349,3 +349,26 @@ fn logstash_sequences() {
         }
     }
 }
+
+/// akvorado's datalink export carries each sampled frame (IE 315) and no flow fields: the
+/// frame is walked like an sFlow sampled header (values checked against tshark's decode of the
+/// same bytes: 802.1Q VLAN 231, 51.51.51.51 -> 52.52.52.52, UDP 55501 -> 11777).
+#[test]
+fn data_link_frame_section_is_walked_for_keys() {
+    let (_, c) = run(&[
+        "netflow-ipfix/akvorado__ipfix-datalink-template.pcap",
+        "netflow-ipfix/akvorado__ipfix-datalink-data.pcap",
+    ]);
+    assert_eq!(c.records.len(), 1);
+    let k = &c.records[0].keys;
+    let get = |n: &str| k.get(n).map(String::as_str);
+    assert_eq!(get("stack"), Some("eth.vlan.ip.udp"));
+    assert_eq!(get("vlan"), Some("231"));
+    assert_eq!(get("ipsource"), Some("51.51.51.51"));
+    assert_eq!(get("ipdestination"), Some("52.52.52.52"));
+    assert_eq!(get("udpsourceport"), Some("55501"));
+    assert_eq!(get("udpdestinationport"), Some("11777"));
+    assert_eq!(get("inputifindex"), Some("582"));
+    assert_eq!(get("frames"), Some("1"));
+    assert_eq!(get("bytes"), Some("114"));
+}
