@@ -53,6 +53,15 @@ struct DecodeArgs {
     /// With `--listen`: stop after this many seconds (default: run until interrupted).
     #[arg(long, value_name = "SECS", requires = "listen")]
     duration: Option<f64>,
+    /// NetFlow v9 / IPFIX template cache file: templates are loaded from it at start (when it
+    /// exists) and the cache is written back at the end, so a later run can decode data whose
+    /// templates were sent before it started. A corrupt file is reported and ignored.
+    #[arg(long, value_name = "FILE")]
+    templates: Option<PathBuf>,
+    /// Sampling rate to apply to every NetFlow/IPFIX record from this exporter, overriding
+    /// what the exporter reports (repeatable), e.g. `--sampling 192.0.2.1=1000`.
+    #[arg(long, value_name = "ADDR=RATE", value_parser = parse_sampling)]
+    sampling: Vec<(std::net::IpAddr, u32)>,
     /// Files to decode: .pcap, .pcapng, or a bare UDP payload.
     #[arg(required_unless_present = "listen", value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -65,6 +74,17 @@ enum Format {
     Text,
     /// One JSON object per line (schema in docs/decode-json.md).
     Json,
+}
+
+/// Parses `ADDR=RATE` for `--sampling`.
+fn parse_sampling(s: &str) -> Result<(std::net::IpAddr, u32), String> {
+    let (addr, rate) = s.split_once('=').ok_or("expected ADDR=RATE")?;
+    let addr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
+    let rate: u32 = rate.parse().map_err(|e| format!("{rate}: {e}"))?;
+    if rate == 0 {
+        return Err("the sampling rate must be at least 1".into());
+    }
+    Ok((addr, rate))
 }
 
 fn main() -> ExitCode {

@@ -10,7 +10,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use flowlens_flow::{Limits, NetflowSession};
+use flowlens_flow::{Limits, NetflowSession, TemplateCache};
 use flowlens_wire::packet::WalkConfig;
 
 use crate::{DecodeArgs, Format};
@@ -34,8 +34,7 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
         ctx: model::Ctx {
             cfg: WalkConfig::default(),
             stats: stats::Stats::default(),
-            session: NetflowSession::new(Limits::default())
-                .context("NetFlow/IPFIX template limits")?,
+            session: session(args)?,
         },
         write_error: None,
         flush_each: args.listen.is_some(),
@@ -64,6 +63,10 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
         }
     }
     printer.out.flush()?;
+    if let Some(path) = &args.templates {
+        std::fs::write(path, printer.ctx.session.snapshot())
+            .with_context(|| format!("cannot write the template cache {}", path.display()))?;
+    }
     let mut stats = printer.ctx.stats;
     stats.flow_export_pending = printer.ctx.session.stats().pending.sets as u64;
     if !args.quiet {
@@ -76,6 +79,33 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The run's NetFlow/IPFIX session: templates from `--templates` when that file exists,
+/// sampling overrides from `--sampling`.
+fn session(args: &DecodeArgs) -> Result<NetflowSession> {
+    let limits = Limits::default();
+    let mut session = match &args.templates {
+        Some(path) if path.exists() => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the template cache {}", path.display()))?;
+            match TemplateCache::restore(&bytes, limits) {
+                Ok(cache) => NetflowSession::with_templates(cache),
+                Err(e) => {
+                    eprintln!(
+                        "flowlens: ignoring the template cache {}: {e}",
+                        path.display()
+                    );
+                    NetflowSession::new(limits).context("NetFlow/IPFIX template limits")?
+                }
+            }
+        }
+        _ => NetflowSession::new(limits).context("NetFlow/IPFIX template limits")?,
+    };
+    for &(exporter, rate) in &args.sampling {
+        session.set_sampling_override(exporter, Some(rate));
+    }
+    Ok(session)
 }
 
 /// Decodes frames into documents and writes them in the chosen format.
