@@ -16,8 +16,8 @@
 //! | `tcpflags` | 6 (`tcp_flags`) | 9-char bit string NS CWR ECE URG ACK PSH RST SYN FIN |
 //! | `iptos`, `ipdscp`, `ipecn` | 5 (`tos`), IPv4 flows | TOS byte, DSCP (tos >> 2), ECN (tos & 3) |
 //! | `ip6tos`, `ip6dscp`, `ip6ecn` | 5, IPv6 flows | traffic class, DSCP, ECN |
-//! | `icmptype`, `icmpcode` | 32 (type << 8 \| code), 176/177; else protocol 1 and 11 (`dstport`) | type, code |
-//! | `icmp6type`, `icmp6code` | 139, 178/179; else protocol 58 and 11 | type, code |
+//! | `icmptype`, `icmpcode` | 32 (type << 8 \| code), 176/177; else 11 (`dstport`); only for protocol 1 (or none reported) | type, code |
+//! | `icmp6type`, `icmp6code` | 139, 178/179; else 11; only for protocol 58 (or none reported) | type, code |
 //! | `inputifindex`, `outputifindex` | 10, 14 (`input`, `output`) | ifIndex |
 //! | `vlan` | 58, else 243 | VLAN id |
 //! | `macsource`, `macdestination` | 56, 80 | MAC |
@@ -615,16 +615,20 @@ impl<'a> Summary<'a> {
             }
         }
         // ICMP: explicit elements first, else the NetFlow convention (type << 8 | code in the
-        // destination port).
+        // destination port). Only for ICMP flows (or when the protocol is not reported):
+        // exporters share one template between protocols and send icmpTypeCode 0 in TCP and
+        // UDP records, which is no ICMP type.
         let from_port = |p: u8| {
             (self.proto == Some(p.into()))
                 .then_some(self.dport)
                 .flatten()
                 .map(|x| (x >> 8 & 0xff, x & 0xff))
         };
+        let carries = |p: u64| self.proto.is_none_or(|x| x == p);
         let icmp4 = self
             .icmp4
             .or(self.icmp_type4.map(|t| (t, self.icmp_code4.unwrap_or(0))))
+            .filter(|_| carries(1))
             .or_else(|| from_port(1));
         if let Some((t, c)) = icmp4 {
             v.key("icmptype", d, u(t));
@@ -633,6 +637,7 @@ impl<'a> Summary<'a> {
         let icmp6 = self
             .icmp6
             .or(self.icmp_type6.map(|t| (t, self.icmp_code6.unwrap_or(0))))
+            .filter(|_| carries(58))
             .or_else(|| from_port(58));
         if let Some((t, c)) = icmp6 {
             v.key("icmp6type", d, u(t));

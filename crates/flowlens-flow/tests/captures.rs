@@ -37,6 +37,17 @@ fn every_capture_decodes_without_errors() {
         for name in names {
             let (_, c) = run(&[&format!("{sub}/{name}")]);
             assert!(c.errors.is_empty(), "{name}: {:?}", c.errors);
+            // ICMP keys only on ICMP flows, although templates shared between protocols carry
+            // icmpTypeCode (0) in TCP and UDP records too.
+            for r in &c.records {
+                let proto = r.keys.get("ipprotocol").map(String::as_str);
+                if r.keys.contains_key("icmptype") {
+                    assert!(matches!(proto, None | Some("1")), "{name}: {:?}", r.keys);
+                }
+                if r.keys.contains_key("icmp6type") {
+                    assert!(matches!(proto, None | Some("58")), "{name}: {:?}", r.keys);
+                }
+            }
             n += 1;
         }
     }
