@@ -29,7 +29,7 @@ pub(crate) struct Stats {
     pub(crate) unknown_records: u64,
     /// Sampled packet headers walked.
     pub(crate) headers: u64,
-    /// Captured packets that carried no flow telemetry, printed as packets.
+    /// Captured packets that carried no flow telemetry, printed with their layers and keys.
     pub(crate) packets: u64,
     /// NetFlow v5/v9 and IPFIX datagrams.
     pub(crate) flow_export_datagrams: u64,
@@ -63,62 +63,70 @@ impl Stats {
         );
     }
 
-    /// One line for people, e.g. `decoded 2 files: 26 sFlow datagrams (…), 0 errors`.
+    /// One line for people, e.g. `decoded 2 files: 26 sFlow datagrams (…), 0 errors`. Kinds of
+    /// input the run did not see are left out.
     pub(crate) fn summary(&self) -> String {
-        let source = if self.files == 0 {
-            String::new()
-        } else {
-            format!(" {} file{}", self.files, plural(self.files))
-        };
-        let mut s = format!(
-            "decoded{source}: {} sFlow datagram{} ({} flow, {} counter, {} discard samples; \
-             {} records, {} sampled headers",
-            self.datagrams,
-            plural(self.datagrams),
-            self.flow_samples,
-            self.counter_samples,
-            self.discard_samples,
-            self.records,
-            self.headers,
-        );
-        if self.unknown_samples + self.unknown_records > 0 {
-            s.push_str(&format!(
-                "; skipped unknown: {} samples, {} records",
-                self.unknown_samples, self.unknown_records
-            ));
+        let mut parts = Vec::new();
+        if self.datagrams > 0 {
+            let mut p = format!(
+                "{} sFlow datagram{} ({} flow, {} counter, {} discard samples; {} records, {} \
+                 sampled headers",
+                self.datagrams,
+                plural(self.datagrams),
+                self.flow_samples,
+                self.counter_samples,
+                self.discard_samples,
+                self.records,
+                self.headers,
+            );
+            if self.unknown_samples + self.unknown_records > 0 {
+                p.push_str(&format!(
+                    "; skipped unknown: {} samples, {} records",
+                    self.unknown_samples, self.unknown_records
+                ));
+            }
+            p.push(')');
+            parts.push(p);
         }
-        s.push(')');
         if self.flow_export_datagrams > 0 {
-            s.push_str(&format!(
-                ", {} NetFlow/IPFIX datagram{} ({} templates, {} records",
+            let mut p = format!(
+                "{} NetFlow/IPFIX datagram{} ({} templates, {} records",
                 self.flow_export_datagrams,
                 plural(self.flow_export_datagrams),
                 self.flow_export_templates,
                 self.flow_export_records,
-            ));
+            );
             if self.flow_export_pending > 0 {
-                s.push_str(&format!(
+                p.push_str(&format!(
                     "; {} data set{} never got a template",
                     self.flow_export_pending,
                     plural(self.flow_export_pending)
                 ));
             }
-            s.push(')');
+            p.push(')');
+            parts.push(p);
         }
-        s.push_str(&format!(
-            ", {} other packet{}",
-            self.packets,
-            plural(self.packets)
-        ));
-        s.push_str(&format!(", {} error{}", self.errors, plural(self.errors)));
+        if self.packets > 0 || parts.is_empty() {
+            parts.push(format!(
+                "{} other packet{}",
+                self.packets,
+                plural(self.packets)
+            ));
+        }
+        parts.push(format!("{} error{}", self.errors, plural(self.errors)));
         if self.unreadable_files > 0 {
-            s.push_str(&format!(
-                ", {} unreadable file{}",
+            parts.push(format!(
+                "{} unreadable file{}",
                 self.unreadable_files,
                 plural(self.unreadable_files)
             ));
         }
-        s
+        let source = if self.files == 0 {
+            String::new()
+        } else {
+            format!(" {} file{}", self.files, plural(self.files))
+        };
+        format!("decoded{source}: {}", parts.join(", "))
     }
 }
 
