@@ -102,6 +102,14 @@ impl<'a> Sample<'a> {
 
 /// Reads a data source: compact `source_id` (type in the top 8 bits, index in the low 24) or
 /// expanded `sflow_data_source_expanded` (`source_id_type` u32, `source_id_index` u32).
+/// Visits the header fields every sample kind starts with: `sequence_number`,
+/// `source_id_type`, `source_id_index`.
+fn visit_header(v: &mut impl FieldVisitor, sequence: u32, source_type: u32, source_index: u32) {
+    v.field("sequence_number", Value::U64(u64::from(sequence)));
+    v.field("source_id_type", Value::U64(u64::from(source_type)));
+    v.field("source_id_index", Value::U64(u64::from(source_index)));
+}
+
 fn source(expanded: bool, r: &mut Reader<'_>) -> Result<(u32, u32)> {
     if expanded {
         Ok((r.u32()?, r.u32()?))
@@ -213,14 +221,11 @@ impl<'a> FlowSample<'a> {
     /// Visits `sequence_number`, `source_id_type`, `source_id_index`, `sampling_rate`,
     /// `sample_pool`, `drops`, `input`, `output`, `flow_records` (declared count).
     pub fn visit_fields(&self, v: &mut impl FieldVisitor) {
-        v.field(
-            "sequence_number",
-            Value::U64(u64::from(self.sequence_number)),
-        );
-        v.field("source_id_type", Value::U64(u64::from(self.source_id_type)));
-        v.field(
-            "source_id_index",
-            Value::U64(u64::from(self.source_id_index)),
+        visit_header(
+            v,
+            self.sequence_number,
+            self.source_id_type,
+            self.source_id_index,
         );
         v.field("sampling_rate", Value::U64(u64::from(self.sampling_rate)));
         v.field("sample_pool", Value::U64(u64::from(self.sample_pool)));
@@ -288,14 +293,11 @@ impl<'a> CounterSample<'a> {
     /// Visits `sequence_number`, `source_id_type`, `source_id_index`, `counters` (declared
     /// count).
     pub fn visit_fields(&self, v: &mut impl FieldVisitor) {
-        v.field(
-            "sequence_number",
-            Value::U64(u64::from(self.sequence_number)),
-        );
-        v.field("source_id_type", Value::U64(u64::from(self.source_id_type)));
-        v.field(
-            "source_id_index",
-            Value::U64(u64::from(self.source_id_index)),
+        visit_header(
+            v,
+            self.sequence_number,
+            self.source_id_type,
+            self.source_id_index,
         );
         v.field("counters", Value::U64(u64::from(self.records_count)));
     }
@@ -380,14 +382,11 @@ impl<'a> DiscardSample<'a> {
     /// Visits `sequence_number`, `source_id_type`, `source_id_index`, `drops`, `input`, `output`,
     /// `reason` (the enum name when known, else the number), `flow_records` (declared count).
     pub fn visit_fields(&self, v: &mut impl FieldVisitor) {
-        v.field(
-            "sequence_number",
-            Value::U64(u64::from(self.sequence_number)),
-        );
-        v.field("source_id_type", Value::U64(u64::from(self.source_id_type)));
-        v.field(
-            "source_id_index",
-            Value::U64(u64::from(self.source_id_index)),
+        visit_header(
+            v,
+            self.sequence_number,
+            self.source_id_type,
+            self.source_id_index,
         );
         v.field("drops", Value::U64(u64::from(self.drops)));
         v.field("input", Value::U64(u64::from(self.input)));
