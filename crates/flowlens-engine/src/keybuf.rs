@@ -1,0 +1,384 @@
+//! Named keys of one sample: the [`Schema`] of key slots and the per-sample [`KeyBuf`].
+//!
+//! Flow definitions, filters and key functions name keys as sFlow-RT does: `ipsource`,
+//! `ipsource.1` (the same key one tunnel deeper), `tcpflags`. Compiling an expression interns
+//! every key it reads into the engine's [`Schema`], which gives it a [`Slot`]. For each sample
+//! the engine fills a [`KeyBuf`] with the values of the interned keys only (a [`Collector`]
+//! is the [`KeyVisitor`] that does it), so a sample costs work in proportion to what the
+//! definitions read, not to what the packet carries.
+//!
+//! Values are kept as text (the form sFlow-RT shows and flow keys are joined from) plus, for
+//! numbers and addresses, the typed value so `group:`, `mask:`, `range:` and numeric flow values
+//! do not parse text again.
+
+use core::fmt::{self, Write as _};
+use std::net::IpAddr;
+
+use flowlens_wire::{KeyVisitor, Value};
+
+use crate::error::{Error, ExprKind, Result};
+use crate::hash::{map, Map};
+
+/// Index of an interned key in a [`Schema`] and a [`KeyBuf`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slot(pub(crate) u16);
+
+impl Slot {
+    /// The slot's index.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A key name with its tunnel depth: `ipsource.1` is `{name: "ipsource", depth: 1}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KeyName {
+    /// The sFlow-RT key name (`ipsource`, `ipfix:flowEndReason`).
+    pub name: Box<str>,
+    /// Tunnel depth, 0 = outermost.
+    pub depth: u8,
+}
+
+impl KeyName {
+    /// Parses `name` or `name.N` (N = 1..=15). Names are lower-case ASCII letters, digits, `_`,
+    /// `-` and `:` (for `ipfix:` keys, whose IANA names are mixed case and kept as given).
+    pub fn parse(text: &str) -> Result<KeyName> {
+        let (name, depth) = match text.rsplit_once('.') {
+            Some((n, d)) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => {
+                let depth: u8 = d
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=15).contains(d))
+                    .ok_or_else(|| {
+                        Error::syntax(ExprKind::Key, text, n.len() + 1, "tunnel depth must be 1..15")
+                    })?;
+                (n, depth)
+            }
+            _ => (text, 0),
+        };
+        if name.is_empty() {
+            return Err(Error::syntax(ExprKind::Key, text, 0, "empty key name"));
+        }
+        if let Some(bad) = name
+            .bytes()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':')))
+        {
+            return Err(Error::syntax(
+                ExprKind::Key,
+                text,
+                bad,
+                "key names are letters, digits, '_', '-' and ':'",
+            ));
+        }
+        Ok(KeyName {
+            name: name.into(),
+            depth,
+        })
+    }
+}
+
+impl fmt::Display for KeyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.depth == 0 {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{}.{}", self.name, self.depth)
+        }
+    }
+}
+
+/// The interned keys of an engine. Grows as definitions are added; never shrinks (a slot is
+/// 16 bytes of [`KeyBuf`] per sample-in-flight, and key names are a small vocabulary).
+#[derive(Debug)]
+pub struct Schema {
+    names: Vec<KeyName>,
+    index: Map<(Box<str>, u8), Slot>,
+    version: u32,
+}
+
+impl Default for Schema {
+    fn default() -> Self {
+        Schema {
+            names: Vec::new(),
+            index: map(),
+            version: 0,
+        }
+    }
+}
+
+/// Most distinct keys a schema interns.
+pub const MAX_SLOTS: usize = 4096;
+
+impl Schema {
+    /// Interns a key given as text (`ipsource.1`).
+    pub fn intern(&mut self, text: &str) -> Result<Slot> {
+        let k = KeyName::parse(text)?;
+        self.intern_name(&k.name, k.depth)
+    }
+
+    /// Interns `name` at `depth`.
+    pub fn intern_name(&mut self, name: &str, depth: u8) -> Result<Slot> {
+        if let Some(s) = self.index.get(&(Box::from(name), depth)) {
+            return Ok(*s);
+        }
+        if self.names.len() >= MAX_SLOTS {
+            return Err(Error::Limit {
+                what: "distinct flow keys",
+                limit: MAX_SLOTS,
+            });
+        }
+        let slot = Slot(u16::try_from(self.names.len()).map_err(|_| Error::Limit {
+            what: "distinct flow keys",
+            limit: MAX_SLOTS,
+        })?);
+        self.names.push(KeyName {
+            name: name.into(),
+            depth,
+        });
+        self.index.insert((name.into(), depth), slot);
+        self.version = self.version.wrapping_add(1);
+        Ok(slot)
+    }
+
+    /// The slot of `name` at `depth`, if interned.
+    pub fn slot(&self, name: &str, depth: u8) -> Option<Slot> {
+        // Avoid allocating: look up through a borrowed tuple by scanning the hash of the pair.
+        self.index.get(&(Box::from(name), depth)).copied()
+    }
+
+    /// The key a slot stands for.
+    pub fn name(&self, slot: Slot) -> Option<&KeyName> {
+        self.names.get(slot.index())
+    }
+
+    /// Number of interned keys.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when nothing is interned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Changes whenever a key is interned (invalidates [`KeyBuf`] lookup caches).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+}
+
+/// A typed copy of a value, beside its text.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Typed {
+    /// Only text.
+    None,
+    /// A number (integers up to 2^53 exactly).
+    Num(f64),
+    /// An address.
+    Ip(IpAddr),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    generation: u32,
+    start: u32,
+    end: u32,
+    typed: Typed,
+}
+
+const EMPTY: Entry = Entry {
+    generation: 0,
+    start: 0,
+    end: 0,
+    typed: Typed::None,
+};
+
+/// The values of one sample's interned keys. Reused across samples: [`KeyBuf::reset`] is O(1).
+#[derive(Debug)]
+pub struct KeyBuf {
+    generation: u32,
+    entries: Vec<Entry>,
+    text: String,
+    /// Cache from a visitor's `&'static str` name (address, length) and depth to a slot, for
+    /// the schema version `cache_version`.
+    cache: Map<(usize, usize, u8), Option<Slot>>,
+    cache_version: u32,
+}
+
+impl Default for KeyBuf {
+    fn default() -> Self {
+        KeyBuf {
+            generation: 1,
+            entries: Vec::new(),
+            text: String::new(),
+            cache: map(),
+            cache_version: u32::MAX,
+        }
+    }
+}
+
+impl KeyBuf {
+    /// Forgets all values (O(1)) and sizes the buffer for `schema`.
+    pub fn reset(&mut self, schema: &Schema) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.entries.iter_mut().for_each(|e| *e = EMPTY);
+            self.generation = 1;
+        }
+        if self.entries.len() < schema.len() {
+            self.entries.resize(schema.len(), EMPTY);
+        }
+        if self.cache_version != schema.version() {
+            self.cache.clear();
+            self.cache_version = schema.version();
+        }
+        self.text.clear();
+    }
+
+    /// Sets a slot's value unless it already has one (the first occurrence of a key in a
+    /// sample wins, as with repeated headers at one depth).
+    pub fn set(&mut self, slot: Slot, value: Value<'_>) {
+        if self.has(slot) {
+            return;
+        }
+        let typed = match value {
+            Value::U64(v) => Typed::Num(v as f64),
+            Value::I64(v) => Typed::Num(v as f64),
+            Value::F32(v) => Typed::Num(f64::from(v)),
+            Value::Ip(a) => Typed::Ip(a),
+            _ => Typed::None,
+        };
+        let start = self.text.len();
+        // Writing to a String cannot fail.
+        let _ = write!(self.text, "{value}");
+        self.store(slot, start, typed);
+    }
+
+    /// Sets a slot to text (overwrites).
+    pub fn set_text(&mut self, slot: Slot, text: &str) {
+        let start = self.text.len();
+        self.text.push_str(text);
+        self.store(slot, start, Typed::None);
+    }
+
+    /// Sets a slot to a number (overwrites).
+    pub fn set_num(&mut self, slot: Slot, v: f64) {
+        let start = self.text.len();
+        let _ = write!(self.text, "{v}");
+        self.store(slot, start, Typed::Num(v));
+    }
+
+    fn store(&mut self, slot: Slot, start: usize, typed: Typed) {
+        let end = self.text.len();
+        if let Some(e) = self.entries.get_mut(slot.index()) {
+            *e = Entry {
+                generation: self.generation,
+                start: start as u32,
+                end: end as u32,
+                typed,
+            };
+        }
+    }
+
+    fn entry(&self, slot: Slot) -> Option<&Entry> {
+        self.entries
+            .get(slot.index())
+            .filter(|e| e.generation == self.generation)
+    }
+
+    /// True when the slot has a value in this sample.
+    pub fn has(&self, slot: Slot) -> bool {
+        self.entry(slot).is_some()
+    }
+
+    /// The slot's value as text (`None`: the sample does not have the key).
+    pub fn text(&self, slot: Slot) -> Option<&str> {
+        let e = self.entry(slot)?;
+        self.text.get(e.start as usize..e.end as usize)
+    }
+
+    /// The slot's value as a number: the typed number, or the text parsed as one.
+    pub fn num(&self, slot: Slot) -> Option<f64> {
+        let e = self.entry(slot)?;
+        match e.typed {
+            Typed::Num(v) => Some(v),
+            _ => self.text(slot)?.parse().ok(),
+        }
+    }
+
+    /// The slot's value as an address: the typed address, or the text parsed as one.
+    pub fn ip(&self, slot: Slot) -> Option<IpAddr> {
+        let e = self.entry(slot)?;
+        match e.typed {
+            Typed::Ip(a) => Some(a),
+            _ => self.text(slot)?.parse().ok(),
+        }
+    }
+
+    /// A [`KeyVisitor`] that stores the keys `schema` interns into this buffer.
+    pub fn collector<'b>(&'b mut self, schema: &'b Schema) -> Collector<'b> {
+        Collector { schema, buf: self }
+    }
+
+    fn lookup(&mut self, schema: &Schema, name: &'static str, depth: u8) -> Option<Slot> {
+        let k = (name.as_ptr() as usize, name.len(), depth);
+        if let Some(s) = self.cache.get(&k) {
+            return *s;
+        }
+        let s = schema.slot(name, depth);
+        self.cache.insert(k, s);
+        s
+    }
+}
+
+/// Stores visited keys that the schema interns (see [`KeyBuf::collector`]).
+pub struct Collector<'b> {
+    schema: &'b Schema,
+    buf: &'b mut KeyBuf,
+}
+
+impl KeyVisitor for Collector<'_> {
+    #[inline]
+    fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>) {
+        if let Some(slot) = self.buf.lookup(self.schema, name, depth) {
+            self.buf.set(slot, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names_parse_with_depth() {
+        let k = KeyName::parse("ipsource.1").unwrap();
+        assert_eq!((&*k.name, k.depth), ("ipsource", 1));
+        assert_eq!(k.to_string(), "ipsource.1");
+        assert_eq!(KeyName::parse("ipfix:flowEndReason").unwrap().depth, 0);
+        assert!(KeyName::parse("ipsource.0").is_err());
+        assert!(KeyName::parse("ip source").is_err());
+        assert!(KeyName::parse("").is_err());
+    }
+
+    #[test]
+    fn buffer_keeps_first_value_and_resets() {
+        let mut s = Schema::default();
+        let a = s.intern("ipsource").unwrap();
+        let b = s.intern("ipsource.1").unwrap();
+        assert_eq!(s.intern("ipsource").unwrap(), a);
+        let mut buf = KeyBuf::default();
+        buf.reset(&s);
+        {
+            let mut c = buf.collector(&s);
+            c.key("ipsource", 0, Value::Ip("10.0.0.1".parse().unwrap()));
+            c.key("ipsource", 0, Value::Ip("10.0.0.9".parse().unwrap()));
+            c.key("ipdestination", 0, Value::Ip("10.0.0.2".parse().unwrap()));
+        }
+        assert_eq!(buf.text(a), Some("10.0.0.1"));
+        assert_eq!(buf.ip(a), Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(buf.text(b), None);
+        buf.reset(&s);
+        assert_eq!(buf.text(a), None);
+    }
+}

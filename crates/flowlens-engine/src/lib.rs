@@ -1,0 +1,35 @@
+//! flowlens-engine: the sans-IO flow engine, with sFlow-RT semantics.
+//!
+//! Operators define flows (`{keys:'ipsource,ipdestination', value:'bytes', filter:'…', t:2}`)
+//! and read the largest ones, counter metrics and threshold events in real time. This crate
+//! holds all of that state and nothing else: it never opens a socket, reads a file or a
+//! clock. Every entry point takes the caller's time (`now_ms`, Unix milliseconds) and bytes or
+//! decoded views.
+//!
+//! * [`keybuf`]: key names (`ipsource.1`), the [`Schema`] of interned keys and the
+//!   per-sample [`KeyBuf`].
+//! * [`expr`]: the key-function and filter grammar (`group:ipsource:dc`, `a=1,2&b~^x`).
+//! * [`groups`], [`maps`], [`oui`]: the tables key functions look things up in ([`Env`]).
+//! * [`counters`], [`stats`]: counter metrics from sFlow counter samples and their summary
+//!   statistics.
+//!
+//! # Errors
+//!
+//! One error type, [`Error`]. Network input never produces one: a sample lacking a key simply
+//! does not match a definition that needs it.
+
+pub mod counters;
+pub mod env;
+pub mod error;
+pub mod expr;
+pub mod groups;
+mod hash;
+pub mod keybuf;
+pub mod maps;
+pub mod oui;
+pub mod select;
+pub mod stats;
+
+pub use env::Env;
+pub use error::{Error, ExprKind, Result};
+pub use keybuf::{KeyBuf, KeyName, Schema, Slot};

@@ -1,0 +1,4 @@
+//! (in progress)
+/// stub
+#[derive(Debug, Default)]
+pub struct Maps;
