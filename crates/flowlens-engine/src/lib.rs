@@ -19,6 +19,7 @@
 //! does not match a definition that needs it.
 
 pub mod counters;
+pub mod definition;
 pub mod env;
 pub mod error;
 pub mod expr;
@@ -27,6 +28,7 @@ mod hash;
 pub mod keybuf;
 pub mod maps;
 pub mod oui;
+pub mod sample;
 pub mod select;
 pub mod stats;
 

@@ -824,7 +824,7 @@ fn gtp_teid_teredo_and_ip_in_ip() {
     // GRE-in-UDP (RFC 8086).
     let (k, stack, _) = &keys_of("zeek__gre-over-udp-4754.pcap")[0];
     assert_eq!(stack, "eth.ip.udp.gre.ip.udp.dns");
-    assert_eq!(k.get("dnsqname", 1), Some("zeek.org"));
+    assert_eq!(k.get("dnsqname", 1), Some("zeek.org."));
 }
 
 #[test]
@@ -966,7 +966,7 @@ fn dns_over_udp_and_tcp() {
         })
         .collect();
     let types: Vec<_> = names.iter().map(|(_, t)| t.as_str()).collect();
-    assert!(names.iter().all(|(n, _)| n == "google.com"));
+    assert!(names.iter().all(|(n, _)| n == "google.com."));
     assert_eq!(types, ["A", "A", "AAAA", "AAAA", "MX", "MX"]);
     let all = keys_of("suricata-verify__dns-tcp-www-google-com.pcap");
     let tcp_dns: Vec<_> = all
@@ -974,12 +974,12 @@ fn dns_over_udp_and_tcp() {
         .filter(|(_, s, _)| s == "eth.ip.tcp.dns")
         .collect();
     assert_eq!(tcp_dns.len(), 2);
-    assert_eq!(tcp_dns[0].0.get("dnsqname", 0), Some("www.google.com"));
+    assert_eq!(tcp_dns[0].0.get("dnsqname", 0), Some("www.google.com."));
     assert_eq!(tcp_dns[0].0.get("dnsqr", 0), Some("false"));
     assert_eq!(tcp_dns[1].0.get("dnsqr", 0), Some("true"));
     assert_eq!(tcp_dns[1].0.get("dnsqtype", 0), Some("1"));
     let (k, _, _) = &keys_of("zeek__dns53.pcap")[0];
-    assert_eq!(k.get("dnsqname", 0), Some("us.v27.distributed.net"));
+    assert_eq!(k.get("dnsqname", 0), Some("us.v27.distributed.net."));
     assert_eq!(k.get("dnsancount", 0), Some("8"));
     let ssh: Vec<_> = keys_of("tcpdump__dnssec.pcap")
         .iter()

@@ -39,7 +39,7 @@
 //! | `dnsid`, `dnsopcode`, `dnsrcode` | per DNS message | id, opcode, rcode | RFC 1035 §4.1.1 |
 //! | `dnsqr`, `dnsaa`, `dnstc`, `dnsrd`, `dnsra`, `dnsz` | per DNS message | flag bits as booleans (`dnsqr` false = query) | RFC 1035, RFC 6895 |
 //! | `dnsqdcount`, `dnsancount`, `dnsnscount`, `dnsarcount` | per DNS message | section counts | RFC 1035 |
-//! | `dnsqname` | per DNS message with a question | first question name as on the wire, dotted, no trailing dot | RFC 1035 §4.1.2 |
+//! | `dnsqname` | per DNS message with a question | first question name as on the wire, fully qualified with its trailing dot (`www.example.com.`, root `.`), as sFlow-RT shows it (phish.js matches names with a trailing dot) | RFC 1035 §4.1.2, RFC 1034 §3.1 |
 //! | `dnsqtype`, `dnsqtypename`, `dnsqclass` | per DNS message with a question | QTYPE number, its mnemonic (number if unknown), QCLASS | RFC 1035, IANA |
 //! | `grekey`, `greseq` | per GRE header with K / S | key, sequence number | RFC 2890 |
 //! | `greprotocol`, `greversion` | per GRE header | protocol type, version | RFC 2784 |
@@ -115,6 +115,33 @@ impl fmt::Display for MplsLabels<'_, '_> {
             sep = ".";
         }
         Ok(())
+    }
+}
+
+/// A DNS name in fully qualified form: its labels and a trailing dot (the root is `.`).
+struct Fqdn<'a>(super::dns::DnsName<'a>);
+
+impl fmt::Display for Fqdn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Last<'f, 'g> {
+            f: &'f mut fmt::Formatter<'g>,
+            last: u8,
+        }
+        impl fmt::Write for Last<'_, '_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                if let Some(&b) = s.as_bytes().last() {
+                    self.last = b;
+                }
+                self.f.write_str(s)
+            }
+        }
+        let mut w = Last { f, last: 0 };
+        fmt::write(&mut w, format_args!("{}", self.0))?;
+        if w.last == b'.' {
+            Ok(())
+        } else {
+            w.f.write_str(".")
+        }
     }
 }
 
@@ -254,7 +281,7 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
                 v.key("dnsnscount", d, u(m.nscount()));
                 v.key("dnsarcount", d, u(m.arcount()));
                 if let (Some(n), Some(t), Some(c)) = (m.qname(), m.qtype(), m.qclass()) {
-                    v.key("dnsqname", d, Value::Display(&n));
+                    v.key("dnsqname", d, Value::Display(&Fqdn(n)));
                     v.key("dnsqtype", d, u(t));
                     match qtype_name(t) {
                         Some(name) => v.key("dnsqtypename", d, Value::Name(name)),

@@ -1,0 +1,321 @@
+//! Keys of an sFlow sample that come from the sample and its records rather than from the
+//! sampled packet header, and the facts the engine needs to weigh the sample.
+//!
+//! The sampled header itself is walked by the wire crate's packet walker
+//! ([`flowlens_wire::packet`]), whose keys are documented in `docs/flow-keys.md`. This module
+//! adds, in sFlow-RT naming:
+//!
+//! | key | source (sFlow v5 structure, enterprise 0) | value |
+//! |---|---|---|
+//! | `agent` | datagram `agent_address` | agent IP address |
+//! | `inputifindex`, `outputifindex` | flow sample `input` / `output` (format 1, 3); discarded packet (5) | ifIndex; `internal` (0x3FFFFFFF), `unknown` (0), `discard` (format 1), `multiple` (format 2) |
+//! | `direction` | `source_id` against `input`/`output` | `ingress` when the data source is the input interface, `egress` when it is the output |
+//! | `samplingrate` | flow sample `sampling_rate` | *flowlens*: the 1-in-N rate |
+//! | `bytes` | `sampled_header` (1) `frame_length`, else `sampled_ethernet` (2) / `sampled_ipv4` (3) / `sampled_ipv6` (4) `length` | frame length, bytes |
+//! | `stripped` | `sampled_header` (1) `stripped` | bytes removed before sampling |
+//! | `macsource`, `macdestination`, `ethernetprotocol` | `sampled_ethernet` (2) | MAC, MAC, EtherType |
+//! | `ipsource`, `ipdestination`, `ipprotocol`, `iptos`, ports, `tcpflags` | `sampled_ipv4` (3) | as the packet keys |
+//! | `ip6source`, `ip6destination`, `ip6nexthdr`, `ip6tos`, ports, `tcpflags` | `sampled_ipv6` (4) | as the packet keys |
+//! | `vlansource`, `vlandestination`, `prioritysource`, `prioritydestination` | `extended_switch` (1001) | 802.1Q VID / PCP in and out |
+//! | `ipnexthoprouter`, `ipsourcemaskbits`, `ipdestinationmaskbits` | `extended_router` (1002) | next hop, prefix lengths |
+//! | `bgpnexthop`, `bgpas`, `bgpsourceas`, `bgpsourcepeeras`, `bgpdestinationpeeras`, `bgpdestinationas`, `bgpdestinationaspath`, `bgpcommunities`, `bgplocalpref` | `extended_gateway` (1003) | next hop; router AS; source AS, source peer AS; first and last AS of the destination path; the path and communities dash-separated; local preference |
+//! | `vni` | `extended_vni_ingress` (1030), else `extended_vni_egress` (1029) | VXLAN/NVGRE/Geneve VNI the agent reports |
+//! | `reason` | `discarded_packet` (5) `reason` | sFlow drop reason name (`acl`, `ttl_exceeded`, …; the number when unnamed) |
+//! | `queueindex`, `transitdelay`, `queuedepth` | `extended_egress_queue` (1036), `extended_transit` (1039), `extended_queue` (1040) | queue number, ns, bytes |
+//!
+//! Packet keys from the sampled header take precedence over the same keys from
+//! `sampled_ipv4`/`sampled_ethernet` records (the first value of a key wins, and the header is
+//! walked first).
+
+use core::fmt;
+use std::net::IpAddr;
+
+use flowlens_wire::packet::keys::TcpFlagBits;
+use flowlens_wire::packet::{self, LinkType, WalkConfig};
+use flowlens_wire::sflow::{DiscardSample, FlowData, FlowSample, Interface};
+use flowlens_wire::{KeyVisitor, Value};
+
+/// A data source: the agent and the sFlow `source_id` (class in the top 8 bits, index in the
+/// low 24), or [`DataSource::AGENT`] for flows aggregated over a whole agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DataSource {
+    /// The agent (sFlow `agent_address`, NetFlow/IPFIX exporter).
+    pub agent: IpAddr,
+    /// `source_id_type << 24 | source_id_index`.
+    pub id: u32,
+}
+
+impl DataSource {
+    /// The `id` of the whole-agent data source (`aggMode:'agent'` flows).
+    pub const AGENT: u32 = u32::MAX;
+
+    /// The data source of class `class`, index `index` (index truncated to 24 bits).
+    pub const fn new(agent: IpAddr, class: u32, index: u32) -> Self {
+        DataSource {
+            agent,
+            id: (class & 0xff) << 24 | (index & 0x00ff_ffff),
+        }
+    }
+
+    /// The data source's name as sFlow-RT prints it: the ifIndex for class 0 (`"3"`),
+    /// `"<class>.<index>"` otherwise (`"2.1"`), `"agent"` for [`DataSource::AGENT`].
+    pub fn name(&self) -> DsName {
+        DsName(self.id)
+    }
+}
+
+/// Display of a data source name (see [`DataSource::name`]).
+#[derive(Clone, Copy, Debug)]
+pub struct DsName(u32);
+
+impl fmt::Display for DsName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0 >> 24, self.0 & 0x00ff_ffff) {
+            _ if self.0 == DataSource::AGENT => f.write_str("agent"),
+            (0, i) => write!(f, "{i}"),
+            (c, i) => write!(f, "{c}.{i}"),
+        }
+    }
+}
+
+/// Parses a data source name (`"3"`, `"2.1"`, `"agent"`) back to its id.
+pub fn parse_ds_name(name: &str) -> Option<u32> {
+    if name == "agent" {
+        return Some(DataSource::AGENT);
+    }
+    match name.split_once('.') {
+        Some((c, i)) => Some(DataSource::new(IpAddr::from([0, 0, 0, 0]), c.parse().ok()?, i.parse().ok()?).id),
+        None => Some(name.parse::<u32>().ok()? & 0x00ff_ffff),
+    }
+}
+
+/// What a sample stands for, for scaling and error estimates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Weight {
+    /// 1-in-N sampling rate (≥ 1).
+    pub rate: u32,
+    /// Packets the observation counts before scaling (1 for a packet sample; `packetDeltaCount`
+    /// for a NetFlow/IPFIX record).
+    pub frames: f64,
+    /// Bytes the observation counts before scaling (frame length; `octetDeltaCount`).
+    pub bytes: f64,
+}
+
+fn iface(v: Interface) -> Value<'static> {
+    match v {
+        Interface::Index(i) => Value::U64(u64::from(i)),
+        Interface::Discard { .. } => Value::Name("discard"),
+        Interface::Multiple { .. } => Value::Name("multiple"),
+        Interface::Internal => Value::Name("internal"),
+        Interface::Unknown => Value::Name("unknown"),
+        Interface::Reserved { .. } => Value::Name("unknown"),
+    }
+}
+
+/// Visits a flow sample's keys (sample fields, its records, and the walked sampled header) and
+/// returns its weight. `agent` is the datagram's agent address.
+pub fn visit_flow_sample(
+    agent: IpAddr,
+    s: &FlowSample<'_>,
+    cfg: &WalkConfig,
+    v: &mut impl KeyVisitor,
+) -> Weight {
+    v.key("agent", 0, Value::Ip(agent));
+    let (input, output) = (s.input(), s.output());
+    v.key("inputifindex", 0, iface(input));
+    v.key("outputifindex", 0, iface(output));
+    if s.source_id_type() == 0 {
+        let ds = s.source_id_index();
+        if input == Interface::Index(ds) {
+            v.key("direction", 0, Value::Name("ingress"));
+        } else if output == Interface::Index(ds) {
+            v.key("direction", 0, Value::Name("egress"));
+        }
+    }
+    v.key("samplingrate", 0, Value::U64(u64::from(s.sampling_rate())));
+    let bytes = visit_records(s.records(), cfg, v);
+    Weight {
+        rate: s.sampling_rate().max(1),
+        frames: 1.0,
+        bytes: bytes.unwrap_or(0) as f64,
+    }
+}
+
+/// Visits a dropped-packet notification's keys (`reason`, interfaces, records) and returns its
+/// weight (rate 1: every drop notification stands for itself).
+pub fn visit_discard_sample(
+    agent: IpAddr,
+    s: &DiscardSample<'_>,
+    cfg: &WalkConfig,
+    v: &mut impl KeyVisitor,
+) -> Weight {
+    v.key("agent", 0, Value::Ip(agent));
+    let ifv = |i: u32| {
+        if i == 0 {
+            Value::Name("unknown")
+        } else {
+            Value::U64(u64::from(i))
+        }
+    };
+    v.key("inputifindex", 0, ifv(s.input()));
+    v.key("outputifindex", 0, ifv(s.output()));
+    match s.reason_name() {
+        Some(n) => v.key("reason", 0, Value::Name(n)),
+        None => v.key("reason", 0, Value::U64(u64::from(s.reason()))),
+    }
+    let bytes = visit_records(s.records(), cfg, v);
+    Weight {
+        rate: 1,
+        frames: 1.0,
+        bytes: bytes.unwrap_or(0) as f64,
+    }
+}
+
+/// Visits flow records; returns the frame length when a record gives one.
+fn visit_records(
+    records: flowlens_wire::sflow::FlowRecords<'_>,
+    cfg: &WalkConfig,
+    v: &mut impl KeyVisitor,
+) -> Option<u64> {
+    let mut bytes = None;
+    // Malformed records end the list (the decoder already counted them); keys before it stand.
+    for r in records.map_while(Result::ok) {
+        match r.data {
+            FlowData::SampledHeader(h) => {
+                let len = u64::from(h.frame_length());
+                bytes.get_or_insert(len);
+                v.key("bytes", 0, Value::U64(len));
+                v.key("stripped", 0, Value::U64(u64::from(h.stripped())));
+                if let Some(link) = LinkType::from_sflow_header_protocol(h.header_protocol()) {
+                    packet::walk(link, h.header(), cfg).visit_keys(v);
+                }
+            }
+            FlowData::SampledEthernet(e) => {
+                let len = u64::from(e.length());
+                bytes.get_or_insert(len);
+                v.key("bytes", 0, Value::U64(len));
+                v.key("macsource", 0, Value::Mac(e.src_mac()));
+                v.key("macdestination", 0, Value::Mac(e.dst_mac()));
+                v.key("ethernetprotocol", 0, Value::U64(u64::from(e.eth_type())));
+            }
+            FlowData::SampledIpv4(p) => {
+                let len = u64::from(p.length());
+                bytes.get_or_insert(len);
+                v.key("bytes", 0, Value::U64(len));
+                v.key("ipsource", 0, Value::Ip(p.src_ip().into()));
+                v.key("ipdestination", 0, Value::Ip(p.dst_ip().into()));
+                v.key("ipprotocol", 0, Value::U64(u64::from(p.protocol())));
+                v.key("iptos", 0, Value::U64(u64::from(p.tos())));
+                ports(v, p.protocol(), p.src_port(), p.dst_port(), p.tcp_flags());
+            }
+            FlowData::SampledIpv6(p) => {
+                let len = u64::from(p.length());
+                bytes.get_or_insert(len);
+                v.key("bytes", 0, Value::U64(len));
+                v.key("ip6source", 0, Value::Ip(p.src_ip().into()));
+                v.key("ip6destination", 0, Value::Ip(p.dst_ip().into()));
+                v.key("ip6nexthdr", 0, Value::U64(u64::from(p.protocol())));
+                v.key("ip6tos", 0, Value::U64(u64::from(p.priority())));
+                ports(v, p.protocol(), p.src_port(), p.dst_port(), p.tcp_flags());
+            }
+            FlowData::ExtendedSwitch(x) => {
+                v.key("vlansource", 0, Value::U64(u64::from(x.src_vlan())));
+                v.key("prioritysource", 0, Value::U64(u64::from(x.src_priority())));
+                v.key("vlandestination", 0, Value::U64(u64::from(x.dst_vlan())));
+                v.key("prioritydestination", 0, Value::U64(u64::from(x.dst_priority())));
+            }
+            FlowData::ExtendedRouter(x) => {
+                if let Some(a) = x.nexthop() {
+                    v.key("ipnexthoprouter", 0, Value::Ip(a));
+                }
+                v.key("ipsourcemaskbits", 0, Value::U64(u64::from(x.src_mask_len())));
+                v.key("ipdestinationmaskbits", 0, Value::U64(u64::from(x.dst_mask_len())));
+            }
+            FlowData::ExtendedGateway(g) => gateway(&g, v),
+            FlowData::ExtendedVniIngress(x) | FlowData::ExtendedVniEgress(x) => {
+                v.key("vni", 0, Value::U64(u64::from(x.vni())));
+            }
+            FlowData::ExtendedEgressQueue(x) => {
+                v.key("queueindex", 0, Value::U64(u64::from(x.queue())));
+            }
+            FlowData::ExtendedTransit(x) => {
+                v.key("transitdelay", 0, Value::U64(u64::from(x.delay())));
+            }
+            FlowData::ExtendedQueue(x) => {
+                v.key("queuedepth", 0, Value::U64(u64::from(x.depth())));
+            }
+            _ => {}
+        }
+    }
+    bytes
+}
+
+fn ports(v: &mut impl KeyVisitor, proto: u32, sp: u32, dp: u32, flags: u32) {
+    match proto {
+        6 => {
+            v.key("tcpsourceport", 0, Value::U64(u64::from(sp)));
+            v.key("tcpdestinationport", 0, Value::U64(u64::from(dp)));
+            v.key("tcpflags", 0, Value::Display(&TcpFlagBits((flags & 0x1ff) as u16)));
+        }
+        17 => {
+            v.key("udpsourceport", 0, Value::U64(u64::from(sp)));
+            v.key("udpdestinationport", 0, Value::U64(u64::from(dp)));
+        }
+        _ => {}
+    }
+}
+
+/// Dash-separated u32 list (AS path, communities), from a function making the iterator.
+struct Dashed<F>(F);
+
+impl<F: Fn() -> I, I: Iterator<Item = u32>> fmt::Display for Dashed<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, n) in (self.0)().enumerate() {
+            if i > 0 {
+                f.write_str("-")?;
+            }
+            write!(f, "{n}")?;
+        }
+        Ok(())
+    }
+}
+
+fn gateway(g: &flowlens_wire::sflow::ExtendedGateway<'_>, v: &mut impl KeyVisitor) {
+    if let Some(a) = g.nexthop() {
+        v.key("bgpnexthop", 0, Value::Ip(a));
+    }
+    v.key("bgpas", 0, Value::U64(u64::from(g.as_number())));
+    v.key("bgpsourceas", 0, Value::U64(u64::from(g.src_as())));
+    v.key("bgpsourcepeeras", 0, Value::U64(u64::from(g.src_peer_as())));
+    let path = || g.dst_as_path().flat_map(|s| s.asns());
+    if let Some(first) = path().next() {
+        v.key("bgpdestinationpeeras", 0, Value::U64(u64::from(first)));
+    }
+    if let Some(last) = path().last() {
+        v.key("bgpdestinationas", 0, Value::U64(u64::from(last)));
+    }
+    v.key("bgpdestinationaspath", 0, Value::Display(&Dashed(path)));
+    let comms = || {
+        g.communities()
+            .chunks_exact(4)
+            .map(|c| c.try_into().map_or(0, u32::from_be_bytes))
+    };
+    v.key("bgpcommunities", 0, Value::Display(&Dashed(comms)));
+    v.key("bgplocalpref", 0, Value::U64(u64::from(g.localpref())));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_source_names_round_trip() {
+        let a = IpAddr::from([10, 0, 0, 1]);
+        assert_eq!(DataSource::new(a, 0, 3).name().to_string(), "3");
+        assert_eq!(DataSource::new(a, 2, 1).name().to_string(), "2.1");
+        assert_eq!(parse_ds_name("2.1"), Some(DataSource::new(a, 2, 1).id));
+        assert_eq!(parse_ds_name("3"), Some(3));
+        assert_eq!(parse_ds_name("agent"), Some(DataSource::AGENT));
+        assert_eq!(parse_ds_name("x"), None);
+    }
+}
