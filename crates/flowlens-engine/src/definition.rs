@@ -54,7 +54,10 @@ pub enum ValueKind {
 impl ValueKind {
     /// True for the additive, sampling-scaled kinds (they carry a confidence interval).
     pub const fn is_rate(&self) -> bool {
-        matches!(self, ValueKind::Bytes | ValueKind::Frames | ValueKind::Rate(_))
+        matches!(
+            self,
+            ValueKind::Bytes | ValueKind::Frames | ValueKind::Rate(_)
+        )
     }
 }
 
@@ -72,9 +75,7 @@ impl ValueSpec {
     pub fn parse(src: &str, schema: &mut Schema) -> Result<ValueSpec> {
         let src = src.trim();
         let (op, arg) = match src.split_once(':') {
-            Some((op, arg)) if matches!(op, "rate" | "avg" | "min" | "max" | "count") => {
-                (op, arg)
-            }
+            Some((op, arg)) if matches!(op, "rate" | "avg" | "min" | "max" | "count") => (op, arg),
             _ => ("", src),
         };
         if arg.is_empty() {
@@ -241,7 +242,13 @@ impl FlowDef {
         let value = match obj.get("value") {
             Some(Json::String(v)) => ValueSpec::parse(v, schema)?,
             Some(_) => return Err(Error::invalid("flow", "value", "must be a string")),
-            None => return Err(Error::invalid("flow", "value", "is required (e.g. 'bytes')")),
+            None => {
+                return Err(Error::invalid(
+                    "flow",
+                    "value",
+                    "is required (e.g. 'bytes')",
+                ))
+            }
         };
         let values = list(obj, "values")?
             .into_iter()
@@ -258,7 +265,11 @@ impl FlowDef {
         let flow_start = boolean(obj, "flowStart")?;
         let active_timeout = num(obj, "activeTimeout")?.unwrap_or(60.0);
         if !(1.0..=86_400.0).contains(&active_timeout) {
-            return Err(Error::invalid("flow", "activeTimeout", "must be 1..86400 seconds"));
+            return Err(Error::invalid(
+                "flow",
+                "activeTimeout",
+                "must be 1..86400 seconds",
+            ));
         }
         let dropped = boolean(obj, "dropped")?;
         let agg_agent = match text(obj, "aggMode")? {
@@ -275,13 +286,23 @@ impl FlowDef {
         let mut out = JsonMap::new();
         out.insert(
             "keys".into(),
-            Json::String(keys.iter().map(KeyExpr::source).collect::<Vec<_>>().join(",")),
+            Json::String(
+                keys.iter()
+                    .map(KeyExpr::source)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         );
         out.insert("value".into(), Json::String(value.source.clone()));
         if !values.is_empty() {
             out.insert(
                 "values".into(),
-                Json::Array(values.iter().map(|v| Json::String(v.source.clone())).collect()),
+                Json::Array(
+                    values
+                        .iter()
+                        .map(|v| Json::String(v.source.clone()))
+                        .collect(),
+                ),
             );
         }
         if let Some(f) = &filter {
@@ -360,13 +381,30 @@ mod tests {
     #[test]
     fn precise_errors() {
         let e = parse(json!({"keys":"ipsource"})).unwrap_err();
-        assert_eq!(e.to_string(), "flow: invalid `value`: is required (e.g. 'bytes')");
+        assert_eq!(
+            e.to_string(),
+            "flow: invalid `value`: is required (e.g. 'bytes')"
+        );
         let e = parse(json!({"value":"bytes","filtr":"x=1"})).unwrap_err();
-        assert!(e.to_string().starts_with("flow: invalid `filtr`: unknown attribute"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("flow: invalid `filtr`: unknown attribute"),
+            "{e}"
+        );
         let e = parse(json!({"value":"bytes","t":"soon"})).unwrap_err();
         assert_eq!(e.to_string(), "flow: invalid `t`: `soon` is not a number");
         let e = parse(json!({"value":"avg:"})).unwrap_err();
-        assert!(matches!(e, Error::Syntax { kind: ExprKind::Value, offset: 4, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::Syntax {
+                    kind: ExprKind::Value,
+                    offset: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = parse(json!({"value":"bytes","log":"yes"})).unwrap_err();
         assert_eq!(e.to_string(), "flow: invalid `log`: must be true or false");
         assert!(parse(json!("bytes")).is_err());

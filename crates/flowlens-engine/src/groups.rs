@@ -9,9 +9,13 @@ pub struct Groups;
 pub struct GroupSet;
 impl GroupSet {
     /// stub
-    pub fn lookup(&self, _ip: IpAddr) -> Option<&str> { None }
+    pub fn lookup(&self, _ip: IpAddr) -> Option<&str> {
+        None
+    }
 }
 impl Groups {
     /// stub
-    pub fn get(&self, _name: &str) -> Option<&Arc<GroupSet>> { None }
+    pub fn get(&self, _name: &str) -> Option<&Arc<GroupSet>> {
+        None
+    }
 }

@@ -20,6 +20,7 @@
 
 pub mod counters;
 pub mod definition;
+pub mod engine;
 pub mod env;
 pub mod error;
 pub mod expr;
@@ -31,7 +32,13 @@ pub mod oui;
 pub mod sample;
 pub mod select;
 pub mod stats;
+mod table;
+pub mod threshold;
 
+pub use engine::{ActiveFlow, AggMode, Engine, EngineStats, Limits, LoggedFlow};
 pub use env::Env;
 pub use error::{Error, ExprKind, Result};
 pub use keybuf::{KeyBuf, KeyName, Schema, Slot};
+pub use sample::DataSource;
+pub use select::AgentSel;
+pub use threshold::{Event, Threshold};

@@ -84,7 +84,9 @@ pub fn parse_ds_name(name: &str) -> Option<u32> {
         return Some(DataSource::AGENT);
     }
     match name.split_once('.') {
-        Some((c, i)) => Some(DataSource::new(IpAddr::from([0, 0, 0, 0]), c.parse().ok()?, i.parse().ok()?).id),
+        Some((c, i)) => {
+            Some(DataSource::new(IpAddr::from([0, 0, 0, 0]), c.parse().ok()?, i.parse().ok()?).id)
+        }
         None => Some(name.parse::<u32>().ok()? & 0x00ff_ffff),
     }
 }
@@ -222,14 +224,26 @@ fn visit_records(
                 v.key("vlansource", 0, Value::U64(u64::from(x.src_vlan())));
                 v.key("prioritysource", 0, Value::U64(u64::from(x.src_priority())));
                 v.key("vlandestination", 0, Value::U64(u64::from(x.dst_vlan())));
-                v.key("prioritydestination", 0, Value::U64(u64::from(x.dst_priority())));
+                v.key(
+                    "prioritydestination",
+                    0,
+                    Value::U64(u64::from(x.dst_priority())),
+                );
             }
             FlowData::ExtendedRouter(x) => {
                 if let Some(a) = x.nexthop() {
                     v.key("ipnexthoprouter", 0, Value::Ip(a));
                 }
-                v.key("ipsourcemaskbits", 0, Value::U64(u64::from(x.src_mask_len())));
-                v.key("ipdestinationmaskbits", 0, Value::U64(u64::from(x.dst_mask_len())));
+                v.key(
+                    "ipsourcemaskbits",
+                    0,
+                    Value::U64(u64::from(x.src_mask_len())),
+                );
+                v.key(
+                    "ipdestinationmaskbits",
+                    0,
+                    Value::U64(u64::from(x.dst_mask_len())),
+                );
             }
             FlowData::ExtendedGateway(g) => gateway(&g, v),
             FlowData::ExtendedVniIngress(x) | FlowData::ExtendedVniEgress(x) => {
@@ -255,7 +269,11 @@ fn ports(v: &mut impl KeyVisitor, proto: u32, sp: u32, dp: u32, flags: u32) {
         6 => {
             v.key("tcpsourceport", 0, Value::U64(u64::from(sp)));
             v.key("tcpdestinationport", 0, Value::U64(u64::from(dp)));
-            v.key("tcpflags", 0, Value::Display(&TcpFlagBits((flags & 0x1ff) as u16)));
+            v.key(
+                "tcpflags",
+                0,
+                Value::Display(&TcpFlagBits((flags & 0x1ff) as u16)),
+            );
         }
         17 => {
             v.key("udpsourceport", 0, Value::U64(u64::from(sp)));

@@ -10,7 +10,10 @@ pub struct KeyExpr {
 impl KeyExpr {
     /// Parses.
     pub fn parse(src: &str, schema: &mut Schema) -> Result<KeyExpr> {
-        Ok(KeyExpr { slot: schema.intern(src)?, src: src.into() })
+        Ok(KeyExpr {
+            slot: schema.intern(src)?,
+            src: src.into(),
+        })
     }
     /// Evaluates.
     pub fn eval(&self, keys: &KeyBuf, _env: &Env, out: &mut String) -> bool {
@@ -29,7 +32,10 @@ impl KeyExpr {
 }
 /// Splits.
 pub fn split_keys(src: &str) -> Vec<&str> {
-    src.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    src.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 /// Filter (stub).
 #[derive(Clone, Debug)]

@@ -1,0 +1,369 @@
+//! Virtual-time behaviour of the engine: smoothing, scaling, confidence intervals, thresholds,
+//! aggregation, flow logging. Packets are built here (Ethernet/IPv4/UDP) and fed as raw
+//! 1-in-1 samples; time is whatever the test says.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::IpAddr;
+
+use flowlens_engine::{AgentSel, AggMode, Engine};
+use flowlens_wire::packet::LinkType;
+use serde_json::json;
+
+/// An Ethernet/IPv4/UDP frame of `len` bytes from `src` to `dst`.
+fn udp_frame(src: [u8; 4], dst: [u8; 4], dport: u16, len: usize) -> Vec<u8> {
+    let len = len.max(42);
+    let mut f = vec![0u8; len];
+    f[0..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+    f[6..12].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    let ip_len = (len - 14) as u16;
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&ip_len.to_be_bytes());
+    f[22] = 64;
+    f[23] = 17;
+    f[26..30].copy_from_slice(&src);
+    f[30..34].copy_from_slice(&dst);
+    f[34..36].copy_from_slice(&40000u16.to_be_bytes());
+    f[36..38].copy_from_slice(&dport.to_be_bytes());
+    f[38..40].copy_from_slice(&(ip_len - 20).to_be_bytes());
+    f
+}
+
+const AGENT: [u8; 4] = [192, 0, 2, 1];
+
+fn agent(a: [u8; 4]) -> IpAddr {
+    IpAddr::from(a)
+}
+
+fn top(e: &Engine, now: u64, name: &str) -> Vec<(String, f64)> {
+    e.active_flows(now, &AgentSel::All, name, 100, 0.0, AggMode::Max)
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.key, a.value))
+        .collect()
+}
+
+/// 100 packets/s of 1000 bytes for 30 s, silence for 30 s, repeated for `secs`; returns the
+/// value sampled every second over the last two periods.
+fn square_wave(t: f64, secs: u64) -> Vec<f64> {
+    let mut e = Engine::default();
+    e.set_flow(
+        "pair",
+        &json!({"keys":"ipsource,ipdestination","value":"bytes","t":t}),
+    )
+    .unwrap();
+    let frame = udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 9, 1000);
+    let mut out = Vec::new();
+    for sec in 0..secs {
+        if (sec / 30) % 2 == 0 {
+            for i in 0..100u64 {
+                e.add_packet(
+                    sec * 1000 + i * 10,
+                    agent(AGENT),
+                    LinkType::Ethernet,
+                    &frame,
+                    1000,
+                );
+            }
+        }
+        e.tick(sec * 1000 + 999);
+        if sec >= secs - 120 {
+            out.push(
+                e.flow_value(
+                    (sec + 1) * 1000,
+                    &AgentSel::All,
+                    None,
+                    "pair",
+                    "10.0.0.1,10.0.0.2",
+                )
+                .unwrap()
+                .unwrap_or(0.0),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn smoothing_t1_follows_a_square_wave_and_t500_flattens_it() {
+    let fast = square_wave(1.0, 240);
+    // On: 100 kB/s; off: 0. With t = 1 the value is within 5 % of the wave 5 s after each edge.
+    for (i, v) in fast.iter().enumerate() {
+        let phase = i % 60;
+        if (5..30).contains(&phase) {
+            assert!((v - 100_000.0).abs() < 5_000.0, "t=1 on at {i}: {v}");
+        } else if (35..60).contains(&phase) {
+            assert!(*v < 1_000.0, "t=1 off at {i}: {v}");
+        }
+    }
+    // t = 500, after 6 t: the value sits at the wave's mean (50 kB/s) with a ripple of a few
+    // percent of the wave's 100 kB/s swing.
+    let slow = square_wave(500.0, 3000);
+    let (lo, hi) = slow
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(l, h), v| (l.min(*v), h.max(*v)));
+    assert!(hi - lo < 5_000.0, "t=500 ripple {lo}..{hi}");
+    assert!(
+        ((lo + hi) / 2.0 - 50_000.0).abs() < 2_500.0,
+        "t=500 level {lo}..{hi}"
+    );
+}
+
+#[test]
+fn steady_rate_converges_and_keys_expire_when_idle() {
+    let mut e = Engine::default();
+    e.set_flow(
+        "f",
+        &json!({"keys":"udpdestinationport","value":"frames","t":2}),
+    )
+    .unwrap();
+    let frame = udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 53, 100);
+    for ms in (0..20_000u64).step_by(10) {
+        e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &frame, 100);
+    }
+    let v = top(&e, 20_000, "f");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].0, "53");
+    assert!((v[0].1 - 100.0).abs() < 1.0, "{v:?}");
+    assert_eq!(e.active_keys(), 1);
+    // Idle for 5 t = 10 s: removed.
+    e.tick(31_000);
+    assert_eq!(e.active_keys(), 0);
+    assert!(top(&e, 31_000, "f").is_empty());
+    assert_eq!(e.stats().keys_expired, 1);
+}
+
+#[test]
+fn filter_and_missing_keys_skip_samples() {
+    let mut e = Engine::default();
+    e.set_flow("tcp", &json!({"keys":"tcpsourceport","value":"frames"}))
+        .unwrap();
+    e.set_flow("all", &json!({"value":"frames"})).unwrap();
+    let frame = udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 53, 100);
+    e.add_packet(0, agent(AGENT), LinkType::Ethernet, &frame, 100);
+    assert!(top(&e, 0, "tcp").is_empty());
+    // A definition without keys is one total with an empty key.
+    assert_eq!(top(&e, 0, "all").len(), 1);
+    assert_eq!(top(&e, 0, "all")[0].0, "");
+}
+
+#[test]
+fn by_flow_threshold_fires_once_per_key_and_rearms_after_timeout() {
+    let mut e = Engine::default();
+    e.set_flow("ddos", &json!({"keys":"ipsource","value":"frames","t":2}))
+        .unwrap();
+    e.set_threshold(
+        "ddos",
+        &json!({"metric":"ddos","value":1000,"byFlow":true,"timeout":5}),
+    )
+    .unwrap();
+    let a = udp_frame([203, 0, 113, 1], [10, 0, 0, 2], 80, 64);
+    let b = udp_frame([203, 0, 113, 2], [10, 0, 0, 2], 80, 64);
+    // 2000 pps from each source for 10 s.
+    for ms in 0..10_000u64 {
+        for _ in 0..2 {
+            e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &a, 64);
+            e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &b, 64);
+        }
+        if ms % 1000 == 999 {
+            e.tick(ms);
+        }
+    }
+    let ev = e.events(0, &[], 100);
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    let mut keys: Vec<_> = ev.iter().map(|x| x.flow_key.clone().unwrap()).collect();
+    keys.sort();
+    assert_eq!(keys, ["203.0.113.1", "203.0.113.2"]);
+    // 1000 pps is reached with t = 2 after t·ln2 ≈ 1.39 s.
+    assert!(
+        ev.iter().all(|x| (1300..1500).contains(&x.timestamp_ms)),
+        "{ev:?}"
+    );
+    assert!(e
+        .threshold_triggered("ddos", agent(AGENT), 0, Some("203.0.113.1"))
+        .unwrap());
+    // Silence: the value falls below 1000 after ~1.4 s, then 5 s re-arm.
+    let mut rearmed_at = None;
+    for s in 10..30u64 {
+        e.tick(s * 1000);
+        if rearmed_at.is_none()
+            && !e
+                .threshold_triggered("ddos", agent(AGENT), 0, Some("203.0.113.1"))
+                .unwrap()
+        {
+            rearmed_at = Some(s);
+        }
+    }
+    let r = rearmed_at.expect("re-armed");
+    assert!((16..=18).contains(&r), "re-armed at {r} s");
+    // A new flood fires again.
+    for ms in 30_000..33_000u64 {
+        e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &a, 64);
+        e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &a, 64);
+    }
+    assert_eq!(e.events(0, &[], 100).len(), 3);
+}
+
+#[test]
+fn threshold_without_by_flow_fires_once_per_data_source() {
+    let mut e = Engine::default();
+    e.set_flow("src", &json!({"keys":"ipsource","value":"frames","t":1}))
+        .unwrap();
+    e.set_threshold("t", &json!({"metric":"src","value":100}))
+        .unwrap();
+    for i in 1..=5u8 {
+        let f = udp_frame([203, 0, 113, i], [10, 0, 0, 2], 80, 64);
+        for ms in 0..3000u64 {
+            e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &f, 64);
+        }
+    }
+    assert_eq!(e.events(0, &[], 100).len(), 1);
+}
+
+#[test]
+fn aggregation_max_and_sum_over_agents() {
+    let mut e = Engine::default();
+    e.set_flow("f", &json!({"keys":"ipdestination","value":"frames","t":1}))
+        .unwrap();
+    let f = udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 80, 64);
+    for ms in 0..10_000u64 {
+        e.add_packet(ms, agent([192, 0, 2, 1]), LinkType::Ethernet, &f, 64); // 1000 pps
+        if ms % 2 == 0 {
+            e.add_packet(ms, agent([192, 0, 2, 2]), LinkType::Ethernet, &f, 64);
+            // 500 pps
+        }
+    }
+    let max = e
+        .active_flows(10_000, &AgentSel::All, "f", 10, 0.0, AggMode::Max)
+        .unwrap();
+    let sum = e
+        .active_flows(10_000, &AgentSel::All, "f", 10, 0.0, AggMode::Sum)
+        .unwrap();
+    assert!((max[0].value - 1000.0).abs() < 5.0, "{max:?}");
+    assert_eq!(max[0].agent, agent([192, 0, 2, 1]));
+    assert!((sum[0].value - 1500.0).abs() < 8.0, "{sum:?}");
+    let one = e
+        .active_flows(
+            10_000,
+            &AgentSel::parse("192.0.2.2").unwrap(),
+            "f",
+            10,
+            0.0,
+            AggMode::Max,
+        )
+        .unwrap();
+    assert!((one[0].value - 500.0).abs() < 5.0, "{one:?}");
+    // minValue trims.
+    assert!(e
+        .active_flows(10_000, &AgentSel::All, "f", 10, 2000.0, AggMode::Sum)
+        .unwrap()
+        .is_empty());
+    // Unsampled packets: the confidence interval is exact.
+    assert_eq!(max[0].ci95, 0.0);
+    assert!(max[0].samples > 900.0, "{max:?}");
+}
+
+#[test]
+fn flow_start_logging_and_active_timeout() {
+    let mut e = Engine::default();
+    e.set_flow(
+        "start",
+        &json!({"keys":"ipsource","value":"frames","log":true,"flowStart":true}),
+    )
+    .unwrap();
+    e.set_flow(
+        "end",
+        &json!({"keys":"ipsource","value":"bytes","log":true,"activeTimeout":10}),
+    )
+    .unwrap();
+    let f = udp_frame([10, 0, 0, 7], [10, 0, 0, 2], 80, 100);
+    for ms in (0..25_000u64).step_by(100) {
+        e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &f, 100);
+        if ms % 1000 == 0 {
+            e.tick(ms);
+        }
+    }
+    let starts = e.logged_flows(0, Some("start"), 100);
+    assert_eq!(starts.len(), 1);
+    assert_eq!(starts[0].flow_keys, "10.0.0.7");
+    assert_eq!(starts[0].start_ms, 0);
+    // activeTimeout 10 s: records at 10 s and 20 s, each with 100 packets × 100 bytes.
+    let ends = e.logged_flows(0, Some("end"), 100);
+    assert_eq!(ends.len(), 2, "{ends:?}");
+    assert!(
+        ends.iter().all(|f| (f.value - 10_000.0).abs() <= 100.0),
+        "{ends:?}"
+    );
+    // Idle end: the rest of the flow is logged when it expires.
+    e.tick(40_000);
+    let ends = e.logged_flows(0, Some("end"), 100);
+    assert_eq!(ends.len(), 3);
+    let total: f64 = ends.iter().map(|f| f.value).sum();
+    assert_eq!(total, 250.0 * 100.0);
+    // Long-poll ids: newest first, only after the given id.
+    let last = e.last_flow_id();
+    assert!(e.logged_flows(last, None, 100).is_empty());
+    assert_eq!(e.logged_flows(last - 1, None, 100).len(), 1);
+}
+
+#[test]
+fn values_count_avg_max() {
+    let mut e = Engine::default();
+    e.set_flow(
+        "d",
+        &json!({"keys":"ipdestination","value":"frames","values":["count:ipsource","avg:ipbytes","max:ipbytes"],"t":2}),
+    )
+    .unwrap();
+    for i in 0..50u8 {
+        let f = udp_frame([203, 0, 113, i], [10, 0, 0, 2], 53, 100 + usize::from(i));
+        e.add_packet(
+            1000 + u64::from(i),
+            agent(AGENT),
+            LinkType::Ethernet,
+            &f,
+            100,
+        );
+    }
+    let a = &e
+        .active_flows(1100, &AgentSel::All, "d", 10, 0.0, AggMode::Max)
+        .unwrap()[0];
+    assert_eq!(a.values[0], 50.0);
+    // ipbytes = frame length - 14: 86..135, mean 110.5.
+    assert!((a.values[1] - 110.5).abs() < 0.2, "{a:?}");
+    assert_eq!(a.values[2], 135.0);
+    // Sources seen more than max(t,1) s ago no longer count.
+    assert_eq!(
+        e.active_flows(3200, &AgentSel::All, "d", 10, 0.0, AggMode::Max)
+            .unwrap()[0]
+            .values[0],
+        0.0
+    );
+}
+
+#[test]
+fn table_cap_evicts_the_smaller_half_and_counts_it() {
+    let mut limits = flowlens_engine::Limits::default();
+    limits.max_keys_per_table = 100;
+    let mut e = Engine::new(limits);
+    e.set_flow("f", &json!({"keys":"ipsource","value":"frames"}))
+        .unwrap();
+    // One heavy hitter, then 1000 one-packet sources.
+    let heavy = udp_frame([10, 9, 9, 9], [10, 0, 0, 2], 80, 64);
+    for _ in 0..1000 {
+        e.add_packet(0, agent(AGENT), LinkType::Ethernet, &heavy, 64);
+    }
+    for i in 0..1000u32 {
+        let b = i.to_be_bytes();
+        let f = udp_frame([10, b[1], b[2], b[3]], [10, 0, 0, 2], 80, 64);
+        e.add_packet(1, agent(AGENT), LinkType::Ethernet, &f, 64);
+    }
+    assert!(e.active_keys() <= 100);
+    assert!(e.stats().keys_evicted >= 900);
+    assert_eq!(top(&e, 2, "f")[0].0, "10.9.9.9");
+}
