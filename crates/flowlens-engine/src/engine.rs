@@ -561,7 +561,7 @@ impl Engine {
     ) -> Weight {
         self.buf.reset(&self.schema);
         self.sample_tick = self.sample_tick.wrapping_add(1);
-        let seen = (self.sample_tick % 64 == 1).then(|| Seen {
+        let seen = (self.sample_tick % 64 == 1).then_some(Seen {
             map: &mut self.seen_keys,
             now_ms,
         });

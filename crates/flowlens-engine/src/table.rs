@@ -125,7 +125,7 @@ impl Entry {
                 Box::new(More {
                     main: (!main.kind.is_rate()).then(|| ValState::new(&main.kind)),
                     values: values.iter().map(|v| ValState::new(&v.kind)).collect(),
-                    log: log.then(|| LogState {
+                    log: log.then_some(LogState {
                         record_start_ms: now_ms,
                         total_at_start: 0.0,
                     }),

@@ -160,7 +160,7 @@ impl Threshold {
     pub fn accepts(&self, get: impl Fn(&str) -> Option<String>) -> bool {
         self.filter
             .iter()
-            .all(|(attr, vals)| get(attr).is_some_and(|v| vals.iter().any(|x| *x == v)))
+            .all(|(attr, vals)| get(attr).is_some_and(|v| vals.contains(&v)))
     }
 }
 
