@@ -876,6 +876,43 @@ impl Engine {
         Ok(out)
     }
 
+    /// Undecayed totals of definition `name` per key, summed over the selected agents' data
+    /// sources, largest first (`flowlens top --totals`; keep keys with
+    /// [`Limits::idle_factor`] 0 so none expires). Only for rate values (`bytes`, `frames`,
+    /// numeric keys): others are refused.
+    pub fn flow_totals(&self, agents: &AgentSel, name: &str) -> Result<Vec<(String, f64)>> {
+        let flow = self.find_flow(name)?;
+        if !flow.def.value.kind.is_rate() {
+            return Err(Error::invalid(
+                "flow",
+                "value",
+                format!(
+                    "`{}` has no total (use bytes, frames or a numeric key)",
+                    flow.def.value.source
+                ),
+            ));
+        }
+        let mut sums: Map<&str, f64> = map();
+        for (ds, t) in &flow.tables {
+            if agents.contains(ds.agent) {
+                for (k, e) in &t.entries {
+                    *sums.entry(k).or_default() += e.total;
+                }
+            }
+        }
+        let mut v: Vec<(String, f64)> = sums.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(v)
+    }
+
+    /// A definition's compiled form.
+    pub fn flow_def(&self, name: &str) -> Option<&FlowDef> {
+        self.flows
+            .iter()
+            .find(|f| f.def.name == name)
+            .map(|f| &f.def)
+    }
+
     /// The `n` largest keys of definition `name` at one data source (`topKeys`).
     pub fn top_keys(
         &self,

@@ -13,7 +13,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod capture;
 mod decode;
+mod top;
 
 /// Real-time network traffic analytics: sFlow, NetFlow and IPFIX.
 #[derive(Debug, Parser)]
@@ -32,6 +34,60 @@ enum Command {
     /// file), or receives datagrams with `--listen`. sFlow is recognised by content, not port.
     /// For captures of ordinary traffic each packet's layers and flow keys are printed.
     Decode(DecodeArgs),
+    /// Replay captures through the flow engine and print the largest flows.
+    ///
+    /// sFlow, NetFlow and IPFIX datagrams are recognised by content on any port; other
+    /// packets count as 1-in-1 samples. Time is the capture's. Define the flow with
+    /// `--keys/--value/--filter/--t/--n`, or with one or more sFlow-RT definitions (`--flow`).
+    Top(TopArgs),
+}
+
+/// Arguments of `flowlens top`.
+#[derive(Debug, clap::Args)]
+struct TopArgs {
+    /// Flow keys, sFlow-RT syntax: comma-separated keys and key functions
+    /// (e.g. `ipsource,ipdestination`, `group:ipsource:dc`). None: one total.
+    #[arg(long, value_name = "KEYS")]
+    keys: Option<String>,
+    /// Flow value: `bytes`, `frames`, a numeric key, or `avg:`/`min:`/`max:`/`count:<key>`.
+    #[arg(long, value_name = "VALUE", default_value = "bytes")]
+    value: String,
+    /// Filter expression, sFlow-RT syntax (e.g. `ipprotocol=6&tcpdestinationport=80`).
+    #[arg(long, value_name = "EXPR")]
+    filter: Option<String>,
+    /// Smoothing time constant, seconds (0.2..600).
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    t: f64,
+    /// Largest flows kept per data source for `topKeys` (5..20).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    n: u32,
+    /// An sFlow-RT flow definition in JavaScript-object or JSON syntax, optionally named:
+    /// `--flow "pair={keys:'ipsource,ipdestination',value:'bytes'}"` (repeatable; replaces
+    /// the single-flow options).
+    #[arg(long, value_name = "DEFINITION")]
+    flow: Vec<String>,
+    /// Rows to print per definition.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    max_flows: usize,
+    /// Merge a key seen at several data sources by `max` (sFlow-RT's default) or `sum`.
+    #[arg(long, value_name = "MODE", default_value = "max")]
+    agg_mode: String,
+    /// Print each key's total (bytes, frames, ...) over the whole capture instead of its
+    /// smoothed rate at the end.
+    #[arg(long)]
+    totals: bool,
+    /// Also print a report every SECS seconds of capture time.
+    #[arg(long, value_name = "SECS")]
+    every: Option<f64>,
+    /// Print sFlow-RT's /activeflows JSON (one line per report) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Do not print the summary line and progress on standard error.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Captures (pcap, pcapng) or datagram payload files.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
 }
 
 /// Arguments of `flowlens decode`.
@@ -91,6 +147,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode::run(&args),
+        Command::Top(args) => top::run(&args),
     };
     match result {
         Ok(code) => code,

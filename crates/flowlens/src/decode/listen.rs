@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::capture::Frame;
+use crate::capture::Frame;
 
 /// Largest UDP payload.
 const MAX_DATAGRAM_BYTES: usize = 65_535;

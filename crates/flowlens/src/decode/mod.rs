@@ -13,9 +13,9 @@ use anyhow::{Context, Result};
 use flowlens_flow::{Limits, NetflowSession, TemplateCache};
 use flowlens_wire::packet::WalkConfig;
 
+use crate::capture;
 use crate::{DecodeArgs, Format};
 
-mod capture;
 mod listen;
 mod model;
 mod netflow;

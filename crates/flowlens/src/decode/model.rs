@@ -14,9 +14,9 @@ use flowlens_wire::sflow::{self, CounterData, Datagram, FlowData, FlowRecord, Sa
 use flowlens_wire::{Error, FieldVisitor, KeyVisitor, Value};
 use serde_json::{json, Map, Value as Json};
 
-use super::capture::Frame;
 use super::netflow;
 use super::stats::Stats;
+use crate::capture::Frame;
 
 /// Where a frame came from, for the document's header fields.
 #[derive(Clone, Copy, Debug)]

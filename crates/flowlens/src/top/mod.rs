@@ -1,0 +1,157 @@
+//! `flowlens top`: replays captures through the flow engine in capture time and prints the
+//! largest flows.
+//!
+//! sFlow datagrams, NetFlow v5/v9 and IPFIX datagrams (recognised by content on any UDP port)
+//! feed the engine as they would live; any other packet is a 1-in-1 sample of a pseudo-agent
+//! `0.0.0.0` (data source 0). The engine's clock is the capture's timestamps, so smoothing,
+//! thresholds and flow expiry behave as they did on the wire.
+
+mod output;
+mod replay;
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use flowlens_engine::{AgentSel, AggMode, Engine, Limits};
+use serde_json::Value as Json;
+
+use crate::TopArgs;
+
+/// One definition to report: its name and how it was written.
+struct Def {
+    name: String,
+}
+
+pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
+    let mut limits = Limits::default();
+    if args.totals {
+        // Totals need every key until the end: no idle expiry, room for a whole capture.
+        limits.idle_factor = 0.0;
+        limits.max_keys_per_table = usize::MAX;
+    }
+    let mut engine = Engine::new(limits);
+    let defs = define(&mut engine, args)?;
+    let agg = AggMode::parse(&args.agg_mode).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let out = io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    let every_ms = args.every.map(|s| (s * 1000.0) as u64);
+    let mut next_report = None::<u64>;
+    let progress = replay::Progress::new(&args.files, io::stderr().is_terminal() && !args.quiet);
+    let mut replayer = replay::Replayer::new(&mut engine)?;
+    for path in &args.files {
+        replayer
+            .file(path, &progress, |engine, now_ms| {
+                if let Some(every) = every_ms {
+                    let due = *next_report.get_or_insert(now_ms + every);
+                    if now_ms >= due {
+                        report(engine, &defs, args, agg, due, &mut out)?;
+                        next_report = Some(due + every);
+                    }
+                }
+                Ok(())
+            })
+            .with_context(|| format!("{}", path.display()))?;
+    }
+    progress.finish();
+    let now = replayer.now_ms();
+    let summary = replayer.summary();
+    report(&engine, &defs, args, agg, now, &mut out)?;
+    out.flush()?;
+    if !args.quiet {
+        eprintln!("{summary}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(
+    engine: &Engine,
+    defs: &[Def],
+    args: &TopArgs,
+    agg: AggMode,
+    now_ms: u64,
+    out: &mut impl Write,
+) -> Result<()> {
+    let mut docs = Vec::new();
+    for d in defs {
+        let rows = if args.totals {
+            output::Rows::Totals(
+                engine
+                    .flow_totals(&AgentSel::All, &d.name)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .into_iter()
+                    .take(args.max_flows)
+                    .collect(),
+            )
+        } else {
+            output::Rows::Active(
+                engine
+                    .active_flows(now_ms, &AgentSel::All, &d.name, args.max_flows, 0.0, agg)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+            )
+        };
+        let def = engine.flow_def(&d.name).context("definition vanished")?;
+        docs.push((d.name.as_str(), def, rows));
+    }
+    if args.json {
+        output::json(out, &docs)
+    } else {
+        output::table(out, now_ms, &docs, defs.len() > 1)
+    }
+}
+
+fn define(engine: &mut Engine, args: &TopArgs) -> Result<Vec<Def>> {
+    let mut defs = Vec::new();
+    if args.flow.is_empty() {
+        let mut spec = serde_json::Map::new();
+        spec.insert(
+            "keys".into(),
+            Json::String(args.keys.clone().unwrap_or_default()),
+        );
+        spec.insert("value".into(), Json::String(args.value.clone()));
+        if let Some(f) = &args.filter {
+            spec.insert("filter".into(), Json::String(f.clone()));
+        }
+        spec.insert("t".into(), Json::from(args.t));
+        spec.insert("n".into(), Json::from(args.n));
+        engine
+            .set_flow("top", &Json::Object(spec))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        defs.push(Def { name: "top".into() });
+    } else {
+        if args.keys.is_some() || args.filter.is_some() {
+            bail!("--flow replaces --keys/--value/--filter/--t/--n; give one or the other");
+        }
+        for (i, text) in args.flow.iter().enumerate() {
+            let (name, body) = split_named(text, i);
+            let spec: Json = json5::from_str(body)
+                .with_context(|| format!("--flow `{text}`: not a JavaScript/JSON object"))?;
+            engine
+                .set_flow(&name, &spec)
+                .map_err(|e| anyhow::anyhow!("--flow `{text}`: {e}"))?;
+            defs.push(Def { name });
+        }
+    }
+    Ok(defs)
+}
+
+/// `NAME={…}` or just `{…}` (named `flowN`).
+fn split_named(text: &str, i: usize) -> (String, &str) {
+    let t = text.trim();
+    match t.split_once('=') {
+        Some((name, body)) if !t.starts_with('{') && body.trim_start().starts_with('{') => {
+            (name.trim().to_string(), body)
+        }
+        _ => (format!("flow{}", i + 1), t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flow_names() {
+        assert_eq!(super::split_named("{value:'bytes'}", 0).0, "flow1");
+        assert_eq!(super::split_named("pair={value:'bytes'}", 3).0, "pair");
+        assert_eq!(super::split_named("{filter:'a=b'}", 1).0, "flow2");
+    }
+}
