@@ -43,7 +43,7 @@ struct ValueSet {
     /// Up to [`FEW`] texts compared one by one, beyond that a hash set.
     texts: Texts,
     /// CIDR and address values, matched against the key's value as an address.
-    cidrs: Option<Lpm>,
+    cidrs: Option<Box<Lpm>>,
 }
 
 const FEW: usize = 4;
@@ -216,18 +216,23 @@ impl<'a, 's> FilterParser<'a, 's> {
 
     fn comparison(&mut self) -> Result<Cmp> {
         let start = self.pos;
-        let mut depth = 0usize;
+        let mut open: Vec<usize> = Vec::new();
         let (op_at, negate, regex) = loop {
             let Some(b) = self.peek() else {
+                if let Some(at) = open.first() {
+                    return Err(self.src().err(*at, "unclosed '[' (expected a matching ']')"));
+                }
                 return Err(self.src().err(self.pos, "expected '=', '!=', '~' or '!~' after the key"));
             };
             match b {
-                b'[' => depth += 1,
-                b']' if depth == 0 => {
+                b'[' => open.push(self.pos),
+                b']' if open.is_empty() => {
                     return Err(self.src().err(self.pos, "unexpected ']' without a matching '['"))
                 }
-                b']' => depth -= 1,
-                _ if depth > 0 => {}
+                b']' => {
+                    open.pop();
+                }
+                _ if !open.is_empty() => {}
                 b'=' => break (self.pos, false, false),
                 b'~' => break (self.pos, false, true),
                 b'!' => match self.src().byte(self.pos + 1) {
@@ -382,7 +387,7 @@ impl<'a, 's> FilterParser<'a, 's> {
 fn value_set(values: Vec<Value>) -> ValueSet {
     let mut null = false;
     let mut texts: Vec<Box<str>> = Vec::with_capacity(values.len());
-    let mut cidrs: Option<Lpm> = None;
+    let mut cidrs: Option<Box<Lpm>> = None;
     for v in values {
         if v.text == "null" {
             null = true;
@@ -390,7 +395,7 @@ fn value_set(values: Vec<Value>) -> ValueSet {
         }
         if v.text.contains('/') || v.text.parse::<std::net::IpAddr>().is_ok() {
             if let Ok(c) = parse_cidr(&v.text) {
-                cidrs.get_or_insert_with(Lpm::default).insert_first(c, 0);
+                cidrs.get_or_insert_with(Box::default).insert_first(c, 0);
             }
         }
         texts.push(v.text.into_boxed_str());

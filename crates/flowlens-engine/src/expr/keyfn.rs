@@ -331,8 +331,8 @@ impl Parser<'_, '_> {
         let first = segs.first().copied().unwrap_or(span);
         let head = self.src.get(first);
         if head.starts_with('[') {
-            let close = first.end - 1;
-            if self.src.byte(close) != Some(b']') || first.end - first.start < 2 {
+            let close = matching_bracket(head).map_or(first.end, |i| first.start + i);
+            if close + 1 != first.end {
                 return Err(self.src.err(close + 1, "unexpected text after ']'"));
             }
             if segs.len() > 1 {
@@ -551,6 +551,24 @@ fn function_name(head: &str) -> Option<&'static str> {
         "concat", "bits", "oui", "uri", "country", "asn", "host", "link", "dns",
     ];
     NAMES.iter().copied().find(|n| *n == head)
+}
+
+/// Byte index of the `]` closing the `[` at index 0 of `text`.
+fn matching_bracket(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'[' => depth += 1,
+            b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn parse_mask(t: &str) -> Option<u64> {
