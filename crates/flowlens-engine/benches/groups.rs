@@ -10,7 +10,7 @@
 //! Prefixes and addresses come from a fixed-seed xorshift generator, so every run sees the
 //! same data.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, missing_docs)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -74,7 +74,11 @@ fn bench(c: &mut Criterion) {
         .map(|_| IpAddr::V4(Ipv4Addr::from(r.next() as u32)))
         .collect();
     let v6: Vec<IpAddr> = (0..4096)
-        .map(|_| IpAddr::V6(Ipv6Addr::from((u128::from(r.next()) << 64) | u128::from(r.next()))))
+        .map(|_| {
+            IpAddr::V6(Ipv6Addr::from(
+                (u128::from(r.next()) << 64) | u128::from(r.next()),
+            ))
+        })
         .collect();
     let mut g = c.benchmark_group("groups");
     g.throughput(Throughput::Elements(v4.len() as u64));
@@ -94,7 +98,9 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let names: Vec<String> = (0..16_000).map(|i| format!("host{i}.example{}.com.", i % 97)).collect();
+    let names: Vec<String> = (0..16_000)
+        .map(|i| format!("host{i}.example{}.com.", i % 97))
+        .collect();
     let text = format!("dnsqname=\"{}\"", names.join(","));
     let mut schema = Schema::default();
     let f = Filter::parse(&text, &mut schema).unwrap();
@@ -102,7 +108,11 @@ fn bench(c: &mut Criterion) {
     let env = Env::default();
     let mut g = c.benchmark_group("filter");
     g.bench_function("dnsqname-16k-compile", |b| {
-        b.iter_batched(Schema::default, |mut s| Filter::parse(&text, &mut s).unwrap(), BatchSize::SmallInput)
+        b.iter_batched(
+            Schema::default,
+            |mut s| Filter::parse(&text, &mut s).unwrap(),
+            BatchSize::SmallInput,
+        )
     });
     g.bench_function("dnsqname-16k-match", |b| {
         let mut keys = KeyBuf::default();

@@ -85,7 +85,11 @@ impl Error {
     }
 
     /// An invalid attribute.
-    pub fn invalid(what: &'static str, field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn invalid(
+        what: &'static str,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::Invalid {
             what,
             field: field.into(),
@@ -102,11 +106,7 @@ impl fmt::Display for Error {
                 input,
                 offset,
                 reason,
-            } => write!(
-                f,
-                "{} `{input}`: {reason} at offset {offset}",
-                kind.name()
-            ),
+            } => write!(f, "{} `{input}`: {reason} at offset {offset}", kind.name()),
             Error::Invalid {
                 what,
                 field,

@@ -54,18 +54,14 @@ pub(crate) fn parse_cidr(text: &str) -> core::result::Result<Cidr, (usize, &'sta
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let len = match len_text {
         None => max,
-        Some(l) => l
-            .parse::<u8>()
-            .ok()
-            .filter(|l| *l <= max)
-            .ok_or((
-                addr_text.len() + 1,
-                if addr.is_ipv4() {
-                    "prefix length must be 0..=32"
-                } else {
-                    "prefix length must be 0..=128"
-                },
-            ))?,
+        Some(l) => l.parse::<u8>().ok().filter(|l| *l <= max).ok_or((
+            addr_text.len() + 1,
+            if addr.is_ipv4() {
+                "prefix length must be 0..=32"
+            } else {
+                "prefix length must be 0..=128"
+            },
+        ))?,
     };
     Ok(Cidr {
         addr: mask_addr(addr, len),
@@ -193,7 +189,11 @@ impl GroupSet {
                     .iter()
                     .map(|x| {
                         x.as_str().ok_or_else(|| {
-                            Error::invalid("group", label.as_str(), "must be a list of CIDR strings")
+                            Error::invalid(
+                                "group",
+                                label.as_str(),
+                                "must be a list of CIDR strings",
+                            )
                         })
                     })
                     .collect::<Result<_>>()?,
@@ -216,7 +216,9 @@ impl GroupSet {
     ///
     /// [`Error::Syntax`] of kind [`ExprKind::Cidr`] for a bad prefix (input = the prefix,
     /// reason names the label); [`Error::Limit`] beyond 2^32 labels.
-    pub fn from_pairs<'a>(labels: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>) -> Result<GroupSet> {
+    pub fn from_pairs<'a>(
+        labels: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>,
+    ) -> Result<GroupSet> {
         let mut set = GroupSet::default();
         for (label, prefixes) in labels {
             let idx = u32::try_from(set.labels.len()).map_err(|_| Error::Limit {
@@ -328,7 +330,10 @@ mod tests {
         assert_eq!(parse_cidr("10.1.2.3").unwrap().to_string(), "10.1.2.3/32");
         assert_eq!(parse_cidr("FC00::1/7").unwrap().to_string(), "fc00::/7");
         assert_eq!(parse_cidr("::/0").unwrap().to_string(), "::/0");
-        assert_eq!(parse_cidr("10.0.0.0/33"), Err((9, "prefix length must be 0..=32")));
+        assert_eq!(
+            parse_cidr("10.0.0.0/33"),
+            Err((9, "prefix length must be 0..=32"))
+        );
         assert_eq!(parse_cidr("10.0.0/8").map_err(|e| e.0), Err(0));
         assert_eq!(parse_cidr("::/129").map_err(|e| e.0), Err(3));
     }

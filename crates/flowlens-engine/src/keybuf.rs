@@ -45,13 +45,18 @@ impl KeyName {
     pub fn parse(text: &str) -> Result<KeyName> {
         let (name, depth) = match text.rsplit_once('.') {
             Some((n, d)) if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) => {
-                let depth: u8 = d
-                    .parse()
-                    .ok()
-                    .filter(|d| (1..=15).contains(d))
-                    .ok_or_else(|| {
-                        Error::syntax(ExprKind::Key, text, n.len() + 1, "tunnel depth must be 1..15")
-                    })?;
+                let depth: u8 =
+                    d.parse()
+                        .ok()
+                        .filter(|d| (1..=15).contains(d))
+                        .ok_or_else(|| {
+                            Error::syntax(
+                                ExprKind::Key,
+                                text,
+                                n.len() + 1,
+                                "tunnel depth must be 1..15",
+                            )
+                        })?;
                 (n, depth)
             }
             _ => (text, 0),

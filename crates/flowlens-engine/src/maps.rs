@@ -41,9 +41,9 @@ impl ValueMap {
     ///
     /// [`Error::Invalid`] (`what` = `map`) when `v` is not an object of value lists.
     pub fn from_json(v: &Value) -> Result<ValueMap> {
-        let obj = v
-            .as_object()
-            .ok_or_else(|| Error::invalid("map", "map", "must be an object of label: [value, …]"))?;
+        let obj = v.as_object().ok_or_else(|| {
+            Error::invalid("map", "map", "must be an object of label: [value, …]")
+        })?;
         let mut out = ValueMap::default();
         for (label, list) in obj {
             let items: &[Value] = match list {
@@ -76,7 +76,9 @@ impl ValueMap {
     /// # Errors
     ///
     /// [`Error::Limit`] beyond 2^32 labels.
-    pub fn from_pairs<'a>(labels: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>) -> Result<ValueMap> {
+    pub fn from_pairs<'a>(
+        labels: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>,
+    ) -> Result<ValueMap> {
         let mut out = ValueMap::default();
         for (label, values) in labels {
             out.push(label, values.into_iter())?;
@@ -110,7 +112,10 @@ impl ValueMap {
     pub fn to_json(&self) -> Value {
         let mut obj = serde_json::Map::with_capacity(self.labels.len());
         for (label, values) in self.labels.iter().zip(&self.values) {
-            let list = values.iter().map(|v| Value::String(v.to_string())).collect();
+            let list = values
+                .iter()
+                .map(|v| Value::String(v.to_string()))
+                .collect();
             obj.insert(label.to_string(), Value::Array(list));
         }
         Value::Object(obj)

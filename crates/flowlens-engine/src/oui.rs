@@ -145,7 +145,11 @@ struct Rows<'a> {
 
 impl<'a> Rows<'a> {
     fn new(text: &'a str) -> Self {
-        Rows { text, pos: 0, line: 1 }
+        Rows {
+            text,
+            pos: 0,
+            line: 1,
+        }
     }
 }
 
@@ -230,26 +234,50 @@ MA-M,F4BD9E1,Longer Prefix Ltd,X\n";
     fn parses_quotes_and_multiline_fields() {
         let t = OuiTable::parse_csv(SAMPLE).unwrap();
         assert_eq!(t.len(), 5);
-        assert_eq!(t.lookup([0xf4, 0xbd, 0x9e, 0x00, 0, 1]), Some("Cisco Systems, Inc"));
-        assert_eq!(t.lookup([0x58, 0x85, 0xe9, 1, 2, 3]), Some("Realme Chongqing"));
-        assert_eq!(t.lookup([0x00, 0x1b, 0xc5, 0x00, 0x1f, 0]), Some("Quoted \"Name\""));
-        assert_eq!(t.lookup([0x00, 0x1b, 0xc5, 0x00, 0x2f, 0]), Some("IEEE Registration Authority"));
-        assert_eq!(t.lookup([0xf4, 0xbd, 0x9e, 0x1f, 0, 0]), Some("Longer Prefix Ltd"));
+        assert_eq!(
+            t.lookup([0xf4, 0xbd, 0x9e, 0x00, 0, 1]),
+            Some("Cisco Systems, Inc")
+        );
+        assert_eq!(
+            t.lookup([0x58, 0x85, 0xe9, 1, 2, 3]),
+            Some("Realme Chongqing")
+        );
+        assert_eq!(
+            t.lookup([0x00, 0x1b, 0xc5, 0x00, 0x1f, 0]),
+            Some("Quoted \"Name\"")
+        );
+        assert_eq!(
+            t.lookup([0x00, 0x1b, 0xc5, 0x00, 0x2f, 0]),
+            Some("IEEE Registration Authority")
+        );
+        assert_eq!(
+            t.lookup([0xf4, 0xbd, 0x9e, 0x1f, 0, 0]),
+            Some("Longer Prefix Ltd")
+        );
         assert_eq!(t.lookup([0, 0, 0, 0, 0, 0]), None);
     }
 
     #[test]
     fn bad_rows_name_their_line() {
         let e = OuiTable::parse_csv("Registry,Assignment\nMA-L,12345,X,Y\n").unwrap_err();
-        assert_eq!(e.to_string(), "oui: invalid `line 2`: assignment must be 6, 7 or 9 hex digits");
+        assert_eq!(
+            e.to_string(),
+            "oui: invalid `line 2`: assignment must be 6, 7 or 9 hex digits"
+        );
         assert!(OuiTable::parse_csv("MA-L,123456,\"open,Y\n").is_err());
         assert!(OuiTable::parse_csv("MA-L,12345G,X,Y\n").is_err());
     }
 
     #[test]
     fn macs() {
-        assert_eq!(parse_mac("000c29a1b2c3"), Some([0, 0x0c, 0x29, 0xa1, 0xb2, 0xc3]));
-        assert_eq!(parse_mac("00:0C:29:A1:B2:C3"), Some([0, 0x0c, 0x29, 0xa1, 0xb2, 0xc3]));
+        assert_eq!(
+            parse_mac("000c29a1b2c3"),
+            Some([0, 0x0c, 0x29, 0xa1, 0xb2, 0xc3])
+        );
+        assert_eq!(
+            parse_mac("00:0C:29:A1:B2:C3"),
+            Some([0, 0x0c, 0x29, 0xa1, 0xb2, 0xc3])
+        );
         assert_eq!(parse_mac("000c29a1b2c"), None);
         assert_eq!(parse_mac("000c29a1b2c3d4"), None);
         assert_eq!(parse_mac("zz0c29a1b2c3"), None);

@@ -1,7 +1,12 @@
 //! Group sets (longest-prefix match edge cases, JSON shape, errors), the registries, and the
 //! OUI table against Debian's real `ieee-data` file.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::net::IpAddr;
 
@@ -17,17 +22,27 @@ fn ip(s: &str) -> IpAddr {
 #[test]
 fn default_routes_are_overridden_by_more_specific_prefixes() {
     // ddos.js: {'external':['0.0.0.0/0'],'internal':['10.0.0.2/32']}
-    let g = GroupSet::from_json(&json!({"external": ["0.0.0.0/0"], "internal": ["10.0.0.2/32"]})).unwrap();
+    let g = GroupSet::from_json(&json!({"external": ["0.0.0.0/0"], "internal": ["10.0.0.2/32"]}))
+        .unwrap();
     assert_eq!(g.lookup(ip("10.0.0.2")), Some("internal"));
     assert_eq!(g.lookup(ip("10.0.0.3")), Some("external"));
     assert_eq!(g.lookup(ip("0.0.0.0")), Some("external"));
     assert_eq!(g.lookup(ip("255.255.255.255")), Some("external"));
-    assert_eq!(g.lookup(ip("::1")), None, "an IPv4 default does not cover IPv6");
-    assert_eq!(g.lookup(ip("::ffff:10.0.0.2")), Some("internal"), "IPv4-mapped");
+    assert_eq!(
+        g.lookup(ip("::1")),
+        None,
+        "an IPv4 default does not cover IPv6"
+    );
+    assert_eq!(
+        g.lookup(ip("::ffff:10.0.0.2")),
+        Some("internal"),
+        "IPv4-mapped"
+    );
     assert_eq!(g.len(), 2);
 
     // Order of labels does not matter for longest match.
-    let g = GroupSet::from_json(&json!({"internal": ["10.0.0.2/32"], "external": ["0.0.0.0/0"]})).unwrap();
+    let g = GroupSet::from_json(&json!({"internal": ["10.0.0.2/32"], "external": ["0.0.0.0/0"]}))
+        .unwrap();
     assert_eq!(g.lookup(ip("10.0.0.2")), Some("internal"));
     assert_eq!(g.lookup(ip("10.0.0.1")), Some("external"));
 }
@@ -68,7 +83,11 @@ fn overlapping_prefixes_and_duplicates() {
         ("c", vec!["10.1.2.128/25"]),
     ])
     .unwrap();
-    assert_eq!(g.lookup(ip("10.9.9.9")), Some("a"), "duplicate /8: first label keeps it");
+    assert_eq!(
+        g.lookup(ip("10.9.9.9")),
+        Some("a"),
+        "duplicate /8: first label keeps it"
+    );
     assert_eq!(g.lookup(ip("10.1.9.9")), Some("a"));
     assert_eq!(g.lookup(ip("10.1.2.1")), Some("b"));
     assert_eq!(g.lookup(ip("10.1.2.200")), Some("c"));
@@ -87,7 +106,10 @@ fn json_round_trip_keeps_label_order() {
     let g = GroupSet::from_json(&v).unwrap();
     assert_eq!(g.labels().collect::<Vec<_>>(), ["z", "a", "m"]);
     let out = g.to_json();
-    assert_eq!(out, json!({"z": ["10.0.0.0/8", "fc00::/7"], "a": ["192.0.2.1/32"], "m": []}));
+    assert_eq!(
+        out,
+        json!({"z": ["10.0.0.0/8", "fc00::/7"], "a": ["192.0.2.1/32"], "m": []})
+    );
     assert_eq!(
         serde_json::to_string(&out).unwrap(),
         r#"{"z":["10.0.0.0/8","fc00::/7"],"a":["192.0.2.1/32"],"m":[]}"#
@@ -98,7 +120,8 @@ fn json_round_trip_keeps_label_order() {
 
 #[test]
 fn bad_groups_are_precise_errors() {
-    let e = GroupSet::from_json(&json!({"ok": ["10.0.0.0/8"], "bad": ["10.0.0.0/33"]})).unwrap_err();
+    let e =
+        GroupSet::from_json(&json!({"ok": ["10.0.0.0/8"], "bad": ["10.0.0.0/33"]})).unwrap_err();
     match e {
         Error::Syntax {
             kind: ExprKind::Cidr,
@@ -108,7 +131,10 @@ fn bad_groups_are_precise_errors() {
         } => {
             assert_eq!(input, "10.0.0.0/33");
             assert_eq!(offset, 9);
-            assert!(reason.contains("0..=32") && reason.contains("`bad`"), "{reason}");
+            assert!(
+                reason.contains("0..=32") && reason.contains("`bad`"),
+                "{reason}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -117,7 +143,17 @@ fn bad_groups_are_precise_errors() {
         "cidr `10.0.0.0/33`: prefix length must be 0..=32 (group label `bad`) at offset 9"
     );
     let e = GroupSet::from_pairs([("x", vec!["10.0.0/8"])]).unwrap_err();
-    assert!(matches!(e, Error::Syntax { kind: ExprKind::Cidr, offset: 0, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::Syntax {
+                kind: ExprKind::Cidr,
+                offset: 0,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(GroupSet::from_pairs([("x", vec!["::/129"])]).is_err());
     assert!(GroupSet::from_pairs([("x", vec!["10.0.0.0/-1"])]).is_err());
     assert!(GroupSet::from_pairs([("x", vec!["host.example"])]).is_err());
@@ -136,7 +172,10 @@ fn registry() {
     let mut g = Groups::default();
     assert!(g.get("a").is_none());
     g.set("b", GroupSet::default());
-    g.set("a", GroupSet::from_pairs([("x", vec!["10.0.0.0/8"])]).unwrap());
+    g.set(
+        "a",
+        GroupSet::from_pairs([("x", vec!["10.0.0.0/8"])]).unwrap(),
+    );
     assert_eq!(g.names().collect::<Vec<_>>(), ["a", "b"]);
     assert_eq!(g.get("a").unwrap().lookup(ip("10.0.0.1")), Some("x"));
     g.set("a", GroupSet::default());
@@ -172,7 +211,9 @@ fn large_sets_load() {
 fn oui_against_debian_ieee_data() {
     let path = "/usr/share/ieee-data/oui.csv";
     let Ok(text) = std::fs::read_to_string(path) else {
-        println!("note: {path} not found (apt-get install ieee-data); skipping the real-file OUI test");
+        println!(
+            "note: {path} not found (apt-get install ieee-data); skipping the real-file OUI test"
+        );
         return;
     };
     let t = OuiTable::parse_csv(&text).unwrap();
@@ -184,10 +225,18 @@ fn oui_against_debian_ieee_data() {
     let look = |m: &str| t.lookup(parse_mac(m).unwrap());
     assert_eq!(look("00000c123456"), Some("Cisco Systems, Inc"));
     assert_eq!(look("080027aabbcc"), Some("PCS Systemtechnik GmbH"));
-    assert_eq!(look("525400000000"), None, "locally administered (QEMU) is unregistered");
+    assert_eq!(
+        look("525400000000"),
+        None,
+        "locally administered (QEMU) is unregistered"
+    );
     // Every MA-L line whose fields are unquoted round-trips.
     let mut checked = 0;
-    for line in text.lines().filter(|l| l.starts_with("MA-L,") && !l.contains('"')).take(2000) {
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("MA-L,") && !l.contains('"'))
+        .take(2000)
+    {
         let mut f = line.splitn(4, ',');
         let (_, hex, org) = (f.next(), f.next().unwrap(), f.next().unwrap());
         let v = u32::from_str_radix(hex, 16).unwrap();
@@ -201,7 +250,10 @@ fn oui_against_debian_ieee_data() {
     assert!(checked > 1900, "{checked}");
 
     // The 28- and 36-bit registries parse too and refine the 24-bit blocks.
-    for (file, bits) in [("/usr/share/ieee-data/mam.csv", 28), ("/usr/share/ieee-data/oui36.csv", 36)] {
+    for (file, bits) in [
+        ("/usr/share/ieee-data/mam.csv", 28),
+        ("/usr/share/ieee-data/oui36.csv", 36),
+    ] {
         if let Ok(more) = std::fs::read_to_string(file) {
             let all = OuiTable::parse_csv(&format!("{text}\n{more}")).unwrap();
             assert!(all.len() > t.len(), "{file} ({bits}-bit) adds assignments");

@@ -148,8 +148,12 @@ impl<'a, 's> FilterParser<'a, 's> {
         self.skip_ws();
         match self.peek() {
             None => Ok(c),
-            Some(b')') => Err(self.src().err(self.pos, "unexpected ')' without a matching '('")),
-            Some(_) => Err(self.src().err(self.pos, "expected '&', '|' or the end of the filter")),
+            Some(b')') => Err(self
+                .src()
+                .err(self.pos, "unexpected ')' without a matching '('")),
+            Some(_) => Err(self
+                .src()
+                .err(self.pos, "expected '&', '|' or the end of the filter")),
         }
     }
 
@@ -206,10 +210,12 @@ impl<'a, 's> FilterParser<'a, 's> {
                 self.pos += 1;
                 Ok(c)
             }
-            None => Err(self.src().err(self.pos, "expected a comparison such as `key=value`")),
-            Some(b'&' | b'|' | b')') => {
-                Err(self.src().err(self.pos, "expected a comparison such as `key=value`"))
-            }
+            None => Err(self
+                .src()
+                .err(self.pos, "expected a comparison such as `key=value`")),
+            Some(b'&' | b'|' | b')') => Err(self
+                .src()
+                .err(self.pos, "expected a comparison such as `key=value`")),
             Some(_) => self.comparison().map(|c| Cond::Cmp(Box::new(c))),
         }
     }
@@ -220,14 +226,20 @@ impl<'a, 's> FilterParser<'a, 's> {
         let (op_at, negate, regex) = loop {
             let Some(b) = self.peek() else {
                 if let Some(at) = open.first() {
-                    return Err(self.src().err(*at, "unclosed '[' (expected a matching ']')"));
+                    return Err(self
+                        .src()
+                        .err(*at, "unclosed '[' (expected a matching ']')"));
                 }
-                return Err(self.src().err(self.pos, "expected '=', '!=', '~' or '!~' after the key"));
+                return Err(self
+                    .src()
+                    .err(self.pos, "expected '=', '!=', '~' or '!~' after the key"));
             };
             match b {
                 b'[' => open.push(self.pos),
                 b']' if open.is_empty() => {
-                    return Err(self.src().err(self.pos, "unexpected ']' without a matching '['"))
+                    return Err(self
+                        .src()
+                        .err(self.pos, "unexpected ']' without a matching '['"))
                 }
                 b']' => {
                     open.pop();
@@ -243,7 +255,9 @@ impl<'a, 's> FilterParser<'a, 's> {
                     }
                 },
                 b'&' | b'|' | b'(' | b')' => {
-                    return Err(self.src().err(self.pos, "expected '=', '!=', '~' or '!~' after the key"));
+                    return Err(self
+                        .src()
+                        .err(self.pos, "expected '=', '!=', '~' or '!~' after the key"));
                 }
                 _ => {}
             }
@@ -263,8 +277,14 @@ impl<'a, 's> FilterParser<'a, 's> {
             (false, true) => "~",
             (true, true) => "!~",
         };
-        if values.len() == 1 && values.first().is_some_and(|v| v.text.is_empty() && !v.quoted) {
-            return Err(self.src().err(op_end, format!("expected a value after '{op}'")));
+        if values.len() == 1
+            && values
+                .first()
+                .is_some_and(|v| v.text.is_empty() && !v.quoted)
+        {
+            return Err(self
+                .src()
+                .err(op_end, format!("expected a value after '{op}'")));
         }
         let test = if regex {
             let mut res = Vec::with_capacity(values.len());
@@ -272,7 +292,8 @@ impl<'a, 's> FilterParser<'a, 's> {
                 let r = Regex::new(&v.text).map_err(|e| {
                     let msg = e.to_string();
                     let short = msg.lines().last().unwrap_or(&msg).trim().to_string();
-                    self.src().err(v.at, format!("invalid regular expression: {short}"))
+                    self.src()
+                        .err(v.at, format!("invalid regular expression: {short}"))
                 })?;
                 res.push(r);
             }
@@ -313,7 +334,9 @@ impl<'a, 's> FilterParser<'a, 's> {
             match c {
                 '"' | '\'' => {
                     let Some(close) = rest.get(i + 1..).and_then(|r| r.find(c)) else {
-                        return Err(src.err(at, format!("unterminated quote (expected a closing {c})")));
+                        return Err(
+                            src.err(at, format!("unterminated quote (expected a closing {c})"))
+                        );
                     };
                     if cur.is_empty() && !quoted {
                         cur_at = at + 1;

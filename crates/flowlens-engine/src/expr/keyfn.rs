@@ -130,7 +130,12 @@ impl Node {
                 delim,
                 n,
                 suffix,
-            } => Some(Cow::Owned(affix(&arg.value(keys, env)?, delim, *n, *suffix))),
+            } => Some(Cow::Owned(affix(
+                &arg.value(keys, env)?,
+                delim,
+                *n,
+                *suffix,
+            ))),
             Node::Null { arg, default } => {
                 Some(arg.value(keys, env).unwrap_or(Cow::Borrowed(&**default)))
             }
@@ -269,8 +274,10 @@ struct Args {
 impl Args {
     fn take(&mut self, p: &Parser<'_, '_>, what: &str) -> Result<Span> {
         let s = self.segs.get(self.next).copied().ok_or_else(|| {
-            p.src
-                .err(self.end, format!("{}: expected {what} after ':'", self.name))
+            p.src.err(
+                self.end,
+                format!("{}: expected {what} after ':'", self.name),
+            )
         })?;
         self.next += 1;
         Ok(s)
@@ -306,8 +313,10 @@ impl Args {
 
     fn number<T: core::str::FromStr>(&mut self, p: &Parser<'_, '_>, what: &str) -> Result<T> {
         let (t, at) = self.lit(p, what)?;
-        t.parse()
-            .map_err(|_| p.src.err(at, format!("{}: expected {what}, found `{t}`", self.name)))
+        t.parse().map_err(|_| {
+            p.src
+                .err(at, format!("{}: expected {what}, found `{t}`", self.name))
+        })
     }
 
     fn done(&self, p: &Parser<'_, '_>) -> Result<()> {
@@ -336,10 +345,17 @@ impl Parser<'_, '_> {
                 return Err(self.src.err(close + 1, "unexpected text after ']'"));
             }
             if segs.len() > 1 {
-                return Err(self.src.err(first.end, "expected a function name, found '['"));
+                return Err(self
+                    .src
+                    .err(first.end, "expected a function name, found '['"));
             }
-            if Span::new(first.start + 1, close).trim(self.src.text).is_empty() {
-                return Err(self.src.err(first.start + 1, "expected a key or key function in '[ ]'"));
+            if Span::new(first.start + 1, close)
+                .trim(self.src.text)
+                .is_empty()
+            {
+                return Err(self
+                    .src
+                    .err(first.start + 1, "expected a key or key function in '[ ]'"));
             }
             return self.expr(Span::new(first.start + 1, close));
         }
@@ -393,7 +409,9 @@ impl Parser<'_, '_> {
                 let delim = a.lit_nonempty(self, "a delimiter")?.into();
                 let n: usize = a.number(self, "a token count")?;
                 if n == 0 {
-                    return Err(self.src.err(a.end, format!("{name}: token count must be at least 1")));
+                    return Err(self
+                        .src
+                        .err(a.end, format!("{name}: token count must be at least 1")));
                 }
                 Node::Affix {
                     arg,
@@ -457,8 +475,12 @@ impl Parser<'_, '_> {
             "bits" => {
                 let arg = b(a.key(self)?);
                 let (t, at) = a.lit(self, "a mask")?;
-                let mask = parse_mask(t)
-                    .ok_or_else(|| self.src.err(at, format!("bits: expected a decimal or 0x hex mask, found `{t}`")))?;
+                let mask = parse_mask(t).ok_or_else(|| {
+                    self.src.err(
+                        at,
+                        format!("bits: expected a decimal or 0x hex mask, found `{t}`"),
+                    )
+                })?;
                 Node::Bits { arg, mask }
             }
             "oui" => {
@@ -468,7 +490,9 @@ impl Parser<'_, '_> {
                         ("number", _) => false,
                         ("name", _) => true,
                         (t, at) => {
-                            return Err(self.src.err(at, format!("oui: expected `number` or `name`, found `{t}`")))
+                            return Err(self
+                                .src
+                                .err(at, format!("oui: expected `number` or `name`, found `{t}`")))
                         }
                     }
                 } else {
@@ -480,7 +504,13 @@ impl Parser<'_, '_> {
                 let arg = b(a.key(self)?);
                 let (t, at) = a.lit(self, "a URI part")?;
                 let part = UriPart::parse(t).ok_or_else(|| {
-                    self.src.err(at, format!("uri: unknown part `{t}` (expected one of {})", UriPart::NAMES))
+                    self.src.err(
+                        at,
+                        format!(
+                            "uri: unknown part `{t}` (expected one of {})",
+                            UriPart::NAMES
+                        ),
+                    )
                 })?;
                 Node::Uri { arg, part }
             }

@@ -64,10 +64,13 @@ pub(crate) fn uri_part(url: &str, part: UriPart) -> Option<&str> {
             Some(i) => (r.get(..i), r.get(i..).unwrap_or("")),
             None => (Some(r), ""),
         },
-        None => (None, match rest {
-            Some(r) => r,
-            None => strip_fragment_query(url),
-        }),
+        None => (
+            None,
+            match rest {
+                Some(r) => r,
+                None => strip_fragment_query(url),
+            },
+        ),
     };
     let (userinfo, hostport) = match authority {
         Some(a) => match a.rsplit_once('@') {
@@ -78,7 +81,10 @@ pub(crate) fn uri_part(url: &str, part: UriPart) -> Option<&str> {
     };
     let (host, port) = match hostport {
         Some(h) if h.starts_with('[') => match h.find(']') {
-            Some(i) => (h.get(..=i), h.get(i + 1..).and_then(|p| p.strip_prefix(':'))),
+            Some(i) => (
+                h.get(..=i),
+                h.get(i + 1..).and_then(|p| p.strip_prefix(':')),
+            ),
             None => (Some(h), None),
         },
         Some(h) => match h.rsplit_once(':') {
@@ -125,7 +131,10 @@ mod tests {
 
     #[test]
     fn partial_urls() {
-        assert_eq!(uri_part("http://localhost:8008/metrics/json", Path), Some("/metrics/json"));
+        assert_eq!(
+            uri_part("http://localhost:8008/metrics/json", Path),
+            Some("/metrics/json")
+        );
         assert_eq!(uri_part("http://h", Path), Some(""));
         assert_eq!(uri_part("http://h", Port), None);
         assert_eq!(uri_part("http://[::1]:80/x", Host), Some("[::1]"));
