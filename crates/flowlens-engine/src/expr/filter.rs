@@ -2,8 +2,9 @@
 
 use regex::Regex;
 
-use super::keyfn::{Node, Parser};
+use super::keyfn::Node;
 use super::lex::{Span, Src};
+use super::parse::Parser;
 use crate::env::Env;
 use crate::error::{ExprKind, Result};
 use crate::groups::{parse_cidr, Lpm};

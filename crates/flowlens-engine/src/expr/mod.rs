@@ -76,6 +76,7 @@
 mod filter;
 mod keyfn;
 mod lex;
+mod parse;
 mod uri;
 
 use crate::env::Env;
@@ -83,8 +84,9 @@ use crate::error::{ExprKind, Result};
 use crate::keybuf::{KeyBuf, Schema};
 
 use filter::{Cond, FilterParser};
-use keyfn::{Node, Parser};
+use keyfn::Node;
 use lex::{Span, Src};
+use parse::Parser;
 
 /// A compiled key or key function (`ipsource`, `group:ipsource:dc`, `mask:ip6source:48`).
 #[derive(Clone, Debug)]
