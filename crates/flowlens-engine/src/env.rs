@@ -1,5 +1,7 @@
-//! What key functions and filters look values up in: groups, maps, the OUI table.
+//! What key functions and filters look values up in: groups, maps, the OUI table, geo data.
 
+use core::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::groups::Groups;
@@ -13,6 +15,17 @@ pub struct Env {
     pub groups: Groups,
     /// Named value maps (`map:<key>:<map>`).
     pub maps: Maps,
-    /// MAC vendor table for `oui:` (absent: `oui:` yields no value).
+    /// MAC vendor table for `oui:<key>:name` (absent: `oui:<key>:name` yields no value).
     pub oui: Option<Arc<OuiTable>>,
+    /// Country / AS number lookups for `country:` and `asn:` (absent: both yield no value).
+    pub geo: Option<Arc<dyn GeoLookup>>,
+}
+
+/// A source of country and AS data for addresses (for example a MaxMind database), used by
+/// the `country:<key>` and `asn:<key>:<number|descr|both>` key functions.
+pub trait GeoLookup: fmt::Debug + Send + Sync {
+    /// The ISO 3166 two-letter country code of `ip` (`"US"`), if known.
+    fn country(&self, ip: IpAddr) -> Option<String>;
+    /// The origin AS number and its description (`(15169, "GOOGLE")`), if known.
+    fn asn(&self, ip: IpAddr) -> Option<(u32, String)>;
 }
