@@ -178,7 +178,10 @@ mod tests {
     #[test]
     fn prefixes() {
         assert_eq!(Stat::split("load_one").ok(), Some((Stat::Max, "load_one")));
-        assert_eq!(Stat::split("sum:load_one").ok(), Some((Stat::Sum, "load_one")));
+        assert_eq!(
+            Stat::split("sum:load_one").ok(),
+            Some((Stat::Sum, "load_one"))
+        );
         assert_eq!(Stat::split("iqr:x").ok(), Some((Stat::Iqr, "x")));
         assert!(Stat::split("foo:load_one").is_err());
         assert!(Stat::split("sum:").is_err());

@@ -145,12 +145,20 @@ impl Counters {
                 Err(_) => self.stats.record_errors += 1,
             }
         }
-        let a = self.agents.entry(agent).or_insert_with(|| Agent { sources: map() });
+        let a = self
+            .agents
+            .entry(agent)
+            .or_insert_with(|| Agent { sources: map() });
         let src = a.sources.entry(key).or_insert_with(|| {
             self.sources += 1;
             Source::new(ds_name(key.0, key.1), now_ms)
         });
-        match src.update(now_ms, sample.sequence_number(), obs, &mut self.stats.counter_resets) {
+        match src.update(
+            now_ms,
+            sample.sequence_number(),
+            obs,
+            &mut self.stats.counter_resets,
+        ) {
             Outcome::Applied => {}
             Outcome::Restarted => self.stats.restarts += 1,
             Outcome::Duplicate | Outcome::OutOfOrder => {

@@ -10,6 +10,9 @@
 //! `ovs_dp_`. Metrics computed from several fields (utilisations, CPU percentages, packet
 //! sums) are added later by `source.rs`; they are listed in [`DERIVED`].
 //!
+//! Gauges whose value is all ones (`0xFFFFFFFF`, `0xFFFFFFFFFFFFFFFF`, sFlow's "unknown")
+//! are left out.
+//!
 //! Records not listed (token ring, 100BaseVG, 802.11, LAG, radio, host adapters/parent) are
 //! ignored.
 
@@ -93,16 +96,44 @@ const IF_COUNTERS: &[Row] = &[
 const ETHERNET: &[Row] = &[
     r("dot3StatsAlignmentErrors", "dot3statsalignmenterrors", C32),
     r("dot3StatsFCSErrors", "dot3statsfcserrors", C32),
-    r("dot3StatsSingleCollisionFrames", "dot3statssinglecollisionframes", C32),
-    r("dot3StatsMultipleCollisionFrames", "dot3statsmultiplecollisionframes", C32),
+    r(
+        "dot3StatsSingleCollisionFrames",
+        "dot3statssinglecollisionframes",
+        C32,
+    ),
+    r(
+        "dot3StatsMultipleCollisionFrames",
+        "dot3statsmultiplecollisionframes",
+        C32,
+    ),
     r("dot3StatsSQETestErrors", "dot3statssqetesterrors", C32),
-    r("dot3StatsDeferredTransmissions", "dot3statsdeferredtransmissions", C32),
+    r(
+        "dot3StatsDeferredTransmissions",
+        "dot3statsdeferredtransmissions",
+        C32,
+    ),
     r("dot3StatsLateCollisions", "dot3statslatecollisions", C32),
-    r("dot3StatsExcessiveCollisions", "dot3statsexcessivecollisions", C32),
-    r("dot3StatsInternalMacTransmitErrors", "dot3statsinternalmactransmiterrors", C32),
-    r("dot3StatsCarrierSenseErrors", "dot3statscarriersenseerrors", C32),
+    r(
+        "dot3StatsExcessiveCollisions",
+        "dot3statsexcessivecollisions",
+        C32,
+    ),
+    r(
+        "dot3StatsInternalMacTransmitErrors",
+        "dot3statsinternalmactransmiterrors",
+        C32,
+    ),
+    r(
+        "dot3StatsCarrierSenseErrors",
+        "dot3statscarriersenseerrors",
+        C32,
+    ),
     r("dot3StatsFrameTooLongs", "dot3statsframetoolongs", C32),
-    r("dot3StatsInternalMacReceiveErrors", "dot3statsinternalmacreceiveerrors", C32),
+    r(
+        "dot3StatsInternalMacReceiveErrors",
+        "dot3statsinternalmacreceiveerrors",
+        C32,
+    ),
     r("dot3StatsSymbolErrors", "dot3statssymbolerrors", C32),
 ];
 
@@ -367,16 +398,40 @@ const OVS_DP: &[Row] = &[
 /// Metrics computed from other metrics of the same sample (see `source.rs`), with what they
 /// mean. Listed so that documentation and `names()` know them.
 pub const DERIVED: &[(&str, &str)] = &[
-    ("ifinpkts", "ifinucastpkts + ifinmulticastpkts + ifinbroadcastpkts, packets/s"),
-    ("ifoutpkts", "ifoutucastpkts + ifoutmulticastpkts + ifoutbroadcastpkts, packets/s"),
+    (
+        "ifinpkts",
+        "ifinucastpkts + ifinmulticastpkts + ifinbroadcastpkts, packets/s",
+    ),
+    (
+        "ifoutpkts",
+        "ifoutucastpkts + ifoutmulticastpkts + ifoutbroadcastpkts, packets/s",
+    ),
     ("ifinutilization", "ifinoctets × 8 / ifspeed × 100, percent"),
-    ("ifoututilization", "ifoutoctets × 8 / ifspeed × 100, percent"),
+    (
+        "ifoututilization",
+        "ifoutoctets × 8 / ifspeed × 100, percent",
+    ),
     ("cpu_utilization", "100 − cpu_idle, percent"),
-    ("mem_utilization", "(mem_total − mem_free − mem_buffers − mem_cached) / mem_total × 100"),
-    ("disk_utilization", "(disk_total − disk_free) / disk_total × 100, percent"),
-    ("vir_cpu_utilization", "vir_cpu_time / 10: percent of one CPU"),
-    ("vir_mem_utilization", "vir_mem_used / vir_mem_total × 100, percent"),
-    ("ovs_dp_missrate", "ovs_dp_misses / (ovs_dp_hits + ovs_dp_misses) × 100, percent"),
+    (
+        "mem_utilization",
+        "(mem_total − mem_free − mem_buffers − mem_cached) / mem_total × 100",
+    ),
+    (
+        "disk_utilization",
+        "(disk_total − disk_free) / disk_total × 100, percent",
+    ),
+    (
+        "vir_cpu_utilization",
+        "vir_cpu_time / 10: percent of one CPU",
+    ),
+    (
+        "vir_mem_utilization",
+        "vir_mem_used / vir_mem_total × 100, percent",
+    ),
+    (
+        "ovs_dp_missrate",
+        "ovs_dp_misses / (ovs_dp_hits + ovs_dp_misses) × 100, percent",
+    ),
 ];
 
 /// The table of a record, or `None` for records this module ignores.
@@ -483,7 +538,8 @@ impl FieldVisitor for Collect<'_> {
         let obs = match (row.kind, value) {
             (Gauge, Value::F32(f)) => Obs::Num(f64::from(f)),
             (Gauge, Value::I64(v)) => Obs::Num(v as f64),
-            (Gauge, _) => match num {
+            // all ones is sFlow's "unknown" (e.g. OVS `ovs_dp_masks`)
+            (Gauge, _) => match num.filter(|&v| v != u64::from(u32::MAX) && v != u64::MAX) {
                 Some(v) => Obs::Num(v as f64),
                 None => return,
             },

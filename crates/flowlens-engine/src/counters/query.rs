@@ -41,11 +41,17 @@ impl Counters {
     /// The selected data sources that pass `filter`, in stable order.
     fn select(&self, agents: &AgentSel, filter: &DsFilter) -> Vec<Sel<'_>> {
         let mut out = Vec::new();
-        let mut ips: Vec<&IpAddr> = self.agents.keys().filter(|ip| agents.contains(**ip)).collect();
+        let mut ips: Vec<&IpAddr> = self
+            .agents
+            .keys()
+            .filter(|ip| agents.contains(**ip))
+            .collect();
         ips.sort_unstable();
         let attrs: Vec<&str> = filter.attrs().collect();
         for ip in ips {
-            let Some(a) = self.agents.get(ip) else { continue };
+            let Some(a) = self.agents.get(ip) else {
+                continue;
+            };
             let mut srcs: Vec<(&(u32, u32), &Source)> = a.sources.iter().collect();
             srcs.sort_unstable_by_key(|(k, _)| **k);
             // agent-level fallback value of each filter attribute (first data source having it)
@@ -119,7 +125,7 @@ impl Counters {
                     })
                     .collect();
                 // newest first: `any:` takes the most recent value
-                items.sort_by(|a, b| b.entry.at_ms.cmp(&a.entry.at_ms));
+                items.sort_by_key(|i| std::cmp::Reverse(i.entry.at_ms));
                 Ok(statistic(now_ms, stat, m, &items))
             })
             .collect()
@@ -141,7 +147,12 @@ impl Counters {
         let mut out = Vec::new();
         for s in self.select(agents, filter) {
             if all {
-                out.extend(s.src.entries().iter().map(|e| value(now_ms, s.agent, s.src, e)));
+                out.extend(
+                    s.src
+                        .entries()
+                        .iter()
+                        .map(|e| value(now_ms, s.agent, s.src, e)),
+                );
                 continue;
             }
             for (scope, m) in &wanted {
@@ -217,7 +228,9 @@ impl Counters {
         }
         if let Some((i, n)) = sort {
             let key = |r: &Vec<Option<MetricValue>>| -> Option<Metric> {
-                r.get(i).and_then(|c| c.as_ref()).map(|c| c.metric_value.clone())
+                r.get(i)
+                    .and_then(|c| c.as_ref())
+                    .map(|c| c.metric_value.clone())
             };
             rows.sort_by(|a, b| {
                 let o = cmp_metric(key(a).as_ref(), key(b).as_ref());
@@ -251,7 +264,12 @@ impl Counters {
     /// `lastUpdate` (ms ago) needs.
     pub fn agent_metrics(&self, now_ms: u64, agent: IpAddr) -> Option<Vec<MetricValue>> {
         self.agents.get(&agent)?;
-        Some(self.dump(now_ms, &AgentSel::List(vec![agent]), &["ALL"], &DsFilter::default()))
+        Some(self.dump(
+            now_ms,
+            &AgentSel::List(vec![agent]),
+            &["ALL"],
+            &DsFilter::default(),
+        ))
     }
 }
 
@@ -298,7 +316,10 @@ fn statistic(now_ms: u64, stat: Stat, asked: &str, items: &[Item<'_>]) -> Statis
         .filter_map(|i| i.entry.value.num().map(|v| (i, v)))
         .collect();
     let (value, picked, n) = if nums.is_empty() {
-        let texts: Vec<&Item<'_>> = items.iter().filter(|i| i.entry.value.text().is_some()).collect();
+        let texts: Vec<&Item<'_>> = items
+            .iter()
+            .filter(|i| i.entry.value.text().is_some())
+            .collect();
         let text_of = |i: &&Item<'_>| i.entry.value.text().unwrap_or_default().to_string();
         let picked = match stat {
             Stat::Any => texts.first().copied(),
@@ -314,7 +335,10 @@ fn statistic(now_ms: u64, stat: Stat, asked: &str, items: &[Item<'_>]) -> Statis
         (v.map(Metric::Num), picked, nums.len())
     };
     let used: Vec<&Item<'_>> = if nums.is_empty() {
-        items.iter().filter(|i| i.entry.value.text().is_some()).collect()
+        items
+            .iter()
+            .filter(|i| i.entry.value.text().is_some())
+            .collect()
     } else {
         nums.iter().map(|x| x.0).collect()
     };

@@ -60,7 +60,6 @@ pub(crate) enum Outcome {
 struct Base {
     name: &'static str,
     raw: u64,
-    wide: bool,
     at_ms: u64,
 }
 
@@ -179,7 +178,6 @@ impl Source {
         let new = Base {
             name,
             raw,
-            wide,
             at_ms: now_ms,
         };
         let Some(b) = pos.and_then(|p| self.bases.get_mut(p)) else {
@@ -255,13 +253,17 @@ impl Source {
         }
         if let (Some(t), Some(free)) = (f("mem_total"), f("mem_free")) {
             if t > 0.0 {
-                let used = t - free - f("mem_buffers").unwrap_or(0.0) - f("mem_cached").unwrap_or(0.0);
+                let used =
+                    t - free - f("mem_buffers").unwrap_or(0.0) - f("mem_cached").unwrap_or(0.0);
                 out.push(("mem_utilization", (used / t * 100.0).clamp(0.0, 100.0)));
             }
         }
         if let (Some(t), Some(free)) = (f("disk_total"), f("disk_free")) {
             if t > 0.0 {
-                out.push(("disk_utilization", ((t - free) / t * 100.0).clamp(0.0, 100.0)));
+                out.push((
+                    "disk_utilization",
+                    ((t - free) / t * 100.0).clamp(0.0, 100.0),
+                ));
             }
         }
         if let Some(ms) = f("vir_cpu_time") {
@@ -274,7 +276,10 @@ impl Source {
         }
         if let (Some(h), Some(m)) = (f("ovs_dp_hits"), f("ovs_dp_misses")) {
             let all = h + m;
-            out.push(("ovs_dp_missrate", if all > 0.0 { m / all * 100.0 } else { 0.0 }));
+            out.push((
+                "ovs_dp_missrate",
+                if all > 0.0 { m / all * 100.0 } else { 0.0 },
+            ));
         }
         for (n, v) in out {
             if v.is_finite() {
