@@ -1,20 +1,93 @@
 //! The sFlow structure → metric name table.
 //!
 //! Each supported counter record has a static table of `(spec field, metric name, kind)`
-//! rows; [`observe`] walks a record's fields (`visit_fields`, which yields the specification's
-//! member names) and turns each listed field into an [`Obs`]ervation. Names follow sFlow-RT
-//! and Host sFlow (Ganglia) usage: interface counters are the lower-cased MIB names
+//! rows; `observe` walks a record's fields (`visit_fields`, which yields the specification's
+//! member names) and turns each listed field into an observation. Names follow sFlow-RT and
+//! Host sFlow (Ganglia) usage: interface counters are the lower-cased MIB names
 //! (`ifInOctets` → `ifinoctets`), Host sFlow keeps its member names (`load_one`,
 //! `bytes_in`), disk I/O gets a `disk_` prefix, MIB-II groups `<group>_<member>`
 //! (`udpInDatagrams` → `udp_indatagrams`), virtual machine records `vir_` and Open vSwitch
-//! `ovs_dp_`. Metrics computed from several fields (utilisations, CPU percentages, packet
-//! sums) are added later by `source.rs`; they are listed in [`DERIVED`].
+//! `ovs_dp_`. Where no public sFlow-RT source fixes a name (processor, VLAN, virtual
+//! machine, application records), the name is this crate's choice.
+//!
+//! Units: `/s` = per-second rate of a counter; `%` = percent; `text` = string; otherwise a
+//! gauge as sent (bytes, bits per second, MHz, counts).
+//!
+//! * `if_counters` (1): `ifindex` text, `iftype` text (IANAifType name, e.g.
+//!   `ethernetCsmacd`, else the number), `ifspeed` bits/s, `ifdirection` text
+//!   (`full-duplex`, `half-duplex`, `in`, `out`, `unknown`), `ifadminstatus` and
+//!   `ifoperstatus` text (`up`/`down`), `ifinoctets`, `ifinucastpkts`, `ifinmulticastpkts`,
+//!   `ifinbroadcastpkts`, `ifindiscards`, `ifinerrors`, `ifinunknownprotos`, `ifoutoctets`,
+//!   `ifoutucastpkts`, `ifoutmulticastpkts`, `ifoutbroadcastpkts`, `ifoutdiscards`,
+//!   `ifouterrors` (all /s), `ifpromiscuousmode` (1 = true, 2 = false).
+//! * `ethernet_counters` (2), all /s: `dot3statsalignmenterrors`, `dot3statsfcserrors`,
+//!   `dot3statssinglecollisionframes`, `dot3statsmultiplecollisionframes`,
+//!   `dot3statssqetesterrors`, `dot3statsdeferredtransmissions`, `dot3statslatecollisions`,
+//!   `dot3statsexcessivecollisions`, `dot3statsinternalmactransmiterrors`,
+//!   `dot3statscarriersenseerrors`, `dot3statsframetoolongs`,
+//!   `dot3statsinternalmacreceiveerrors`, `dot3statssymbolerrors`.
+//! * `vlan_counters` (5): `vlan`, `vlan_octets`, `vlan_ucastpkts`, `vlan_multicastpkts`,
+//!   `vlan_broadcastpkts`, `vlan_discards` (/s).
+//! * `processor` (1001): `5s_cpu`, `1m_cpu`, `5m_cpu` (%), `total_memory`, `free_memory`.
+//! * `of_port` (1004): `of_dpid` text (16 hex digits), `of_port`. `port_name` (1005):
+//!   `ifname` text.
+//! * `host_descr` (2000): `host_name`, `uuid`, `machine_type` (`x86_64`, ...), `os_name`
+//!   (`linux`, `windows`, ...), `os_release`, all text; on a data source that also carries
+//!   `virt_*` records: `vir_host_name`, `vir_uuid`, `vir_machine_type`, `vir_os_name`,
+//!   `vir_os_release`.
+//! * `host_cpu` (2003): `load_one`, `load_five`, `load_fifteen`, `proc_run`, `proc_total`,
+//!   `cpu_num`, `cpu_speed` (MHz), `uptime` (s); `cpu_user`, `cpu_nice`, `cpu_system`,
+//!   `cpu_idle`, `cpu_wio`, `cpu_intr`, `cpu_sintr` (% of their sum); `interrupts`,
+//!   `contexts` (/s).
+//! * `host_memory` (2004): `mem_total`, `mem_free`, `mem_shared`, `mem_buffers`,
+//!   `mem_cached`, `swap_total`, `swap_free` (bytes); `page_in`, `page_out`, `swap_in`,
+//!   `swap_out` (pages/s).
+//! * `host_disk_io` (2005): `disk_total`, `disk_free` (bytes), `part_max_used` (%),
+//!   `disk_reads`, `disk_bytes_read`, `disk_read_time`, `disk_writes`,
+//!   `disk_bytes_written`, `disk_write_time` (/s; times in ms/s).
+//! * `host_net_io` (2006), all /s: `bytes_in`, `pkts_in`, `errs_in`, `drops_in`,
+//!   `bytes_out`, `pkts_out`, `errs_out`, `drops_out`.
+//! * `mib2_ip_group` (2007): `ip_forwarding`, `ip_defaultttl`, `ip_reasmtimeout` (gauges);
+//!   /s: `ip_inreceives`, `ip_inhdrerrors`, `ip_inaddrerrors`, `ip_forwdatagrams`,
+//!   `ip_inunknownprotos`, `ip_indiscards`, `ip_indelivers`, `ip_outrequests`,
+//!   `ip_outdiscards`, `ip_outnoroutes`, `ip_reasmreqds`, `ip_reasmoks`, `ip_reasmfails`,
+//!   `ip_fragoks`, `ip_fragfails`, `ip_fragcreates`.
+//! * `mib2_icmp_group` (2008), all /s: `icmp_inmsgs`, `icmp_inerrors`,
+//!   `icmp_indestunreachs`, `icmp_intimeexcds`, `icmp_inparamprobs`, `icmp_insrcquenchs`,
+//!   `icmp_inredirects`, `icmp_inechos`, `icmp_inechoreps`, `icmp_intimestamps`,
+//!   `icmp_inaddrmasks`, `icmp_inaddrmaskreps`, `icmp_outmsgs`, `icmp_outerrors`,
+//!   `icmp_outdestunreachs`, `icmp_outtimeexcds`, `icmp_outparamprobs`,
+//!   `icmp_outsrcquenchs`, `icmp_outredirects`, `icmp_outechos`, `icmp_outechoreps`,
+//!   `icmp_outtimestamps`, `icmp_outtimestampreps`, `icmp_outaddrmasks`,
+//!   `icmp_outaddrmaskreps`.
+//! * `mib2_tcp_group` (2009): `tcp_rtoalgorithm`, `tcp_rtomin`, `tcp_rtomax`,
+//!   `tcp_maxconn`, `tcp_currestab` (gauges); /s: `tcp_activeopens`, `tcp_passiveopens`,
+//!   `tcp_attemptfails`, `tcp_estabresets`, `tcp_insegs`, `tcp_outsegs`, `tcp_retranssegs`,
+//!   `tcp_inerrs`, `tcp_outrsts`, `tcp_incsumerrors`.
+//! * `mib2_udp_group` (2010), all /s: `udp_indatagrams`, `udp_noports`, `udp_inerrors`,
+//!   `udp_outdatagrams`, `udp_rcvbuferrors`, `udp_sndbuferrors`, `udp_incsumerrors`.
+//! * `virt_node` (2100): `vnode_cpu_mhz`, `vnode_cpus`, `vnode_mem_total`,
+//!   `vnode_mem_free`, `vnode_domains`.
+//! * `virt_cpu` (2101): `vir_cpu_state`, `vir_cpu_time` (CPU ms/s), `vir_cpu_num`.
+//!   `virt_memory` (2102): `vir_mem_used`, `vir_mem_total` (bytes).
+//! * `virt_disk_io` (2103): `vir_disk_total`, `vir_disk_allocation`, `vir_disk_free`
+//!   (bytes); /s: `vir_disk_reads`, `vir_disk_bytes_read`, `vir_disk_writes`,
+//!   `vir_disk_bytes_written`, `vir_disk_errors`.
+//! * `virt_net_io` (2104), all /s: `vir_bytes_in`, `vir_pkts_in`, `vir_errs_in`,
+//!   `vir_drops_in`, `vir_bytes_out`, `vir_pkts_out`, `vir_errs_out`, `vir_drops_out`.
+//! * `app_resources` (2203): `app_usertime`, `app_systemtime` (% of one CPU),
+//!   `app_mem_used`, `app_mem_max` (bytes), `app_fd_open`, `app_fd_max`, `app_conn_open`,
+//!   `app_conn_max`.
+//! * `ovs_dp_stats` (2207): `ovs_dp_hits`, `ovs_dp_misses`, `ovs_dp_lost`,
+//!   `ovs_dp_maskhits` (/s), `ovs_dp_flows`, `ovs_dp_masks`.
+//! * Derived (computed from one sample, see [`DERIVED`]): `ifinpkts`, `ifoutpkts` (/s),
+//!   `ifinutilization`, `ifoututilization`, `cpu_utilization`, `mem_utilization`,
+//!   `disk_utilization`, `vir_cpu_utilization`, `vir_mem_utilization`, `ovs_dp_missrate`
+//!   (%).
 //!
 //! Gauges whose value is all ones (`0xFFFFFFFF`, `0xFFFFFFFFFFFFFFFF`, sFlow's "unknown")
-//! are left out.
-//!
-//! Records not listed (token ring, 100BaseVG, 802.11, LAG, radio, host adapters/parent) are
-//! ignored.
+//! are left out. Records not listed (token ring, 100BaseVG, 802.11, LAG, radio, host
+//! adapters/parent) are ignored.
 
 use flowlens_wire::sflow::{CounterData, CounterRecord};
 use flowlens_wire::{FieldVisitor, Value};
@@ -668,6 +741,22 @@ mod tests {
     fn names_are_lower_case_and_unique_per_table() {
         for n in all_names() {
             assert_eq!(n, n.to_ascii_lowercase(), "{n}");
+        }
+    }
+
+    /// The module documentation lists every name the tables produce.
+    #[test]
+    fn documented() {
+        let src = include_str!("names.rs");
+        let doc: String = src
+            .lines()
+            .take_while(|l| l.starts_with("//!") || l.is_empty())
+            .collect();
+        for n in all_names() {
+            assert!(
+                doc.contains(&format!("`{n}`")),
+                "{n} missing from the module doc"
+            );
         }
     }
 
