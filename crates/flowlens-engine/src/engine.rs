@@ -275,7 +275,7 @@ impl Engine {
     /// An engine with these caps.
     pub fn new(limits: Limits) -> Engine {
         Engine {
-            counters: Counters::new(limits.counters.clone()),
+            counters: Counters::new(limits.counters),
             limits,
             schema: Schema::default(),
             env: Env::default(),
@@ -445,6 +445,30 @@ impl Engine {
                 .map(|(i, _)| i)
                 .collect();
         }
+    }
+
+    /// Creates or replaces a named group set (`setGroups(name, groups)`,
+    /// `PUT /group/{name}/json`): `{"label":["cidr",…],…}`.
+    pub fn set_groups(&mut self, name: &str, groups: &Json) -> Result<()> {
+        crate::definition::validate_name("group", name)?;
+        let set = crate::groups::GroupSet::from_json(groups)?;
+        self.env.groups.set(name, set);
+        Ok(())
+    }
+
+    /// The legacy one-argument `setGroups(groups)`: the set behind the `sourcegroup` /
+    /// `destinationgroup` keys ([`crate::groups::LEGACY_SET`]).
+    pub fn set_legacy_groups(&mut self, groups: &Json) -> Result<()> {
+        self.set_groups(crate::groups::LEGACY_SET, groups)
+    }
+
+    /// Creates or replaces a value map (`setMap(name, map)`, `PUT /map/{name}/json`):
+    /// `{"label":["value",…],…}`.
+    pub fn set_map(&mut self, name: &str, m: &Json) -> Result<()> {
+        crate::definition::validate_name("map", name)?;
+        let vm = crate::maps::ValueMap::from_json(m)?;
+        self.env.maps.set(name, vm);
+        Ok(())
     }
 
     // ---- input -------------------------------------------------------------------------

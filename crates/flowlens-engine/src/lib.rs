@@ -42,3 +42,4 @@ pub use keybuf::{KeyBuf, KeyName, Schema, Slot};
 pub use sample::DataSource;
 pub use select::AgentSel;
 pub use threshold::{Event, Threshold};
+pub use expr::{Filter, KeyExpr};
