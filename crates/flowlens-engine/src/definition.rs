@@ -16,7 +16,7 @@
 //! | `aggMode` | none | `agent`: one table per agent instead of per data source (sFlow-RT 3.1 `AGENT`) |
 //! | `ipfixCollectors` | none | accepted and kept; IPFIX export of flows is not implemented |
 //!
-//! Value semantics (the engine's, documented in ARCHITECTURE.md): `bytes`, `frames`, numeric
+//! Value semantics (also in docs/flow-engine.md): `bytes`, `frames`, numeric
 //! keys and `rate:<key>` are per-second rates of the sampled values scaled by the sampling
 //! rate and smoothed with time constant `t`; `avg:<key>` is the sample-weighted mean of the key
 //! (not scaled), smoothed the same way; `min:`/`max:` are the extreme value seen within the
