@@ -534,8 +534,10 @@ impl Engine {
         let rate = rec.sampling_rate.max(1);
         let frames = rec.frames().unwrap_or(0) as f64 / f64::from(rate);
         let bytes = rec.bytes().unwrap_or(0) as f64 / f64::from(rate);
+        let name = ds.name();
         let w = self.collect(now_ms, |_, v| {
             v.key("agent", 0, Value::Ip(agent));
+            v.key("datasource", 0, Value::Display(&name));
             rec.visit_keys(v);
             Weight {
                 rate,
@@ -548,10 +550,17 @@ impl Engine {
 
     /// Feeds one raw packet as a 1-in-1 sample of `agent` (data source 0). `frame_len` is the
     /// packet's length on the wire (pcap `orig_len`).
-    pub fn add_packet(
+    pub fn add_packet(&mut self, now_ms: u64, agent: IpAddr, link: LinkType, data: &[u8], frame_len: u32) {
+        self.add_sampled_packet(now_ms, DataSource::new(agent, 0, 0), 1, link, data, frame_len);
+    }
+
+    /// Feeds one packet sampled 1-in-`rate` at data source `ds` (a packet sampler of the
+    /// caller's, e.g. mirrored traffic sampled before analysis).
+    pub fn add_sampled_packet(
         &mut self,
         now_ms: u64,
-        agent: IpAddr,
+        ds: DataSource,
+        rate: u32,
         link: LinkType,
         data: &[u8],
         frame_len: u32,
@@ -560,17 +569,21 @@ impl Engine {
         if !self.wants(false) {
             return;
         }
+        let agent = ds.agent;
+        let name = ds.name();
         let w = self.collect(now_ms, |cfg, v| {
             v.key("agent", 0, Value::Ip(agent));
+            v.key("datasource", 0, Value::Display(&name));
             v.key("bytes", 0, Value::U64(u64::from(frame_len)));
+            v.key("samplingrate", 0, Value::U64(u64::from(rate)));
             packet::walk(link, data, cfg).visit_keys(v);
             Weight {
-                rate: 1,
+                rate: rate.max(1),
                 frames: 1.0,
                 bytes: f64::from(frame_len),
             }
         });
-        self.feed(now_ms, DataSource::new(agent, 0, 0), w, false);
+        self.feed(now_ms, ds, w, false);
     }
 
     fn wants(&self, dropped: bool) -> bool {

@@ -8,6 +8,7 @@
 //! | key | source (sFlow v5 structure, enterprise 0) | value |
 //! |---|---|---|
 //! | `agent` | datagram `agent_address` | agent IP address |
+//! | `datasource` | sample `source_id` | *flowlens*: the data source as sFlow-RT names it (`3` = ifIndex 3, `2.1`) |
 //! | `inputifindex`, `outputifindex` | flow sample `input` / `output` (format 1, 3); discarded packet (5) | ifIndex; `internal` (0x3FFFFFFF), `unknown` (0), `discard` (format 1), `multiple` (format 2) |
 //! | `direction` | `source_id` against `input`/`output` | `ingress` when the data source is the input interface, `egress` when it is the output |
 //! | `samplingrate` | flow sample `sampling_rate` | *flowlens*: the 1-in-N rate |
@@ -123,6 +124,8 @@ pub fn visit_flow_sample(
     v: &mut impl KeyVisitor,
 ) -> Weight {
     v.key("agent", 0, Value::Ip(agent));
+    let ds = DataSource::new(agent, s.source_id_type(), s.source_id_index()).name();
+    v.key("datasource", 0, Value::Display(&ds));
     let (input, output) = (s.input(), s.output());
     v.key("inputifindex", 0, iface(input));
     v.key("outputifindex", 0, iface(output));
@@ -152,6 +155,8 @@ pub fn visit_discard_sample(
     v: &mut impl KeyVisitor,
 ) -> Weight {
     v.key("agent", 0, Value::Ip(agent));
+    let ds = DataSource::new(agent, s.source_id_type(), s.source_id_index()).name();
+    v.key("datasource", 0, Value::Display(&ds));
     let ifv = |i: u32| {
         if i == 0 {
             Value::Name("unknown")

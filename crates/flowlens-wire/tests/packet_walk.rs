@@ -634,6 +634,20 @@ fn vxlan_vni_and_inner_headers() {
                 k.get("macsource", 1).is_some(),
                 "{file}: inner MAC at depth 1"
             );
+            // Outer IP 20/40 + UDP 8 + VXLAN 8 + inner Ethernet 14 (+4 per inner VLAN tag).
+            if k.get("ipsource", 1).is_some() && k.get("ip6source", 0).is_none() {
+                let tags = stack
+                    .split(".vxlan.")
+                    .nth(1)
+                    .unwrap_or("")
+                    .matches("vlan")
+                    .count();
+                assert_eq!(
+                    k.get("tunneloverhead_bytes", 0),
+                    Some((50 + 4 * tags).to_string().as_str()),
+                    "{file}: {stack}"
+                );
+            }
         }
     }
     let k = &keys_of("zeek__vxlan.pcap")[2].0;
@@ -1141,4 +1155,18 @@ fn dns_compression_pointer_loop_is_rejected_not_followed() {
             ..
         })
     ));
+}
+
+#[test]
+fn dont_fragment_flag_and_no_overhead_without_tunnel() {
+    for (k, stack, _) in keys_of("zeek__4in4.pcap") {
+        // IP-in-IP: the inner IPv4 header follows the outer one directly.
+        assert_eq!(k.get("tunneloverhead_bytes", 0), Some("20"), "{stack}");
+    }
+    for (k, _, _) in keys_of("suricata-verify__smtp-with-icmp-frag-needed.pcap") {
+        assert_eq!(k.get("tunneloverhead_bytes", 0), None);
+        let flags = k.get("ipflags", 0).unwrap();
+        let df = k.get("ipdontfragment", 0).unwrap();
+        assert_eq!(df == "true", flags == "010", "{flags} {df}");
+    }
 }

@@ -9,6 +9,7 @@
 //! | key | depth rule | value / source field | reference |
 //! |---|---|---|---|
 //! | `stack` | once, depth 0 | dotted names of all non-quoted layers ([`Walk::stack`]) | sFlow-RT |
+//! | `tunneloverhead_bytes` | once, depth 0, tunnelled packets only | *flowlens*: bytes of encapsulation in front of the innermost IP header (its offset minus the outermost IP header's: VXLAN/IPv4 50, GRE/IPv4 24, IP-in-IP 20); the MTU a tenant loses | RFC 7348, RFC 2784 |
 //! | `macsource` / `macdestination` | per Ethernet header | source / destination MAC ([`crate::Value::Mac`]) | IEEE 802.3 |
 //! | `ethernetprotocol` | per Ethernet header | EtherType after any VLAN tags (decimal); absent for 802.3 length frames | IEEE 802.3 |
 //! | `vlan` / `priority` | first tag at each depth | VID / PCP of the outermost tag | IEEE 802.1Q |
@@ -18,6 +19,7 @@
 //! | `ipsource`, `ipdestination`, `ipprotocol`, `ipttl`, `ipbytes` | per IPv4 header | source, destination, protocol, TTL, total length | RFC 791 |
 //! | `iptos`, `ipdscp`, `ipecn` | per IPv4 header | TOS byte, DSCP (6 bits), ECN (2 bits) | RFC 2474, RFC 3168 |
 //! | `ipflags` | per IPv4 header | 3-char bit string reserved, DF, MF (`010` = DF) | RFC 791 |
+//! | `ipdontfragment` | per IPv4 header | *flowlens*: the DF bit as `true`/`false` (PMTUD traffic sets it; `true` with a large `ipbytes` is what a path-MTU black hole drops) | RFC 791, RFC 1191 |
 //! | `ipfragoffset` | per IPv4 header | fragment offset in 8-byte units | RFC 791 |
 //! | `ip6source`, `ip6destination`, `ip6hoplimit`, `ip6flowlabel`, `ip6bytes` | per IPv6 header | source, destination, hop limit, flow label, payload length | RFC 8200 |
 //! | `ip6tos`, `ip6dscp`, `ip6ecn` | per IPv6 header | traffic class, DSCP, ECN | RFC 8200, RFC 2474 |
@@ -163,9 +165,27 @@ fn u(v: impl Into<u64>) -> Value<'static> {
     Value::U64(v.into())
 }
 
+/// Bytes of encapsulation in front of the innermost network header: its offset minus the
+/// offset of the outermost network header (VXLAN over IPv4: 20 + 8 + 8 + 14 = 50). `None`
+/// without a tunnel.
+fn tunnel_overhead(layers: &[LayerView<'_>]) -> Option<usize> {
+    let l3 =
+        |l: &&LayerView<'_>| !l.quoted && matches!(l.header, Header::Ipv4(_) | Header::Ipv6(_));
+    let outer = layers.iter().filter(l3).find(|l| l.depth == 0)?;
+    let deepest = layers.iter().filter(l3).map(|l| l.depth).max()?;
+    if deepest == 0 {
+        return None;
+    }
+    let inner = layers.iter().filter(l3).find(|l| l.depth == deepest)?;
+    inner.offset.checked_sub(outer.offset)
+}
+
 pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
     v.key("stack", 0, Value::Display(&w.stack()));
     let layers = w.layers();
+    if let Some(n) = tunnel_overhead(layers) {
+        v.key("tunneloverhead_bytes", 0, u(n as u64));
+    }
     let mut prev: Option<&LayerView<'_>> = None;
     for (i, l) in layers.iter().enumerate() {
         if l.quoted {
@@ -223,6 +243,7 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
                 v.key("ipecn", d, u(h.ecn()));
                 v.key("ipttl", d, u(h.ttl()));
                 v.key("ipflags", d, Value::Display(&IpFlagBits(h.flags())));
+                v.key("ipdontfragment", d, Value::Bool(h.dont_fragment()));
                 v.key("ipfragoffset", d, u(h.fragment_offset()));
                 v.key("ipbytes", d, u(h.total_len()));
             }
