@@ -550,8 +550,22 @@ impl Engine {
 
     /// Feeds one raw packet as a 1-in-1 sample of `agent` (data source 0). `frame_len` is the
     /// packet's length on the wire (pcap `orig_len`).
-    pub fn add_packet(&mut self, now_ms: u64, agent: IpAddr, link: LinkType, data: &[u8], frame_len: u32) {
-        self.add_sampled_packet(now_ms, DataSource::new(agent, 0, 0), 1, link, data, frame_len);
+    pub fn add_packet(
+        &mut self,
+        now_ms: u64,
+        agent: IpAddr,
+        link: LinkType,
+        data: &[u8],
+        frame_len: u32,
+    ) {
+        self.add_sampled_packet(
+            now_ms,
+            DataSource::new(agent, 0, 0),
+            1,
+            link,
+            data,
+            frame_len,
+        );
     }
 
     /// Feeds one packet sampled 1-in-`rate` at data source `ds` (a packet sampler of the

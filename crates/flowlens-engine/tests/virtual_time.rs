@@ -348,9 +348,10 @@ fn values_count_avg_max() {
 
 #[test]
 fn table_cap_evicts_the_smaller_half_and_counts_it() {
-    let mut limits = flowlens_engine::Limits::default();
-    limits.max_keys_per_table = 100;
-    let mut e = Engine::new(limits);
+    let mut e = Engine::new(flowlens_engine::Limits {
+        max_keys_per_table: 100,
+        ..Default::default()
+    });
     e.set_flow("f", &json!({"keys":"ipsource","value":"frames"}))
         .unwrap();
     // One heavy hitter, then 1000 one-packet sources.
