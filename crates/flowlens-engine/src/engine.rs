@@ -872,6 +872,9 @@ impl Engine {
 
     /// The active flows of definition `name` at the selected agents, merged over data sources
     /// by `agg`, with value ≥ `min_value`, largest first, at most `max_flows`.
+    ///
+    /// Cost: one pass over the selected tables without allocating per key, a partial selection
+    /// of the `max_flows` largest, and full rows only for those.
     pub fn active_flows(
         &self,
         now_ms: u64,
@@ -883,48 +886,85 @@ impl Engine {
     ) -> Result<Vec<ActiveFlow>> {
         let flow = self.find_flow(name)?;
         let def = &flow.def;
-        let mut merged: Map<&str, ActiveFlow> = map();
-        for (ds, table) in &flow.tables {
-            if !agents.contains(ds.agent) {
-                continue;
+        let tables: Vec<(DataSource, &Table)> = flow
+            .tables
+            .iter()
+            .filter(|(ds, _)| agents.contains(ds.agent))
+            .map(|(ds, t)| (*ds, t))
+            .collect();
+        let (t, main) = (def.t_secs, &def.value);
+        // (value, key, data source, entry of that data source)
+        let mut cands: Vec<(f64, &str, DataSource, &Entry)> = Vec::new();
+        match tables.as_slice() {
+            [(ds, table)] => {
+                cands.reserve(table.entries.len());
+                for (k, e) in &table.entries {
+                    cands.push((e.value(now_ms, t, main), k, *ds, e));
+                }
             }
-            for (key, e) in &table.entries {
-                let value = e.value(now_ms, def.t_secs, &def.value);
-                let ci = e.ci95(now_ms, def.t_secs, &def.value);
-                let samples = e.samples(now_ms, def.t_secs);
-                match merged.get_mut(&**key) {
-                    Some(a) => match agg {
-                        AggMode::Max => {
-                            if value > a.value {
-                                *a = active(key, value, e, now_ms, def, *ds, samples, ci);
-                            }
-                        }
-                        AggMode::Sum => {
-                            a.value += value;
-                            a.samples += samples;
-                            a.ci95 = (a.ci95 * a.ci95 + ci * ci).sqrt();
-                            for (x, y) in
-                                a.values
-                                    .iter_mut()
-                                    .zip(e.values(now_ms, def.t_secs, &def.values))
-                            {
+            _ => {
+                let n: usize = tables.iter().map(|(_, t)| t.entries.len()).sum();
+                let mut merged: Map<&str, (f64, DataSource, &Entry)> = map();
+                merged.reserve(n);
+                for (ds, table) in &tables {
+                    for (k, e) in &table.entries {
+                        let v = e.value(now_ms, t, main);
+                        merged
+                            .entry(k)
+                            .and_modify(|m| match agg {
+                                AggMode::Max if v > m.0 => *m = (v, *ds, e),
+                                AggMode::Max => {}
+                                AggMode::Sum => m.0 += v,
+                            })
+                            .or_insert((v, *ds, e));
+                    }
+                }
+                cands.extend(merged.into_iter().map(|(k, (v, ds, e))| (v, k, ds, e)));
+            }
+        }
+        cands.retain(|c| c.0 >= min_value && c.0 > 0.0);
+        let order = |a: &(f64, &str, DataSource, &Entry), b: &(f64, &str, DataSource, &Entry)| {
+            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+        };
+        if cands.len() > max_flows && max_flows > 0 {
+            cands.select_nth_unstable_by(max_flows - 1, order);
+        }
+        cands.truncate(max_flows);
+        cands.sort_by(order);
+        Ok(cands
+            .into_iter()
+            .map(|(value, key, ds, e)| {
+                let mut a = active(
+                    key,
+                    value,
+                    e,
+                    now_ms,
+                    def,
+                    ds,
+                    e.samples(now_ms, t),
+                    e.ci95(now_ms, t, main),
+                );
+                if agg == AggMode::Sum && tables.len() > 1 {
+                    // Sum the other data sources' samples, variances and values[] for this key.
+                    let (mut samples, mut var) = (0.0, 0.0);
+                    let mut values = vec![0.0; def.values.len()];
+                    for (_, table) in &tables {
+                        if let Some(o) = table.entries.get(key) {
+                            samples += o.samples(now_ms, t);
+                            let ci = o.ci95(now_ms, t, main);
+                            var += ci * ci;
+                            for (x, y) in values.iter_mut().zip(o.values(now_ms, t, &def.values)) {
                                 *x += y;
                             }
                         }
-                    },
-                    None => {
-                        merged.insert(key, active(key, value, e, now_ms, def, *ds, samples, ci));
                     }
+                    a.samples = samples;
+                    a.ci95 = var.sqrt();
+                    a.values = values;
                 }
-            }
-        }
-        let mut out: Vec<ActiveFlow> = merged
-            .into_values()
-            .filter(|a| a.value >= min_value && a.value > 0.0)
-            .collect();
-        out.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| a.key.cmp(&b.key)));
-        out.truncate(max_flows);
-        Ok(out)
+                a
+            })
+            .collect())
     }
 
     /// Undecayed totals of definition `name` per key, summed over the selected agents' data

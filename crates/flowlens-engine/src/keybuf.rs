@@ -204,9 +204,9 @@ pub struct KeyBuf {
     generation: u32,
     entries: Vec<Entry>,
     text: String,
-    /// Cache from a visitor's `&'static str` name (address, length) and depth to a slot, for
-    /// the schema version `cache_version`.
-    cache: Map<(usize, usize, u8), Option<Slot>>,
+    /// Direct-mapped cache from a visitor's `&'static str` name (address, length) and depth to
+    /// a slot (`u16::MAX`: not interned), for the schema version `cache_version`.
+    cache: Vec<CacheLine>,
     cache_version: u32,
 }
 
@@ -216,7 +216,7 @@ impl Default for KeyBuf {
             generation: 1,
             entries: Vec::new(),
             text: String::new(),
-            cache: map(),
+            cache: vec![CacheLine::EMPTY; CACHE_LINES],
             cache_version: u32::MAX,
         }
     }
@@ -234,7 +234,7 @@ impl KeyBuf {
             self.entries.resize(schema.len(), EMPTY);
         }
         if self.cache_version != schema.version() {
-            self.cache.clear();
+            self.cache.iter_mut().for_each(|l| *l = CacheLine::EMPTY);
             self.cache_version = schema.version();
         }
         self.text.clear();
@@ -254,8 +254,16 @@ impl KeyBuf {
             _ => Typed::None,
         };
         let start = self.text.len();
-        // Writing to a String cannot fail.
-        let _ = write!(self.text, "{value}");
+        match value {
+            Value::Ip(IpAddr::V4(a)) => push_ipv4(&mut self.text, a.octets()),
+            Value::U64(v) => push_u64(&mut self.text, v),
+            Value::Name(n) => self.text.push_str(n),
+            Value::Bool(b) => self.text.push_str(if b { "true" } else { "false" }),
+            // Writing to a String cannot fail.
+            _ => {
+                let _ = write!(self.text, "{value}");
+            }
+        }
         self.store(slot, start, typed);
     }
 
@@ -325,14 +333,74 @@ impl KeyBuf {
         Collector { schema, buf: self }
     }
 
+    #[inline]
     fn lookup(&mut self, schema: &Schema, name: &'static str, depth: u8) -> Option<Slot> {
-        let k = (name.as_ptr() as usize, name.len(), depth);
-        if let Some(s) = self.cache.get(&k) {
-            return *s;
+        let ptr = name.as_ptr() as usize;
+        let i = (ptr >> 2 ^ ptr >> 9 ^ usize::from(depth) * 0x9e37) % CACHE_LINES;
+        if let Some(l) = self.cache.get(i) {
+            if l.ptr == ptr && l.len == name.len() && l.depth == depth {
+                return (l.slot != u16::MAX).then_some(Slot(l.slot));
+            }
         }
         let s = schema.slot(name, depth);
-        self.cache.insert(k, s);
+        if let Some(l) = self.cache.get_mut(i) {
+            *l = CacheLine {
+                ptr,
+                len: name.len(),
+                depth,
+                slot: s.map_or(u16::MAX, |s| s.0),
+            };
+        }
         s
+    }
+}
+
+/// Lines of the [`KeyBuf`] name cache (a power of two well above the ~100 key names).
+const CACHE_LINES: usize = 1024;
+
+#[derive(Clone, Copy, Debug)]
+struct CacheLine {
+    ptr: usize,
+    len: usize,
+    depth: u8,
+    slot: u16,
+}
+
+impl CacheLine {
+    const EMPTY: CacheLine = CacheLine {
+        ptr: 0,
+        len: 0,
+        depth: 0,
+        slot: u16::MAX,
+    };
+}
+
+/// Appends `v` in decimal (what `Display` gives, without the formatting machinery).
+fn push_u64(s: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(b) = buf.get_mut(i) {
+            *b = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    for &b in buf.get(i..).unwrap_or(&[]) {
+        s.push(char::from(b));
+    }
+}
+
+/// Appends a dotted-quad IPv4 address (as `Ipv4Addr`'s `Display`).
+fn push_ipv4(s: &mut String, o: [u8; 4]) {
+    for (i, b) in o.into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        push_u64(s, u64::from(b));
     }
 }
 
@@ -354,6 +422,25 @@ impl KeyVisitor for Collector<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_formatting_matches_display() {
+        for v in [0u64, 7, 10, 99, 100, 65535, u64::MAX] {
+            let mut s = String::new();
+            push_u64(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
+        for o in [
+            [0, 0, 0, 0],
+            [10, 0, 0, 1],
+            [255, 255, 255, 255],
+            [192, 168, 100, 9],
+        ] {
+            let mut s = String::new();
+            push_ipv4(&mut s, o);
+            assert_eq!(s, std::net::Ipv4Addr::from(o).to_string());
+        }
+    }
 
     #[test]
     fn key_names_parse_with_depth() {
