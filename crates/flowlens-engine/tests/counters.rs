@@ -872,3 +872,50 @@ fn damaged_input_never_panics() {
         .unwrap();
     assert!(c.stats().samples > 1000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// thresholds on counter metrics, through the engine
+
+#[test]
+fn counter_metric_threshold_fires_per_data_source_and_rearms() {
+    use flowlens_engine::Engine;
+    let dgrams = pcap("exporters/sflow-ovs-br0.pcap");
+    let mut e = Engine::default();
+    // Every OVS port reports its speed: one event per interface data source, once.
+    e.set_threshold("speed", &json!({"metric":"ifspeed","value":1,"timeout":5}))
+        .unwrap();
+    // No port is faster than 1 Pb/s: never fires.
+    e.set_threshold("never", &json!({"metric":"ifspeed","value":1e15}))
+        .unwrap();
+    let mut last = 0;
+    for d in &dgrams {
+        if let Ok(dg) = Datagram::parse(&d.payload) {
+            e.add_sflow(d.ts_ms, &dg);
+        }
+        e.tick(d.ts_ms);
+        last = d.ts_ms;
+    }
+    let mut with_speed = std::collections::BTreeSet::new();
+    e.counters().each("ifspeed", |agent, ds, m, _| {
+        if matches!(m, flowlens_engine::counters::Metric::Num(v) if *v >= 1.0) {
+            with_speed.insert((agent, ds.to_string()));
+        }
+    });
+    assert!(with_speed.len() >= 2, "{with_speed:?}");
+    let events = e.events(0, &["speed"], 1000);
+    let fired: std::collections::BTreeSet<_> = events
+        .iter()
+        .map(|ev| (ev.agent.parse::<IpAddr>().unwrap(), ev.data_source.clone()))
+        .collect();
+    assert_eq!(fired, with_speed);
+    assert_eq!(
+        events.len(),
+        with_speed.len(),
+        "one event per data source while triggered"
+    );
+    assert!(e.events(0, &["never"], 1000).is_empty());
+    // Still at its speed: stays triggered.
+    let (agent, ds) = with_speed.iter().next().unwrap().clone();
+    let id = flowlens_engine::sample::parse_ds_name(&ds).unwrap();
+    assert!(e.threshold_triggered("speed", agent, id, None).unwrap());
+}

@@ -368,3 +368,72 @@ fn table_cap_evicts_the_smaller_half_and_counts_it() {
     assert!(e.stats().keys_evicted >= 900);
     assert_eq!(top(&e, 2, "f")[0].0, "10.9.9.9");
 }
+
+/// A deterministic xorshift generator for sampling decisions.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[test]
+fn sampled_estimates_scale_by_rate_and_the_95_percent_interval_covers_the_truth() {
+    // 10,000 packets/s for 300 s, sizes 64..1500 bytes cycling, sampled 1-in-100 at random.
+    let mut e = Engine::default();
+    e.set_flow("f", &json!({"keys":"ipdestination","value":"frames","t":2}))
+        .unwrap();
+    e.set_flow("b", &json!({"keys":"ipdestination","value":"bytes","t":2}))
+        .unwrap();
+    let ds = flowlens_engine::DataSource::new(agent(AGENT), 0, 7);
+    let frames: Vec<Vec<u8>> = (0..16)
+        .map(|i| udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 80, 64 + i * 95))
+        .collect();
+    let mean_len: f64 = frames.iter().map(|f| f.len() as f64).sum::<f64>() / frames.len() as f64;
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut checks, mut covered_f, mut covered_b) = (0, 0, 0);
+    for us in (0..300_000_000u64).step_by(100) {
+        let i = (us / 100) as usize % frames.len();
+        if rng.next() % 100 == 0 {
+            let f = &frames[i];
+            e.add_sampled_packet(us / 1000, ds, 100, LinkType::Ethernet, f, f.len() as u32);
+        }
+        if us % 1_000_000 == 0 && us >= 20_000_000 {
+            let now = us / 1000;
+            let get = |name: &str| {
+                e.active_flows(now, &AgentSel::All, name, 1, 0.0, AggMode::Max)
+                    .unwrap()
+                    .remove(0)
+            };
+            let (f, b) = (get("f"), get("b"));
+            checks += 1;
+            if (f.value - 10_000.0).abs() <= f.ci95 {
+                covered_f += 1;
+            }
+            if (b.value - 10_000.0 * mean_len).abs() <= b.ci95 {
+                covered_b += 1;
+            }
+            // About 200 samples in the window: the interval is about ±14 %.
+            assert!(f.samples > 150.0 && f.samples < 260.0, "{f:?}");
+            assert!(f.ci95 > 0.08 * 10_000.0 && f.ci95 < 0.2 * 10_000.0, "{f:?}");
+        }
+    }
+    let (cf, cb) = (
+        covered_f as f64 / checks as f64,
+        covered_b as f64 / checks as f64,
+    );
+    println!("coverage: frames {cf:.3}, bytes {cb:.3} over {checks} readings");
+    // Readings a second apart are correlated (t = 2 s), so allow a wide band around 95 %.
+    assert!(
+        (0.88..=0.99).contains(&cf),
+        "frames coverage {cf} over {checks}"
+    );
+    assert!(
+        (0.88..=0.99).contains(&cb),
+        "bytes coverage {cb} over {checks}"
+    );
+}

@@ -22,9 +22,19 @@ fn table_rows(text: &str, prefix: &str) -> Vec<String> {
 fn doc_tables_match_the_sources_and_list_every_key_seen() {
     let root = workspace_dir();
     let doc = std::fs::read_to_string(root.join("docs/flow-keys.md")).unwrap();
-    let (packet_part, record_part) = doc
+    let (packet_part, rest) = doc
         .split_once("## NetFlow and IPFIX records")
         .expect("the NetFlow/IPFIX section");
+    let (record_part, sample_part) = rest
+        .split_once("## sFlow samples, exporters and agents")
+        .expect("the sFlow samples section");
+    let sample_src =
+        std::fs::read_to_string(root.join("crates/flowlens-engine/src/sample.rs")).unwrap();
+    assert_eq!(
+        table_rows(sample_part, ""),
+        table_rows(&sample_src, "//! "),
+        "sample table differs from sample.rs"
+    );
     let packet_src =
         std::fs::read_to_string(root.join("crates/flowlens-wire/src/packet/keys.rs")).unwrap();
     let record_src =
