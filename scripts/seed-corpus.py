@@ -6,6 +6,8 @@ packet_walk:     every captured frame, prefixed with a selector byte for its lin
                  (index into LINKS in fuzz_targets/packet_walk.rs: 0 Ethernet, 3 raw IP,
                  4 Linux SLL, 7 PPP).
 netflow_v5, netflow_v9, ipfix: every NetFlow v5 / v9 / IPFIX UDP payload and payload file.
+engine_sflow:    the sFlow datagrams again (fed to an engine with several definitions).
+flow_expr:       the filters, keys and flow definitions of the sFlow-RT seed scripts.
 netflow_session: per capture or payload file, its NetFlow/IPFIX datagrams (up to 40) joined
                  with the separator the target splits on, so templates precede their data.
 Standard library only; classic pcap (all shared captures are classic pcap).
@@ -59,6 +61,23 @@ def netflow_version(p):
     return v if v in NETFLOW_TARGET else None
 
 
+EXPR_SEEDS = [
+    "outputifindex!=discard&direction=ingress&sourcegroup=external",
+    "dnsqr=false&dnsqtype=255",
+    "destinationgroup~^phish.*",
+    'dnsqname="example.com.,phish.example.org."',
+    "(ipprotocol=6|ipprotocol=17)&ipsource=10.0.0.0/8,192.168.0.0/16",
+    "tcpflags~.......1.&vxlanvni=null",
+    "prefix:[uri:httpurl:path]:/:2",
+    "group:[or:ipsource:ip6source]:default",
+    "if:[first:stack:.:ip:ip6]:ip:[mask:ipsource:24]:[mask:ip6source:64]",
+    "concat:-:ipsource:range:bytes:65:127",
+    "count:ipsource",
+    '{"keys":"ipsource,ipdestination","value":"bytes","t":2,"n":10,"filter":"ipprotocol=6"}',
+    '{"metric":"ddos","value":1000,"byFlow":true,"timeout":5}',
+]
+
+
 def put(dirname, blob):
     name = hashlib.sha1(blob).hexdigest()
     with open(os.path.join(dirname, name), "wb") as f:
@@ -68,6 +87,12 @@ def put(dirname, blob):
 def main():
     data, out = sys.argv[1], sys.argv[2]
     sflow_dir = os.path.join(out, "sflow_datagram")
+    engine_dir = os.path.join(out, "engine_sflow")
+    expr_dir = os.path.join(out, "flow_expr")
+    for d in (engine_dir, expr_dir):
+        os.makedirs(d, exist_ok=True)
+    for seed in EXPR_SEEDS:
+        put(expr_dir, seed.encode())
     walk_dir = os.path.join(out, "packet_walk")
     session_dir = os.path.join(out, "netflow_session")
     for d in [sflow_dir, walk_dir, session_dir] + [os.path.join(out, t) for t in NETFLOW_TARGET.values()]:
@@ -86,6 +111,7 @@ def main():
                     p = udp_payload_eth(frame) if lt == 1 else None
                     if p and p[:4] == b"\x00\x00\x00\x05" and i < 200:
                         put(sflow_dir, p)
+                        put(engine_dir, p)
                         n_sflow += 1
                     v = netflow_version(p)
                     if v and i < 200:
@@ -109,6 +135,7 @@ def main():
                     blob = udp_payload_eth(blob) or b""
                 if blob:
                     put(sflow_dir, blob)
+                    put(engine_dir, blob)
                     n_sflow += 1
             if chain:
                 put(session_dir, SEPARATOR.join(chain))

@@ -336,9 +336,10 @@ impl KeyBuf {
     #[inline]
     fn lookup(&mut self, schema: &Schema, name: &'static str, depth: u8) -> Option<Slot> {
         let ptr = name.as_ptr() as usize;
-        let i = (ptr >> 2 ^ ptr >> 9 ^ usize::from(depth) * 0x9e37) % CACHE_LINES;
+        let tag = (name.len() as u32) << 8 | u32::from(depth);
+        let i = (ptr >> 3 ^ ptr >> 11 ^ usize::from(depth) * 0x9e37) % CACHE_LINES;
         if let Some(l) = self.cache.get(i) {
-            if l.ptr == ptr && l.len == name.len() && l.depth == depth {
+            if l.ptr == ptr && l.tag == tag {
                 return (l.slot != u16::MAX).then_some(Slot(l.slot));
             }
         }
@@ -346,8 +347,7 @@ impl KeyBuf {
         if let Some(l) = self.cache.get_mut(i) {
             *l = CacheLine {
                 ptr,
-                len: name.len(),
-                depth,
+                tag,
                 slot: s.map_or(u16::MAX, |s| s.0),
             };
         }
@@ -358,19 +358,18 @@ impl KeyBuf {
 /// Lines of the [`KeyBuf`] name cache (a power of two well above the ~100 key names).
 const CACHE_LINES: usize = 1024;
 
+/// 16 bytes: the name's address, its length and depth (`len << 8 | depth`), the slot.
 #[derive(Clone, Copy, Debug)]
 struct CacheLine {
     ptr: usize,
-    len: usize,
-    depth: u8,
+    tag: u32,
     slot: u16,
 }
 
 impl CacheLine {
     const EMPTY: CacheLine = CacheLine {
         ptr: 0,
-        len: 0,
-        depth: 0,
+        tag: u32::MAX,
         slot: u16::MAX,
     };
 }

@@ -20,10 +20,25 @@ use common::{data_dir, files_in, flowlens, workspace_dir};
 const ABSENT: &[(&str, &str)] = &[
     ("sttcontextid", "no STT capture in ../shared/data"),
     (
-        "icmpnexthopmtu",
-        "no capture of ICMP frag-needed/packet-too-big reaches the engine unquoted... see test",
+        "icmpunreachablehost",
+        "no ICMP host-unreachable (type 3 code 1 / ICMPv6 1/3) in the captures",
+    ),
+    (
+        "queueindex",
+        "no dropped-packet notification with extended_egress_queue (1036)",
+    ),
+    (
+        "transitdelay",
+        "no dropped-packet notification with extended_transit (1039)",
+    ),
+    (
+        "queuedepth",
+        "no dropped-packet notification with extended_queue (1040)",
     ),
 ];
+
+/// Keys only dropped-packet notifications carry (their flows need `dropped:true`).
+const DROPPED: &[&str] = &["reason", "queueindex", "transitdelay", "queuedepth"];
 
 fn documented_keys() -> Vec<String> {
     let doc = std::fs::read_to_string(workspace_dir().join("docs/flow-keys.md")).unwrap();
@@ -54,13 +69,20 @@ fn every_documented_key_appears_on_the_real_captures() {
             n.ends_with(".pcap")
         }));
     }
+    // The repository's own fixtures add a dropped-packet notification (extended_acl).
+    files.extend(files_in(&workspace_dir().join("testdata"), |n| {
+        !n.ends_with(".md")
+    }));
     files.sort_by_key(|f| (!f.to_string_lossy().contains("template"), f.clone()));
     let mut args: Vec<String> = ["top", "--totals", "--json", "-q", "--max-flows", "1"]
         .map(String::from)
         .to_vec();
     for k in &keys {
         args.push("--flow".into());
-        args.push(format!("{k}={{keys:'{k}',value:'frames'}}"));
+        let dropped = DROPPED.contains(&k.as_str());
+        args.push(format!(
+            "{k}={{keys:'{k}',value:'frames',dropped:{dropped}}}"
+        ));
     }
     args.extend(files.iter().map(|f| f.to_string_lossy().to_string()));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -157,6 +157,12 @@ impl<'e> Replayer<'e> {
         if self.next_tick_ms == 0 {
             self.next_tick_ms = t_ms - t_ms % 1000 + 1000;
         }
+        // A gap longer than a minute (captures taken years apart, a quiet hour) is crossed
+        // with one tick: nothing happens between samples that a tick per second would see.
+        if t_ms.saturating_sub(self.next_tick_ms) > 60_000 {
+            self.engine.tick(t_ms - t_ms % 1000);
+            self.next_tick_ms = t_ms - t_ms % 1000 + 1000;
+        }
         while self.next_tick_ms <= t_ms {
             self.engine.tick(self.next_tick_ms);
             self.next_tick_ms += 1000;

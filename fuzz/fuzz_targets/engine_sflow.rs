@@ -1,0 +1,44 @@
+//! Feeds arbitrary bytes as an sFlow datagram to an engine with several flow definitions
+//! (key functions, filters, extra values, logging) and thresholds, then ticks it and queries
+//! it. Must never panic, and the engine's key count must stay within its caps.
+#![no_main]
+
+use flowlens_engine::{AgentSel, AggMode, Engine, Limits};
+use flowlens_wire::sflow::Datagram;
+use libfuzzer_sys::fuzz_target;
+use serde_json::json;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(d) = Datagram::parse(data) else { return };
+    let mut e = Engine::new(Limits {
+        max_keys_per_table: 64,
+        max_active_keys: 256,
+        ..Limits::default()
+    });
+    let _ = e.set_legacy_groups(&json!({"external":["0.0.0.0/0"],"internal":["10.0.0.0/8"]}));
+    let defs = [
+        json!({"keys":"ipsource,ipdestination","value":"bytes"}),
+        json!({"keys":"ipsource","value":"frames","filter":"outputifindex!=discard&direction=ingress&sourcegroup=external"}),
+        json!({"keys":"ipdestination,group:ipdestination:default","value":"frames","values":["count:ipsource","avg:ipbytes","max:ipbytes"],"log":true,"flowStart":true}),
+        json!({"keys":"or:tcpsourceport:udpsourceport,mask:ipsource:24,suffix:dnsqname:.:2","value":"frames","log":true,"activeTimeout":1}),
+        json!({"keys":"reason,inputifindex","value":"frames","dropped":true}),
+        json!({"keys":"ipsource.1,vxlanvni,stack","value":"ipbytes","aggMode":"agent"}),
+    ];
+    for (i, d) in defs.iter().enumerate() {
+        let _ = e.set_flow(&format!("f{i}"), d);
+    }
+    let _ = e.set_threshold("t", &json!({"metric":"f1","value":1,"byFlow":true,"timeout":1}));
+    let _ = e.set_threshold("c", &json!({"metric":"ifinoctets","value":1}));
+    for round in 0..3u64 {
+        e.add_sflow(1_000 + round * 700, &d);
+        e.tick(1_500 + round * 700);
+    }
+    assert!(e.active_keys() <= 256);
+    for i in 0..defs.len() {
+        let name = format!("f{i}");
+        let _ = e.active_flows(3_000, &AgentSel::All, &name, 10, 0.0, AggMode::Sum);
+        let _ = e.active_flows(3_000, &AgentSel::All, &name, 10, 0.0, AggMode::Max);
+    }
+    e.tick(100_000);
+    assert_eq!(e.active_keys(), 0);
+});
