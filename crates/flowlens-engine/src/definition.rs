@@ -78,11 +78,19 @@ impl ValueSpec {
             Some((op, arg)) if matches!(op, "rate" | "avg" | "min" | "max" | "count") => (op, arg),
             _ => ("", src),
         };
+        if src.is_empty() {
+            return Err(Error::syntax(
+                ExprKind::Value,
+                src,
+                0,
+                "empty value; expected e.g. bytes",
+            ));
+        }
         if arg.is_empty() {
             return Err(Error::syntax(
                 ExprKind::Value,
                 src,
-                op.len() + 1,
+                src.len(),
                 "expected a key after the prefix",
             ));
         }
