@@ -96,7 +96,15 @@ fn report(
     if args.json {
         output::json(out, &docs)
     } else {
-        output::table(out, now_ms, &docs, defs.len() > 1)
+        if args.every.is_some() {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(now_ms);
+            writeln!(out, "-- {}", humantime::format_rfc3339_millis(t))?;
+        }
+        output::table(out, &docs, defs.len() > 1)?;
+        if args.every.is_some() {
+            writeln!(out)?;
+        }
+        Ok(())
     }
 }
 

@@ -62,7 +62,6 @@ fn num(v: f64) -> String {
 /// 95 % interval; a header per definition when there are several.
 pub(super) fn table(
     out: &mut impl Write,
-    now_ms: u64,
     docs: &[(&str, &FlowDef, Rows)],
     headers: bool,
 ) -> Result<()> {
@@ -142,6 +141,5 @@ pub(super) fn table(
             writeln!(out, "(no flows)")?;
         }
     }
-    let _ = now_ms;
     Ok(())
 }
