@@ -24,6 +24,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod expr;
+pub mod geo;
 pub mod groups;
 mod hash;
 pub mod keybuf;

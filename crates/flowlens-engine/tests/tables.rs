@@ -257,3 +257,75 @@ fn oui_against_debian_ieee_data() {
         }
     }
 }
+
+#[test]
+fn country_and_asn_key_functions_from_maxmind_databases() {
+    use flowlens_engine::geo::MaxMindGeo;
+    use flowlens_engine::{AgentSel, AggMode, Engine};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let geo = MaxMindGeo::new(
+        Some(std::fs::read(dir.join("geo-country-test.mmdb")).unwrap()),
+        Some(std::fs::read(dir.join("geo-asn-test.mmdb")).unwrap()),
+    )
+    .unwrap();
+    assert!(MaxMindGeo::new(Some(b"not a database".to_vec()), None).is_err());
+    {
+        use flowlens_engine::env::GeoLookup;
+        assert_eq!(
+            geo.country("192.0.2.7".parse().unwrap()).as_deref(),
+            Some("NL")
+        );
+        assert_eq!(
+            geo.country("2001:db8::1".parse().unwrap()).as_deref(),
+            Some("JP")
+        );
+        assert_eq!(
+            geo.asn("198.51.100.1".parse().unwrap()),
+            Some((64500, "Example Hosting".to_string()))
+        );
+        assert_eq!(geo.country("10.0.0.1".parse().unwrap()), None);
+    }
+    let mut e = Engine::default();
+    e.env_mut().geo = Some(std::sync::Arc::new(geo));
+    e.set_flow(
+        "g",
+        &serde_json::json!({"keys":"ipsource,country:ipsource,asn:ipsource:number,asn:ipsource:descr","value":"frames"}),
+    )
+    .unwrap();
+    for src in [
+        [192, 0, 2, 7],
+        [198, 51, 100, 1],
+        [203, 0, 113, 9],
+        [10, 0, 0, 1],
+    ] {
+        let mut f = vec![0u8; 42];
+        f[12] = 8;
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&28u16.to_be_bytes());
+        f[23] = 17;
+        f[26..30].copy_from_slice(&src);
+        f[30..34].copy_from_slice(&[10, 9, 9, 9]);
+        e.add_packet(
+            1000,
+            "192.0.2.254".parse().unwrap(),
+            flowlens_wire::packet::LinkType::Ethernet,
+            &f,
+            60,
+        );
+    }
+    let mut keys: Vec<String> = e
+        .active_flows(1000, &AgentSel::All, "g", 10, 0.0, AggMode::Max)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.key)
+        .collect();
+    keys.sort();
+    // 203.0.113.9 has a country but no AS; 10.0.0.1 has neither: a null key drops the sample.
+    assert_eq!(
+        keys,
+        [
+            "192.0.2.7,NL,64496,Example Transit",
+            "198.51.100.1,JP,64500,Example Hosting"
+        ]
+    );
+}

@@ -82,6 +82,16 @@ struct TopArgs {
     /// Print sFlow-RT's /activeflows JSON (one line per report) instead of a table.
     #[arg(long)]
     json: bool,
+    /// MaxMind Country (or City) database for the `country:` key function.
+    #[arg(long, value_name = "FILE")]
+    geo_country: Option<PathBuf>,
+    /// MaxMind ASN database for the `asn:` key function.
+    #[arg(long, value_name = "FILE")]
+    geo_asn: Option<PathBuf>,
+    /// IEEE OUI table (CSV) for `oui:<mac>:name`; default Debian's
+    /// /usr/share/ieee-data/oui.csv when present.
+    #[arg(long, value_name = "FILE")]
+    oui: Option<PathBuf>,
     /// Do not print the summary line and progress on standard error.
     #[arg(short, long)]
     quiet: bool,

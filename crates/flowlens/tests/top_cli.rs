@@ -141,3 +141,50 @@ fn json_is_activeflows_for_one_flow_and_an_object_for_several() {
         .sum();
     assert_eq!(frames, 8.0);
 }
+
+#[test]
+fn lookup_tables_for_oui_country_and_asn() {
+    let root = workspace_dir();
+    let db = |n: &str| root.join("testdata").join(n).to_string_lossy().to_string();
+    // Debian's ieee-data (installed by .ci/run) is the default OUI table.
+    let out = flowlens(&[
+        "top",
+        "-q",
+        "--totals",
+        "--keys",
+        "oui:macsource:name",
+        "--value",
+        "frames",
+        &vxlan(),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("PCS Systemtechnik GmbH"), "{text}");
+    // The MaxMind databases are ours (scripts/make-geo-fixtures.py); bad files are refused.
+    let out = flowlens(&[
+        "top",
+        "-q",
+        "--geo-country",
+        &db("geo-country-test.mmdb"),
+        "--geo-asn",
+        &db("geo-asn-test.mmdb"),
+        "--keys",
+        "country:ipsource",
+        &vxlan(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = flowlens(&[
+        "top",
+        "-q",
+        "--geo-asn",
+        &vxlan(),
+        "--keys",
+        "asn:ipsource",
+        &vxlan(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a MaxMind DB"));
+}

@@ -31,6 +31,7 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
         limits.max_keys_per_table = usize::MAX;
     }
     let mut engine = Engine::new(limits);
+    lookups(&mut engine, args)?;
     let defs = define(&mut engine, args)?;
     let agg = AggMode::parse(&args.agg_mode).map_err(|e| anyhow::anyhow!("{e}"))?;
     let out = io::stdout();
@@ -106,6 +107,35 @@ fn report(
         }
         Ok(())
     }
+}
+
+/// Debian's IEEE OUI table, used by default when installed (package ieee-data).
+const DEBIAN_OUI: &str = "/usr/share/ieee-data/oui.csv";
+
+/// Loads the key functions' lookup tables: MaxMind databases, the OUI table.
+fn lookups(engine: &mut Engine, args: &TopArgs) -> Result<()> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    if args.geo_country.is_some() || args.geo_asn.is_some() {
+        let country = args.geo_country.as_deref().map(read).transpose()?;
+        let asn = args.geo_asn.as_deref().map(read).transpose()?;
+        let geo = flowlens_engine::geo::MaxMindGeo::new(country, asn)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        engine.env_mut().geo = Some(std::sync::Arc::new(geo));
+    }
+    let oui = match &args.oui {
+        Some(p) => Some(p.clone()),
+        None => Some(std::path::PathBuf::from(DEBIAN_OUI)).filter(|p| p.is_file()),
+    };
+    if let Some(p) = oui {
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        let table = flowlens_engine::oui::OuiTable::parse_csv(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        engine.env_mut().oui = Some(std::sync::Arc::new(table));
+    }
+    Ok(())
 }
 
 fn define(engine: &mut Engine, args: &TopArgs) -> Result<Vec<Def>> {
