@@ -437,3 +437,62 @@ fn sampled_estimates_scale_by_rate_and_the_95_percent_interval_covers_the_truth(
         "bytes coverage {cb} over {checks}"
     );
 }
+
+#[test]
+fn agg_mode_agent_definition_keeps_one_table_per_agent() {
+    let mut e = Engine::default();
+    e.set_flow(
+        "ds",
+        &json!({"keys":"ipdestination","value":"frames","t":1}),
+    )
+    .unwrap();
+    e.set_flow(
+        "ag",
+        &json!({"keys":"ipdestination","value":"frames","t":1,"aggMode":"agent"}),
+    )
+    .unwrap();
+    let f = udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 80, 64);
+    // The same agent, two interfaces, 300 and 200 packets/s.
+    for ms in 0..10_000u64 {
+        for (port, every) in [(1u32, 3u64), (2, 2)] {
+            if ms % 10 < every {
+                let ds = flowlens_engine::DataSource::new(agent(AGENT), 0, port);
+                e.add_sampled_packet(ms, ds, 1, LinkType::Ethernet, &f, 64);
+            }
+        }
+    }
+    let per_ds = e
+        .active_flows(10_000, &AgentSel::All, "ds", 10, 0.0, AggMode::Max)
+        .unwrap();
+    let per_agent = e
+        .active_flows(10_000, &AgentSel::All, "ag", 10, 0.0, AggMode::Max)
+        .unwrap();
+    assert!((per_ds[0].value - 300.0).abs() < 3.0, "{per_ds:?}");
+    assert_eq!(per_ds[0].data_source, "1");
+    assert!((per_agent[0].value - 500.0).abs() < 5.0, "{per_agent:?}");
+    assert_eq!(per_agent[0].data_source, "agent");
+    assert_eq!(e.flow_data_sources("ag").unwrap().len(), 1);
+    assert_eq!(e.flow_data_sources("ds").unwrap().len(), 2);
+}
+
+#[test]
+fn flow_threshold_filter_selects_agents() {
+    let mut e = Engine::default();
+    e.set_flow("f", &json!({"keys":"ipsource","value":"frames","t":1}))
+        .unwrap();
+    e.set_threshold(
+        "only2",
+        &json!({"metric":"f","value":100,"byFlow":true,"filter":{"agent":["192.0.2.2"]}}),
+    )
+    .unwrap();
+    let f = udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 80, 64);
+    for ms in 0..3000u64 {
+        e.add_packet(ms, agent([192, 0, 2, 1]), LinkType::Ethernet, &f, 64);
+        e.add_packet(ms, agent([192, 0, 2, 2]), LinkType::Ethernet, &f, 64);
+    }
+    let ev = e.events(0, &[], 10);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0].agent, "192.0.2.2");
+    assert_eq!(ev[0].data_source, "0");
+    assert_eq!(ev[0].flow_key.as_deref(), Some("10.0.0.1"));
+}
