@@ -600,18 +600,21 @@ impl Engine {
         self.feed(now_ms, ds, w, false);
     }
 
-    fn wants(&self, dropped: bool) -> bool {
-        self.flows.iter().any(|f| f.def.dropped == dropped)
+    /// Counts the sample and says whether to collect its keys: when a definition of this
+    /// kind exists, and for every 64th sample anyway (key names for `flow_keys`).
+    fn wants(&mut self, dropped: bool) -> bool {
+        self.sample_tick = self.sample_tick.wrapping_add(1);
+        self.flows.iter().any(|f| f.def.dropped == dropped) || self.sample_tick % 64 == 1
     }
 
-    /// Fills the key buffer through `visit`; every 64th sample also records key names seen.
+    /// Fills the key buffer through `visit`; every 64th sample (counted by [`Self::wants`])
+    /// also records the key names seen.
     fn collect(
         &mut self,
         now_ms: u64,
         visit: impl FnOnce(&WalkConfig, &mut Tee<'_, '_>) -> Weight,
     ) -> Weight {
         self.buf.reset(&self.schema);
-        self.sample_tick = self.sample_tick.wrapping_add(1);
         let seen = (self.sample_tick % 64 == 1).then_some(Seen {
             map: &mut self.seen_keys,
             now_ms,

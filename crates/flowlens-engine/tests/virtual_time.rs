@@ -496,3 +496,18 @@ fn flow_threshold_filter_selects_agents() {
     assert_eq!(ev[0].data_source, "0");
     assert_eq!(ev[0].flow_key.as_deref(), Some("10.0.0.1"));
 }
+
+#[test]
+fn flow_keys_are_listed_without_any_definition() {
+    let mut e = Engine::default();
+    let f = udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 53, 64);
+    for ms in 0..200u64 {
+        e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &f, 64);
+    }
+    let keys = e.flow_keys(1000);
+    let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+    for k in ["agent", "ipsource", "udpdestinationport", "stack", "bytes", "ipdontfragment"] {
+        assert!(names.contains(&k), "{k} in {names:?}");
+    }
+    assert!(keys.iter().all(|(_, age)| *age <= 1000));
+}
