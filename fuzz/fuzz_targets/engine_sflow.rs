@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
     for (i, d) in defs.iter().enumerate() {
         let _ = e.set_flow(&format!("f{i}"), d);
     }
-    let _ = e.set_threshold("t", &json!({"metric":"f1","value":1,"byFlow":true,"timeout":1}));
+    let _ = e.set_threshold(
+        "t",
+        &json!({"metric":"f1","value":1,"byFlow":true,"timeout":1}),
+    );
     let _ = e.set_threshold("c", &json!({"metric":"ifinoctets","value":1}));
     for round in 0..3u64 {
         e.add_sflow(1_000 + round * 700, &d);

@@ -11,7 +11,11 @@ use libfuzzer_sys::fuzz_target;
 
 fn check(e: &Error, input: &str) {
     if let Error::Syntax { offset, .. } = e {
-        assert!(*offset <= input.len(), "offset {offset} beyond {} bytes", input.len());
+        assert!(
+            *offset <= input.len(),
+            "offset {offset} beyond {} bytes",
+            input.len()
+        );
     }
 }
 
@@ -21,10 +25,18 @@ fuzz_target!(|data: &[u8]| {
     let mut env = Env::default();
     let _ = env.groups.set(
         flowlens_engine::groups::LEGACY_SET,
-        flowlens_engine::groups::GroupSet::from_pairs([("external", vec!["0.0.0.0/0"]), ("internal", vec!["10.0.0.0/8"])]).unwrap_or_default(),
+        flowlens_engine::groups::GroupSet::from_pairs([
+            ("external", vec!["0.0.0.0/0"]),
+            ("internal", vec!["10.0.0.0/8"]),
+        ])
+        .unwrap_or_default(),
     );
-    let filter = Filter::parse(&text, &mut schema).map_err(|e| check(&e, &text)).ok();
-    let key = KeyExpr::parse(&text, &mut schema).map_err(|e| check(&e, &text)).ok();
+    let filter = Filter::parse(&text, &mut schema)
+        .map_err(|e| check(&e, &text))
+        .ok();
+    let key = KeyExpr::parse(&text, &mut schema)
+        .map_err(|e| check(&e, &text))
+        .ok();
     let _ = ValueSpec::parse(&text, &mut schema).map_err(|e| check(&e, &text));
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(data) {
         let _ = FlowDef::parse("f", &json, &mut schema);
@@ -43,10 +55,26 @@ fuzz_target!(|data: &[u8]| {
     buf.reset(&schema);
     {
         let mut c = buf.collector(&schema);
-        for name in ["ipsource", "ipdestination", "tcpflags", "dnsqname", "bytes", "stack", "macsource"] {
+        for name in [
+            "ipsource",
+            "ipdestination",
+            "tcpflags",
+            "dnsqname",
+            "bytes",
+            "stack",
+            "macsource",
+        ] {
             c.key(name, 0, Value::Str(data));
         }
-        c.key("ipsource", 1, Value::Ip("10.1.2.3".parse().unwrap_or(std::net::Ipv4Addr::LOCALHOST.into())));
+        c.key(
+            "ipsource",
+            1,
+            Value::Ip(
+                "10.1.2.3"
+                    .parse()
+                    .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+            ),
+        );
         c.key("ipprotocol", 0, Value::U64(data.len() as u64));
     }
     if let Some(f) = &filter {

@@ -506,7 +506,14 @@ fn flow_keys_are_listed_without_any_definition() {
     }
     let keys = e.flow_keys(1000);
     let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-    for k in ["agent", "ipsource", "udpdestinationport", "stack", "bytes", "ipdontfragment"] {
+    for k in [
+        "agent",
+        "ipsource",
+        "udpdestinationport",
+        "stack",
+        "bytes",
+        "ipdontfragment",
+    ] {
         assert!(names.contains(&k), "{k} in {names:?}");
     }
     assert!(keys.iter().all(|(_, age)| *age <= 1000));
