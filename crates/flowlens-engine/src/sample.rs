@@ -79,17 +79,14 @@ impl fmt::Display for DsName {
     }
 }
 
-/// Parses a data source name (`"3"`, `"2.1"`, `"agent"`) back to its id.
+/// Parses a data source name (`"3"`, `"2.1"`, `"agent"`) back to its id (the counter
+/// store's [`crate::counters::parse_ds`] plus the whole-agent name).
 pub fn parse_ds_name(name: &str) -> Option<u32> {
     if name == "agent" {
         return Some(DataSource::AGENT);
     }
-    match name.split_once('.') {
-        Some((c, i)) => {
-            Some(DataSource::new(IpAddr::from([0, 0, 0, 0]), c.parse().ok()?, i.parse().ok()?).id)
-        }
-        None => Some(name.parse::<u32>().ok()? & 0x00ff_ffff),
-    }
+    let (class, index) = crate::counters::parse_ds(name)?;
+    Some(DataSource::new(IpAddr::from([0, 0, 0, 0]), class, index).id)
 }
 
 /// What a sample stands for, for scaling and error estimates.
