@@ -337,7 +337,7 @@ impl KeyBuf {
     fn lookup(&mut self, schema: &Schema, name: &'static str, depth: u8) -> Option<Slot> {
         let ptr = name.as_ptr() as usize;
         let tag = (name.len() as u32) << 8 | u32::from(depth);
-        let i = (ptr >> 3 ^ ptr >> 11 ^ usize::from(depth) * 0x9e37) % CACHE_LINES;
+        let i = ((ptr >> 3) ^ (ptr >> 11) ^ (usize::from(depth) * 0x9e37)) % CACHE_LINES;
         if let Some(l) = self.cache.get(i) {
             if l.ptr == ptr && l.tag == tag {
                 return (l.slot != u16::MAX).then_some(Slot(l.slot));

@@ -887,13 +887,11 @@ fn counter_metric_threshold_fires_per_data_source_and_rearms() {
     // No port is faster than 1 Pb/s: never fires.
     e.set_threshold("never", &json!({"metric":"ifspeed","value":1e15}))
         .unwrap();
-    let mut last = 0;
     for d in &dgrams {
         if let Ok(dg) = Datagram::parse(&d.payload) {
             e.add_sflow(d.ts_ms, &dg);
         }
         e.tick(d.ts_ms);
-        last = d.ts_ms;
     }
     let mut with_speed = std::collections::BTreeSet::new();
     e.counters().each("ifspeed", |agent, ds, m, _| {
