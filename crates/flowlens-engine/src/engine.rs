@@ -11,6 +11,7 @@ use flowlens_wire::sflow::{Datagram, Sample};
 use flowlens_wire::{KeyVisitor, Value};
 use serde_json::Value as Json;
 
+use crate::agents::Agents;
 use crate::counters::{CounterLimits, Counters, Metric};
 use crate::definition::FlowDef;
 use crate::error::{Error, Result};
@@ -229,6 +230,7 @@ pub struct Engine {
     stats: EngineStats,
     seen_keys: Map<(&'static str, u8), u64>,
     sample_tick: u32,
+    agents: Agents,
 }
 
 impl Default for Engine {
@@ -292,6 +294,7 @@ impl Engine {
             stats: EngineStats::default(),
             seen_keys: map(),
             sample_tick: 0,
+            agents: Agents::default(),
         }
     }
 
@@ -323,6 +326,11 @@ impl Engine {
     /// Counter metrics.
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Per-agent sFlow session statistics.
+    pub fn agents(&self) -> &Agents {
+        &self.agents
     }
 
     // ---- definitions -------------------------------------------------------------------
@@ -476,7 +484,14 @@ impl Engine {
     /// Feeds one sFlow datagram: flow samples into the flow tables, counter samples into the
     /// counter metrics, dropped-packet notifications into `dropped:true` flows.
     pub fn add_sflow(&mut self, now_ms: u64, dgram: &Datagram<'_>) {
+        self.add_sflow_from(now_ms, None, dgram);
+    }
+
+    /// [`Engine::add_sflow`] for a datagram received from `source` (the UDP sender, listed in
+    /// the agent's statistics).
+    pub fn add_sflow_from(&mut self, now_ms: u64, source: Option<IpAddr>, dgram: &Datagram<'_>) {
         self.stats.datagrams += 1;
+        self.agents.add(now_ms, source, dgram);
         let agent = dgram.agent_address();
         for s in dgram.samples() {
             let Ok(s) = s else {

@@ -18,6 +18,7 @@
 //! One error type, [`Error`]. Network input never produces one: a sample lacking a key simply
 //! does not match a definition that needs it.
 
+pub mod agents;
 pub mod counters;
 pub mod definition;
 pub mod engine;
@@ -30,6 +31,7 @@ mod hash;
 pub mod keybuf;
 pub mod maps;
 pub mod oui;
+pub mod persist;
 pub mod sample;
 pub mod select;
 pub mod stats;

@@ -917,3 +917,57 @@ fn counter_metric_threshold_fires_per_data_source_and_rearms() {
     let id = flowlens_engine::sample::parse_ds_name(&ds).unwrap();
     assert!(e.threshold_triggered("speed", agent, id, None).unwrap());
 }
+
+// ---------------------------------------------------------------------------------------------
+// agent statistics, through the engine
+
+#[test]
+fn agent_statistics_on_the_open_vswitch_capture() {
+    use flowlens_engine::Engine;
+    let dgrams = pcap("exporters/sflow-ovs-br0.pcap");
+    let mut e = Engine::default();
+    let (mut flow, mut counter) = (0u64, 0u64);
+    for d in &dgrams {
+        let dg = Datagram::parse(&d.payload).unwrap();
+        for s in dg.samples().flatten() {
+            match s {
+                Sample::Flow(_) => flow += 1,
+                Sample::Counter(_) => counter += 1,
+                _ => {}
+            }
+        }
+        e.add_sflow_from(d.ts_ms, Some(ip("10.0.0.99")), &dg);
+    }
+    let agents = e.agents().list();
+    assert_eq!(agents.len(), 1);
+    let s = e.agents().get(agents[0]).unwrap();
+    assert_eq!(s.datagrams, dgrams.len() as u64);
+    assert_eq!((s.flow_samples, s.counter_samples), (flow, counter));
+    assert_eq!(flow, 9_834);
+    // A capture taken on loopback: nothing lost, duplicated or reordered.
+    assert_eq!(
+        (s.datagrams_lost, s.duplicates, s.out_of_order, s.restarts),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(s.flow_samples_lost, 0);
+    assert_eq!(s.sources, [ip("10.0.0.99")]);
+    // The testbed samples 1-in-10: the effective rate of a busy port is close to it.
+    let busiest = e
+        .agents()
+        .flow_data_sources(agents[0])
+        .into_iter()
+        .filter_map(|id| e.agents().data_source(agents[0], id))
+        .max_by_key(|i| i.flow_samples)
+        .unwrap();
+    assert_eq!(busiest.sampling_rate, 10);
+    assert!(
+        (busiest.effective_sampling_rate - 10.0).abs() < 1.0,
+        "{busiest:?}"
+    );
+    let j = e
+        .agents()
+        .to_json(dgrams.last().unwrap().ts_ms, agents[0])
+        .unwrap();
+    assert_eq!(j["sFlowFlowSamples"], 9_834);
+    assert_eq!(j["lastSeen"], 0);
+}
