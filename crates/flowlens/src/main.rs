@@ -1,11 +1,13 @@
 //! `flowlens`: real-time network traffic analytics.
 //!
-//! This binary is CLI and glue only: argument parsing, reading files and printing. Protocol
-//! decoding lives in `flowlens-wire`, which does no IO.
+//! This binary is CLI and glue only: argument parsing, reading files, sockets and printing.
+//! Protocol decoding lives in `flowlens-wire`, which does no IO; the flow engine is
+//! `flowlens-engine`, which does none either.
 //!
-//! Exit codes: 0 success; 1 the input was read but some of it could not be decoded (each
-//! failure is printed with file, packet, layer and byte offset); 2 usage error or an input that
-//! could not be read at all.
+//! Exit codes: 0 success (for `run`: stopped by SIGINT/SIGTERM); 1 the input was read but some
+//! of it could not be decoded (each failure is printed with file, packet, layer and byte
+//! offset); 2 usage error, an input that could not be read at all, or (for `run`) a socket or
+//! state directory that could not be opened.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod capture;
 mod decode;
+mod run;
 mod top;
 
 /// Real-time network traffic analytics: sFlow, NetFlow and IPFIX.
@@ -40,6 +43,38 @@ enum Command {
     /// packets count as 1-in-1 samples. Time is the capture's. Define the flow with
     /// `--keys/--value/--filter/--t/--n`, or with one or more sFlow-RT definitions (`--flow`).
     Top(TopArgs),
+    /// Run the collector: receive sFlow, NetFlow and IPFIX on UDP and answer sFlow-RT's REST
+    /// API over HTTP.
+    ///
+    /// Every UDP port accepts every protocol (recognised by content). Flow, threshold, group
+    /// and map definitions made over REST are kept in the state directory and restored at the
+    /// next start. Stops cleanly on SIGINT or SIGTERM.
+    Run(RunArgs),
+}
+
+/// Arguments of `flowlens run`.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// HTTP address of the REST API.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8008")]
+    http: std::net::SocketAddr,
+    /// UDP address for sFlow (any protocol is accepted on any port).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:6343")]
+    sflow: std::net::SocketAddr,
+    /// UDP address for NetFlow v5/v9.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:2055")]
+    netflow: std::net::SocketAddr,
+    /// UDP address for IPFIX.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:4739")]
+    ipfix: std::net::SocketAddr,
+    /// Directory for the state kept across restarts (definitions, NetFlow/IPFIX templates);
+    /// default `<data dir>/flowlens`, e.g. `~/.local/share/flowlens`.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Receive buffer to ask the kernel for on each UDP socket, bytes (Linux caps it at
+    /// net.core.rmem_max; the size granted is printed at start).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
+    rcvbuf: usize,
 }
 
 /// Arguments of `flowlens top`.
@@ -158,6 +193,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode::run(&args),
         Command::Top(args) => top::run(&args),
+        Command::Run(args) => run::run(&args),
     };
     match result {
         Ok(code) => code,

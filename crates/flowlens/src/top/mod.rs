@@ -110,7 +110,7 @@ fn report(
 }
 
 /// Debian's IEEE OUI table, used by default when installed (package ieee-data).
-const DEBIAN_OUI: &str = "/usr/share/ieee-data/oui.csv";
+pub(crate) const DEBIAN_OUI: &str = "/usr/share/ieee-data/oui.csv";
 
 /// Loads the key functions' lookup tables: MaxMind databases, the OUI table.
 fn lookups(engine: &mut Engine, args: &TopArgs) -> Result<()> {

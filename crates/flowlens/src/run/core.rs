@@ -1,0 +1,329 @@
+//! The engine thread of `flowlens run`: the one owner of the [`Engine`] and the
+//! [`NetflowSession`].
+//!
+//! It waits on two channels: batches of datagrams from the receive threads
+//! ([`super::ingest`]) and jobs from the HTTP side. A job is a closure run on the engine thread
+//! with `&mut Core`; its result goes back over a oneshot channel ([`CoreHandle::call`]). So the
+//! engine needs no lock, stays sans-IO (this thread supplies the clock and the bytes), and
+//! every query sees a consistent engine. Jobs must be short: they hold up ingest while they
+//! run, so they copy out what they need and leave formatting to the HTTP side.
+//!
+//! Time: `now_ms` is Unix milliseconds from a monotonic clock anchored at startup, so a
+//! wall-clock step never moves the engine's time backwards. The engine is ticked once per
+//! second of that time.
+//!
+//! After every message the thread publishes the newest logged-flow and event ids on a
+//! `watch` channel; the long-polls of `/flows/json` and `/events/json` wait on it.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use flowlens_engine::Engine;
+use flowlens_flow::{FlowRecord, NetflowSession, RecordSink};
+use flowlens_wire::sflow::{self, Datagram};
+use tokio::sync::{oneshot, watch};
+
+use super::ingest::Batch;
+use super::state::StateDir;
+
+/// Jobs waiting for the engine thread at most; beyond it the HTTP side answers 503.
+const JOB_QUEUE: usize = 1024;
+
+/// A closure run on the engine thread.
+type Job = Box<dyn FnOnce(&mut Core) + Send>;
+
+/// What the engine thread receives from the HTTP side.
+enum Msg {
+    /// Run this.
+    Job(Job),
+    /// Save the state and stop.
+    Shutdown,
+}
+
+/// Newest logged-flow and event ids (0: none yet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Ids {
+    /// `Engine::last_flow_id`.
+    pub(crate) flow: u64,
+    /// `Engine::last_event_id`.
+    pub(crate) event: u64,
+}
+
+/// What the engine thread counted while feeding datagrams.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FeedStats {
+    /// sFlow datagrams (recognised by content).
+    pub(crate) sflow: u64,
+    /// NetFlow/IPFIX datagrams (recognised by content).
+    pub(crate) netflow: u64,
+    /// Datagrams that are neither.
+    pub(crate) unknown: u64,
+    /// sFlow or NetFlow/IPFIX datagrams rejected as a whole (bad header).
+    pub(crate) rejected: u64,
+    /// Errors inside NetFlow/IPFIX datagrams (records, templates).
+    pub(crate) record_errors: u64,
+}
+
+/// Unix milliseconds, monotonic from startup.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    start: Instant,
+    start_unix_ms: u64,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let start_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Clock {
+            start: Instant::now(),
+            start_unix_ms,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        let since = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.start_unix_ms.saturating_add(since)
+    }
+}
+
+/// The state of the engine thread; jobs get `&mut Core`.
+pub(crate) struct Core {
+    /// The flow engine.
+    pub(crate) engine: Engine,
+    session: NetflowSession,
+    /// Datagram counts.
+    pub(crate) feed: FeedStats,
+    state: StateDir,
+    /// Failed writes to the state directory.
+    pub(crate) state_errors: u64,
+    clock: Clock,
+}
+
+/// Feeds NetFlow/IPFIX records into the engine.
+struct Sink<'a> {
+    engine: &'a mut Engine,
+    now_ms: u64,
+    errors: u64,
+}
+
+impl RecordSink for Sink<'_> {
+    fn record(&mut self, r: &FlowRecord<'_, '_>) {
+        self.engine.add_netflow_record(self.now_ms, r);
+    }
+    fn error(&mut self, _e: &flowlens_flow::Error) {
+        self.errors += 1;
+    }
+}
+
+impl Core {
+    /// A core over `engine` and `session`, saving to `state`.
+    pub(crate) fn new(engine: Engine, session: NetflowSession, state: StateDir) -> Core {
+        Core {
+            engine,
+            session,
+            feed: FeedStats::default(),
+            state,
+            state_errors: 0,
+            clock: Clock::new(),
+        }
+    }
+
+    /// The engine's time now, Unix ms.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// Milliseconds since the server started.
+    pub(crate) fn uptime_ms(&self) -> u64 {
+        u64::try_from(self.clock.start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The NetFlow/IPFIX session (templates, sampling rates).
+    pub(crate) fn session(&self) -> &NetflowSession {
+        &self.session
+    }
+
+    /// Runs a change of definitions and, when it succeeds, saves the definitions document.
+    /// A failed save is reported on standard error and counted; the change stays in effect.
+    pub(crate) fn write<T, E>(
+        &mut self,
+        change: impl FnOnce(&mut Engine) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let r = change(&mut self.engine)?;
+        self.save_definitions();
+        Ok(r)
+    }
+
+    fn save_definitions(&mut self) {
+        if let Err(e) = self.state.save_definitions(&self.engine.definitions()) {
+            self.state_errors += 1;
+            eprintln!("flowlens: {e:#}");
+        }
+    }
+
+    /// Feeds one batch of datagrams, each recognised by content.
+    fn feed(&mut self, batch: &Batch) {
+        let now_ms = self.now_ms();
+        for (from, payload) in batch.iter() {
+            self.datagram(now_ms, from, payload);
+        }
+    }
+
+    fn datagram(&mut self, now_ms: u64, from: IpAddr, payload: &[u8]) {
+        if sflow::is_sflow_v5(payload) {
+            self.feed.sflow += 1;
+            match Datagram::parse(payload) {
+                Ok(d) => self.engine.add_sflow_from(now_ms, Some(from), &d),
+                Err(_) => self.feed.rejected += 1,
+            }
+        } else if flowlens_flow::sniff(payload).is_some() {
+            self.feed.netflow += 1;
+            let mut sink = Sink {
+                engine: &mut self.engine,
+                now_ms,
+                errors: 0,
+            };
+            if self
+                .session
+                .handle(now_ms, from, payload, &mut sink)
+                .is_err()
+            {
+                self.feed.rejected += 1;
+            }
+            self.feed.record_errors += sink.errors;
+        } else {
+            self.feed.unknown += 1;
+        }
+    }
+
+    fn ids(&self) -> Ids {
+        Ids {
+            flow: self.engine.last_flow_id(),
+            event: self.engine.last_event_id(),
+        }
+    }
+
+    /// Saves what must survive a restart.
+    fn shutdown(&mut self) {
+        self.save_definitions();
+        if let Err(e) = self.state.save_templates(&self.session.snapshot()) {
+            self.state_errors += 1;
+            eprintln!("flowlens: {e:#}");
+        }
+    }
+}
+
+/// Why a job did not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CallError {
+    /// Too many jobs are waiting.
+    Busy,
+    /// The engine thread has stopped.
+    Gone,
+}
+
+/// The HTTP side's handle on the engine thread.
+#[derive(Clone)]
+pub(crate) struct CoreHandle {
+    tx: Sender<Msg>,
+    ids: Arc<watch::Sender<Ids>>,
+}
+
+impl CoreHandle {
+    /// Runs `job` on the engine thread and returns its result.
+    ///
+    /// # Errors
+    /// [`CallError::Busy`] when the job queue is full, [`CallError::Gone`] when the engine
+    /// thread has stopped.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it completes lets the job run anyway; its result is
+    /// discarded.
+    pub(crate) async fn call<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Core) -> T + Send + 'static,
+    ) -> Result<T, CallError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |core| {
+            let _ = tx.send(job(core));
+        });
+        match self.tx.try_send(Msg::Job(job)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(CallError::Busy),
+            Err(TrySendError::Disconnected(_)) => return Err(CallError::Gone),
+        }
+        rx.await.map_err(|_| CallError::Gone)
+    }
+
+    /// A receiver of the newest ids; its current value counts as seen.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Ids> {
+        self.ids.subscribe()
+    }
+
+    /// Asks the engine thread to save its state and stop (it finishes the jobs queued before).
+    pub(crate) fn shutdown(&self) {
+        // Blocking send: the queue drains quickly, and shutdown must not be lost to a full
+        // queue. An error means the thread is already gone.
+        let _ = self.tx.send(Msg::Shutdown);
+    }
+}
+
+/// Starts the engine thread over `core`, fed by `batches`.
+///
+/// # Errors
+/// The thread cannot be spawned.
+pub(crate) fn spawn(core: Core, batches: Receiver<Batch>) -> Result<(CoreHandle, JoinHandle<()>)> {
+    let (tx, rx) = crossbeam_channel::bounded(JOB_QUEUE);
+    let (ids, _) = watch::channel(core.ids());
+    let ids = Arc::new(ids);
+    let publish = Arc::clone(&ids);
+    let thread = std::thread::Builder::new()
+        .name("engine".into())
+        .spawn(move || run(core, &batches, &rx, &publish))
+        .context("cannot start the engine thread")?;
+    Ok((CoreHandle { tx, ids }, thread))
+}
+
+/// The engine thread's loop (see the module docs).
+fn run(mut core: Core, batches: &Receiver<Batch>, jobs: &Receiver<Msg>, ids: &watch::Sender<Ids>) {
+    let never = crossbeam_channel::never();
+    let mut batches = batches;
+    let mut next_tick = Instant::now() + Duration::from_secs(1);
+    loop {
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        crossbeam_channel::select! {
+            recv(jobs) -> msg => match msg {
+                Ok(Msg::Job(job)) => job(&mut core),
+                Ok(Msg::Shutdown) | Err(_) => break,
+            },
+            recv(batches) -> batch => match batch {
+                Ok(b) => core.feed(&b),
+                // Every receive thread has stopped; keep answering jobs.
+                Err(_) => batches = &never,
+            },
+            default(wait) => {}
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            core.engine.tick(core.now_ms());
+            next_tick += Duration::from_secs(1);
+            if now > next_tick {
+                // Far behind (a suspended process, a very long job): skip, do not catch up.
+                next_tick = now + Duration::from_secs(1);
+            }
+        }
+        let current = core.ids();
+        ids.send_if_modified(|v| {
+            let changed = *v != current;
+            *v = current;
+            changed
+        });
+    }
+    core.shutdown();
+}

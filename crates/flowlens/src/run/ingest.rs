@@ -1,0 +1,201 @@
+//! UDP ingest of `flowlens run`: one socket and one receive thread per listening address.
+//!
+//! Each thread receives datagrams into a [`Batch`] (one contiguous buffer plus the sender and
+//! extent of each datagram) and hands full batches to the engine thread over a bounded
+//! channel. It never blocks on the engine: when the channel is full the batch is dropped and
+//! its datagrams are counted in [`SocketStats::dropped`], so loss is visible in
+//! `/analyzer/json` instead of silent. Nothing here looks inside a datagram.
+//!
+//! Batching: a receive waits at most [`IDLE_WAIT`] while the batch is empty (so the thread
+//! notices shutdown), and at most [`BATCH_WAIT`] once it holds a datagram; a batch is sent when
+//! it holds [`BATCH_DATAGRAMS`] datagrams or when the socket goes quiet for [`BATCH_WAIT`].
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use crossbeam_channel::{Sender, TrySendError};
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// Largest UDP payload.
+const MAX_DATAGRAM_BYTES: usize = 65_535;
+/// Datagrams per batch at most.
+pub(crate) const BATCH_DATAGRAMS: usize = 64;
+/// Receive timeout while the batch is empty: how soon a thread sees the stop flag.
+const IDLE_WAIT: Duration = Duration::from_millis(200);
+/// Receive timeout once the batch holds a datagram: the most a datagram waits in a batch
+/// after the socket went quiet.
+const BATCH_WAIT: Duration = Duration::from_millis(2);
+
+/// Datagrams received on one socket, in arrival order.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    /// The payloads, back to back.
+    data: Vec<u8>,
+    /// Sender and extent in `data` of each datagram.
+    items: Vec<(IpAddr, Range<usize>)>,
+}
+
+impl Batch {
+    /// An empty batch with room for a full batch of typical (MTU-sized) datagrams.
+    fn with_capacity() -> Batch {
+        Batch {
+            data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
+            items: Vec::with_capacity(BATCH_DATAGRAMS),
+        }
+    }
+
+    fn push(&mut self, from: IpAddr, payload: &[u8]) {
+        let start = self.data.len();
+        self.data.extend_from_slice(payload);
+        self.items.push((from, start..self.data.len()));
+    }
+
+    /// Datagrams in the batch.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Each datagram's sender and payload.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (IpAddr, &[u8])> + '_ {
+        self.items
+            .iter()
+            .map(|(ip, r)| (*ip, self.data.get(r.clone()).unwrap_or(&[])))
+    }
+}
+
+/// What one receive thread counted (read by `/analyzer/json` while it runs).
+#[derive(Debug, Default)]
+pub(crate) struct SocketStats {
+    /// Datagrams received.
+    pub(crate) datagrams: AtomicU64,
+    /// Payload bytes received.
+    pub(crate) bytes: AtomicU64,
+    /// Datagrams dropped because the engine's queue was full.
+    pub(crate) dropped: AtomicU64,
+    /// Receive errors other than timeouts.
+    pub(crate) errors: AtomicU64,
+}
+
+/// One bound UDP socket, before its thread starts.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    /// What the operator called it (`sflow`, `netflow`, `ipfix`).
+    pub(crate) name: &'static str,
+    /// The bound address.
+    pub(crate) local: SocketAddr,
+    /// The receive buffer the kernel granted, bytes.
+    pub(crate) rcvbuf: usize,
+    socket: UdpSocket,
+}
+
+impl Listener {
+    /// Binds `addr` with a receive buffer of (at most) `rcvbuf` bytes.
+    ///
+    /// # Errors
+    /// The address cannot be bound (in use, no permission, not local); the message names the
+    /// listener and address in one line.
+    pub(crate) fn bind(name: &'static str, addr: SocketAddr, rcvbuf: usize) -> Result<Listener> {
+        let bind = || -> std::io::Result<(UdpSocket, usize)> {
+            let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+            // A buffer the kernel refuses to grow is not fatal: the granted size is reported.
+            let _ = socket.set_recv_buffer_size(rcvbuf);
+            let granted = socket.recv_buffer_size().unwrap_or(0);
+            socket.bind(&addr.into())?;
+            let socket: UdpSocket = socket.into();
+            socket.set_read_timeout(Some(IDLE_WAIT))?;
+            Ok((socket, granted))
+        };
+        let (socket, granted) =
+            bind().with_context(|| format!("cannot listen for {name} on UDP {addr}"))?;
+        let local = socket.local_addr().unwrap_or(addr);
+        Ok(Listener {
+            name,
+            local,
+            rcvbuf: granted,
+            socket,
+        })
+    }
+
+    /// Starts the receive thread. It stops when `stop` is set or the engine's channel closes.
+    ///
+    /// # Errors
+    /// The thread cannot be spawned.
+    pub(crate) fn spawn(
+        self,
+        tx: Sender<Batch>,
+        stats: Arc<SocketStats>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<JoinHandle<()>> {
+        std::thread::Builder::new()
+            .name(format!("recv-{}", self.name))
+            .spawn(move || receive(&self.socket, &tx, &stats, &stop))
+            .context("cannot start a receive thread")
+    }
+}
+
+/// The receive loop (see the module docs).
+fn receive(socket: &UdpSocket, tx: &Sender<Batch>, stats: &SocketStats, stop: &AtomicBool) {
+    let mut buf = vec![0u8; MAX_DATAGRAM_BYTES];
+    let mut batch = Batch::with_capacity();
+    let mut waiting_short = false;
+    while !stop.load(Ordering::Relaxed) {
+        let wait = if batch.len() == 0 {
+            IDLE_WAIT
+        } else {
+            BATCH_WAIT
+        };
+        if waiting_short != (wait == BATCH_WAIT) {
+            waiting_short = wait == BATCH_WAIT;
+            if socket.set_read_timeout(Some(wait)).is_err() {
+                stats.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        match socket.recv_from(&mut buf) {
+            Ok((len, from)) => {
+                stats.datagrams.fetch_add(1, Ordering::Relaxed);
+                stats.bytes.fetch_add(len as u64, Ordering::Relaxed);
+                batch.push(from.ip(), buf.get(..len).unwrap_or(&[]));
+                if batch.len() >= BATCH_DATAGRAMS && !send(tx, &mut batch, stats) {
+                    return;
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if batch.len() > 0 && !send(tx, &mut batch, stats) {
+                    return;
+                }
+            }
+            Err(_) => {
+                // ICMP errors surfacing on the socket, interrupted calls: count and go on.
+                stats.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    let _ = send(tx, &mut batch, stats);
+}
+
+/// Hands the batch to the engine without waiting; false when the engine is gone.
+fn send(tx: &Sender<Batch>, batch: &mut Batch, stats: &SocketStats) -> bool {
+    if batch.len() == 0 {
+        return true;
+    }
+    let full = std::mem::replace(batch, Batch::with_capacity());
+    let n = full.len() as u64;
+    match tx.try_send(full) {
+        Ok(()) => true,
+        Err(TrySendError::Full(_)) => {
+            stats.dropped.fetch_add(n, Ordering::Relaxed);
+            true
+        }
+        Err(TrySendError::Disconnected(_)) => false,
+    }
+}

@@ -1,0 +1,181 @@
+//! The state directory of `flowlens run`: what survives a restart.
+//!
+//! Two files, each written atomically (a temporary file in the same directory, flushed, then
+//! renamed over the old one), so a crash leaves the old or the new version, never half of one:
+//!
+//! * `definitions.json`: the engine's definitions document (flows, thresholds, groups, maps;
+//!   shape in `flowlens_engine::persist`), written after every successful REST write.
+//! * `templates.bin`: the NetFlow v9/IPFIX template cache snapshot, written at shutdown (Open
+//!   vSwitch resends IPFIX templates only every ten minutes).
+//!
+//! A file that cannot be parsed is reported in one line on standard error and renamed aside to
+//! `<name>.corrupt-<unix-secs>`; the server starts without it. Only the directory itself
+//! being unusable (cannot be created) is fatal, at startup.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use serde_json::Value as Json;
+
+/// File name of the definitions document.
+pub(crate) const DEFINITIONS_FILE: &str = "definitions.json";
+/// File name of the template cache snapshot.
+pub(crate) const TEMPLATES_FILE: &str = "templates.bin";
+
+/// The state directory.
+#[derive(Clone, Debug)]
+pub(crate) struct StateDir {
+    dir: PathBuf,
+}
+
+impl StateDir {
+    /// Opens `dir` (creating it), or the default `<data dir>/flowlens` when `None`.
+    ///
+    /// # Errors
+    /// No data directory is known for this user and none was given, or the directory cannot
+    /// be created.
+    pub(crate) fn open(dir: Option<&Path>) -> Result<StateDir> {
+        let dir = match dir {
+            Some(d) => d.to_path_buf(),
+            None => dirs::data_dir()
+                .context("no data directory known for this user: give --state-dir")?
+                .join("flowlens"),
+        };
+        fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create state directory {}", dir.display()))?;
+        Ok(StateDir { dir })
+    }
+
+    /// The directory.
+    pub(crate) fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The definitions document, if there is a readable one. An unreadable or unparsable file
+    /// is reported and set aside (see the module docs).
+    pub(crate) fn load_definitions(&self) -> Option<Json> {
+        let path = self.dir.join(DEFINITIONS_FILE);
+        let bytes = self.read(&path)?;
+        match serde_json::from_slice::<Json>(&bytes) {
+            Ok(doc) if doc.is_object() => Some(doc),
+            Ok(_) => {
+                self.set_aside(&path, "not a JSON object");
+                None
+            }
+            Err(e) => {
+                self.set_aside(&path, &e.to_string());
+                None
+            }
+        }
+    }
+
+    /// The template snapshot bytes, if the file exists and can be read.
+    pub(crate) fn load_templates(&self) -> Option<Vec<u8>> {
+        self.read(&self.dir.join(TEMPLATES_FILE))
+    }
+
+    /// Reports a file of the directory (`name`) that the caller could not use and renames it
+    /// aside.
+    pub(crate) fn set_aside_file(&self, name: &str, why: &str) {
+        self.set_aside(&self.dir.join(name), why);
+    }
+
+    /// Writes the definitions document atomically.
+    ///
+    /// # Errors
+    /// The temporary file cannot be written or renamed.
+    pub(crate) fn save_definitions(&self, doc: &Json) -> Result<()> {
+        let mut text = serde_json::to_vec_pretty(doc).context("serialise definitions")?;
+        text.push(b'\n');
+        self.write_atomic(DEFINITIONS_FILE, &text)
+    }
+
+    /// Writes the template snapshot atomically.
+    ///
+    /// # Errors
+    /// The temporary file cannot be written or renamed.
+    pub(crate) fn save_templates(&self, bytes: &[u8]) -> Result<()> {
+        self.write_atomic(TEMPLATES_FILE, bytes)
+    }
+
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        match fs::read(path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                eprintln!(
+                    "flowlens: cannot read {}: {e}; starting without it",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+
+    fn set_aside(&self, path: &Path, why: &str) {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(format!(".corrupt-{secs}"));
+        let aside = PathBuf::from(aside);
+        match fs::rename(path, &aside) {
+            Ok(()) => eprintln!(
+                "flowlens: {} is corrupt ({why}); moved to {} and starting without it",
+                path.display(),
+                aside.display()
+            ),
+            Err(e) => eprintln!(
+                "flowlens: {} is corrupt ({why}) and cannot be moved aside ({e}); starting \
+                 without it",
+                path.display()
+            ),
+        }
+    }
+
+    fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &path)
+        };
+        write().with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("flowlens-state-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn round_trip_and_corrupt_file_is_set_aside() {
+        let dir = temp_dir("unit");
+        let s = StateDir::open(Some(&dir)).unwrap();
+        assert!(s.load_definitions().is_none());
+        let doc = serde_json::json!({"version": 1, "flows": {}});
+        s.save_definitions(&doc).unwrap();
+        assert_eq!(s.load_definitions(), Some(doc));
+        fs::write(dir.join(DEFINITIONS_FILE), b"{not json").unwrap();
+        assert!(s.load_definitions().is_none());
+        assert!(!dir.join(DEFINITIONS_FILE).exists());
+        let aside: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with("definitions.json.corrupt-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
