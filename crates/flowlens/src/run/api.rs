@@ -13,7 +13,7 @@
 //! ignored, since curl's `--data` sends `application/x-www-form-urlencoded`.
 
 use std::net::IpAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,6 +71,24 @@ pub(crate) struct Api {
     sockets: Arc<Vec<SocketInfo>>,
     /// Becomes true when the server stops: long-polls answer at once.
     stopping: watch::Receiver<bool>,
+    /// Long-polls waiting now (`/analyzer/json` `longPollsWaiting`).
+    polls: Arc<AtomicUsize>,
+}
+
+/// Counts one waiting long-poll for as long as it lives.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn new(n: &Arc<AtomicUsize>) -> Waiting {
+        n.fetch_add(1, Ordering::Relaxed);
+        Waiting(Arc::clone(n))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The router with every endpoint.
@@ -83,6 +101,7 @@ pub(crate) fn router(
         core,
         sockets: Arc::new(sockets),
         stopping,
+        polls: Arc::new(AtomicUsize::new(0)),
     };
     Router::new()
         .route("/version", get(version))
@@ -351,6 +370,10 @@ async fn analyzer(State(api): State<Api>) -> ApiResult {
         o.insert("datagramsDropped".into(), json!(dropped));
         o.insert("receiveErrors".into(), json!(errors));
         o.insert("sockets".into(), Json::Array(sockets));
+        o.insert(
+            "longPollsWaiting".into(),
+            json!(api.polls.load(Ordering::Relaxed)),
+        );
     }
     json_ok(doc)
 }
@@ -467,6 +490,7 @@ async fn long_poll<T: Send + 'static>(
             return Ok(items);
         }
         // Wait for the ids to move past what the query saw.
+        let _waiting = Waiting::new(&api.polls);
         loop {
             tokio::select! {
                 r = tokio::time::timeout_at(deadline, rx.changed()) => match r {
