@@ -248,3 +248,22 @@ fn long_polls_wait_then_wake_on_new_flows_and_events() {
     assert!(status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn sigterm_ends_waiting_long_polls_and_exits_0() {
+    let dir = temp_dir("api-stop");
+    let s = Server::start(&dir);
+    let addr = s.ports.http;
+    let poll = std::thread::spawn(move || {
+        run_support::http(addr, "GET", "/flows/json?timeout=120", None, "text/plain")
+    });
+    s.wait_for("/analyzer/json", |a| a["longPollsWaiting"] == 1);
+    let t = Instant::now();
+    let (status, stderr) = s.stop();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    // The poll got its (empty) answer rather than a reset connection.
+    let r = poll.join().unwrap().unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, "[]"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

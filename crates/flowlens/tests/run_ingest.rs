@@ -63,6 +63,8 @@ fn ovs_sflow_agents_counts_and_active_flows() {
         a["sFlowDatagramsReceived"].as_u64() == Some(n)
     });
     assert_eq!(a["datagramsDropped"], 0, "{a}");
+    assert_eq!(a["kernelDrops"], 0, "{a}");
+    assert_eq!(a["sockets"][0]["kernelDrops"], 0, "{a}");
     assert_eq!(a["rejectedDatagrams"], 0, "{a}");
     assert_eq!(a["sFlowAgents"], expected.len(), "{a}");
 

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::core::{CallError, Core, CoreHandle, Ids};
-use super::ingest::{Listener, SocketStats};
+use super::ingest::{kernel_drops, Listener, SocketStats};
 
 /// Longest long-poll wait (`timeout` parameter), seconds.
 const MAX_POLL_SECS: f64 = 300.0;
@@ -346,6 +346,7 @@ async fn analyzer(State(api): State<Api>) -> ApiResult {
         })
         .await?;
     let (mut datagrams, mut bytes, mut dropped, mut errors) = (0u64, 0u64, 0u64, 0u64);
+    let mut kernel = 0u64;
     let sockets: Vec<Json> = api
         .sockets
         .iter()
@@ -354,13 +355,15 @@ async fn analyzer(State(api): State<Api>) -> ApiResult {
             let b = s.stats.bytes.load(Ordering::Relaxed);
             let x = s.stats.dropped.load(Ordering::Relaxed);
             let e = s.stats.errors.load(Ordering::Relaxed);
+            let k = kernel_drops(s.local);
+            kernel += k.unwrap_or(0);
             datagrams += d;
             bytes += b;
             dropped += x;
             errors += e;
             json!({
                 "name": s.name, "address": s.local.to_string(), "receiveBuffer": s.rcvbuf,
-                "datagrams": d, "bytes": b, "dropped": x, "errors": e,
+                "datagrams": d, "bytes": b, "dropped": x, "kernelDrops": k, "errors": e,
             })
         })
         .collect();
@@ -368,6 +371,7 @@ async fn analyzer(State(api): State<Api>) -> ApiResult {
         o.insert("datagramsReceived".into(), json!(datagrams));
         o.insert("bytesReceived".into(), json!(bytes));
         o.insert("datagramsDropped".into(), json!(dropped));
+        o.insert("kernelDrops".into(), json!(kernel));
         o.insert("receiveErrors".into(), json!(errors));
         o.insert("sockets".into(), Json::Array(sockets));
         o.insert(

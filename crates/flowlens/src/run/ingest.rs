@@ -183,6 +183,41 @@ fn receive(socket: &UdpSocket, tx: &Sender<Batch>, stats: &SocketStats, stop: &A
     let _ = send(tx, &mut batch, stats);
 }
 
+/// Datagrams the kernel dropped on UDP sockets bound to `local` because their receive buffer
+/// was full (the `drops` column of Linux's `/proc/net/udp` or `/proc/net/udp6`, summed over
+/// the sockets bound there); `None` where that is not available.
+pub(crate) fn kernel_drops(local: SocketAddr) -> Option<u64> {
+    let (file, addr) = match local.ip() {
+        IpAddr::V4(ip) => (
+            "/proc/net/udp",
+            format!("{:08X}", u32::from_ne_bytes(ip.octets())),
+        ),
+        IpAddr::V6(ip) => (
+            "/proc/net/udp6",
+            ip.octets()
+                .chunks_exact(4)
+                .map(|c| format!("{:08X}", u32::from_ne_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+        ),
+    };
+    let text = std::fs::read_to_string(file).ok()?;
+    proc_net_udp_drops(&text, &format!("{addr}:{:04X}", local.port()))
+}
+
+/// The summed `drops` of the `/proc/net/udp` lines whose local address is `want`.
+fn proc_net_udp_drops(text: &str, want: &str) -> Option<u64> {
+    let mut found = None;
+    for line in text.lines().skip(1) {
+        let mut fields = line.split_whitespace();
+        if fields.nth(1) != Some(want) {
+            continue;
+        }
+        let drops: u64 = fields.last()?.parse().ok()?;
+        found = Some(found.unwrap_or(0) + drops);
+    }
+    found
+}
+
 /// Hands the batch to the engine without waiting; false when the engine is gone.
 fn send(tx: &Sender<Batch>, batch: &mut Batch, stats: &SocketStats) -> bool {
     if batch.len() == 0 {
@@ -197,5 +232,32 @@ fn send(tx: &Sender<Batch>, batch: &mut Batch, stats: &SocketStats) -> bool {
             true
         }
         Err(TrySendError::Disconnected(_)) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_from_proc_net_udp() {
+        let text =
+            "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   \
+                    uid  timeout inode ref pointer drops\n\
+            1: 0100007F:18BF 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        \
+            0 12345 2 0000000000000000 17\n\
+            2: 00000000:0807 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        \
+            0 12346 2 0000000000000000 0\n";
+        assert_eq!(proc_net_udp_drops(text, "0100007F:18BF"), Some(17));
+        assert_eq!(proc_net_udp_drops(text, "00000000:0807"), Some(0));
+        assert_eq!(proc_net_udp_drops(text, "00000000:18BF"), None);
+    }
+
+    #[test]
+    fn own_socket_is_found() {
+        let l = Listener::bind("t", "127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+        if std::path::Path::new("/proc/net/udp").exists() {
+            assert_eq!(kernel_drops(l.local), Some(0));
+        }
     }
 }
