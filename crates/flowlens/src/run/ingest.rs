@@ -196,7 +196,10 @@ pub(crate) fn kernel_drops(local: SocketAddr) -> Option<u64> {
             "/proc/net/udp6",
             ip.octets()
                 .chunks_exact(4)
-                .map(|c| format!("{:08X}", u32::from_ne_bytes([c[0], c[1], c[2], c[3]])))
+                .map(|c| {
+                    let word = <[u8; 4]>::try_from(c).map_or(0, u32::from_ne_bytes);
+                    format!("{word:08X}")
+                })
                 .collect(),
         ),
     };
