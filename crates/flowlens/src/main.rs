@@ -75,6 +75,13 @@ struct RunArgs {
     /// net.core.rmem_max; the size granted is printed at start).
     #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
     rcvbuf: usize,
+    /// Refuse every change of definitions over REST (PUT/DELETE answer 403).
+    #[arg(long, conflicts_with = "token_file")]
+    read_only: bool,
+    /// Accept changes of definitions only with `Authorization: Bearer <token>`, the token
+    /// being this file's content (other writes answer 401; reads stay open).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
 }
 
 /// Arguments of `flowlens top`.

@@ -267,3 +267,50 @@ fn sigterm_ends_waiting_long_polls_and_exits_0() {
     assert_eq!((r.status, r.body.as_str()), (200, "[]"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn read_only_mode_and_bearer_token_protect_writes() {
+    let dir = temp_dir("api-writes");
+    let s = Server::start_with(&dir, &["--read-only"]);
+    let r = s.put("/flow/f/json", "{value:'bytes'}");
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.starts_with("read-only mode"), "{}", r.body);
+    assert_eq!(s.delete("/flow/f/json").status, 403);
+    assert_eq!(s.get_json("/flow/json"), json!({}), "reads stay open");
+    drop(s);
+
+    let token = dir.join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let s = Server::start_with(&dir, &["--token-file", token.to_str().unwrap()]);
+    let put = |headers: &[(&str, &str)]| {
+        run_support::http_with(
+            s.ports.http,
+            "PUT",
+            "/flow/f/json",
+            Some("{value:'bytes'}"),
+            "application/json",
+            headers,
+        )
+        .unwrap()
+    };
+    assert_eq!(put(&[]).status, 401);
+    assert_eq!(put(&[("Authorization", "Bearer wrong")]).status, 401);
+    let r = put(&[("Authorization", "Bearer s3cret")]);
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(s.get_json("/flow/f/json")["value"], "bytes");
+    assert_eq!(s.delete("/flow/f/json").status, 401);
+    drop(s);
+
+    // A token file that is missing or empty is a startup error.
+    std::fs::write(&token, "\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowlens"))
+        .args(run_support::Ports::free().args(&dir))
+        .args(["--token-file", token.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("is empty"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

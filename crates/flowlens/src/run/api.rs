@@ -5,7 +5,8 @@
 //! that copies out what the answer needs, and build the JSON here. Status codes: 200 with
 //! JSON (text for `/version`); 204 for a successful PUT or DELETE; 400 with a one-line message
 //! for a bad body or parameter; 404 for an unknown flow, threshold, group, map or agent;
-//! 503 when the engine's job queue is full or the engine has stopped.
+//! 503 when the engine's job queue is full or the engine has stopped. Writes may be refused
+//! as a whole ([`Writes`]): 403 in read-only mode, 401 without the bearer token.
 //!
 //! Request bodies are JSON or JavaScript-object syntax (JSON5: unquoted keys, single quotes,
 //! trailing commas), as sFlow-RT's articles send them with curl
@@ -91,11 +92,24 @@ impl Drop for Waiting {
     }
 }
 
+/// Who may change definitions (PUT, DELETE) over REST; reads are always open.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Writes {
+    /// Anyone.
+    #[default]
+    Open,
+    /// No one: 403 (sFlow-RT's `http.readonly=yes`).
+    ReadOnly,
+    /// Requests carrying `Authorization: Bearer <token>`; others get 401.
+    Token(Arc<str>),
+}
+
 /// The router with every endpoint.
 pub(crate) fn router(
     core: CoreHandle,
     sockets: Vec<SocketInfo>,
     stopping: watch::Receiver<bool>,
+    writes: Writes,
 ) -> Router {
     let api = Api {
         core,
@@ -103,6 +117,60 @@ pub(crate) fn router(
         stopping,
         polls: Arc::new(AtomicUsize::new(0)),
     };
+    routes()
+        .with_state(api)
+        .layer(axum::middleware::from_fn_with_state(writes, guard_writes))
+}
+
+/// Applies [`Writes`] before any handler runs.
+async fn guard_writes(
+    State(writes): State<Writes>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    match &writes {
+        Writes::Open => next.run(req).await,
+        Writes::ReadOnly => ApiError(
+            StatusCode::FORBIDDEN,
+            "read-only mode: definitions cannot be changed".into(),
+        )
+        .into_response(),
+        Writes::Token(token) => {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            if given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes())) {
+                next.run(req).await
+            } else {
+                let mut r = ApiError(
+                    StatusCode::UNAUTHORIZED,
+                    "changing definitions needs `Authorization: Bearer <token>`".into(),
+                )
+                .into_response();
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+                r
+            }
+        }
+    }
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Every endpoint, before the state is attached.
+fn routes() -> Router<Api> {
     Router::new()
         .route("/version", get(version))
         .route("/analyzer/json", get(analyzer))
@@ -139,7 +207,6 @@ pub(crate) fn router(
         .route("/dump/{agent}/{metrics}/json", get(dump))
         .route("/table/{agent}/{metrics}/json", get(table))
         .fallback(not_found)
-        .with_state(api)
 }
 
 // ---- errors and bodies -------------------------------------------------------------------

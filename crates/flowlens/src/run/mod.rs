@@ -33,7 +33,7 @@ use anyhow::{Context, Result};
 use flowlens_engine::{Engine, Limits};
 use flowlens_flow::{NetflowSession, TemplateCache};
 
-use self::api::SocketInfo;
+use self::api::{SocketInfo, Writes};
 use self::ingest::{Listener, SocketStats};
 use self::state::{StateDir, DEFINITIONS_FILE, TEMPLATES_FILE};
 use crate::RunArgs;
@@ -49,6 +49,7 @@ const BATCH_QUEUE: usize = 1024;
 /// runtime cannot start.
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let state = StateDir::open(args.state_dir.as_deref())?;
+    let writes = writes(args)?;
     let http = std::net::TcpListener::bind(args.http)
         .with_context(|| format!("cannot listen for HTTP on TCP {}", args.http))?;
     http.set_nonblocking(true)
@@ -91,7 +92,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let served = runtime.block_on(serve(http, http_local, handle.clone(), sockets, &state));
+    let served = runtime.block_on(serve(
+        http,
+        http_local,
+        handle.clone(),
+        sockets,
+        writes,
+        &state,
+    ));
 
     stop.store(true, Ordering::Relaxed);
     for t in recv_threads {
@@ -114,6 +122,7 @@ async fn serve(
     local: SocketAddr,
     core: self::core::CoreHandle,
     sockets: Vec<SocketInfo>,
+    writes: Writes,
     state: &StateDir,
 ) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -131,7 +140,7 @@ async fn serve(
         udp.join(", "),
         state.path().display()
     );
-    let app = api::router(core, sockets, stop_rx);
+    let app = api::router(core, sockets, stop_rx, writes);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             tokio::select! {
@@ -142,6 +151,26 @@ async fn serve(
         })
         .await
         .context("HTTP server")
+}
+
+/// The write policy of `--read-only` / `--token-file`.
+///
+/// # Errors
+/// The token file cannot be read or holds no token.
+fn writes(args: &RunArgs) -> Result<Writes> {
+    if args.read_only {
+        return Ok(Writes::ReadOnly);
+    }
+    let Some(path) = &args.token_file else {
+        return Ok(Writes::Open);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read token file {}", path.display()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        anyhow::bail!("token file {} is empty", path.display());
+    }
+    Ok(Writes::Token(token.into()))
 }
 
 /// A fresh engine with the saved definitions restored (items that fail are reported; a

@@ -117,9 +117,14 @@ impl Server {
     /// Starts `flowlens run` with `state_dir` on free ports and waits until `/version`
     /// answers. Retries with other ports when one was taken in between.
     pub(crate) fn start(state_dir: &Path) -> Server {
+        Server::start_with(state_dir, &[])
+    }
+
+    /// [`Server::start`] with more `flowlens run` arguments.
+    pub(crate) fn start_with(state_dir: &Path, extra: &[&str]) -> Server {
         for _ in 0..3 {
             let ports = Ports::free();
-            match Server::try_start(ports, state_dir) {
+            match Server::try_start(ports, state_dir, extra) {
                 Ok(s) => return s,
                 Err(err) if err.contains("in use") => continue,
                 Err(err) => panic!("flowlens run did not start: {err}"),
@@ -128,9 +133,10 @@ impl Server {
         panic!("flowlens run: no free ports after 3 tries");
     }
 
-    fn try_start(ports: Ports, state_dir: &Path) -> Result<Server, String> {
+    fn try_start(ports: Ports, state_dir: &Path, extra: &[&str]) -> Result<Server, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_flowlens"))
             .args(ports.args(state_dir))
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -290,10 +296,25 @@ pub(crate) fn http(
     body: Option<&str>,
     content_type: &str,
 ) -> std::io::Result<Reply> {
+    http_with(addr, method, path, body, content_type, &[])
+}
+
+/// [`http`] with more request headers.
+pub(crate) fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    content_type: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Reply> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(330)))?;
     let body = body.unwrap_or("");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
     if !body.is_empty() || method == "PUT" {
         req.push_str(&format!(
             "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
