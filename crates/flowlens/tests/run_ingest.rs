@@ -113,6 +113,26 @@ fn ovs_sflow_agents_counts_and_active_flows() {
     assert_eq!(cut.as_array().unwrap().len(), 1, "{cut}");
     let none = server.get_json("/activeflows/192.0.2.99/pair/json");
     assert_eq!(none, serde_json::json!([]));
+    // /flowvalue: one key's value, at any data source or at the one that reported it.
+    let key = flows[0]["key"].as_str().unwrap();
+    let ds = flows[0]["dataSource"].as_str().unwrap();
+    let v = server.get_json(&format!("/flowvalue/ALL/pair/json?key={key}"));
+    assert!(v.as_f64().unwrap() > 0.0, "{v}");
+    let v = server.get_json(&format!("/flowvalue/127.0.0.1/{ds}.pair/json?key={key}"));
+    assert!(v.as_f64().unwrap() > 0.0, "{v}");
+    assert_eq!(
+        server
+            .get(&format!("/flowvalue/ALL/9.9.pair/json?key={key}"))
+            .status,
+        404
+    );
+    assert_eq!(
+        server
+            .get("/flowvalue/ALL/pair/json?key=1.2.3.4,5.6.7.8")
+            .status,
+        404
+    );
+    assert_eq!(server.get("/flowvalue/ALL/pair/json").status, 400);
 
     // Counter samples feed the metrics.
     let names = server.get_json("/metrics/json");

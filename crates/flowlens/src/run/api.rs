@@ -182,6 +182,7 @@ fn routes() -> Router<Api> {
             get(flow_get).put(flow_put).delete(flow_delete),
         )
         .route("/activeflows/{agent}/{name}/json", get(active_flows))
+        .route("/flowvalue/{agent}/{name}/json", get(flow_value))
         .route("/flows/json", get(logged_flows))
         .route("/events/json", get(events))
         .route("/group/json", get(groups_all).put(groups_legacy_put))
@@ -541,6 +542,54 @@ async fn active_flows(
         })
         .await??;
     json_ok(Json::Array(flows.iter().map(|f| f.to_json()).collect()))
+}
+
+/// `/flowvalue/{agent}/{name}/json?key=…`: the smoothed value of one key, `name` being a flow
+/// (any data source) or `<dataSource>.<flow>` (`2.1000.pair`, `3.tcp`); 404 when the key is
+/// not active there.
+async fn flow_value(
+    State(api): State<Api>,
+    Path((agent, name)): Path<(String, String)>,
+    q: Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let p = params(q);
+    let sel = AgentSel::parse(&agent)?;
+    let key = p
+        .get("key")
+        .ok_or_else(|| ApiError::bad("parameter key is required"))?
+        .to_string();
+    let n = name.clone();
+    let value = api
+        .core
+        .call(move |c: &mut Core| {
+            let (ds, flow) = match n.rsplit_once('.') {
+                _ if c.engine.flow(&n).is_some() => (None, n.as_str()),
+                Some((ds, flow)) => match flowlens_engine::counters::parse_ds(ds) {
+                    Some((class, index)) => {
+                        let id = flowlens_engine::DataSource::new(agent_any(), class, index).id;
+                        (Some(id), flow)
+                    }
+                    None => (None, n.as_str()),
+                },
+                None => (None, n.as_str()),
+            };
+            c.engine.flow_value(c.now_ms(), &sel, ds, flow, &key)
+        })
+        .await??;
+    match value {
+        Some(v) => json_ok(json!(v)),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no active value for that key of `{name}`"),
+        )),
+    }
+}
+
+/// Any agent address (only a data source's id is wanted from [`DataSource::new`]).
+///
+/// [`DataSource::new`]: flowlens_engine::DataSource::new
+fn agent_any() -> IpAddr {
+    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
 }
 
 /// Runs `query` until it returns something or `wait` has passed, waking when the engine
