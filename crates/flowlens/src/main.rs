@@ -75,6 +75,11 @@ struct RunArgs {
     /// net.core.rmem_max; the size granted is printed at start).
     #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
     rcvbuf: usize,
+    /// Receive threads per UDP address (each with its own socket, sharing the address with
+    /// SO_REUSEPORT; one exporter's datagrams always reach the same thread).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    workers: u16,
     /// Refuse every change of definitions over REST (PUT/DELETE answer 403).
     #[arg(long, conflicts_with = "token_file")]
     read_only: bool,

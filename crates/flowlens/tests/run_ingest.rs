@@ -183,3 +183,35 @@ fn netflow_is_recognised_by_content_on_any_port() {
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn several_receive_threads_share_each_address() {
+    let dir = temp_dir("ingest-workers");
+    let server = Server::start_with(&dir, &["--workers", "3"]);
+    let payloads = udp_payloads(&exporter_capture("sflow-ovs-br0.pcap"));
+    let expected = sflow_counts(&payloads);
+    replay(&server, server.ports.sflow, &payloads, 0);
+    let a = server.get_json("/analyzer/json");
+    let sockets = a["sockets"].as_array().unwrap();
+    assert_eq!(sockets.len(), 9, "{a}");
+    let sflow: Vec<_> = sockets.iter().filter(|s| s["name"] == "sflow").collect();
+    assert_eq!(sflow.len(), 3, "{a}");
+    assert!(sflow
+        .iter()
+        .all(|s| s["address"] == server.ports.sflow.to_string()));
+    let n: u64 = sflow.iter().map(|s| s["datagrams"].as_u64().unwrap()).sum();
+    assert_eq!(n, payloads.len() as u64);
+    let agents = server.wait_for("/agents/json", |g| {
+        expected
+            .iter()
+            .all(|(agent, c)| g[agent]["sFlowDatagramsReceived"] == c.0)
+    });
+    for (agent, (_, flows, counters)) in &expected {
+        assert_eq!(agents[agent]["sFlowFlowSamples"], *flows);
+        assert_eq!(agents[agent]["sFlowCounterSamples"], *counters);
+        // One exporter stays on one socket, so its datagrams stay in order.
+        assert_eq!(agents[agent]["sFlowDatagramsOutOfOrder"], 0);
+    }
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

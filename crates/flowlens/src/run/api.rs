@@ -415,6 +415,7 @@ async fn analyzer(State(api): State<Api>) -> ApiResult {
         .await?;
     let (mut datagrams, mut bytes, mut dropped, mut errors) = (0u64, 0u64, 0u64, 0u64);
     let mut kernel = 0u64;
+    let mut counted: Vec<std::net::SocketAddr> = Vec::new();
     let sockets: Vec<Json> = api
         .sockets
         .iter()
@@ -423,8 +424,12 @@ async fn analyzer(State(api): State<Api>) -> ApiResult {
             let b = s.stats.bytes.load(Ordering::Relaxed);
             let x = s.stats.dropped.load(Ordering::Relaxed);
             let e = s.stats.errors.load(Ordering::Relaxed);
+            // Per address: sockets sharing one (SO_REUSEPORT) report the same sum.
             let k = kernel_drops(s.local);
-            kernel += k.unwrap_or(0);
+            if !counted.contains(&s.local) {
+                counted.push(s.local);
+                kernel += k.unwrap_or(0);
+            }
             datagrams += d;
             bytes += b;
             dropped += x;

@@ -1,4 +1,5 @@
-//! UDP ingest of `flowlens run`: one socket and one receive thread per listening address.
+//! UDP ingest of `flowlens run`: one socket and one receive thread per listening address, or
+//! `--workers` of them sharing the address with `SO_REUSEPORT`.
 //!
 //! Each thread receives datagrams into a [`Batch`] (one contiguous buffer plus the sender and
 //! extent of each datagram) and hands full batches to the engine thread over a bounded
@@ -94,14 +95,46 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
+    /// Binds `workers` sockets to `addr` (with `SO_REUSEPORT` when more than one, so the
+    /// kernel spreads exporters over them, each exporter's datagrams staying on one socket
+    /// and so in order), each with a receive buffer of (at most) `rcvbuf` bytes.
+    ///
+    /// # Errors
+    /// The address cannot be bound (in use, no permission, not local); the message names the
+    /// listener and address in one line.
+    pub(crate) fn bind_group(
+        name: &'static str,
+        addr: SocketAddr,
+        rcvbuf: usize,
+        workers: usize,
+    ) -> Result<Vec<Listener>> {
+        let reuse = workers > 1;
+        let first = Listener::bind(name, addr, rcvbuf, reuse)?;
+        // Port 0 picked a port: the others join that one.
+        let addr = first.local;
+        let mut group = vec![first];
+        for _ in 1..workers {
+            group.push(Listener::bind(name, addr, rcvbuf, reuse)?);
+        }
+        Ok(group)
+    }
+
     /// Binds `addr` with a receive buffer of (at most) `rcvbuf` bytes.
     ///
     /// # Errors
     /// The address cannot be bound (in use, no permission, not local); the message names the
     /// listener and address in one line.
-    pub(crate) fn bind(name: &'static str, addr: SocketAddr, rcvbuf: usize) -> Result<Listener> {
+    pub(crate) fn bind(
+        name: &'static str,
+        addr: SocketAddr,
+        rcvbuf: usize,
+        reuse_port: bool,
+    ) -> Result<Listener> {
         let bind = || -> std::io::Result<(UdpSocket, usize)> {
             let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+            if reuse_port {
+                socket.set_reuse_port(true)?;
+            }
             // A buffer the kernel refuses to grow is not fatal: the granted size is reported.
             let _ = socket.set_recv_buffer_size(rcvbuf);
             let granted = socket.recv_buffer_size().unwrap_or(0);
@@ -258,7 +291,7 @@ mod tests {
 
     #[test]
     fn own_socket_is_found() {
-        let l = Listener::bind("t", "127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+        let l = Listener::bind("t", "127.0.0.1:0".parse().unwrap(), 1 << 16, false).unwrap();
         if std::path::Path::new("/proc/net/udp").exists() {
             assert_eq!(kernel_drops(l.local), Some(0));
         }

@@ -67,7 +67,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             continue;
         }
         asked.push(addr);
-        listeners.push(Listener::bind(name, addr, args.rcvbuf)?);
+        listeners.extend(Listener::bind_group(
+            name,
+            addr,
+            args.rcvbuf,
+            usize::from(args.workers),
+        )?);
     }
 
     let engine = load_engine(&state);
