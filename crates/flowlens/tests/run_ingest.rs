@@ -139,6 +139,34 @@ fn ovs_sflow_agents_counts_and_active_flows() {
     assert!(names.get("ifinoctets").is_some(), "{names}");
     let dump = server.get_json("/dump/ALL/ifinoctets/json");
     assert!(!dump.as_array().unwrap().is_empty(), "{dump}");
+    // The same counters for Prometheus, labelled with the interface name.
+    let r = server.get("/prometheus/metrics/ALL/ifinoctets,ifoutoctets/txt");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let lines: Vec<&str> = r.body.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines.len(),
+        2 * dump.as_array().unwrap().len(),
+        "{}",
+        r.body
+    );
+    assert!(
+        lines.iter().all(
+            |l| l.starts_with("sflow_ifinoctets{agent=\"127.0.0.1\",datasource=\"")
+                || l.starts_with("sflow_ifoutoctets{agent=\"127.0.0.1\",datasource=\"")
+        ),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(",ifname=\"nftb-"), "{}", r.body);
+    let r = server.get("/prometheus/analyzer/txt");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains(&format!("sflow_analyzer_sflow_datagrams {n}.0")),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("sflow_analyzer_agents 1.0"), "{}", r.body);
     let keys = server.get_json("/flowkeys/json");
     assert!(keys.get("ipsource").is_some(), "{keys}");
 

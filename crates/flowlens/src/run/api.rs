@@ -32,6 +32,7 @@ use tokio::time::Instant;
 
 use super::core::{CallError, Core, CoreHandle, Ids};
 use super::ingest::{kernel_drops, Listener, SocketStats};
+use super::prometheus;
 
 /// Longest long-poll wait (`timeout` parameter), seconds.
 const MAX_POLL_SECS: f64 = 300.0;
@@ -207,6 +208,11 @@ fn routes() -> Router<Api> {
         .route("/metric/{agent}/{metrics}/json", get(metric))
         .route("/dump/{agent}/{metrics}/json", get(dump))
         .route("/table/{agent}/{metrics}/json", get(table))
+        .route("/prometheus/analyzer/txt", get(prometheus_analyzer))
+        .route(
+            "/prometheus/metrics/{agent}/{metrics}/txt",
+            get(prometheus_metrics),
+        )
         .fallback(not_found)
 }
 
@@ -380,6 +386,11 @@ async fn not_found(uri: Uri) -> ApiError {
 }
 
 async fn analyzer(State(api): State<Api>) -> ApiResult {
+    json_ok(analyzer_doc(&api).await?)
+}
+
+/// The `/analyzer/json` document.
+async fn analyzer_doc(api: &Api) -> ApiResult<Json> {
     let mut doc = api
         .core
         .call(|c: &mut Core| {
@@ -452,7 +463,7 @@ async fn analyzer(State(api): State<Api>) -> ApiResult {
             json!(api.polls.load(Ordering::Relaxed)),
         );
     }
-    json_ok(doc)
+    Ok(doc)
 }
 
 async fn agents(State(api): State<Api>, q: Query<Vec<(String, String)>>) -> ApiResult {
@@ -928,6 +939,102 @@ async fn table(
             })
             .collect(),
     ))
+}
+
+// ---- Prometheus ----------------------------------------------------------------------------
+
+fn prometheus_ok(text: String) -> Response {
+    ([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], text).into_response()
+}
+
+async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
+    let doc = analyzer_doc(&api).await?;
+    let items: Vec<(&str, &str, f64)> = [
+        ("agents", "sFlow agents", "sFlowAgents"),
+        (
+            "datagrams_received",
+            "UDP datagrams received",
+            "datagramsReceived",
+        ),
+        (
+            "bytes_received",
+            "UDP payload bytes received",
+            "bytesReceived",
+        ),
+        (
+            "datagrams_dropped",
+            "datagrams dropped: engine queue full",
+            "datagramsDropped",
+        ),
+        (
+            "kernel_drops",
+            "datagrams dropped by the kernel: socket buffer full",
+            "kernelDrops",
+        ),
+        (
+            "sflow_datagrams",
+            "sFlow datagrams",
+            "sFlowDatagramsReceived",
+        ),
+        (
+            "netflow_datagrams",
+            "NetFlow/IPFIX datagrams",
+            "netflowDatagramsReceived",
+        ),
+        (
+            "rejected_datagrams",
+            "datagrams rejected as a whole",
+            "rejectedDatagrams",
+        ),
+        ("flow_samples", "sFlow flow samples", "flowSamples"),
+        ("counter_samples", "sFlow counter samples", "counterSamples"),
+        ("netflow_records", "NetFlow/IPFIX records", "netflowRecords"),
+        ("active_keys", "active flow keys", "activeKeys"),
+        ("events", "threshold events", "events"),
+        ("uptime_seconds", "seconds since start", "uptime"),
+    ]
+    .into_iter()
+    .map(|(name, help, key)| {
+        let v = doc.get(key).and_then(Json::as_f64).unwrap_or(0.0);
+        let v = if key == "uptime" { v / 1000.0 } else { v };
+        (name, help, v)
+    })
+    .collect();
+    Ok(prometheus_ok(prometheus::analyzer(&items)))
+}
+
+async fn prometheus_metrics(
+    State(api): State<Api>,
+    Path((agent, metrics)): Path<(String, String)>,
+    q: Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let sel = AgentSel::parse(&agent)?;
+    let filter = ds_filter(&params(q));
+    let metrics = metric_list(&metrics);
+    let (values, names) = api
+        .core
+        .call(move |c: &mut Core| {
+            let now = c.now_ms();
+            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
+            let counters = c.engine.counters();
+            let values = counters.dump(now, &sel, &m, &filter);
+            let names = counters.dump(now, &sel, &["ifname", "host_name"], &DsFilter::default());
+            (values, names)
+        })
+        .await?;
+    let mut labels = std::collections::BTreeMap::new();
+    for n in names {
+        let Some(text) = n.metric_value.text() else {
+            continue;
+        };
+        let ds = if n.metric_name == "host_name" {
+            String::new()
+        } else {
+            n.data_source.clone()
+        };
+        labels.insert((n.agent, ds), text.to_string());
+    }
+    Ok(prometheus_ok(prometheus::metrics(&values, &labels)))
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! * [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
-//!   channel; [`api`]: the REST endpoints; [`state`]: the state directory.
+//!   channel; [`api`]: the REST endpoints; [`prometheus`]: their Prometheus text form;
+//!   [`state`]: the state directory.
 //!
 //! Startup binds every socket and opens the state directory before any thread starts, so each
 //! startup error is one line and exit status 2. SIGINT or SIGTERM stops the HTTP server
@@ -22,6 +23,7 @@
 mod api;
 mod core;
 mod ingest;
+mod prometheus;
 mod state;
 
 use std::net::SocketAddr;
