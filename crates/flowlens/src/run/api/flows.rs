@@ -1,0 +1,217 @@
+//! Flow endpoints: definitions (`/flow/…`), `/activeflows/…`, `/flowvalue/…`, and the
+//! long-polled `/flows/json` and `/events/json`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use flowlens_engine::{AgentSel, AggMode};
+use serde_json::{json, Value as Json};
+use tokio::time::Instant;
+
+use super::{
+    json_ok, params, parse_body, Api, ApiError, ApiResult, Waiting, DEFAULT_MAX_EVENTS,
+    DEFAULT_MAX_FLOWS,
+};
+use crate::run::core::{Core, Ids};
+
+pub(super) async fn flows_defs(State(api): State<Api>) -> ApiResult {
+    json_ok(api.core.call(|c: &mut Core| c.engine.flows_json()).await?)
+}
+
+pub(super) async fn flow_get(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
+    let n = name.clone();
+    match api
+        .core
+        .call(move |c: &mut Core| c.engine.flow(&n).cloned())
+        .await?
+    {
+        Some(f) => json_ok(f),
+        None => Err(ApiError::not_found("flow", &name)),
+    }
+}
+
+pub(super) async fn flow_put(
+    State(api): State<Api>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let spec = parse_body(&body)?;
+    api.core
+        .call(move |c: &mut Core| c.write(|e| e.set_flow(&name, &spec)))
+        .await??;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) async fn flow_delete(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
+    let n = name.clone();
+    let found = api
+        .core
+        .call(move |c: &mut Core| c.write(|e| e.clear_flow(&n).then_some(()).ok_or(())))
+        .await?
+        .is_ok();
+    if found {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found("flow", &name))
+    }
+}
+
+pub(super) async fn active_flows(
+    State(api): State<Api>,
+    Path((agent, name)): Path<(String, String)>,
+    q: Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let p = params(q);
+    let sel = AgentSel::parse(&agent)?;
+    let max_flows = p.count("maxFlows", DEFAULT_MAX_FLOWS)?;
+    let min_value = p.num::<f64>("minValue")?.unwrap_or(0.0);
+    let agg = match p.get("aggMode") {
+        Some(m) => AggMode::parse(m)?,
+        None => AggMode::default(),
+    };
+    let flows = api
+        .core
+        .call(move |c: &mut Core| {
+            c.engine
+                .active_flows(c.now_ms(), &sel, &name, max_flows, min_value, agg)
+        })
+        .await??;
+    json_ok(Json::Array(flows.iter().map(|f| f.to_json()).collect()))
+}
+
+/// `/flowvalue/{agent}/{name}/json?key=…`: the smoothed value of one key, `name` being a flow
+/// (any data source) or `<dataSource>.<flow>` (`2.1000.pair`, `3.tcp`); 404 when the key is
+/// not active there.
+pub(super) async fn flow_value(
+    State(api): State<Api>,
+    Path((agent, name)): Path<(String, String)>,
+    q: Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let p = params(q);
+    let sel = AgentSel::parse(&agent)?;
+    let key = p
+        .get("key")
+        .ok_or_else(|| ApiError::bad("parameter key is required"))?
+        .to_string();
+    let n = name.clone();
+    let value = api
+        .core
+        .call(move |c: &mut Core| {
+            let (ds, flow) = match n.rsplit_once('.') {
+                _ if c.engine.flow(&n).is_some() => (None, n.as_str()),
+                Some((ds, flow)) => match flowlens_engine::counters::parse_ds(ds) {
+                    Some((class, index)) => {
+                        let id = flowlens_engine::DataSource::new(agent_any(), class, index).id;
+                        (Some(id), flow)
+                    }
+                    None => (None, n.as_str()),
+                },
+                None => (None, n.as_str()),
+            };
+            c.engine.flow_value(c.now_ms(), &sel, ds, flow, &key)
+        })
+        .await??;
+    match value {
+        Some(v) => json_ok(json!(v)),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no active value for that key of `{name}`"),
+        )),
+    }
+}
+
+/// Any agent address (only a data source's id is wanted from [`DataSource::new`]).
+///
+/// [`DataSource::new`]: flowlens_engine::DataSource::new
+fn agent_any() -> IpAddr {
+    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+}
+
+/// Runs `query` until it returns something or `wait` has passed, waking when the engine
+/// publishes new ids (long-poll).
+pub(super) async fn long_poll<T: Send + 'static>(
+    api: &Api,
+    wait: Duration,
+    query: impl Fn(&mut Core) -> Vec<T> + Send + Sync + Clone + 'static,
+    changed: impl Fn(&Ids, &Ids) -> bool,
+) -> ApiResult<Vec<T>> {
+    let deadline = Instant::now() + wait;
+    let mut rx = api.core.subscribe();
+    let mut stopping = api.stopping.clone();
+    loop {
+        let seen = *rx.borrow_and_update();
+        let items = api.core.call(query.clone()).await?;
+        if !items.is_empty() || Instant::now() >= deadline || *stopping.borrow() {
+            return Ok(items);
+        }
+        // Wait for the ids to move past what the query saw.
+        let _waiting = Waiting::new(&api.polls);
+        loop {
+            tokio::select! {
+                r = tokio::time::timeout_at(deadline, rx.changed()) => match r {
+                    Ok(Ok(())) if changed(&seen, &rx.borrow()) => break,
+                    Ok(Ok(())) => continue,
+                    Ok(Err(_)) | Err(_) => return Ok(Vec::new()),
+                },
+                _ = stopping.changed() => return Ok(Vec::new()),
+            }
+        }
+    }
+}
+
+pub(super) async fn logged_flows(
+    State(api): State<Api>,
+    q: Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let p = params(q);
+    let after = u64::try_from(p.num::<i64>("flowID")?.unwrap_or(0)).unwrap_or(0);
+    let max = p.count("maxFlows", DEFAULT_MAX_FLOWS)?;
+    let name = p.get("name").map(str::to_string);
+    let wait = p.timeout()?;
+    let flows = long_poll(
+        &api,
+        wait,
+        move |c: &mut Core| {
+            c.engine
+                .logged_flows(after, name.as_deref(), max)
+                .into_iter()
+                .map(|f| f.to_json())
+                .collect()
+        },
+        |a, b| a.flow != b.flow,
+    )
+    .await?;
+    json_ok(Json::Array(flows))
+}
+
+pub(super) async fn events(State(api): State<Api>, q: Query<Vec<(String, String)>>) -> ApiResult {
+    let p = params(q);
+    let after = u64::try_from(p.num::<i64>("eventID")?.unwrap_or(0)).unwrap_or(0);
+    let max = p.count("maxEvents", DEFAULT_MAX_EVENTS)?;
+    let ids: Vec<String> = p
+        .all("thresholdID")
+        .flat_map(|v| v.split(','))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let wait = p.timeout()?;
+    let events = long_poll(
+        &api,
+        wait,
+        move |c: &mut Core| {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            c.engine
+                .events(after, &ids, max)
+                .into_iter()
+                .map(|e| e.to_json())
+                .collect()
+        },
+        |a, b| a.event != b.event,
+    )
+    .await?;
+    json_ok(Json::Array(events))
+}

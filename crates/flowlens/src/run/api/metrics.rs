@@ -1,0 +1,205 @@
+//! Counter-metric endpoints: `/metrics/json`, `/metric/…`, `/dump/…`, `/table/…`, and their
+//! Prometheus forms (`/prometheus/…/txt`).
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use flowlens_engine::counters::DsFilter;
+use flowlens_engine::AgentSel;
+use serde_json::{json, Value as Json};
+
+use super::server::analyzer_doc;
+use super::{ds_filter, json_ok, metric_list, one_agent, params, Api, ApiError, ApiResult};
+use crate::run::core::Core;
+use crate::run::prometheus;
+
+pub(super) async fn metric_names(State(api): State<Api>) -> ApiResult {
+    let names = api
+        .core
+        .call(|c: &mut Core| c.engine.counters().names(c.now_ms()))
+        .await?;
+    json_ok(Json::Object(
+        names.into_iter().map(|(k, ms)| (k, json!(ms))).collect(),
+    ))
+}
+
+/// `/metric/{agent}/json`: `{"<dataSource>.<metric>": value}` of one agent.
+pub(super) async fn agent_metrics(State(api): State<Api>, Path(agent): Path<String>) -> ApiResult {
+    let ip = one_agent(&agent)?;
+    let values = api
+        .core
+        .call(move |c: &mut Core| c.engine.counters().agent_metrics(c.now_ms(), ip))
+        .await?
+        .ok_or_else(|| ApiError::not_found("agent", &agent))?;
+    json_ok(Json::Object(
+        values
+            .into_iter()
+            .map(|v| {
+                (
+                    format!("{}.{}", v.data_source, v.metric_name),
+                    v.metric_value.to_json(),
+                )
+            })
+            .collect(),
+    ))
+}
+
+pub(super) async fn metric(
+    State(api): State<Api>,
+    Path((agent, metrics)): Path<(String, String)>,
+    q: Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let sel = AgentSel::parse(&agent)?;
+    let filter = ds_filter(&params(q));
+    let metrics = metric_list(&metrics);
+    let stats = api
+        .core
+        .call(move |c: &mut Core| {
+            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
+            c.engine.counters().metric(c.now_ms(), &sel, &m, &filter)
+        })
+        .await??;
+    json_ok(Json::Array(stats.iter().map(|s| s.to_json()).collect()))
+}
+
+pub(super) async fn dump(
+    State(api): State<Api>,
+    Path((agent, metrics)): Path<(String, String)>,
+    q: Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let sel = AgentSel::parse(&agent)?;
+    let filter = ds_filter(&params(q));
+    let metrics = metric_list(&metrics);
+    let values = api
+        .core
+        .call(move |c: &mut Core| {
+            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
+            c.engine.counters().dump(c.now_ms(), &sel, &m, &filter)
+        })
+        .await?;
+    json_ok(Json::Array(values.iter().map(|v| v.to_json()).collect()))
+}
+
+pub(super) async fn table(
+    State(api): State<Api>,
+    Path((agent, metrics)): Path<(String, String)>,
+    q: Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let sel = AgentSel::parse(&agent)?;
+    let filter = ds_filter(&params(q));
+    let metrics = metric_list(&metrics);
+    let rows = api
+        .core
+        .call(move |c: &mut Core| {
+            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
+            c.engine.counters().table(c.now_ms(), &sel, &m, &filter)
+        })
+        .await??;
+    json_ok(Json::Array(
+        rows.iter()
+            .map(|r| {
+                Json::Array(
+                    r.iter()
+                        .map(|cell| cell.as_ref().map_or(Json::Null, |v| v.to_json()))
+                        .collect(),
+                )
+            })
+            .collect(),
+    ))
+}
+
+// ---- Prometheus ----------------------------------------------------------------------------
+
+fn prometheus_ok(text: String) -> Response {
+    ([(header::CONTENT_TYPE, prometheus::CONTENT_TYPE)], text).into_response()
+}
+
+pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
+    let doc = analyzer_doc(&api).await?;
+    let items: Vec<(&str, &str, f64)> = [
+        ("agents", "sFlow agents", "sFlowAgents"),
+        (
+            "datagrams_received",
+            "UDP datagrams received",
+            "datagramsReceived",
+        ),
+        (
+            "bytes_received",
+            "UDP payload bytes received",
+            "bytesReceived",
+        ),
+        (
+            "datagrams_dropped",
+            "datagrams dropped: engine queue full",
+            "datagramsDropped",
+        ),
+        (
+            "kernel_drops",
+            "datagrams dropped by the kernel: socket buffer full",
+            "kernelDrops",
+        ),
+        (
+            "sflow_datagrams",
+            "sFlow datagrams",
+            "sFlowDatagramsReceived",
+        ),
+        (
+            "netflow_datagrams",
+            "NetFlow/IPFIX datagrams",
+            "netflowDatagramsReceived",
+        ),
+        (
+            "rejected_datagrams",
+            "datagrams rejected as a whole",
+            "rejectedDatagrams",
+        ),
+        ("flow_samples", "sFlow flow samples", "flowSamples"),
+        ("counter_samples", "sFlow counter samples", "counterSamples"),
+        ("netflow_records", "NetFlow/IPFIX records", "netflowRecords"),
+        ("active_keys", "active flow keys", "activeKeys"),
+        ("events", "threshold events", "events"),
+        ("uptime_seconds", "seconds since start", "uptime"),
+    ]
+    .into_iter()
+    .map(|(name, help, key)| {
+        let v = doc.get(key).and_then(Json::as_f64).unwrap_or(0.0);
+        let v = if key == "uptime" { v / 1000.0 } else { v };
+        (name, help, v)
+    })
+    .collect();
+    Ok(prometheus_ok(prometheus::analyzer(&items)))
+}
+
+pub(super) async fn prometheus_metrics(
+    State(api): State<Api>,
+    Path((agent, metrics)): Path<(String, String)>,
+    q: Query<Vec<(String, String)>>,
+) -> ApiResult {
+    let sel = AgentSel::parse(&agent)?;
+    let filter = ds_filter(&params(q));
+    let metrics = metric_list(&metrics);
+    let (values, names) = api
+        .core
+        .call(move |c: &mut Core| {
+            let now = c.now_ms();
+            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
+            let counters = c.engine.counters();
+            let values = counters.dump(now, &sel, &m, &filter);
+            let names = counters.dump(now, &sel, &["ifname", "host_name"], &DsFilter::default());
+            (values, names)
+        })
+        .await?;
+    let mut labels = std::collections::BTreeMap::new();
+    for n in names {
+        let Some(text) = n.metric_value.text() else {
+            continue;
+        };
+        let ds = if n.metric_name == "host_name" {
+            String::new()
+        } else {
+            n.data_source.clone()
+        };
+        labels.insert((n.agent, ds), text.to_string());
+    }
+    Ok(prometheus_ok(prometheus::metrics(&values, &labels)))
+}

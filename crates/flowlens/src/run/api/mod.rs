@@ -1,0 +1,415 @@
+//! The REST API of `flowlens run`: sFlow-RT's paths, parameters, shapes and status codes
+//! (inventory in `../shared/reference/sflow-rt-api.md` §1), served with axum.
+//!
+//! Handlers parse the request, run a short job on the engine thread ([`CoreHandle::call`])
+//! that copies out what the answer needs, and build the JSON here. Status codes: 200 with
+//! JSON (text for `/version`); 204 for a successful PUT or DELETE; 400 with a one-line message
+//! for a bad body or parameter; 404 for an unknown flow, threshold, group, map or agent;
+//! 503 when the engine's job queue is full or the engine has stopped. Writes may be refused
+//! as a whole ([`Writes`]): 403 in read-only mode, 401 without the bearer token.
+//!
+//! Request bodies are JSON or JavaScript-object syntax (JSON5: unquoted keys, single quotes,
+//! trailing commas), as sFlow-RT's articles send them with curl
+//! (`--data "{keys:'icmpunreachableport', value:'frames', t:20}"`); the content type is
+//! ignored, since curl's `--data` sends `application/x-www-form-urlencoded`.
+//!
+//! This file holds the router, the write guard, errors, bodies and query parameters; the
+//! handlers live in [`server`] (version, analyzer, agents, flow keys), [`flows`] (flow
+//! definitions, active flows, flow values, the long-polled flow records and events), [`defs`]
+//! (groups, maps, thresholds) and [`metrics`] (counter metrics and the Prometheus forms).
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use flowlens_engine::counters::DsFilter;
+use serde_json::Value as Json;
+use tokio::sync::watch;
+
+use super::core::{CallError, CoreHandle};
+use super::ingest::{Listener, SocketStats};
+
+mod defs;
+mod flows;
+mod metrics;
+mod server;
+
+/// Longest long-poll wait (`timeout` parameter), seconds.
+const MAX_POLL_SECS: f64 = 300.0;
+/// Default `maxFlows` of `/activeflows` (sFlow-RT's) and `/flows`.
+const DEFAULT_MAX_FLOWS: usize = 100;
+/// Default `maxEvents` of `/events`.
+const DEFAULT_MAX_EVENTS: usize = 100;
+
+/// One receive socket as `/analyzer/json` reports it.
+#[derive(Debug)]
+pub(crate) struct SocketInfo {
+    /// `sflow`, `netflow`, `ipfix`.
+    pub(crate) name: &'static str,
+    /// Bound address.
+    pub(crate) local: std::net::SocketAddr,
+    /// Granted receive buffer, bytes.
+    pub(crate) rcvbuf: usize,
+    /// Live counters of its receive thread.
+    pub(crate) stats: Arc<SocketStats>,
+}
+
+impl SocketInfo {
+    /// The info of `l`, sharing `stats` with its thread.
+    pub(crate) fn new(l: &Listener, stats: Arc<SocketStats>) -> SocketInfo {
+        SocketInfo {
+            name: l.name,
+            local: l.local,
+            rcvbuf: l.rcvbuf,
+            stats,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct Api {
+    core: CoreHandle,
+    sockets: Arc<Vec<SocketInfo>>,
+    /// Becomes true when the server stops: long-polls answer at once.
+    stopping: watch::Receiver<bool>,
+    /// Long-polls waiting now (`/analyzer/json` `longPollsWaiting`).
+    polls: Arc<AtomicUsize>,
+}
+
+/// Counts one waiting long-poll for as long as it lives.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn new(n: &Arc<AtomicUsize>) -> Waiting {
+        n.fetch_add(1, Ordering::Relaxed);
+        Waiting(Arc::clone(n))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Who may change definitions (PUT, DELETE) over REST; reads are always open.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Writes {
+    /// Anyone.
+    #[default]
+    Open,
+    /// No one: 403 (sFlow-RT's `http.readonly=yes`).
+    ReadOnly,
+    /// Requests carrying `Authorization: Bearer <token>`; others get 401.
+    Token(Arc<str>),
+}
+
+/// The router with every endpoint.
+pub(crate) fn router(
+    core: CoreHandle,
+    sockets: Vec<SocketInfo>,
+    stopping: watch::Receiver<bool>,
+    writes: Writes,
+) -> Router {
+    let api = Api {
+        core,
+        sockets: Arc::new(sockets),
+        stopping,
+        polls: Arc::new(AtomicUsize::new(0)),
+    };
+    routes()
+        .with_state(api)
+        .layer(axum::middleware::from_fn_with_state(writes, guard_writes))
+}
+
+/// Applies [`Writes`] before any handler runs.
+async fn guard_writes(
+    State(writes): State<Writes>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::Method;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    match &writes {
+        Writes::Open => next.run(req).await,
+        Writes::ReadOnly => ApiError(
+            StatusCode::FORBIDDEN,
+            "read-only mode: definitions cannot be changed".into(),
+        )
+        .into_response(),
+        Writes::Token(token) => {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            if given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes())) {
+                next.run(req).await
+            } else {
+                let mut r = ApiError(
+                    StatusCode::UNAUTHORIZED,
+                    "changing definitions needs `Authorization: Bearer <token>`".into(),
+                )
+                .into_response();
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+                r
+            }
+        }
+    }
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Every endpoint, before the state is attached.
+fn routes() -> Router<Api> {
+    Router::new()
+        .route("/version", get(server::version))
+        .route("/analyzer/json", get(server::analyzer))
+        .route("/agents/json", get(server::agents))
+        .route("/flowkeys/json", get(server::flow_keys))
+        .route("/flow/json", get(flows::flows_defs))
+        .route(
+            "/flow/{name}/json",
+            get(flows::flow_get)
+                .put(flows::flow_put)
+                .delete(flows::flow_delete),
+        )
+        .route("/activeflows/{agent}/{name}/json", get(flows::active_flows))
+        .route("/flowvalue/{agent}/{name}/json", get(flows::flow_value))
+        .route("/flows/json", get(flows::logged_flows))
+        .route("/events/json", get(flows::events))
+        .route(
+            "/group/json",
+            get(defs::groups_all).put(defs::groups_legacy_put),
+        )
+        .route(
+            "/group/{name}/json",
+            get(defs::group_get)
+                .put(defs::group_put)
+                .delete(defs::group_delete),
+        )
+        .route("/map/json", get(defs::maps_all))
+        .route(
+            "/map/{name}/json",
+            get(defs::map_get)
+                .put(defs::map_put)
+                .delete(defs::map_delete),
+        )
+        .route("/threshold/json", get(defs::thresholds_all))
+        .route(
+            "/threshold/{name}/json",
+            get(defs::threshold_get)
+                .put(defs::threshold_put)
+                .delete(defs::threshold_delete),
+        )
+        .route("/metrics/json", get(metrics::metric_names))
+        .route("/metric/{agent}/json", get(metrics::agent_metrics))
+        .route("/metric/{agent}/{metrics}/json", get(metrics::metric))
+        .route("/dump/{agent}/{metrics}/json", get(metrics::dump))
+        .route("/table/{agent}/{metrics}/json", get(metrics::table))
+        .route(
+            "/prometheus/analyzer/txt",
+            get(metrics::prometheus_analyzer),
+        )
+        .route(
+            "/prometheus/metrics/{agent}/{metrics}/txt",
+            get(metrics::prometheus_metrics),
+        )
+        .fallback(server::not_found)
+}
+
+// ---- errors and bodies -------------------------------------------------------------------
+
+/// An error answer: status and a one-line message.
+#[derive(Debug)]
+pub(crate) struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn bad(msg: impl Into<String>) -> ApiError {
+        ApiError(StatusCode::BAD_REQUEST, msg.into())
+    }
+
+    fn not_found(what: &str, name: &str) -> ApiError {
+        ApiError(StatusCode::NOT_FOUND, format!("{what} `{name}` not found"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut msg = self.1;
+        msg.push('\n');
+        (
+            self.0,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            msg,
+        )
+            .into_response()
+    }
+}
+
+impl From<flowlens_engine::Error> for ApiError {
+    fn from(e: flowlens_engine::Error) -> ApiError {
+        let status = match e {
+            flowlens_engine::Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> ApiError {
+        let msg = match e {
+            CallError::Busy => "the engine is busy: too many requests waiting",
+            CallError::Gone => "the engine has stopped",
+        };
+        ApiError(StatusCode::SERVICE_UNAVAILABLE, msg.into())
+    }
+}
+
+type ApiResult<T = Response> = Result<T, ApiError>;
+
+/// A JSON answer.
+fn json_ok(v: Json) -> ApiResult {
+    Ok(([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response())
+}
+
+/// Parses a request body: JSON or JavaScript-object syntax.
+fn parse_body(body: &Bytes) -> ApiResult<Json> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad("body is not UTF-8"))?;
+    if text.trim().is_empty() {
+        return Err(ApiError::bad(
+            "empty body: expected a JSON or JavaScript object",
+        ));
+    }
+    json5::from_str::<Json>(text).map_err(|e| {
+        let e = e.to_string();
+        ApiError::bad(format!(
+            "body is not a JSON or JavaScript object: {}",
+            e.lines().next().unwrap_or_default()
+        ))
+    })
+}
+
+// ---- query parameters --------------------------------------------------------------------
+
+/// Query parameters in order, repeated names kept.
+#[derive(Debug, Default)]
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn num<T: std::str::FromStr>(&self, name: &str) -> ApiResult<Option<T>> {
+        self.get(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<T>()
+                    .map_err(|_| ApiError::bad(format!("parameter {name}: `{v}` is not a number")))
+            })
+            .transpose()
+    }
+
+    /// `maxFlows`-style counts: a non-negative integer (a negative one means the default).
+    fn count(&self, name: &str, default: usize) -> ApiResult<usize> {
+        Ok(self
+            .num::<i64>(name)?
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(default))
+    }
+
+    /// The long-poll timeout, capped at [`MAX_POLL_SECS`].
+    fn timeout(&self) -> ApiResult<Duration> {
+        let secs = self.num::<f64>("timeout")?.unwrap_or(0.0);
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(ApiError::bad("parameter timeout: expected seconds ≥ 0"));
+        }
+        Ok(Duration::from_secs_f64(secs.min(MAX_POLL_SECS)))
+    }
+}
+
+/// `Query<Params>` without a custom extractor.
+fn params(q: Query<Vec<(String, String)>>) -> Params {
+    Params(q.0)
+}
+
+/// A data-source filter from the query string (`os_name=linux&os_name=windows`).
+fn ds_filter(p: &Params) -> DsFilter {
+    let mut f = DsFilter::default();
+    for (k, v) in &p.0 {
+        f.push(k, v);
+    }
+    f
+}
+
+/// A comma (or `;`) separated metric list.
+fn metric_list(text: &str) -> Vec<String> {
+    text.split([',', ';'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// One agent address (`/metric/{agent}/json`).
+fn one_agent(text: &str) -> ApiResult<IpAddr> {
+    text.trim()
+        .parse()
+        .map_err(|_| ApiError::not_found("agent", text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_in_javascript_object_syntax() {
+        let b = Bytes::from_static(b"{keys:'icmpunreachableport', value:'frames', t:20}");
+        let v = parse_body(&b).unwrap();
+        assert_eq!(v["keys"], "icmpunreachableport");
+        assert_eq!(v["t"], 20);
+        assert!(parse_body(&Bytes::from_static(b"{keys:")).is_err());
+        assert!(parse_body(&Bytes::from_static(b"  ")).is_err());
+    }
+
+    #[test]
+    fn counts_and_timeouts() {
+        let p = Params(vec![
+            ("maxFlows".into(), "-1".into()),
+            ("timeout".into(), "1e9".into()),
+            ("minValue".into(), "x".into()),
+        ]);
+        assert_eq!(p.count("maxFlows", 7).unwrap(), 7);
+        assert_eq!(p.timeout().unwrap(), Duration::from_secs(300));
+        assert!(p.num::<f64>("minValue").is_err());
+    }
+}
