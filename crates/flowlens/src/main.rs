@@ -52,34 +52,39 @@ enum Command {
     Run(RunArgs),
 }
 
-/// Arguments of `flowlens run`.
+/// Arguments of `flowlens run`. Each setting comes from its flag, else from `--config`, else
+/// from the default shown.
 #[derive(Debug, clap::Args)]
 struct RunArgs {
-    /// HTTP address of the REST API.
-    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:8008")]
-    http: std::net::SocketAddr,
-    /// UDP address for sFlow (any protocol is accepted on any port).
-    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:6343")]
-    sflow: std::net::SocketAddr,
-    /// UDP address for NetFlow v5/v9.
-    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:2055")]
-    netflow: std::net::SocketAddr,
-    /// UDP address for IPFIX.
-    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:4739")]
-    ipfix: std::net::SocketAddr,
-    /// Directory for the state kept across restarts (definitions, NetFlow/IPFIX templates);
-    /// default `<data dir>/flowlens`, e.g. `~/.local/share/flowlens`.
+    /// TOML file with any of the settings below, named as the flags without `--`
+    /// (`http = "127.0.0.1:8008"`, `state-dir = "/var/lib/flowlens"`, `workers = 2`); flags
+    /// override it. Relative paths in it are relative to the file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// HTTP address of the REST API [default: 0.0.0.0:8008].
+    #[arg(long, value_name = "ADDR:PORT")]
+    http: Option<std::net::SocketAddr>,
+    /// UDP address for sFlow (any protocol is accepted on any port) [default: 0.0.0.0:6343].
+    #[arg(long, value_name = "ADDR:PORT")]
+    sflow: Option<std::net::SocketAddr>,
+    /// UDP address for NetFlow v5/v9 [default: 0.0.0.0:2055].
+    #[arg(long, value_name = "ADDR:PORT")]
+    netflow: Option<std::net::SocketAddr>,
+    /// UDP address for IPFIX [default: 0.0.0.0:4739].
+    #[arg(long, value_name = "ADDR:PORT")]
+    ipfix: Option<std::net::SocketAddr>,
+    /// Directory for the state kept across restarts (definitions, NetFlow/IPFIX templates)
+    /// [default: `<data dir>/flowlens`, e.g. ~/.local/share/flowlens].
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// Receive buffer to ask the kernel for on each UDP socket, bytes (Linux caps it at
-    /// net.core.rmem_max; the size granted is printed at start).
-    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
-    rcvbuf: usize,
-    /// Receive threads per UDP address (each with its own socket, sharing the address with
-    /// SO_REUSEPORT; one exporter's datagrams always reach the same thread).
-    #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
-    workers: u16,
+    /// net.core.rmem_max; the size granted is printed at start) [default: 8388608].
+    #[arg(long, value_name = "BYTES")]
+    rcvbuf: Option<usize>,
+    /// Receive threads per UDP address, 1 to 64 (each with its own socket, sharing the address
+    /// with SO_REUSEPORT; one exporter's datagrams always reach the same thread) [default: 1].
+    #[arg(long, value_name = "N")]
+    workers: Option<u16>,
     /// Refuse every change of definitions over REST (PUT/DELETE answer 403).
     #[arg(long, conflicts_with = "token_file")]
     read_only: bool,

@@ -224,3 +224,63 @@ fn ipfix_templates_survive_a_restart() {
     drop(s);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn config_file_settings_and_errors() {
+    let dir = temp_dir("state-config");
+    let ports = Ports::free();
+    let cfg = dir.join("flowlens.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "# flowlens run settings\nhttp = \"{}\"\nsflow = \"{}\"\nnetflow = \"{}\"\n\
+             ipfix = \"{}\"\nstate-dir = \"state\"\nread-only = true\n",
+            ports.http, ports.sflow, ports.netflow, ports.ipfix
+        ),
+    )
+    .unwrap();
+    let args = vec![
+        "run".to_string(),
+        "--config".into(),
+        cfg.display().to_string(),
+    ];
+    let s = Server::try_start(ports, &args).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.put("/flow/f/json", "{value:'bytes'}").status,
+        403,
+        "read-only from the file"
+    );
+    let a = s.get_json("/analyzer/json");
+    let bound: Vec<&str> = a["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bound,
+        [ports.sflow, ports.netflow, ports.ipfix].map(|p| p.to_string())
+    );
+    let (status, stderr) = s.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        dir.join("state").join("definitions.json").is_file(),
+        "state-dir relative to the file"
+    );
+
+    // A misspelt key: one line naming the file, the line and the key; exit 2.
+    std::fs::write(&cfg, "http = \"127.0.0.1:1\"\nsflw = \"127.0.0.1:2\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlens"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("flowlens: bad config "), "{stderr}");
+    assert!(
+        stderr.contains("line 2") && stderr.contains("sflw"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -11,7 +11,7 @@
 //! HTTP (tokio, axum) ───────────────────────────────────────────┘
 //! ```
 //!
-//! * [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
+//! * [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
 //!   channel; [`api`]: the REST endpoints; [`prometheus`]: their Prometheus text form;
 //!   [`state`]: the state directory.
 //!
@@ -21,6 +21,7 @@
 //! definitions and the NetFlow/IPFIX templates.
 
 mod api;
+mod config;
 mod core;
 mod ingest;
 mod prometheus;
@@ -36,6 +37,7 @@ use flowlens_engine::{Engine, Limits};
 use flowlens_flow::{NetflowSession, TemplateCache};
 
 use self::api::{SocketInfo, Writes};
+use self::config::Settings;
 use self::ingest::{Listener, SocketStats};
 use self::state::{StateDir, DEFINITIONS_FILE, TEMPLATES_FILE};
 use crate::RunArgs;
@@ -50,6 +52,7 @@ const BATCH_QUEUE: usize = 1024;
 /// A socket cannot be bound, the state directory cannot be created, or a thread or the async
 /// runtime cannot start.
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
+    let args = &Settings::resolve(args)?;
     let state = StateDir::open(args.state_dir.as_deref())?;
     let writes = writes(args)?;
     let http = std::net::TcpListener::bind(args.http)
@@ -69,12 +72,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             continue;
         }
         asked.push(addr);
-        listeners.extend(Listener::bind_group(
-            name,
-            addr,
-            args.rcvbuf,
-            usize::from(args.workers),
-        )?);
+        listeners.extend(Listener::bind_group(name, addr, args.rcvbuf, args.workers)?);
     }
 
     let engine = load_engine(&state);
@@ -164,7 +162,7 @@ async fn serve(
 ///
 /// # Errors
 /// The token file cannot be read or holds no token.
-fn writes(args: &RunArgs) -> Result<Writes> {
+fn writes(args: &Settings) -> Result<Writes> {
     if args.read_only {
         return Ok(Writes::ReadOnly);
     }

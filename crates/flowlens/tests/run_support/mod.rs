@@ -124,7 +124,9 @@ impl Server {
     pub(crate) fn start_with(state_dir: &Path, extra: &[&str]) -> Server {
         for _ in 0..3 {
             let ports = Ports::free();
-            match Server::try_start(ports, state_dir, extra) {
+            let mut args = ports.args(state_dir);
+            args.extend(extra.iter().map(ToString::to_string));
+            match Server::try_start(ports, &args) {
                 Ok(s) => return s,
                 Err(err) if err.contains("in use") => continue,
                 Err(err) => panic!("flowlens run did not start: {err}"),
@@ -133,10 +135,11 @@ impl Server {
         panic!("flowlens run: no free ports after 3 tries");
     }
 
-    fn try_start(ports: Ports, state_dir: &Path, extra: &[&str]) -> Result<Server, String> {
+    /// Starts `flowlens` with exactly `args` (which must make it serve HTTP on `ports.http`)
+    /// and waits until `/version` answers; `Err` with its stderr when it exits first.
+    pub(crate) fn try_start(ports: Ports, args: &[String]) -> Result<Server, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_flowlens"))
-            .args(ports.args(state_dir))
-            .args(extra)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
