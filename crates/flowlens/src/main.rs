@@ -7,7 +7,7 @@
 //! Exit codes: 0 success (for `run`: stopped by SIGINT/SIGTERM); 1 the input was read but some
 //! of it could not be decoded (each failure is printed with file, packet, layer and byte
 //! offset); 2 usage error, an input that could not be read at all, or (for `run`) a socket or
-//! state directory that could not be opened.
+//! state directory that could not be opened; 70 (`run`) an internal error stopped the engine.
 
 use std::io::{self, Write};
 use std::path::PathBuf;

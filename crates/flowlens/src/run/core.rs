@@ -285,7 +285,18 @@ pub(crate) fn spawn(core: Core, batches: Receiver<Batch>) -> Result<(CoreHandle,
     let publish = Arc::clone(&ids);
     let thread = std::thread::Builder::new()
         .name("engine".into())
-        .spawn(move || run(core, &batches, &rx, &publish))
+        .spawn(move || {
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run(core, &batches, &rx, &publish);
+            }));
+            if ran.is_err() {
+                // A bug (the panic message is already on stderr). Without its engine the
+                // server cannot answer: stop the process rather than serve 503s forever.
+                // Definitions were saved at their last change.
+                eprintln!("flowlens: internal error in the engine thread; stopping");
+                std::process::exit(70);
+            }
+        })
         .context("cannot start the engine thread")?;
     Ok((CoreHandle { tx, ids }, thread))
 }
