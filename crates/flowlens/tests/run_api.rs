@@ -314,3 +314,35 @@ fn read_only_mode_and_bearer_token_protect_writes() {
     assert!(stderr.contains("is empty"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn api_docs_describe_only_served_paths() {
+    let dir = temp_dir("api-docs");
+    let s = Server::start(&dir);
+    let doc = s.get_json("/api-docs");
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 20, "{}", paths.len());
+    for (path, item) in paths {
+        let concrete = path
+            .replace("{agent}", "ALL")
+            .replace("{metrics}", "ifinoctets")
+            .replace("{name}", "nosuchname");
+        for method in item.as_object().unwrap().keys() {
+            let m = method.to_uppercase();
+            let body = (m == "PUT").then_some("{}");
+            let r = s.request(&m, &concrete, body);
+            // Served: anything but the fallback's 404 and 405 Method Not Allowed.
+            assert!(
+                r.status != 405 && !r.body.starts_with("no such resource"),
+                "{m} {concrete}: {} {}",
+                r.status,
+                r.body
+            );
+        }
+    }
+    // The fallback does say so.
+    assert!(s.get("/nope/json").body.starts_with("no such resource"));
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

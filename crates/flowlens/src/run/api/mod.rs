@@ -16,7 +16,8 @@
 //! This file holds the router, the write guard, errors, bodies and query parameters; the
 //! handlers live in [`server`] (version, analyzer, agents, flow keys), [`flows`] (flow
 //! definitions, active flows, flow values, the long-polled flow records and events), [`defs`]
-//! (groups, maps, thresholds) and [`metrics`] (counter metrics and the Prometheus forms).
+//! (groups, maps, thresholds) and [`metrics`] (counter metrics and the Prometheus forms);
+//! [`openapi`] describes them all at `/api-docs`.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,6 +40,7 @@ use super::ingest::{Listener, SocketStats};
 mod defs;
 mod flows;
 mod metrics;
+mod openapi;
 mod server;
 
 /// Longest long-poll wait (`timeout` parameter), seconds.
@@ -232,7 +234,13 @@ fn routes() -> Router<Api> {
             "/prometheus/metrics/{agent}/{metrics}/txt",
             get(metrics::prometheus_metrics),
         )
+        .route("/api-docs", get(api_docs))
         .fallback(server::not_found)
+}
+
+/// `/api-docs`.
+async fn api_docs() -> ApiResult {
+    json_ok(openapi::document())
 }
 
 // ---- errors and bodies -------------------------------------------------------------------

@@ -1,0 +1,234 @@
+//! `/api-docs`: an OpenAPI 3.0 description of the REST API, generated from the table below
+//! (`run_api.rs` checks that every path and method it lists is served).
+
+use serde_json::{json, Map, Value as Json};
+
+/// One path: methods, summary, query parameters (name, description).
+struct Endpoint {
+    path: &'static str,
+    methods: &'static [&'static str],
+    summary: &'static str,
+    query: &'static [(&'static str, &'static str)],
+}
+
+/// Query parameters of the data-source filtered metric queries.
+const DS_FILTER: &[(&str, &str)] = &[(
+    "<attribute>",
+    "data-source filter: any metric name, e.g. os_name=linux (repeat for alternatives, * wildcard)",
+)];
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        path: "/version",
+        methods: &["get"],
+        summary: "software version (text)",
+        query: &[],
+    },
+    Endpoint {
+        path: "/analyzer/json",
+        methods: &["get"],
+        summary: "collector statistics: datagrams, drops, engine counters",
+        query: &[],
+    },
+    Endpoint {
+        path: "/agents/json",
+        methods: &["get"],
+        summary: "per-agent sFlow statistics",
+        query: &[("agent", "only these agents (repeatable)")],
+    },
+    Endpoint {
+        path: "/flowkeys/json",
+        methods: &["get"],
+        summary: "flow keys seen recently, ms since last seen",
+        query: &[],
+    },
+    Endpoint {
+        path: "/flow/json",
+        methods: &["get"],
+        summary: "all flow definitions",
+        query: &[],
+    },
+    Endpoint {
+        path: "/flow/{name}/json",
+        methods: &["get", "put", "delete"],
+        summary: "one flow definition (PUT body: JSON or JavaScript object)",
+        query: &[],
+    },
+    Endpoint {
+        path: "/activeflows/{agent}/{name}/json",
+        methods: &["get"],
+        summary: "largest active flows",
+        query: &[
+            ("maxFlows", "rows (default 100)"),
+            ("minValue", "smallest value"),
+            ("aggMode", "max (default) or sum"),
+        ],
+    },
+    Endpoint {
+        path: "/flowvalue/{agent}/{name}/json",
+        methods: &["get"],
+        summary: "one key's value; name may be <dataSource>.<flow>",
+        query: &[("key", "the joined key values (required)")],
+    },
+    Endpoint {
+        path: "/flows/json",
+        methods: &["get"],
+        summary: "logged flow records, newest first (long-poll)",
+        query: &[
+            ("flowID", "only after this id"),
+            ("timeout", "seconds to wait for one"),
+            ("maxFlows", "records (default 100)"),
+            ("name", "one definition"),
+        ],
+    },
+    Endpoint {
+        path: "/events/json",
+        methods: &["get"],
+        summary: "threshold events, newest first (long-poll)",
+        query: &[
+            ("eventID", "only after this id"),
+            ("timeout", "seconds to wait for one"),
+            ("maxEvents", "events (default 100)"),
+            ("thresholdID", "only these thresholds (repeatable)"),
+        ],
+    },
+    Endpoint {
+        path: "/group/json",
+        methods: &["get", "put"],
+        summary: "all group sets; PUT: the legacy one-argument groups",
+        query: &[],
+    },
+    Endpoint {
+        path: "/group/{name}/json",
+        methods: &["get", "put", "delete"],
+        summary: "one CIDR group set {label:[cidr]}",
+        query: &[],
+    },
+    Endpoint {
+        path: "/map/json",
+        methods: &["get"],
+        summary: "all value maps",
+        query: &[],
+    },
+    Endpoint {
+        path: "/map/{name}/json",
+        methods: &["get", "put", "delete"],
+        summary: "one value map {label:[value]}",
+        query: &[],
+    },
+    Endpoint {
+        path: "/threshold/json",
+        methods: &["get"],
+        summary: "all thresholds",
+        query: &[],
+    },
+    Endpoint {
+        path: "/threshold/{name}/json",
+        methods: &["get", "put", "delete"],
+        summary: "one threshold {metric, value, byFlow, timeout, filter}",
+        query: &[],
+    },
+    Endpoint {
+        path: "/metrics/json",
+        methods: &["get"],
+        summary: "counter metric names, ms since last update",
+        query: &[],
+    },
+    Endpoint {
+        path: "/metric/{agent}/json",
+        methods: &["get"],
+        summary: "every metric of one agent",
+        query: &[],
+    },
+    Endpoint {
+        path: "/metric/{agent}/{metrics}/json",
+        methods: &["get"],
+        summary: "summary statistics (max: min: sum: avg: ...)",
+        query: DS_FILTER,
+    },
+    Endpoint {
+        path: "/dump/{agent}/{metrics}/json",
+        methods: &["get"],
+        summary: "raw values per data source",
+        query: DS_FILTER,
+    },
+    Endpoint {
+        path: "/table/{agent}/{metrics}/json",
+        methods: &["get"],
+        summary: "a row per data source (sort:<m>:<n>, null:<m>)",
+        query: DS_FILTER,
+    },
+    Endpoint {
+        path: "/prometheus/analyzer/txt",
+        methods: &["get"],
+        summary: "collector statistics, Prometheus text",
+        query: &[],
+    },
+    Endpoint {
+        path: "/prometheus/metrics/{agent}/{metrics}/txt",
+        methods: &["get"],
+        summary: "counter metrics, Prometheus text",
+        query: DS_FILTER,
+    },
+    Endpoint {
+        path: "/api-docs",
+        methods: &["get"],
+        summary: "this document",
+        query: &[],
+    },
+];
+
+/// The OpenAPI document.
+pub(super) fn document() -> Json {
+    let mut paths = Map::new();
+    for e in ENDPOINTS {
+        let mut params: Vec<Json> = Vec::new();
+        for seg in e.path.split('/') {
+            if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                let description = match name {
+                    "agent" => "ALL or agent addresses separated by ; or ,",
+                    "metrics" => "metric names separated by , (or ALL for dump)",
+                    _ => "name",
+                };
+                params.push(json!({"name": name, "in": "path", "required": true,
+                    "description": description, "schema": {"type": "string"}}));
+            }
+        }
+        for (name, description) in e.query {
+            params.push(json!({"name": name, "in": "query", "required": false,
+                "description": description, "schema": {"type": "string"}}));
+        }
+        let mut item = Map::new();
+        for m in e.methods {
+            let mut op = json!({"summary": e.summary, "parameters": params});
+            let responses = match *m {
+                "get" => {
+                    json!({"200": {"description": "OK"}, "400": {"description": "bad parameter"}, "404": {"description": "unknown name"}})
+                }
+                _ => {
+                    json!({"204": {"description": "done"}, "400": {"description": "bad body"}, "401": {"description": "bearer token required"}, "403": {"description": "read-only mode"}, "404": {"description": "unknown name"}})
+                }
+            };
+            if let Some(o) = op.as_object_mut() {
+                o.insert("responses".into(), responses);
+                if *m == "put" {
+                    o.insert(
+                        "requestBody".into(),
+                        json!({"required": true, "content": {
+                        "application/json": {"schema": {"type": "object"}}}}),
+                    );
+                }
+            }
+            item.insert((*m).to_string(), op);
+        }
+        paths.insert(e.path.to_string(), Json::Object(item));
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "flowlens REST API (sFlow-RT compatible)",
+            "version": env!("CARGO_PKG_VERSION"),
+        },
+        "paths": paths,
+    })
+}
