@@ -61,28 +61,28 @@ struct RunArgs {
     /// override it. Relative paths in it are relative to the file.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// HTTP address of the REST API [default: 0.0.0.0:8008].
+    /// HTTP address of the REST API. Default: 0.0.0.0:8008.
     #[arg(long, value_name = "ADDR:PORT")]
     http: Option<std::net::SocketAddr>,
-    /// UDP address for sFlow (any protocol is accepted on any port) [default: 0.0.0.0:6343].
+    /// UDP address for sFlow (any protocol is accepted on any port). Default: 0.0.0.0:6343.
     #[arg(long, value_name = "ADDR:PORT")]
     sflow: Option<std::net::SocketAddr>,
-    /// UDP address for NetFlow v5/v9 [default: 0.0.0.0:2055].
+    /// UDP address for NetFlow v5/v9. Default: 0.0.0.0:2055.
     #[arg(long, value_name = "ADDR:PORT")]
     netflow: Option<std::net::SocketAddr>,
-    /// UDP address for IPFIX [default: 0.0.0.0:4739].
+    /// UDP address for IPFIX. Default: 0.0.0.0:4739.
     #[arg(long, value_name = "ADDR:PORT")]
     ipfix: Option<std::net::SocketAddr>,
     /// Directory for the state kept across restarts (definitions, NetFlow/IPFIX templates)
-    /// [default: `<data dir>/flowlens`, e.g. ~/.local/share/flowlens].
+    /// Default: `<data dir>/flowlens`, e.g. `~/.local/share/flowlens`.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
     /// Receive buffer to ask the kernel for on each UDP socket, bytes (Linux caps it at
-    /// net.core.rmem_max; the size granted is printed at start) [default: 8388608].
+    /// net.core.rmem_max; the size granted is printed at start). Default: 8388608.
     #[arg(long, value_name = "BYTES")]
     rcvbuf: Option<usize>,
     /// Receive threads per UDP address, 1 to 64 (each with its own socket, sharing the address
-    /// with SO_REUSEPORT; one exporter's datagrams always reach the same thread) [default: 1].
+    /// with SO_REUSEPORT; one exporter's datagrams always reach the same thread). Default: 1.
     #[arg(long, value_name = "N")]
     workers: Option<u16>,
     /// Refuse every change of definitions over REST (PUT/DELETE answer 403).
