@@ -73,7 +73,7 @@ struct RunArgs {
     /// UDP address for IPFIX. Default: 0.0.0.0:4739.
     #[arg(long, value_name = "ADDR:PORT")]
     ipfix: Option<std::net::SocketAddr>,
-    /// Directory for the state kept across restarts (definitions, NetFlow/IPFIX templates)
+    /// Directory for the state kept across restarts (definitions, NetFlow/IPFIX templates).
     /// Default: `<data dir>/flowlens`, e.g. `~/.local/share/flowlens`.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
