@@ -124,6 +124,21 @@ fn lookups(engine: &mut Engine, args: &TopArgs) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         engine.env_mut().geo = Some(std::sync::Arc::new(geo));
     }
+    for (opt, items) in [("--group", &args.group), ("--map", &args.map)] {
+        for text in items {
+            let (name, body) = text
+                .split_once('=')
+                .with_context(|| format!("{opt} `{text}`: expected NAME={{…}}"))?;
+            let spec: Json = json5::from_str(body)
+                .with_context(|| format!("{opt} `{text}`: not a JavaScript/JSON object"))?;
+            let r = if opt == "--group" {
+                engine.set_groups(name.trim(), &spec)
+            } else {
+                engine.set_map(name.trim(), &spec)
+            };
+            r.map_err(|e| anyhow::anyhow!("{opt} `{text}`: {e}"))?;
+        }
+    }
     let oui = match &args.oui {
         Some(p) => Some(p.clone()),
         None => Some(std::path::PathBuf::from(DEBIAN_OUI)).filter(|p| p.is_file()),
