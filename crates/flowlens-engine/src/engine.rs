@@ -693,7 +693,10 @@ impl Engine {
             } else {
                 ds
             };
-            let table = flow.tables.entry(ds).or_default();
+            let table = match flow.tables.get_mut(&ds) {
+                Some(t) => t,
+                None => flow.tables.entry(ds).or_default(),
+            };
             let entry = match table.entries.get_mut(key_text.as_str()) {
                 Some(e) => e,
                 None => {
