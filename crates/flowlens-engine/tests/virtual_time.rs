@@ -518,3 +518,25 @@ fn flow_keys_are_listed_without_any_definition() {
     }
     assert!(keys.iter().all(|(_, age)| *age <= 1000));
 }
+
+#[test]
+fn distinct_count_saturates_at_its_cap() {
+    let mut e = Engine::default();
+    e.set_flow(
+        "d",
+        &json!({"keys":"ipdestination","value":"frames","values":["count:ipsource"]}),
+    )
+    .unwrap();
+    for i in 0..1000u32 {
+        let b = i.to_be_bytes();
+        let f = udp_frame([10, 1, b[2], b[3]], [10, 0, 0, 2], 80, 64);
+        e.add_packet(1000, agent(AGENT), LinkType::Ethernet, &f, 64);
+    }
+    let a = &e
+        .active_flows(1000, &AgentSel::All, "d", 1, 0.0, AggMode::Max)
+        .unwrap()[0];
+    assert_eq!(
+        a.values[0],
+        flowlens_engine::definition::MAX_DISTINCT as f64
+    );
+}
