@@ -59,6 +59,14 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
     let summary = replayer.summary();
     report(&engine, &defs, args, agg, now, &mut out)?;
     out.flush()?;
+    let st = engine.stats();
+    if st.keys_refused > 0 || st.keys_evicted > 0 {
+        // Loss is never silent: say what the key caps cost.
+        eprintln!(
+            "flowlens: {} new keys refused (active-key cap), {} evicted from full tables",
+            st.keys_refused, st.keys_evicted
+        );
+    }
     if !args.quiet {
         eprintln!("{summary}");
     }
