@@ -1067,6 +1067,47 @@ impl Engine {
         Ok(out)
     }
 
+    /// Definition `name` as a metric per data source, the way sFlow-RT's `metric()`/`dump()`
+    /// show flows: one object per selected data source with `agent`, `dataSource`,
+    /// `metricName`, `metricValue` (the sum of the definition's values over its keys there,
+    /// e.g. bytes/s of all matching traffic) and `topKeys` (the `n` largest keys, each as
+    /// [`ActiveFlow::to_json`]), largest `metricValue` first.
+    pub fn flow_metric(&self, now_ms: u64, agents: &AgentSel, name: &str) -> Result<Vec<Json>> {
+        let flow = self.find_flow(name)?;
+        let def = &flow.def;
+        let mut rows: Vec<(f64, Json)> = Vec::new();
+        for (ds, table) in &flow.tables {
+            if !agents.contains(ds.agent) {
+                continue;
+            }
+            let total: f64 = table
+                .entries
+                .values()
+                .map(|e| e.value(now_ms, def.t_secs, &def.value))
+                .sum();
+            let top = self.top_keys(now_ms, ds.agent, ds.id, name)?;
+            let last = table
+                .entries
+                .values()
+                .map(|e| e.last_ms)
+                .max()
+                .unwrap_or(now_ms);
+            rows.push((
+                total,
+                serde_json::json!({
+                    "agent": ds.agent.to_string(),
+                    "dataSource": ds.name().to_string(),
+                    "metricName": name,
+                    "metricValue": total,
+                    "lastUpdate": now_ms.saturating_sub(last),
+                    "topKeys": top.iter().map(ActiveFlow::to_json).collect::<Vec<_>>(),
+                }),
+            ));
+        }
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(rows.into_iter().map(|(_, j)| j).collect())
+    }
+
     /// The data sources that currently hold keys of definition `name`.
     pub fn flow_data_sources(&self, name: &str) -> Result<Vec<DataSource>> {
         let mut v: Vec<DataSource> = self.find_flow(name)?.tables.keys().copied().collect();
