@@ -830,7 +830,7 @@ impl Engine {
                                         name: def.name.clone(),
                                         flow_keys: key.to_string(),
                                         value,
-                                        start_ms: ls.record_start_ms.max(e.first_ms),
+                                        start_ms: ls.record_start_ms,
                                         end_ms: e.last_ms,
                                         agent: ds.agent.to_string(),
                                         data_source: ds.name().to_string(),
