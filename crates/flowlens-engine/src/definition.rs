@@ -21,7 +21,7 @@
 //! rate and smoothed with time constant `t`; `avg:<key>` is the sample-weighted mean of the key
 //! (not scaled), smoothed the same way; `min:`/`max:` are the extreme value seen within the
 //! last `t` seconds; `count:<key>` is the number of distinct values of the key among samples
-//! of the flow within the last `max(t, 1)` seconds (saturating at [`MAX_DISTINCT`]).
+//! of the flow within the last `max(t, 1)` seconds (saturating at [`MAX_DISTINCT`], 256).
 
 use serde_json::{Map as JsonMap, Value as Json};
 
@@ -29,8 +29,9 @@ use crate::error::{Error, ExprKind, Result};
 use crate::expr::{split_keys, Filter, KeyExpr};
 use crate::keybuf::{Schema, Slot};
 
-/// Distinct values a `count:` value tracks per flow before it saturates.
-pub const MAX_DISTINCT: usize = 1024;
+/// Distinct values a `count:` value tracks per flow before it saturates (16 bytes each: at
+/// most 4 KiB per flow key, whatever an attacker sends).
+pub const MAX_DISTINCT: usize = 256;
 
 /// What a value measures.
 #[derive(Clone, Debug)]

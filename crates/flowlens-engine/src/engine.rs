@@ -693,7 +693,10 @@ impl Engine {
             } else {
                 ds
             };
-            let table = flow.tables.entry(ds).or_default();
+            let table = match flow.tables.get_mut(&ds) {
+                Some(t) => t,
+                None => flow.tables.entry(ds).or_default(),
+            };
             let entry = match table.entries.get_mut(key_text.as_str()) {
                 Some(e) => e,
                 None => {
@@ -827,7 +830,7 @@ impl Engine {
                                         name: def.name.clone(),
                                         flow_keys: key.to_string(),
                                         value,
-                                        start_ms: ls.record_start_ms.max(e.first_ms),
+                                        start_ms: ls.record_start_ms,
                                         end_ms: e.last_ms,
                                         agent: ds.agent.to_string(),
                                         data_source: ds.name().to_string(),
@@ -1062,6 +1065,47 @@ impl Engine {
         out.sort_by(|a, b| b.value.total_cmp(&a.value));
         out.truncate(def.n);
         Ok(out)
+    }
+
+    /// Definition `name` as a metric per data source, the way sFlow-RT's `metric()`/`dump()`
+    /// show flows: one object per selected data source with `agent`, `dataSource`,
+    /// `metricName`, `metricValue` (the sum of the definition's values over its keys there,
+    /// e.g. bytes/s of all matching traffic) and `topKeys` (the `n` largest keys, each as
+    /// [`ActiveFlow::to_json`]), largest `metricValue` first.
+    pub fn flow_metric(&self, now_ms: u64, agents: &AgentSel, name: &str) -> Result<Vec<Json>> {
+        let flow = self.find_flow(name)?;
+        let def = &flow.def;
+        let mut rows: Vec<(f64, Json)> = Vec::new();
+        for (ds, table) in &flow.tables {
+            if !agents.contains(ds.agent) {
+                continue;
+            }
+            let total: f64 = table
+                .entries
+                .values()
+                .map(|e| e.value(now_ms, def.t_secs, &def.value))
+                .sum();
+            let top = self.top_keys(now_ms, ds.agent, ds.id, name)?;
+            let last = table
+                .entries
+                .values()
+                .map(|e| e.last_ms)
+                .max()
+                .unwrap_or(now_ms);
+            rows.push((
+                total,
+                serde_json::json!({
+                    "agent": ds.agent.to_string(),
+                    "dataSource": ds.name().to_string(),
+                    "metricName": name,
+                    "metricValue": total,
+                    "lastUpdate": now_ms.saturating_sub(last),
+                    "topKeys": top.iter().map(ActiveFlow::to_json).collect::<Vec<_>>(),
+                }),
+            ));
+        }
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(rows.into_iter().map(|(_, j)| j).collect())
     }
 
     /// The data sources that currently hold keys of definition `name`.

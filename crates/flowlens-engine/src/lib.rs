@@ -19,6 +19,7 @@
 //! does not match a definition that needs it.
 
 pub mod agents;
+pub mod baseline;
 pub mod counters;
 pub mod definition;
 pub mod engine;

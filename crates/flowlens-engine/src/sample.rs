@@ -10,7 +10,7 @@
 //! | `agent` | datagram `agent_address` | agent IP address |
 //! | `datasource` | sample `source_id` | *flowlens*: the data source as sFlow-RT names it (`3` = ifIndex 3, `2.1`) |
 //! | `inputifindex`, `outputifindex` | flow sample `input` / `output` (format 1, 3); discarded packet (5) | ifIndex; `internal` (0x3FFFFFFF), `unknown` (0), `discard` (format 1), `multiple` (format 2) |
-//! | `direction` | `source_id` against `input`/`output` | `ingress` when the data source is the input interface, `egress` when it is the output |
+//! | `direction` | `source_id` against `input`/`output` | `ingress` when the data source is the input interface, `egress` when it is the output; `ingress` when the data source is not an interface (class ≠ 0, e.g. Open vSwitch's bridge `2.1000`) and the input port is known — *inferred*: such agents sample on entry, and sFlow-RT's OVS DDoS example filters on `direction=ingress` |
 //! | `samplingrate` | flow sample `sampling_rate` | *flowlens*: the 1-in-N rate |
 //! | `bytes` | `sampled_header` (1) `frame_length`, else `sampled_ethernet` (2) / `sampled_ipv4` (3) / `sampled_ipv6` (4) `length` | frame length, bytes |
 //! | `stripped` | `sampled_header` (1) `stripped` | bytes removed before sampling |
@@ -133,6 +133,10 @@ pub fn visit_flow_sample(
         } else if output == Interface::Index(ds) {
             v.key("direction", 0, Value::Name("egress"));
         }
+    } else if matches!(input, Interface::Index(_)) {
+        // A data source that is not an interface (Open vSwitch reports its bridge as
+        // entPhysicalEntry 2.<n>) samples packets as they enter it, from a known port.
+        v.key("direction", 0, Value::Name("ingress"));
     }
     v.key("samplingrate", 0, Value::U64(u64::from(s.sampling_rate())));
     let bytes = visit_records(s.records(), cfg, v);

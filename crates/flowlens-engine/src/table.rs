@@ -88,10 +88,8 @@ pub(crate) struct More {
 pub(crate) struct Entry {
     /// Time of the last sample, Unix ms.
     pub last_ms: u64,
-    /// Time of the first sample, Unix ms.
-    pub first_ms: u64,
-    /// Decayed sample count.
-    pub n: f64,
+    /// Decayed sample count (f32: a count needs no more, and the entry stays 48 bytes).
+    pub n: f32,
     /// Decayed sum of the main value (rate kinds).
     pub sum: f64,
     /// Decayed sum of variance terms (rate kinds).
@@ -116,7 +114,6 @@ impl Entry {
         let needs_more = !main.kind.is_rate() || !values.is_empty() || log;
         Entry {
             last_ms: now_ms,
-            first_ms: now_ms,
             n: 0.0,
             sum: 0.0,
             var: 0.0,
@@ -145,7 +142,7 @@ impl Entry {
         let now = i.now_ms.max(self.last_ms);
         let d = decay(now - self.last_ms, t_secs);
         self.last_ms = now;
-        self.n = self.n * d + i.weight.frames.max(1.0);
+        self.n = (f64::from(self.n) * d + i.weight.frames.max(1.0)) as f32;
         if main.kind.is_rate() {
             if let Some((x, vc)) = rate_term(&main.kind, i) {
                 self.sum = self.sum * d + x;
@@ -186,7 +183,7 @@ impl Entry {
 
     /// The decayed sample count at `now_ms`.
     pub(crate) fn samples(&self, now_ms: u64, t_secs: f64) -> f64 {
-        self.n * decay(now_ms.saturating_sub(self.last_ms), t_secs)
+        f64::from(self.n) * decay(now_ms.saturating_sub(self.last_ms), t_secs)
     }
 
     /// The `values[]` at `now_ms`.
@@ -315,5 +312,15 @@ pub(crate) struct Table {
 impl Default for Table {
     fn default() -> Self {
         Table { entries: map() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn entry_stays_small() {
+        // 8 (last) + 4 (n) + 3 × 8 (sum, var, total) + 8 (more), padded: the memory per active
+        // key in BENCHMARKS.md depends on it.
+        assert_eq!(core::mem::size_of::<super::Entry>(), 48);
     }
 }

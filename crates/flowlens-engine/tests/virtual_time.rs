@@ -518,3 +518,58 @@ fn flow_keys_are_listed_without_any_definition() {
     }
     assert!(keys.iter().all(|(_, age)| *age <= 1000));
 }
+
+#[test]
+fn distinct_count_saturates_at_its_cap() {
+    let mut e = Engine::default();
+    e.set_flow(
+        "d",
+        &json!({"keys":"ipdestination","value":"frames","values":["count:ipsource"]}),
+    )
+    .unwrap();
+    for i in 0..1000u32 {
+        let b = i.to_be_bytes();
+        let f = udp_frame([10, 1, b[2], b[3]], [10, 0, 0, 2], 80, 64);
+        e.add_packet(1000, agent(AGENT), LinkType::Ethernet, &f, 64);
+    }
+    let a = &e
+        .active_flows(1000, &AgentSel::All, "d", 1, 0.0, AggMode::Max)
+        .unwrap()[0];
+    assert_eq!(
+        a.values[0],
+        flowlens_engine::definition::MAX_DISTINCT as f64
+    );
+}
+
+#[test]
+fn flow_as_metric_with_top_keys_per_data_source() {
+    let mut e = Engine::default();
+    e.set_flow(
+        "f",
+        &json!({"keys":"ipsource","value":"frames","t":1,"n":5}),
+    )
+    .unwrap();
+    for i in 1..=8u8 {
+        let f = udp_frame([10, 0, 0, i], [10, 0, 0, 100], 80, 64);
+        for ms in 0..5000u64 {
+            if ms % u64::from(i) == 0 {
+                e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &f, 64);
+            }
+        }
+    }
+    let m = e.flow_metric(5000, &AgentSel::All, "f").unwrap();
+    assert_eq!(m.len(), 1);
+    let top = m[0]["topKeys"].as_array().unwrap();
+    // n = 5 largest of 8 sources: 1000/s, 500/s, 333/s, 250/s, 200/s.
+    assert_eq!(top.len(), 5);
+    assert_eq!(top[0]["key"], "10.0.0.1");
+    assert_eq!(top[4]["key"], "10.0.0.5");
+    let total = m[0]["metricValue"].as_f64().unwrap();
+    let expect: f64 = (1..=8).map(|i| 1000.0 / f64::from(i)).sum();
+    assert!(
+        (total - expect).abs() < 0.02 * expect,
+        "{total} vs {expect}"
+    );
+    assert_eq!(m[0]["dataSource"], "0");
+    assert!(e.flow_metric(5000, &AgentSel::All, "nope").is_err());
+}

@@ -1170,3 +1170,46 @@ fn dont_fragment_flag_and_no_overhead_without_tunnel() {
         assert_eq!(df == "true", flags == "010", "{flags} {df}");
     }
 }
+
+#[test]
+fn address_class_dscp_name_and_ip_offset() {
+    use flowlens_wire::packet::keys::dscp_name_of;
+    assert_eq!(dscp_name_of(46), Some("ef"));
+    assert_eq!(dscp_name_of(34), Some("af41"));
+    assert_eq!(dscp_name_of(0), Some("cs0"));
+    assert_eq!(dscp_name_of(3), None);
+    for file in [
+        "zeek__vxlan.pcap",
+        "zeek__icmp-ping.pcap",
+        "tcpdump__dns_udp.pcap",
+    ] {
+        for (k, stack, _) in keys_of(file) {
+            let dst = k.get("macdestination", 0).unwrap();
+            let bcast = dst == "ffffffffffff";
+            assert_eq!(
+                k.get("isbroadcast", 0),
+                Some(if bcast { "true" } else { "false" })
+            );
+            let group = u8::from_str_radix(&dst[..2], 16).unwrap() & 1 == 1;
+            assert_eq!(
+                k.get("isunicast", 0),
+                Some(if group { "false" } else { "true" })
+            );
+            if stack.starts_with("eth.ip.") {
+                assert_eq!(k.get("ip_offset", 0), Some("14"), "{file}: {stack}");
+                let dscp: u8 = k.get("ipdscp", 0).unwrap().parse().unwrap();
+                assert_eq!(
+                    k.get("ipdscpname", 0),
+                    Some(dscp_name_of(dscp).unwrap_or("?")),
+                    "{file}"
+                );
+            }
+        }
+    }
+    let (k, stack, _) = &keys_of("zeek__vxlan.pcap")[0];
+    assert!(stack.starts_with("eth.ip.udp.vxlan.eth"), "{stack}");
+    assert!(
+        k.get("isunicast", 1).is_some(),
+        "inner Ethernet has its own address class"
+    );
+}

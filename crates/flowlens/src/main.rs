@@ -134,6 +134,14 @@ struct TopArgs {
     /// Print sFlow-RT's /activeflows JSON (one line per report) instead of a table.
     #[arg(long)]
     json: bool,
+    /// A group set for `group:<key>:NAME` (repeatable): `NAME={label:['cidr',…],…}` in
+    /// JavaScript-object or JSON syntax. The set named `default` is also the one behind the
+    /// legacy `sourcegroup`/`destinationgroup` keys.
+    #[arg(long, value_name = "NAME=GROUPS")]
+    group: Vec<String>,
+    /// A value map for `map:<key>:NAME` (repeatable): `NAME={label:['value',…],…}`.
+    #[arg(long, value_name = "NAME=MAP")]
+    map: Vec<String>,
     /// MaxMind Country (or City) database for the `country:` key function.
     #[arg(long, value_name = "FILE")]
     geo_country: Option<PathBuf>,

@@ -53,6 +53,8 @@ fn testbed() -> PathBuf {
 struct Testbed {
     dir: String,
     flowlens: Child,
+    /// Held until the testbed is down (fields drop after `Drop::drop`).
+    _lock: std::fs::File,
 }
 
 impl Drop for Testbed {
@@ -215,6 +217,7 @@ fn open_vswitch_exports_decode_to_exact_packet_counts() {
             .is_ok_and(|o| o.status.success()),
         "Open vSwitch is not installed: run ../shared/tools/nftestbed.sh deps (as .ci/run does)"
     );
+    let lock = common::testbed_lock();
     let dir = format!("/tmp/nftb-flowlens-{}", std::process::id());
     let mut flowlens = Command::new(env!("CARGO_BIN_EXE_flowlens"))
         .args([
@@ -242,6 +245,7 @@ fn open_vswitch_exports_decode_to_exact_packet_counts() {
     let bed = Testbed {
         dir: dir.clone(),
         flowlens,
+        _lock: lock,
     };
 
     // Every exporter of the testbed sends to the one flowlens socket: sFlow, NetFlow v5 and

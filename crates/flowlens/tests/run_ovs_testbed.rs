@@ -19,6 +19,7 @@
     clippy::indexing_slicing
 )]
 
+mod common;
 mod run_support;
 
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ fn testbed() -> PathBuf {
 /// Brings the testbed down however the test ends.
 struct Testbed {
     dir: String,
+    /// Held until the testbed is down (fields drop after `Drop::drop`).
+    _lock: std::fs::File,
 }
 
 impl Drop for Testbed {
@@ -94,8 +97,12 @@ fn open_vswitch_exports_to_flowlens_run() {
         assert_eq!(r.status, 204, "{name}: {}", r.body);
     }
 
+    let lock = common::testbed_lock();
     let dir = format!("/tmp/nftb-run-{}", std::process::id());
-    let _bed = Testbed { dir: dir.clone() };
+    let _bed = Testbed {
+        dir: dir.clone(),
+        _lock: lock,
+    };
     run(Command::new(testbed())
         .arg("up")
         .env("NFTB_DIR", &dir)

@@ -188,3 +188,34 @@ fn lookup_tables_for_oui_country_and_asn() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a MaxMind DB"));
 }
+
+#[test]
+fn seed_ddos_filter_on_the_open_vswitch_capture() {
+    // ddos.js / ddos-ovs.js: the legacy groups and the filter exactly as the scripts set them.
+    // Open vSwitch samples on its bridge (data source 2.1000): direction is ingress.
+    let cap = common::data_dir().join("exporters/sflow-ovs-br0.pcap");
+    let cap = cap.to_str().unwrap();
+    let flow = "ddos={keys:'ipsource',value:'frames',filter:'outputifindex!=discard&direction=ingress&sourcegroup=external'}";
+    let run = |groups: &str| {
+        let out = flowlens(&[
+            "top", "-q", "--totals", "--json", "--group", groups, "--flow", flow, cap,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let v = run("default={'external':['0.0.0.0/0'],'internal':['10.0.0.2/32']}");
+    let keys: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["10.99.0.1", "10.99.0.3", "10.99.0.2"]);
+    // The testbed's hosts made internal: nothing external left.
+    let v = run("default={'external':['0.0.0.0/0'],'internal':['10.99.0.0/24']}");
+    assert!(v.as_array().unwrap().is_empty(), "{v}");
+}

@@ -9,8 +9,10 @@
 //! | key | depth rule | value / source field | reference |
 //! |---|---|---|---|
 //! | `stack` | once, depth 0 | dotted names of all non-quoted layers ([`Walk::stack`]) | sFlow-RT |
+//! | `ip_offset` | once, depth 0 | offset of the first IP header in the walked bytes (0 for raw IP) | sFlow-RT |
 //! | `tunneloverhead_bytes` | once, depth 0, tunnelled packets only | *flowlens*: bytes of encapsulation in front of the innermost IP header (its offset minus the outermost IP header's: VXLAN/IPv4 50, GRE/IPv4 24, IP-in-IP 20); the MTU a tenant loses | RFC 7348, RFC 2784 |
 //! | `macsource` / `macdestination` | per Ethernet header | source / destination MAC ([`crate::Value::Mac`]) | IEEE 802.3 |
+//! | `isunicast`, `ismulticast`, `isbroadcast` | per Ethernet header | destination MAC individual (I/G bit 0) / group but not broadcast / `ffffffffffff`, as `true`/`false` | IEEE 802 |
 //! | `ethernetprotocol` | per Ethernet header | EtherType after any VLAN tags (decimal); absent for 802.3 length frames | IEEE 802.3 |
 //! | `vlan` / `priority` | first tag at each depth | VID / PCP of the outermost tag | IEEE 802.1Q |
 //! | `vlanstack` | first tag at each depth, only with >1 tag | *flowlens*: VIDs outermost first, dot-separated (`200.300.400`) | IEEE 802.1Q/802.1ad |
@@ -18,6 +20,7 @@
 //! | `arpoperation`, `arpipsender`, `arpiptarget` | per ARP packet | oper, SPA, TPA (addresses only for Ethernet/IPv4 ARP) | RFC 826 |
 //! | `ipsource`, `ipdestination`, `ipprotocol`, `ipttl`, `ipbytes` | per IPv4 header | source, destination, protocol, TTL, total length | RFC 791 |
 //! | `iptos`, `ipdscp`, `ipecn` | per IPv4 header | TOS byte, DSCP (6 bits), ECN (2 bits) | RFC 2474, RFC 3168 |
+//! | `ipdscpname`, `ip6dscpname` | per IPv4 / IPv6 header | IANA codepoint name in lower case (`cs0`, `le`, `af11`…`af43`, `cs1`…`cs7`, `ef`, `voice-admit`); the number otherwise | RFC 2474, 2597, 3246, 5865, 8622 |
 //! | `ipflags` | per IPv4 header | 3-char bit string reserved, DF, MF (`010` = DF) | RFC 791 |
 //! | `ipdontfragment` | per IPv4 header | *flowlens*: the DF bit as `true`/`false` (PMTUD traffic sets it; `true` with a large `ipbytes` is what a path-MTU black hole drops) | RFC 791, RFC 1191 |
 //! | `ipfragoffset` | per IPv4 header | fragment offset in 8-byte units | RFC 791 |
@@ -165,6 +168,45 @@ fn u(v: impl Into<u64>) -> Value<'static> {
     Value::U64(v.into())
 }
 
+/// IANA "Differentiated Services Field Codepoints" names (lower case) of the standard
+/// codepoints: class selectors (RFC 2474), assured forwarding (RFC 2597), expedited
+/// forwarding (RFC 3246), VOICE-ADMIT (RFC 5865), lower effort (RFC 8622).
+pub const fn dscp_name_of(dscp: u8) -> Option<&'static str> {
+    Some(match dscp {
+        0 => "cs0",
+        1 => "le",
+        8 => "cs1",
+        10 => "af11",
+        12 => "af12",
+        14 => "af13",
+        16 => "cs2",
+        18 => "af21",
+        20 => "af22",
+        22 => "af23",
+        24 => "cs3",
+        26 => "af31",
+        28 => "af32",
+        30 => "af33",
+        32 => "cs4",
+        34 => "af41",
+        36 => "af42",
+        38 => "af43",
+        40 => "cs5",
+        44 => "voice-admit",
+        46 => "ef",
+        48 => "cs6",
+        56 => "cs7",
+        _ => return None,
+    })
+}
+
+fn dscp_name(v: &mut impl KeyVisitor, key: &'static str, d: u8, dscp: u8) {
+    match dscp_name_of(dscp) {
+        Some(n) => v.key(key, d, Value::Name(n)),
+        None => v.key(key, d, u(dscp)),
+    }
+}
+
 /// Bytes of encapsulation in front of the innermost network header: its offset minus the
 /// offset of the outermost network header (VXLAN over IPv4: 20 + 8 + 8 + 14 = 50). `None`
 /// without a tunnel.
@@ -186,6 +228,12 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
     if let Some(n) = tunnel_overhead(layers) {
         v.key("tunneloverhead_bytes", 0, u(n as u64));
     }
+    if let Some(ip) = layers
+        .iter()
+        .find(|l| matches!(l.header, Header::Ipv4(_) | Header::Ipv6(_)))
+    {
+        v.key("ip_offset", 0, u(ip.offset as u64));
+    }
     let mut prev: Option<&LayerView<'_>> = None;
     for (i, l) in layers.iter().enumerate() {
         if l.quoted {
@@ -198,8 +246,14 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
         };
         match l.header {
             Header::Ethernet(h) => {
-                v.key("macdestination", d, Value::Mac(h.dst_addr()));
+                let dst = h.dst_addr();
+                v.key("macdestination", d, Value::Mac(dst));
                 v.key("macsource", d, Value::Mac(h.src_addr()));
+                let group = dst[0] & 1 == 1;
+                let broadcast = dst == [0xff; 6];
+                v.key("isunicast", d, Value::Bool(!group));
+                v.key("ismulticast", d, Value::Bool(group && !broadcast));
+                v.key("isbroadcast", d, Value::Bool(broadcast));
                 let mut et = h.ethertype();
                 for n in rest {
                     let Header::Vlan(t) = n.header else { break };
@@ -240,6 +294,7 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
                 v.key("ipprotocol", d, u(h.protocol()));
                 v.key("iptos", d, u(h.tos()));
                 v.key("ipdscp", d, u(h.dscp()));
+                dscp_name(v, "ipdscpname", d, h.dscp());
                 v.key("ipecn", d, u(h.ecn()));
                 v.key("ipttl", d, u(h.ttl()));
                 v.key("ipflags", d, Value::Display(&IpFlagBits(h.flags())));
@@ -262,6 +317,7 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
                 v.key("ip6nexthdr", d, u(nh));
                 v.key("ip6tos", d, u(h.traffic_class()));
                 v.key("ip6dscp", d, u(h.dscp()));
+                dscp_name(v, "ip6dscpname", d, h.dscp());
                 v.key("ip6ecn", d, u(h.ecn()));
                 v.key("ip6flowlabel", d, u(h.flow_label()));
                 v.key("ip6hoplimit", d, u(h.hop_limit()));

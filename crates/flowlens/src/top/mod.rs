@@ -59,6 +59,14 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
     let summary = replayer.summary();
     report(&engine, &defs, args, agg, now, &mut out)?;
     out.flush()?;
+    let st = engine.stats();
+    if st.keys_refused > 0 || st.keys_evicted > 0 {
+        // Loss is never silent: say what the key caps cost.
+        eprintln!(
+            "flowlens: {} new keys refused (active-key cap), {} evicted from full tables",
+            st.keys_refused, st.keys_evicted
+        );
+    }
     if !args.quiet {
         eprintln!("{summary}");
     }
@@ -123,6 +131,21 @@ fn lookups(engine: &mut Engine, args: &TopArgs) -> Result<()> {
         let geo = flowlens_engine::geo::MaxMindGeo::new(country, asn)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         engine.env_mut().geo = Some(std::sync::Arc::new(geo));
+    }
+    for (opt, items) in [("--group", &args.group), ("--map", &args.map)] {
+        for text in items {
+            let (name, body) = text
+                .split_once('=')
+                .with_context(|| format!("{opt} `{text}`: expected NAME={{…}}"))?;
+            let spec: Json = json5::from_str(body)
+                .with_context(|| format!("{opt} `{text}`: not a JavaScript/JSON object"))?;
+            let r = if opt == "--group" {
+                engine.set_groups(name.trim(), &spec)
+            } else {
+                engine.set_map(name.trim(), &spec)
+            };
+            r.map_err(|e| anyhow::anyhow!("{opt} `{text}`: {e}"))?;
+        }
     }
     let oui = match &args.oui {
         Some(p) => Some(p.clone()),

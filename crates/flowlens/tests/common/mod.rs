@@ -56,3 +56,17 @@ pub(crate) fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> 
     v.sort();
     v
 }
+
+/// An exclusive lock on the shared testbed: `../shared/tools/nftestbed.sh` uses fixed network
+/// namespace names (`nftb-h1`, ...), so tests (and test runs) that bring it up must take turns.
+/// Blocks until the lock is free; released when the returned file is dropped.
+pub(crate) fn testbed_lock() -> std::fs::File {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open("/tmp/flowlens-nftestbed.lock")
+        .expect("open the testbed lock file");
+    fs4::FileExt::lock(&f).expect("lock the testbed");
+    f
+}
