@@ -134,6 +134,19 @@ fn ovs_sflow_agents_counts_and_active_flows() {
     );
     assert_eq!(server.get("/flowvalue/ALL/pair/json").status, 400);
 
+    // A flow is a metric too: per data source, with its top keys.
+    let m = server.get_json("/metric/ALL/pair,ifinoctets/json");
+    assert_eq!(m[0]["metricName"], "pair", "{m}");
+    assert_eq!(m[0]["metricN"], 1, "{m}");
+    assert!(m[0]["metricValue"].as_f64().unwrap() >= top, "{m}");
+    assert_eq!(m[0]["topKeys"][0]["key"], flows[0]["key"], "{m}");
+    assert_eq!(m[1]["metricName"], "ifinoctets", "{m}");
+    let d = server.get_json("/dump/ALL/pair/json");
+    assert_eq!(d.as_array().unwrap().len(), 1, "{d}");
+    assert!(
+        d[0]["topKeys"].as_array().is_some_and(|k| !k.is_empty()),
+        "{d}"
+    );
     // Counter samples feed the metrics.
     let names = server.get_json("/metrics/json");
     assert!(names.get("ifinoctets").is_some(), "{names}");
