@@ -865,3 +865,45 @@ fn filter_errors_have_offsets() {
     assert_eq!(filter_err("x=1|group:[ipsource:a=2").0, 10);
     assert!(filter_err("x=it's").1.contains("unterminated quote"));
 }
+
+#[test]
+fn deep_nesting_is_refused_not_a_stack_overflow() {
+    let mut schema = Schema::default();
+    let deep = 100_000;
+    let filter = format!("{}ipsource=1{}", "(".repeat(deep), ")".repeat(deep));
+    let e = Filter::parse(&filter, &mut schema).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Syntax {
+                kind: ExprKind::Filter,
+                offset: 64,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let key = format!(
+        "{}ipsource{}",
+        "prefix:[".repeat(deep),
+        ":.:1]".repeat(deep)
+    );
+    let e = KeyExpr::parse(&key, &mut schema).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Syntax {
+                kind: ExprKind::Key,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("nested deeper than 64 levels"),
+        "{e}"
+    );
+    // 64 levels are fine.
+    let ok = format!("{}ipsource=1{}", "(".repeat(64), ")".repeat(64));
+    Filter::parse(&ok, &mut schema).unwrap();
+}

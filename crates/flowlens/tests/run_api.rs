@@ -76,6 +76,25 @@ fn errors_are_400_with_a_message_and_unknown_names_404() {
     );
     let r = s.put("/flow/bad/json", "");
     assert_eq!(r.status, 400, "{}", r.body);
+    // Absurd nesting, in the body or in an expression, is refused (not a stack overflow).
+    let deep = 200_000;
+    let body = format!("{{a:{}{}}}", "[".repeat(deep), "]".repeat(deep));
+    let r = s.put("/flow/bad/json", &body);
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.starts_with("body nested deeper"), "{}", r.body);
+    let body = format!(
+        "{{value:'bytes', filter:'{}ipsource=1{}'}}",
+        "(".repeat(deep),
+        ")".repeat(deep)
+    );
+    let r = s.put("/flow/bad/json", &body);
+    assert_eq!(r.status, 400, "{}", r.body.get(..200).unwrap_or(&r.body));
+    assert!(
+        r.body.contains("nested deeper than 64 levels"),
+        "{}",
+        &r.body[r.body.len() - 200..]
+    );
+    assert_eq!(s.get("/version").status, 200, "still alive");
     // Unknown names.
     for path in [
         "/flow/nope/json",

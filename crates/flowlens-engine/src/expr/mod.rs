@@ -88,6 +88,35 @@ use keyfn::Node;
 use lex::{Span, Src};
 use parse::Parser;
 
+/// Deepest nesting of `( )`, `[ ]` and `{ }` an expression may have. The parsers recurse
+/// per level, and expressions arrive over HTTP: without a bound, `((((…` would overflow the
+/// stack. Real expressions nest a few levels.
+pub const MAX_NESTING: usize = 64;
+
+/// Refuses an expression nested deeper than [`MAX_NESTING`] (brackets inside quotes count
+/// too: no real expression comes near the bound either way).
+fn check_nesting(src: &str, kind: ExprKind) -> Result<()> {
+    let mut depth = 0usize;
+    for (i, b) in src.bytes().enumerate() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(crate::error::Error::syntax(
+                        kind,
+                        src,
+                        i,
+                        format!("nested deeper than {MAX_NESTING} levels"),
+                    ));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// A compiled key or key function (`ipsource`, `group:ipsource:dc`, `mask:ip6source:48`).
 #[derive(Clone, Debug)]
 pub struct KeyExpr {
@@ -102,9 +131,11 @@ impl KeyExpr {
     /// # Errors
     ///
     /// [`crate::Error::Syntax`] of kind [`ExprKind::Key`] (unknown function, missing or extra
-    /// argument, bad number, unbalanced `[ ]`, bad key name), with the byte offset in `src`;
+    /// argument, bad number, unbalanced `[ ]`, bad key name, nesting deeper than
+    /// [`MAX_NESTING`]), with the byte offset in `src`;
     /// [`crate::Error::Limit`] when the schema is full.
     pub fn parse(src: &str, schema: &mut Schema) -> Result<KeyExpr> {
+        check_nesting(src, ExprKind::Key)?;
         let mut p = Parser {
             src: Src {
                 text: src,
@@ -177,9 +208,11 @@ impl Filter {
     ///
     /// [`crate::Error::Syntax`] of kind [`ExprKind::Filter`] with the byte offset in `src`
     /// (missing operator or value, unbalanced parentheses or quotes, invalid regular
-    /// expression, and any key-expression error on a left-hand side);
+    /// expression, nesting deeper than [`MAX_NESTING`], and any key-expression error on a
+    /// left-hand side);
     /// [`crate::Error::Limit`] when the schema is full.
     pub fn parse(src: &str, schema: &mut Schema) -> Result<Filter> {
+        check_nesting(src, ExprKind::Filter)?;
         let cond = FilterParser::new(src, schema).parse()?;
         Ok(Filter {
             src: src.into(),
