@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use flowlens_wire::sflow::{Datagram, Sample};
+use flowlens_wire::sflow::{CounterSample, Datagram, FlowSample, Sample};
 use serde_json::{json, Value as Json};
 
 use crate::hash::{map, Map};
@@ -124,8 +124,11 @@ fn seq_step(last: u32, seq: u32, s: &mut AgentStats) -> bool {
 }
 
 impl Agents {
-    /// Accounts one datagram from `source` (the UDP sender, when known) at `now_ms`.
-    pub fn add(&mut self, now_ms: u64, source: Option<IpAddr>, d: &Datagram<'_>) {
+    /// Accounts one datagram's header from `source` (the UDP sender, when known) at
+    /// `now_ms`; the caller then reports each of its samples ([`Agents::flow_sample`],
+    /// [`Agents::counter_sample`], [`Agents::discard_sample`]) while it decodes them, so
+    /// samples are parsed once.
+    pub fn datagram(&mut self, now_ms: u64, source: Option<IpAddr>, d: &Datagram<'_>) {
         let agent = d.agent_address();
         if !self.agents.contains_key(&agent) && self.agents.len() >= MAX_AGENTS {
             self.refused += 1;
@@ -152,68 +155,94 @@ impl Agents {
         if advance && a.seq.len() < MAX_DATA_SOURCES {
             a.seq.insert(d.sub_agent_id(), seq);
         }
+    }
+
+    /// Accounts a whole datagram: header and samples (for callers that do not decode the
+    /// samples themselves).
+    pub fn add(&mut self, now_ms: u64, source: Option<IpAddr>, d: &Datagram<'_>) {
+        self.datagram(now_ms, source, d);
+        let agent = d.agent_address();
         for sample in d.samples().map_while(Result::ok) {
             match sample {
-                Sample::Flow(f) => {
-                    a.stats.flow_samples += 1;
-                    let id = DataSource::new(agent, f.source_id_type(), f.source_id_index()).id;
-                    if !a.flow_ds.contains_key(&id) && a.flow_ds.len() >= MAX_DATA_SOURCES {
-                        a.untracked += 1;
-                        continue;
-                    }
-                    let ds = a.flow_ds.entry(id).or_default();
-                    if let Some(last) = ds.flow_seq {
-                        let q = f.sequence_number();
-                        if q > last && q - last < 1 << 30 {
-                            a.stats.flow_samples_lost += u64::from(q - last - 1);
-                        }
-                    }
-                    ds.flow_seq = Some(f.sequence_number());
-                    if let Some(last) = ds.drops_last {
-                        a.stats.flow_drops += u64::from(f.drops().wrapping_sub(last));
-                    }
-                    ds.drops_last = Some(f.drops());
-                    ds.info.sampling_rate = f.sampling_rate();
-                    ds.info.flow_samples += 1;
-                    let pool = f.sample_pool();
-                    match ds.pool_first {
-                        None => ds.pool_first = Some((pool, ds.info.flow_samples)),
-                        Some((first, n0)) => {
-                            if pool < ds.pool_last {
-                                ds.pool_wrapped += 1 << 32;
-                            }
-                            let grown = ds.pool_wrapped + u64::from(pool) - u64::from(first);
-                            let samples = ds.info.flow_samples - n0;
-                            if samples > 0 {
-                                ds.info.effective_sampling_rate = grown as f64 / samples as f64;
-                            }
-                        }
-                    }
-                    ds.pool_last = pool;
-                }
-                Sample::Counter(c) => {
-                    a.stats.counter_samples += 1;
-                    let id = DataSource::new(agent, c.source_id_type(), c.source_id_index()).id;
-                    if !a.counter_ds.contains_key(&id) && a.counter_ds.len() >= MAX_DATA_SOURCES {
-                        a.untracked += 1;
-                        continue;
-                    }
-                    let ds = a.counter_ds.entry(id).or_default();
-                    if ds.info.counter_samples == 0 {
-                        ds.counter_first_ms = now_ms;
-                    }
-                    ds.info.counter_samples += 1;
-                    ds.counter_last_ms = now_ms;
-                    if ds.info.counter_samples > 1 {
-                        ds.info.effective_polling_interval_secs =
-                            (ds.counter_last_ms - ds.counter_first_ms) as f64
-                                / 1000.0
-                                / (ds.info.counter_samples - 1) as f64;
-                    }
-                }
-                Sample::Discard(_) => a.stats.discard_samples += 1,
+                Sample::Flow(f) => self.flow_sample(agent, &f),
+                Sample::Counter(c) => self.counter_sample(now_ms, agent, &c),
+                Sample::Discard(_) => self.discard_sample(agent),
                 Sample::Unknown(_) => {}
             }
+        }
+    }
+
+    /// Accounts one flow sample of `agent` (after [`Agents::datagram`]).
+    pub fn flow_sample(&mut self, agent: IpAddr, f: &FlowSample<'_>) {
+        let Some(a) = self.agents.get_mut(&agent) else {
+            return;
+        };
+        a.stats.flow_samples += 1;
+        let id = DataSource::new(agent, f.source_id_type(), f.source_id_index()).id;
+        if !a.flow_ds.contains_key(&id) && a.flow_ds.len() >= MAX_DATA_SOURCES {
+            a.untracked += 1;
+            return;
+        }
+        let ds = a.flow_ds.entry(id).or_default();
+        if let Some(last) = ds.flow_seq {
+            let q = f.sequence_number();
+            if q > last && q - last < 1 << 30 {
+                a.stats.flow_samples_lost += u64::from(q - last - 1);
+            }
+        }
+        ds.flow_seq = Some(f.sequence_number());
+        if let Some(last) = ds.drops_last {
+            a.stats.flow_drops += u64::from(f.drops().wrapping_sub(last));
+        }
+        ds.drops_last = Some(f.drops());
+        ds.info.sampling_rate = f.sampling_rate();
+        ds.info.flow_samples += 1;
+        let pool = f.sample_pool();
+        match ds.pool_first {
+            None => ds.pool_first = Some((pool, ds.info.flow_samples)),
+            Some((first, n0)) => {
+                if pool < ds.pool_last {
+                    ds.pool_wrapped += 1 << 32;
+                }
+                let grown = ds.pool_wrapped + u64::from(pool) - u64::from(first);
+                let samples = ds.info.flow_samples - n0;
+                if samples > 0 {
+                    ds.info.effective_sampling_rate = grown as f64 / samples as f64;
+                }
+            }
+        }
+        ds.pool_last = pool;
+    }
+
+    /// Accounts one counter sample of `agent` at `now_ms`.
+    pub fn counter_sample(&mut self, now_ms: u64, agent: IpAddr, c: &CounterSample<'_>) {
+        let Some(a) = self.agents.get_mut(&agent) else {
+            return;
+        };
+        a.stats.counter_samples += 1;
+        let id = DataSource::new(agent, c.source_id_type(), c.source_id_index()).id;
+        if !a.counter_ds.contains_key(&id) && a.counter_ds.len() >= MAX_DATA_SOURCES {
+            a.untracked += 1;
+            return;
+        }
+        let ds = a.counter_ds.entry(id).or_default();
+        if ds.info.counter_samples == 0 {
+            ds.counter_first_ms = now_ms;
+        }
+        ds.info.counter_samples += 1;
+        ds.counter_last_ms = now_ms;
+        if ds.info.counter_samples > 1 {
+            ds.info.effective_polling_interval_secs = (ds.counter_last_ms - ds.counter_first_ms)
+                as f64
+                / 1000.0
+                / (ds.info.counter_samples - 1) as f64;
+        }
+    }
+
+    /// Accounts one dropped-packet notification of `agent`.
+    pub fn discard_sample(&mut self, agent: IpAddr) {
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.stats.discard_samples += 1;
         }
     }
 

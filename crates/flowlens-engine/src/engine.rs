@@ -491,7 +491,7 @@ impl Engine {
     /// the agent's statistics).
     pub fn add_sflow_from(&mut self, now_ms: u64, source: Option<IpAddr>, dgram: &Datagram<'_>) {
         self.stats.datagrams += 1;
-        self.agents.add(now_ms, source, dgram);
+        self.agents.datagram(now_ms, source, dgram);
         let agent = dgram.agent_address();
         for s in dgram.samples() {
             let Ok(s) = s else {
@@ -501,6 +501,7 @@ impl Engine {
             match s {
                 Sample::Flow(fs) => {
                     self.stats.flow_samples += 1;
+                    self.agents.flow_sample(agent, &fs);
                     if !self.wants(false) {
                         continue;
                     }
@@ -512,6 +513,7 @@ impl Engine {
                 }
                 Sample::Discard(d) => {
                     self.stats.discard_samples += 1;
+                    self.agents.discard_sample(agent);
                     if !self.wants(true) {
                         continue;
                     }
@@ -523,6 +525,7 @@ impl Engine {
                 }
                 Sample::Counter(c) => {
                     self.stats.counter_samples += 1;
+                    self.agents.counter_sample(now_ms, agent, &c);
                     self.counters.add_sample(now_ms, agent, &c);
                 }
                 Sample::Unknown(_) => {}

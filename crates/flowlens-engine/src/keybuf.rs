@@ -97,7 +97,8 @@ impl fmt::Display for KeyName {
 #[derive(Debug)]
 pub struct Schema {
     names: Vec<KeyName>,
-    index: Map<(Box<str>, u8), Slot>,
+    /// Name → slot per depth (`u16::MAX`: not interned); looked up by `&str`, no allocation.
+    index: Map<Box<str>, [u16; 16]>,
     version: u32,
 }
 
@@ -123,8 +124,16 @@ impl Schema {
 
     /// Interns `name` at `depth`.
     pub fn intern_name(&mut self, name: &str, depth: u8) -> Result<Slot> {
-        if let Some(s) = self.index.get(&(Box::from(name), depth)) {
-            return Ok(*s);
+        if depth > 15 {
+            return Err(Error::syntax(
+                ExprKind::Key,
+                name,
+                0,
+                "tunnel depth must be 0..15",
+            ));
+        }
+        if let Some(s) = self.slot(name, depth) {
+            return Ok(s);
         }
         if self.names.len() >= MAX_SLOTS {
             return Err(Error::Limit {
@@ -140,15 +149,18 @@ impl Schema {
             name: name.into(),
             depth,
         });
-        self.index.insert((name.into(), depth), slot);
+        let depths = self.index.entry(name.into()).or_insert([u16::MAX; 16]);
+        if let Some(d) = depths.get_mut(usize::from(depth)) {
+            *d = slot.0;
+        }
         self.version = self.version.wrapping_add(1);
         Ok(slot)
     }
 
     /// The slot of `name` at `depth`, if interned.
     pub fn slot(&self, name: &str, depth: u8) -> Option<Slot> {
-        // Avoid allocating: look up through a borrowed tuple by scanning the hash of the pair.
-        self.index.get(&(Box::from(name), depth)).copied()
+        let s = *self.index.get(name)?.get(usize::from(depth))?;
+        (s != u16::MAX).then_some(Slot(s))
     }
 
     /// The key a slot stands for.
@@ -337,7 +349,9 @@ impl KeyBuf {
     fn lookup(&mut self, schema: &Schema, name: &'static str, depth: u8) -> Option<Slot> {
         let ptr = name.as_ptr() as usize;
         let tag = (name.len() as u32) << 8 | u32::from(depth);
-        let i = ((ptr >> 3) ^ (ptr >> 11) ^ (usize::from(depth) * 0x9e37)) % CACHE_LINES;
+        // Fibonacci hashing of the address (string literals sit close together), depth mixed in.
+        let h = ((ptr as u64) ^ (u64::from(depth) << 40)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let i = (h >> 54) as usize % CACHE_LINES;
         if let Some(l) = self.cache.get(i) {
             if l.ptr == ptr && l.tag == tag {
                 return (l.slot != u16::MAX).then_some(Slot(l.slot));

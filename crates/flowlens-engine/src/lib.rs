@@ -6,12 +6,19 @@
 //! clock. Every entry point takes the caller's time (`now_ms`, Unix milliseconds) and bytes or
 //! decoded views.
 //!
+//! * [`Engine`] ([`engine`]): the entry point: definitions, input (`add_sflow`,
+//!   `add_netflow_record`, `add_packet`), housekeeping (`tick`) and queries (`active_flows`,
+//!   `events`, `logged_flows`, ...). [`Limits`] bounds its memory.
+//! * [`definition`], [`threshold`]: flow definitions and thresholds as sFlow-RT writes them.
+//! * [`sample`]: keys of sFlow samples themselves (agent, interfaces, direction, routing).
 //! * [`keybuf`]: key names (`ipsource.1`), the [`Schema`] of interned keys and the
 //!   per-sample [`KeyBuf`].
 //! * [`expr`]: the key-function and filter grammar (`group:ipsource:dc`, `a=1,2&b~^x`).
 //! * [`groups`], [`maps`], [`oui`]: the tables key functions look things up in ([`Env`]).
 //! * [`counters`], [`stats`]: counter metrics from sFlow counter samples and their summary
 //!   statistics.
+//! * [`agents`], [`persist`], [`baseline`], [`geo`]: per-agent session statistics, the
+//!   definitions document for restarts, temporal baselines, MaxMind lookups.
 //!
 //! # Errors
 //!
