@@ -138,6 +138,29 @@ fn http_port_in_use_is_one_line_and_exit_2() {
 }
 
 #[test]
+fn a_state_directory_in_use_is_one_line_and_exit_2() {
+    let dir = temp_dir("state-locked");
+    let first = Server::start(&dir);
+    let ports = Ports::free();
+    let out = Command::new(env!("CARGO_BIN_EXE_flowlens"))
+        .args(ports.args(&dir))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("is in use by another flowlens run"),
+        "{stderr}"
+    );
+    // Once the first stops, the directory is free again.
+    let (status, _) = first.stop();
+    assert!(status.success());
+    drop(Server::start(&dir));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn udp_port_in_use_and_unusable_state_dir_are_one_line_and_exit_2() {
     let dir = temp_dir("state-udp");
     let taken = std::net::UdpSocket::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();

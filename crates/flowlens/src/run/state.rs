@@ -8,6 +8,10 @@
 //! * `templates.bin`: the NetFlow v9/IPFIX template cache snapshot, written at shutdown (Open
 //!   vSwitch resends IPFIX templates only every ten minutes).
 //!
+//! A third file, `lock`, is held locked while the server runs: a second `flowlens run` on the
+//! same directory stops at startup (one line, exit status 2) instead of overwriting the first
+//! one's definitions.
+//!
 //! A file that cannot be parsed is reported in one line on standard error and renamed aside to
 //! `<name>.corrupt-<unix-secs>`; the server starts without it. Only the directory itself
 //! being unusable (cannot be created) is fatal, at startup.
@@ -25,10 +29,16 @@ pub(crate) const DEFINITIONS_FILE: &str = "definitions.json";
 /// File name of the template cache snapshot.
 pub(crate) const TEMPLATES_FILE: &str = "templates.bin";
 
+/// File name of the lock that keeps a second server off the same directory.
+pub(crate) const LOCK_FILE: &str = "lock";
+
 /// The state directory.
 #[derive(Clone, Debug)]
 pub(crate) struct StateDir {
     dir: PathBuf,
+    /// Exclusively locked for as long as the server runs (released when the last clone is
+    /// dropped or the process ends).
+    _lock: std::sync::Arc<fs::File>,
 }
 
 impl StateDir {
@@ -46,7 +56,28 @@ impl StateDir {
         };
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create state directory {}", dir.display()))?;
-        Ok(StateDir { dir })
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot open {}", lock_path.display()))?;
+        // fs4's lock, not std's `File::try_lock` (Rust 1.89, newer than this crate's MSRV).
+        match fs4::FileExt::try_lock(&lock) {
+            Ok(()) => {}
+            Err(fs4::TryLockError::WouldBlock) => anyhow::bail!(
+                "state directory {} is in use by another flowlens run",
+                dir.display()
+            ),
+            Err(fs4::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+            }
+        }
+        Ok(StateDir {
+            dir,
+            _lock: std::sync::Arc::new(lock),
+        })
     }
 
     /// The directory.
