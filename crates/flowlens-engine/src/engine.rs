@@ -31,7 +31,8 @@ pub struct Limits {
     pub max_flows: usize,
     /// Thresholds.
     pub max_thresholds: usize,
-    /// Active keys of one definition at one data source; a full table drops its smaller half.
+    /// Active keys of one definition at one data source (default 100,000); a full table drops
+    /// its smaller half.
     pub max_keys_per_table: usize,
     /// Active keys over all tables; new keys beyond it are refused.
     pub max_active_keys: usize,
@@ -51,7 +52,7 @@ impl Default for Limits {
         Limits {
             max_flows: 1000,
             max_thresholds: 1000,
-            max_keys_per_table: 20_000,
+            max_keys_per_table: 100_000,
             max_active_keys: 2_000_000,
             flow_log_len: 1000,
             event_log_len: 1000,
