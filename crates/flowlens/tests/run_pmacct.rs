@@ -23,9 +23,10 @@ use pcap_parser::PcapCapture;
 use run_support::{exporter_capture, temp_dir, Server};
 use serde_json::Value as Json;
 
-/// The smoothing time constant of the per-pair flows, seconds. The replay takes a few
-/// seconds, so `value × T` and the decayed `samples` stay within 2 % of the totals for ~10 s
-/// (the largest pair has 6 frames: rounding is exact while the decay stays above 0.92).
+/// The smoothing time constant of the per-pair flows, seconds. `value × T` and the decayed
+/// `samples` of a key are its total times `e^(-Δt/T)`, Δt the seconds since its samples
+/// (0.98 after 10 s): the largest pair has 6 frames, so rounding gives the total exactly while
+/// Δt < ~50 s. The whole test takes ~10 s.
 const T: f64 = 600.0;
 
 /// How long pmacctd may take to replay the capture (it takes ~5 s: 2 s start-up sleep, then
