@@ -10,7 +10,8 @@
 //! |---|---|---|
 //! | `ipsource`, `ipdestination` | 8, 12 (`srcaddr`, `dstaddr`) | IPv4 address |
 //! | `ip6source`, `ip6destination` | 27, 28 | IPv6 address |
-//! | `ipprotocol` | 4 (`prot`) | protocol number |
+//! | `ipprotocol` | 4 (`prot`), IPv4 flows | protocol number |
+//! | `ip6nexthdr` | 4, IPv6 flows (27/28 and no 8/12) | upper-layer protocol, as the packet walker names it |
 //! | `tcpsourceport`, `tcpdestinationport` | 7, 11 when protocol is 6 | port |
 //! | `udpsourceport`, `udpdestinationport` | 7, 11 when protocol is 17 | port |
 //! | `tcpflags` | 6 (`tcp_flags`) | 9-char bit string NS CWR ECE URG ACK PSH RST SYN FIN |
@@ -583,7 +584,8 @@ impl<'a> Summary<'a> {
         }
         let v6 = (self.src6.is_some() || self.dst6.is_some()) && self.src4.is_none();
         if let Some(p) = self.proto {
-            v.key("ipprotocol", d, u(p));
+            // IPv6 flows name their upper-layer protocol as the packet walker does.
+            v.key(if v6 { "ip6nexthdr" } else { "ipprotocol" }, d, u(p));
         }
         if let Some(t) = self.tos {
             let (tos, dscp, ecn) = if v6 {

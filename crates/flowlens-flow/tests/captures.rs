@@ -40,7 +40,11 @@ fn every_capture_decodes_without_errors() {
             // ICMP keys only on ICMP flows, although templates shared between protocols carry
             // icmpTypeCode (0) in TCP and UDP records too.
             for r in &c.records {
-                let proto = r.keys.get("ipprotocol").map(String::as_str);
+                let proto = r
+                    .keys
+                    .get("ipprotocol")
+                    .or_else(|| r.keys.get("ip6nexthdr"))
+                    .map(String::as_str);
                 if r.keys.contains_key("icmptype") {
                     assert!(matches!(proto, None | Some("1")), "{name}: {:?}", r.keys);
                 }
@@ -273,7 +277,7 @@ fn tuple(r: &Rec) -> Tuple {
         k("ipdestination", "ip6destination"),
         n("tcpsourceport", "udpsourceport"),
         n("tcpdestinationport", "udpdestinationport"),
-        n("ipprotocol", "ipprotocol"),
+        n("ipprotocol", "ip6nexthdr"),
     )
 }
 

@@ -227,10 +227,9 @@ fn replay_with_pmacctd(dir: &Path, plugin_lines: &str) -> String {
 }
 
 /// Defines the flows: frames per pair (IPv4 and IPv6) and logged frames per protocol
-/// (`ipprotocol` of IPv4 samples, `v6proto` of IPv6 ones). The protocol of IPv6 traffic is
-/// `ip6nexthdr` from sFlow's sampled headers, but `ipprotocol` from NetFlow/IPFIX records (IE 4,
-/// docs/flow-keys.md "NetFlow and IPFIX records"), so the address filters keep the families
-/// apart.
+/// (`ipprotocol` of IPv4 samples, `v6proto` of IPv6 ones: `ip6nexthdr` for sFlow's sampled
+/// headers and NetFlow/IPFIX records alike, docs/flow-keys.md); the address filters keep
+/// the families apart.
 fn define_flows(server: &Server, v6proto: &str) {
     for (name, body) in [
         (
@@ -445,12 +444,11 @@ fn nfprobe(version: u8, tag: &str) {
     let truth = Truth::read();
     let dir = temp_dir(tag);
     let server = Server::start(&dir.join("state"));
-    define_flows(&server, "ipprotocol");
-    // NetFlow/IPFIX records carry no `ip6nexthdr` (see define_flows): asserted, so that a
-    // change of that mapping shows here.
+    define_flows(&server, "ip6nexthdr");
+    // IPv6 records name their protocol `ip6nexthdr`, as sFlow samples do, never `ipprotocol`.
     let r = server.put(
-        "/flow/nexthdr/json",
-        &format!("{{keys:'ip6nexthdr',value:'frames',t:{T}}}"),
+        "/flow/v6ipproto/json",
+        &format!("{{keys:'ipprotocol',value:'frames',filter:'ip6source!=null',t:{T}}}"),
     );
     assert_eq!(r.status, 204, "{}", r.body);
     let port = if version == 9 {
@@ -483,12 +481,8 @@ fn nfprobe(version: u8, tag: &str) {
         truth.pairs.iter().map(|(p, n)| (pair_key(p), *n)).collect();
     check_active_flows(&server, &expected);
     check_logged_flows(&server, "127.0.0.1", &truth.protocols);
-    let nh = server.get_json("/activeflows/ALL/nexthdr/json");
-    assert_eq!(
-        nh,
-        serde_json::json!([]),
-        "NetFlow records now set ip6nexthdr"
-    );
+    let nh = server.get_json("/activeflows/ALL/v6ipproto/json");
+    assert_eq!(nh, serde_json::json!([]), "IPv6 records with ipprotocol");
 
     let (status, _) = server.stop();
     assert!(status.success());
