@@ -2,7 +2,6 @@
 //! counter metrics, fed with samples and asked for active flows. Sans-IO: every method takes
 //! the caller's `now_ms` (Unix ms).
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use flowlens_flow::FlowRecord;
@@ -17,6 +16,7 @@ use crate::definition::FlowDef;
 use crate::error::{Error, Result};
 use crate::hash::{map, Map};
 use crate::keybuf::{KeyBuf, Schema};
+use crate::ring::{Logged, Ring};
 use crate::sample::{self, DataSource, Weight};
 use crate::select::AgentSel;
 use crate::table::{Entry, Input, Table};
@@ -112,6 +112,24 @@ pub struct LoggedFlow {
     pub agent: String,
     /// Data source name.
     pub data_source: String,
+}
+
+impl Logged for LoggedFlow {
+    fn set_id(&mut self, id: u64) {
+        self.id = id;
+    }
+    fn id(&self) -> u64 {
+        self.id
+    }
+}
+
+impl Logged for Event {
+    fn set_id(&mut self, id: u64) {
+        self.id = id;
+    }
+    fn id(&self) -> u64 {
+        self.id
+    }
 }
 
 impl LoggedFlow {
@@ -220,10 +238,8 @@ pub struct Engine {
     flows: Vec<Flow>,
     thresholds: Vec<ThresholdState>,
     counters: Counters,
-    flow_log: VecDeque<LoggedFlow>,
-    events: VecDeque<Event>,
-    next_flow_id: u64,
-    next_event_id: u64,
+    flow_log: Ring<LoggedFlow>,
+    events: Ring<Event>,
     buf: KeyBuf,
     key_text: String,
     walk: WalkConfig,
@@ -277,6 +293,7 @@ fn key_hash(s: &str) -> u64 {
 impl Engine {
     /// An engine with these caps.
     pub fn new(limits: Limits) -> Engine {
+        let (flow_log_len, event_log_len) = (limits.flow_log_len, limits.event_log_len);
         Engine {
             counters: Counters::new(limits.counters),
             limits,
@@ -284,10 +301,8 @@ impl Engine {
             env: Env::default(),
             flows: Vec::new(),
             thresholds: Vec::new(),
-            flow_log: VecDeque::new(),
-            events: VecDeque::new(),
-            next_flow_id: 1,
-            next_event_id: 1,
+            flow_log: Ring::new(flow_log_len),
+            events: Ring::new(event_log_len),
             buf: KeyBuf::default(),
             key_text: String::new(),
             walk: WalkConfig::default(),
@@ -306,7 +321,11 @@ impl Engine {
 
     /// What the engine did so far.
     pub fn stats(&self) -> EngineStats {
-        self.stats
+        EngineStats {
+            flows_logged: self.flow_log.last_id(),
+            events: self.events.last_id(),
+            ..self.stats
+        }
     }
 
     /// Active keys over all tables.
@@ -654,9 +673,7 @@ impl Engine {
             stats,
             active_keys,
             events,
-            next_event_id,
             flow_log,
-            next_flow_id,
             ..
         } = self;
         let input = Input {
@@ -697,6 +714,7 @@ impl Engine {
             } else {
                 ds
             };
+            let mut is_new = false;
             let table = match flow.tables.get_mut(&ds) {
                 Some(t) => t,
                 None => flow.tables.entry(ds).or_default(),
@@ -715,31 +733,25 @@ impl Engine {
                     }
                     *active_keys += 1;
                     stats.keys_added += 1;
+                    is_new = true;
                     let e = Entry::new(now_ms, &def.value, &def.values, def.log && !def.flow_start);
-                    if def.log && def.flow_start {
-                        let mut first = Entry::new(now_ms, &def.value, &def.values, false);
-                        first.update(def.t_secs, &def.value, &def.values, &input);
-                        push_log(
-                            flow_log,
-                            limits.flow_log_len,
-                            next_flow_id,
-                            stats,
-                            LoggedFlow {
-                                id: 0,
-                                name: def.name.clone(),
-                                flow_keys: key_text.clone(),
-                                value: first.total,
-                                start_ms: now_ms,
-                                end_ms: now_ms,
-                                agent: ds.agent.to_string(),
-                                data_source: ds.name().to_string(),
-                            },
-                        );
-                    }
                     table.entries.entry(key_text.as_str().into()).or_insert(e)
                 }
             };
             entry.update(def.t_secs, &def.value, &def.values, &input);
+            if is_new && def.log && def.flow_start {
+                // The flow's start: its first sample's scaled value.
+                flow_log.push(LoggedFlow {
+                    id: 0,
+                    name: def.name.clone(),
+                    flow_keys: key_text.clone(),
+                    value: entry.total,
+                    start_ms: now_ms,
+                    end_ms: now_ms,
+                    agent: ds.agent.to_string(),
+                    data_source: ds.name().to_string(),
+                });
+            }
             for &ti in &flow.watch {
                 let Some(ts) = thresholds.get_mut(ti) else {
                     continue;
@@ -767,24 +779,18 @@ impl Engine {
                     },
                 );
                 let values = entry.values(now_ms, def.t_secs, &def.values);
-                push_event(
-                    events,
-                    limits.event_log_len,
-                    next_event_id,
-                    stats,
-                    Event {
-                        id: 0,
-                        timestamp_ms: now_ms,
-                        threshold_id: ts.th.name.clone(),
-                        metric: ts.th.metric.clone(),
-                        threshold: ts.th.value,
-                        value,
-                        agent: ds.agent.to_string(),
-                        data_source: ds.name().to_string(),
-                        flow_key: Some(key_text.clone()),
-                        values,
-                    },
-                );
+                events.push(Event {
+                    id: 0,
+                    timestamp_ms: now_ms,
+                    threshold_id: ts.th.name.clone(),
+                    metric: ts.th.metric.clone(),
+                    threshold: ts.th.value,
+                    value,
+                    agent: ds.agent.to_string(),
+                    data_source: ds.name().to_string(),
+                    flow_key: Some(key_text.clone()),
+                    values,
+                });
             }
         }
     }
@@ -803,9 +809,7 @@ impl Engine {
             stats,
             active_keys,
             flow_log,
-            next_flow_id,
             events,
-            next_event_id,
             counters,
             ..
         } = self;
@@ -824,22 +828,16 @@ impl Engine {
                                 idle || now_ms.saturating_sub(ls.record_start_ms) >= active_ms;
                             let value = e.total - ls.total_at_start;
                             if flush && value > 0.0 {
-                                push_log(
-                                    flow_log,
-                                    limits.flow_log_len,
-                                    next_flow_id,
-                                    stats,
-                                    LoggedFlow {
-                                        id: 0,
-                                        name: def.name.clone(),
-                                        flow_keys: key.to_string(),
-                                        value,
-                                        start_ms: ls.record_start_ms,
-                                        end_ms: e.last_ms,
-                                        agent: ds.agent.to_string(),
-                                        data_source: ds.name().to_string(),
-                                    },
-                                );
+                                flow_log.push(LoggedFlow {
+                                    id: 0,
+                                    name: def.name.clone(),
+                                    flow_keys: key.to_string(),
+                                    value,
+                                    start_ms: ls.record_start_ms,
+                                    end_ms: e.last_ms,
+                                    agent: ds.agent.to_string(),
+                                    data_source: ds.name().to_string(),
+                                });
                                 ls.record_start_ms = now_ms;
                                 ls.total_at_start = e.total;
                             }
@@ -858,15 +856,7 @@ impl Engine {
         for ts in thresholds.iter_mut() {
             let Some(flow) = flows.iter().find(|f| f.def.name == ts.th.metric) else {
                 // A counter metric (or a flow not defined yet).
-                check_counter_threshold(
-                    ts,
-                    counters,
-                    now_ms,
-                    events,
-                    limits.event_log_len,
-                    next_event_id,
-                    stats,
-                );
+                check_counter_threshold(ts, counters, now_ms, events);
                 continue;
             };
             let def = &flow.def;
@@ -1144,33 +1134,26 @@ impl Engine {
     /// `max`.
     pub fn logged_flows(&self, after: u64, name: Option<&str>, max: usize) -> Vec<&LoggedFlow> {
         self.flow_log
-            .iter()
-            .rev()
-            .take_while(|f| f.id > after)
-            .filter(|f| name.is_none_or(|n| f.name == n))
-            .take(max)
-            .collect()
+            .after(after, |f| name.is_none_or(|n| f.name == n), max)
     }
 
     /// Id of the newest logged flow (0: none yet).
     pub fn last_flow_id(&self) -> u64 {
-        self.next_flow_id - 1
+        self.flow_log.last_id()
     }
 
     /// Events with id > `after`, newest first, optionally of some thresholds, at most `max`.
     pub fn events(&self, after: u64, thresholds: &[&str], max: usize) -> Vec<&Event> {
-        self.events
-            .iter()
-            .rev()
-            .take_while(|e| e.id > after)
-            .filter(|e| thresholds.is_empty() || thresholds.contains(&e.threshold_id.as_str()))
-            .take(max)
-            .collect()
+        self.events.after(
+            after,
+            |e| thresholds.is_empty() || thresholds.contains(&e.threshold_id.as_str()),
+            max,
+        )
     }
 
     /// Id of the newest event (0: none yet).
     pub fn last_event_id(&self) -> u64 {
-        self.next_event_id - 1
+        self.events.last_id()
     }
 
     /// True while threshold `name` is triggered (not yet re-armed) for this agent and data
@@ -1300,46 +1283,11 @@ fn rearm(trig: &mut Trig, below: bool, now_ms: u64, timeout_ms: u64) -> bool {
     now_ms.saturating_sub(since) < timeout_ms
 }
 
-fn push_log(
-    log: &mut VecDeque<LoggedFlow>,
-    cap: usize,
-    next: &mut u64,
-    stats: &mut EngineStats,
-    mut f: LoggedFlow,
-) {
-    f.id = *next;
-    *next += 1;
-    stats.flows_logged += 1;
-    if log.len() >= cap.max(1) {
-        log.pop_front();
-    }
-    log.push_back(f);
-}
-
-fn push_event(
-    log: &mut VecDeque<Event>,
-    cap: usize,
-    next: &mut u64,
-    stats: &mut EngineStats,
-    mut e: Event,
-) {
-    e.id = *next;
-    *next += 1;
-    stats.events += 1;
-    if log.len() >= cap.max(1) {
-        log.pop_front();
-    }
-    log.push_back(e);
-}
-
 fn check_counter_threshold(
     ts: &mut ThresholdState,
     counters: &Counters,
     now_ms: u64,
-    events: &mut VecDeque<Event>,
-    cap: usize,
-    next: &mut u64,
-    stats: &mut EngineStats,
+    events: &mut Ring<Event>,
 ) {
     let th = &ts.th;
     let mut crossed: Vec<(DataSource, String, f64)> = Vec::new();
@@ -1383,23 +1331,17 @@ fn check_counter_threshold(
                 below_since: None,
             },
         );
-        push_event(
-            events,
-            cap,
-            next,
-            stats,
-            Event {
-                id: 0,
-                timestamp_ms: now_ms,
-                threshold_id: ts.th.name.clone(),
-                metric: ts.th.metric.clone(),
-                threshold: ts.th.value,
-                value: v,
-                agent: ds.agent.to_string(),
-                data_source: ds_name,
-                flow_key: None,
-                values: Vec::new(),
-            },
-        );
+        events.push(Event {
+            id: 0,
+            timestamp_ms: now_ms,
+            threshold_id: ts.th.name.clone(),
+            metric: ts.th.metric.clone(),
+            threshold: ts.th.value,
+            value: v,
+            agent: ds.agent.to_string(),
+            data_source: ds_name,
+            flow_key: None,
+            values: Vec::new(),
+        });
     }
 }

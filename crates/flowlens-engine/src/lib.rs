@@ -40,6 +40,7 @@ pub mod keybuf;
 pub mod maps;
 pub mod oui;
 pub mod persist;
+mod ring;
 pub mod sample;
 pub mod select;
 pub mod stats;
