@@ -5,10 +5,65 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use flowlens_engine::Engine;
 use serde_json::Value as Json;
 
 use super::{json_ok, parse_body, Api, ApiError, ApiResult};
 use crate::run::core::Core;
+
+/// GET of one named definition: `read` takes its JSON out of the engine; 404 when absent.
+pub(super) async fn get_named(
+    api: &Api,
+    what: &'static str,
+    name: String,
+    read: fn(&Engine, &str) -> Option<Json>,
+) -> ApiResult {
+    let n = name.clone();
+    match api
+        .core
+        .call(move |c: &mut Core| read(&c.engine, &n))
+        .await?
+    {
+        Some(j) => json_ok(j),
+        None => Err(ApiError::not_found(what, &name)),
+    }
+}
+
+/// PUT of one named definition: `set` compiles the body into the engine (400 with the
+/// engine's message when it does not), and the definitions are saved; 204.
+pub(super) async fn put_named(
+    api: &Api,
+    name: String,
+    body: &Bytes,
+    set: fn(&mut Engine, &str, &Json) -> Result<(), flowlens_engine::Error>,
+) -> ApiResult {
+    let spec = parse_body(body)?;
+    api.core
+        .call(move |c: &mut Core| c.write(|e| set(e, &name, &spec)))
+        .await??;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// DELETE of one named definition: `remove` says whether it existed (then the definitions
+/// are saved; 204), else 404.
+pub(super) async fn delete_named(
+    api: &Api,
+    what: &'static str,
+    name: String,
+    remove: fn(&mut Engine, &str) -> bool,
+) -> ApiResult {
+    let n = name.clone();
+    let found = api
+        .core
+        .call(move |c: &mut Core| c.write(|e| remove(e, &n).then_some(()).ok_or(())))
+        .await?
+        .is_ok();
+    if found {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found(what, &name))
+    }
+}
 
 pub(super) async fn groups_all(State(api): State<Api>) -> ApiResult {
     json_ok(
@@ -34,15 +89,10 @@ pub(super) async fn groups_legacy_put(State(api): State<Api>, body: Bytes) -> Ap
 }
 
 pub(super) async fn group_get(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
-    let n = name.clone();
-    match api
-        .core
-        .call(move |c: &mut Core| c.engine.env().groups.get(&n).map(|g| g.to_json()))
-        .await?
-    {
-        Some(g) => json_ok(g),
-        None => Err(ApiError::not_found("group", &name)),
-    }
+    get_named(&api, "group", name, |e, n| {
+        e.env().groups.get(n).map(|g| g.to_json())
+    })
+    .await
 }
 
 pub(super) async fn group_put(
@@ -50,27 +100,11 @@ pub(super) async fn group_put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let spec = parse_body(&body)?;
-    api.core
-        .call(move |c: &mut Core| c.write(|e| e.set_groups(&name, &spec)))
-        .await??;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    put_named(&api, name, &body, |e, n, spec| e.set_groups(n, spec)).await
 }
 
 pub(super) async fn group_delete(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
-    let n = name.clone();
-    let found = api
-        .core
-        .call(move |c: &mut Core| {
-            c.write(|e| e.env_mut().groups.remove(&n).then_some(()).ok_or(()))
-        })
-        .await?
-        .is_ok();
-    if found {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(ApiError::not_found("group", &name))
-    }
+    delete_named(&api, "group", name, |e, n| e.env_mut().groups.remove(n)).await
 }
 
 pub(super) async fn maps_all(State(api): State<Api>) -> ApiResult {
@@ -89,15 +123,10 @@ pub(super) async fn maps_all(State(api): State<Api>) -> ApiResult {
 }
 
 pub(super) async fn map_get(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
-    let n = name.clone();
-    match api
-        .core
-        .call(move |c: &mut Core| c.engine.env().maps.get(&n).map(|m| m.to_json()))
-        .await?
-    {
-        Some(m) => json_ok(m),
-        None => Err(ApiError::not_found("map", &name)),
-    }
+    get_named(&api, "map", name, |e, n| {
+        e.env().maps.get(n).map(|m| m.to_json())
+    })
+    .await
 }
 
 pub(super) async fn map_put(
@@ -105,28 +134,12 @@ pub(super) async fn map_put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let spec = parse_body(&body)?;
-    api.core
-        .call(move |c: &mut Core| c.write(|e| e.set_map(&name, &spec)))
-        .await??;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    put_named(&api, name, &body, |e, n, spec| e.set_map(n, spec)).await
 }
 
 pub(super) async fn map_delete(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
-    let n = name.clone();
-    let found = api
-        .core
-        .call(move |c: &mut Core| c.write(|e| e.env_mut().maps.remove(&n).then_some(()).ok_or(())))
-        .await?
-        .is_ok();
-    if found {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(ApiError::not_found("map", &name))
-    }
+    delete_named(&api, "map", name, |e, n| e.env_mut().maps.remove(n)).await
 }
-
-// ---- thresholds --------------------------------------------------------------------------
 
 pub(super) async fn thresholds_all(State(api): State<Api>) -> ApiResult {
     json_ok(
@@ -137,15 +150,7 @@ pub(super) async fn thresholds_all(State(api): State<Api>) -> ApiResult {
 }
 
 pub(super) async fn threshold_get(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
-    let n = name.clone();
-    match api
-        .core
-        .call(move |c: &mut Core| c.engine.threshold(&n).cloned())
-        .await?
-    {
-        Some(t) => json_ok(t),
-        None => Err(ApiError::not_found("threshold", &name)),
-    }
+    get_named(&api, "threshold", name, |e, n| e.threshold(n).cloned()).await
 }
 
 pub(super) async fn threshold_put(
@@ -153,26 +158,12 @@ pub(super) async fn threshold_put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let spec = parse_body(&body)?;
-    api.core
-        .call(move |c: &mut Core| c.write(|e| e.set_threshold(&name, &spec)))
-        .await??;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    put_named(&api, name, &body, |e, n, spec| e.set_threshold(n, spec)).await
 }
 
 pub(super) async fn threshold_delete(
     State(api): State<Api>,
     Path(name): Path<String>,
 ) -> ApiResult {
-    let n = name.clone();
-    let found = api
-        .core
-        .call(move |c: &mut Core| c.write(|e| e.clear_threshold(&n).then_some(()).ok_or(())))
-        .await?
-        .is_ok();
-    if found {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(ApiError::not_found("threshold", &name))
-    }
+    delete_named(&api, "threshold", name, Engine::clear_threshold).await
 }

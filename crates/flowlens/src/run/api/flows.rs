@@ -7,14 +7,14 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use flowlens_engine::{AgentSel, AggMode};
+use flowlens_engine::{AgentSel, AggMode, Engine};
+
+use super::defs::{delete_named, get_named, put_named};
 use serde_json::{json, Value as Json};
 use tokio::time::Instant;
 
 use super::{
-    json_ok, params, parse_body, Api, ApiError, ApiResult, Waiting, DEFAULT_MAX_EVENTS,
-    DEFAULT_MAX_FLOWS,
+    json_ok, params, Api, ApiError, ApiResult, Waiting, DEFAULT_MAX_EVENTS, DEFAULT_MAX_FLOWS,
 };
 use crate::run::core::{Core, Ids};
 
@@ -23,15 +23,7 @@ pub(super) async fn flows_defs(State(api): State<Api>) -> ApiResult {
 }
 
 pub(super) async fn flow_get(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
-    let n = name.clone();
-    match api
-        .core
-        .call(move |c: &mut Core| c.engine.flow(&n).cloned())
-        .await?
-    {
-        Some(f) => json_ok(f),
-        None => Err(ApiError::not_found("flow", &name)),
-    }
+    get_named(&api, "flow", name, |e, n| e.flow(n).cloned()).await
 }
 
 pub(super) async fn flow_put(
@@ -39,25 +31,11 @@ pub(super) async fn flow_put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let spec = parse_body(&body)?;
-    api.core
-        .call(move |c: &mut Core| c.write(|e| e.set_flow(&name, &spec)))
-        .await??;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    put_named(&api, name, &body, |e, n, spec| e.set_flow(n, spec)).await
 }
 
 pub(super) async fn flow_delete(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
-    let n = name.clone();
-    let found = api
-        .core
-        .call(move |c: &mut Core| c.write(|e| e.clear_flow(&n).then_some(()).ok_or(())))
-        .await?
-        .is_ok();
-    if found {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(ApiError::not_found("flow", &name))
-    }
+    delete_named(&api, "flow", name, Engine::clear_flow).await
 }
 
 pub(super) async fn active_flows(
