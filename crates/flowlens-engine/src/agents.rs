@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use flowlens_wire::sflow::{CounterSample, Datagram, FlowSample, Sample};
+use flowlens_wire::sflow::{CounterSample, Datagram, FlowSample};
 use serde_json::{json, Value as Json};
 
 use crate::hash::{map, Map};
@@ -154,21 +154,6 @@ impl Agents {
         };
         if advance && a.seq.len() < MAX_DATA_SOURCES {
             a.seq.insert(d.sub_agent_id(), seq);
-        }
-    }
-
-    /// Accounts a whole datagram: header and samples (for callers that do not decode the
-    /// samples themselves).
-    pub fn add(&mut self, now_ms: u64, source: Option<IpAddr>, d: &Datagram<'_>) {
-        self.datagram(now_ms, source, d);
-        let agent = d.agent_address();
-        for sample in d.samples().map_while(Result::ok) {
-            match sample {
-                Sample::Flow(f) => self.flow_sample(agent, &f),
-                Sample::Counter(c) => self.counter_sample(now_ms, agent, &c),
-                Sample::Discard(_) => self.discard_sample(agent),
-                Sample::Unknown(_) => {}
-            }
         }
     }
 

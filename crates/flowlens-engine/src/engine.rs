@@ -242,6 +242,7 @@ pub struct Engine {
     events: Ring<Event>,
     buf: KeyBuf,
     key_text: String,
+    scratch: std::cell::RefCell<String>,
     walk: WalkConfig,
     active_keys: usize,
     stats: EngineStats,
@@ -305,6 +306,7 @@ impl Engine {
             events: Ring::new(event_log_len),
             buf: KeyBuf::default(),
             key_text: String::new(),
+            scratch: std::cell::RefCell::new(String::new()),
             walk: WalkConfig::default(),
             active_keys: 0,
             stats: EngineStats::default(),
@@ -668,6 +670,7 @@ impl Engine {
             thresholds,
             buf,
             key_text,
+            scratch,
             env,
             limits,
             stats,
@@ -681,6 +684,7 @@ impl Engine {
             weight,
             keys: buf,
             env,
+            scratch,
         };
         for flow in flows.iter_mut() {
             let def = &flow.def;

@@ -106,6 +106,8 @@ pub(crate) struct Input<'a> {
     pub weight: Weight,
     pub keys: &'a KeyBuf,
     pub env: &'a Env,
+    /// Reused text buffer for `count:` values (no allocation per sample).
+    pub scratch: &'a std::cell::RefCell<String>,
 }
 
 impl Entry {
@@ -251,7 +253,8 @@ fn update_state(st: &mut ValState, kind: &ValueKind, d: f64, t_secs: f64, i: &In
             }
         }
         (ValState::Count { seen }, ValueKind::Count(expr)) => {
-            let mut s = String::new();
+            let mut s = i.scratch.borrow_mut();
+            s.clear();
             if expr.eval(i.keys, i.env, &mut s) {
                 let h = {
                     use std::hash::{BuildHasher, Hasher};
