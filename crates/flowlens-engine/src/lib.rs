@@ -36,6 +36,7 @@ pub mod expr;
 pub mod geo;
 pub mod groups;
 mod hash;
+mod json_query;
 pub mod keybuf;
 pub mod maps;
 pub mod oui;

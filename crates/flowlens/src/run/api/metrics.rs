@@ -58,44 +58,12 @@ pub(super) async fn metric(
     let metrics = metric_list(&metrics);
     let stats = api
         .core
-        .call(
-            move |c: &mut Core| -> Result<Vec<Json>, flowlens_engine::Error> {
-                let now = c.now_ms();
-                let mut out = Vec::with_capacity(metrics.len());
-                for m in &metrics {
-                    // A flow name (or `max:<flow>`): the largest data source, with its topKeys.
-                    let plain = m.strip_prefix("max:").unwrap_or(m);
-                    if c.engine.flow(plain).is_some() {
-                        let rows = c.engine.flow_metric(now, &sel, plain)?;
-                        out.push(flow_statistic(m, rows));
-                    } else {
-                        let s = c
-                            .engine
-                            .counters()
-                            .metric(now, &sel, &[m.as_str()], &filter)?;
-                        out.extend(s.iter().map(|s| s.to_json()));
-                    }
-                }
-                Ok(out)
-            },
-        )
+        .call(move |c: &mut Core| {
+            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
+            c.engine.metric_json(c.now_ms(), &sel, &m, &filter)
+        })
         .await??;
     json_ok(Json::Array(stats))
-}
-
-/// The `max:` statistic of a flow metric: the largest of `rows` (as
-/// `Engine::flow_metric` gives them, largest first) under the name `asked`, with `metricN`.
-fn flow_statistic(asked: &str, rows: Vec<Json>) -> Json {
-    let n = rows.len();
-    let mut first = rows
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| Json::Object(serde_json::Map::new()));
-    if let Some(o) = first.as_object_mut() {
-        o.insert("metricName".into(), Json::from(asked));
-        o.insert("metricN".into(), Json::from(n));
-    }
-    first
 }
 
 pub(super) async fn dump(
@@ -108,27 +76,10 @@ pub(super) async fn dump(
     let metrics = metric_list(&metrics);
     let values = api
         .core
-        .call(
-            move |c: &mut Core| -> Result<Vec<Json>, flowlens_engine::Error> {
-                let now = c.now_ms();
-                // Flow names give one row per data source with topKeys; the rest are counters.
-                let (flows, counters): (Vec<&str>, Vec<&str>) = metrics
-                    .iter()
-                    .map(String::as_str)
-                    .partition(|m| c.engine.flow(m).is_some());
-                let mut out: Vec<Json> = c
-                    .engine
-                    .counters()
-                    .dump(now, &sel, &counters, &filter)
-                    .iter()
-                    .map(|v| v.to_json())
-                    .collect();
-                for f in flows {
-                    out.extend(c.engine.flow_metric(now, &sel, f)?);
-                }
-                Ok(out)
-            },
-        )
+        .call(move |c: &mut Core| {
+            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
+            c.engine.dump_json(c.now_ms(), &sel, &m, &filter)
+        })
         .await??;
     json_ok(Json::Array(values))
 }
@@ -141,24 +92,14 @@ pub(super) async fn table(
     let sel = AgentSel::parse(&agent)?;
     let filter = ds_filter(&params(q));
     let metrics = metric_list(&metrics);
-    let rows = api
+    let table = api
         .core
         .call(move |c: &mut Core| {
             let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-            c.engine.counters().table(c.now_ms(), &sel, &m, &filter)
+            c.engine.table_json(c.now_ms(), &sel, &m, &filter)
         })
         .await??;
-    json_ok(Json::Array(
-        rows.iter()
-            .map(|r| {
-                Json::Array(
-                    r.iter()
-                        .map(|cell| cell.as_ref().map_or(Json::Null, |v| v.to_json()))
-                        .collect(),
-                )
-            })
-            .collect(),
-    ))
+    json_ok(table)
 }
 
 // ---- Prometheus ----------------------------------------------------------------------------
