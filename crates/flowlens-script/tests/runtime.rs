@@ -1,0 +1,302 @@
+//! Scripts on a real engine (no server): the API, handlers, limits and stores.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use flowlens_engine::{Engine, Limits};
+use flowlens_script::{Config, EngineJob, Host, HttpRequest, ScriptSpec, Scripts};
+use serde_json::{json, Value as Json};
+
+/// A host over an engine in a mutex (the server uses its engine thread instead).
+struct EngineHost {
+    engine: Mutex<Engine>,
+}
+
+impl Host for EngineHost {
+    fn engine(&self, job: EngineJob) -> flowlens_script::Result<Json> {
+        let mut e = self.engine.lock().unwrap();
+        Ok(job(&mut e, 1_700_000_000_000)?)
+    }
+    fn analyzer(&self) -> flowlens_script::Result<Json> {
+        Ok(json!({"version": "test"}))
+    }
+}
+
+fn host() -> Arc<EngineHost> {
+    Arc::new(EngineHost {
+        engine: Mutex::new(Engine::new(Limits::default())),
+    })
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("flowlens-script-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+    fn script(&self, file: &str, src: &str) -> ScriptSpec {
+        let path = self.0.join(file);
+        std::fs::write(&path, src).unwrap();
+        ScriptSpec { path, app: None }
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn seeds() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/sflow-rt-scripts"))
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::yield_now();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn status(s: &Scripts) -> Json {
+    s.status_json()[0].clone()
+}
+
+fn req(query: &[(&str, &str)]) -> HttpRequest {
+    let mut r = HttpRequest {
+        method: "GET".into(),
+        format: "json".into(),
+        ..Default::default()
+    };
+    for (k, v) in query {
+        r.query.entry(k.to_string()).or_default().push(v.to_string());
+    }
+    r
+}
+
+const T: Duration = Duration::from_secs(20);
+
+#[test]
+fn seed_ddos_js_defines_its_flow_threshold_and_groups_and_answers_http() {
+    let h = host();
+    let spec = ScriptSpec {
+        path: seeds().join("ddos.js"),
+        app: None,
+    };
+    if !spec.path.exists() {
+        eprintln!("skipped: {} absent", spec.path.display());
+        return;
+    }
+    let mut config = Config::default();
+    config.allow_run_cmd = true;
+    let scripts = Scripts::start(vec![spec], h.clone(), config).unwrap();
+    // The HTTP answer comes after loading (the inbox is served in order).
+    let r = scripts.http(None, "ddos.js", req(&[("action", "disable")]), T);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(
+        serde_json::from_str::<Json>(&r.body).unwrap(),
+        json!({"controls": {}, "enabled": false})
+    );
+    {
+        let e = h.engine.lock().unwrap();
+        let flow = e.flow("ddos").expect("setFlow ran");
+        assert_eq!(flow["keys"], "ipsource");
+        assert_eq!(flow["t"].as_f64(), Some(2.0));
+        assert_eq!(e.threshold("ddos").unwrap()["value"].as_f64(), Some(1000.0));
+    }
+    // block runs the article's external command; it is not installed here, so runCmd
+    // throws inside the handler's try and the article's error field carries it.
+    let r = scripts.http(
+        None,
+        "ddos.js",
+        req(&[("action", "block"), ("address", "10.0.0.1")]),
+        T,
+    );
+    let v: Json = serde_json::from_str(&r.body).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("cannot run"), "{v}");
+    assert_eq!(status(&scripts)["actions"]["runCmd"]["errors"], 1);
+    assert_eq!(status(&scripts)["alive"], true);
+    scripts.stop();
+}
+
+#[test]
+fn events_reach_the_handler_filtered_by_threshold() {
+    let d = Dir::new("events");
+    let spec = d.script(
+        "ev.js",
+        "var got = [];\n\
+         setEventHandler(function(evt) { got.push(evt.thresholdID + ':' + evt.flowKey); }, ['a']);\n\
+         setHttpHandler(function(req) { return got; });\n",
+    );
+    let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
+    let r = scripts.http(None, "ev.js", req(&[]), T);
+    assert_eq!(r.body, "[]");
+    assert!(scripts.wants_event("a"));
+    assert!(!scripts.wants_event("b"));
+    scripts.offer_event("a", &json!({"thresholdID": "a", "flowKey": "10.0.0.1"}));
+    let r = scripts.http(None, "ev.js", req(&[]), T);
+    assert_eq!(r.body, r#"["a:10.0.0.1"]"#);
+    assert_eq!(status(&scripts)["eventsReceived"], 1);
+    scripts.stop();
+}
+
+#[test]
+fn an_infinite_loop_is_stopped_and_reported() {
+    let d = Dir::new("loop");
+    let spec = d.script(
+        "loop.js",
+        "setHttpHandler(function() { while(true) {} });\n",
+    );
+    let mut config = Config::default();
+    config.handler_time_limit = Duration::from_millis(300);
+    let scripts = Scripts::start(vec![spec], host(), config).unwrap();
+    let t0 = Instant::now();
+    let r = scripts.http(None, "loop.js", req(&[]), T);
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("longer than its limit of 300 ms"), "{}", r.body);
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    let s = status(&scripts);
+    assert_eq!(s["alive"], false);
+    assert!(s["error"].as_str().unwrap().contains("http handler"), "{s}");
+    assert!(s["cpuMs"].as_f64().unwrap() >= 50.0, "{s}");
+    let r = scripts.http(None, "loop.js", req(&[]), T);
+    assert_eq!(r.status, 503);
+    scripts.stop();
+}
+
+#[test]
+fn a_huge_allocation_is_stopped_and_reported() {
+    let d = Dir::new("alloc");
+    let spec = d.script(
+        "alloc.js",
+        "var a = []; while (true) { a.push(new Array(100000).fill(1)); }\n",
+    );
+    let mut config = Config::default();
+    config.memory_limit_bytes = 64 << 20;
+    let scripts = Scripts::start(vec![spec], host(), config).unwrap();
+    wait_until("the script to stop", || status(&scripts)["alive"] == false);
+    let s = status(&scripts);
+    assert!(
+        s["error"].as_str().unwrap().contains("memory limit of 64 MiB"),
+        "{s}"
+    );
+    scripts.stop();
+}
+
+#[test]
+fn handler_exceptions_are_counted_and_the_script_goes_on() {
+    let d = Dir::new("throw");
+    let spec = d.script(
+        "t.js",
+        "var n = 0;\n\
+         setHttpHandler(function(req) {\n\
+           n++;\n\
+           if (req.query.what == 'nf') throw 'not_found';\n\
+           if (req.query.what == 'bad') throw 'bad_request';\n\
+           if (req.query.what == 'boom') null.x;\n\
+           return {n: n, path: req.path, format: req.format};\n\
+         });\n",
+    );
+    let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
+    assert_eq!(scripts.http(None, "t.js", req(&[("what", "nf")]), T).status, 404);
+    assert_eq!(scripts.http(None, "t.js", req(&[("what", "bad")]), T).status, 400);
+    let r = scripts.http(None, "t.js", req(&[("what", "boom")]), T);
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("null"), "{}", r.body);
+    let mut q = req(&[]);
+    q.path = vec!["controls".into()];
+    let r = scripts.http(None, "t.js", q, T);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        serde_json::from_str::<Json>(&r.body).unwrap(),
+        json!({"n": 4, "path": ["controls"], "format": "json"})
+    );
+    let s = status(&scripts);
+    assert_eq!((s["alive"].clone(), s["handlerErrors"].clone()), (json!(true), json!(1)));
+    scripts.stop();
+}
+
+#[test]
+fn a_script_failing_at_load_is_reported_with_its_line() {
+    let d = Dir::new("bad");
+    let spec = d.script("bad.js", "var x = 1;\nsetFlow('f', {keys:'nosuchkey(', value:'frames'});\n");
+    let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
+    wait_until("the script to stop", || status(&scripts)["alive"] == false);
+    let err = status(&scripts)["error"].as_str().unwrap().to_string();
+    assert!(err.contains("setFlow") || err.contains("key"), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+    scripts.stop();
+}
+
+#[test]
+fn stores_persist_across_restarts_and_shared_values_cross_scripts() {
+    let d = Dir::new("store");
+    let store = d.0.join("store");
+    let a = d.script(
+        "a.js",
+        "storeSet('k', {n: (storeGet('k') ? storeGet('k').n : 0) + 1});\n\
+         sharedSet('from-a', 42);\n\
+         setHttpHandler(function() { return {k: storeGet('k'), keys: storeKeys()}; });\n",
+    );
+    let b = d.script(
+        "b.js",
+        "setHttpHandler(function() { return {shared: sharedGet('from-a')}; });\n",
+    );
+    for round in 1..=2 {
+        let mut config = Config::default();
+        config.store_dir = Some(store.clone());
+        let scripts = Scripts::start(vec![a.clone(), b.clone()], host(), config).unwrap();
+        let r = scripts.http(None, "a.js", req(&[]), T);
+        assert_eq!(
+            serde_json::from_str::<Json>(&r.body).unwrap(),
+            json!({"k": {"n": round}, "keys": ["k"]})
+        );
+        let r = scripts.http(None, "b.js", req(&[]), T);
+        assert_eq!(r.body, r#"{"shared":42}"#);
+        scripts.stop();
+    }
+}
+
+#[test]
+fn interval_handler_gets_the_time_and_include_json2_is_a_no_op() {
+    let d = Dir::new("interval");
+    let spec = d.script(
+        "i.js",
+        "include('extras/json2.js');\n\
+         var ticks = []; setIntervalHandler(function(now) { ticks.push(now); }, 0.05);\n\
+         setHttpHandler(function() { return ticks; });\n",
+    );
+    let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as f64;
+    wait_until("three ticks", || {
+        let r = scripts.http(None, "i.js", req(&[]), T);
+        serde_json::from_str::<Json>(&r.body).unwrap().as_array().unwrap().len() >= 3
+    });
+    let r = scripts.http(None, "i.js", req(&[]), T);
+    let ticks: Vec<f64> = serde_json::from_str(&r.body).unwrap();
+    assert!(ticks[0] >= t0 - 1000.0 && ticks[0] < t0 + 20_000.0);
+    assert!(ticks.windows(2).all(|w| w[1] >= w[0]));
+    scripts.stop();
+}
+
+#[test]
+fn run_cmd_is_refused_unless_allowed() {
+    let d = Dir::new("cmd");
+    let spec = d.script(
+        "c.js",
+        "setHttpHandler(function() { try { runCmd(['true']); return 'ran'; } catch(e) { return e.message; } });\n",
+    );
+    let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
+    let r = scripts.http(None, "c.js", req(&[]), T);
+    assert!(r.body.contains("--allow-run-cmd"), "{}", r.body);
+    scripts.stop();
+}
