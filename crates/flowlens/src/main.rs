@@ -92,6 +92,32 @@ struct RunArgs {
     /// being this file's content (other writes answer 401; reads stay open).
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
+    /// A JavaScript app script with sFlow-RT's script API, run on its own thread (repeatable;
+    /// its HTTP handler answers at `/script/<file>/json`).
+    #[arg(long = "script", value_name = "FILE")]
+    scripts: Vec<PathBuf>,
+    /// Directory of apps laid out as sFlow-RT's: `<dir>/<app>/scripts/*.js` run at start,
+    /// `<dir>/<app>/html/` served at `/app/<app>/html/`. Default: `<state dir>/apps`.
+    #[arg(long, value_name = "DIR")]
+    apps_dir: Option<PathBuf>,
+    /// Let scripts run programs with `runCmd()` (e.g. `ovs-ofctl`); without it `runCmd()`
+    /// throws.
+    #[arg(long)]
+    allow_run_cmd: bool,
+    /// Heap limit of each script, MiB. Default: 512.
+    #[arg(long, value_name = "MIB")]
+    script_memory_mb: Option<usize>,
+    /// Longest a script's handler may run JavaScript, milliseconds, before the script is
+    /// stopped. Default: 10000.
+    #[arg(long, value_name = "MS")]
+    script_time_limit_ms: Option<u64>,
+    /// Message format of scripts' `syslog()`: `rfc5424` or `rfc3164`. Default: rfc5424.
+    #[arg(long, value_name = "FORMAT")]
+    syslog_format: Option<String>,
+    /// A property scripts read with `getSystemProperty(name)` (sFlow-RT's `-Dname=value`;
+    /// repeatable).
+    #[arg(long = "property", value_name = "NAME=VALUE")]
+    properties: Vec<String>,
 }
 
 /// Arguments of `flowlens top`.

@@ -2,7 +2,10 @@
 //! `--config`, overridden by flags.
 //!
 //! The file's keys are the flags' names without `--` (`http`, `sflow`, `netflow`, `ipfix`,
-//! `state-dir`, `rcvbuf`, `workers`, `read-only`, `token-file`); an unknown key, a value of
+//! `state-dir`, `rcvbuf`, `workers`, `read-only`, `token-file`, `apps-dir`, `allow-run-cmd`,
+//! `script-memory-mb`, `script-time-limit-ms`, `syslog-format`), plus `script = ["a.js"]`
+//! (scripts, before those of `--script`) and a `[properties]` table (`--property`); an
+//! unknown key, a value of
 //! the wrong type or a file that does not parse is a startup error (one line, exit status 2).
 //! Relative paths in the file are taken relative to the file's directory.
 
@@ -32,6 +35,13 @@ struct File {
     workers: Option<u16>,
     read_only: Option<bool>,
     token_file: Option<PathBuf>,
+    script: Option<Vec<PathBuf>>,
+    apps_dir: Option<PathBuf>,
+    allow_run_cmd: Option<bool>,
+    script_memory_mb: Option<usize>,
+    script_time_limit_ms: Option<u64>,
+    syslog_format: Option<String>,
+    properties: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Resolved settings.
@@ -55,6 +65,27 @@ pub(crate) struct Settings {
     pub(crate) read_only: bool,
     /// Bearer token file for writes.
     pub(crate) token_file: Option<PathBuf>,
+    /// Script files (`--script`; the file's list first).
+    pub(crate) scripts: Vec<PathBuf>,
+    /// Apps directory (`None`: `<state dir>/apps`).
+    pub(crate) apps_dir: Option<PathBuf>,
+    /// Settings of the script runtime.
+    pub(crate) script: ScriptSettings,
+}
+
+/// Settings of the script runtime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ScriptSettings {
+    /// `runCmd()` allowed.
+    pub(crate) allow_run_cmd: bool,
+    /// Heap limit per script, MiB.
+    pub(crate) memory_mb: usize,
+    /// Handler time limit, ms.
+    pub(crate) time_limit_ms: u64,
+    /// `syslog()` message format.
+    pub(crate) syslog_rfc3164: bool,
+    /// `getSystemProperty()` values.
+    pub(crate) properties: std::collections::BTreeMap<String, String>,
 }
 
 impl Settings {
@@ -77,7 +108,50 @@ impl Settings {
         if read_only && token_file.is_some() {
             bail!("read-only and token-file exclude each other");
         }
+        let mut properties = file.properties.unwrap_or_default();
+        for p in &args.properties {
+            let (k, v) = p
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .ok_or_else(|| anyhow::anyhow!("property `{p}`: expected NAME=VALUE"))?;
+            properties.insert(k.trim().to_string(), v.to_string());
+        }
+        let syslog_rfc3164 = match args
+            .syslog_format
+            .as_deref()
+            .or(file.syslog_format.as_deref())
+            .unwrap_or("rfc5424")
+        {
+            "rfc5424" => false,
+            "rfc3164" => true,
+            other => bail!("syslog-format must be rfc5424 or rfc3164, not `{other}`"),
+        };
+        let memory_mb = args
+            .script_memory_mb
+            .or(file.script_memory_mb)
+            .unwrap_or(512);
+        if !(8..=65_536).contains(&memory_mb) {
+            bail!("script-memory-mb must be 8 to 65536, not {memory_mb}");
+        }
+        let time_limit_ms = args
+            .script_time_limit_ms
+            .or(file.script_time_limit_ms)
+            .unwrap_or(10_000);
+        if !(10..=3_600_000).contains(&time_limit_ms) {
+            bail!("script-time-limit-ms must be 10 to 3600000, not {time_limit_ms}");
+        }
+        let mut scripts = file.script.unwrap_or_default();
+        scripts.extend(args.scripts.iter().cloned());
         Ok(Settings {
+            scripts,
+            apps_dir: args.apps_dir.clone().or(file.apps_dir),
+            script: ScriptSettings {
+                allow_run_cmd: args.allow_run_cmd || file.allow_run_cmd.unwrap_or(false),
+                memory_mb,
+                time_limit_ms,
+                syslog_rfc3164,
+                properties,
+            },
             http: args.http.or(file.http).unwrap_or_else(|| any(8008)),
             sflow: args.sflow.or(file.sflow).unwrap_or_else(|| any(6343)),
             netflow: args.netflow.or(file.netflow).unwrap_or_else(|| any(2055)),
@@ -106,9 +180,11 @@ fn load(path: &Path) -> Result<File> {
         }
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    for p in [&mut file.state_dir, &mut file.token_file]
+    let scripts = file.script.iter_mut().flatten();
+    for p in [&mut file.state_dir, &mut file.token_file, &mut file.apps_dir]
         .into_iter()
         .flatten()
+        .chain(scripts)
     {
         if p.is_relative() {
             *p = base.join(&*p);

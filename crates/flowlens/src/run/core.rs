@@ -24,6 +24,7 @@ use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use flowlens_engine::Engine;
 use flowlens_flow::{FlowRecord, NetflowSession, RecordSink};
+use flowlens_script::Scripts;
 use flowlens_wire::sflow::{self, Datagram};
 use tokio::sync::{oneshot, watch};
 
@@ -32,6 +33,9 @@ use super::state::StateDir;
 
 /// Jobs waiting for the engine thread at most; beyond it the HTTP side answers 503.
 const JOB_QUEUE: usize = 1024;
+
+/// Longest a script waits for room in the job queue.
+const BLOCKING_WAIT: Duration = Duration::from_secs(5);
 
 /// A closure run on the engine thread.
 type Job = Box<dyn FnOnce(&mut Core) + Send>;
@@ -103,6 +107,10 @@ pub(crate) struct Core {
     /// Failed writes to the state directory.
     pub(crate) state_errors: u64,
     clock: Clock,
+    /// The scripts, once started; they get events and logged flows as they happen.
+    scripts: Arc<std::sync::OnceLock<Scripts>>,
+    /// Newest event and logged-flow ids offered to the scripts.
+    delivered: Ids,
 }
 
 /// Feeds NetFlow/IPFIX records into the engine.
@@ -123,7 +131,16 @@ impl RecordSink for Sink<'_> {
 
 impl Core {
     /// A core over `engine` and `session`, saving to `state`.
-    pub(crate) fn new(engine: Engine, session: NetflowSession, state: StateDir) -> Core {
+    pub(crate) fn new(
+        engine: Engine,
+        session: NetflowSession,
+        state: StateDir,
+        scripts: Arc<std::sync::OnceLock<Scripts>>,
+    ) -> Core {
+        let delivered = Ids {
+            flow: engine.last_flow_id(),
+            event: engine.last_event_id(),
+        };
         Core {
             engine,
             session,
@@ -131,7 +148,33 @@ impl Core {
             state,
             state_errors: 0,
             clock: Clock::new(),
+            scripts,
+            delivered,
         }
+    }
+
+    /// Offers the events and logged flows newer than the last offered to the scripts whose
+    /// handlers take them (a script's full inbox counts them as lost there).
+    fn deliver(&mut self, current: Ids) {
+        let Some(scripts) = self.scripts.get() else {
+            self.delivered = current;
+            return;
+        };
+        if current.event != self.delivered.event {
+            for e in self.engine.events(self.delivered.event, &[], usize::MAX) {
+                if scripts.wants_event(&e.threshold_id) {
+                    scripts.offer_event(&e.threshold_id, &e.to_json());
+                }
+            }
+        }
+        if current.flow != self.delivered.flow {
+            for f in self.engine.logged_flows(self.delivered.flow, None, usize::MAX) {
+                if scripts.wants_flow(&f.name) {
+                    scripts.offer_flow(&f.name, &f.to_json());
+                }
+            }
+        }
+        self.delivered = current;
     }
 
     /// The engine's time now, Unix ms.
@@ -261,6 +304,29 @@ impl CoreHandle {
         rx.await.map_err(|_| CallError::Gone)
     }
 
+    /// [`CoreHandle::call`] for threads outside the async runtime (scripts): waits up to
+    /// [`BLOCKING_WAIT`] for room in the job queue, then for the answer.
+    ///
+    /// # Errors
+    /// As [`CoreHandle::call`].
+    pub(crate) fn call_blocking<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&mut Core) -> T + Send + 'static,
+    ) -> Result<T, CallError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |core| {
+            let _ = tx.send(job(core));
+        });
+        match self.tx.send_timeout(Msg::Job(job), BLOCKING_WAIT) {
+            Ok(()) => {}
+            Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => return Err(CallError::Busy),
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => {
+                return Err(CallError::Gone)
+            }
+        }
+        rx.blocking_recv().map_err(|_| CallError::Gone)
+    }
+
     /// A receiver of the newest ids; its current value counts as seen.
     pub(crate) fn subscribe(&self) -> watch::Receiver<Ids> {
         self.ids.subscribe()
@@ -330,6 +396,9 @@ fn run(mut core: Core, batches: &Receiver<Batch>, jobs: &Receiver<Msg>, ids: &wa
             }
         }
         let current = core.ids();
+        if current != core.delivered {
+            core.deliver(current);
+        }
         ids.send_if_modified(|v| {
             let changed = *v != current;
             *v = current;

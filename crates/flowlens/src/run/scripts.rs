@@ -1,0 +1,116 @@
+//! The scripts of `flowlens run`: which to start (`--script`, apps), with what limits, and the
+//! [`Host`] through which they reach the engine thread.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use flowlens_script::actions::syslog::Format;
+use flowlens_script::{Config, EngineJob, Host, ScriptSpec, Scripts};
+use serde_json::Value as Json;
+
+use super::config::Settings;
+use super::core::{CallError, CoreHandle};
+use super::state::StateDir;
+
+/// Scripts' access to the engine thread.
+struct CoreHost {
+    core: CoreHandle,
+}
+
+impl Host for CoreHost {
+    fn engine(&self, job: EngineJob) -> flowlens_script::Result<Json> {
+        self.core
+            .call_blocking(move |c| {
+                let now = c.now_ms();
+                job(&mut c.engine, now)
+            })
+            .map_err(unavailable)?
+            .map_err(flowlens_script::Error::Engine)
+    }
+
+    fn analyzer(&self) -> flowlens_script::Result<Json> {
+        self.core
+            .call_blocking(|c| {
+                let s = c.engine.stats();
+                serde_json::json!({
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "uptime": c.uptime_ms(),
+                    "sFlowDatagramsReceived": c.feed.sflow,
+                    "netflowDatagramsReceived": c.feed.netflow,
+                    "sFlowAgents": c.engine.agents().list().len(),
+                    "flowSamples": s.flow_samples,
+                    "counterSamples": s.counter_samples,
+                    "activeKeys": c.engine.active_keys(),
+                    "events": s.events,
+                })
+            })
+            .map_err(unavailable)
+    }
+}
+
+fn unavailable(e: CallError) -> flowlens_script::Error {
+    flowlens_script::Error::Unavailable(match e {
+        CallError::Busy => "too many requests waiting",
+        CallError::Gone => "the engine has stopped",
+    })
+}
+
+/// The apps directory in effect.
+pub(crate) fn apps_dir(args: &Settings, state: &StateDir) -> PathBuf {
+    args.apps_dir
+        .clone()
+        .unwrap_or_else(|| state.path().join("apps"))
+}
+
+/// The scripts to start: `--script` files (each must exist), then the apps' scripts.
+///
+/// # Errors
+/// A script file that does not exist or the apps directory cannot be read (startup errors).
+pub(crate) fn specs(args: &Settings, apps: &std::path::Path) -> Result<Vec<ScriptSpec>> {
+    let mut specs = Vec::new();
+    for path in &args.scripts {
+        if !path.is_file() {
+            anyhow::bail!("script {} not found", path.display());
+        }
+        specs.push(ScriptSpec {
+            path: path.clone(),
+            app: None,
+        });
+    }
+    specs.extend(flowlens_script::find_apps(apps).map_err(|e| anyhow::anyhow!("{e}"))?);
+    Ok(specs)
+}
+
+/// Starts `specs` and makes them known to the engine thread (through `slot`).
+///
+/// # Errors
+/// Two scripts with one name, or a thread that cannot start.
+pub(crate) fn start(
+    specs: Vec<ScriptSpec>,
+    args: &Settings,
+    state: &StateDir,
+    core: CoreHandle,
+    slot: &Arc<OnceLock<Scripts>>,
+) -> Result<()> {
+    let s = &args.script;
+    let config = Config {
+        memory_limit_bytes: s.memory_mb << 20,
+        handler_time_limit: Duration::from_millis(s.time_limit_ms),
+        allow_run_cmd: s.allow_run_cmd,
+        syslog_format: if s.syslog_rfc3164 {
+            Format::Rfc3164
+        } else {
+            Format::Rfc5424
+        },
+        store_dir: Some(state.path().join("store")),
+        properties: s.properties.clone(),
+        ..Config::default()
+    };
+    let scripts = Scripts::start(specs, Arc::new(CoreHost { core }), config)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("cannot start the scripts")?;
+    let _ = slot.set(scripts);
+    Ok(())
+}
