@@ -24,7 +24,9 @@ pub struct Request {
     pub method: String,
     /// Request headers in order, e.g. `("Content-Type", "application/json")`,
     /// `("Accept", "application/json")`. An `Authorization` header is replaced when
-    /// [`user`](Request::user) is given.
+    /// [`user`](Request::user) is given; `Content-Length` and `Transfer-Encoding` are
+    /// ignored (the client sets them from [`body`](Request::body)). Without an `Accept`
+    /// header, `Accept: */*` is sent.
     pub headers: Vec<(String, String)>,
     /// The body, sent as UTF-8 with its `Content-Length`, whatever the method; `None` sends
     /// none (an empty one, `Content-Length: 0`, for `post`, `put`, `patch`).
@@ -103,7 +105,9 @@ impl HttpClient {
             )
         });
         for (name, value) in &req.headers {
-            if auth.is_some() && name.eq_ignore_ascii_case("authorization") {
+            let framing = name.eq_ignore_ascii_case("content-length")
+                || name.eq_ignore_ascii_case("transfer-encoding");
+            if framing || (auth.is_some() && name.eq_ignore_ascii_case("authorization")) {
                 continue;
             }
             let name = http::HeaderName::from_bytes(name.trim().as_bytes())
@@ -306,6 +310,7 @@ mod tests {
                 headers: vec![
                     ("Content-Type".to_owned(), "application/json".to_owned()),
                     ("Accept".to_owned(), "text/plain".to_owned()),
+                    ("Content-Length".to_owned(), "999".to_owned()),
                 ],
                 body: Some("{\"a\":1}".to_owned()),
                 ..Request::default()
@@ -316,6 +321,14 @@ mod tests {
         assert_eq!(seen.path, "/post");
         assert_eq!(seen.header("content-type"), Some("application/json"));
         assert_eq!(seen.header("accept"), Some("text/plain"));
+        let count = |name: &str| {
+            seen.headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .count()
+        };
+        assert_eq!(count("accept"), 1);
+        assert_eq!(count("content-length"), 1);
         assert_eq!(seen.header("content-length"), Some("7"));
         assert_eq!(seen.body, "{\"a\":1}");
         assert_eq!(resp.status, 200);
@@ -435,6 +448,33 @@ mod tests {
         }
         assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
         assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    }
+
+    #[test]
+    fn https_is_compiled_in() {
+        // A plain HTTP server answering a TLS client: rustls runs the handshake and rejects
+        // the answer (without TLS, ureq would refuse https URLs outright).
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("https://{}/", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let _ = conn.write_all(OK.as_bytes());
+            let _ = conn.read(&mut [0u8; 4096]);
+        });
+        match client().send(&Request {
+            url,
+            ..Request::default()
+        }) {
+            Err(Error::Action {
+                action: "http",
+                message,
+            }) => {
+                // rustls' own complaint about the plain-text answer.
+                assert!(message.contains("corrupt message"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        server.join().unwrap();
     }
 
     #[test]

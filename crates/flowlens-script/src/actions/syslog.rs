@@ -408,6 +408,28 @@ mod tests {
     }
 
     #[test]
+    fn send_over_ipv6_when_the_host_has_it() {
+        // Hosts without IPv6 loopback cannot bind [::1]; there is nothing to test there.
+        let Ok(server) = UdpSocket::bind("[::1]:0") else {
+            return;
+        };
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let port = server.local_addr().unwrap().port();
+        let syslog = Syslog::new(Format::Rfc3164, "flowlens");
+        let f = fields(json!({"v": 6}));
+        syslog
+            .send("[::1]", Some(port), Some(1), Some(6), &f, nov(1))
+            .unwrap();
+        let mut buf = [0u8; 2048];
+        let (n, _) = server.recv_from(&mut buf).unwrap();
+        let got = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(got.starts_with("<14>Nov  1 18:00:00 "), "{got}");
+        assert!(got.ends_with(" flowlens: v=6"), "{got}");
+    }
+
+    #[test]
     fn bad_arguments() {
         let syslog = Syslog::new(Format::Rfc3164, "flowlens");
         let f = Map::new();
