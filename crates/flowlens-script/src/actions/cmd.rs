@@ -88,19 +88,39 @@ pub fn run(
         command.current_dir(dir);
     }
     let started = Instant::now();
-    let mut child = command.spawn().map_err(|e| Error::Action {
-        action: "runCmd",
-        message: format!("cannot run {program}: {}", super::io_text(&e)),
+    let mut child = command.spawn().map_err(|e| {
+        let message = match dir {
+            Some(dir) if !dir.is_dir() => format!(
+                "cannot run {program}: working directory {} is not a directory",
+                dir.display()
+            ),
+            _ => format!("cannot run {program}: {}", super::io_text(&e)),
+        };
+        Error::Action {
+            action: "runCmd",
+            message,
+        }
     })?;
 
     let (tx, rx) = mpsc::channel();
-    if let Some(out) = child.stdout.take() {
-        spawn_reader(out, false, tx.clone(), max_output_bytes);
-    }
-    if let Some(err) = child.stderr.take() {
-        spawn_reader(err, true, tx, max_output_bytes);
-    } else {
-        drop(tx);
+    let readers = [
+        child
+            .stdout
+            .take()
+            .map(|out| spawn_reader(out, false, tx.clone(), max_output_bytes)),
+        child
+            .stderr
+            .take()
+            .map(|err| spawn_reader(err, true, tx, max_output_bytes)),
+    ];
+    for started in readers.into_iter().flatten() {
+        if let Err(e) = started {
+            kill(&mut child);
+            return Err(Error::Action {
+                action: "runCmd",
+                message: format!("cannot start a thread to read {program}'s output: {e}"),
+            });
+        }
     }
 
     let timed_out = || Error::Action {
@@ -153,8 +173,14 @@ fn spawn_reader(
     is_stderr: bool,
     tx: mpsc::Sender<(bool, Vec<String>)>,
     max: usize,
-) {
-    std::thread::spawn(move || {
+) -> std::io::Result<()> {
+    let name = if is_stderr {
+        "runCmd-stderr"
+    } else {
+        "runCmd-stdout"
+    };
+    let builder = std::thread::Builder::new().name(name.to_owned());
+    builder.spawn(move || {
         let mut kept = Vec::new();
         let mut truncated = false;
         let mut buf = [0u8; 8192];
@@ -179,7 +205,8 @@ fn spawn_reader(
         }
         // The receiver is gone when the caller gave up (timeout); nothing to do then.
         let _ = tx.send((is_stderr, lines));
-    });
+    })?;
+    Ok(())
 }
 
 /// Output bytes as lines: split at `\n`, a trailing `\r` dropped, no empty last line for
@@ -271,6 +298,18 @@ mod tests {
         let dir = std::env::temp_dir().canonicalize().unwrap();
         let out = run(&args(&["pwd"]), None, Some(&dir), T, 1 << 20).unwrap();
         assert_eq!(out.stdout, [dir.to_string_lossy().into_owned()]);
+    }
+
+    #[test]
+    fn missing_working_directory() {
+        let dir = Path::new("/nonexistent/flowlens-test-dir");
+        match run(&args(&["pwd"]), None, Some(dir), T, 1024) {
+            Err(Error::Action { action: "runCmd", message }) => assert_eq!(
+                message,
+                "cannot run pwd: working directory /nonexistent/flowlens-test-dir is not a directory"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
