@@ -50,8 +50,10 @@ impl Engine {
         metrics: &[&str],
         filter: &DsFilter,
     ) -> Result<Vec<Json>> {
-        let (flows, counters): (Vec<&str>, Vec<&str>) =
-            metrics.iter().copied().partition(|m| self.flow(m).is_some());
+        let (flows, counters): (Vec<&str>, Vec<&str>) = metrics
+            .iter()
+            .copied()
+            .partition(|m| self.flow(m).is_some());
         let mut out: Vec<Json> = self
             .counters()
             .dump(now_ms, agents, &counters, filter)

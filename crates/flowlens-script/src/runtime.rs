@@ -140,7 +140,8 @@ impl Js {
             id,
             file: spec.file(),
         };
-        js.install().map_err(|e| Error::Script(format!("cannot install the API: {e}")))?;
+        js.install()
+            .map_err(|e| Error::Script(format!("cannot install the API: {e}")))?;
         Ok(js)
     }
 
@@ -178,7 +179,9 @@ impl Js {
     /// Runs the script's top-level code from its file (so stack frames name the file).
     pub(crate) fn load(&mut self, path: &std::path::Path) -> Result<(), Stop> {
         let limit = self.config.load_time_limit;
-        let r = self.enter(limit, |ctx| ctx.eval_file::<(), _>(path).map(|()| Json::Null));
+        let r = self.enter(limit, |ctx| {
+            ctx.eval_file::<(), _>(path).map(|()| Json::Null)
+        });
         match r {
             Ok(_) => Ok(()),
             Err(Entry::Limit(msg)) => Err(Stop::Fatal(format!("while loading: {msg}"))),
@@ -254,7 +257,9 @@ impl Js {
         self.budget.deadline.set(Some(Instant::now() + limit));
         let cpu0 = thread_cpu();
         let file = &self.file;
-        let r = self.ctx.with(|ctx| f(&ctx).map_err(|e| describe(&ctx, e, file)));
+        let r = self
+            .ctx
+            .with(|ctx| f(&ctx).map_err(|e| describe(&ctx, e, file)));
         self.budget.deadline.set(None);
         self.shared.add_cpu(thread_cpu().saturating_sub(cpu0));
         let usage = self.rt.memory_usage();

@@ -346,12 +346,20 @@ impl ScriptHandle {
 
     /// Offers an event (`Event::to_json`); counted as lost when the inbox is full.
     pub fn offer_event(&self, event: Json) {
-        self.offer(Msg::Event(event), &self.shared.events_received, &self.shared.events_lost);
+        self.offer(
+            Msg::Event(event),
+            &self.shared.events_received,
+            &self.shared.events_lost,
+        );
     }
 
     /// Offers a logged flow (`LoggedFlow::to_json`); counted as lost when the inbox is full.
     pub fn offer_flow(&self, flow: Json) {
-        self.offer(Msg::Flow(flow), &self.shared.flows_received, &self.shared.flows_lost);
+        self.offer(
+            Msg::Flow(flow),
+            &self.shared.flows_received,
+            &self.shared.flows_lost,
+        );
     }
 
     fn offer(&self, msg: Msg, received: &AtomicU64, lost: &AtomicU64) {
@@ -461,7 +469,14 @@ fn run(
     let inbox = tx.clone();
     let async_reply: Arc<dyn Fn(Json) -> bool + Send + Sync> =
         Arc::new(move |j| inbox.try_send(Msg::Async(j)).is_ok());
-    let js = Js::new(spec, host, config.clone(), shared.clone(), subs.clone(), async_reply);
+    let js = Js::new(
+        spec,
+        host,
+        config.clone(),
+        shared.clone(),
+        subs.clone(),
+        async_reply,
+    );
     let mut js = match js {
         Ok(js) => js,
         Err(e) => return died(e.to_string()),

@@ -52,7 +52,10 @@ impl Drop for Dir {
 }
 
 fn seeds() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/sflow-rt-scripts"))
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/sflow-rt-scripts"
+    ))
 }
 
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
@@ -75,7 +78,10 @@ fn req(query: &[(&str, &str)]) -> HttpRequest {
         ..Default::default()
     };
     for (k, v) in query {
-        r.query.entry(k.to_string()).or_default().push(v.to_string());
+        r.query
+            .entry(k.to_string())
+            .or_default()
+            .push(v.to_string());
     }
     r
 }
@@ -159,7 +165,11 @@ fn an_infinite_loop_is_stopped_and_reported() {
     let t0 = Instant::now();
     let r = scripts.http(None, "loop.js", req(&[]), T);
     assert_eq!(r.status, 500);
-    assert!(r.body.contains("longer than its limit of 300 ms"), "{}", r.body);
+    assert!(
+        r.body.contains("longer than its limit of 300 ms"),
+        "{}",
+        r.body
+    );
     assert!(t0.elapsed() < Duration::from_secs(10));
     let s = status(&scripts);
     assert_eq!(s["alive"], false);
@@ -183,7 +193,10 @@ fn a_huge_allocation_is_stopped_and_reported() {
     wait_until("the script to stop", || status(&scripts)["alive"] == false);
     let s = status(&scripts);
     assert!(
-        s["error"].as_str().unwrap().contains("memory limit of 64 MiB"),
+        s["error"]
+            .as_str()
+            .unwrap()
+            .contains("memory limit of 64 MiB"),
         "{s}"
     );
     scripts.stop();
@@ -204,8 +217,16 @@ fn handler_exceptions_are_counted_and_the_script_goes_on() {
          });\n",
     );
     let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
-    assert_eq!(scripts.http(None, "t.js", req(&[("what", "nf")]), T).status, 404);
-    assert_eq!(scripts.http(None, "t.js", req(&[("what", "bad")]), T).status, 400);
+    assert_eq!(
+        scripts.http(None, "t.js", req(&[("what", "nf")]), T).status,
+        404
+    );
+    assert_eq!(
+        scripts
+            .http(None, "t.js", req(&[("what", "bad")]), T)
+            .status,
+        400
+    );
     let r = scripts.http(None, "t.js", req(&[("what", "boom")]), T);
     assert_eq!(r.status, 500);
     assert!(r.body.contains("null"), "{}", r.body);
@@ -218,14 +239,20 @@ fn handler_exceptions_are_counted_and_the_script_goes_on() {
         json!({"n": 4, "path": ["controls"], "format": "json"})
     );
     let s = status(&scripts);
-    assert_eq!((s["alive"].clone(), s["handlerErrors"].clone()), (json!(true), json!(1)));
+    assert_eq!(
+        (s["alive"].clone(), s["handlerErrors"].clone()),
+        (json!(true), json!(1))
+    );
     scripts.stop();
 }
 
 #[test]
 fn a_script_failing_at_load_is_reported_with_its_line() {
     let d = Dir::new("bad");
-    let spec = d.script("bad.js", "var x = 1;\nsetFlow('f', {keys:'nosuchkey(', value:'frames'});\n");
+    let spec = d.script(
+        "bad.js",
+        "var x = 1;\nsetFlow('f', {keys:'nosuchkey(', value:'frames'});\n",
+    );
     let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
     wait_until("the script to stop", || status(&scripts)["alive"] == false);
     let err = status(&scripts)["error"].as_str().unwrap().to_string();
@@ -279,7 +306,12 @@ fn interval_handler_gets_the_time_and_include_json2_is_a_no_op() {
         .as_millis() as f64;
     wait_until("three ticks", || {
         let r = scripts.http(None, "i.js", req(&[]), T);
-        serde_json::from_str::<Json>(&r.body).unwrap().as_array().unwrap().len() >= 3
+        serde_json::from_str::<Json>(&r.body)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+            >= 3
     });
     let r = scripts.http(None, "i.js", req(&[]), T);
     let ticks: Vec<f64> = serde_json::from_str(&r.body).unwrap();

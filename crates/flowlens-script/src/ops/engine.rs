@@ -23,7 +23,9 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
         "setFlow" => {
             let name = a.str(0, "name")?;
             let spec = a.get(1).clone();
-            run(Box::new(move |e, _| e.set_flow(&name, &spec).map(|()| Json::Null)))
+            run(Box::new(move |e, _| {
+                e.set_flow(&name, &spec).map(|()| Json::Null)
+            }))
         }
         "clearFlow" => {
             let name = a.str(0, "name")?;
@@ -38,7 +40,9 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
         }
         "clearThreshold" => {
             let name = a.str(0, "name")?;
-            run(Box::new(move |e, _| Ok(Json::Bool(e.clear_threshold(&name)))))
+            run(Box::new(move |e, _| {
+                Ok(Json::Bool(e.clear_threshold(&name)))
+            }))
         }
         "setGroups" => {
             // setGroups(groups): the legacy set (sourcegroup/destinationgroup);
@@ -59,7 +63,9 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
         "setMap" => {
             let name = a.str(0, "name")?;
             let map = a.get(1).clone();
-            run(Box::new(move |e, _| e.set_map(&name, &map).map(|()| Json::Null)))
+            run(Box::new(move |e, _| {
+                e.set_map(&name, &map).map(|()| Json::Null)
+            }))
         }
         "activeFlows" => {
             let sel = agent_sel(&a, 0)?;

@@ -50,7 +50,10 @@ impl Ops {
     /// # Errors
     /// The function's own errors; an unknown `name` is an internal error of the prelude.
     pub(crate) fn call(&mut self, name: &str, args: &[Json]) -> Result<Json> {
-        let a = Args { function: name, args };
+        let a = Args {
+            function: name,
+            args,
+        };
         match name {
             // engine
             "setFlow" | "clearFlow" | "activeFlows" | "flowValue" | "setThreshold"
@@ -61,8 +64,8 @@ impl Ops {
             "syslog" | "graphite" | "http" | "http2" | "httpAsync" | "runCmd"
             | "dnsGetAllByName" => act::call(self, a),
             // stores
-            "storeGet" | "storeSet" | "storeDelete" | "storeKeys" | "sharedGet"
-            | "sharedSet" | "sharedDelete" | "sharedKeys" => store::call(self, a),
+            "storeGet" | "storeSet" | "storeDelete" | "storeKeys" | "sharedGet" | "sharedSet"
+            | "sharedDelete" | "sharedKeys" => store::call(self, a),
             // handlers (the functions themselves live in the prelude)
             "setEventHandler" => {
                 self.subs.set_events(a.names(0));
@@ -149,11 +152,7 @@ impl<'a> Args<'a> {
     }
 
     /// Argument `i` as an object.
-    pub(crate) fn object(
-        &self,
-        i: usize,
-        what: &str,
-    ) -> Result<&'a serde_json::Map<String, Json>> {
+    pub(crate) fn object(&self, i: usize, what: &str) -> Result<&'a serde_json::Map<String, Json>> {
         self.get(i)
             .as_object()
             .ok_or_else(|| self.bad(format!("{what} (argument {}) must be an object", i + 1)))

@@ -61,12 +61,14 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
         }
         "baselineStatistics" => {
             let name = a.str(0, "name")?;
-            Ok(match ops.baselines.get(&name).and_then(|b| b.statistics()) {
-                Some(s) => json!({
-                    "mean": s.mean, "variance": s.variance, "sdev": s.sdev, "min": s.min, "max": s.max,
-                }),
-                None => Json::Null,
-            })
+            Ok(
+                match ops.baselines.get(&name).and_then(|b| b.statistics()) {
+                    Some(s) => json!({
+                        "mean": s.mean, "variance": s.variance, "sdev": s.sdev, "min": s.min, "max": s.max,
+                    }),
+                    None => Json::Null,
+                },
+            )
         }
         "baselineReset" => Ok(Json::Bool(ops.baselines.reset(&a.str(0, "name")?))),
         "baselineDelete" => Ok(Json::Bool(ops.baselines.delete(&a.str(0, "name")?))),

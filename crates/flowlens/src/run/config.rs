@@ -181,10 +181,14 @@ fn load(path: &Path) -> Result<File> {
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let scripts = file.script.iter_mut().flatten();
-    for p in [&mut file.state_dir, &mut file.token_file, &mut file.apps_dir]
-        .into_iter()
-        .flatten()
-        .chain(scripts)
+    for p in [
+        &mut file.state_dir,
+        &mut file.token_file,
+        &mut file.apps_dir,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(scripts)
     {
         if p.is_relative() {
             *p = base.join(&*p);

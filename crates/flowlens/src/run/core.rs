@@ -168,7 +168,10 @@ impl Core {
             }
         }
         if current.flow != self.delivered.flow {
-            for f in self.engine.logged_flows(self.delivered.flow, None, usize::MAX) {
+            for f in self
+                .engine
+                .logged_flows(self.delivered.flow, None, usize::MAX)
+            {
                 if scripts.wants_flow(&f.name) {
                     scripts.offer_flow(&f.name, &f.to_json());
                 }

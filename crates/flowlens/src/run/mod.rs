@@ -25,6 +25,7 @@ mod config;
 mod core;
 mod ingest;
 mod prometheus;
+mod scripts;
 mod state;
 
 use std::net::SocketAddr;
@@ -77,9 +78,13 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
 
     let engine = load_engine(&state);
     let session = load_session(&state)?;
-    let core = self::core::Core::new(engine, session, state.clone());
+    let apps = scripts::apps_dir(args, &state);
+    let specs = scripts::specs(args, &apps)?;
+    let script_slot = Arc::new(std::sync::OnceLock::new());
+    let core = self::core::Core::new(engine, session, state.clone(), script_slot.clone());
     let (batch_tx, batch_rx) = crossbeam_channel::bounded(BATCH_QUEUE);
     let (handle, engine_thread) = self::core::spawn(core, batch_rx)?;
+    scripts::start(specs, args, &state, handle.clone(), &script_slot)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut sockets = Vec::new();
@@ -100,12 +105,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let served = runtime.block_on(serve(
         http,
         http_local,
-        handle.clone(),
-        sockets,
-        writes,
+        api::Shared {
+            core: handle.clone(),
+            sockets,
+            writes,
+            scripts: script_slot.clone(),
+            apps,
+        },
         &state,
     ));
 
+    if let Some(s) = script_slot.get() {
+        s.stop();
+    }
     stop.store(true, Ordering::Relaxed);
     for t in recv_threads {
         let _ = t.join();
@@ -125,9 +137,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
 async fn serve(
     http: std::net::TcpListener,
     local: SocketAddr,
-    core: self::core::CoreHandle,
-    sockets: Vec<SocketInfo>,
-    writes: Writes,
+    shared: api::Shared,
     state: &StateDir,
 ) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -136,7 +146,8 @@ async fn serve(
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let listener = tokio::net::TcpListener::from_std(http).context("cannot use the HTTP socket")?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let udp: Vec<String> = sockets
+    let udp: Vec<String> = shared
+        .sockets
         .iter()
         .map(|s| format!("{} UDP {} (rcvbuf {})", s.name, s.local, s.rcvbuf))
         .collect();
@@ -145,7 +156,11 @@ async fn serve(
         udp.join(", "),
         state.path().display()
     );
-    let app = api::router(core, sockets, stop_rx, writes);
+    let scripts = shared.scripts.get().map_or(0, |s| s.iter().count());
+    if scripts > 0 {
+        eprintln!("flowlens: {scripts} script(s) running; status at /scripts/json");
+    }
+    let app = api::router(shared, stop_rx);
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             tokio::select! {

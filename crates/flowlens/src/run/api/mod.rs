@@ -20,23 +20,26 @@
 //! [`openapi`] describes them all at `/api-docs`.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use flowlens_engine::counters::DsFilter;
+use flowlens_script::Scripts;
 use serde_json::Value as Json;
 use tokio::sync::watch;
 
 use super::core::{CallError, CoreHandle};
 use super::ingest::{Listener, SocketStats};
 
+mod apps;
 mod defs;
 mod flows;
 mod metrics;
@@ -77,11 +80,27 @@ impl SocketInfo {
     }
 }
 
+/// What the server hands the API.
+pub(crate) struct Shared {
+    /// The engine thread.
+    pub(crate) core: CoreHandle,
+    /// The receive sockets.
+    pub(crate) sockets: Vec<SocketInfo>,
+    /// Who may write.
+    pub(crate) writes: Writes,
+    /// The scripts (set once started).
+    pub(crate) scripts: Arc<OnceLock<Scripts>>,
+    /// The apps directory (`/app/<app>/html/`).
+    pub(crate) apps: PathBuf,
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub(crate) struct Api {
     core: CoreHandle,
     sockets: Arc<Vec<SocketInfo>>,
+    scripts: Arc<OnceLock<Scripts>>,
+    apps: Arc<PathBuf>,
     /// Becomes true when the server stops: long-polls answer at once.
     stopping: watch::Receiver<bool>,
     /// Long-polls waiting now (`/analyzer/json` `longPollsWaiting`).
@@ -117,21 +136,21 @@ pub(crate) enum Writes {
 }
 
 /// The router with every endpoint.
-pub(crate) fn router(
-    core: CoreHandle,
-    sockets: Vec<SocketInfo>,
-    stopping: watch::Receiver<bool>,
-    writes: Writes,
-) -> Router {
+pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router {
     let api = Api {
-        core,
-        sockets: Arc::new(sockets),
+        core: shared.core,
+        sockets: Arc::new(shared.sockets),
+        scripts: shared.scripts,
+        apps: Arc::new(shared.apps),
         stopping,
         polls: Arc::new(AtomicUsize::new(0)),
     };
     routes()
         .with_state(api)
-        .layer(axum::middleware::from_fn_with_state(writes, guard_writes))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.writes,
+            guard_writes,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -238,6 +257,14 @@ fn routes() -> Router<Api> {
             get(metrics::prometheus_metrics),
         )
         .route("/api-docs", get(api_docs))
+        .route("/scripts/json", get(apps::scripts_status))
+        .route("/script/{file}/{format}", any(apps::script_http))
+        .route(
+            "/app/{app}/scripts/{file}/{*rest}",
+            any(apps::app_script_http),
+        )
+        .route("/app/{app}/html/", get(apps::app_html_index))
+        .route("/app/{app}/html/{*path}", get(apps::app_html))
         .fallback(server::not_found)
 }
 

@@ -1,0 +1,157 @@
+//! Script endpoints: `/scripts/json` (status of every script), the scripts' HTTP handlers at
+//! `/script/<file>/json` (sFlow-RT's older form) and `/app/<app>/scripts/<file>/…/json`, and
+//! the apps' static files at `/app/<app>/html/…`.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use flowlens_script::{HttpReply, HttpRequest};
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+use super::{json_ok, parse_body, Api, ApiError, ApiResult};
+
+/// Longest wait for a script's HTTP handler (its own time limit stops it sooner).
+const SCRIPT_HTTP_WAIT: Duration = Duration::from_secs(60);
+
+/// Largest body passed to a script's handler.
+const MAX_SCRIPT_BODY: usize = 16 << 20;
+
+pub(super) async fn scripts_status(State(api): State<Api>) -> ApiResult {
+    json_ok(
+        api.scripts
+            .get()
+            .map_or(serde_json::Value::Array(Vec::new()), |s| s.status_json()),
+    )
+}
+
+/// `/script/{file}/{json|txt}`.
+pub(super) async fn script_http(
+    State(api): State<Api>,
+    Path((file, format)): Path<(String, String)>,
+    method: Method,
+    q: Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> ApiResult {
+    if format != "json" && format != "txt" {
+        return Err(ApiError::not_found("format", &format));
+    }
+    let req = request(&method, Vec::new(), format, q.0, &body)?;
+    call(&api, None, file, req).await
+}
+
+/// `/app/{app}/scripts/{file}/{*rest}`: `rest` = path segments then `json` or `txt`.
+pub(super) async fn app_script_http(
+    State(api): State<Api>,
+    Path((app, file, rest)): Path<(String, String, String)>,
+    method: Method,
+    q: Query<Vec<(String, String)>>,
+    body: Bytes,
+) -> ApiResult {
+    let mut path: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let format = match path.last().map(String::as_str) {
+        Some("json" | "txt") => path.pop().unwrap_or_default(),
+        _ => return Err(ApiError::not_found("resource", &rest)),
+    };
+    let req = request(&method, path, format, q.0, &body)?;
+    call(&api, Some(app), file, req).await
+}
+
+/// The handler's request object.
+fn request(
+    method: &Method,
+    path: Vec<String>,
+    format: String,
+    query: Vec<(String, String)>,
+    body: &Bytes,
+) -> ApiResult<HttpRequest> {
+    if body.len() > MAX_SCRIPT_BODY {
+        return Err(ApiError::bad("body too large"));
+    }
+    let mut req = HttpRequest {
+        method: method.as_str().to_string(),
+        path,
+        format,
+        ..HttpRequest::default()
+    };
+    for (k, v) in query {
+        req.query.entry(k).or_default().push(v);
+    }
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        req.body = Some(parse_body(body)?);
+    }
+    Ok(req)
+}
+
+/// Runs the handler on a blocking thread (it waits for the script's thread).
+async fn call(api: &Api, app: Option<String>, file: String, req: HttpRequest) -> ApiResult {
+    if api.scripts.get().is_none() {
+        return Err(ApiError::not_found("script", &file));
+    }
+    let json = req.format == "json";
+    let scripts = api.scripts.clone();
+    let reply = tokio::task::spawn_blocking(move || match scripts.get() {
+        Some(s) => s.http(app.as_deref(), &file, req, SCRIPT_HTTP_WAIT),
+        None => HttpReply {
+            status: 404,
+            body: String::new(),
+        },
+    })
+    .await
+    .map_err(|_| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "script call failed".into(),
+        )
+    })?;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let ctype = if status.is_success() && json {
+        "application/json"
+    } else {
+        "text/plain; charset=utf-8"
+    };
+    Ok((status, [(header::CONTENT_TYPE, ctype)], reply.body).into_response())
+}
+
+/// `/app/{app}/html/` → the app's `index.html`.
+pub(super) async fn app_html_index(
+    State(api): State<Api>,
+    Path(app): Path<String>,
+    req: Request,
+) -> Response {
+    serve_html(&api, &app, "/", req).await
+}
+
+/// `/app/{app}/html/{*path}`: a static file of the app.
+pub(super) async fn app_html(
+    State(api): State<Api>,
+    Path((app, path)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    serve_html(&api, &app, &format!("/{path}"), req).await
+}
+
+/// Serves `path` from `<apps>/<app>/html` (tower-http's `ServeDir`: no escape from the
+/// directory, content types, `index.html` for directories).
+async fn serve_html(api: &Api, app: &str, path: &str, req: Request) -> Response {
+    if app.is_empty() || app.starts_with('.') || app.contains(['/', '\\']) {
+        return ApiError::not_found("app", app).into_response();
+    }
+    let dir = api.apps.join(app).join("html");
+    let mut req = req.map(|_| Body::empty());
+    match path.parse() {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return ApiError::not_found("file", path).into_response(),
+    }
+    match ServeDir::new(dir).oneshot(req).await {
+        Ok(r) => r.into_response(),
+        Err(e) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
