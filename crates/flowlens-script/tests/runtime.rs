@@ -1,4 +1,11 @@
 //! Scripts on a real engine (no server): the API, handlers, limits and stores.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::field_reassign_with_default
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

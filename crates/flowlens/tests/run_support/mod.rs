@@ -135,10 +135,27 @@ impl Server {
         panic!("flowlens run: no free ports after 3 tries");
     }
 
+    /// [`Server::start_with`] with the process's working directory set to `cwd` (scripts
+    /// resolve relative program paths against it).
+    pub(crate) fn start_in(state_dir: &Path, extra: &[&str], cwd: &Path) -> Server {
+        let ports = Ports::free();
+        let mut args = ports.args(state_dir);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Server::spawn(ports, &args, Some(cwd)).unwrap_or_else(|e| panic!("flowlens run: {e}"))
+    }
+
     /// Starts `flowlens` with exactly `args` (which must make it serve HTTP on `ports.http`)
     /// and waits until `/version` answers; `Err` with its stderr when it exits first.
     pub(crate) fn try_start(ports: Ports, args: &[String]) -> Result<Server, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_flowlens"))
+        Server::spawn(ports, args, None)
+    }
+
+    fn spawn(ports: Ports, args: &[String], cwd: Option<&Path>) -> Result<Server, String> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowlens"));
+        if let Some(d) = cwd {
+            cmd.current_dir(d);
+        }
+        let mut child = cmd
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

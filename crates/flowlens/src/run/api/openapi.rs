@@ -171,6 +171,30 @@ const ENDPOINTS: &[Endpoint] = &[
         query: DS_FILTER,
     },
     Endpoint {
+        path: "/scripts/json",
+        methods: &["get"],
+        summary: "scripts: alive, error, cpuMs, memoryBytes, events/flows received and lost, actions sent/errors",
+        query: &[],
+    },
+    Endpoint {
+        path: "/script/{name}/json",
+        methods: &["get", "put", "post", "delete"],
+        summary: "a script's HTTP handler (name: its file, e.g. ddos.js); query and body passed as req.query, req.body",
+        query: &[],
+    },
+    Endpoint {
+        path: "/app/{name}/scripts/{name}/json",
+        methods: &["get", "put", "post", "delete"],
+        summary: "an app script's HTTP handler: /app/<app>/scripts/<file>/<path…>/json, req.path = the segments",
+        query: &[],
+    },
+    Endpoint {
+        path: "/app/{name}/html/",
+        methods: &["get"],
+        summary: "an app's static files (<apps dir>/<app>/html/)",
+        query: &[],
+    },
+    Endpoint {
         path: "/api-docs",
         methods: &["get"],
         summary: "this document",
