@@ -1,6 +1,6 @@
 //! One running script: its thread, its inbox, and what the server can see of it.
 //!
-//! Each script runs on its own thread with its own QuickJS runtime ([`crate::runtime`]), so a
+//! Each script runs on its own thread with its own QuickJS runtime (module `runtime`), so a
 //! script that loops or allocates without end harms only itself: the runtime's limits stop it
 //! and its status says why. The server talks to a script only through its [`ScriptHandle`]:
 //! it offers events and flow records (dropped and counted when the inbox is full, never
