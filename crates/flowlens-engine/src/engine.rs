@@ -903,6 +903,23 @@ impl Engine {
         min_value: f64,
         agg: AggMode,
     ) -> Result<Vec<ActiveFlow>> {
+        self.active_flows_matching(now_ms, agents, name, max_flows, min_value, agg, None)
+    }
+
+    /// [`Engine::active_flows`] keeping only keys that `key_filter` matches (a regular
+    /// expression searched in the joined key text, sFlow-RT's `/activeflows` `filter`
+    /// parameter), before `max_flows` applies.
+    #[allow(clippy::too_many_arguments)]
+    pub fn active_flows_matching(
+        &self,
+        now_ms: u64,
+        agents: &AgentSel,
+        name: &str,
+        max_flows: usize,
+        min_value: f64,
+        agg: AggMode,
+        key_filter: Option<&regex::Regex>,
+    ) -> Result<Vec<ActiveFlow>> {
         let flow = self.find_flow(name)?;
         let def = &flow.def;
         let tables: Vec<(DataSource, &Table)> = flow
@@ -941,7 +958,9 @@ impl Engine {
                 cands.extend(merged.into_iter().map(|(k, (v, ds, e))| (v, k, ds, e)));
             }
         }
-        cands.retain(|c| c.0 >= min_value && c.0 > 0.0);
+        cands.retain(|c| {
+            c.0 >= min_value && c.0 > 0.0 && key_filter.is_none_or(|re| re.is_match(c.1))
+        });
         let order = |a: &(f64, &str, DataSource, &Entry), b: &(f64, &str, DataSource, &Entry)| {
             b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
         };

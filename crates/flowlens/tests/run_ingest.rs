@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 
 use flowlens_wire::sflow::{self, Datagram, Sample};
 use run_support::{exporter_capture, send_all, temp_dir, udp_payloads, Server};
+use serde_json::Value as Json;
 
 /// Sends `payloads` to `to` in chunks, waiting after each until the server has taken them off
 /// the socket (`datagramsReceived`).
@@ -104,15 +105,41 @@ fn ovs_sflow_agents_counts_and_active_flows() {
     }
     let values: Vec<f64> = flows.iter().map(|f| f["value"].as_f64().unwrap()).collect();
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
-    // minValue cuts, the agent selector narrows.
-    let top = values[0];
+    // minValue cuts, the agent selector narrows. Values decay between queries (t = 2 s), so
+    // the cut sits halfway between the top two, far from both.
+    let (top, second) = (values[0], values.get(1).copied().unwrap_or(0.0));
+    assert!(second < top * 0.5, "{values:?}");
     let cut = server.get_json(&format!(
         "/activeflows/ALL/pair/json?minValue={}",
-        top * 0.999
+        (top + second) / 2.0
     ));
     assert_eq!(cut.as_array().unwrap().len(), 1, "{cut}");
     let none = server.get_json("/activeflows/192.0.2.99/pair/json");
     assert_eq!(none, serde_json::json!([]));
+    // filter keeps the keys a regular expression matches, before maxFlows applies: every
+    // active key with destination 10.99.0.3, and only those.
+    let all = server.get_json("/activeflows/ALL/pair/json?maxFlows=100000");
+    let want: Vec<&Json> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["key"].as_str().unwrap().ends_with(",10.99.0.3"))
+        .collect();
+    assert!(!want.is_empty(), "{all}");
+    let got =
+        server.get_json("/activeflows/ALL/pair/json?maxFlows=100000&filter=,10%5C.99%5C.0%5C.3$");
+    let got_keys: Vec<&str> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    let want_keys: Vec<&str> = want.iter().map(|f| f["key"].as_str().unwrap()).collect();
+    assert_eq!(got_keys, want_keys);
+    assert_eq!(
+        server.get("/activeflows/ALL/pair/json?filter=(").status,
+        400
+    );
     // /flowvalue: one key's value, at any data source or at the one that reported it.
     let key = flows[0]["key"].as_str().unwrap();
     let ds = flows[0]["dataSource"].as_str().unwrap();

@@ -51,11 +51,33 @@ pub(super) async fn active_flows(
         Some(m) => AggMode::parse(m)?,
         None => AggMode::default(),
     };
+    let key_filter = match p.get("filter").filter(|f| !f.is_empty()) {
+        Some(f) => Some(
+            regex::RegexBuilder::new(f)
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| {
+                    let e = e.to_string();
+                    ApiError::bad(format!(
+                        "parameter filter: not a regular expression: {}",
+                        e.lines().last().unwrap_or_default().trim()
+                    ))
+                })?,
+        ),
+        None => None,
+    };
     let flows = api
         .core
         .call(move |c: &mut Core| {
-            c.engine
-                .active_flows(c.now_ms(), &sel, &name, max_flows, min_value, agg)
+            c.engine.active_flows_matching(
+                c.now_ms(),
+                &sel,
+                &name,
+                max_flows,
+                min_value,
+                agg,
+                key_filter.as_ref(),
+            )
         })
         .await??;
     json_ok(Json::Array(flows.iter().map(|f| f.to_json()).collect()))

@@ -62,6 +62,7 @@ const ENDPOINTS: &[Endpoint] = &[
             ("maxFlows", "rows (default 100)"),
             ("minValue", "smallest value"),
             ("aggMode", "max (default) or sum"),
+            ("filter", "regular expression the joined key must match"),
         ],
     },
     Endpoint {
