@@ -230,6 +230,37 @@ mod tests {
         assert_eq!(s.state_dir, Some(dir.join("state")));
         assert_eq!((s.workers, s.rcvbuf), (2, 8 << 20));
 
+        // Script settings: the file's scripts first (relative to the file), then --script.
+        std::fs::write(
+            &cfg,
+            "script = [\"a.js\"]\nallow-run-cmd = true\nscript-memory-mb = 64\n\
+             syslog-format = \"rfc3164\"\n[properties]\n\"a.b\" = \"1\"\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(&args(&[
+            "--config",
+            c,
+            "--script",
+            "/x/b.js",
+            "--property",
+            "c=2",
+        ]))
+        .unwrap();
+        assert_eq!(s.scripts, [dir.join("a.js"), PathBuf::from("/x/b.js")]);
+        assert!(s.script.allow_run_cmd && s.script.syslog_rfc3164);
+        assert_eq!((s.script.memory_mb, s.script.time_limit_ms), (64, 10_000));
+        assert_eq!(s.script.properties.len(), 2);
+        assert_eq!(s.script.properties["a.b"], "1");
+        for bad in [
+            "syslog-format = \"json\"\n",
+            "script-memory-mb = 1\n",
+            "script-time-limit-ms = 0\n",
+        ] {
+            std::fs::write(&cfg, bad).unwrap();
+            assert!(Settings::resolve(&args(&["--config", c])).is_err(), "{bad}");
+        }
+        assert!(Settings::resolve(&args(&["--property", "novalue"])).is_err());
+
         std::fs::write(&cfg, "http = \"127.0.0.1:9000\"\nworkerz = 2\n").unwrap();
         let e = Settings::resolve(&args(&["--config", c]))
             .unwrap_err()
