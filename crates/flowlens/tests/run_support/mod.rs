@@ -9,6 +9,10 @@
     clippy::indexing_slicing
 )]
 
+pub(crate) mod pmacctd;
+pub(crate) mod rsyslog;
+pub(crate) mod seed;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
