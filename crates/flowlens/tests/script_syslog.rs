@@ -28,9 +28,8 @@ use std::time::{Duration, Instant};
 use pcap_parser::PcapCapture;
 use run_support::pmacctd::replay_sfprobe;
 use run_support::rsyslog::{Message, Rsyslog};
-use run_support::seed::rewrite_script;
+use run_support::seed::{rewrite_script, script_status};
 use run_support::{temp_dir, Server};
-use serde_json::Value as Json;
 
 /// The sFlow agent address pmacctd's sfprobe reports.
 const AGENT: &str = "127.0.0.6";
@@ -271,17 +270,6 @@ fn tshark_truth(pcap: &Path) -> (usize, Vec<Unreachable>) {
         })
         .collect();
     (frames, u)
-}
-
-/// The `/scripts/json` entry of the script whose file is `name`.
-fn script_status(server: &Server, name: &str) -> Json {
-    let all = server.get_json("/scripts/json");
-    all.as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["file"].as_str().is_some_and(|f| f.ends_with(name)))
-        .unwrap_or_else(|| panic!("{name} not in /scripts/json: {all}"))
-        .clone()
 }
 
 /// Checks the header of a message flowlens sent: `<133>1 TIMESTAMP HOST flowlens - - - MSG`

@@ -28,3 +28,14 @@ pub(crate) fn rewrite_script(name: &str, dir: &Path, replacements: &[(&str, &str
     std::fs::write(&out, text).unwrap();
     out
 }
+
+/// The `/scripts/json` entry of the script whose file is `name`.
+pub(crate) fn script_status(server: &super::Server, name: &str) -> serde_json::Value {
+    let all = server.get_json("/scripts/json");
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["file"].as_str().is_some_and(|f| f.ends_with(name)))
+        .unwrap_or_else(|| panic!("{name} not in /scripts/json: {all}"))
+        .clone()
+}
