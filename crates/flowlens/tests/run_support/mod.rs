@@ -9,6 +9,10 @@
     clippy::indexing_slicing
 )]
 
+pub(crate) mod pmacctd;
+pub(crate) mod rsyslog;
+pub(crate) mod seed;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -200,6 +204,11 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server running").id()
     }
 
     /// Everything the server wrote on standard error so far.
