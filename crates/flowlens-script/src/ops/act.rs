@@ -239,7 +239,7 @@ fn dns(a: Args<'_>) -> Result<Json> {
 fn opt_u16(a: &Args<'_>, i: usize, what: &str) -> Result<Option<u16>> {
     match a.opt_f64(i, what)? {
         None => Ok(None),
-        Some(p) if p >= 1.0 && p <= 65535.0 && p.fract() == 0.0 => Ok(Some(p as u16)),
+        Some(p) if (1.0..=65535.0).contains(&p) && p.fract() == 0.0 => Ok(Some(p as u16)),
         Some(p) => Err(a.bad(format!("{what} must be 1 to 65535, not {p}"))),
     }
 }

@@ -41,7 +41,9 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
             let window = a.opt_f64(1, "window")?;
             let sensitivity = a.opt_f64(2, "sensitivity")?;
             let repeat = a.opt_f64(3, "repeat")?;
-            if window.is_some_and(|w| !(w >= 1.0)) || repeat.is_some_and(|r| !(r >= 0.0)) {
+            if window.is_some_and(|w| w.is_nan() || w < 1.0)
+                || repeat.is_some_and(|r| r.is_nan() || r < 0.0)
+            {
                 return Err(a.bad("window must be ≥ 1 and repeat ≥ 0"));
             }
             ops.baselines.create(
