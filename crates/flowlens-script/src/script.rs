@@ -501,18 +501,22 @@ fn run(
             Ok(Msg::Event(e)) => js.dispatch("event", &e).map(drop),
             Ok(Msg::Flow(f)) => js.dispatch("flow", &f).map(drop),
             Ok(Msg::Async(a)) => js.dispatch("async", &a).map(drop),
-            Ok(Msg::Http(req, reply)) => {
-                let r = js.http(&req.to_json());
-                let answer = match &r {
-                    Ok(a) => a.clone(),
-                    Err(stop) => HttpReply {
+            Ok(Msg::Http(req, reply)) => match js.http(&req.to_json()) {
+                Ok(answer) => {
+                    let _ = reply.send(answer);
+                    Ok(())
+                }
+                Err(Stop::Fatal(msg)) => {
+                    // Dead before the caller hears of it, so a status read after the 500
+                    // already says so.
+                    died(msg.clone());
+                    let _ = reply.send(HttpReply {
                         status: 500,
-                        body: stop.to_string(),
-                    },
-                };
-                let _ = reply.send(answer);
-                r.map(drop)
-            }
+                        body: msg,
+                    });
+                    return;
+                }
+            },
             Err(RecvTimeoutError::Timeout) => Ok(()),
         };
         if let Err(Stop::Fatal(msg)) = outcome {
