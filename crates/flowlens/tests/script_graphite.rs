@@ -411,6 +411,7 @@ fn graphite_js_exports_sum_load_one_to_carbon() {
     drop(carbon);
     ok.stop();
     bad.stop();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// tshark reads the generator's datagrams as sFlow v5 counter samples from the right
