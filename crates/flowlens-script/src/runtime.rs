@@ -300,11 +300,15 @@ fn describe(ctx: &Ctx<'_>, e: rquickjs::Error, file: &str) -> String {
     let v = ctx.catch();
     if let Some(ex) = v.as_exception() {
         let msg = ex.message().unwrap_or_default();
-        // Frames look like `    at block (ddos.js:27)` or `    at <eval> (ddos.js:85:1)`.
-        let marker = format!("({file}:");
+        // Frames look like `    at block (ddos.js:27)` or `    at <eval> (ddos.js:85:1)`;
+        // a syntax error's only frame is `    at ddos.js:37:1`.
+        let markers = [format!("({file}:"), format!("at {file}:")];
         let line = ex.stack().and_then(|s| {
             s.lines().find_map(|l| {
-                let rest = &l[l.find(&marker)? + marker.len()..];
+                let (at, marker) = markers
+                    .iter()
+                    .find_map(|m| l.find(m.as_str()).map(|at| (at, m)))?;
+                let rest = &l[at + marker.len()..];
                 let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
                 (!n.is_empty()).then_some(n)
             })

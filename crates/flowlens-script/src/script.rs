@@ -507,7 +507,8 @@ fn run(
                     Ok(())
                 }
                 Err(Stop::Fatal(msg)) => {
-                    // The status says stopped before the client hears why.
+                    // Dead before the caller hears of it, so a status read after the 500
+                    // already says so.
                     died(msg.clone());
                     let _ = reply.send(HttpReply {
                         status: 500,

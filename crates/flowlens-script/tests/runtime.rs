@@ -269,6 +269,22 @@ fn a_script_failing_at_load_is_reported_with_its_line() {
 }
 
 #[test]
+fn a_script_with_a_syntax_error_is_reported_with_its_line() {
+    // As in the graphite.js fixture: article prose after the code.
+    let d = Dir::new("syntax");
+    let spec = d.script(
+        "prose.js",
+        "var a = 1;\n\nThe interval handler function runs every 15 seconds.\n",
+    );
+    let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
+    wait_until("the script to stop", || status(&scripts)["alive"] == false);
+    let err = status(&scripts)["error"].as_str().unwrap().to_string();
+    assert!(err.contains("expecting ';'"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    scripts.stop();
+}
+
+#[test]
 fn stores_persist_across_restarts_and_shared_values_cross_scripts() {
     let d = Dir::new("store");
     let store = d.0.join("store");
