@@ -11,7 +11,7 @@
 //! upstream typo): destination matches are counted in that flow and never reach syslog, and
 //! the test asserts exactly that.
 //!
-//! Prints (and docs/bench-phish.md records) the load time, the script's `memoryBytes` and
+//! Prints (and BENCHMARKS.md records) the load time, the script's `memoryBytes` and
 //! the server's VmRSS.
 #![allow(
     clippy::unwrap_used,
