@@ -13,7 +13,7 @@ pub enum Error {
     /// (`function` = its JavaScript name).
     Arguments {
         /// The JavaScript function, e.g. `syslog`.
-        function: &'static str,
+        function: std::borrow::Cow<'static, str>,
         /// What is wrong, e.g. `"port must be 1 to 65535"`.
         reason: String,
     },

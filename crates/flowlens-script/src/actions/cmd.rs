@@ -55,7 +55,7 @@ pub fn run(
 ) -> Result<Output> {
     let Some((program, args)) = argv.split_first() else {
         return Err(Error::Arguments {
-            function: "runCmd",
+            function: "runCmd".into(),
             reason: "the command must name a program".to_owned(),
         });
     };
@@ -71,13 +71,13 @@ pub fn run(
         for entry in env {
             let Some((name, value)) = entry.split_once('=') else {
                 return Err(Error::Arguments {
-                    function: "runCmd",
+                    function: "runCmd".into(),
                     reason: format!("environment entry {entry:?} is not NAME=value"),
                 });
             };
             if name.is_empty() {
                 return Err(Error::Arguments {
-                    function: "runCmd",
+                    function: "runCmd".into(),
                     reason: format!("environment entry {entry:?} has no name"),
                 });
             }
@@ -286,10 +286,7 @@ mod tests {
         let bad = args(&["NOEQUALS"]);
         assert!(matches!(
             run(&args(&["env"]), Some(&bad), None, T, 1024),
-            Err(Error::Arguments {
-                function: "runCmd",
-                ..
-            })
+            Err(Error::Arguments { function, .. }) if function == "runCmd"
         ));
     }
 
@@ -326,10 +323,7 @@ mod tests {
         }
         assert!(matches!(
             run(&[], None, None, T, 1024),
-            Err(Error::Arguments {
-                function: "runCmd",
-                ..
-            })
+            Err(Error::Arguments { function, .. }) if function == "runCmd"
         ));
     }
 

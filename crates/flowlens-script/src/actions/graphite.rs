@@ -28,7 +28,7 @@ pub fn format_lines(metrics: &Map<String, Value>, unix_secs: u64) -> Result<(Str
     for (name, value) in metrics {
         if name.is_empty() || name.chars().any(char::is_whitespace) {
             return Err(Error::Arguments {
-                function: "graphite",
+                function: "graphite".into(),
                 reason: format!("metric name {name:?} must be non-empty without whitespace"),
             });
         }
@@ -175,10 +175,7 @@ mod tests {
             assert!(
                 matches!(
                     format_lines(&m, 0),
-                    Err(Error::Arguments {
-                        function: "graphite",
-                        ..
-                    })
+                    Err(Error::Arguments { function, .. }) if function == "graphite"
                 ),
                 "{name:?}"
             );

@@ -182,7 +182,7 @@ impl HttpClient {
 /// An [`Error::Arguments`] of `http`.
 fn arguments(reason: String) -> Error {
     Error::Arguments {
-        function: "http",
+        function: "http".into(),
         reason,
     }
 }
@@ -493,11 +493,8 @@ mod tests {
             });
             assert!(
                 matches!(
-                    r,
-                    Err(Error::Arguments {
-                        function: "http",
-                        ..
-                    })
+                    &r,
+                    Err(Error::Arguments { function, .. }) if function == "http"
                 ),
                 "{url} {method}: {r:?}"
             );

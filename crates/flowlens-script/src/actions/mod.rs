@@ -17,7 +17,7 @@ fn port_or(function: &'static str, port: Option<u16>, default: u16) -> crate::Re
     match port {
         None => Ok(default),
         Some(0) => Err(crate::Error::Arguments {
-            function,
+            function: function.into(),
             reason: "port must be 1 to 65535".to_owned(),
         }),
         Some(p) => Ok(p),
@@ -49,7 +49,7 @@ fn resolve(
         .unwrap_or(trimmed);
     if bare.is_empty() {
         return Err(crate::Error::Arguments {
-            function: action,
+            function: action.into(),
             reason: "host must not be empty".to_owned(),
         });
     }

@@ -114,7 +114,7 @@ impl<'a> Args<'a> {
     /// An [`Error::Arguments`] of this function.
     pub(crate) fn bad(&self, reason: impl Into<String>) -> Error {
         Error::Arguments {
-            function: leak_name(self.function),
+            function: self.function.to_string().into(),
             reason: reason.into(),
         }
     }
@@ -192,53 +192,4 @@ pub(crate) fn json_text(v: &Json) -> Option<String> {
         Json::Bool(b) => Some(b.to_string()),
         _ => None,
     }
-}
-
-/// The `'static` name of an API function for [`Error::Arguments`] (names come from the
-/// prelude, a fixed set).
-fn leak_name(name: &str) -> &'static str {
-    const NAMES: &[&str] = &[
-        "setFlow",
-        "clearFlow",
-        "activeFlows",
-        "flowValue",
-        "setThreshold",
-        "clearThreshold",
-        "thresholdTriggered",
-        "setGroups",
-        "setMap",
-        "metric",
-        "dump",
-        "table",
-        "agents",
-        "metrics",
-        "flowKeys",
-        "syslog",
-        "graphite",
-        "http",
-        "http2",
-        "httpAsync",
-        "runCmd",
-        "dnsGetAllByName",
-        "storeGet",
-        "storeSet",
-        "storeDelete",
-        "storeKeys",
-        "sharedGet",
-        "sharedSet",
-        "setIntervalHandler",
-        "include",
-        "getSystemProperty",
-        "baselineCreate",
-        "baselineCheck",
-        "baselineStatistics",
-        "baselineReset",
-        "baselineDelete",
-        "md5",
-    ];
-    NAMES
-        .iter()
-        .find(|n| **n == name)
-        .copied()
-        .unwrap_or("script API")
 }

@@ -69,7 +69,7 @@ impl Store {
         let text = serde_json::to_string(&self.values).unwrap_or_default();
         if text.len() > MAX_STORE_BYTES {
             return Err(Error::Arguments {
-                function: "storeSet",
+                function: "storeSet".into(),
                 reason: format!("the store would exceed {MAX_STORE_BYTES} bytes"),
             });
         }
