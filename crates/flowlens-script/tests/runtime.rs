@@ -102,10 +102,7 @@ fn seed_ddos_js_defines_its_flow_threshold_and_groups_and_answers_http() {
         path: seeds().join("ddos.js"),
         app: None,
     };
-    if !spec.path.exists() {
-        eprintln!("skipped: {} absent", spec.path.display());
-        return;
-    }
+    assert!(spec.path.is_file(), "missing seed {}", spec.path.display());
     let mut config = Config::default();
     config.allow_run_cmd = true;
     let scripts = Scripts::start(vec![spec], h.clone(), config).unwrap();
@@ -169,7 +166,6 @@ fn an_infinite_loop_is_stopped_and_reported() {
     let mut config = Config::default();
     config.handler_time_limit = Duration::from_millis(300);
     let scripts = Scripts::start(vec![spec], host(), config).unwrap();
-    let t0 = Instant::now();
     let r = scripts.http(None, "loop.js", req(&[]), T);
     assert_eq!(r.status, 500);
     assert!(
@@ -177,7 +173,6 @@ fn an_infinite_loop_is_stopped_and_reported() {
         "{}",
         r.body
     );
-    assert!(t0.elapsed() < Duration::from_secs(10));
     let s = status(&scripts);
     assert_eq!(s["alive"], false);
     assert!(s["error"].as_str().unwrap().contains("http handler"), "{s}");
