@@ -30,9 +30,10 @@
 
 mod common;
 
+use common::{run_ok, testbed_script};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -44,10 +45,6 @@ const OVERLAY_PINGS: u32 = 10;
 /// Echo requests `nftestbed.sh up` sends itself to check the bridge and the overlay.
 const UP_PINGS: u32 = 1;
 const UP_OVERLAY_PINGS: u32 = 2;
-
-fn testbed() -> PathBuf {
-    common::workspace_dir().join("../shared/tools/nftestbed.sh")
-}
 
 /// Brings the testbed down however the test ends.
 struct Testbed {
@@ -61,21 +58,11 @@ impl Drop for Testbed {
     fn drop(&mut self) {
         let _ = self.flowlens.kill();
         let _ = self.flowlens.wait();
-        let _ = Command::new(testbed())
+        let _ = Command::new(testbed_script())
             .arg("down")
             .env("NFTB_DIR", &self.dir)
             .output();
     }
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// What the decoded sFlow must contain; counted as lines arrive.
@@ -250,19 +237,25 @@ fn open_vswitch_exports_decode_to_exact_packet_counts() {
 
     // Every exporter of the testbed sends to the one flowlens socket: sFlow, NetFlow v5 and
     // IPFIX are told apart by content.
-    run(Command::new(testbed())
-        .arg("up")
-        .env("NFTB_DIR", &dir)
-        .env("SFLOW_TARGET", &addr)
-        .env("NETFLOW_TARGET", &addr)
-        .env("IPFIX_TARGET", &addr)
-        .env("SAMPLING", "1"));
-    run(Command::new("ip")
-        .args(["netns", "exec", "nftb-h1", "ping", "-q", "-i", "0.1"])
-        .args(["-c", &PINGS.to_string(), "10.99.0.2"]));
-    run(Command::new("ip")
-        .args(["netns", "exec", "nftb-h1", "ping", "-q", "-i", "0.1"])
-        .args(["-c", &OVERLAY_PINGS.to_string(), "10.99.0.100"]));
+    run_ok(
+        Command::new(testbed_script())
+            .arg("up")
+            .env("NFTB_DIR", &dir)
+            .env("SFLOW_TARGET", &addr)
+            .env("NETFLOW_TARGET", &addr)
+            .env("IPFIX_TARGET", &addr)
+            .env("SAMPLING", "1"),
+    );
+    run_ok(
+        Command::new("ip")
+            .args(["netns", "exec", "nftb-h1", "ping", "-q", "-i", "0.1"])
+            .args(["-c", &PINGS.to_string(), "10.99.0.2"]),
+    );
+    run_ok(
+        Command::new("ip")
+            .args(["netns", "exec", "nftb-h1", "ping", "-q", "-i", "0.1"])
+            .args(["-c", &OVERLAY_PINGS.to_string(), "10.99.0.100"]),
+    );
 
     // Read decoded datagrams as they arrive until everything is there (OVS sends samples
     // within about a second and counters every 5 s), or fail after a generous bound.

@@ -20,9 +20,10 @@
 )]
 
 mod common;
+
+use common::{run_ok, testbed_script, Testbed};
 mod run_support;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,37 +36,6 @@ const IPERF_SECS: u64 = 8;
 /// Header bytes per full-sized TCP segment iperf3 does not count: Ethernet 14 + FCS 4 + IPv4
 /// 20 + TCP 32 (with timestamps) over a 1448-byte payload, as a fraction.
 const OVERHEAD: f64 = (14.0 + 4.0 + 20.0 + 32.0) / 1448.0;
-
-fn testbed() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/nftestbed.sh")
-}
-
-/// Brings the testbed down however the test ends.
-struct Testbed {
-    dir: String,
-    /// Held until the testbed is down (fields drop after `Drop::drop`).
-    _lock: std::fs::File,
-}
-
-impl Drop for Testbed {
-    fn drop(&mut self) {
-        let _ = Command::new(testbed())
-            .arg("down")
-            .env("NFTB_DIR", &self.dir)
-            .output();
-    }
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn netns(ns: &str) -> Command {
     let mut c = Command::new("ip");
@@ -97,18 +67,16 @@ fn open_vswitch_exports_to_flowlens_run() {
         assert_eq!(r.status, 204, "{name}: {}", r.body);
     }
 
-    let lock = common::testbed_lock();
     let dir = format!("/tmp/nftb-run-{}", std::process::id());
-    let _bed = Testbed {
-        dir: dir.clone(),
-        _lock: lock,
-    };
-    run(Command::new(testbed())
-        .arg("up")
-        .env("NFTB_DIR", &dir)
-        .env("SFLOW_TARGET", s.ports.sflow.to_string())
-        .env("NETFLOW_TARGET", s.ports.netflow.to_string())
-        .env("IPFIX_TARGET", s.ports.ipfix.to_string()));
+    let _bed = Testbed::take(&dir);
+    run_ok(
+        Command::new(testbed_script())
+            .arg("up")
+            .env("NFTB_DIR", &dir)
+            .env("SFLOW_TARGET", s.ports.sflow.to_string())
+            .env("NETFLOW_TARGET", s.ports.netflow.to_string())
+            .env("IPFIX_TARGET", s.ports.ipfix.to_string()),
+    );
 
     // iperf3 h1 -> h2, once the server listens.
     let mut server = netns("nftb-h2")
@@ -127,7 +95,7 @@ fn open_vswitch_exports_to_flowlens_run() {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while run(netns("nftb-h2").args(["ss", "-Hltn", "sport = :5211"]))
+    while run_ok(netns("nftb-h2").args(["ss", "-Hltn", "sport = :5211"]))
         .trim()
         .is_empty()
     {
@@ -200,7 +168,7 @@ fn open_vswitch_exports_to_flowlens_run() {
     );
 
     // VXLAN overlay: the VTEP's pings cross the underlay bridge encapsulated.
-    run(netns("nftb-h1").args(["ping", "-q", "-i", "0.05", "-c", "60", "10.99.0.100"]));
+    run_ok(netns("nftb-h1").args(["ping", "-q", "-i", "0.05", "-c", "60", "10.99.0.100"]));
     let overlay = s.wait_for("/activeflows/ALL/overlay/json", |f| {
         f.as_array().is_some_and(|a| {
             a.iter()

@@ -70,3 +70,47 @@ pub(crate) fn testbed_lock() -> std::fs::File {
     fs4::FileExt::lock(&f).expect("lock the testbed");
     f
 }
+
+/// `../shared/tools/nftestbed.sh`.
+pub(crate) fn testbed_script() -> PathBuf {
+    workspace_dir().join("../shared/tools/nftestbed.sh")
+}
+
+/// The shared testbed for one test: holds [`testbed_lock`] and brings the testbed in
+/// `NFTB_DIR` = `dir` down however the test ends (the lock is released after that).
+pub(crate) struct Testbed {
+    dir: String,
+    /// Held until the testbed is down (fields drop after `Drop::drop`).
+    _lock: std::fs::File,
+}
+
+impl Testbed {
+    /// Waits for the testbed lock; `up` is left to the caller (its exporter targets vary).
+    pub(crate) fn take(dir: &str) -> Testbed {
+        Testbed {
+            _lock: testbed_lock(),
+            dir: dir.to_string(),
+        }
+    }
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        let _ = Command::new(testbed_script())
+            .arg("down")
+            .env("NFTB_DIR", &self.dir)
+            .output();
+    }
+}
+
+/// Runs `cmd`, failing the test with its output unless it succeeds; its standard output.
+pub(crate) fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
