@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use flowlens_engine::counters::DsFilter;
-use flowlens_engine::AgentSel;
+use flowlens_engine::{AgentSel, Engine};
 use serde_json::{json, Value as Json};
 
 use super::server::analyzer_doc;
@@ -53,17 +53,10 @@ pub(super) async fn metric(
     Path((agent, metrics)): Path<(String, String)>,
     q: Query<Vec<(String, String)>>,
 ) -> ApiResult {
-    let sel = AgentSel::parse(&agent)?;
-    let filter = ds_filter(&params(q));
-    let metrics = metric_list(&metrics);
-    let stats = api
-        .core
-        .call(move |c: &mut Core| {
-            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-            c.engine.metric_json(c.now_ms(), &sel, &m, &filter)
-        })
-        .await??;
-    json_ok(Json::Array(stats))
+    metric_query(&api, &agent, &metrics, q, |e, now, sel, m, f| {
+        e.metric_json(now, sel, m, f).map(Json::Array)
+    })
+    .await
 }
 
 pub(super) async fn dump(
@@ -71,17 +64,10 @@ pub(super) async fn dump(
     Path((agent, metrics)): Path<(String, String)>,
     q: Query<Vec<(String, String)>>,
 ) -> ApiResult {
-    let sel = AgentSel::parse(&agent)?;
-    let filter = ds_filter(&params(q));
-    let metrics = metric_list(&metrics);
-    let values = api
-        .core
-        .call(move |c: &mut Core| {
-            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-            c.engine.dump_json(c.now_ms(), &sel, &m, &filter)
-        })
-        .await??;
-    json_ok(Json::Array(values))
+    metric_query(&api, &agent, &metrics, q, |e, now, sel, m, f| {
+        e.dump_json(now, sel, m, f).map(Json::Array)
+    })
+    .await
 }
 
 pub(super) async fn table(
@@ -89,17 +75,29 @@ pub(super) async fn table(
     Path((agent, metrics)): Path<(String, String)>,
     q: Query<Vec<(String, String)>>,
 ) -> ApiResult {
-    let sel = AgentSel::parse(&agent)?;
+    metric_query(&api, &agent, &metrics, q, Engine::table_json).await
+}
+
+/// One engine query of `/metric`, `/dump` or `/table`: agent selector, metric list and
+/// data-source filter from the request, the answer built by `query` on the engine thread.
+async fn metric_query(
+    api: &Api,
+    agent: &str,
+    metrics: &str,
+    q: Query<Vec<(String, String)>>,
+    query: fn(&Engine, u64, &AgentSel, &[&str], &DsFilter) -> flowlens_engine::Result<Json>,
+) -> ApiResult {
+    let sel = AgentSel::parse(agent)?;
     let filter = ds_filter(&params(q));
-    let metrics = metric_list(&metrics);
-    let table = api
+    let metrics = metric_list(metrics);
+    let answer = api
         .core
         .call(move |c: &mut Core| {
             let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-            c.engine.table_json(c.now_ms(), &sel, &m, &filter)
+            query(&c.engine, c.now_ms(), &sel, &m, &filter)
         })
         .await??;
-    json_ok(table)
+    json_ok(answer)
 }
 
 // ---- Prometheus ----------------------------------------------------------------------------
