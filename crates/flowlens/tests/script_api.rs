@@ -10,11 +10,9 @@
 
 mod run_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
+use run_support::recorder::Recorder;
 use run_support::{exporter_capture, send_all, temp_dir, udp_payloads, Server};
 use serde_json::{json, Value as Json};
 
@@ -122,73 +120,16 @@ fn ddos_js_answers_the_article_curl_commands() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A recorder standing in for Floodlight's Static Flow Pusher (normal.js talks to it with
-/// `http()`): keeps each request's method, path and body, answers 200.
-struct Recorder {
-    port: u16,
-    seen: Arc<Mutex<Vec<(String, String, String)>>>,
-}
-
-impl Recorder {
-    fn start() -> Recorder {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = l.local_addr().unwrap().port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let keep = seen.clone();
-        std::thread::spawn(move || {
-            for stream in l.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut r = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 {
-                    continue;
-                }
-                let mut parts = line.split_whitespace();
-                let method = parts.next().unwrap_or("").to_string();
-                let path = parts.next().unwrap_or("").to_string();
-                let mut len = 0usize;
-                loop {
-                    let mut h = String::new();
-                    r.read_line(&mut h).unwrap();
-                    if h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = h.split_once(':') {
-                        if k.eq_ignore_ascii_case("content-length") {
-                            len = v.trim().parse().unwrap();
-                        }
-                    }
-                }
-                let mut body = vec![0; len];
-                r.read_exact(&mut body).unwrap();
-                keep.lock()
-                    .unwrap()
-                    .push((method, path, String::from_utf8(body).unwrap()));
-                let answer = r#"{"status":"Entry pushed"}"#;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-            }
-        });
-        Recorder { port, seen }
-    }
-
-    fn requests(&self) -> Vec<(String, String, String)> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
 /// normal.js ("Integrated hybrid OpenFlow"): at load it clears the Static Flow Pusher and
 /// pushes the `normal` rule with `http()`; a block pushes a drop rule for the address.
 #[test]
 fn normal_js_pushes_openflow_rules_with_http() {
     let dir = temp_dir("script-normal");
-    let rec = Recorder::start();
+    // Stands in for Floodlight's Static Flow Pusher.
+    let rec = Recorder::start(r#"{"status":"Entry pushed"}"#, Vec::new());
     let text = std::fs::read_to_string(seed("normal.js"))
         .unwrap()
-        .replace("localhost:8080", &format!("127.0.0.1:{}", rec.port));
+        .replace("localhost:8080", &rec.addr().to_string());
     let script = dir.join("normal.js");
     std::fs::write(&script, text).unwrap();
     let server = Server::start_with(&dir.join("state"), &["--script", script.to_str().unwrap()]);
@@ -200,20 +141,20 @@ fn normal_js_pushes_openflow_rules_with_http() {
     let seen = rec.requests();
     assert_eq!(seen.len(), 3, "{seen:?}");
     assert_eq!(
-        (seen[0].0.as_str(), seen[0].1.as_str()),
+        (seen[0].method.as_str(), seen[0].path.as_str()),
         ("GET", "/wm/staticflowentrypusher/clear/all/json")
     );
     assert_eq!(
-        (seen[1].0.as_str(), seen[1].1.as_str()),
+        (seen[1].method.as_str(), seen[1].path.as_str()),
         ("POST", "/wm/staticflowentrypusher/json")
     );
     assert_eq!(
-        json_of(&seen[1].2),
+        json_of(&seen[1].body),
         json!({"name": "normal", "switch": "00:00:00:00:00:01", "cookie": "0",
                "priority": "10", "active": true, "actions": "output=normal"})
     );
-    assert_eq!(seen[2].0, "POST");
-    let block = json_of(&seen[2].2);
+    assert_eq!(seen[2].method, "POST");
+    let block = json_of(&seen[2].body);
     assert_eq!(block["name"], "block-192.0.2.7");
     assert_eq!(block["src-ip"], "192.0.2.7");
     assert_eq!(block["ether-type"], "0x0800");

@@ -23,19 +23,19 @@
 mod run_support;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use run_support::pmacctd::replay_sfprobe;
+use run_support::recorder::Recorder;
 use run_support::rsyslog::{Message, Rsyslog};
 use run_support::seed::{rewrite_script, script_status};
 use run_support::{temp_dir, Server};
 
+/// Where the loopback server serves the feed (phish.js's URL path).
+const FEED_PATH: &str = "/data/online-valid.json";
 /// The sFlow agent address pmacctd's sfprobe reports.
 const AGENT: &str = "127.0.0.7";
 /// Generated feed entries (each one distinct host name).
@@ -126,48 +126,6 @@ fn feed() -> (String, BTreeSet<String>, usize) {
     (out, hosts, cidrs)
 }
 
-/// Serves `body` at `/data/online-valid.json` on a loopback port (404 elsewhere), counting
-/// the requests for it; the thread lives as long as the test process.
-fn serve(body: String) -> (SocketAddr, Arc<AtomicUsize>) {
-    let l = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
-    let addr = l.local_addr().unwrap();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = Arc::clone(&hits);
-    std::thread::spawn(move || {
-        for s in l.incoming() {
-            let Ok(mut s) = s else { continue };
-            let mut req = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => req.extend_from_slice(&buf[..n]),
-                }
-            }
-            let line = String::from_utf8_lossy(&req)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string();
-            let reply = if line.starts_with("GET /data/online-valid.json ") {
-                h.fetch_add(1, Ordering::SeqCst);
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                )
-            } else {
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    .to_string()
-            };
-            let _ = s.write_all(reply.as_bytes());
-            if reply.starts_with("HTTP/1.1 200") {
-                let _ = s.write_all(body.as_bytes());
-            }
-        }
-    });
-    (addr, hits)
-}
-
 /// One DNS frame of the capture as tshark decodes it.
 #[derive(Debug)]
 struct DnsFrame {
@@ -244,7 +202,8 @@ fn phish_js_matches_a_real_dns_capture_against_a_300k_cidr_feed() {
     assert_eq!(hosts.len(), 16_000);
     assert_eq!(cidrs, 299_983);
     let feed_bytes = body.len();
-    let (http_addr, hits) = serve(body);
+    let feed_server = Recorder::start("", vec![(FEED_PATH.to_string(), body)]);
+    let http_addr = feed_server.addr();
     let rsyslog = Rsyslog::start(&dir.join("rsyslog"));
     let script = rewrite_script(
         "phish.js",
@@ -252,7 +211,7 @@ fn phish_js_matches_a_real_dns_capture_against_a_300k_cidr_feed() {
         &[
             (
                 "http://data.phishtank.com/data/online-valid.json",
-                &format!("http://{http_addr}/data/online-valid.json"),
+                &format!("http://{http_addr}{FEED_PATH}"),
             ),
             ("var server = '10.0.0.1';", "var server = '127.0.0.1';"),
             (
@@ -282,7 +241,12 @@ fn phish_js_matches_a_real_dns_capture_against_a_300k_cidr_feed() {
     let status = script_status(&server, "phish.js");
     let started = status["started"].as_u64().unwrap();
     let load_from_script_start = ready.saturating_sub(started);
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "the feed was fetched once");
+    let fetched = feed_server.requests();
+    assert_eq!(fetched.len(), 1, "the feed was fetched once: {fetched:?}");
+    assert_eq!(
+        (fetched[0].method.as_str(), fetched[0].path.as_str()),
+        ("GET", FEED_PATH)
+    );
     assert_eq!(status["alive"], true, "{status}");
     assert_eq!(status["error"], serde_json::Value::Null, "{status}");
     let memory_bytes = status["memoryBytes"].as_u64().unwrap();

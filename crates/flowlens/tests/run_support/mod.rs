@@ -10,6 +10,7 @@
 )]
 
 pub(crate) mod pmacctd;
+pub(crate) mod recorder;
 pub(crate) mod rsyslog;
 pub(crate) mod seed;
 
