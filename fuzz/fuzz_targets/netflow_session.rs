@@ -6,21 +6,21 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use flowlens_flow::{
-    Error, FlowRecord, KeyText, Limits, NetflowSession, RecordSink, TemplateEvent,
+use flowlens_netflow::{
+    Error, NetflowRecord, KeyText, Limits, NetflowSession, RecordSink, TemplateEvent,
 };
 use libfuzzer_sys::fuzz_target;
 
 struct Sink(usize);
 
 impl RecordSink for Sink {
-    fn record(&mut self, r: &FlowRecord<'_, '_>) {
+    fn record(&mut self, r: &NetflowRecord<'_, '_>) {
         let mut k = KeyText::default();
         r.visit_keys(&mut k);
         self.0 += k.0.len();
         let _ = (r.flow_start_ms(), r.flow_end_ms(), r.bytes(), r.frames());
     }
-    fn options(&mut self, r: &FlowRecord<'_, '_>) {
+    fn options(&mut self, r: &NetflowRecord<'_, '_>) {
         self.record(r);
     }
     fn template(&mut self, e: &TemplateEvent) {
@@ -68,5 +68,5 @@ fuzz_target!(|data: &[u8]| {
     }
     // Snapshots of whatever was learned restore.
     let snap = s.snapshot();
-    assert!(flowlens_flow::TemplateCache::restore(&snap, limits).is_ok());
+    assert!(flowlens_netflow::TemplateCache::restore(&snap, limits).is_ok());
 });

@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use flowlens_wire::sflow::{CounterSample, Datagram, FlowSample};
 use serde_json::{json, Value as Json};
 
-use crate::hash::{map, Map};
 use crate::sample::DataSource;
+use flowlens_netflow::hash::{map, Map};
 
 /// Most agents tracked.
 pub const MAX_AGENTS: usize = 10_000;

@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 
 use crate::error::{Error, Result};
-use crate::hash::{map, Map};
+use flowlens_netflow::hash::{map, Map};
 
 /// Most baselines an engine keeps.
 pub const MAX_BASELINES: usize = 10_000;

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use flowlens_flow::FlowRecord;
+use flowlens_netflow::NetflowRecord;
 use flowlens_wire::packet::{self, LinkType, WalkConfig};
 use flowlens_wire::sflow::{Datagram, Sample};
 use flowlens_wire::{KeyVisitor, Value};
@@ -14,7 +14,6 @@ use crate::agents::Agents;
 use crate::counters::{CounterLimits, Counters, Metric};
 use crate::definition::FlowDef;
 use crate::error::{Error, Result};
-use crate::hash::{map, Map};
 use crate::keybuf::{KeyBuf, Schema};
 use crate::ring::{Logged, Ring};
 use crate::sample::{self, DataSource, Weight};
@@ -22,6 +21,7 @@ use crate::select::AgentSel;
 use crate::table::{Entry, Input, Table};
 use crate::threshold::{Event, Threshold};
 use crate::Env;
+use flowlens_netflow::hash::{map, Map};
 
 /// Caps that bound the engine's memory. What does not fit is refused or evicted and counted
 /// in [`EngineStats`].
@@ -557,7 +557,7 @@ impl Engine {
 
     /// Feeds one NetFlow/IPFIX data record (options records are ignored). The agent is the
     /// exporter, the data source its input interface (`ingressInterface`, IE 10; 0 if absent).
-    pub fn add_netflow_record(&mut self, now_ms: u64, rec: &FlowRecord<'_, '_>) {
+    pub fn add_netflow_record(&mut self, now_ms: u64, rec: &NetflowRecord<'_, '_>) {
         if rec.options {
             return;
         }

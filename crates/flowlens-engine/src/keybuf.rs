@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use flowlens_wire::{KeyVisitor, Value};
 
 use crate::error::{Error, ExprKind, Result};
-use crate::hash::{map, Map};
+use flowlens_netflow::hash::{map, Map};
 
 /// Index of an interned key in a [`Schema`] and a [`KeyBuf`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

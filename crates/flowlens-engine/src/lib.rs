@@ -15,7 +15,7 @@
 //!   per-sample [`KeyBuf`].
 //! * [`expr`]: the key-function and filter grammar (`group:ipsource:dc`, `a=1,2&b~^x`).
 //! * [`groups`], [`maps`], [`oui`]: the tables key functions look things up in ([`Env`]).
-//! * [`counters`], [`stats`]: counter metrics from sFlow counter samples and their summary
+//! * [`counters`], [`summary`]: counter metrics from sFlow counter samples and their summary
 //!   statistics.
 //! * [`agents`], [`persist`], [`baseline`], [`geo`]: per-agent session statistics, the
 //!   definitions document for restarts, temporal baselines, MaxMind lookups.
@@ -35,7 +35,6 @@ pub mod error;
 pub mod expr;
 pub mod geo;
 pub mod groups;
-mod hash;
 mod json_query;
 pub mod keybuf;
 pub mod maps;
@@ -44,7 +43,7 @@ pub mod persist;
 mod ring;
 pub mod sample;
 pub mod select;
-pub mod stats;
+pub mod summary;
 mod table;
 pub mod threshold;
 

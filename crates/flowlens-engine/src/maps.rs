@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::hash::{map, Map};
+use flowlens_netflow::hash::{map, Map};
 
 /// One named map: value → label.
 #[derive(Clone)]

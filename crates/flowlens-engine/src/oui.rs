@@ -10,7 +10,7 @@
 use core::fmt;
 
 use crate::error::{Error, Result};
-use crate::hash::{map, Map};
+use flowlens_netflow::hash::{map, Map};
 
 /// MAC prefix → organisation name.
 #[derive(Clone)]

@@ -19,10 +19,10 @@
 //! count (about the number of samples in the last `t` seconds).
 
 use crate::definition::{ValueKind, ValueSpec, MAX_DISTINCT};
-use crate::hash::{map, Map};
 use crate::keybuf::KeyBuf;
 use crate::sample::Weight;
 use crate::Env;
+use flowlens_netflow::hash::{map, Map};
 
 /// `e^(-Δt/t)` for `dt_ms` milliseconds and time constant `t_secs`.
 #[inline]

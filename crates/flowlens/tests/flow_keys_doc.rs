@@ -1,5 +1,5 @@
 //! docs/flow-keys.md stays true: its tables are the ones documented in the packet walker's
-//! `keys.rs` and in flowlens-flow's `keys.rs`, and every flow key `flowlens decode` reports on
+//! `keys.rs` and in flowlens-netflow's `keys.rs`, and every flow key `flowlens decode` reports on
 //! the shared captures (packets, sampled headers, NetFlow/IPFIX records) is listed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a panic is a failed test
@@ -38,7 +38,7 @@ fn doc_tables_match_the_sources_and_list_every_key_seen() {
     let packet_src =
         std::fs::read_to_string(root.join("crates/flowlens-wire/src/packet/keys.rs")).unwrap();
     let record_src =
-        std::fs::read_to_string(root.join("crates/flowlens-flow/src/keys.rs")).unwrap();
+        std::fs::read_to_string(root.join("crates/flowlens-netflow/src/keys.rs")).unwrap();
     let packet_rows = table_rows(packet_part, "");
     let record_rows = table_rows(record_part, "");
     assert!(

@@ -28,7 +28,7 @@ use std::net::IpAddr;
 
 use flowlens_wire::sflow::CounterSample;
 
-use crate::hash::{map, Map};
+use flowlens_netflow::hash::{map, Map};
 use source::{Outcome, Source};
 
 pub use filter::DsFilter;

@@ -12,7 +12,7 @@ use super::types::{Metric, MetricValue, Statistic};
 use super::{parse_ds, Counters, DsFilter};
 use crate::error::{Error, Result};
 use crate::select::AgentSel;
-use crate::stats::Stat;
+use crate::summary::Stat;
 
 /// One selected data source.
 struct Sel<'a> {

@@ -8,8 +8,8 @@ use super::parse::Parser;
 use crate::env::Env;
 use crate::error::{ExprKind, Result};
 use crate::groups::{parse_cidr, Lpm};
-use crate::hash::{map, Map};
 use crate::keybuf::{KeyBuf, Schema};
+use flowlens_netflow::hash::{map, Map};
 
 /// A compiled filter condition.
 #[derive(Clone, Debug)]

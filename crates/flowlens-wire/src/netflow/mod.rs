@@ -12,7 +12,7 @@
 //! templates are state: they arrive in earlier datagrams, per exporter and observation domain.
 //! This crate keeps no state. It parses template definitions into [`FieldSpec`] lists, and
 //! decodes data given such a list; the template cache that connects the two lives in the
-//! sans-IO engine crate (`flowlens-flow`).
+//! sans-IO engine crate (`flowlens-netflow`).
 //!
 //! # Error policy
 //!

@@ -10,7 +10,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use flowlens_flow::{Limits, NetflowSession, TemplateCache};
+use flowlens_netflow::{Limits, NetflowSession, TemplateCache};
 use flowlens_wire::packet::WalkConfig;
 
 use crate::capture;

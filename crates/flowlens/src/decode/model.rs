@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use flowlens_flow::NetflowSession;
+use flowlens_netflow::NetflowSession;
 use flowlens_wire::packet::{self, LinkType, Walk, WalkConfig};
 use flowlens_wire::sflow::{self, CounterData, Datagram, FlowData, FlowRecord, Sample};
 use flowlens_wire::{Error, FieldVisitor, KeyVisitor, Value};

@@ -1,13 +1,13 @@
 //! NetFlow v5, NetFlow v9 and IPFIX datagrams in the `flowlens decode` document.
 //!
-//! Template state lives in one `flowlens_flow::NetflowSession` for the whole run, so
+//! Template state lives in one `flowlens_netflow::NetflowSession` for the whole run, so
 //! templates learned from one packet (or one payload file) decode data in later ones, in the
 //! order the input gives them; data that arrives first is held and printed, marked
 //! `was_pending`, with the datagram whose template released it.
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use flowlens_flow::{FlowRecord, NetflowSession, RecordSink, TemplateChange, TemplateEvent};
+use flowlens_netflow::{NetflowRecord, NetflowSession, RecordSink, TemplateChange, TemplateEvent};
 use flowlens_wire::netflow::{ipfix, sniff, v5, v9, visit_data_record, Protocol};
 use serde_json::{Map, Value as Json};
 
@@ -149,7 +149,7 @@ struct DocSink {
 }
 
 impl DocSink {
-    fn push_record(&mut self, r: &FlowRecord<'_, '_>, options: bool) {
+    fn push_record(&mut self, r: &NetflowRecord<'_, '_>, options: bool) {
         let mut d = Map::new();
         d.insert("template_id".into(), r.template_id.into());
         d.insert("offset".into(), r.data.offset().into());
@@ -178,11 +178,11 @@ impl DocSink {
 }
 
 impl RecordSink for DocSink {
-    fn record(&mut self, record: &FlowRecord<'_, '_>) {
+    fn record(&mut self, record: &NetflowRecord<'_, '_>) {
         self.push_record(record, false);
     }
 
-    fn options(&mut self, record: &FlowRecord<'_, '_>) {
+    fn options(&mut self, record: &NetflowRecord<'_, '_>) {
         self.push_record(record, true);
     }
 
@@ -204,7 +204,7 @@ impl RecordSink for DocSink {
         }));
     }
 
-    fn error(&mut self, error: &flowlens_flow::Error) {
+    fn error(&mut self, error: &flowlens_netflow::Error) {
         self.errors.push(error.to_string());
     }
 }

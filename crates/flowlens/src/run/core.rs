@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use flowlens_engine::Engine;
-use flowlens_flow::{FlowRecord, NetflowSession, RecordSink};
+use flowlens_netflow::{NetflowRecord, NetflowSession, RecordSink};
 use flowlens_script::Scripts;
 use flowlens_wire::sflow::{self, Datagram};
 use tokio::sync::{oneshot, watch};
@@ -121,10 +121,10 @@ struct Sink<'a> {
 }
 
 impl RecordSink for Sink<'_> {
-    fn record(&mut self, r: &FlowRecord<'_, '_>) {
+    fn record(&mut self, r: &NetflowRecord<'_, '_>) {
         self.engine.add_netflow_record(self.now_ms, r);
     }
-    fn error(&mut self, _e: &flowlens_flow::Error) {
+    fn error(&mut self, _e: &flowlens_netflow::Error) {
         self.errors += 1;
     }
 }
@@ -228,7 +228,7 @@ impl Core {
                 Ok(d) => self.engine.add_sflow_from(now_ms, Some(from), &d),
                 Err(_) => self.feed.rejected += 1,
             }
-        } else if flowlens_flow::sniff(payload).is_some() {
+        } else if flowlens_netflow::sniff(payload).is_some() {
             self.feed.netflow += 1;
             let mut sink = Sink {
                 engine: &mut self.engine,

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use flowlens_engine::{Engine, Limits};
-use flowlens_flow::{NetflowSession, TemplateCache};
+use flowlens_netflow::{NetflowSession, TemplateCache};
 
 use self::api::{SocketInfo, Writes};
 use self::config::Settings;
@@ -220,7 +220,7 @@ fn load_engine(state: &StateDir) -> Engine {
 /// A NetFlow/IPFIX session with the saved templates (a snapshot that does not restore is set
 /// aside).
 fn load_session(state: &StateDir) -> Result<NetflowSession> {
-    let limits = flowlens_flow::Limits::default();
+    let limits = flowlens_netflow::Limits::default();
     if let Some(bytes) = state.load_templates() {
         match TemplateCache::restore(&bytes, limits) {
             Ok(cache) => return Ok(NetflowSession::with_templates(cache)),

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use flowlens_engine::Engine;
-use flowlens_flow::{FlowRecord, Limits, NetflowSession, RecordSink};
+use flowlens_netflow::{Limits, NetflowRecord, NetflowSession, RecordSink};
 use flowlens_wire::packet::{self, LinkType, WalkConfig};
 use flowlens_wire::sflow::{self, Datagram};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -72,10 +72,10 @@ struct Sink<'a> {
 }
 
 impl RecordSink for Sink<'_> {
-    fn record(&mut self, r: &FlowRecord<'_, '_>) {
+    fn record(&mut self, r: &NetflowRecord<'_, '_>) {
         self.engine.add_netflow_record(self.now_ms, r);
     }
-    fn error(&mut self, _e: &flowlens_flow::Error) {
+    fn error(&mut self, _e: &flowlens_netflow::Error) {
         self.errors += 1;
     }
 }
@@ -195,7 +195,7 @@ impl<'e> Replayer<'e> {
             }
             return true;
         }
-        if flowlens_flow::sniff(payload).is_some() {
+        if flowlens_netflow::sniff(payload).is_some() {
             self.netflow += 1;
             let mut sink = Sink {
                 engine: self.engine,

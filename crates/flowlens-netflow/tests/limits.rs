@@ -6,7 +6,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 
 use common::*;
-use flowlens_flow::{Error, Limits, NetflowSession, TemplateCache};
+use flowlens_netflow::{Error, Limits, NetflowSession, TemplateCache};
 
 /// An IPFIX message (domain 1) with `n` templates of `fields` four-byte fields, ids from `first`.
 fn template_message(first: u16, n: u16, fields: u16) -> Vec<u8> {

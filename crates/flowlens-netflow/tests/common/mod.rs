@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
-use flowlens_flow::{
-    Error, FlowRecord, KeyText, NetflowSession, Protocol, RecordSink, SamplingSource, TemplateEvent,
+use flowlens_netflow::{
+    Error, KeyText, NetflowRecord, NetflowSession, Protocol, RecordSink, SamplingSource,
+    TemplateEvent,
 };
 use pcap_parser::{Linktype, PcapCapture};
 
@@ -147,7 +148,7 @@ pub struct Collect {
     pub errors: Vec<Error>,
 }
 
-fn rec(r: &FlowRecord<'_, '_>) -> Rec {
+fn rec(r: &NetflowRecord<'_, '_>) -> Rec {
     let mut t = KeyText::default();
     r.visit_keys(&mut t);
     let keys =
@@ -171,10 +172,10 @@ fn rec(r: &FlowRecord<'_, '_>) -> Rec {
 }
 
 impl RecordSink for Collect {
-    fn record(&mut self, r: &FlowRecord<'_, '_>) {
+    fn record(&mut self, r: &NetflowRecord<'_, '_>) {
         self.records.push(rec(r));
     }
-    fn options(&mut self, r: &FlowRecord<'_, '_>) {
+    fn options(&mut self, r: &NetflowRecord<'_, '_>) {
         self.options.push(rec(r));
     }
     fn template(&mut self, e: &TemplateEvent) {

@@ -1,10 +1,10 @@
-//! flowlens-flow: the sans-IO flow engine's NetFlow v5 / v9 and IPFIX part.
+//! flowlens-netflow: the sans-IO flow engine's NetFlow v5 / v9 and IPFIX part.
 //!
 //! [`NetflowSession`] turns datagrams into records: it learns NetFlow v9 / IPFIX templates into
 //! a bounded [`TemplateCache`], holds data that arrives before its template in a bounded
 //! pending buffer (released when the template arrives, dropped and counted after a TTL),
 //! applies the right sampling rate to every record ([`SamplingSource`] says where it came
-//! from), and hands each record to a [`RecordSink`] as a [`FlowRecord`]. [`visit_keys`] names a
+//! from), and hands each record to a [`RecordSink`] as a [`NetflowRecord`]. [`visit_keys`] names a
 //! record's contents with the same sFlow-RT flow keys the sFlow packet walker uses
 //! ([`keys`] has the table).
 //!
@@ -27,7 +27,7 @@
 //! faults. Network input never panics (fuzzed by `fuzz/fuzz_targets/netflow_session.rs`).
 
 pub mod error;
-mod hash;
+pub mod hash;
 pub mod keys;
 mod pending;
 pub mod record;
@@ -39,7 +39,7 @@ mod v5;
 pub use error::Error;
 pub use keys::{ipfix_key_name, visit_keys, KeyText};
 pub use pending::PendingStats;
-pub use record::{ExportClock, FlowRecord};
+pub use record::{ExportClock, NetflowRecord};
 pub use sampling::{v5_rate, SamplingSource};
 pub use session::{DatagramInfo, Expired, NetflowSession, RecordSink, SessionStats, TemplateEvent};
 pub use template::{

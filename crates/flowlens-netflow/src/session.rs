@@ -9,7 +9,7 @@ use flowlens_wire::Layer;
 
 use crate::hash::{map, Map};
 use crate::pending::{Pending, PendingStats};
-use crate::record::{uint, ExportClock, FlowRecord};
+use crate::record::{uint, ExportClock, NetflowRecord};
 use crate::sampling::{v5_rate, SamplerTable, SamplingFields};
 use crate::template::{CacheStats, Limits, TemplateCache, TemplateChange, TemplateKey};
 use crate::{Error, Protocol, SamplingSource};
@@ -22,11 +22,11 @@ use crate::{Error, Protocol, SamplingSource};
 /// datagram is still decoded when its framing allows).
 pub trait RecordSink {
     /// A flow data record.
-    fn record(&mut self, record: &FlowRecord<'_, '_>);
+    fn record(&mut self, record: &NetflowRecord<'_, '_>);
 
     /// A record of an options template (sampler tables, interface names, ...). Sampling
     /// options have already been applied to the session when this is called.
-    fn options(&mut self, record: &FlowRecord<'_, '_>) {
+    fn options(&mut self, record: &NetflowRecord<'_, '_>) {
         let _ = record;
     }
 
@@ -132,10 +132,10 @@ struct State {
 /// time; nothing here reads a clock or a socket).
 ///
 /// ```
-/// use flowlens_flow::{FlowRecord, Limits, NetflowSession, RecordSink};
+/// use flowlens_netflow::{NetflowRecord, Limits, NetflowSession, RecordSink};
 /// struct Count(usize);
 /// impl RecordSink for Count {
-///     fn record(&mut self, _: &FlowRecord<'_, '_>) { self.0 += 1; }
+///     fn record(&mut self, _: &NetflowRecord<'_, '_>) { self.0 += 1; }
 /// }
 /// let mut s = NetflowSession::new(Limits::default()).unwrap();
 /// let mut sink = Count(0);
@@ -402,7 +402,7 @@ impl NetflowSession {
             (None, None) => (1, SamplingSource::Default1),
         };
         for data in crate::v5::records(packet) {
-            let r = FlowRecord {
+            let r = NetflowRecord {
                 protocol: Protocol::NetflowV5,
                 exporter: ctx.exporter,
                 domain: h.domain,
@@ -571,7 +571,7 @@ impl NetflowSession {
                     }
                 }
             }
-            let mut r = FlowRecord {
+            let mut r = NetflowRecord {
                 protocol: h.protocol,
                 exporter: ctx.exporter,
                 domain: h.domain,
@@ -677,7 +677,7 @@ mod tests {
     #[derive(Default)]
     struct Sink(Vec<TemplateEvent>, Vec<Error>);
     impl RecordSink for Sink {
-        fn record(&mut self, _: &FlowRecord<'_, '_>) {}
+        fn record(&mut self, _: &NetflowRecord<'_, '_>) {}
         fn template(&mut self, e: &TemplateEvent) {
             self.0.push(*e);
         }

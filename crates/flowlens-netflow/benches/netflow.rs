@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flowlens_flow::{FlowRecord, Limits, NetflowSession, RecordSink};
+use flowlens_netflow::{Limits, NetflowRecord, NetflowSession, RecordSink};
 use flowlens_wire::{KeyVisitor, Value};
 use pcap_parser::PcapCapture;
 
@@ -32,7 +32,7 @@ impl KeyVisitor for Keys {
 }
 
 impl RecordSink for Keys {
-    fn record(&mut self, r: &FlowRecord<'_, '_>) {
+    fn record(&mut self, r: &NetflowRecord<'_, '_>) {
         self.records += 1;
         r.visit_keys(self);
     }

@@ -44,7 +44,7 @@ impl ExportClock {
 /// One decoded flow (or options) record with its context. Borrowed: valid during the sink
 /// call.
 #[derive(Clone, Copy, Debug)]
-pub struct FlowRecord<'t, 'a> {
+pub struct NetflowRecord<'t, 'a> {
     /// NetFlow v5, v9 or IPFIX.
     pub protocol: Protocol,
     /// The exporter (datagram source address).
@@ -71,7 +71,7 @@ pub struct FlowRecord<'t, 'a> {
     pub(crate) plan: Option<&'t Plan>,
 }
 
-impl<'t, 'a> FlowRecord<'t, 'a> {
+impl<'t, 'a> NetflowRecord<'t, 'a> {
     /// The record's `(spec, value bytes)` pairs in template order.
     pub fn fields(&self) -> Fields<'t, 'a> {
         self.data.fields()

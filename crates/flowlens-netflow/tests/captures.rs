@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
-use flowlens_flow::{Limits, NetflowSession, Protocol, SamplingSource, TemplateChange};
+use flowlens_netflow::{Limits, NetflowSession, Protocol, SamplingSource, TemplateChange};
 
 fn session() -> NetflowSession {
     NetflowSession::new(Limits::default()).unwrap()

@@ -63,7 +63,7 @@ use flowlens_wire::packet::keys::TcpFlagBits;
 use flowlens_wire::packet::{self, LinkType, WalkConfig};
 use flowlens_wire::{KeyVisitor, Value};
 
-use crate::record::{uint, FlowRecord};
+use crate::record::{uint, NetflowRecord};
 use crate::Protocol;
 
 /// The key name for an element without a normalised key, from the wire registry:
@@ -294,7 +294,7 @@ struct Times {
 }
 
 /// Calls `v.key` for every normalised key of `record` (see the module docs for the table).
-pub fn visit_keys(record: &FlowRecord<'_, '_>, v: &mut impl KeyVisitor) {
+pub fn visit_keys(record: &NetflowRecord<'_, '_>, v: &mut impl KeyVisitor) {
     let mut s = Summary::default();
     s.fill(record);
     s.emit(record, v);
@@ -308,7 +308,7 @@ pub fn visit_keys(record: &FlowRecord<'_, '_>, v: &mut impl KeyVisitor) {
 /// same walker as sFlow's sampled headers, at the same depths (`ipsource`, `ipsource.1` inside
 /// a tunnel, `stack`, ...). Such a record stands for one sampled frame: `frames` is the sampling
 /// rate and `bytes` is `dataLinkFrameSize` (IE 312) × the rate when the record carries it.
-fn frame_keys(record: &FlowRecord<'_, '_>, s: &Summary<'_>, v: &mut impl KeyVisitor) {
+fn frame_keys(record: &NetflowRecord<'_, '_>, s: &Summary<'_>, v: &mut impl KeyVisitor) {
     let Some(frame) = netflow::frame_section(&record.data) else {
         return;
     };
@@ -422,14 +422,14 @@ const fn consumed(id: u16) -> bool {
 }
 
 impl<'a> Summary<'a> {
-    pub(crate) fn of(r: &FlowRecord<'_, 'a>) -> Summary<'a> {
+    pub(crate) fn of(r: &NetflowRecord<'_, 'a>) -> Summary<'a> {
         let mut s = Summary::default();
         s.fill(r);
         s
     }
 
     /// Gathers the record's values into a default (empty) summary, in place (it is large).
-    fn fill(&mut self, r: &FlowRecord<'_, 'a>) {
+    fn fill(&mut self, r: &NetflowRecord<'_, 'a>) {
         let s = self;
         s.rate = u64::from(r.sampling_rate.max(1));
         let v9 = r.protocol == Protocol::NetflowV9;
@@ -553,7 +553,7 @@ impl<'a> Summary<'a> {
         self.tun_src.is_some() || self.tun_dst.is_some() || self.tun_type.is_some_and(|t| t != 0)
     }
 
-    fn emit(&self, r: &FlowRecord<'_, '_>, v: &mut impl KeyVisitor) {
+    fn emit(&self, r: &NetflowRecord<'_, '_>, v: &mut impl KeyVisitor) {
         let u = Value::U64;
         let d = if self.tunnelled() {
             self.emit_tunnel(v);
