@@ -2,7 +2,8 @@
 //!
 //! - [`capture`] reads pcap, pcapng and bare payload files into frames; [`listen`] receives
 //!   them from a UDP socket;
-//! - [`model`] decodes a frame with `flowlens-wire` into one JSON document;
+//! - [`document`] decodes a frame with `flowlens-wire` into one JSON document ([`netflow`] for
+//!   NetFlow/IPFIX datagrams), with the value conversions of [`json`];
 //! - [`text`] renders that document for people; `--format json` prints it as one line;
 //! - [`stats`] counts everything and reports errors.
 
@@ -16,8 +17,9 @@ use flowlens_wire::packet::WalkConfig;
 use crate::capture;
 use crate::{DecodeArgs, Format};
 
+mod document;
+mod json;
 mod listen;
-mod model;
 mod netflow;
 mod stats;
 mod text;
@@ -31,7 +33,7 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
     let mut printer = Printer {
         out: BufWriter::new(io::stdout().lock()),
         format: args.format,
-        ctx: model::Ctx {
+        ctx: document::Ctx {
             cfg: WalkConfig::default(),
             stats: stats::Stats::default(),
             session: session(args)?,
@@ -112,7 +114,7 @@ fn session(args: &DecodeArgs) -> Result<NetflowSession> {
 struct Printer<W: Write> {
     out: W,
     format: Format,
-    ctx: model::Ctx,
+    ctx: document::Ctx,
     /// The first write error, kept so a broken pipe ends the run quietly.
     write_error: Option<io::Error>,
     /// Flush after every document (live input: whoever reads us sees each datagram at once).
@@ -121,8 +123,8 @@ struct Printer<W: Write> {
 
 impl<W: Write> Printer<W> {
     fn frame(&mut self, file: &str, packet: u64, frame: &capture::Frame<'_>) -> Result<()> {
-        let origin = model::Origin { file, packet };
-        let docs = model::frame_documents(origin, frame, &mut self.ctx);
+        let origin = json::Origin { file, packet };
+        let docs = document::frame_documents(origin, frame, &mut self.ctx);
         let written = docs.iter().try_for_each(|doc| match self.format {
             Format::Json => serde_json::to_writer(&mut self.out, doc)
                 .map_err(io::Error::from)

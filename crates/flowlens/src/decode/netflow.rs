@@ -11,7 +11,7 @@ use flowlens_netflow::{NetflowRecord, NetflowSession, RecordSink, TemplateChange
 use flowlens_wire::netflow::{ipfix, sniff, v5, v9, visit_data_record, Protocol};
 use serde_json::{Map, Value as Json};
 
-use super::model::{fields_of, KeyMap, Origin};
+use super::json::{fields_of, KeyMap, Origin};
 use super::stats::Stats;
 
 /// Exporter address used for bare payload files, which carry none: every payload file of a

@@ -4,7 +4,7 @@
 //! or rejected is counted here, and every rejection is reported on standard error with its
 //! file, packet number, layer and byte offset.
 
-use super::model::Origin;
+use super::json::Origin;
 
 /// What a decode run saw. Printed as one summary line on standard error.
 #[derive(Debug, Default)]
