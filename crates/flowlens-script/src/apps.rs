@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use crate::script::{Globals, HttpReply, HttpRequest, ScriptHandle, ScriptSpec};
+use crate::script::ScriptHandle;
+use crate::state::{Globals, HttpReply, HttpRequest, ScriptSpec};
 use crate::{Config, Error, Host, Result};
 
 /// The scripts of the apps under `dir`: every `*.js` in `<dir>/<app>/scripts/`, apps and files

@@ -28,9 +28,11 @@ pub mod host;
 mod ops;
 mod runtime;
 pub mod script;
+pub mod state;
 
 pub use apps::{find_apps, Scripts};
 pub use config::Config;
 pub use error::{Error, Result};
 pub use host::{EngineJob, Host};
-pub use script::{HttpReply, HttpRequest, ScriptHandle, ScriptSpec};
+pub use script::ScriptHandle;
+pub use state::{HttpReply, HttpRequest, ScriptSpec};

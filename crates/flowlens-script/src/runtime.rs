@@ -24,7 +24,7 @@ use serde_json::{json, Value as Json};
 use crate::actions::http::HttpClient;
 use crate::actions::syslog::Syslog;
 use crate::ops::{store::Store, Ops};
-use crate::script::{HttpReply, ScriptSpec, Shared, Subscriptions};
+use crate::state::{HttpReply, ScriptSpec, Shared, Subscriptions};
 use crate::{Config, Error, Host};
 
 /// The API prelude, evaluated before the script.

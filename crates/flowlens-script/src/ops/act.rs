@@ -11,7 +11,7 @@ use serde_json::{json, Value as Json};
 
 use super::{json_text, Args, Ops};
 use crate::actions::{cmd, graphite, http};
-use crate::script::Action;
+use crate::state::Action;
 use crate::{Error, Result};
 
 /// Most `httpAsync` requests in flight per script.

@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 
 use crate::actions::http::HttpClient;
 use crate::actions::syslog::Syslog;
-use crate::script::{Shared, Subscriptions};
+use crate::state::{Shared, Subscriptions};
 use crate::{Config, Error, Host, Result};
 
 mod act;
