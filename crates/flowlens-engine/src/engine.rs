@@ -571,18 +571,16 @@ impl Engine {
             .and_then(flowlens_wire::netflow::ie::be_uint)
             .unwrap_or(0);
         let ds = DataSource::new(agent, 0, ifindex as u32);
-        let rate = rec.sampling_rate.max(1);
-        let frames = rec.frames().unwrap_or(0) as f64 / f64::from(rate);
-        let bytes = rec.bytes().unwrap_or(0) as f64 / f64::from(rate);
         let name = ds.name();
         let w = self.collect(now_ms, |_, v| {
             v.key("agent", 0, Value::Ip(agent));
             v.key("datasource", 0, Value::Display(&name));
-            rec.visit_keys(v);
+            // The record's own counts; the tables scale them by the rate (once).
+            let counts = rec.visit_keys(v);
             Weight {
-                rate,
-                frames,
-                bytes,
+                rate: rec.sampling_rate.max(1),
+                frames: counts.packets.unwrap_or(0) as f64,
+                bytes: counts.octets.unwrap_or(0) as f64,
             }
         });
         self.feed(now_ms, ds, w, false);

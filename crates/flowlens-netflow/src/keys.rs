@@ -293,13 +293,47 @@ struct Times {
     delta: (Option<u64>, Option<u64>),
 }
 
-/// Calls `v.key` for every normalised key of `record` (see the module docs for the table).
-pub fn visit_keys(record: &NetflowRecord<'_, '_>, v: &mut impl KeyVisitor) {
+/// Calls `v.key` for every normalised key of `record` (see the module docs for the table) and
+/// returns the record's counts, from the same single pass over its fields.
+pub fn visit_keys(record: &NetflowRecord<'_, '_>, v: &mut impl KeyVisitor) -> RecordCounts {
     let mut s = Summary::default();
     s.fill(record);
     s.emit(record, v);
     if s.src4.is_none() && s.dst4.is_none() && s.src6.is_none() && s.dst6.is_none() {
         frame_keys(record, &s, v);
+    }
+    s.counts()
+}
+
+/// What a record counts, as exported (not scaled): its packet and octet counts, its flow
+/// times, and the 1-in-N sampling rate that applies to it. The one place where counts are
+/// scaled by the sampling rate is [`RecordCounts::frames`] / [`RecordCounts::bytes`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordCounts {
+    /// `packetDeltaCount` (IE 2), else `packetTotalCount` (IE 86); v5 `dPkts`.
+    pub packets: Option<u64>,
+    /// `octetDeltaCount` (IE 1), else `octetTotalCount` (IE 85); v5 `dOctets`.
+    pub octets: Option<u64>,
+    /// Flow start, Unix ms, when the record has a start time that can be made absolute.
+    pub start_ms: Option<u64>,
+    /// Flow end, Unix ms.
+    pub end_ms: Option<u64>,
+    /// The 1-in-N sampling rate applied to the record (≥ 1).
+    pub sampling_rate: u64,
+}
+
+impl RecordCounts {
+    /// Frames (packets) the record stands for: its packet count × the sampling rate
+    /// (saturating).
+    #[must_use]
+    pub fn frames(&self) -> Option<u64> {
+        self.packets.map(|n| n.saturating_mul(self.sampling_rate))
+    }
+
+    /// Bytes the record stands for: its octet count × the sampling rate (saturating).
+    #[must_use]
+    pub fn bytes(&self) -> Option<u64> {
+        self.octets.map(|n| n.saturating_mul(self.sampling_rate))
     }
 }
 
@@ -313,7 +347,7 @@ fn frame_keys(record: &NetflowRecord<'_, '_>, s: &Summary<'_>, v: &mut impl KeyV
         return;
     };
     packet::walk(LinkType::Ethernet, frame, &WalkConfig::default()).visit_keys(v);
-    if s.frames().is_none() {
+    if s.counts().packets.is_none() {
         v.key("frames", 0, Value::U64(s.rate));
         let size = record
             .data
@@ -537,16 +571,15 @@ impl<'a> Summary<'a> {
         }
     }
 
-    pub(crate) fn bytes(&self) -> Option<u64> {
-        self.octets_delta
-            .or(self.octets_total)
-            .map(|n| n.saturating_mul(self.rate))
-    }
-
-    pub(crate) fn frames(&self) -> Option<u64> {
-        self.packets_delta
-            .or(self.packets_total)
-            .map(|n| n.saturating_mul(self.rate))
+    /// The record's counts as exported, with its sampling rate.
+    pub(crate) fn counts(&self) -> RecordCounts {
+        RecordCounts {
+            packets: self.packets_delta.or(self.packets_total),
+            octets: self.octets_delta.or(self.octets_total),
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+            sampling_rate: self.rate,
+        }
     }
 
     fn tunnelled(&self) -> bool {
@@ -672,10 +705,11 @@ impl<'a> Summary<'a> {
         if let Some(x) = self.segment_vni {
             v.key("vxlanvni", 0, u(x));
         }
-        if let Some(x) = self.bytes() {
+        let counts = self.counts();
+        if let Some(x) = counts.bytes() {
             v.key("bytes", 0, u(x));
         }
-        if let Some(x) = self.frames() {
+        if let Some(x) = counts.frames() {
             v.key("frames", 0, u(x));
         }
         v.key("samplingrate", 0, u(self.rate));

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use flowlens_wire::netflow::{DataRecord, Fields};
 use flowlens_wire::KeyVisitor;
 
-use crate::keys::{Plan, Summary};
+use crate::keys::{Plan, RecordCounts, Summary};
 use crate::{Protocol, SamplingSource};
 
 /// The export-time context of a datagram, needed to make relative record times absolute.
@@ -84,29 +84,15 @@ impl<'t, 'a> NetflowRecord<'t, 'a> {
             .map(|(_, v)| v)
     }
 
-    /// Normalised flow keys (see the crate's key table).
-    pub fn visit_keys(&self, v: &mut impl KeyVisitor) {
-        crate::keys::visit_keys(self, v);
+    /// Normalised flow keys (see the crate's key table), and the record's counts from the
+    /// same pass.
+    pub fn visit_keys(&self, v: &mut impl KeyVisitor) -> RecordCounts {
+        crate::keys::visit_keys(self, v)
     }
 
-    /// Frames (packets) the record stands for: its packet count × the sampling rate.
-    pub fn frames(&self) -> Option<u64> {
-        Summary::of(self).frames()
-    }
-
-    /// Bytes the record stands for: its octet count × the sampling rate.
-    pub fn bytes(&self) -> Option<u64> {
-        Summary::of(self).bytes()
-    }
-
-    /// Flow start, Unix ms, when the record has a start time that can be made absolute.
-    pub fn flow_start_ms(&self) -> Option<u64> {
-        Summary::of(self).start_ms
-    }
-
-    /// Flow end, Unix ms.
-    pub fn flow_end_ms(&self) -> Option<u64> {
-        Summary::of(self).end_ms
+    /// The record's counts (packets, octets, flow times, sampling rate) without its keys.
+    pub fn counts(&self) -> RecordCounts {
+        Summary::of(self).counts()
     }
 }
 

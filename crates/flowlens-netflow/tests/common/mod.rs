@@ -150,7 +150,8 @@ pub struct Collect {
 
 fn rec(r: &NetflowRecord<'_, '_>) -> Rec {
     let mut t = KeyText::default();
-    r.visit_keys(&mut t);
+    let counts = r.visit_keys(&mut t);
+    assert_eq!(counts, r.counts(), "one summary, two ways");
     let keys =
         t.0.lines()
             .filter_map(|l| l.split_once('='))
@@ -163,10 +164,10 @@ fn rec(r: &NetflowRecord<'_, '_>) -> Rec {
         was_pending: r.was_pending,
         rate: r.sampling_rate,
         source: r.sampling_source,
-        frames: r.frames(),
-        bytes: r.bytes(),
-        start_ms: r.flow_start_ms(),
-        end_ms: r.flow_end_ms(),
+        frames: counts.frames(),
+        bytes: counts.bytes(),
+        start_ms: counts.start_ms,
+        end_ms: counts.end_ms,
         keys,
     }
 }
