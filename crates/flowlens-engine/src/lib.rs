@@ -6,7 +6,10 @@
 //! clock. Every entry point takes the caller's time (`now_ms`, Unix milliseconds) and bytes or
 //! decoded views.
 //!
-//! * [`Engine`] ([`engine`]): the entry point: definitions, input (`add_sflow`,
+//! * [`Collector`] ([`collector`]): the entry point for input: one datagram or captured packet
+//!   at a time (`handle_datagram`, `handle_packet`, `tick`), routed by content into the engine
+//!   and the NetFlow/IPFIX session, counted.
+//! * [`Engine`] ([`engine`]): the flow engine: definitions, input (`add_sflow`,
 //!   `add_netflow_record`, `add_packet`), housekeeping (`tick`) and queries (`active_flows`,
 //!   `events`, `logged_flows`, ...). [`Limits`] bounds its memory.
 //! * [`definition`], [`threshold`]: flow definitions and thresholds as sFlow-RT writes them.
@@ -27,6 +30,7 @@
 
 pub mod agents;
 pub mod baseline;
+pub mod collector;
 pub mod counters;
 pub mod definition;
 pub mod engine;
@@ -47,6 +51,7 @@ pub mod summary;
 mod table;
 pub mod threshold;
 
+pub use collector::{Collector, CollectorStats, Handled};
 pub use engine::{ActiveFlow, AggMode, Engine, EngineStats, Limits, LoggedFlow};
 pub use env::Env;
 pub use error::{Error, ExprKind, Result};

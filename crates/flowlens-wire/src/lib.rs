@@ -47,6 +47,7 @@ mod value;
 pub mod netflow;
 pub mod packet;
 pub mod sflow;
+pub mod sniff;
 
 pub use error::{Error, Layer, Result};
 pub use value::{FieldVisitor, KeyVisitor, Value};

@@ -10,7 +10,8 @@ use std::time::SystemTime;
 
 use flowlens_netflow::NetflowSession;
 use flowlens_wire::packet::{self, LinkType, Walk, WalkConfig};
-use flowlens_wire::sflow::{self, CounterData, Datagram, FlowData, FlowRecord, Sample};
+use flowlens_wire::sflow::{CounterData, Datagram, FlowData, FlowRecord, Sample};
+use flowlens_wire::sniff::{rejection, sniff, Export};
 use flowlens_wire::Error;
 use serde_json::{json, Map, Value as Json};
 
@@ -120,7 +121,7 @@ pub(crate) fn frame_documents(
                     return docs;
                 }
             }
-            if let Some(why) = netflow::rejection(data) {
+            if let Some(why) = rejection(data) {
                 let msg = format!("payload: not a valid datagram: {why}");
                 return vec![unknown_document(
                     origin,
@@ -162,14 +163,14 @@ fn datagram_documents(
         }
         doc
     };
-    if sflow::is_sflow_v5(payload) {
-        let mut doc = with_addrs(base.clone());
-        doc.insert("type".into(), "sflow".into());
-        sflow_document(origin, payload, &ctx.cfg, &mut ctx.stats, &mut doc);
-        return Some(vec![doc]);
-    }
-    if !netflow::is_flow_export(payload) {
-        return None;
+    match sniff(payload)? {
+        Export::Sflow => {
+            let mut doc = with_addrs(base.clone());
+            doc.insert("type".into(), "sflow".into());
+            sflow_document(origin, payload, &ctx.cfg, &mut ctx.stats, &mut doc);
+            return Some(vec![doc]);
+        }
+        Export::Netflow(_) => {}
     }
     let exporter = addrs.map_or(netflow::PAYLOAD_EXPORTER, |(src, _)| src.ip());
     let parts = netflow::split_datagrams(payload);

@@ -18,23 +18,6 @@ use super::stats::Stats;
 /// run shares it, so templates in one file decode data in the next.
 pub(crate) const PAYLOAD_EXPORTER: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
-/// True when `payload` is NetFlow v5/v9 or IPFIX by content.
-pub(crate) fn is_flow_export(payload: &[u8]) -> bool {
-    sniff(payload).is_some()
-}
-
-/// Why a payload that starts like NetFlow v5/v9 or IPFIX (by its version field) was not
-/// recognised as one, e.g. a v5 record count larger than the datagram.
-pub(crate) fn rejection(payload: &[u8]) -> Option<String> {
-    let err = match payload {
-        [0, 5, ..] => v5::Packet::parse(payload).err(),
-        [0, 9, ..] => v9::Packet::parse(payload).err(),
-        [0, 10, ..] => ipfix::Message::parse(payload).err(),
-        _ => None,
-    }?;
-    Some(err.to_string())
-}
-
 /// Splits a payload that holds several datagrams back to back (some fixtures were recorded
 /// with `nc -k`) by the v5 record count or the IPFIX length field. v9 has no length field: a
 /// v9 datagram takes the rest.

@@ -15,17 +15,15 @@
 //! After every message the thread publishes the newest logged-flow and event ids on a
 //! `watch` channel; the long-polls of `/flows/json` and `/events/json` wait on it.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use flowlens_engine::Engine;
-use flowlens_netflow::{NetflowRecord, NetflowSession, RecordSink};
+use flowlens_engine::{Collector, Engine};
+use flowlens_netflow::NetflowSession;
 use flowlens_script::Scripts;
-use flowlens_wire::sflow::{self, Datagram};
 use tokio::sync::{oneshot, watch};
 
 use super::ingest::Batch;
@@ -57,21 +55,6 @@ pub(crate) struct Ids {
     pub(crate) event: u64,
 }
 
-/// What the engine thread counted while feeding datagrams.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct FeedStats {
-    /// sFlow datagrams (recognised by content).
-    pub(crate) sflow: u64,
-    /// NetFlow/IPFIX datagrams (recognised by content).
-    pub(crate) netflow: u64,
-    /// Datagrams that are neither.
-    pub(crate) unknown: u64,
-    /// sFlow or NetFlow/IPFIX datagrams rejected as a whole (bad header).
-    pub(crate) rejected: u64,
-    /// Errors inside NetFlow/IPFIX datagrams (records, templates).
-    pub(crate) record_errors: u64,
-}
-
 /// Unix milliseconds, monotonic from startup.
 #[derive(Clone, Copy, Debug)]
 struct Clock {
@@ -98,11 +81,8 @@ impl Clock {
 
 /// The state of the engine thread; jobs get `&mut Core`.
 pub(crate) struct Core {
-    /// The flow engine.
-    pub(crate) engine: Engine,
-    session: NetflowSession,
-    /// Datagram counts.
-    pub(crate) feed: FeedStats,
+    /// The engine, the NetFlow/IPFIX session and the datagram counters.
+    collector: Collector,
     state: StateDir,
     /// Failed writes to the state directory.
     pub(crate) state_errors: u64,
@@ -111,22 +91,6 @@ pub(crate) struct Core {
     scripts: Arc<std::sync::OnceLock<Scripts>>,
     /// Newest event and logged-flow ids offered to the scripts.
     delivered: Ids,
-}
-
-/// Feeds NetFlow/IPFIX records into the engine.
-struct Sink<'a> {
-    engine: &'a mut Engine,
-    now_ms: u64,
-    errors: u64,
-}
-
-impl RecordSink for Sink<'_> {
-    fn record(&mut self, r: &NetflowRecord<'_, '_>) {
-        self.engine.add_netflow_record(self.now_ms, r);
-    }
-    fn error(&mut self, _e: &flowlens_netflow::Error) {
-        self.errors += 1;
-    }
 }
 
 impl Core {
@@ -142,9 +106,7 @@ impl Core {
             event: engine.last_event_id(),
         };
         Core {
-            engine,
-            session,
-            feed: FeedStats::default(),
+            collector: Collector::new(engine, session),
             state,
             state_errors: 0,
             clock: Clock::new(),
@@ -161,7 +123,11 @@ impl Core {
             return;
         };
         if current.event != self.delivered.event {
-            for e in self.engine.events(self.delivered.event, &[], usize::MAX) {
+            for e in self
+                .collector
+                .engine()
+                .events(self.delivered.event, &[], usize::MAX)
+            {
                 if scripts.wants_event(&e.threshold_id) {
                     scripts.offer_event(&e.threshold_id, &e.to_json());
                 }
@@ -169,7 +135,8 @@ impl Core {
         }
         if current.flow != self.delivered.flow {
             for f in self
-                .engine
+                .collector
+                .engine()
                 .logged_flows(self.delivered.flow, None, usize::MAX)
             {
                 if scripts.wants_flow(&f.name) {
@@ -190,9 +157,20 @@ impl Core {
         u64::try_from(self.clock.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// The NetFlow/IPFIX session (templates, sampling rates).
-    pub(crate) fn session(&self) -> &NetflowSession {
-        &self.session
+    /// The flow engine, for queries.
+    pub(crate) fn engine(&self) -> &Engine {
+        self.collector.engine()
+    }
+
+    /// The flow engine, for changes that need not be saved (scripts' own definitions are
+    /// saved with the rest at the next [`Core::write`]).
+    pub(crate) fn engine_mut(&mut self) -> &mut Engine {
+        self.collector.engine_mut()
+    }
+
+    /// The collector, for its counters (`/analyzer/json`).
+    pub(crate) fn collector(&self) -> &Collector {
+        &self.collector
     }
 
     /// Runs a change of definitions and, when it succeeds, saves the definitions document.
@@ -201,13 +179,16 @@ impl Core {
         &mut self,
         change: impl FnOnce(&mut Engine) -> Result<T, E>,
     ) -> Result<T, E> {
-        let r = change(&mut self.engine)?;
+        let r = change(self.collector.engine_mut())?;
         self.save_definitions();
         Ok(r)
     }
 
     fn save_definitions(&mut self) {
-        if let Err(e) = self.state.save_definitions(&self.engine.definitions()) {
+        if let Err(e) = self
+            .state
+            .save_definitions(&self.collector.engine().definitions())
+        {
             self.state_errors += 1;
             eprintln!("flowlens: {e:#}");
         }
@@ -217,48 +198,24 @@ impl Core {
     fn feed(&mut self, batch: &Batch) {
         let now_ms = self.now_ms();
         for (from, payload) in batch.iter() {
-            self.datagram(now_ms, from, payload);
-        }
-    }
-
-    fn datagram(&mut self, now_ms: u64, from: IpAddr, payload: &[u8]) {
-        if sflow::is_sflow_v5(payload) {
-            self.feed.sflow += 1;
-            match Datagram::parse(payload) {
-                Ok(d) => self.engine.add_sflow_from(now_ms, Some(from), &d),
-                Err(_) => self.feed.rejected += 1,
-            }
-        } else if flowlens_netflow::sniff(payload).is_some() {
-            self.feed.netflow += 1;
-            let mut sink = Sink {
-                engine: &mut self.engine,
-                now_ms,
-                errors: 0,
-            };
-            if self
-                .session
-                .handle(now_ms, from, payload, &mut sink)
-                .is_err()
-            {
-                self.feed.rejected += 1;
-            }
-            self.feed.record_errors += sink.errors;
-        } else {
-            self.feed.unknown += 1;
+            self.collector.handle_datagram(now_ms, from, payload);
         }
     }
 
     fn ids(&self) -> Ids {
         Ids {
-            flow: self.engine.last_flow_id(),
-            event: self.engine.last_event_id(),
+            flow: self.collector.engine().last_flow_id(),
+            event: self.collector.engine().last_event_id(),
         }
     }
 
     /// Saves what must survive a restart.
     fn shutdown(&mut self) {
         self.save_definitions();
-        if let Err(e) = self.state.save_templates(&self.session.snapshot()) {
+        if let Err(e) = self
+            .state
+            .save_templates(&self.collector.session().snapshot())
+        {
             self.state_errors += 1;
             eprintln!("flowlens: {e:#}");
         }
@@ -391,7 +348,8 @@ fn run(mut core: Core, batches: &Receiver<Batch>, jobs: &Receiver<Msg>, ids: &wa
         }
         let now = Instant::now();
         if now >= next_tick {
-            core.engine.tick(core.now_ms());
+            let now_ms = core.now_ms();
+            core.collector.tick(now_ms);
             next_tick += Duration::from_secs(1);
             if now > next_tick {
                 // Far behind (a suspended process, a very long job): skip, do not catch up.

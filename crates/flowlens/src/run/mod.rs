@@ -20,6 +20,7 @@
 //! (ending long-polls at once), the receive threads, then the engine thread, which saves the
 //! definitions and the NetFlow/IPFIX templates.
 
+mod analyzer;
 mod api;
 mod config;
 mod core;
@@ -84,14 +85,30 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let core = self::core::Core::new(engine, session, state.clone(), script_slot.clone());
     let (batch_tx, batch_rx) = crossbeam_channel::bounded(BATCH_QUEUE);
     let (handle, engine_thread) = self::core::spawn(core, batch_rx)?;
-    scripts::start(specs, args, &state, handle.clone(), &script_slot)?;
+    let stats: Vec<Arc<SocketStats>> = listeners
+        .iter()
+        .map(|_| Arc::new(SocketStats::default()))
+        .collect();
+    let receive = Arc::new(analyzer::Receive {
+        sockets: listeners
+            .iter()
+            .zip(&stats)
+            .map(|(l, s)| SocketInfo::new(l, Arc::clone(s)))
+            .collect(),
+        polls: std::sync::atomic::AtomicUsize::new(0),
+    });
+    scripts::start(
+        specs,
+        args,
+        &state,
+        handle.clone(),
+        Arc::clone(&receive),
+        &script_slot,
+    )?;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let mut sockets = Vec::new();
     let mut recv_threads = Vec::new();
-    for l in listeners {
-        let stats = Arc::new(SocketStats::default());
-        sockets.push(SocketInfo::new(&l, Arc::clone(&stats)));
+    for (l, stats) in listeners.into_iter().zip(stats) {
         recv_threads.push(l.spawn(batch_tx.clone(), stats, Arc::clone(&stop))?);
     }
     drop(batch_tx);
@@ -107,7 +124,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         http_local,
         api::Shared {
             core: handle.clone(),
-            sockets,
+            receive,
             writes,
             scripts: script_slot.clone(),
             apps,
@@ -147,6 +164,7 @@ async fn serve(
     let listener = tokio::net::TcpListener::from_std(http).context("cannot use the HTTP socket")?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let udp: Vec<String> = shared
+        .receive
         .sockets
         .iter()
         .map(|s| format!("{} UDP {} (rcvbuf {})", s.name, s.local, s.rcvbuf))

@@ -10,6 +10,7 @@ use flowlens_script::actions::syslog::Format;
 use flowlens_script::{Config, EngineJob, Host, ScriptSpec, Scripts};
 use serde_json::Value as Json;
 
+use super::analyzer::{self, Receive};
 use super::config::Settings;
 use super::core::{CallError, CoreHandle};
 use super::state::StateDir;
@@ -17,6 +18,8 @@ use super::state::StateDir;
 /// Scripts' access to the engine thread.
 struct CoreHost {
     core: CoreHandle,
+    /// The receive side, for `analyzer()`.
+    receive: Arc<Receive>,
 }
 
 impl Host for CoreHost {
@@ -24,29 +27,19 @@ impl Host for CoreHost {
         self.core
             .call_blocking(move |c| {
                 let now = c.now_ms();
-                job(&mut c.engine, now)
+                job(c.engine_mut(), now)
             })
             .map_err(unavailable)?
             .map_err(flowlens_script::Error::Engine)
     }
 
     fn analyzer(&self) -> flowlens_script::Result<Json> {
-        self.core
-            .call_blocking(|c| {
-                let s = c.engine.stats();
-                serde_json::json!({
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "uptime": c.uptime_ms(),
-                    "sFlowDatagramsReceived": c.feed.sflow,
-                    "netflowDatagramsReceived": c.feed.netflow,
-                    "sFlowAgents": c.engine.agents().list().len(),
-                    "flowSamples": s.flow_samples,
-                    "counterSamples": s.counter_samples,
-                    "activeKeys": c.engine.active_keys(),
-                    "events": s.events,
-                })
-            })
-            .map_err(unavailable)
+        let mut doc = self
+            .core
+            .call_blocking(analyzer::engine_part)
+            .map_err(unavailable)?;
+        self.receive.add_to(&mut doc);
+        Ok(doc)
     }
 }
 
@@ -92,6 +85,7 @@ pub(crate) fn start(
     args: &Settings,
     state: &StateDir,
     core: CoreHandle,
+    receive: Arc<Receive>,
     slot: &Arc<OnceLock<Scripts>>,
 ) -> Result<()> {
     let s = &args.script;
@@ -108,7 +102,7 @@ pub(crate) fn start(
         properties: s.properties.clone(),
         ..Config::default()
     };
-    let scripts = Scripts::start(specs, Arc::new(CoreHost { core }), config)
+    let scripts = Scripts::start(specs, Arc::new(CoreHost { core, receive }), config)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("cannot start the scripts")?;
     let _ = slot.set(scripts);

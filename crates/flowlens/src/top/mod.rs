@@ -39,7 +39,7 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
     let every_ms = args.every.map(|s| (s * 1000.0) as u64);
     let mut next_report = None::<u64>;
     let progress = replay::Progress::new(&args.files, io::stderr().is_terminal() && !args.quiet);
-    let mut replayer = replay::Replayer::new(&mut engine)?;
+    let mut replayer = replay::Replayer::new(engine)?;
     for path in &args.files {
         replayer
             .file(path, &progress, |engine, now_ms| {
@@ -57,7 +57,8 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
     progress.finish();
     let now = replayer.now_ms();
     let summary = replayer.summary();
-    report(&engine, &defs, args, agg, now, &mut out)?;
+    let engine = replayer.engine();
+    report(engine, &defs, args, agg, now, &mut out)?;
     out.flush()?;
     let st = engine.stats();
     if st.keys_refused > 0 || st.keys_evicted > 0 {

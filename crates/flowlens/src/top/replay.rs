@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
-use flowlens_engine::Engine;
-use flowlens_netflow::{Limits, NetflowRecord, NetflowSession, RecordSink};
-use flowlens_wire::packet::{self, LinkType, WalkConfig};
-use flowlens_wire::sflow::{self, Datagram};
+use flowlens_engine::{Collector, Engine, Handled};
+use flowlens_netflow::{Limits, NetflowSession};
+use flowlens_wire::packet::LinkType;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::capture::{self, Frame};
@@ -52,32 +51,14 @@ impl Progress {
     }
 }
 
-/// Replays frames into an engine.
-pub(super) struct Replayer<'e> {
-    engine: &'e mut Engine,
-    session: NetflowSession,
-    cfg: WalkConfig,
+/// Replays frames into a [`Collector`], in capture time.
+pub(super) struct Replayer {
+    collector: Collector,
     now_ms: u64,
     next_tick_ms: u64,
-    sflow: u64,
-    netflow: u64,
-    packets: u64,
-    errors: u64,
-}
-
-struct Sink<'a> {
-    engine: &'a mut Engine,
-    now_ms: u64,
-    errors: u64,
-}
-
-impl RecordSink for Sink<'_> {
-    fn record(&mut self, r: &NetflowRecord<'_, '_>) {
-        self.engine.add_netflow_record(self.now_ms, r);
-    }
-    fn error(&mut self, _e: &flowlens_netflow::Error) {
-        self.errors += 1;
-    }
+    /// Frames of a link type the walker does not know, and payload files that are not
+    /// flow-export datagrams.
+    unusable: u64,
 }
 
 fn unix_ms(t: SystemTime) -> u64 {
@@ -86,20 +67,21 @@ fn unix_ms(t: SystemTime) -> u64 {
         .as_millis() as u64
 }
 
-impl<'e> Replayer<'e> {
-    pub(super) fn new(engine: &'e mut Engine) -> Result<Replayer<'e>> {
+impl Replayer {
+    pub(super) fn new(engine: Engine) -> Result<Replayer> {
+        let session = NetflowSession::new(Limits::default())
+            .map_err(|e| anyhow::anyhow!("netflow session: {e}"))?;
         Ok(Replayer {
-            engine,
-            session: NetflowSession::new(Limits::default())
-                .map_err(|e| anyhow::anyhow!("netflow session: {e}"))?,
-            cfg: WalkConfig::default(),
+            collector: Collector::new(engine, session),
             now_ms: 0,
             next_tick_ms: 0,
-            sflow: 0,
-            netflow: 0,
-            packets: 0,
-            errors: 0,
+            unusable: 0,
         })
+    }
+
+    /// The engine, for reports.
+    pub(super) fn engine(&self) -> &Engine {
+        self.collector.engine()
     }
 
     /// Capture time of the last frame, Unix ms.
@@ -109,9 +91,11 @@ impl<'e> Replayer<'e> {
 
     /// `replayed N sFlow datagrams, N NetFlow/IPFIX datagrams, N packets; N errors`.
     pub(super) fn summary(&self) -> String {
+        let c = self.collector.stats();
+        let errors = c.rejected_datagrams + c.netflow_record_errors + self.unusable;
         format!(
             "replayed {} sFlow datagrams, {} NetFlow/IPFIX datagrams, {} packets; {} errors",
-            self.sflow, self.netflow, self.packets, self.errors
+            c.sflow_datagrams, c.netflow_datagrams, c.packets, errors
         )
     }
 
@@ -138,13 +122,16 @@ impl<'e> Replayer<'e> {
                 }
                 Frame::Payload { data } => {
                     progress.inc(data.len() as u64);
-                    if !self.datagram(CAPTURE_AGENT, data) {
-                        self.errors += 1;
+                    let handled = self
+                        .collector
+                        .handle_datagram(self.now_ms, CAPTURE_AGENT, data);
+                    if handled == Handled::Unknown {
+                        self.unusable += 1;
                     }
                 }
                 Frame::Received { .. } => {}
             }
-            at(self.engine, self.now_ms)
+            at(self.collector.engine(), self.now_ms)
         })
     }
 
@@ -160,58 +147,21 @@ impl<'e> Replayer<'e> {
         // A gap longer than a minute (captures taken years apart, a quiet hour) is crossed
         // with one tick: nothing happens between samples that a tick per second would see.
         if t_ms.saturating_sub(self.next_tick_ms) > 60_000 {
-            self.engine.tick(t_ms - t_ms % 1000);
+            self.collector.tick(t_ms - t_ms % 1000);
             self.next_tick_ms = t_ms - t_ms % 1000 + 1000;
         }
         while self.next_tick_ms <= t_ms {
-            self.engine.tick(self.next_tick_ms);
+            self.collector.tick(self.next_tick_ms);
             self.next_tick_ms += 1000;
         }
     }
 
     fn captured(&mut self, linktype: u32, data: &[u8], original_len: u32) {
         let Some(link) = LinkType::from_pcap(linktype) else {
-            self.errors += 1;
+            self.unusable += 1;
             return;
         };
-        let walk = packet::walk(link, data, &self.cfg);
-        if let Some(udp) = walk.outer_udp() {
-            if self.datagram(udp.src_addr, udp.payload) {
-                return;
-            }
-        }
-        self.packets += 1;
-        self.engine
-            .add_packet(self.now_ms, CAPTURE_AGENT, link, data, original_len);
-    }
-
-    /// Feeds a UDP payload that is sFlow or NetFlow/IPFIX; false when it is neither.
-    fn datagram(&mut self, source: IpAddr, payload: &[u8]) -> bool {
-        if sflow::is_sflow_v5(payload) {
-            self.sflow += 1;
-            match Datagram::parse(payload) {
-                Ok(d) => self.engine.add_sflow(self.now_ms, &d),
-                Err(_) => self.errors += 1,
-            }
-            return true;
-        }
-        if flowlens_netflow::sniff(payload).is_some() {
-            self.netflow += 1;
-            let mut sink = Sink {
-                engine: self.engine,
-                now_ms: self.now_ms,
-                errors: 0,
-            };
-            if self
-                .session
-                .handle(self.now_ms, source, payload, &mut sink)
-                .is_err()
-            {
-                self.errors += 1;
-            }
-            self.errors += sink.errors;
-            return true;
-        }
-        false
+        self.collector
+            .handle_packet(self.now_ms, CAPTURE_AGENT, link, data, original_len);
     }
 }

@@ -21,7 +21,7 @@ pub(super) async fn get_named(
     let n = name.clone();
     match api
         .core
-        .call(move |c: &mut Core| read(&c.engine, &n))
+        .call(move |c: &mut Core| read(c.engine(), &n))
         .await?
     {
         Some(j) => json_ok(j),
@@ -69,7 +69,7 @@ pub(super) async fn groups_all(State(api): State<Api>) -> ApiResult {
     json_ok(
         api.core
             .call(|c: &mut Core| {
-                let g = &c.engine.env().groups;
+                let g = &c.engine().env().groups;
                 Json::Object(
                     g.names()
                         .filter_map(|n| Some((n.to_string(), g.get(n)?.to_json())))
@@ -111,7 +111,7 @@ pub(super) async fn maps_all(State(api): State<Api>) -> ApiResult {
     json_ok(
         api.core
             .call(|c: &mut Core| {
-                let m = &c.engine.env().maps;
+                let m = &c.engine().env().maps;
                 Json::Object(
                     m.names()
                         .filter_map(|n| Some((n.to_string(), m.get(n)?.to_json())))
@@ -144,7 +144,7 @@ pub(super) async fn map_delete(State(api): State<Api>, Path(name): Path<String>)
 pub(super) async fn thresholds_all(State(api): State<Api>) -> ApiResult {
     json_ok(
         api.core
-            .call(|c: &mut Core| c.engine.thresholds_json())
+            .call(|c: &mut Core| c.engine().thresholds_json())
             .await?,
     )
 }

@@ -19,7 +19,11 @@ use super::{
 use crate::run::core::{Core, Ids};
 
 pub(super) async fn flows_defs(State(api): State<Api>) -> ApiResult {
-    json_ok(api.core.call(|c: &mut Core| c.engine.flows_json()).await?)
+    json_ok(
+        api.core
+            .call(|c: &mut Core| c.engine().flows_json())
+            .await?,
+    )
 }
 
 pub(super) async fn flow_get(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
@@ -69,7 +73,7 @@ pub(super) async fn active_flows(
     let flows = api
         .core
         .call(move |c: &mut Core| {
-            c.engine.active_flows_matching(
+            c.engine().active_flows_matching(
                 c.now_ms(),
                 &sel,
                 &name,
@@ -102,7 +106,7 @@ pub(super) async fn flow_value(
         .core
         .call(move |c: &mut Core| {
             let (ds, flow) = match n.rsplit_once('.') {
-                _ if c.engine.flow(&n).is_some() => (None, n.as_str()),
+                _ if c.engine().flow(&n).is_some() => (None, n.as_str()),
                 Some((ds, flow)) => match flowlens_engine::counters::parse_ds(ds) {
                     Some((class, index)) => {
                         let id = flowlens_engine::DataSource::new(agent_any(), class, index).id;
@@ -112,7 +116,7 @@ pub(super) async fn flow_value(
                 },
                 None => (None, n.as_str()),
             };
-            c.engine.flow_value(c.now_ms(), &sel, ds, flow, &key)
+            c.engine().flow_value(c.now_ms(), &sel, ds, flow, &key)
         })
         .await??;
     match value {
@@ -149,7 +153,7 @@ pub(super) async fn long_poll<T: Send + 'static>(
             return Ok(items);
         }
         // Wait for the ids to move past what the query saw.
-        let _waiting = Waiting::new(&api.polls);
+        let _waiting = Waiting::new(&api.receive);
         loop {
             tokio::select! {
                 r = tokio::time::timeout_at(deadline, rx.changed()) => match r {
@@ -176,7 +180,7 @@ pub(super) async fn logged_flows(
         &api,
         wait,
         move |c: &mut Core| {
-            c.engine
+            c.engine()
                 .logged_flows(after, name.as_deref(), max)
                 .into_iter()
                 .map(|f| f.to_json())
@@ -204,7 +208,7 @@ pub(super) async fn events(State(api): State<Api>, q: Query<Vec<(String, String)
         wait,
         move |c: &mut Core| {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            c.engine
+            c.engine()
                 .events(after, &ids, max)
                 .into_iter()
                 .map(|e| e.to_json())

@@ -20,7 +20,7 @@ use crate::run::prometheus;
 pub(super) async fn metric_names(State(api): State<Api>) -> ApiResult {
     let names = api
         .core
-        .call(|c: &mut Core| c.engine.counters().names(c.now_ms()))
+        .call(|c: &mut Core| c.engine().counters().names(c.now_ms()))
         .await?;
     json_ok(Json::Object(
         names.into_iter().map(|(k, ms)| (k, json!(ms))).collect(),
@@ -32,7 +32,7 @@ pub(super) async fn agent_metrics(State(api): State<Api>, Path(agent): Path<Stri
     let ip = one_agent(&agent)?;
     let values = api
         .core
-        .call(move |c: &mut Core| c.engine.counters().agent_metrics(c.now_ms(), ip))
+        .call(move |c: &mut Core| c.engine().counters().agent_metrics(c.now_ms(), ip))
         .await?
         .ok_or_else(|| ApiError::not_found("agent", &agent))?;
     json_ok(Json::Object(
@@ -94,7 +94,7 @@ async fn metric_query(
         .core
         .call(move |c: &mut Core| {
             let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-            query(&c.engine, c.now_ms(), &sel, &m, &filter)
+            query(c.engine(), c.now_ms(), &sel, &m, &filter)
         })
         .await??;
     json_ok(answer)
@@ -175,7 +175,7 @@ pub(super) async fn prometheus_metrics(
         .call(move |c: &mut Core| {
             let now = c.now_ms();
             let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-            let counters = c.engine.counters();
+            let counters = c.engine().counters();
             let values = counters.dump(now, &sel, &m, &filter);
             let names = counters.dump(now, &sel, &["ifname", "host_name"], &DsFilter::default());
             (values, names)

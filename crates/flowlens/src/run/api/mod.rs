@@ -21,7 +21,7 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -36,6 +36,7 @@ use flowlens_script::Scripts;
 use serde_json::Value as Json;
 use tokio::sync::watch;
 
+use super::analyzer::Receive;
 use super::core::{CallError, CoreHandle};
 use super::ingest::{Listener, SocketStats};
 
@@ -84,8 +85,8 @@ impl SocketInfo {
 pub(crate) struct Shared {
     /// The engine thread.
     pub(crate) core: CoreHandle,
-    /// The receive sockets.
-    pub(crate) sockets: Vec<SocketInfo>,
+    /// The receive sockets and long-poll count.
+    pub(crate) receive: Arc<Receive>,
     /// Who may write.
     pub(crate) writes: Writes,
     /// The scripts (set once started).
@@ -98,28 +99,27 @@ pub(crate) struct Shared {
 #[derive(Clone)]
 pub(crate) struct Api {
     core: CoreHandle,
-    sockets: Arc<Vec<SocketInfo>>,
+    /// The receive side (`/analyzer/json`, long-poll count).
+    receive: Arc<Receive>,
     scripts: Arc<OnceLock<Scripts>>,
     apps: Arc<PathBuf>,
     /// Becomes true when the server stops: long-polls answer at once.
     stopping: watch::Receiver<bool>,
-    /// Long-polls waiting now (`/analyzer/json` `longPollsWaiting`).
-    polls: Arc<AtomicUsize>,
 }
 
 /// Counts one waiting long-poll for as long as it lives.
-struct Waiting(Arc<AtomicUsize>);
+struct Waiting(Arc<Receive>);
 
 impl Waiting {
-    fn new(n: &Arc<AtomicUsize>) -> Waiting {
-        n.fetch_add(1, Ordering::Relaxed);
-        Waiting(Arc::clone(n))
+    fn new(r: &Arc<Receive>) -> Waiting {
+        r.polls.fetch_add(1, Ordering::Relaxed);
+        Waiting(Arc::clone(r))
     }
 }
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.polls.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -139,11 +139,10 @@ pub(crate) enum Writes {
 pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router {
     let api = Api {
         core: shared.core,
-        sockets: Arc::new(shared.sockets),
+        receive: shared.receive,
         scripts: shared.scripts,
         apps: Arc::new(shared.apps),
         stopping,
-        polls: Arc::new(AtomicUsize::new(0)),
     };
     routes()
         .with_state(api)

@@ -1,0 +1,221 @@
+//! [`Collector`]: the one entry point for "a datagram (or a captured packet) arrived".
+//!
+//! It owns the flow [`Engine`], the NetFlow/IPFIX [`NetflowSession`] (templates, held data,
+//! sampling rates) and the datagram counters, and dispatches by content
+//! ([`flowlens_wire::sniff`]): sFlow datagrams into [`Engine::add_sflow_from`], NetFlow/IPFIX
+//! datagrams through the session into [`Engine::add_netflow_record`], other captured packets
+//! into [`Engine::add_packet`]. `flowlens run` (live sockets), `flowlens top` (capture
+//! replay) each call it in one place, so they count and route exactly alike.
+//!
+//! Sans-IO like the rest of the crate: every entry point takes the caller's time (`now_ms`,
+//! Unix milliseconds) and bytes; [`Collector::tick`] is the once-a-second housekeeping.
+
+use std::net::IpAddr;
+
+use flowlens_netflow::{NetflowRecord, NetflowSession, RecordSink};
+use flowlens_wire::packet::{self, LinkType, WalkConfig};
+use flowlens_wire::sflow::Datagram;
+use flowlens_wire::sniff::{sniff, Export};
+use serde_json::{json, Value as Json};
+
+use crate::Engine;
+
+/// What the collector counted of its input (`/analyzer/json`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollectorStats {
+    /// sFlow v5 datagrams (recognised by content).
+    pub sflow_datagrams: u64,
+    /// NetFlow v5/v9 and IPFIX datagrams (recognised by content).
+    pub netflow_datagrams: u64,
+    /// Datagrams that are neither.
+    pub unknown_datagrams: u64,
+    /// sFlow or NetFlow/IPFIX datagrams rejected as a whole (bad header).
+    pub rejected_datagrams: u64,
+    /// Errors inside NetFlow/IPFIX datagrams (records, templates).
+    pub netflow_record_errors: u64,
+    /// Captured packets fed as 1-in-1 samples ([`Collector::handle_packet`]).
+    pub packets: u64,
+}
+
+/// How [`Collector::handle_datagram`] took a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// sFlow v5 or NetFlow/IPFIX, decoded (errors inside it, if any, are counted).
+    Decoded(Export),
+    /// sFlow v5 or NetFlow/IPFIX by its first bytes, but its header is unusable.
+    Rejected(Export),
+    /// Not a flow-export datagram.
+    Unknown,
+}
+
+/// The engine, the NetFlow/IPFIX session and the datagram counters (see the module docs).
+pub struct Collector {
+    engine: Engine,
+    session: NetflowSession,
+    stats: CollectorStats,
+    /// Finds the UDP payload of captured frames.
+    outer: WalkConfig,
+}
+
+/// Carries NetFlow/IPFIX records from the session into the engine.
+struct Records<'a> {
+    engine: &'a mut Engine,
+    now_ms: u64,
+    errors: u64,
+}
+
+impl RecordSink for Records<'_> {
+    fn record(&mut self, r: &NetflowRecord<'_, '_>) {
+        self.engine.add_netflow_record(self.now_ms, r);
+    }
+    fn error(&mut self, _e: &flowlens_netflow::Error) {
+        self.errors += 1;
+    }
+}
+
+impl Collector {
+    /// A collector over `engine` and `session`, with zero counters.
+    #[must_use]
+    pub fn new(engine: Engine, session: NetflowSession) -> Collector {
+        Collector {
+            engine,
+            session,
+            stats: CollectorStats::default(),
+            outer: WalkConfig::default(),
+        }
+    }
+
+    /// The flow engine (definitions, queries).
+    #[must_use]
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The flow engine, to change definitions.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// The NetFlow/IPFIX session (templates, sampling rates).
+    #[must_use]
+    pub fn session(&self) -> &NetflowSession {
+        &self.session
+    }
+
+    /// The NetFlow/IPFIX session, e.g. to set sampling-rate overrides.
+    pub fn session_mut(&mut self) -> &mut NetflowSession {
+        &mut self.session
+    }
+
+    /// The datagram counters.
+    #[must_use]
+    pub fn stats(&self) -> CollectorStats {
+        self.stats
+    }
+
+    /// Handles one UDP payload received at `now_ms` from `from` (the UDP source address: the
+    /// NetFlow/IPFIX exporter, and the sender listed in an sFlow agent's statistics),
+    /// recognised by content. Never fails: what it cannot use is counted.
+    pub fn handle_datagram(&mut self, now_ms: u64, from: IpAddr, payload: &[u8]) -> Handled {
+        match sniff(payload) {
+            Some(Export::Sflow) => {
+                self.stats.sflow_datagrams += 1;
+                match Datagram::parse(payload) {
+                    Ok(d) => {
+                        self.engine.add_sflow_from(now_ms, Some(from), &d);
+                        Handled::Decoded(Export::Sflow)
+                    }
+                    Err(_) => {
+                        self.stats.rejected_datagrams += 1;
+                        Handled::Rejected(Export::Sflow)
+                    }
+                }
+            }
+            Some(export @ Export::Netflow(_)) => {
+                self.stats.netflow_datagrams += 1;
+                let mut records = Records {
+                    engine: &mut self.engine,
+                    now_ms,
+                    errors: 0,
+                };
+                let handled = self.session.handle(now_ms, from, payload, &mut records);
+                self.stats.netflow_record_errors += records.errors;
+                if handled.is_err() {
+                    self.stats.rejected_datagrams += 1;
+                    Handled::Rejected(export)
+                } else {
+                    Handled::Decoded(export)
+                }
+            }
+            None => {
+                self.stats.unknown_datagrams += 1;
+                Handled::Unknown
+            }
+        }
+    }
+
+    /// Handles one captured frame of link type `link` (`data` as captured, `original_len` its
+    /// length on the wire): an sFlow/NetFlow/IPFIX datagram inside it (on any UDP port) is
+    /// handled as [`Collector::handle_datagram`] from its IP source; any other packet is a
+    /// 1-in-1 sample of `agent` (data source 0). Returns how a datagram was taken, `None` for
+    /// a packet sample.
+    pub fn handle_packet(
+        &mut self,
+        now_ms: u64,
+        agent: IpAddr,
+        link: LinkType,
+        data: &[u8],
+        original_len: u32,
+    ) -> Option<Handled> {
+        let walk = packet::walk(link, data, &self.outer);
+        if let Some(udp) = walk.outer_udp() {
+            if sniff(udp.payload).is_some() {
+                return Some(self.handle_datagram(now_ms, udp.src_addr, udp.payload));
+            }
+        }
+        self.stats.packets += 1;
+        self.engine
+            .add_packet(now_ms, agent, link, data, original_len);
+        None
+    }
+
+    /// Once-a-second housekeeping at `now_ms`: the engine's smoothing, expiry, thresholds and
+    /// flow logs, and NetFlow/IPFIX data held for a template longer than its TTL.
+    pub fn tick(&mut self, now_ms: u64) {
+        self.engine.tick(now_ms);
+        self.session.expire(now_ms);
+    }
+
+    /// The collector's part of sFlow-RT's `/analyzer/json` (datagrams, samples, records, keys,
+    /// events; JSON numbers): one builder for the REST API and for scripts' `analyzer()`. The
+    /// server adds its own fields (version, uptime, sockets).
+    #[must_use]
+    pub fn analyzer_json(&self) -> Json {
+        let s = self.engine.stats();
+        let f = self.stats;
+        let n = self.session.stats();
+        json!({
+            "sFlowDatagramsReceived": f.sflow_datagrams,
+            "sFlowAgents": self.engine.agents().list().len(),
+            "netflowDatagramsReceived": f.netflow_datagrams,
+            "unknownDatagrams": f.unknown_datagrams,
+            "rejectedDatagrams": f.rejected_datagrams,
+            "netflowRecordErrors": f.netflow_record_errors,
+            "netflowTemplates": self.session.templates().len(),
+            "netflowDataHeldBytes": n.pending.bytes,
+            "packetSamples": f.packets,
+            "flowSamples": s.flow_samples,
+            "counterSamples": s.counter_samples,
+            "discardSamples": s.discard_samples,
+            "netflowRecords": s.records,
+            "sampleErrors": s.sample_errors,
+            "activeKeys": self.engine.active_keys(),
+            "keysAdded": s.keys_added,
+            "keysExpired": s.keys_expired,
+            "keysEvicted": s.keys_evicted,
+            "keysRefused": s.keys_refused,
+            "flowsLogged": s.flows_logged,
+            "events": s.events,
+        })
+    }
+}
