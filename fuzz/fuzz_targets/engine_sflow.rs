@@ -3,7 +3,7 @@
 //! it. Must never panic, and the engine's key count must stay within its caps.
 #![no_main]
 
-use flowlens_engine::{AgentSel, AggMode, Engine, Limits};
+use flowlens_engine::{AgentSel, AggMode, Engine, FlowQuery, Limits};
 use flowlens_wire::sflow::Datagram;
 use libfuzzer_sys::fuzz_target;
 use serde_json::json;
@@ -39,8 +39,28 @@ fuzz_target!(|data: &[u8]| {
     assert!(e.active_keys() <= 256);
     for i in 0..defs.len() {
         let name = format!("f{i}");
-        let _ = e.active_flows(3_000, &AgentSel::All, &name, 10, 0.0, AggMode::Sum);
-        let _ = e.active_flows(3_000, &AgentSel::All, &name, 10, 0.0, AggMode::Max);
+        let _ = e.active_flows(
+            3_000,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: &name,
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Sum,
+                key_filter: None,
+            },
+        );
+        let _ = e.active_flows(
+            3_000,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: &name,
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Max,
+                key_filter: None,
+            },
+        );
     }
     e.tick(100_000);
     assert_eq!(e.active_keys(), 0);

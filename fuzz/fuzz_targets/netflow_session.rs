@@ -7,7 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use flowlens_netflow::{
-    Error, NetflowRecord, KeyText, Limits, NetflowSession, RecordSink, TemplateEvent,
+    Error, KeyText, Limits, NetflowRecord, NetflowSession, RecordSink, TemplateEvent,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -16,9 +16,10 @@ struct Sink(usize);
 impl RecordSink for Sink {
     fn record(&mut self, r: &NetflowRecord<'_, '_>) {
         let mut k = KeyText::default();
-        r.visit_keys(&mut k);
+        let counts = r.visit_keys(&mut k);
         self.0 += k.0.len();
-        let _ = (r.flow_start_ms(), r.flow_end_ms(), r.bytes(), r.frames());
+        assert_eq!(counts, r.counts(), "one summary, two ways");
+        let _ = (counts.bytes(), counts.frames());
     }
     fn options(&mut self, r: &NetflowRecord<'_, '_>) {
         self.record(r);

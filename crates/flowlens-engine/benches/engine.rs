@@ -44,7 +44,7 @@ use std::path::PathBuf;
 
 use cap::Cap;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flowlens_engine::{AgentSel, AggMode, Engine, Limits};
+use flowlens_engine::{AgentSel, AggMode, Engine, FlowQuery, Limits};
 use flowlens_wire::packet::{walk, LinkType, WalkConfig};
 use flowlens_wire::sflow::{Datagram, FlowData, Sample};
 use flowlens_wire::{KeyVisitor, Value};
@@ -343,7 +343,17 @@ fn bench_query(c: &mut Criterion) {
     g.bench_function("active_flows-100k", |b| {
         b.iter(|| {
             let top = engine
-                .active_flows(now_ms + 500, &all, "pair", 100, 0.0, AggMode::Sum)
+                .active_flows(
+                    now_ms + 500,
+                    &FlowQuery {
+                        agents: &all,
+                        name: "pair",
+                        max_flows: 100,
+                        min_value: 0.0,
+                        agg: AggMode::Sum,
+                        key_filter: None,
+                    },
+                )
                 .expect("query");
             assert_eq!(top.len(), 100);
             top

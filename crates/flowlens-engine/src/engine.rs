@@ -11,17 +11,24 @@ use flowlens_wire::{KeyVisitor, Value};
 use serde_json::Value as Json;
 
 use crate::agents::Agents;
-use crate::counters::{CounterLimits, Counters, Metric};
+use crate::counters::{CounterLimits, Counters};
 use crate::definition::FlowDef;
 use crate::error::{Error, Result};
 use crate::keybuf::{KeyBuf, Schema};
-use crate::ring::{Logged, Ring};
+use crate::ring::Ring;
 use crate::sample::{self, DataSource, Weight};
-use crate::select::AgentSel;
 use crate::table::{Entry, Input, Table};
 use crate::threshold::{Event, Threshold};
+
+mod query;
+mod rows;
+mod threshold;
+
 use crate::Env;
 use flowlens_netflow::hash::{map, Map};
+pub use query::{FlowQuery, DEFAULT_MAX_FLOWS};
+pub use rows::{ActiveFlow, AggMode, LoggedFlow};
+use threshold::Thresholds;
 
 /// Caps that bound the engine's memory. What does not fit is refused or evicted and counted
 /// in [`EngineStats`].
@@ -93,141 +100,11 @@ pub struct EngineStats {
     pub events: u64,
 }
 
-/// A completed (or started) flow record (sFlow-RT `/flows/json` item).
-#[derive(Clone, Debug, PartialEq)]
-pub struct LoggedFlow {
-    /// Increasing id (`flowID`).
-    pub id: u64,
-    /// The definition's name.
-    pub name: String,
-    /// The joined key values.
-    pub flow_keys: String,
-    /// Total value over the record (scaled bytes/frames/…, not a rate).
-    pub value: f64,
-    /// First sample, Unix ms.
-    pub start_ms: u64,
-    /// Last sample, Unix ms.
-    pub end_ms: u64,
-    /// Agent.
-    pub agent: String,
-    /// Data source name.
-    pub data_source: String,
-}
-
-impl Logged for LoggedFlow {
-    fn set_id(&mut self, id: u64) {
-        self.id = id;
-    }
-    fn id(&self) -> u64 {
-        self.id
-    }
-}
-
-impl Logged for Event {
-    fn set_id(&mut self, id: u64) {
-        self.id = id;
-    }
-    fn id(&self) -> u64 {
-        self.id
-    }
-}
-
-impl LoggedFlow {
-    /// sFlow-RT's JSON shape `{flowID, name, flowKeys, value, start, end, agent, dataSource}`.
-    pub fn to_json(&self) -> Json {
-        serde_json::json!({
-            "flowID": self.id, "name": self.name, "flowKeys": self.flow_keys,
-            "value": self.value, "start": self.start_ms, "end": self.end_ms,
-            "agent": self.agent, "dataSource": self.data_source,
-        })
-    }
-}
-
-/// How `/activeflows` merges a key seen at several data sources.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum AggMode {
-    /// The largest value (default; a flow crossing several switches counts once).
-    #[default]
-    Max,
-    /// The sum over data sources.
-    Sum,
-}
-
-impl AggMode {
-    /// Parses `max` / `sum` (case-insensitive); sFlow-RT's topology modes `edge`/`core` need a
-    /// topology and are refused.
-    pub fn parse(s: &str) -> Result<AggMode> {
-        match s.to_ascii_lowercase().as_str() {
-            "max" => Ok(AggMode::Max),
-            "sum" => Ok(AggMode::Sum),
-            _ => Err(Error::invalid(
-                "activeflows",
-                "aggMode",
-                format!("`{s}`: expected max or sum"),
-            )),
-        }
-    }
-}
-
-/// One active flow.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ActiveFlow {
-    /// The joined key values.
-    pub key: String,
-    /// The smoothed value (per second for rates).
-    pub value: f64,
-    /// `values[]`.
-    pub values: Vec<f64>,
-    /// Agent of the data source reporting the value (the largest, for `max`).
-    pub agent: IpAddr,
-    /// That data source's name.
-    pub data_source: String,
-    /// Decayed number of samples behind the value.
-    pub samples: f64,
-    /// Half-width of the value's 95 % confidence interval.
-    pub ci95: f64,
-}
-
-impl ActiveFlow {
-    /// `{key, value, values?, agent, dataSource, samples, ci95}`; `values` only when the
-    /// definition has them.
-    pub fn to_json(&self) -> Json {
-        let mut o = serde_json::Map::new();
-        o.insert("key".into(), Json::String(self.key.clone()));
-        o.insert("value".into(), Json::from(self.value));
-        if !self.values.is_empty() {
-            o.insert("values".into(), Json::from(self.values.clone()));
-        }
-        o.insert("agent".into(), Json::String(self.agent.to_string()));
-        o.insert("dataSource".into(), Json::String(self.data_source.clone()));
-        o.insert("samples".into(), Json::from(self.samples));
-        o.insert("ci95".into(), Json::from(self.ci95));
-        Json::Object(o)
-    }
-}
-
 struct Flow {
     def: FlowDef,
     tables: Map<DataSource, Table>,
     /// Indices of the thresholds watching this flow.
     watch: Vec<usize>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct TrigKey {
-    ds: DataSource,
-    key_hash: u64,
-}
-
-#[derive(Debug)]
-struct Trig {
-    flow_key: Option<String>,
-    below_since: Option<u64>,
-}
-
-struct ThresholdState {
-    th: Threshold,
-    triggered: Map<TrigKey, Trig>,
 }
 
 /// The flow engine.
@@ -236,7 +113,7 @@ pub struct Engine {
     schema: Schema,
     env: Env,
     flows: Vec<Flow>,
-    thresholds: Vec<ThresholdState>,
+    thresholds: Thresholds,
     counters: Counters,
     flow_log: Ring<LoggedFlow>,
     events: Ring<Event>,
@@ -284,13 +161,6 @@ impl KeyVisitor for Tee<'_, '_> {
     }
 }
 
-fn key_hash(s: &str) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = foldhash::fast::FixedState::with_seed(0x7e57).build_hasher();
-    h.write(s.as_bytes());
-    h.finish()
-}
-
 impl Engine {
     /// An engine with these caps.
     pub fn new(limits: Limits) -> Engine {
@@ -301,7 +171,7 @@ impl Engine {
             schema: Schema::default(),
             env: Env::default(),
             flows: Vec::new(),
-            thresholds: Vec::new(),
+            thresholds: Thresholds::default(),
             flow_log: Ring::new(flow_log_len),
             events: Ring::new(event_log_len),
             buf: KeyBuf::default(),
@@ -415,65 +285,36 @@ impl Engine {
     }
 
     /// Creates or replaces a threshold (`setThreshold`, `PUT /threshold/{name}/json`).
+    ///
+    /// # Errors
+    /// The threshold does not parse, or [`Limits::max_thresholds`] is reached.
     pub fn set_threshold(&mut self, name: &str, spec: &Json) -> Result<()> {
         let th = Threshold::parse(name, spec)?;
-        match self.thresholds.iter_mut().find(|t| t.th.name == name) {
-            Some(t) => {
-                t.th = th;
-                t.triggered = map();
-            }
-            None => {
-                if self.thresholds.len() >= self.limits.max_thresholds {
-                    return Err(Error::Limit {
-                        what: "thresholds",
-                        limit: self.limits.max_thresholds,
-                    });
-                }
-                self.thresholds.push(ThresholdState {
-                    th,
-                    triggered: map(),
-                });
-            }
-        }
+        self.thresholds.set(th, self.limits.max_thresholds)?;
         self.rewire();
         Ok(())
     }
 
     /// Removes a threshold; false when there was none.
     pub fn clear_threshold(&mut self, name: &str) -> bool {
-        let before = self.thresholds.len();
-        self.thresholds.retain(|t| t.th.name != name);
+        let cleared = self.thresholds.clear(name);
         self.rewire();
-        before != self.thresholds.len()
+        cleared
     }
 
     /// A threshold as JSON.
     pub fn threshold(&self, name: &str) -> Option<&Json> {
-        self.thresholds
-            .iter()
-            .find(|t| t.th.name == name)
-            .map(|t| &t.th.spec)
+        self.thresholds.spec(name)
     }
 
     /// Every threshold, `{name: threshold}`.
     pub fn thresholds_json(&self) -> Json {
-        Json::Object(
-            self.thresholds
-                .iter()
-                .map(|t| (t.th.name.clone(), t.th.spec.clone()))
-                .collect(),
-        )
+        self.thresholds.json()
     }
 
     fn rewire(&mut self) {
         for f in &mut self.flows {
-            f.watch = self
-                .thresholds
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.th.metric == f.def.name)
-                .map(|(i, _)| i)
-                .collect();
+            f.watch = self.thresholds.watching(&f.def.name);
         }
     }
 
@@ -754,46 +595,7 @@ impl Engine {
                     data_source: ds.name().to_string(),
                 });
             }
-            for &ti in &flow.watch {
-                let Some(ts) = thresholds.get_mut(ti) else {
-                    continue;
-                };
-                let value = entry.value(now_ms, def.t_secs, &def.value);
-                if value < ts.th.value {
-                    continue;
-                }
-                if !ts.th.accepts(|a| ds_attr(a, ds)) {
-                    continue;
-                }
-                let tk = TrigKey {
-                    ds,
-                    key_hash: if ts.th.by_flow { key_hash(key_text) } else { 0 },
-                };
-                if let Some(t) = ts.triggered.get_mut(&tk) {
-                    t.below_since = None;
-                    continue;
-                }
-                ts.triggered.insert(
-                    tk,
-                    Trig {
-                        flow_key: Some(key_text.clone()),
-                        below_since: None,
-                    },
-                );
-                let values = entry.values(now_ms, def.t_secs, &def.values);
-                events.push(Event {
-                    id: 0,
-                    timestamp_ms: now_ms,
-                    threshold_id: ts.th.name.clone(),
-                    metric: ts.th.metric.clone(),
-                    threshold: ts.th.value,
-                    value,
-                    agent: ds.agent.to_string(),
-                    data_source: ds.name().to_string(),
-                    flow_key: Some(key_text.clone()),
-                    values,
-                });
-            }
+            thresholds.on_value(&flow.watch, now_ms, ds, key_text, entry, def, events);
         }
     }
 
@@ -854,417 +656,8 @@ impl Engine {
             }
             flow.tables.retain(|_, t| !t.entries.is_empty());
         }
-        // Re-arm flow thresholds.
-        for ts in thresholds.iter_mut() {
-            let Some(flow) = flows.iter().find(|f| f.def.name == ts.th.metric) else {
-                // A counter metric (or a flow not defined yet).
-                check_counter_threshold(ts, counters, now_ms, events);
-                continue;
-            };
-            let def = &flow.def;
-            let th = ts.th.value;
-            let timeout = ts.th.timeout_ms;
-            ts.triggered.retain(|tk, trig| {
-                let v =
-                    flow.tables
-                        .get(&tk.ds)
-                        .map_or(0.0, |t| match (&trig.flow_key, tk.key_hash) {
-                            (Some(k), h) if h != 0 => t
-                                .entries
-                                .get(k.as_str())
-                                .map_or(0.0, |e| e.value(now_ms, def.t_secs, &def.value)),
-                            _ => t
-                                .entries
-                                .values()
-                                .map(|e| e.value(now_ms, def.t_secs, &def.value))
-                                .fold(0.0, f64::max),
-                        });
-                rearm(trig, v < th, now_ms, timeout)
-            });
-        }
+        thresholds.tick(flows, counters, now_ms, events);
         counters.expire(now_ms);
-    }
-
-    // ---- queries -----------------------------------------------------------------------
-
-    /// The active flows of definition `name` at the selected agents, merged over data sources
-    /// by `agg`, with value ≥ `min_value`, largest first, at most `max_flows`.
-    ///
-    /// Cost: one pass over the selected tables without allocating per key, a partial selection
-    /// of the `max_flows` largest, and full rows only for those.
-    pub fn active_flows(
-        &self,
-        now_ms: u64,
-        agents: &AgentSel,
-        name: &str,
-        max_flows: usize,
-        min_value: f64,
-        agg: AggMode,
-    ) -> Result<Vec<ActiveFlow>> {
-        self.active_flows_matching(now_ms, agents, name, max_flows, min_value, agg, None)
-    }
-
-    /// [`Engine::active_flows`] keeping only keys that `key_filter` matches (a regular
-    /// expression searched in the joined key text, sFlow-RT's `/activeflows` `filter`
-    /// parameter), before `max_flows` applies.
-    #[allow(clippy::too_many_arguments)]
-    pub fn active_flows_matching(
-        &self,
-        now_ms: u64,
-        agents: &AgentSel,
-        name: &str,
-        max_flows: usize,
-        min_value: f64,
-        agg: AggMode,
-        key_filter: Option<&regex::Regex>,
-    ) -> Result<Vec<ActiveFlow>> {
-        let flow = self.find_flow(name)?;
-        let def = &flow.def;
-        let tables: Vec<(DataSource, &Table)> = flow
-            .tables
-            .iter()
-            .filter(|(ds, _)| agents.contains(ds.agent))
-            .map(|(ds, t)| (*ds, t))
-            .collect();
-        let (t, main) = (def.t_secs, &def.value);
-        // (value, key, data source, entry of that data source)
-        let mut cands: Vec<(f64, &str, DataSource, &Entry)> = Vec::new();
-        match tables.as_slice() {
-            [(ds, table)] => {
-                cands.reserve(table.entries.len());
-                for (k, e) in &table.entries {
-                    cands.push((e.value(now_ms, t, main), k, *ds, e));
-                }
-            }
-            _ => {
-                let n: usize = tables.iter().map(|(_, t)| t.entries.len()).sum();
-                let mut merged: Map<&str, (f64, DataSource, &Entry)> = map();
-                merged.reserve(n);
-                for (ds, table) in &tables {
-                    for (k, e) in &table.entries {
-                        let v = e.value(now_ms, t, main);
-                        merged
-                            .entry(k)
-                            .and_modify(|m| match agg {
-                                AggMode::Max if v > m.0 => *m = (v, *ds, e),
-                                AggMode::Max => {}
-                                AggMode::Sum => m.0 += v,
-                            })
-                            .or_insert((v, *ds, e));
-                    }
-                }
-                cands.extend(merged.into_iter().map(|(k, (v, ds, e))| (v, k, ds, e)));
-            }
-        }
-        cands.retain(|c| {
-            c.0 >= min_value && c.0 > 0.0 && key_filter.is_none_or(|re| re.is_match(c.1))
-        });
-        let order = |a: &(f64, &str, DataSource, &Entry), b: &(f64, &str, DataSource, &Entry)| {
-            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
-        };
-        if cands.len() > max_flows && max_flows > 0 {
-            cands.select_nth_unstable_by(max_flows - 1, order);
-        }
-        cands.truncate(max_flows);
-        cands.sort_by(order);
-        Ok(cands
-            .into_iter()
-            .map(|(value, key, ds, e)| {
-                let mut a = active(
-                    key,
-                    value,
-                    e,
-                    now_ms,
-                    def,
-                    ds,
-                    e.samples(now_ms, t),
-                    e.ci95(now_ms, t, main),
-                );
-                if agg == AggMode::Sum && tables.len() > 1 {
-                    // Sum the other data sources' samples, variances and values[] for this key.
-                    let (mut samples, mut var) = (0.0, 0.0);
-                    let mut values = vec![0.0; def.values.len()];
-                    for (_, table) in &tables {
-                        if let Some(o) = table.entries.get(key) {
-                            samples += o.samples(now_ms, t);
-                            let ci = o.ci95(now_ms, t, main);
-                            var += ci * ci;
-                            for (x, y) in values.iter_mut().zip(o.values(now_ms, t, &def.values)) {
-                                *x += y;
-                            }
-                        }
-                    }
-                    a.samples = samples;
-                    a.ci95 = var.sqrt();
-                    a.values = values;
-                }
-                a
-            })
-            .collect())
-    }
-
-    /// Undecayed totals of definition `name` per key, summed over the selected agents' data
-    /// sources, largest first (`flowlens top --totals`; keep keys with
-    /// [`Limits::idle_factor`] 0 so none expires). Only for rate values (`bytes`, `frames`,
-    /// numeric keys): others are refused.
-    pub fn flow_totals(&self, agents: &AgentSel, name: &str) -> Result<Vec<(String, f64)>> {
-        let flow = self.find_flow(name)?;
-        if !flow.def.value.kind.is_rate() {
-            return Err(Error::invalid(
-                "flow",
-                "value",
-                format!(
-                    "`{}` has no total (use bytes, frames or a numeric key)",
-                    flow.def.value.source
-                ),
-            ));
-        }
-        let mut sums: Map<&str, f64> = map();
-        for (ds, t) in &flow.tables {
-            if agents.contains(ds.agent) {
-                for (k, e) in &t.entries {
-                    *sums.entry(k).or_default() += e.total;
-                }
-            }
-        }
-        let mut v: Vec<(String, f64)> = sums.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Ok(v)
-    }
-
-    /// A definition's compiled form.
-    pub fn flow_def(&self, name: &str) -> Option<&FlowDef> {
-        self.flows
-            .iter()
-            .find(|f| f.def.name == name)
-            .map(|f| &f.def)
-    }
-
-    /// The `n` largest keys of definition `name` at one data source (`topKeys`).
-    pub fn top_keys(
-        &self,
-        now_ms: u64,
-        agent: IpAddr,
-        data_source: u32,
-        name: &str,
-    ) -> Result<Vec<ActiveFlow>> {
-        let flow = self.find_flow(name)?;
-        let def = &flow.def;
-        let ds = DataSource {
-            agent,
-            id: data_source,
-        };
-        let mut out: Vec<ActiveFlow> = flow
-            .tables
-            .get(&ds)
-            .map(|t| {
-                t.entries
-                    .iter()
-                    .map(|(k, e)| {
-                        let v = e.value(now_ms, def.t_secs, &def.value);
-                        active(
-                            k,
-                            v,
-                            e,
-                            now_ms,
-                            def,
-                            ds,
-                            e.samples(now_ms, def.t_secs),
-                            e.ci95(now_ms, def.t_secs, &def.value),
-                        )
-                    })
-                    .filter(|a| a.value > 0.0)
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.sort_by(|a, b| b.value.total_cmp(&a.value));
-        out.truncate(def.n);
-        Ok(out)
-    }
-
-    /// Definition `name` as a metric per data source, the way sFlow-RT's `metric()`/`dump()`
-    /// show flows: one object per selected data source with `agent`, `dataSource`,
-    /// `metricName`, `metricValue` (the sum of the definition's values over its keys there,
-    /// e.g. bytes/s of all matching traffic) and `topKeys` (the `n` largest keys, each as
-    /// [`ActiveFlow::to_json`]), largest `metricValue` first.
-    pub fn flow_metric(&self, now_ms: u64, agents: &AgentSel, name: &str) -> Result<Vec<Json>> {
-        let flow = self.find_flow(name)?;
-        let def = &flow.def;
-        let mut rows: Vec<(f64, Json)> = Vec::new();
-        for (ds, table) in &flow.tables {
-            if !agents.contains(ds.agent) {
-                continue;
-            }
-            let total: f64 = table
-                .entries
-                .values()
-                .map(|e| e.value(now_ms, def.t_secs, &def.value))
-                .sum();
-            let top = self.top_keys(now_ms, ds.agent, ds.id, name)?;
-            let last = table
-                .entries
-                .values()
-                .map(|e| e.last_ms)
-                .max()
-                .unwrap_or(now_ms);
-            rows.push((
-                total,
-                serde_json::json!({
-                    "agent": ds.agent.to_string(),
-                    "dataSource": ds.name().to_string(),
-                    "metricName": name,
-                    "metricValue": total,
-                    "lastUpdate": now_ms.saturating_sub(last),
-                    "topKeys": top.iter().map(ActiveFlow::to_json).collect::<Vec<_>>(),
-                }),
-            ));
-        }
-        rows.sort_by(|a, b| b.0.total_cmp(&a.0));
-        Ok(rows.into_iter().map(|(_, j)| j).collect())
-    }
-
-    /// The data sources that currently hold keys of definition `name`.
-    pub fn flow_data_sources(&self, name: &str) -> Result<Vec<DataSource>> {
-        let mut v: Vec<DataSource> = self.find_flow(name)?.tables.keys().copied().collect();
-        v.sort();
-        Ok(v)
-    }
-
-    /// The smoothed value of one key of definition `name` at the selected agents' data
-    /// sources (`data_source`: `None` = any), the largest if several (`/flowvalue`).
-    pub fn flow_value(
-        &self,
-        now_ms: u64,
-        agents: &AgentSel,
-        data_source: Option<u32>,
-        name: &str,
-        key: &str,
-    ) -> Result<Option<f64>> {
-        let flow = self.find_flow(name)?;
-        let def = &flow.def;
-        Ok(flow
-            .tables
-            .iter()
-            .filter(|(ds, _)| agents.contains(ds.agent) && data_source.is_none_or(|id| id == ds.id))
-            .filter_map(|(_, t)| t.entries.get(key))
-            .map(|e| e.value(now_ms, def.t_secs, &def.value))
-            .reduce(f64::max))
-    }
-
-    /// Logged flows with id > `after`, newest first, optionally of one definition, at most
-    /// `max`.
-    pub fn logged_flows(&self, after: u64, name: Option<&str>, max: usize) -> Vec<&LoggedFlow> {
-        self.flow_log
-            .after(after, |f| name.is_none_or(|n| f.name == n), max)
-    }
-
-    /// Id of the newest logged flow (0: none yet).
-    pub fn last_flow_id(&self) -> u64 {
-        self.flow_log.last_id()
-    }
-
-    /// Events with id > `after`, newest first, optionally of some thresholds, at most `max`.
-    pub fn events(&self, after: u64, thresholds: &[&str], max: usize) -> Vec<&Event> {
-        self.events.after(
-            after,
-            |e| thresholds.is_empty() || thresholds.contains(&e.threshold_id.as_str()),
-            max,
-        )
-    }
-
-    /// Id of the newest event (0: none yet).
-    pub fn last_event_id(&self) -> u64 {
-        self.events.last_id()
-    }
-
-    /// True while threshold `name` is triggered (not yet re-armed) for this agent and data
-    /// source (and flow key, for `byFlow` thresholds).
-    pub fn threshold_triggered(
-        &self,
-        name: &str,
-        agent: IpAddr,
-        data_source: u32,
-        flow_key: Option<&str>,
-    ) -> Result<bool> {
-        let ts = self
-            .thresholds
-            .iter()
-            .find(|t| t.th.name == name)
-            .ok_or_else(|| Error::NotFound {
-                what: "threshold",
-                name: name.to_string(),
-            })?;
-        let tk = TrigKey {
-            ds: DataSource {
-                agent,
-                id: data_source,
-            },
-            key_hash: match (ts.th.by_flow, flow_key) {
-                (true, Some(k)) => key_hash(k),
-                _ => 0,
-            },
-        };
-        Ok(ts.triggered.contains_key(&tk))
-    }
-
-    /// Key names seen recently (every 64th sample is inspected) with ms since last seen
-    /// (`/flowkeys/json`), sorted by name.
-    pub fn flow_keys(&self, now_ms: u64) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self
-            .seen_keys
-            .iter()
-            .map(|((n, d), t)| {
-                let name = if *d == 0 {
-                    (*n).to_string()
-                } else {
-                    format!("{n}.{d}")
-                };
-                (name, now_ms.saturating_sub(*t))
-            })
-            .collect();
-        v.sort();
-        v
-    }
-
-    fn find_flow(&self, name: &str) -> Result<&Flow> {
-        self.flows
-            .iter()
-            .find(|f| f.def.name == name)
-            .ok_or_else(|| Error::NotFound {
-                what: "flow",
-                name: name.to_string(),
-            })
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn active(
-    key: &str,
-    value: f64,
-    e: &Entry,
-    now_ms: u64,
-    def: &FlowDef,
-    ds: DataSource,
-    samples: f64,
-    ci: f64,
-) -> ActiveFlow {
-    ActiveFlow {
-        key: key.to_string(),
-        value,
-        values: e.values(now_ms, def.t_secs, &def.values),
-        agent: ds.agent,
-        data_source: ds.name().to_string(),
-        samples,
-        ci95: ci,
-    }
-}
-
-/// Attributes a flow threshold's filter can test: `agent`, `dataSource`.
-fn ds_attr(attr: &str, ds: DataSource) -> Option<String> {
-    match attr {
-        "agent" => Some(ds.agent.to_string()),
-        "dataSource" | "datasource" => Some(ds.name().to_string()),
-        _ => None,
     }
 }
 
@@ -1292,77 +685,4 @@ fn evict_half(table: &mut Table, now_ms: u64, def: &FlowDef) -> usize {
         }
     });
     before - table.entries.len()
-}
-
-/// Updates a triggered state; returns false when it re-arms (to be removed).
-fn rearm(trig: &mut Trig, below: bool, now_ms: u64, timeout_ms: u64) -> bool {
-    if !below {
-        trig.below_since = None;
-        return true;
-    }
-    let since = *trig.below_since.get_or_insert(now_ms);
-    now_ms.saturating_sub(since) < timeout_ms
-}
-
-fn check_counter_threshold(
-    ts: &mut ThresholdState,
-    counters: &Counters,
-    now_ms: u64,
-    events: &mut Ring<Event>,
-) {
-    let th = &ts.th;
-    let mut crossed: Vec<(DataSource, String, f64)> = Vec::new();
-    let mut values: Map<(IpAddr, String), f64> = map();
-    counters.each(&th.metric, |agent, ds_name, m, _last| {
-        if let Metric::Num(v) = m {
-            values.insert((agent, ds_name.to_string()), *v);
-        }
-    });
-    for ((agent, ds_name), v) in &values {
-        let Some(id) = sample::parse_ds_name(ds_name) else {
-            continue;
-        };
-        let ds = DataSource { agent: *agent, id };
-        let accepted = th.accepts(|a| match counters.value(*agent, ds_name, a) {
-            Some(Metric::Num(x)) => Some(x.to_string()),
-            Some(Metric::Text(t)) => Some(t.clone()),
-            None => ds_attr(a, ds),
-        });
-        if accepted && *v >= th.value {
-            crossed.push((ds, ds_name.clone(), *v));
-        }
-    }
-    let (thv, timeout) = (th.value, th.timeout_ms);
-    ts.triggered.retain(|tk, trig| {
-        let v = values
-            .get(&(tk.ds.agent, tk.ds.name().to_string()))
-            .copied()
-            .unwrap_or(0.0);
-        rearm(trig, v < thv, now_ms, timeout)
-    });
-    for (ds, ds_name, v) in crossed {
-        let tk = TrigKey { ds, key_hash: 0 };
-        if ts.triggered.contains_key(&tk) {
-            continue;
-        }
-        ts.triggered.insert(
-            tk,
-            Trig {
-                flow_key: None,
-                below_since: None,
-            },
-        );
-        events.push(Event {
-            id: 0,
-            timestamp_ms: now_ms,
-            threshold_id: ts.th.name.clone(),
-            metric: ts.th.metric.clone(),
-            threshold: ts.th.value,
-            value: v,
-            agent: ds.agent.to_string(),
-            data_source: ds_name,
-            flow_key: None,
-            values: Vec::new(),
-        });
-    }
 }

@@ -52,7 +52,9 @@ mod table;
 pub mod threshold;
 
 pub use collector::{Collector, CollectorStats, Handled};
-pub use engine::{ActiveFlow, AggMode, Engine, EngineStats, Limits, LoggedFlow};
+pub use engine::{
+    ActiveFlow, AggMode, Engine, EngineStats, FlowQuery, Limits, LoggedFlow, DEFAULT_MAX_FLOWS,
+};
 pub use env::Env;
 pub use error::{Error, ExprKind, Result};
 pub use expr::{Filter, KeyExpr};

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use flowlens_engine::groups::{GroupSet, Groups};
 use flowlens_engine::oui::{parse_mac, OuiTable};
-use flowlens_engine::{Error, ExprKind};
+use flowlens_engine::{Error, ExprKind, FlowQuery};
 use serde_json::json;
 
 fn ip(s: &str) -> IpAddr {
@@ -314,7 +314,17 @@ fn country_and_asn_key_functions_from_maxmind_databases() {
         );
     }
     let mut keys: Vec<String> = e
-        .active_flows(1000, &AgentSel::All, "g", 10, 0.0, AggMode::Max)
+        .active_flows(
+            1000,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: "g",
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Max,
+                key_filter: None,
+            },
+        )
         .unwrap()
         .into_iter()
         .map(|a| a.key)

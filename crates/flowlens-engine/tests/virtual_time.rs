@@ -11,7 +11,7 @@
 
 use std::net::IpAddr;
 
-use flowlens_engine::{AgentSel, AggMode, Engine};
+use flowlens_engine::{AgentSel, AggMode, Engine, FlowQuery};
 use flowlens_wire::packet::LinkType;
 use serde_json::json;
 
@@ -42,11 +42,21 @@ fn agent(a: [u8; 4]) -> IpAddr {
 }
 
 fn top(e: &Engine, now: u64, name: &str) -> Vec<(String, f64)> {
-    e.active_flows(now, &AgentSel::All, name, 100, 0.0, AggMode::Max)
-        .unwrap()
-        .into_iter()
-        .map(|a| (a.key, a.value))
-        .collect()
+    e.active_flows(
+        now,
+        &FlowQuery {
+            agents: &AgentSel::All,
+            name,
+            max_flows: 100,
+            min_value: 0.0,
+            agg: AggMode::Max,
+            key_filter: None,
+        },
+    )
+    .unwrap()
+    .into_iter()
+    .map(|a| (a.key, a.value))
+    .collect()
 }
 
 /// 100 packets/s of 1000 bytes for 30 s, silence for 30 s, repeated for `secs`; returns the
@@ -240,10 +250,30 @@ fn aggregation_max_and_sum_over_agents() {
         }
     }
     let max = e
-        .active_flows(10_000, &AgentSel::All, "f", 10, 0.0, AggMode::Max)
+        .active_flows(
+            10_000,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: "f",
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Max,
+                key_filter: None,
+            },
+        )
         .unwrap();
     let sum = e
-        .active_flows(10_000, &AgentSel::All, "f", 10, 0.0, AggMode::Sum)
+        .active_flows(
+            10_000,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: "f",
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Sum,
+                key_filter: None,
+            },
+        )
         .unwrap();
     assert!((max[0].value - 1000.0).abs() < 5.0, "{max:?}");
     assert_eq!(max[0].agent, agent([192, 0, 2, 1]));
@@ -251,17 +281,30 @@ fn aggregation_max_and_sum_over_agents() {
     let one = e
         .active_flows(
             10_000,
-            &AgentSel::parse("192.0.2.2").unwrap(),
-            "f",
-            10,
-            0.0,
-            AggMode::Max,
+            &FlowQuery {
+                agents: &AgentSel::parse("192.0.2.2").unwrap(),
+                name: "f",
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Max,
+                key_filter: None,
+            },
         )
         .unwrap();
     assert!((one[0].value - 500.0).abs() < 5.0, "{one:?}");
     // minValue trims.
     assert!(e
-        .active_flows(10_000, &AgentSel::All, "f", 10, 2000.0, AggMode::Sum)
+        .active_flows(
+            10_000,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: "f",
+                max_flows: 10,
+                min_value: 2000.0,
+                agg: AggMode::Sum,
+                key_filter: None
+            }
+        )
         .unwrap()
         .is_empty());
     // Unsampled packets: the confidence interval is exact.
@@ -331,7 +374,17 @@ fn values_count_avg_max() {
         );
     }
     let a = &e
-        .active_flows(1100, &AgentSel::All, "d", 10, 0.0, AggMode::Max)
+        .active_flows(
+            1100,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: "d",
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Max,
+                key_filter: None,
+            },
+        )
         .unwrap()[0];
     assert_eq!(a.values[0], 50.0);
     // ipbytes = frame length - 14: 86..135, mean 110.5.
@@ -339,8 +392,18 @@ fn values_count_avg_max() {
     assert_eq!(a.values[2], 135.0);
     // Sources seen more than max(t,1) s ago no longer count.
     assert_eq!(
-        e.active_flows(3200, &AgentSel::All, "d", 10, 0.0, AggMode::Max)
-            .unwrap()[0]
+        e.active_flows(
+            3200,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: "d",
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Max,
+                key_filter: None
+            }
+        )
+        .unwrap()[0]
             .values[0],
         0.0
     );
@@ -405,9 +468,19 @@ fn sampled_estimates_scale_by_rate_and_the_95_percent_interval_covers_the_truth(
         if us % 1_000_000 == 0 && us >= 20_000_000 {
             let now = us / 1000;
             let get = |name: &str| {
-                e.active_flows(now, &AgentSel::All, name, 1, 0.0, AggMode::Max)
-                    .unwrap()
-                    .remove(0)
+                e.active_flows(
+                    now,
+                    &FlowQuery {
+                        agents: &AgentSel::All,
+                        name,
+                        max_flows: 1,
+                        min_value: 0.0,
+                        agg: AggMode::Max,
+                        key_filter: None,
+                    },
+                )
+                .unwrap()
+                .remove(0)
             };
             let (f, b) = (get("f"), get("b"));
             checks += 1;
@@ -462,10 +535,30 @@ fn agg_mode_agent_definition_keeps_one_table_per_agent() {
         }
     }
     let per_ds = e
-        .active_flows(10_000, &AgentSel::All, "ds", 10, 0.0, AggMode::Max)
+        .active_flows(
+            10_000,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: "ds",
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Max,
+                key_filter: None,
+            },
+        )
         .unwrap();
     let per_agent = e
-        .active_flows(10_000, &AgentSel::All, "ag", 10, 0.0, AggMode::Max)
+        .active_flows(
+            10_000,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: "ag",
+                max_flows: 10,
+                min_value: 0.0,
+                agg: AggMode::Max,
+                key_filter: None,
+            },
+        )
         .unwrap();
     assert!((per_ds[0].value - 300.0).abs() < 3.0, "{per_ds:?}");
     assert_eq!(per_ds[0].data_source, "1");
@@ -533,7 +626,17 @@ fn distinct_count_saturates_at_its_cap() {
         e.add_packet(1000, agent(AGENT), LinkType::Ethernet, &f, 64);
     }
     let a = &e
-        .active_flows(1000, &AgentSel::All, "d", 1, 0.0, AggMode::Max)
+        .active_flows(
+            1000,
+            &FlowQuery {
+                agents: &AgentSel::All,
+                name: "d",
+                max_flows: 1,
+                min_value: 0.0,
+                agg: AggMode::Max,
+                key_filter: None,
+            },
+        )
         .unwrap()[0];
     assert_eq!(
         a.values[0],

@@ -5,14 +5,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use flowlens_engine::counters::{parse_ds, DsFilter};
-use flowlens_engine::{AgentSel, AggMode, DataSource, Engine};
+use flowlens_engine::{AgentSel, AggMode, DataSource, Engine, FlowQuery, DEFAULT_MAX_FLOWS};
 use serde_json::{json, Map, Value as Json};
 
 use super::{json_text, Args, Ops};
 use crate::{EngineJob, Result};
-
-/// Default `maxFlows` of `activeFlows` (sFlow-RT's).
-const DEFAULT_MAX_FLOWS: usize = 100;
 
 pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
     let host = ops.host.clone();
@@ -80,7 +77,17 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
                 None => AggMode::default(),
             };
             run(Box::new(move |e, now| {
-                let flows = e.active_flows(now, &sel, &name, max, min, agg)?;
+                let flows = e.active_flows(
+                    now,
+                    &FlowQuery {
+                        agents: &sel,
+                        name: &name,
+                        max_flows: max,
+                        min_value: min,
+                        agg,
+                        key_filter: None,
+                    },
+                )?;
                 Ok(Json::Array(flows.iter().map(|f| f.to_json()).collect()))
             }))
         }

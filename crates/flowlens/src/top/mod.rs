@@ -13,7 +13,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use flowlens_engine::{AgentSel, AggMode, Engine, Limits};
+use flowlens_engine::{AgentSel, AggMode, Engine, FlowQuery, Limits};
 use serde_json::Value as Json;
 
 use crate::TopArgs;
@@ -96,7 +96,17 @@ fn report(
         } else {
             output::Rows::Active(
                 engine
-                    .active_flows(now_ms, &AgentSel::All, &d.name, args.max_flows, 0.0, agg)
+                    .active_flows(
+                        now_ms,
+                        &FlowQuery {
+                            agents: &AgentSel::All,
+                            name: &d.name,
+                            max_flows: args.max_flows,
+                            min_value: 0.0,
+                            agg,
+                            key_filter: None,
+                        },
+                    )
                     .map_err(|e| anyhow::anyhow!("{e}"))?,
             )
         };

@@ -7,15 +7,13 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use flowlens_engine::{AgentSel, AggMode, Engine};
+use flowlens_engine::{AgentSel, AggMode, Engine, FlowQuery, DEFAULT_MAX_FLOWS};
 
 use super::defs::{delete_named, get_named, put_named};
 use serde_json::{json, Value as Json};
 use tokio::time::Instant;
 
-use super::{
-    json_ok, params, Api, ApiError, ApiResult, Waiting, DEFAULT_MAX_EVENTS, DEFAULT_MAX_FLOWS,
-};
+use super::{json_ok, params, Api, ApiError, ApiResult, Waiting, DEFAULT_MAX_EVENTS};
 use crate::run::core::{Core, Ids};
 
 pub(super) async fn flows_defs(State(api): State<Api>) -> ApiResult {
@@ -73,14 +71,16 @@ pub(super) async fn active_flows(
     let flows = api
         .core
         .call(move |c: &mut Core| {
-            c.engine().active_flows_matching(
+            c.engine().active_flows(
                 c.now_ms(),
-                &sel,
-                &name,
-                max_flows,
-                min_value,
-                agg,
-                key_filter.as_ref(),
+                &FlowQuery {
+                    agents: &sel,
+                    name: &name,
+                    max_flows,
+                    min_value,
+                    agg,
+                    key_filter: key_filter.as_ref(),
+                },
             )
         })
         .await??;

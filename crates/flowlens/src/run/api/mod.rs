@@ -49,8 +49,6 @@ mod server;
 
 /// Longest long-poll wait (`timeout` parameter), seconds.
 const MAX_POLL_SECS: f64 = 300.0;
-/// Default `maxFlows` of `/activeflows` (sFlow-RT's) and `/flows`.
-const DEFAULT_MAX_FLOWS: usize = 100;
 /// Largest request body, bytes (group sets of many prefixes are large).
 const MAX_BODY_BYTES: usize = 16 << 20;
 /// Default `maxEvents` of `/events`.

@@ -1,0 +1,399 @@
+//! The engine's queries: active flows ([`FlowQuery`]), totals, top keys, flows as metrics,
+//! flow values, logged flows, events, triggered thresholds and the key names seen. Read-only:
+//! every answer is computed from the tables at the caller's `now_ms`.
+
+use std::net::IpAddr;
+
+use flowlens_netflow::hash::{map, Map};
+use serde_json::Value as Json;
+
+use super::{ActiveFlow, AggMode, Engine, Flow, LoggedFlow};
+use crate::definition::FlowDef;
+use crate::error::{Error, Result};
+use crate::sample::DataSource;
+use crate::select::AgentSel;
+use crate::table::{Entry, Table};
+use crate::threshold::Event;
+
+/// sFlow-RT's default `maxFlows` for `/activeflows` and `activeFlows()`.
+pub const DEFAULT_MAX_FLOWS: usize = 100;
+
+/// What [`Engine::active_flows`] selects: a definition at some agents, merged over data
+/// sources by `agg`, keys with value ≥ `min_value` (and matching `key_filter`, a regular
+/// expression searched in the joined key text: sFlow-RT's `/activeflows` `filter`), largest
+/// first, at most `max_flows`.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowQuery<'a> {
+    /// The agents whose data sources count.
+    pub agents: &'a AgentSel,
+    /// The flow definition's name.
+    pub name: &'a str,
+    /// At most this many rows (0: none).
+    pub max_flows: usize,
+    /// Rows with a smaller value are left out.
+    pub min_value: f64,
+    /// How a key seen at several data sources merges.
+    pub agg: AggMode,
+    /// Only keys this expression matches.
+    pub key_filter: Option<&'a regex::Regex>,
+}
+
+impl<'a> FlowQuery<'a> {
+    /// Definition `name` at `agents` with sFlow-RT's defaults: [`DEFAULT_MAX_FLOWS`], no
+    /// minimum, `max` aggregation, no key filter.
+    #[must_use]
+    pub fn new(agents: &'a AgentSel, name: &'a str) -> FlowQuery<'a> {
+        FlowQuery {
+            agents,
+            name,
+            max_flows: DEFAULT_MAX_FLOWS,
+            min_value: 0.0,
+            agg: AggMode::Max,
+            key_filter: None,
+        }
+    }
+}
+
+impl Engine {
+    /// The active flows `q` selects (see [`FlowQuery`]).
+    ///
+    /// Cost: one pass over the selected tables without allocating per key, a partial selection
+    /// of the `max_flows` largest, and full rows only for those.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such definition.
+    pub fn active_flows(&self, now_ms: u64, q: &FlowQuery<'_>) -> Result<Vec<ActiveFlow>> {
+        let FlowQuery {
+            agents,
+            name,
+            max_flows,
+            min_value,
+            agg,
+            key_filter,
+        } = *q;
+        let flow = self.find_flow(name)?;
+        let def = &flow.def;
+        let tables: Vec<(DataSource, &Table)> = flow
+            .tables
+            .iter()
+            .filter(|(ds, _)| agents.contains(ds.agent))
+            .map(|(ds, t)| (*ds, t))
+            .collect();
+        let (t, main) = (def.t_secs, &def.value);
+        // (value, key, data source, entry of that data source)
+        let mut cands: Vec<(f64, &str, DataSource, &Entry)> = Vec::new();
+        match tables.as_slice() {
+            [(ds, table)] => {
+                cands.reserve(table.entries.len());
+                for (k, e) in &table.entries {
+                    cands.push((e.value(now_ms, t, main), k, *ds, e));
+                }
+            }
+            _ => {
+                let n: usize = tables.iter().map(|(_, t)| t.entries.len()).sum();
+                let mut merged: Map<&str, (f64, DataSource, &Entry)> = map();
+                merged.reserve(n);
+                for (ds, table) in &tables {
+                    for (k, e) in &table.entries {
+                        let v = e.value(now_ms, t, main);
+                        merged
+                            .entry(k)
+                            .and_modify(|m| match agg {
+                                AggMode::Max if v > m.0 => *m = (v, *ds, e),
+                                AggMode::Max => {}
+                                AggMode::Sum => m.0 += v,
+                            })
+                            .or_insert((v, *ds, e));
+                    }
+                }
+                cands.extend(merged.into_iter().map(|(k, (v, ds, e))| (v, k, ds, e)));
+            }
+        }
+        cands.retain(|c| {
+            c.0 >= min_value && c.0 > 0.0 && key_filter.is_none_or(|re| re.is_match(c.1))
+        });
+        let order = |a: &(f64, &str, DataSource, &Entry), b: &(f64, &str, DataSource, &Entry)| {
+            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+        };
+        if cands.len() > max_flows && max_flows > 0 {
+            cands.select_nth_unstable_by(max_flows - 1, order);
+        }
+        cands.truncate(max_flows);
+        cands.sort_by(order);
+        Ok(cands
+            .into_iter()
+            .map(|(value, key, ds, e)| {
+                let mut a = active(
+                    key,
+                    value,
+                    e,
+                    now_ms,
+                    def,
+                    ds,
+                    e.samples(now_ms, t),
+                    e.ci95(now_ms, t, main),
+                );
+                if agg == AggMode::Sum && tables.len() > 1 {
+                    // Sum the other data sources' samples, variances and values[] for this key.
+                    let (mut samples, mut var) = (0.0, 0.0);
+                    let mut values = vec![0.0; def.values.len()];
+                    for (_, table) in &tables {
+                        if let Some(o) = table.entries.get(key) {
+                            samples += o.samples(now_ms, t);
+                            let ci = o.ci95(now_ms, t, main);
+                            var += ci * ci;
+                            for (x, y) in values.iter_mut().zip(o.values(now_ms, t, &def.values)) {
+                                *x += y;
+                            }
+                        }
+                    }
+                    a.samples = samples;
+                    a.ci95 = var.sqrt();
+                    a.values = values;
+                }
+                a
+            })
+            .collect())
+    }
+
+    /// Undecayed totals of definition `name` per key, summed over the selected agents' data
+    /// sources, largest first (`flowlens top --totals`; keep keys with
+    /// [`Limits::idle_factor`] 0 so none expires). Only for rate values (`bytes`, `frames`,
+    /// numeric keys): others are refused.
+    pub fn flow_totals(&self, agents: &AgentSel, name: &str) -> Result<Vec<(String, f64)>> {
+        let flow = self.find_flow(name)?;
+        if !flow.def.value.kind.is_rate() {
+            return Err(Error::invalid(
+                "flow",
+                "value",
+                format!(
+                    "`{}` has no total (use bytes, frames or a numeric key)",
+                    flow.def.value.source
+                ),
+            ));
+        }
+        let mut sums: Map<&str, f64> = map();
+        for (ds, t) in &flow.tables {
+            if agents.contains(ds.agent) {
+                for (k, e) in &t.entries {
+                    *sums.entry(k).or_default() += e.total;
+                }
+            }
+        }
+        let mut v: Vec<(String, f64)> = sums.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(v)
+    }
+
+    /// A definition's compiled form.
+    pub fn flow_def(&self, name: &str) -> Option<&FlowDef> {
+        self.flows
+            .iter()
+            .find(|f| f.def.name == name)
+            .map(|f| &f.def)
+    }
+
+    /// The `n` largest keys of definition `name` at one data source (`topKeys`).
+    pub fn top_keys(
+        &self,
+        now_ms: u64,
+        agent: IpAddr,
+        data_source: u32,
+        name: &str,
+    ) -> Result<Vec<ActiveFlow>> {
+        let flow = self.find_flow(name)?;
+        let def = &flow.def;
+        let ds = DataSource {
+            agent,
+            id: data_source,
+        };
+        let mut out: Vec<ActiveFlow> = flow
+            .tables
+            .get(&ds)
+            .map(|t| {
+                t.entries
+                    .iter()
+                    .map(|(k, e)| {
+                        let v = e.value(now_ms, def.t_secs, &def.value);
+                        active(
+                            k,
+                            v,
+                            e,
+                            now_ms,
+                            def,
+                            ds,
+                            e.samples(now_ms, def.t_secs),
+                            e.ci95(now_ms, def.t_secs, &def.value),
+                        )
+                    })
+                    .filter(|a| a.value > 0.0)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| b.value.total_cmp(&a.value));
+        out.truncate(def.n);
+        Ok(out)
+    }
+
+    /// Definition `name` as a metric per data source, the way sFlow-RT's `metric()`/`dump()`
+    /// show flows: one object per selected data source with `agent`, `dataSource`,
+    /// `metricName`, `metricValue` (the sum of the definition's values over its keys there,
+    /// e.g. bytes/s of all matching traffic) and `topKeys` (the `n` largest keys, each as
+    /// [`ActiveFlow::to_json`]), largest `metricValue` first.
+    pub fn flow_metric(&self, now_ms: u64, agents: &AgentSel, name: &str) -> Result<Vec<Json>> {
+        let flow = self.find_flow(name)?;
+        let def = &flow.def;
+        let mut rows: Vec<(f64, Json)> = Vec::new();
+        for (ds, table) in &flow.tables {
+            if !agents.contains(ds.agent) {
+                continue;
+            }
+            let total: f64 = table
+                .entries
+                .values()
+                .map(|e| e.value(now_ms, def.t_secs, &def.value))
+                .sum();
+            let top = self.top_keys(now_ms, ds.agent, ds.id, name)?;
+            let last = table
+                .entries
+                .values()
+                .map(|e| e.last_ms)
+                .max()
+                .unwrap_or(now_ms);
+            rows.push((
+                total,
+                serde_json::json!({
+                    "agent": ds.agent.to_string(),
+                    "dataSource": ds.name().to_string(),
+                    "metricName": name,
+                    "metricValue": total,
+                    "lastUpdate": now_ms.saturating_sub(last),
+                    "topKeys": top.iter().map(ActiveFlow::to_json).collect::<Vec<_>>(),
+                }),
+            ));
+        }
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(rows.into_iter().map(|(_, j)| j).collect())
+    }
+
+    /// The data sources that currently hold keys of definition `name`.
+    pub fn flow_data_sources(&self, name: &str) -> Result<Vec<DataSource>> {
+        let mut v: Vec<DataSource> = self.find_flow(name)?.tables.keys().copied().collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// The smoothed value of one key of definition `name` at the selected agents' data
+    /// sources (`data_source`: `None` = any), the largest if several (`/flowvalue`).
+    pub fn flow_value(
+        &self,
+        now_ms: u64,
+        agents: &AgentSel,
+        data_source: Option<u32>,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<f64>> {
+        let flow = self.find_flow(name)?;
+        let def = &flow.def;
+        Ok(flow
+            .tables
+            .iter()
+            .filter(|(ds, _)| agents.contains(ds.agent) && data_source.is_none_or(|id| id == ds.id))
+            .filter_map(|(_, t)| t.entries.get(key))
+            .map(|e| e.value(now_ms, def.t_secs, &def.value))
+            .reduce(f64::max))
+    }
+
+    /// Logged flows with id > `after`, newest first, optionally of one definition, at most
+    /// `max`.
+    pub fn logged_flows(&self, after: u64, name: Option<&str>, max: usize) -> Vec<&LoggedFlow> {
+        self.flow_log
+            .after(after, |f| name.is_none_or(|n| f.name == n), max)
+    }
+
+    /// Id of the newest logged flow (0: none yet).
+    pub fn last_flow_id(&self) -> u64 {
+        self.flow_log.last_id()
+    }
+
+    /// Events with id > `after`, newest first, optionally of some thresholds, at most `max`.
+    pub fn events(&self, after: u64, thresholds: &[&str], max: usize) -> Vec<&Event> {
+        self.events.after(
+            after,
+            |e| thresholds.is_empty() || thresholds.contains(&e.threshold_id.as_str()),
+            max,
+        )
+    }
+
+    /// Id of the newest event (0: none yet).
+    pub fn last_event_id(&self) -> u64 {
+        self.events.last_id()
+    }
+
+    /// True while threshold `name` is triggered (not yet re-armed) for this agent and data
+    /// source (and flow key, for `byFlow` thresholds).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such threshold.
+    pub fn threshold_triggered(
+        &self,
+        name: &str,
+        agent: IpAddr,
+        data_source: u32,
+        flow_key: Option<&str>,
+    ) -> Result<bool> {
+        self.thresholds
+            .triggered(name, agent, data_source, flow_key)
+    }
+
+    /// Key names seen recently (every 64th sample is inspected) with ms since last seen
+    /// (`/flowkeys/json`), sorted by name.
+    pub fn flow_keys(&self, now_ms: u64) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .seen_keys
+            .iter()
+            .map(|((n, d), t)| {
+                let name = if *d == 0 {
+                    (*n).to_string()
+                } else {
+                    format!("{n}.{d}")
+                };
+                (name, now_ms.saturating_sub(*t))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn find_flow(&self, name: &str) -> Result<&Flow> {
+        self.flows
+            .iter()
+            .find(|f| f.def.name == name)
+            .ok_or_else(|| Error::NotFound {
+                what: "flow",
+                name: name.to_string(),
+            })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn active(
+    key: &str,
+    value: f64,
+    e: &Entry,
+    now_ms: u64,
+    def: &FlowDef,
+    ds: DataSource,
+    samples: f64,
+    ci: f64,
+) -> ActiveFlow {
+    ActiveFlow {
+        key: key.to_string(),
+        value,
+        values: e.values(now_ms, def.t_secs, &def.values),
+        agent: ds.agent,
+        data_source: ds.name().to_string(),
+        samples,
+        ci95: ci,
+    }
+}

@@ -1,0 +1,317 @@
+//! The engine's threshold runtime: which thresholds are triggered for which data source (and
+//! flow key, for `byFlow`), raising events when a flow value or counter metric crosses its
+//! threshold and re-arming after the value stays below for the threshold's `timeout`.
+//! Definitions and the event shape are in [`crate::threshold`].
+
+use std::net::IpAddr;
+
+use flowlens_netflow::hash::{map, Map};
+use serde_json::Value as Json;
+
+use super::Flow;
+use crate::counters::{Counters, Metric};
+use crate::definition::FlowDef;
+use crate::error::{Error, Result};
+use crate::ring::Ring;
+use crate::sample::{self, DataSource};
+use crate::table::Entry;
+use crate::threshold::{Event, Threshold};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct TrigKey {
+    ds: DataSource,
+    key_hash: u64,
+}
+
+#[derive(Debug)]
+struct Trig {
+    flow_key: Option<String>,
+    below_since: Option<u64>,
+}
+
+struct ThresholdState {
+    th: Threshold,
+    triggered: Map<TrigKey, Trig>,
+}
+
+/// Every threshold with its triggered states, in definition order (flows watch them by
+/// index).
+#[derive(Default)]
+pub(super) struct Thresholds {
+    states: Vec<ThresholdState>,
+}
+
+impl Thresholds {
+    /// Creates or replaces threshold `th` (a replaced one forgets its triggered states);
+    /// refuses a new one beyond `max`.
+    pub(super) fn set(&mut self, th: Threshold, max: usize) -> Result<()> {
+        match self.states.iter_mut().find(|t| t.th.name == th.name) {
+            Some(t) => {
+                t.th = th;
+                t.triggered = map();
+            }
+            None => {
+                if self.states.len() >= max {
+                    return Err(Error::Limit {
+                        what: "thresholds",
+                        limit: max,
+                    });
+                }
+                self.states.push(ThresholdState {
+                    th,
+                    triggered: map(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes threshold `name`; false when there was none.
+    pub(super) fn clear(&mut self, name: &str) -> bool {
+        let before = self.states.len();
+        self.states.retain(|t| t.th.name != name);
+        before != self.states.len()
+    }
+
+    /// Threshold `name` as it was written.
+    pub(super) fn spec(&self, name: &str) -> Option<&Json> {
+        self.states
+            .iter()
+            .find(|t| t.th.name == name)
+            .map(|t| &t.th.spec)
+    }
+
+    /// Every threshold, `{name: threshold}`.
+    pub(super) fn json(&self) -> Json {
+        Json::Object(
+            self.states
+                .iter()
+                .map(|t| (t.th.name.clone(), t.th.spec.clone()))
+                .collect(),
+        )
+    }
+
+    /// Indices of the thresholds on metric (flow) `name`.
+    pub(super) fn watching(&self, name: &str) -> Vec<usize> {
+        self.states
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.th.metric == name)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// A flow key's entry was updated: each threshold in `watch` whose value it now reaches
+    /// (and whose filter accepts the data source) triggers, once per data source (and key,
+    /// for `byFlow`), pushing an event.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_value(
+        &mut self,
+        watch: &[usize],
+        now_ms: u64,
+        ds: DataSource,
+        key_text: &str,
+        entry: &Entry,
+        def: &FlowDef,
+        events: &mut Ring<Event>,
+    ) {
+        for &ti in watch {
+            let Some(ts) = self.states.get_mut(ti) else {
+                continue;
+            };
+            let value = entry.value(now_ms, def.t_secs, &def.value);
+            if value < ts.th.value {
+                continue;
+            }
+            if !ts.th.accepts(|a| ds_attr(a, ds)) {
+                continue;
+            }
+            let tk = TrigKey {
+                ds,
+                key_hash: if ts.th.by_flow { key_hash(key_text) } else { 0 },
+            };
+            if let Some(t) = ts.triggered.get_mut(&tk) {
+                t.below_since = None;
+                continue;
+            }
+            ts.triggered.insert(
+                tk,
+                Trig {
+                    flow_key: Some(key_text.to_string()),
+                    below_since: None,
+                },
+            );
+            let values = entry.values(now_ms, def.t_secs, &def.values);
+            events.push(Event {
+                id: 0,
+                timestamp_ms: now_ms,
+                threshold_id: ts.th.name.clone(),
+                metric: ts.th.metric.clone(),
+                threshold: ts.th.value,
+                value,
+                agent: ds.agent.to_string(),
+                data_source: ds.name().to_string(),
+                flow_key: Some(key_text.to_string()),
+                values,
+            });
+        }
+    }
+
+    /// Once a second: re-arms flow thresholds whose value stayed below for their timeout and
+    /// checks thresholds on counter metrics.
+    pub(super) fn tick(
+        &mut self,
+        flows: &[Flow],
+        counters: &Counters,
+        now_ms: u64,
+        events: &mut Ring<Event>,
+    ) {
+        // Re-arm flow thresholds.
+        for ts in self.states.iter_mut() {
+            let Some(flow) = flows.iter().find(|f| f.def.name == ts.th.metric) else {
+                // A counter metric (or a flow not defined yet).
+                check_counter_threshold(ts, counters, now_ms, events);
+                continue;
+            };
+            let def = &flow.def;
+            let th = ts.th.value;
+            let timeout = ts.th.timeout_ms;
+            ts.triggered.retain(|tk, trig| {
+                let v =
+                    flow.tables
+                        .get(&tk.ds)
+                        .map_or(0.0, |t| match (&trig.flow_key, tk.key_hash) {
+                            (Some(k), h) if h != 0 => t
+                                .entries
+                                .get(k.as_str())
+                                .map_or(0.0, |e| e.value(now_ms, def.t_secs, &def.value)),
+                            _ => t
+                                .entries
+                                .values()
+                                .map(|e| e.value(now_ms, def.t_secs, &def.value))
+                                .fold(0.0, f64::max),
+                        });
+                rearm(trig, v < th, now_ms, timeout)
+            });
+        }
+    }
+
+    /// True while threshold `name` is triggered (not yet re-armed) for this agent and data
+    /// source (and flow key, for `byFlow` thresholds).
+    pub(super) fn triggered(
+        &self,
+        name: &str,
+        agent: IpAddr,
+        data_source: u32,
+        flow_key: Option<&str>,
+    ) -> Result<bool> {
+        let ts = self
+            .states
+            .iter()
+            .find(|t| t.th.name == name)
+            .ok_or_else(|| Error::NotFound {
+                what: "threshold",
+                name: name.to_string(),
+            })?;
+        let tk = TrigKey {
+            ds: DataSource {
+                agent,
+                id: data_source,
+            },
+            key_hash: match (ts.th.by_flow, flow_key) {
+                (true, Some(k)) => key_hash(k),
+                _ => 0,
+            },
+        };
+        Ok(ts.triggered.contains_key(&tk))
+    }
+}
+
+fn key_hash(s: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(0x7e57).build_hasher();
+    h.write(s.as_bytes());
+    h.finish()
+}
+
+/// Attributes a flow threshold's filter can test: `agent`, `dataSource`.
+fn ds_attr(attr: &str, ds: DataSource) -> Option<String> {
+    match attr {
+        "agent" => Some(ds.agent.to_string()),
+        "dataSource" | "datasource" => Some(ds.name().to_string()),
+        _ => None,
+    }
+}
+
+/// Updates a triggered state; returns false when it re-arms (to be removed).
+fn rearm(trig: &mut Trig, below: bool, now_ms: u64, timeout_ms: u64) -> bool {
+    if !below {
+        trig.below_since = None;
+        return true;
+    }
+    let since = *trig.below_since.get_or_insert(now_ms);
+    now_ms.saturating_sub(since) < timeout_ms
+}
+
+fn check_counter_threshold(
+    ts: &mut ThresholdState,
+    counters: &Counters,
+    now_ms: u64,
+    events: &mut Ring<Event>,
+) {
+    let th = &ts.th;
+    let mut crossed: Vec<(DataSource, String, f64)> = Vec::new();
+    let mut values: Map<(IpAddr, String), f64> = map();
+    counters.each(&th.metric, |agent, ds_name, m, _last| {
+        if let Metric::Num(v) = m {
+            values.insert((agent, ds_name.to_string()), *v);
+        }
+    });
+    for ((agent, ds_name), v) in &values {
+        let Some(id) = sample::parse_ds_name(ds_name) else {
+            continue;
+        };
+        let ds = DataSource { agent: *agent, id };
+        let accepted = th.accepts(|a| match counters.value(*agent, ds_name, a) {
+            Some(Metric::Num(x)) => Some(x.to_string()),
+            Some(Metric::Text(t)) => Some(t.clone()),
+            None => ds_attr(a, ds),
+        });
+        if accepted && *v >= th.value {
+            crossed.push((ds, ds_name.clone(), *v));
+        }
+    }
+    let (thv, timeout) = (th.value, th.timeout_ms);
+    ts.triggered.retain(|tk, trig| {
+        let v = values
+            .get(&(tk.ds.agent, tk.ds.name().to_string()))
+            .copied()
+            .unwrap_or(0.0);
+        rearm(trig, v < thv, now_ms, timeout)
+    });
+    for (ds, ds_name, v) in crossed {
+        let tk = TrigKey { ds, key_hash: 0 };
+        if ts.triggered.contains_key(&tk) {
+            continue;
+        }
+        ts.triggered.insert(
+            tk,
+            Trig {
+                flow_key: None,
+                below_since: None,
+            },
+        );
+        events.push(Event {
+            id: 0,
+            timestamp_ms: now_ms,
+            threshold_id: ts.th.name.clone(),
+            metric: ts.th.metric.clone(),
+            threshold: ts.th.value,
+            value: v,
+            agent: ds.agent.to_string(),
+            data_source: ds_name,
+            flow_key: None,
+            values: Vec::new(),
+        });
+    }
+}
