@@ -59,6 +59,6 @@ pub use env::Env;
 pub use error::{Error, ExprKind, Result};
 pub use expr::{Filter, KeyExpr};
 pub use keybuf::{KeyBuf, KeyName, Schema, Slot};
-pub use sample::DataSource;
+pub use sample::{DataSource, DataSourceId};
 pub use select::AgentSel;
 pub use threshold::{Event, Threshold};

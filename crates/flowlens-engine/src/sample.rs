@@ -60,33 +60,85 @@ impl DataSource {
 
     /// The data source's name as sFlow-RT prints it: the ifIndex for class 0 (`"3"`),
     /// `"<class>.<index>"` otherwise (`"2.1"`), `"agent"` for [`DataSource::AGENT`].
-    pub fn name(&self) -> DsName {
-        DsName(self.id)
+    pub fn name(&self) -> DataSourceId {
+        DataSourceId(self.id)
     }
 }
 
-/// Display of a data source name (see [`DataSource::name`]).
-#[derive(Clone, Copy, Debug)]
-pub struct DsName(u32);
+/// A data source id as sFlow-RT names it: the sFlow `source_id` (`source_id_type` in the top
+/// 8 bits, `source_id_index` in the low 24; sFlow v5 spec, `sflow_data_source`), written
+/// `"3"` for class 0 (an ifIndex), `"<class>.<index>"` otherwise (`"2.1"`), and `"agent"` for
+/// the whole-agent data source of `aggMode:'agent'` flows ([`DataSource::AGENT`]).
+///
+/// The one parser and printer of data-source names: REST paths and query parameters,
+/// scripts' arguments, counter stores and events all go through it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DataSourceId(pub u32);
 
-impl fmt::Display for DsName {
+impl DataSourceId {
+    /// The whole-agent data source (`"agent"`).
+    pub const AGENT: DataSourceId = DataSourceId(DataSource::AGENT);
+
+    /// The id of class `class` (8 bits), index `index` (24 bits; higher bits dropped).
+    #[must_use]
+    pub const fn new(class: u32, index: u32) -> DataSourceId {
+        DataSourceId((class & 0xff) << 24 | (index & 0x00ff_ffff))
+    }
+
+    /// `(source_id_type, source_id_index)`.
+    #[must_use]
+    pub const fn class_index(self) -> (u32, u32) {
+        (self.0 >> 24, self.0 & 0x00ff_ffff)
+    }
+}
+
+impl fmt::Display for DataSourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.0 >> 24, self.0 & 0x00ff_ffff) {
-            _ if self.0 == DataSource::AGENT => f.write_str("agent"),
+        match self.class_index() {
+            _ if *self == DataSourceId::AGENT => f.write_str("agent"),
             (0, i) => write!(f, "{i}"),
             (c, i) => write!(f, "{c}.{i}"),
         }
     }
 }
 
-/// Parses a data source name (`"3"`, `"2.1"`, `"agent"`) back to its id (the counter
-/// store's [`crate::counters::parse_ds`] plus the whole-agent name).
-pub fn parse_ds_name(name: &str) -> Option<u32> {
-    if name == "agent" {
-        return Some(DataSource::AGENT);
+/// Why a data-source name did not parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSourceIdError(String);
+
+impl fmt::Display for DataSourceIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "bad data source `{}` (expected an ifIndex, <class>.<index> or agent)",
+            self.0
+        )
     }
-    let (class, index) = crate::counters::parse_ds(name)?;
-    Some(DataSource::new(IpAddr::from([0, 0, 0, 0]), class, index).id)
+}
+
+impl std::error::Error for DataSourceIdError {}
+
+impl core::str::FromStr for DataSourceId {
+    type Err = DataSourceIdError;
+
+    /// `"3"`, `"2.1"` or `"agent"`; the class must fit 8 bits and the index 24.
+    fn from_str(name: &str) -> Result<DataSourceId, DataSourceIdError> {
+        let bad = || DataSourceIdError(name.to_string());
+        if name == "agent" {
+            return Ok(DataSourceId::AGENT);
+        }
+        let (class, index) = match name.split_once('.') {
+            None => (0, name.parse::<u32>().map_err(|_| bad())?),
+            Some((c, i)) => (
+                c.parse::<u32>().map_err(|_| bad())?,
+                i.parse::<u32>().map_err(|_| bad())?,
+            ),
+        };
+        if class > 0xff || index > 0x00ff_ffff {
+            return Err(bad());
+        }
+        Ok(DataSourceId::new(class, index))
+    }
 }
 
 /// What a sample stands for, for scaling and error estimates.
@@ -337,9 +389,15 @@ mod tests {
         let a = IpAddr::from([10, 0, 0, 1]);
         assert_eq!(DataSource::new(a, 0, 3).name().to_string(), "3");
         assert_eq!(DataSource::new(a, 2, 1).name().to_string(), "2.1");
-        assert_eq!(parse_ds_name("2.1"), Some(DataSource::new(a, 2, 1).id));
-        assert_eq!(parse_ds_name("3"), Some(3));
-        assert_eq!(parse_ds_name("agent"), Some(DataSource::AGENT));
-        assert_eq!(parse_ds_name("x"), None);
+        let id = |s: &str| s.parse::<DataSourceId>().ok().map(|d| d.0);
+        assert_eq!(id("2.1"), Some(DataSource::new(a, 2, 1).id));
+        assert_eq!(id("3"), Some(3));
+        assert_eq!(id("agent"), Some(DataSource::AGENT));
+        assert_eq!(id("x"), None);
+        assert_eq!(id("256.1"), None);
+        assert_eq!(id("1.16777216"), None);
+        for name in ["0", "3", "2.1", "255.16777214", "agent"] {
+            assert_eq!(name.parse::<DataSourceId>().unwrap().to_string(), name);
+        }
     }
 }

@@ -914,7 +914,7 @@ fn counter_metric_threshold_fires_per_data_source_and_rearms() {
     assert!(e.events(0, &["never"], 1000).is_empty());
     // Still at its speed: stays triggered.
     let (agent, ds) = with_speed.iter().next().unwrap().clone();
-    let id = flowlens_engine::sample::parse_ds_name(&ds).unwrap();
+    let id = ds.parse::<flowlens_engine::DataSourceId>().unwrap().0;
     assert!(e.threshold_triggered("speed", agent, id, None).unwrap());
 }
 

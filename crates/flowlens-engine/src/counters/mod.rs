@@ -6,7 +6,7 @@
 //! records carry. Names and units come from the table in [`names`] (e.g. `ifinoctets` in
 //! bytes/s, `ifinutilization` in percent, `load_one`, `mem_total` in bytes, `os_name`
 //! text); rates and wraps are described in `source.rs`; summary statistics in
-//! [`crate::stats`].
+//! [`crate::summary`].
 //!
 //! Data sources are named as sFlow-RT shows them: interface counters (`source_id` class 0)
 //! by their ifIndex (`"3"`), every other class as `<class>.<index>` (Host sFlow's physical
@@ -25,6 +25,8 @@ mod source;
 mod types;
 
 use std::net::IpAddr;
+
+use crate::sample::DataSourceId;
 
 use flowlens_wire::sflow::CounterSample;
 
@@ -151,7 +153,7 @@ impl Counters {
             .or_insert_with(|| Agent { sources: map() });
         let src = a.sources.entry(key).or_insert_with(|| {
             self.sources += 1;
-            Source::new(ds_name(key.0, key.1), now_ms)
+            Source::new(DataSourceId::new(key.0, key.1).to_string(), now_ms)
         });
         match src.update(
             now_ms,
@@ -199,7 +201,7 @@ impl Counters {
 
     /// The current value of `metric` at `data_source` (`"3"`, `"2.1"`) of `agent`.
     pub fn value(&self, agent: IpAddr, data_source: &str, metric: &str) -> Option<&Metric> {
-        let key = parse_ds(data_source)?;
+        let key = data_source.parse::<DataSourceId>().ok()?.class_index();
         let src = self.agents.get(&agent)?.sources.get(&key)?;
         src.get(metric).map(|e| &e.value)
     }
@@ -220,22 +222,5 @@ impl Counters {
 impl Default for Counters {
     fn default() -> Self {
         Counters::new(CounterLimits::default())
-    }
-}
-
-/// sFlow-RT's data source name: the ifIndex for class 0, `<class>.<index>` otherwise.
-pub fn ds_name(class: u32, index: u32) -> String {
-    if class == 0 {
-        index.to_string()
-    } else {
-        format!("{class}.{index}")
-    }
-}
-
-/// The `(class, index)` of a data source name (`"3"` → `(0, 3)`, `"2.1"` → `(2, 1)`).
-pub fn parse_ds(name: &str) -> Option<(u32, u32)> {
-    match name.split_once('.') {
-        None => Some((0, name.parse().ok()?)),
-        Some((c, i)) => Some((c.parse().ok()?, i.parse().ok()?)),
     }
 }

@@ -9,8 +9,9 @@ use std::net::IpAddr;
 
 use super::source::{Entry, Source};
 use super::types::{Metric, MetricValue, Statistic};
-use super::{parse_ds, Counters, DsFilter};
+use super::{Counters, DsFilter};
 use crate::error::{Error, Result};
+use crate::sample::DataSourceId;
 use crate::select::AgentSel;
 use crate::summary::Stat;
 
@@ -276,12 +277,20 @@ impl Counters {
 /// `2.1.load_one` → (`Some((2, 1))`, `load_one`); an unscoped name → (`None`, name).
 fn split_scope(name: &str) -> (Option<(u32, u32)>, &str) {
     match name.rsplit_once('.') {
-        Some((ds, m)) if !m.is_empty() => match parse_ds(ds) {
+        Some((ds, m)) if !m.is_empty() => match counter_ds(ds) {
             Some(k) => (Some(k), m),
             None => (None, name),
         },
         _ => (None, name),
     }
+}
+
+/// The `(class, index)` of a counter data source name (`"3"`, `"2.1"`; not `"agent"`).
+fn counter_ds(name: &str) -> Option<(u32, u32)> {
+    name.parse::<DataSourceId>()
+        .ok()
+        .filter(|d| *d != DataSourceId::AGENT)
+        .map(DataSourceId::class_index)
 }
 
 /// A [`MetricValue`] for `e`.

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use super::{ActiveFlow, AggMode, Engine, Flow, LoggedFlow};
 use crate::definition::FlowDef;
 use crate::error::{Error, Result};
-use crate::sample::DataSource;
+use crate::sample::{DataSource, DataSourceId};
 use crate::select::AgentSel;
 use crate::table::{Entry, Table};
 use crate::threshold::Event;
@@ -158,7 +158,7 @@ impl Engine {
 
     /// Undecayed totals of definition `name` per key, summed over the selected agents' data
     /// sources, largest first (`flowlens top --totals`; keep keys with
-    /// [`Limits::idle_factor`] 0 so none expires). Only for rate values (`bytes`, `frames`,
+    /// [`Limits::idle_factor`](crate::Limits::idle_factor) 0 so none expires). Only for rate values (`bytes`, `frames`,
     /// numeric keys): others are refused.
     pub fn flow_totals(&self, agents: &AgentSel, name: &str) -> Result<Vec<(String, f64)>> {
         let flow = self.find_flow(name)?;
@@ -302,6 +302,23 @@ impl Engine {
             .filter_map(|(_, t)| t.entries.get(key))
             .map(|e| e.value(now_ms, def.t_secs, &def.value))
             .reduce(f64::max))
+    }
+
+    /// Splits `/flowvalue`'s and `flowValue()`'s name: a defined flow's name as is (`None`),
+    /// else `<dataSource>.<flow>` (`2.1000.ddos`: data source `2.1000`, flow `ddos`). A name
+    /// that is neither stays whole (and the query then finds no such flow).
+    #[must_use]
+    pub fn split_flow_name<'n>(&self, name: &'n str) -> (Option<u32>, &'n str) {
+        if self.flow(name).is_some() {
+            return (None, name);
+        }
+        match name.rsplit_once('.') {
+            Some((ds, flow)) => match ds.parse::<DataSourceId>() {
+                Ok(DataSourceId(id)) => (Some(id), flow),
+                Err(_) => (None, name),
+            },
+            None => (None, name),
+        }
     }
 
     /// Logged flows with id > `after`, newest first, optionally of one definition, at most

@@ -13,7 +13,7 @@ use crate::counters::{Counters, Metric};
 use crate::definition::FlowDef;
 use crate::error::{Error, Result};
 use crate::ring::Ring;
-use crate::sample::{self, DataSource};
+use crate::sample::{DataSource, DataSourceId};
 use crate::table::Entry;
 use crate::threshold::{Event, Threshold};
 
@@ -268,7 +268,7 @@ fn check_counter_threshold(
         }
     });
     for ((agent, ds_name), v) in &values {
-        let Some(id) = sample::parse_ds_name(ds_name) else {
+        let Ok(DataSourceId(id)) = ds_name.parse::<DataSourceId>() else {
             continue;
         };
         let ds = DataSource { agent: *agent, id };

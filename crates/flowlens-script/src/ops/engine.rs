@@ -2,10 +2,10 @@
 //! endpoints (sFlow-RT: `setFlow` = PUT `/flow/{name}/json`, `activeFlows` = GET
 //! `/activeflows/…`, `metric` = GET `/metric/…`, and so on).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
-use flowlens_engine::counters::{parse_ds, DsFilter};
-use flowlens_engine::{AgentSel, AggMode, DataSource, Engine, FlowQuery, DEFAULT_MAX_FLOWS};
+use flowlens_engine::counters::DsFilter;
+use flowlens_engine::{AgentSel, AggMode, DataSourceId, FlowQuery, DEFAULT_MAX_FLOWS};
 use serde_json::{json, Map, Value as Json};
 
 use super::{json_text, Args, Ops};
@@ -96,7 +96,7 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
             let name = a.str(1, "flow name")?;
             let key = a.str(2, "key")?;
             run(Box::new(move |e, now| {
-                let (ds, flow) = split_ds(e, &name);
+                let (ds, flow) = e.split_flow_name(&name);
                 let flow = flow.to_string();
                 Ok(e.flow_value(now, &sel, ds, &flow, &key)?
                     .map_or(Json::Null, Json::from))
@@ -111,12 +111,11 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
                 .map_err(|_| a.bad("agent must be an IP address"))?;
             let metric = a.str(2, "dataSource.metric")?;
             let key = a.opt_str(3, "flowKey")?;
-            let (class, index) = metric
+            let DataSourceId(ds) = metric
                 .rsplit_once('.')
-                .and_then(|(ds, _)| parse_ds(ds))
+                .and_then(|(ds, _)| ds.parse::<DataSourceId>().ok())
                 .ok_or_else(|| a.bad("expected '<dataSource>.<metric>', e.g. '2.1000.ddos'"))?;
             run(Box::new(move |e, _| {
-                let ds = DataSource::new(agent, class, index).id;
                 Ok(Json::Bool(e.threshold_triggered(
                     &name,
                     agent,
@@ -250,21 +249,4 @@ fn ds_filter(a: &Args<'_>, i: usize) -> Result<DsFilter> {
         _ => return Err(a.bad("filter (argument 3) must be an object")),
     }
     Ok(f)
-}
-
-/// `flow` or `<dataSource>.<flow>` (`2.1000.ddos`) as in `/flowvalue`.
-fn split_ds<'n>(e: &Engine, name: &'n str) -> (Option<u32>, &'n str) {
-    if e.flow(name).is_some() {
-        return (None, name);
-    }
-    match name.rsplit_once('.') {
-        Some((ds, flow)) => match parse_ds(ds) {
-            Some((class, index)) => (
-                Some(DataSource::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), class, index).id),
-                flow,
-            ),
-            None => (None, name),
-        },
-        None => (None, name),
-    }
 }

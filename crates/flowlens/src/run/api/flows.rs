@@ -1,7 +1,6 @@
 //! Flow endpoints: definitions (`/flow/…`), `/activeflows/…`, `/flowvalue/…`, and the
 //! long-polled `/flows/json` and `/events/json`.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -105,17 +104,7 @@ pub(super) async fn flow_value(
     let value = api
         .core
         .call(move |c: &mut Core| {
-            let (ds, flow) = match n.rsplit_once('.') {
-                _ if c.engine().flow(&n).is_some() => (None, n.as_str()),
-                Some((ds, flow)) => match flowlens_engine::counters::parse_ds(ds) {
-                    Some((class, index)) => {
-                        let id = flowlens_engine::DataSource::new(agent_any(), class, index).id;
-                        (Some(id), flow)
-                    }
-                    None => (None, n.as_str()),
-                },
-                None => (None, n.as_str()),
-            };
+            let (ds, flow) = c.engine().split_flow_name(&n);
             c.engine().flow_value(c.now_ms(), &sel, ds, flow, &key)
         })
         .await??;
@@ -126,13 +115,6 @@ pub(super) async fn flow_value(
             format!("no active value for that key of `{name}`"),
         )),
     }
-}
-
-/// Any agent address (only a data source's id is wanted from [`DataSource::new`]).
-///
-/// [`DataSource::new`]: flowlens_engine::DataSource::new
-fn agent_any() -> IpAddr {
-    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
 }
 
 /// Runs `query` until it returns something or `wait` has passed, waking when the engine
