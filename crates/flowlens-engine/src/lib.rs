@@ -12,6 +12,8 @@
 //! * [`Engine`] ([`engine`]): the flow engine: definitions, input (`add_sflow`,
 //!   `add_netflow_record`, `add_packet`), housekeeping (`tick`) and queries (`active_flows`,
 //!   `events`, `logged_flows`, ...). [`Limits`] bounds its memory.
+//! * [`api`]: sFlow-RT's read API as typed [`api::Query`]s with their JSON answers, shared by
+//!   the REST handlers and the script functions.
 //! * [`definition`], [`threshold`]: flow definitions and thresholds as sFlow-RT writes them.
 //! * [`sample`]: keys of sFlow samples themselves (agent, interfaces, direction, routing).
 //! * [`keybuf`]: key names (`ipsource.1`), the [`Schema`] of interned keys and the
@@ -29,6 +31,7 @@
 //! does not match a definition that needs it.
 
 pub mod agents;
+pub mod api;
 pub mod baseline;
 pub mod collector;
 pub mod counters;

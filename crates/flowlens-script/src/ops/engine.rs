@@ -4,9 +4,10 @@
 
 use std::net::IpAddr;
 
+use flowlens_engine::api::Query;
 use flowlens_engine::counters::DsFilter;
-use flowlens_engine::{AgentSel, AggMode, DataSourceId, FlowQuery, DEFAULT_MAX_FLOWS};
-use serde_json::{json, Map, Value as Json};
+use flowlens_engine::{AgentSel, AggMode, DataSourceId, DEFAULT_MAX_FLOWS};
+use serde_json::{Map, Value as Json};
 
 use super::{json_text, Args, Ops};
 use crate::{EngineJob, Result};
@@ -14,6 +15,7 @@ use crate::{EngineJob, Result};
 pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
     let host = ops.host.clone();
     let run = move |job: EngineJob| host.engine(job);
+    let query = |q: Query| run(Box::new(move |e, now| q.answer(e, now)));
     match a.function {
         "version" => Ok(Json::from(env!("CARGO_PKG_VERSION"))),
         "analyzer" => ops.host.analyzer(),
@@ -65,42 +67,31 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
             }))
         }
         "activeFlows" => {
-            let sel = agent_sel(&a, 0)?;
+            let agents = agent_sel(&a, 0)?;
             let name = a.str(1, "flow name")?;
-            let max = match a.opt_f64(2, "maxFlows")? {
+            let max_flows = match a.opt_f64(2, "maxFlows")? {
                 Some(n) if n >= 0.0 => n as usize,
                 _ => DEFAULT_MAX_FLOWS,
             };
-            let min = a.opt_f64(3, "minValue")?.unwrap_or(0.0);
+            let min_value = a.opt_f64(3, "minValue")?.unwrap_or(0.0);
             let agg = match a.opt_str(4, "aggMode")? {
                 Some(m) => AggMode::parse(&m)?,
                 None => AggMode::default(),
             };
-            run(Box::new(move |e, now| {
-                let flows = e.active_flows(
-                    now,
-                    &FlowQuery {
-                        agents: &sel,
-                        name: &name,
-                        max_flows: max,
-                        min_value: min,
-                        agg,
-                        key_filter: None,
-                    },
-                )?;
-                Ok(Json::Array(flows.iter().map(|f| f.to_json()).collect()))
-            }))
+            query(Query::ActiveFlows {
+                agents,
+                name,
+                max_flows,
+                min_value,
+                agg,
+                key_filter: None,
+            })
         }
         "flowValue" => {
-            let sel = agent_sel(&a, 0)?;
+            let agents = agent_sel(&a, 0)?;
             let name = a.str(1, "flow name")?;
             let key = a.str(2, "key")?;
-            run(Box::new(move |e, now| {
-                let (ds, flow) = e.split_flow_name(&name);
-                let flow = flow.to_string();
-                Ok(e.flow_value(now, &sel, ds, &flow, &key)?
-                    .map_or(Json::Null, Json::from))
-            }))
+            query(Query::FlowValue { agents, name, key })
         }
         "thresholdTriggered" => {
             let name = a.str(0, "thresholdID")?;
@@ -125,78 +116,50 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
             }))
         }
         "metric" | "dump" | "table" => {
-            let sel = agent_sel(&a, 0)?;
+            let agents = agent_sel(&a, 0)?;
             let metrics = metric_names(&a, 1)?;
             let filter = ds_filter(&a, 2)?;
-            let f = a.function.to_string();
-            run(Box::new(move |e, now| {
-                let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-                match f.as_str() {
-                    "metric" => e.metric_json(now, &sel, &m, &filter).map(Json::Array),
-                    "dump" => e.dump_json(now, &sel, &m, &filter).map(Json::Array),
-                    _ => e.table_json(now, &sel, &m, &filter),
-                }
-            }))
+            query(match a.function {
+                "metric" => Query::Metric {
+                    agents,
+                    metrics,
+                    filter,
+                },
+                "dump" => Query::Dump {
+                    agents,
+                    metrics,
+                    filter,
+                },
+                _ => Query::Table {
+                    agents,
+                    metrics,
+                    filter,
+                },
+            })
         }
-        "metrics" => {
-            let agent = a.opt_str(0, "agent")?;
-            match agent {
-                None => run(Box::new(|e, now| {
-                    Ok(Json::Object(
-                        e.counters()
-                            .names(now)
-                            .into_iter()
-                            .map(|(k, ms)| (k, json!(ms)))
-                            .collect(),
-                    ))
-                })),
-                Some(agent) => {
-                    let ip: IpAddr = agent
-                        .trim()
-                        .parse()
-                        .map_err(|_| a.bad("agent must be an IP address"))?;
-                    run(Box::new(move |e, now| {
-                        let values = e.counters().agent_metrics(now, ip).unwrap_or_default();
-                        Ok(Json::Object(
-                            values
-                                .into_iter()
-                                .map(|v| {
-                                    (
-                                        format!("{}.{}", v.data_source, v.metric_name),
-                                        v.metric_value.to_json(),
-                                    )
-                                })
-                                .collect(),
-                        ))
-                    }))
+        "metrics" => match a.opt_str(0, "agent")? {
+            None => query(Query::MetricNames),
+            Some(agent) => {
+                let agent: IpAddr = agent
+                    .trim()
+                    .parse()
+                    .map_err(|_| a.bad("agent must be an IP address"))?;
+                // An agent never seen has no metrics: `{}` (REST answers 404).
+                match query(Query::AgentMetrics { agent })? {
+                    Json::Null => Ok(Json::Object(Map::new())),
+                    doc => Ok(doc),
                 }
             }
-        }
+        },
         "agents" => {
-            let wanted: Option<Vec<IpAddr>> = a
+            let agents: Option<Vec<IpAddr>> = a
                 .names(0)
                 .map(|v| v.iter().filter_map(|s| s.trim().parse().ok()).collect());
-            run(Box::new(move |e, now| {
-                let ag = e.agents();
-                let o: Map<String, Json> = ag
-                    .list()
-                    .into_iter()
-                    .filter(|ip| wanted.as_ref().is_none_or(|w| w.contains(ip)))
-                    .filter_map(|ip| Some((ip.to_string(), ag.to_json(now, ip)?)))
-                    .collect();
-                Ok(Json::Object(o))
-            }))
+            query(Query::Agents { agents })
         }
-        "flowKeys" => run(Box::new(|e, now| {
-            Ok(Json::Object(
-                e.flow_keys(now)
-                    .into_iter()
-                    .map(|(k, ms)| (k, json!(ms)))
-                    .collect(),
-            ))
-        })),
-        "flows" => run(Box::new(|e, _| Ok(e.flows_json()))),
-        "thresholds" => run(Box::new(|e, _| Ok(e.thresholds_json()))),
+        "flowKeys" => query(Query::FlowKeys),
+        "flows" => query(Query::Flows),
+        "thresholds" => query(Query::Thresholds),
         _ => Err(a.bad("not an engine function")),
     }
 }

@@ -142,11 +142,7 @@ pub(super) async fn map_delete(State(api): State<Api>, Path(name): Path<String>)
 }
 
 pub(super) async fn thresholds_all(State(api): State<Api>) -> ApiResult {
-    json_ok(
-        api.core
-            .call(|c: &mut Core| c.engine().thresholds_json())
-            .await?,
-    )
+    json_ok(super::answer(&api, flowlens_engine::api::Query::Thresholds).await?)
 }
 
 pub(super) async fn threshold_get(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {

@@ -4,23 +4,20 @@
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query as QueryString, State};
 use axum::http::StatusCode;
-use flowlens_engine::{AgentSel, AggMode, Engine, FlowQuery, DEFAULT_MAX_FLOWS};
+use flowlens_engine::api::Query;
+use flowlens_engine::{AgentSel, AggMode, Engine, DEFAULT_MAX_FLOWS};
 
 use super::defs::{delete_named, get_named, put_named};
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use tokio::time::Instant;
 
-use super::{json_ok, params, Api, ApiError, ApiResult, Waiting, DEFAULT_MAX_EVENTS};
+use super::{answer, json_ok, params, Api, ApiError, ApiResult, Waiting, DEFAULT_MAX_EVENTS};
 use crate::run::core::{Core, Ids};
 
 pub(super) async fn flows_defs(State(api): State<Api>) -> ApiResult {
-    json_ok(
-        api.core
-            .call(|c: &mut Core| c.engine().flows_json())
-            .await?,
-    )
+    json_ok(answer(&api, Query::Flows).await?)
 }
 
 pub(super) async fn flow_get(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
@@ -42,7 +39,7 @@ pub(super) async fn flow_delete(State(api): State<Api>, Path(name): Path<String>
 pub(super) async fn active_flows(
     State(api): State<Api>,
     Path((agent, name)): Path<(String, String)>,
-    q: Query<Vec<(String, String)>>,
+    q: QueryString<Vec<(String, String)>>,
 ) -> ApiResult {
     let p = params(q);
     let sel = AgentSel::parse(&agent)?;
@@ -67,23 +64,15 @@ pub(super) async fn active_flows(
         ),
         None => None,
     };
-    let flows = api
-        .core
-        .call(move |c: &mut Core| {
-            c.engine().active_flows(
-                c.now_ms(),
-                &FlowQuery {
-                    agents: &sel,
-                    name: &name,
-                    max_flows,
-                    min_value,
-                    agg,
-                    key_filter: key_filter.as_ref(),
-                },
-            )
-        })
-        .await??;
-    json_ok(Json::Array(flows.iter().map(|f| f.to_json()).collect()))
+    let q = Query::ActiveFlows {
+        agents: sel,
+        name,
+        max_flows,
+        min_value,
+        agg,
+        key_filter,
+    };
+    json_ok(answer(&api, q).await?)
 }
 
 /// `/flowvalue/{agent}/{name}/json?key=…`: the smoothed value of one key, `name` being a flow
@@ -92,7 +81,7 @@ pub(super) async fn active_flows(
 pub(super) async fn flow_value(
     State(api): State<Api>,
     Path((agent, name)): Path<(String, String)>,
-    q: Query<Vec<(String, String)>>,
+    q: QueryString<Vec<(String, String)>>,
 ) -> ApiResult {
     let p = params(q);
     let sel = AgentSel::parse(&agent)?;
@@ -100,20 +89,18 @@ pub(super) async fn flow_value(
         .get("key")
         .ok_or_else(|| ApiError::bad("parameter key is required"))?
         .to_string();
-    let n = name.clone();
-    let value = api
-        .core
-        .call(move |c: &mut Core| {
-            let (ds, flow) = c.engine().split_flow_name(&n);
-            c.engine().flow_value(c.now_ms(), &sel, ds, flow, &key)
-        })
-        .await??;
+    let q = Query::FlowValue {
+        agents: sel,
+        name: name.clone(),
+        key,
+    };
+    let value = answer(&api, q).await?;
     match value {
-        Some(v) => json_ok(json!(v)),
-        None => Err(ApiError(
+        Json::Null => Err(ApiError(
             StatusCode::NOT_FOUND,
             format!("no active value for that key of `{name}`"),
         )),
+        v => json_ok(v),
     }
 }
 
@@ -151,7 +138,7 @@ pub(super) async fn long_poll<T: Send + 'static>(
 
 pub(super) async fn logged_flows(
     State(api): State<Api>,
-    q: Query<Vec<(String, String)>>,
+    q: QueryString<Vec<(String, String)>>,
 ) -> ApiResult {
     let p = params(q);
     let after = u64::try_from(p.num::<i64>("flowID")?.unwrap_or(0)).unwrap_or(0);
@@ -174,7 +161,10 @@ pub(super) async fn logged_flows(
     json_ok(Json::Array(flows))
 }
 
-pub(super) async fn events(State(api): State<Api>, q: Query<Vec<(String, String)>>) -> ApiResult {
+pub(super) async fn events(
+    State(api): State<Api>,
+    q: QueryString<Vec<(String, String)>>,
+) -> ApiResult {
     let p = params(q);
     let after = u64::try_from(p.num::<i64>("eventID")?.unwrap_or(0)).unwrap_or(0);
     let max = p.count("maxEvents", DEFAULT_MAX_EVENTS)?;

@@ -5,99 +5,85 @@
 //! largest total, with its `topKeys`) and `/dump` (one row per data source with `topKeys`), as
 //! in sFlow-RT; the data-source filter applies to counter metrics only.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query as QueryString, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use flowlens_engine::api::Query;
 use flowlens_engine::counters::DsFilter;
-use flowlens_engine::{AgentSel, Engine};
-use serde_json::{json, Value as Json};
+use flowlens_engine::AgentSel;
+use serde_json::Value as Json;
 
 use super::server::analyzer_doc;
-use super::{ds_filter, json_ok, metric_list, one_agent, params, Api, ApiError, ApiResult};
+use super::{answer, ds_filter, json_ok, metric_list, one_agent, params, Api, ApiError, ApiResult};
 use crate::run::core::Core;
 use crate::run::prometheus;
 
 pub(super) async fn metric_names(State(api): State<Api>) -> ApiResult {
-    let names = api
-        .core
-        .call(|c: &mut Core| c.engine().counters().names(c.now_ms()))
-        .await?;
-    json_ok(Json::Object(
-        names.into_iter().map(|(k, ms)| (k, json!(ms))).collect(),
-    ))
+    json_ok(answer(&api, Query::MetricNames).await?)
 }
 
 /// `/metric/{agent}/json`: `{"<dataSource>.<metric>": value}` of one agent.
 pub(super) async fn agent_metrics(State(api): State<Api>, Path(agent): Path<String>) -> ApiResult {
     let ip = one_agent(&agent)?;
-    let values = api
-        .core
-        .call(move |c: &mut Core| c.engine().counters().agent_metrics(c.now_ms(), ip))
-        .await?
-        .ok_or_else(|| ApiError::not_found("agent", &agent))?;
-    json_ok(Json::Object(
-        values
-            .into_iter()
-            .map(|v| {
-                (
-                    format!("{}.{}", v.data_source, v.metric_name),
-                    v.metric_value.to_json(),
-                )
-            })
-            .collect(),
-    ))
+    match answer(&api, Query::AgentMetrics { agent: ip }).await? {
+        Json::Null => Err(ApiError::not_found("agent", &agent)),
+        doc => json_ok(doc),
+    }
 }
 
 pub(super) async fn metric(
     State(api): State<Api>,
     Path((agent, metrics)): Path<(String, String)>,
-    q: Query<Vec<(String, String)>>,
+    q: QueryString<Vec<(String, String)>>,
 ) -> ApiResult {
-    metric_query(&api, &agent, &metrics, q, |e, now, sel, m, f| {
-        e.metric_json(now, sel, m, f).map(Json::Array)
-    })
-    .await
+    let (agents, metrics, filter) = metric_args(&agent, &metrics, q)?;
+    let q = Query::Metric {
+        agents,
+        metrics,
+        filter,
+    };
+    json_ok(answer(&api, q).await?)
 }
 
 pub(super) async fn dump(
     State(api): State<Api>,
     Path((agent, metrics)): Path<(String, String)>,
-    q: Query<Vec<(String, String)>>,
+    q: QueryString<Vec<(String, String)>>,
 ) -> ApiResult {
-    metric_query(&api, &agent, &metrics, q, |e, now, sel, m, f| {
-        e.dump_json(now, sel, m, f).map(Json::Array)
-    })
-    .await
+    let (agents, metrics, filter) = metric_args(&agent, &metrics, q)?;
+    let q = Query::Dump {
+        agents,
+        metrics,
+        filter,
+    };
+    json_ok(answer(&api, q).await?)
 }
 
 pub(super) async fn table(
     State(api): State<Api>,
     Path((agent, metrics)): Path<(String, String)>,
-    q: Query<Vec<(String, String)>>,
+    q: QueryString<Vec<(String, String)>>,
 ) -> ApiResult {
-    metric_query(&api, &agent, &metrics, q, Engine::table_json).await
+    let (agents, metrics, filter) = metric_args(&agent, &metrics, q)?;
+    let q = Query::Table {
+        agents,
+        metrics,
+        filter,
+    };
+    json_ok(answer(&api, q).await?)
 }
 
-/// One engine query of `/metric`, `/dump` or `/table`: agent selector, metric list and
-/// data-source filter from the request, the answer built by `query` on the engine thread.
-async fn metric_query(
-    api: &Api,
+/// The agent selector, metric list and data-source filter of `/metric`, `/dump`, `/table`.
+fn metric_args(
     agent: &str,
     metrics: &str,
-    q: Query<Vec<(String, String)>>,
-    query: fn(&Engine, u64, &AgentSel, &[&str], &DsFilter) -> flowlens_engine::Result<Json>,
-) -> ApiResult {
-    let sel = AgentSel::parse(agent)?;
-    let filter = ds_filter(&params(q));
-    let metrics = metric_list(metrics);
-    let answer = api
-        .core
-        .call(move |c: &mut Core| {
-            let m: Vec<&str> = metrics.iter().map(String::as_str).collect();
-            query(c.engine(), c.now_ms(), &sel, &m, &filter)
-        })
-        .await??;
-    json_ok(answer)
+    q: QueryString<Vec<(String, String)>>,
+) -> Result<(AgentSel, Vec<String>, DsFilter), ApiError> {
+    Ok((
+        AgentSel::parse(agent)?,
+        metric_list(metrics),
+        ds_filter(&params(q)),
+    ))
 }
 
 // ---- Prometheus ----------------------------------------------------------------------------
@@ -165,7 +151,7 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
 pub(super) async fn prometheus_metrics(
     State(api): State<Api>,
     Path((agent, metrics)): Path<(String, String)>,
-    q: Query<Vec<(String, String)>>,
+    q: QueryString<Vec<(String, String)>>,
 ) -> ApiResult {
     let sel = AgentSel::parse(&agent)?;
     let filter = ds_filter(&params(q));

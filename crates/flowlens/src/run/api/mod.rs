@@ -37,7 +37,7 @@ use serde_json::Value as Json;
 use tokio::sync::watch;
 
 use super::analyzer::Receive;
-use super::core::{CallError, CoreHandle};
+use super::core::{CallError, Core, CoreHandle};
 use super::ingest::{Listener, SocketStats};
 
 mod apps;
@@ -322,6 +322,14 @@ impl From<CallError> for ApiError {
 type ApiResult<T = Response> = Result<T, ApiError>;
 
 /// A JSON answer.
+/// Answers an sFlow-RT read query on the engine thread ([`flowlens_engine::api::Query`]).
+async fn answer(api: &Api, q: flowlens_engine::api::Query) -> ApiResult<Json> {
+    Ok(api
+        .core
+        .call(move |c: &mut Core| q.answer(c.engine(), c.now_ms()))
+        .await??)
+}
+
 fn json_ok(v: Json) -> ApiResult {
     Ok(([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response())
 }

@@ -1,16 +1,14 @@
 //! Server endpoints: `/version`, `/analyzer/json`, `/agents/json`, `/flowkeys/json`, and the
 //! answer to unknown paths.
 
-use std::net::IpAddr;
-
-use axum::extract::{Query, State};
+use axum::extract::{Query as QueryString, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value as Json};
+use flowlens_engine::api::Query;
+use serde_json::Value as Json;
 
-use super::{json_ok, params, Api, ApiError, ApiResult};
+use super::{answer, json_ok, params, Api, ApiError, ApiResult};
 use crate::run::analyzer;
-use crate::run::core::Core;
 
 pub(super) async fn version() -> Response {
     (
@@ -38,33 +36,18 @@ pub(super) async fn analyzer_doc(api: &Api) -> ApiResult<Json> {
     Ok(doc)
 }
 
-pub(super) async fn agents(State(api): State<Api>, q: Query<Vec<(String, String)>>) -> ApiResult {
+pub(super) async fn agents(
+    State(api): State<Api>,
+    q: QueryString<Vec<(String, String)>>,
+) -> ApiResult {
     let p = params(q);
-    let wanted: Vec<IpAddr> = p.all("agent").filter_map(|a| a.parse().ok()).collect();
-    let any = p.get("agent").is_none();
-    let doc = api
-        .core
-        .call(move |c: &mut Core| {
-            let now = c.now_ms();
-            let a = c.engine().agents();
-            let o: Map<String, Json> = a
-                .list()
-                .into_iter()
-                .filter(|ip| any || wanted.contains(ip))
-                .filter_map(|ip| Some((ip.to_string(), a.to_json(now, ip)?)))
-                .collect();
-            Json::Object(o)
-        })
-        .await?;
-    json_ok(doc)
+    let agents = p
+        .get("agent")
+        .is_some()
+        .then(|| p.all("agent").filter_map(|a| a.parse().ok()).collect());
+    json_ok(answer(&api, Query::Agents { agents }).await?)
 }
 
 pub(super) async fn flow_keys(State(api): State<Api>) -> ApiResult {
-    let keys = api
-        .core
-        .call(|c: &mut Core| c.engine().flow_keys(c.now_ms()))
-        .await?;
-    json_ok(Json::Object(
-        keys.into_iter().map(|(k, ms)| (k, json!(ms))).collect(),
-    ))
+    json_ok(answer(&api, Query::FlowKeys).await?)
 }
