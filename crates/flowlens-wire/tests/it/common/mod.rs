@@ -1,0 +1,4 @@
+//! Helpers shared by the wire crate's integration tests.
+
+pub(crate) mod netflow;
+pub(crate) mod sflow;

@@ -1,0 +1,45 @@
+//! The `flowlens` binary's integration tests, one test crate (one binary to build and link)
+//! with a module per area: decoding (`golden`, `tshark_sflow`, `netflow_cli`, `listen`,
+//! `bad_input`), the flow engine through `flowlens top` (`top_*`), `flowlens run`
+//! (`run_*`, with the shared server helpers in `run_support/`), scripts (`script_*`), the
+//! documentation (`architecture`, `readme`, `flow_*_doc`), and the live Open vSwitch testbed
+//! (`ovs_testbed`, `run_ovs_testbed`). Shared helpers live in `common/`.
+//!
+//! Tests may unwrap, index and panic: a panic there is a failed test, not a crash on network
+//! input (the crate-wide lints forbid them elsewhere).
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+mod run_support;
+
+mod architecture;
+mod bad_input;
+mod flow_engine_doc;
+mod flow_keys_doc;
+mod golden;
+mod listen;
+mod netflow_cli;
+mod ovs_testbed;
+mod readme;
+mod run_api;
+mod run_ingest;
+mod run_ovs_testbed;
+mod run_pmacct;
+mod run_readme;
+mod run_state;
+mod script_api;
+mod script_ddos_ovs;
+mod script_dns;
+mod script_graphite;
+mod script_phish;
+mod script_syslog;
+mod top_cli;
+mod top_keys;
+mod top_totals;
+mod tshark_sflow;

@@ -1,0 +1,346 @@
+//! `flowlens top --totals` against tshark on the real captures.
+//!
+//! * Raw packet captures (`../shared/data/packets/*/`): per IPv4 conversation, the frames and
+//!   bytes flowlens counts equal tshark's conversation table (`tshark -q -z conv,ip`). tshark
+//!   lists every IP header of a frame (outer and tunnelled), so flowlens is asked for
+//!   `ipsource,ipdestination` at tunnel depths 0..3 and the directions of a pair are summed.
+//!   tshark prints bytes exactly below 10,000 and rounded to kB/MB above; those are compared
+//!   at tshark's precision and, exactly, against the sum of `frame.len` per pair from tshark's
+//!   own fields.
+//! * sFlow captures: the estimates equal the hand-computed sum of frame_length × sampling
+//!   rate (and 1 × rate for frames) over tshark's decode of every flow sample.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use common::{data_dir, files_in, flowlens};
+
+type Pair = (String, String);
+
+/// Captures where tshark and flowlens see different conversations, and why. The test checks
+/// that each still differs, so the list cannot go stale.
+const JUSTIFIED: &[(&str, &str)] = &[
+    (
+        "akvorado__mpls-eompls-cw.pcap",
+        "Ethernet over MPLS with a control word: tshark needs 'decode as' for the pseudowire and \
+         stops at the MPLS payload; flowlens walks the inner Ethernet/IPv4 (10.31.0.1 <-> 10.34.0.1)",
+    ),
+    (
+        "tcpdump__various_gre.pcap",
+        "GRE protocol 0x8909 (Cisco MetaData) carrying IPv4: tshark decodes it, flowlens stops at \
+         GRE for this non-tunnel payload type",
+    ),
+];
+
+fn pair(a: &str, b: &str) -> Pair {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+/// flowlens totals per unordered pair: (frames, bytes).
+fn flowlens_pairs(file: &Path) -> BTreeMap<Pair, (u64, u64)> {
+    let mut args = vec![
+        "top".to_string(),
+        "--totals".into(),
+        "--json".into(),
+        "-q".into(),
+    ];
+    args.push("--max-flows".into());
+    args.push("1000000".into());
+    for d in 0..4 {
+        let sfx = if d == 0 {
+            String::new()
+        } else {
+            format!(".{d}")
+        };
+        for v in ["frames", "bytes"] {
+            args.push("--flow".into());
+            args.push(format!(
+                "{v}{d}={{keys:'ipsource{sfx},ipdestination{sfx}',value:'{v}'}}"
+            ));
+        }
+    }
+    args.push(file.to_str().unwrap().into());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = flowlens(&argv);
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut m: BTreeMap<Pair, (u64, u64)> = BTreeMap::new();
+    for (name, rows) in doc.as_object().unwrap() {
+        for r in rows.as_array().unwrap() {
+            let key = r["key"].as_str().unwrap();
+            let (a, b) = key.split_once(',').unwrap();
+            let v = r["value"].as_f64().unwrap();
+            assert_eq!(v.fract(), 0.0, "{key}: {v}");
+            let e = m.entry(pair(a, b)).or_default();
+            if name.starts_with("frames") {
+                e.0 += v as u64;
+            } else {
+                e.1 += v as u64;
+            }
+        }
+    }
+    m
+}
+
+/// A tshark byte cell: exact ("9800 bytes") or rounded ("29 kB").
+#[derive(Debug)]
+enum Bytes {
+    Exact(u64),
+    Rounded(u64, u64),
+}
+
+fn tshark_conv(file: &Path) -> BTreeMap<Pair, (u64, Bytes)> {
+    let out = Command::new("tshark")
+        .args([
+            "-n",
+            "-q",
+            "-o",
+            "ip.defragment:FALSE",
+            "-o",
+            "ipv6.defragment:FALSE",
+            "-z",
+            "conv,ip",
+            "-r",
+        ])
+        .arg(file)
+        .output()
+        .expect("tshark");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut m = BTreeMap::new();
+    for line in text.lines().filter(|l| l.contains("<->")) {
+        let t: Vec<&str> = line.split_whitespace().collect();
+        // a <-> b  f1 n1 u1  f2 n2 u2  F N U  start dur
+        let (a, b) = (t[0], t[2]);
+        let frames: u64 = t[9].parse().unwrap();
+        let n: u64 = t[10].parse().unwrap();
+        let bytes = match t[11] {
+            "bytes" => Bytes::Exact(n),
+            "kB" => Bytes::Rounded(n, 1000),
+            "MB" => Bytes::Rounded(n, 1_000_000),
+            u => panic!("unit {u} in {line}"),
+        };
+        m.insert(pair(a, b), (frames, bytes));
+    }
+    m
+}
+
+/// Sum of frame.len per unordered pair over every IPv4 header of each frame (tshark fields).
+fn tshark_field_bytes(file: &Path) -> BTreeMap<Pair, u64> {
+    let out = Command::new("tshark")
+        .args([
+            "-n",
+            "-o",
+            "ip.defragment:FALSE",
+            "-o",
+            "ipv6.defragment:FALSE",
+            "-r",
+        ])
+        .arg(file)
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=/",
+            "-e",
+            "frame.len",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "frame.protocols",
+        ])
+        .output()
+        .expect("tshark");
+    let mut m = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 3 || f[1].is_empty() {
+            continue;
+        }
+        let len: u64 = f[0].parse().unwrap();
+        let mut ips: Vec<(&str, &str)> = f[1]
+            .split(['/', '\\'])
+            .zip(f[2].split(['/', '\\']))
+            .collect();
+        // The IP header quoted in an ICMP error is not a conversation (tshark's tap skips it).
+        if f.get(3).is_some_and(|p| p.contains(":icmp:ip")) {
+            ips.pop();
+        }
+        for (s, d) in ips {
+            *m.entry(pair(s, d)).or_default() += len;
+        }
+    }
+    m
+}
+
+#[test]
+fn raw_capture_totals_equal_tshark_conversations() {
+    let data = data_dir();
+    let mut checked = 0;
+    let mut pairs = 0;
+    let mut rounded = 0;
+    let mut diffs = Vec::new();
+    for dir in ["dns", "fragments", "icmp", "mpls", "tcp", "tunnels", "vlan"] {
+        for file in files_in(&data.join("packets").join(dir), |n| n.ends_with(".pcap")) {
+            let ours = flowlens_pairs(&file);
+            let conv = tshark_conv(&file);
+            let field_bytes = tshark_field_bytes(&file);
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            let ours_keys: Vec<_> = ours.keys().collect();
+            let conv_keys: Vec<_> = conv.keys().collect();
+            if let Some((_, why)) = JUSTIFIED.iter().find(|(f, _)| *f == name) {
+                assert_ne!(
+                    ours_keys, conv_keys,
+                    "{name} now agrees with tshark: remove it from JUSTIFIED ({why})"
+                );
+                continue;
+            }
+            if ours_keys != conv_keys {
+                diffs.push(format!("{name}: ours {ours_keys:?} tshark {conv_keys:?}"));
+                continue;
+            }
+            for (p, (frames, bytes)) in &conv {
+                let (f, b) = ours[p];
+                if f != *frames {
+                    diffs.push(format!("{name} {p:?}: frames {f} vs {frames}"));
+                    continue;
+                }
+                match bytes {
+                    Bytes::Exact(n) => assert_eq!(b, *n, "{name} {p:?}: bytes"),
+                    Bytes::Rounded(n, unit) => {
+                        if (b as f64 / *unit as f64 - *n as f64).abs() > 1.0 {
+                            diffs.push(format!("{name} {p:?}: {b} vs {n}×{unit}"));
+                            continue;
+                        }
+                        // Exactly, against tshark's own frame lengths.
+                        assert_eq!(
+                            Some(&b),
+                            field_bytes.get(p),
+                            "{name} {p:?}: bytes vs tshark frame.len sum"
+                        );
+                        rounded += 1;
+                    }
+                }
+                pairs += 1;
+            }
+            checked += 1;
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert!(
+        checked > 50 && pairs > 100 && rounded > 5,
+        "{checked} files, {pairs} conversations, {rounded} rounded by tshark"
+    );
+}
+
+/// Σ rate and Σ rate × frame_length over tshark's decode of every flow sample of `file`;
+/// the byte sum is `None` when some flow sample has no sampled header (tshark then gives no
+/// frame length to pair with its rate).
+fn tshark_sflow_sums(file: &Path) -> (u64, Option<u64>) {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(file)
+        .args([
+            "-Y",
+            "sflow",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=/",
+        ])
+        .args([
+            "-e",
+            "sflow.flow_sample.sampling_rate",
+            "-e",
+            "sflow_245.header.frame_length",
+        ])
+        .output()
+        .expect("tshark");
+    let (mut frames, mut bytes, mut paired) = (0u64, 0u64, true);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let rates: Vec<u64> = f[0]
+            .split(['/', '\\'])
+            .filter(|x| !x.is_empty())
+            .map(|x| x.parse().unwrap())
+            .collect();
+        let lens: Vec<u64> = f
+            .get(1)
+            .unwrap_or(&"")
+            .split(['/', '\\'])
+            .filter(|x| !x.is_empty())
+            .map(|x| x.parse().unwrap())
+            .collect();
+        frames += rates.iter().sum::<u64>();
+        if rates.len() == lens.len() {
+            bytes += rates.iter().zip(&lens).map(|(r, l)| r * l).sum::<u64>();
+        } else {
+            paired = false;
+        }
+    }
+    (frames, paired.then_some(bytes))
+}
+
+#[test]
+fn sflow_estimates_equal_sample_times_rate_sums() {
+    let data = data_dir();
+    let (mut checked, mut with_bytes) = (0, 0);
+    let mut files = files_in(&data.join("sflow"), |n| n.ends_with(".pcap"));
+    files.extend(files_in(&data.join("exporters"), |n| {
+        n.starts_with("sflow-") && n.ends_with(".pcap")
+    }));
+    let mut diffs = Vec::new();
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let (frames, bytes) = tshark_sflow_sums(&file);
+        if frames == 0 {
+            continue;
+        }
+        let out = flowlens(&[
+            "top",
+            "--totals",
+            "--json",
+            "-q",
+            "--flow",
+            "f={value:'frames'}",
+            "--flow",
+            "b={value:'bytes'}",
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{name}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let total = |n: &str| doc[n][0]["value"].as_f64().unwrap_or(0.0) as u64;
+        if total("f") != frames {
+            diffs.push(format!("{name}: frames {} vs tshark {frames}", total("f")));
+        }
+        if let Some(b) = bytes {
+            if total("b") != b {
+                diffs.push(format!("{name}: bytes {} vs tshark {b}", total("b")));
+            }
+            with_bytes += 1;
+        }
+        checked += 1;
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert!(
+        checked >= 8 && with_bytes >= 5,
+        "{checked} files, {with_bytes} with bytes"
+    );
+}

@@ -1,0 +1,775 @@
+//! `flowlens decode --format json` against tshark, field by field, on every sFlow capture and
+//! payload in `../shared/data`.
+//!
+//! For each datagram both sides produce, per tshark field, the list of every occurrence in
+//! document order (`-E occurrence=a`): datagram header, sample headers (sequence, source id,
+//! sampling rate, sample pool, drops, input/output interfaces including the discard /
+//! multiple / internal encodings), record formats, sampled-header metadata (protocol, frame
+//! length, stripped, header length), extended switch/router/gateway fields, interface
+//! counters, and the decoded sampled headers (MACs, VLANs, addresses at every tunnel depth,
+//! ports, TCP flags, ICMP type/code, DNS question, VXLAN/GRE/ERSPAN/Geneve ids). The lists
+//! must be equal.
+//!
+//! Where tshark 4.0 is wrong or decodes differently, the difference is listed in
+//! [`KNOWN_DIFFERENCES`] with the reason, and the value is checked against the specification
+//! in `flowlens-wire`'s tests instead. Every listed difference must still occur, so the list
+//! cannot go stale.
+
+use crate::common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value as Json;
+
+use common::{data_dir, decode_json, files_in};
+
+/// tshark fields compared, with all occurrences per datagram.
+const FIELDS: &[&str] = &[
+    "sflow_245.agent",
+    "sflow_245.agent.v6",
+    "sflow_245.sub_agent_id",
+    "sflow_245.sequence_number",
+    "sflow_245.sysuptime",
+    "sflow_245.numsamples",
+    "sflow_245.sampletype",
+    "sflow.flow_sample.sequence_number",
+    "sflow.flow_sample.source_id_class",
+    "sflow.flow_sample.index",
+    "sflow.flow_sample.source_id_type",
+    "sflow.flow_sample.source_id_index",
+    "sflow.flow_sample.sampling_rate",
+    "sflow.flow_sample.sample_pool",
+    "sflow.flow_sample.dropped_packets",
+    "sflow.flow_sample.input_interface",
+    "sflow.flow_sample.output_interface",
+    "sflow.flow_sample.multiple_outputs",
+    "sflow.flow_sample.input_interface_format",
+    "sflow.flow_sample.input_interface_value",
+    "sflow.flow_sample.output_interface_format",
+    "sflow.flow_sample.output_interface_value",
+    "sflow.counters_sample.sequence_number",
+    "sflow.counters_sample.source_id_type",
+    "sflow.counters_sample.source_id_index",
+    "sflow_245.flow_record_format",
+    "sflow_245.counters_record_format",
+    "sflow_245.header_protocol",
+    "sflow_245.header.frame_length",
+    "sflow_245.header.payload_stripped",
+    "sflow_245.header.sampled_header_length",
+    "sflow_245.vlan.in",
+    "sflow_245.vlan.out",
+    "sflow_245.pri.in",
+    "sflow_245.pri.out",
+    "sflow_245.nexthop",
+    "sflow_245.nexthop.src_mask",
+    "sflow_245.nexthop.dst_mask",
+    "sflow_245.as",
+    "sflow_245.srcAS",
+    "sflow_245.peerAS",
+    "sflow_245.dstAS",
+    "sflow_245.localpref",
+    "sflow_245.ifindex",
+    "sflow_245.ifspeed",
+    "sflow_245.ifinoct",
+    "sflow_245.ifoutoct",
+    "sflow_245.ifinpkt",
+    "eth.src",
+    "eth.dst",
+    "vlan.id",
+    "ip.src",
+    "ip.dst",
+    "ipv6.src",
+    "ipv6.dst",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.flags",
+    "udp.srcport",
+    "udp.dstport",
+    "icmp.type",
+    "icmp.code",
+    "icmpv6.type",
+    "icmpv6.code",
+    "dns.qry.name",
+    "dns.qry.type",
+    "vxlan.vni",
+    "gre.key",
+    "erspan.spanid",
+    "geneve.vni",
+];
+
+/// Fields whose first occurrence belongs to the capture's own Ethernet/IPv4/UDP headers, not
+/// to a sampled header. flowlens reports those as the datagram's `source`/`destination`.
+const OUTER: &[&str] = &[
+    "eth.src",
+    "eth.dst",
+    "ip.src",
+    "ip.dst",
+    "udp.srcport",
+    "udp.dstport",
+];
+
+/// sFlow record formats tshark 4.0 decodes (`tshark -G values`, `sflow_245.*_record_format`).
+/// After a record it does not know, tshark 4.0 often loses its place in the sample (it
+/// mis-parses Open vSwitch's 1004, Host sFlow's 2000 series, the tunnel and VNI records
+/// 1023-1030, ...), so each sample is compared up to and including its first record of a
+/// format outside these lists; flowlens-wire's `sflow_decode` tests check the rest of those
+/// records against the specification.
+const TSHARK_FLOW_RECORDS: &[u64] = &[
+    1, 2, 3, 4, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+    1015, 1016,
+];
+const TSHARK_COUNTER_RECORDS: &[u64] = &[1, 2, 3, 4, 5, 6, 7, 1001, 1002];
+
+/// `(file, datagram number or 0 for every datagram, fields, reason)`: tshark 4.0 decodes these
+/// fields differently there, for the stated reason. They are not compared in that datagram;
+/// each entry must still be needed (checked at the end), so the list cannot go stale.
+const KNOWN_DIFFERENCES: &[(&str, usize, &[&str], &str)] = &[
+    (
+        "sflow-counter-lacp.bin",
+        1,
+        &[
+            "sflow_245.sampletype",
+            "sflow.counters_sample.sequence_number",
+            "sflow.counters_sample.source_id_type",
+            "sflow.counters_sample.source_id_index",
+            "sflow_245.counters_record_format",
+        ],
+        "gopacket's vector declares a 116-byte sample but carries 76 bytes: flowlens reports \
+         the overrun (Invalid length) and drops the sample; tshark shows what is there and \
+         marks the packet malformed",
+    ),
+    (
+        "sflow-expanded-ext-router.bin",
+        1,
+        &[
+            "sflow_245.flow_record_format",
+            "sflow_245.nexthop",
+            "sflow_245.nexthop.src_mask",
+            "sflow_245.nexthop.dst_mask",
+        ],
+        "the flow sample declares 52 bytes but its extended_router record ends 4 bytes later: \
+         flowlens reports the overrun; tshark ignores the sample length and shows the record",
+    ),
+    (
+        "sflow-expanded-ext-router-ipv6-nexthop.bin",
+        1,
+        &[
+            "sflow_245.flow_record_format",
+            "sflow_245.nexthop.src_mask",
+            "sflow_245.nexthop.dst_mask",
+        ],
+        "as sflow-expanded-ext-router.bin: record runs past the declared sample length",
+    ),
+    (
+        "sflow-ovs-underlay-tunnels.pcap",
+        9,
+        &[
+            "eth.src",
+            "eth.dst",
+            "ip.src",
+            "ip.dst",
+            "gre.key",
+            "tcp.srcport",
+            "tcp.dstport",
+            "tcp.flags",
+        ],
+        "an ICMP error quoting a GRE (key 42) mirror packet: flowlens walks a quoted packet to \
+         its transport header only (RFC 792 promises 8 bytes of it); tshark decodes the GRE \
+         payload inside the quote",
+    ),
+    (
+        "sflow-ovs-underlay-tunnels.pcap",
+        15,
+        &[
+            "eth.src",
+            "eth.dst",
+            "ip.src",
+            "ip.dst",
+            "erspan.spanid",
+            "udp.srcport",
+            "udp.dstport",
+        ],
+        "an ICMP error quoting an ERSPAN (session 7) mirror packet: as datagram 9",
+    ),
+];
+
+struct Input {
+    /// A pcap tshark can read.
+    pcap: PathBuf,
+    /// What flowlens decodes (the original file).
+    original: PathBuf,
+}
+
+/// Every sFlow input: pcaps as they are; bare payloads wrapped in Ethernet/IPv4/UDP (to port
+/// 6343) so tshark can read them; `*.eth.bin` whole frames wrapped as they are.
+fn inputs(tmp: &Path) -> Vec<Input> {
+    let data = data_dir();
+    let mut v = Vec::new();
+    for p in files_in(&data.join("sflow"), |n| {
+        n.ends_with(".pcap") && !n.contains("segv")
+    }) {
+        v.push(Input {
+            pcap: p.clone(),
+            original: p,
+        });
+    }
+    for p in files_in(&data.join("exporters"), |n| n.starts_with("sflow-")) {
+        v.push(Input {
+            pcap: p.clone(),
+            original: p,
+        });
+    }
+    let payload_dirs = [("gopacket", ""), ("goflow2", ""), ("telegraf", "sflow_")];
+    for (dir, prefix) in payload_dirs {
+        for p in files_in(&data.join("payloads").join(dir), |n| {
+            n.starts_with(prefix) && n.ends_with(".bin")
+        }) {
+            let bytes = std::fs::read(&p).unwrap();
+            let name = p.file_name().unwrap().to_str().unwrap();
+            let frame = if name.ends_with(".eth.bin") {
+                bytes
+            } else {
+                wrap_udp(&bytes)
+            };
+            let pcap = tmp.join(format!("{name}.pcap"));
+            write_pcap(&pcap, &frame);
+            v.push(Input { pcap, original: p });
+        }
+    }
+    assert!(
+        v.len() >= 30,
+        "expected the full shared data set, found {} inputs",
+        v.len()
+    );
+    v
+}
+
+/// Ethernet II + IPv4 (192.0.2.1 > 192.0.2.2) + UDP (50000 > 6343) around `payload`.
+fn wrap_udp(payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00];
+    let ip_len = u16::try_from(20 + 8 + payload.len()).unwrap();
+    let mut ip = vec![0x45, 0];
+    ip.extend_from_slice(&ip_len.to_be_bytes());
+    ip.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+    let sum = ip
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum::<u32>();
+    let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&50000u16.to_be_bytes());
+    f.extend_from_slice(&6343u16.to_be_bytes());
+    f.extend_from_slice(&u16::try_from(8 + payload.len()).unwrap().to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+fn write_pcap(path: &Path, frame: &[u8]) {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    for w in [0u32, 0, 65535, 1] {
+        b.extend_from_slice(&w.to_le_bytes());
+    }
+    let len = u32::try_from(frame.len()).unwrap();
+    for w in [1_700_000_000u32, 0, len, len] {
+        b.extend_from_slice(&w.to_le_bytes());
+    }
+    b.extend_from_slice(frame);
+    std::fs::write(path, b).unwrap();
+}
+
+type Fields = BTreeMap<&'static str, Vec<String>>;
+
+fn tshark(pcap: &Path, ports: &BTreeSet<u16>) -> Vec<Fields> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r")
+        .arg(pcap)
+        .args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"]);
+    cmd.args([
+        "-E",
+        "aggregator=|",
+        "-o",
+        "ip.defragment:FALSE",
+        "-o",
+        "ipv6.defragment:FALSE",
+    ]);
+    cmd.args(["-o", "tcp.desegment_tcp_streams:FALSE"]);
+    // Exporters in the testbed sent to non-standard ports too; tshark needs telling.
+    for port in ports {
+        cmd.args(["-d", &format!("udp.port=={port},sflow")]);
+    }
+    for f in FIELDS {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd
+        .output()
+        .expect("tshark must be installed (apt-get install tshark)");
+    assert!(out.status.success(), "tshark failed on {}", pcap.display());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            FIELDS
+                .iter()
+                .zip(line.split('\t').chain(std::iter::repeat("")))
+                .map(|(f, v)| {
+                    let vals = if v.is_empty() {
+                        Vec::new()
+                    } else {
+                        v.split('|').map(norm).collect()
+                    };
+                    (*f, vals)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// tshark's number formats brought to flowlens's (decimal; MAC without separators).
+fn norm(v: &str) -> String {
+    if let Some(hex) = v.strip_prefix("0x") {
+        if let Ok(n) = u64::from_str_radix(hex, 16) {
+            return n.to_string();
+        }
+    }
+    let is_mac = v.len() == 17
+        && v.split(':')
+            .all(|g| g.len() == 2 && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if is_mac {
+        return v.replace(':', "");
+    }
+    v.to_string()
+}
+
+/// What tshark shows for an sFlow interface word, in flowlens's rendering: an ifIndex number,
+/// or `discard`, `multiple`, `internal`, `unknown` (sFlow v5 section on `interface`).
+fn interface_name(format: u64, value: u64) -> String {
+    match (format, value) {
+        (0, 0x3fff_ffff) => "internal".into(),
+        (0, 0) => "unknown".into(),
+        (0, v) => v.to_string(),
+        (1, _) => "discard".into(),
+        (2, _) => "multiple".into(),
+        (f, v) => format!("reserved {f}:{v}"),
+    }
+}
+
+fn compact_interface(raw: u64) -> String {
+    interface_name(raw >> 30, raw & 0x3fff_ffff)
+}
+
+/// flowlens's side, built from its JSON document in the order tshark walks the datagram.
+fn ours(doc: &Json) -> Fields {
+    let mut m: Fields = BTreeMap::new();
+    let mut put = |k: &'static str, v: String| m.entry(k).or_default().push(v);
+    let s = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let d = &doc["datagram"];
+    let agent = s(&d["agent_address"]);
+    put(
+        if agent.contains(':') {
+            "sflow_245.agent.v6"
+        } else {
+            "sflow_245.agent"
+        },
+        agent,
+    );
+    put("sflow_245.sub_agent_id", s(&d["sub_agent_id"]));
+    put("sflow_245.sequence_number", s(&d["sequence_number"]));
+    put("sflow_245.sysuptime", s(&d["uptime"]));
+    put("sflow_245.numsamples", s(&d["samples"]));
+    for sample in doc["samples"].as_array().into_iter().flatten() {
+        let (ent, fmt) = tag(sample);
+        if ent == 0 {
+            put("sflow_245.sampletype", fmt.to_string());
+        }
+        let f = &sample["fields"];
+        match (ent, fmt) {
+            (0, 1) | (0, 3) => {
+                put(
+                    "sflow.flow_sample.sequence_number",
+                    s(&f["sequence_number"]),
+                );
+                if fmt == 1 {
+                    put("sflow.flow_sample.source_id_class", s(&f["source_id_type"]));
+                    put("sflow.flow_sample.index", s(&f["source_id_index"]));
+                } else {
+                    put("sflow.flow_sample.source_id_type", s(&f["source_id_type"]));
+                    put(
+                        "sflow.flow_sample.source_id_index",
+                        s(&f["source_id_index"]),
+                    );
+                }
+                put("sflow.flow_sample.sampling_rate", s(&f["sampling_rate"]));
+                put("sflow.flow_sample.sample_pool", s(&f["sample_pool"]));
+                put("sflow.flow_sample.dropped_packets", s(&f["drops"]));
+                if fmt == 1 {
+                    // tshark shows a compact output word raw and decoded.
+                    put("sflow.flow_sample.input_interface", s(&f["input"]));
+                    put("sflow.flow_sample.output_interface", s(&f["output"]));
+                } else {
+                    put("sflow.flow_sample.input_interface_value", s(&f["input"]));
+                }
+                put("sflow.flow_sample.output_interface_value", s(&f["output"]));
+                for r in sample["records"].as_array().into_iter().flatten() {
+                    record(r, &mut put, "sflow_245.flow_record_format");
+                    if !TSHARK_FLOW_RECORDS.contains(&tag(r).1) {
+                        break;
+                    }
+                }
+            }
+            (0, 2) | (0, 4) => {
+                put(
+                    "sflow.counters_sample.sequence_number",
+                    s(&f["sequence_number"]),
+                );
+                put(
+                    "sflow.counters_sample.source_id_type",
+                    s(&f["source_id_type"]),
+                );
+                put(
+                    "sflow.counters_sample.source_id_index",
+                    s(&f["source_id_index"]),
+                );
+                for r in sample["records"].as_array().into_iter().flatten() {
+                    record(r, &mut put, "sflow_245.counters_record_format");
+                    if !TSHARK_COUNTER_RECORDS.contains(&tag(r).1) {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+fn tag(v: &Json) -> (u64, u64) {
+    let t = v["tag"].as_str().unwrap();
+    let (e, f) = t.split_once(':').unwrap();
+    (e.parse().unwrap(), f.parse().unwrap())
+}
+
+fn record(r: &Json, put: &mut impl FnMut(&'static str, String), format_field: &'static str) {
+    let s = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let (ent, fmt) = tag(r);
+    if ent == 0 {
+        put(format_field, fmt.to_string());
+    }
+    let f = &r["fields"];
+    match (ent, fmt, format_field) {
+        (0, 1, "sflow_245.flow_record_format") => {
+            put("sflow_245.header_protocol", s(&f["header_protocol"]));
+            put("sflow_245.header.frame_length", s(&f["frame_length"]));
+            put("sflow_245.header.payload_stripped", s(&f["stripped"]));
+            put(
+                "sflow_245.header.sampled_header_length",
+                s(&f["header_length"]),
+            );
+            packet(&r["packet"], put);
+        }
+        (0, 1001, "sflow_245.flow_record_format") => {
+            put("sflow_245.vlan.in", s(&f["src_vlan"]));
+            put("sflow_245.pri.in", s(&f["src_priority"]));
+            put("sflow_245.vlan.out", s(&f["dst_vlan"]));
+            put("sflow_245.pri.out", s(&f["dst_priority"]));
+        }
+        (0, 1002, "sflow_245.flow_record_format") => {
+            put("sflow_245.nexthop", s(&f["nexthop"]));
+            put("sflow_245.nexthop.src_mask", s(&f["src_mask_len"]));
+            put("sflow_245.nexthop.dst_mask", s(&f["dst_mask_len"]));
+        }
+        (0, 1003, "sflow_245.flow_record_format") => {
+            put("sflow_245.nexthop", s(&f["nexthop"]));
+            put("sflow_245.as", s(&f["as"]));
+            put("sflow_245.srcAS", s(&f["src_as"]));
+            put("sflow_245.peerAS", s(&f["src_peer_as"]));
+            // tshark 4.0 files the communities under the same field as the AS path.
+            for asn in as_numbers(&f["dst_as_path"])
+                .into_iter()
+                .chain(as_numbers(&f["communities"]))
+            {
+                put("sflow_245.dstAS", asn);
+            }
+            put("sflow_245.localpref", s(&f["localpref"]));
+        }
+        (0, 1, "sflow_245.counters_record_format") => {
+            put("sflow_245.ifindex", s(&f["ifIndex"]));
+            put("sflow_245.ifspeed", s(&f["ifSpeed"]));
+            put("sflow_245.ifinoct", s(&f["ifInOctets"]));
+            put("sflow_245.ifinpkt", s(&f["ifInUcastPkts"]));
+            put("sflow_245.ifoutoct", s(&f["ifOutOctets"]));
+        }
+        _ => {}
+    }
+}
+
+/// AS numbers of every segment of an extended_gateway `dst_as_path` (one segment is a list,
+/// several are a list of lists).
+fn as_numbers(v: &Json) -> Vec<String> {
+    match v {
+        Json::Array(items) => items.iter().flat_map(as_numbers).collect(),
+        Json::Null => Vec::new(),
+        other => vec![other.to_string()],
+    }
+}
+
+/// The sampled header's decoded layers, in order (quoted ICMP payloads included: tshark
+/// decodes those too).
+fn packet(p: &Json, put: &mut impl FnMut(&'static str, String)) {
+    let s = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for l in p["layers"].as_array().into_iter().flatten() {
+        let f = &l["fields"];
+        let has = |k: &str| !f[k].is_null();
+        match l["layer"].as_str().unwrap() {
+            "eth" => {
+                put("eth.dst", s(&f["destination"]));
+                put("eth.src", s(&f["source"]));
+            }
+            "vlan" => put("vlan.id", s(&f["vid"])),
+            "ip" => {
+                put("ip.src", s(&f["source"]));
+                put("ip.dst", s(&f["destination"]));
+            }
+            "ip6" => {
+                put("ipv6.src", s(&f["source"]));
+                put("ipv6.dst", s(&f["destination"]));
+            }
+            "tcp" => {
+                put("tcp.srcport", s(&f["source_port"]));
+                put("tcp.dstport", s(&f["destination_port"]));
+                if has("flags") {
+                    let bits = s(&f["flags"]);
+                    put(
+                        "tcp.flags",
+                        u64::from_str_radix(&bits, 2).unwrap().to_string(),
+                    );
+                }
+            }
+            "udp" => {
+                put("udp.srcport", s(&f["source_port"]));
+                put("udp.dstport", s(&f["destination_port"]));
+            }
+            "icmp" => {
+                put("icmp.type", s(&f["type"]));
+                put("icmp.code", s(&f["code"]));
+            }
+            "icmp6" => {
+                put("icmpv6.type", s(&f["type"]));
+                put("icmpv6.code", s(&f["code"]));
+            }
+            "dns" if has("qname") => {
+                put("dns.qry.name", s(&f["qname"]));
+                put("dns.qry.type", s(&f["qtype"]));
+            }
+            "vxlan" => put("vxlan.vni", s(&f["vni"])),
+            "gre" if has("key") && !has("vsid") => put("gre.key", s(&f["key"])),
+            "erspan" if has("session_id") => put("erspan.spanid", s(&f["session_id"])),
+            "geneve" => put("geneve.vni", s(&f["vni"])),
+            _ => {}
+        }
+    }
+}
+
+/// tshark's view, normalised: outer headers dropped; interface words rendered like ours;
+/// tshark's 12-bit TCP flags masked to the 9 defined flags.
+fn theirs(mut t: Fields, doc: &Json, file: &str) -> Fields {
+    let src = doc["source"].as_str();
+    for f in OUTER {
+        let v = t.entry(f).or_default();
+        if !v.is_empty() {
+            let outer = v.remove(0);
+            if *f == "ip.src" {
+                if let Some(src) = src {
+                    assert!(
+                        src.starts_with(&format!("{outer}:")),
+                        "{file}: source {src}"
+                    );
+                }
+            }
+        }
+    }
+    let raw_to_name = |v: &mut Vec<String>| {
+        for x in v.iter_mut() {
+            *x = compact_interface(x.parse().unwrap());
+        }
+    };
+    if let Some(v) = t.get_mut("sflow.flow_sample.output_interface") {
+        raw_to_name(v);
+    }
+    if let Some(v) = t.get_mut("sflow.flow_sample.input_interface") {
+        raw_to_name(v);
+    }
+    // tshark shows the 'multiple' count separately; the output word already says so.
+    t.remove("sflow.flow_sample.multiple_outputs");
+    for (fmt_field, val_field) in [
+        (
+            "sflow.flow_sample.input_interface_format",
+            "sflow.flow_sample.input_interface_value",
+        ),
+        (
+            "sflow.flow_sample.output_interface_format",
+            "sflow.flow_sample.output_interface_value",
+        ),
+    ] {
+        let formats = t.remove(fmt_field).unwrap_or_default();
+        if let Some(values) = t.get_mut(val_field) {
+            for (v, f) in values.iter_mut().zip(formats) {
+                *v = interface_name(f.parse().unwrap(), v.parse().unwrap());
+            }
+        }
+    }
+    if let Some(v) = t.get_mut("tcp.flags") {
+        for x in v.iter_mut() {
+            *x = (x.parse::<u64>().unwrap() & 0x1ff).to_string();
+        }
+    }
+    split_record_formats(&mut t, doc);
+    t.retain(|_, v| !v.is_empty());
+    t
+}
+
+/// tshark lists exactly the declared number of record formats per sample, but after a record
+/// it does not know it reads garbage as the next formats. Cut each sample's run after its
+/// first record unknown to tshark, as [`ours`] does.
+fn split_record_formats(t: &mut Fields, doc: &Json) {
+    for (field, flow, known) in [
+        ("sflow_245.flow_record_format", true, TSHARK_FLOW_RECORDS),
+        (
+            "sflow_245.counters_record_format",
+            false,
+            TSHARK_COUNTER_RECORDS,
+        ),
+    ] {
+        let Some(all) = t.remove(field) else { continue };
+        let mut all = all.into_iter();
+        let mut kept = Vec::new();
+        for sample in doc["samples"].as_array().into_iter().flatten() {
+            let (ent, fmt) = tag(sample);
+            let declared = match (ent, fmt, flow) {
+                (0, 1 | 3, true) => &sample["fields"]["flow_records"],
+                (0, 2 | 4, false) => &sample["fields"]["counters"],
+                _ => continue,
+            };
+            let n = declared.as_u64().unwrap() as usize;
+            let mut cut = false;
+            for v in all.by_ref().take(n) {
+                if !cut {
+                    cut = !known.contains(&v.parse().unwrap_or(u64::MAX));
+                    kept.push(v);
+                }
+            }
+        }
+        // Anything left (a sample flowlens rejected) stays visible to the comparison.
+        kept.extend(all);
+        t.insert(field, kept);
+    }
+}
+
+#[test]
+fn every_sflow_datagram_matches_tshark_field_by_field() {
+    let tmp = std::env::temp_dir().join(format!("flowlens-tshark-sflow-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut used: BTreeSet<(usize, &str)> = BTreeSet::new();
+    let mut failures: Vec<(String, String)> = Vec::new();
+    let mut datagrams = 0;
+    let mut compared_values = 0usize;
+    for input in inputs(&tmp) {
+        let name = input
+            .original
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let (out, docs) = decode_json(&input.original);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let sflow_docs: Vec<&Json> = docs.iter().filter(|d| d["type"] == "sflow").collect();
+        let ports: BTreeSet<u16> = sflow_docs
+            .iter()
+            .filter_map(|d| d["destination"].as_str())
+            .filter_map(|a| a.rsplit(':').next()?.parse().ok())
+            .chain([6343])
+            .collect();
+        let t = tshark(&input.pcap, &ports);
+        // tshark lines of non-sFlow frames (e.g. NetFlow v5 on the sFlow port) are skipped.
+        let t_sflow: Vec<Fields> = t
+            .into_iter()
+            .zip(&docs)
+            .filter(|(_, d)| d["type"] == "sflow")
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(
+            t_sflow.len(),
+            sflow_docs.len(),
+            "{name}: datagram count; stderr {stderr}"
+        );
+        for (i, (tf, doc)) in t_sflow.into_iter().zip(sflow_docs).enumerate() {
+            datagrams += 1;
+            let want = theirs(tf, doc, &name);
+            let mut got = ours(doc);
+            got.retain(|_, v| !v.is_empty());
+            let keys: BTreeSet<&&str> = want.keys().chain(got.keys()).collect();
+            for k in keys {
+                let (w, g) = (want.get(*k), got.get(*k));
+                if w == g {
+                    compared_values += w.map_or(0, Vec::len);
+                    continue;
+                }
+                if let Some(idx) = KNOWN_DIFFERENCES.iter().position(|(f, n, fields, _)| {
+                    *f == name && (*n == 0 || *n == i + 1) && fields.contains(k)
+                }) {
+                    used.insert((idx, *k));
+                    continue;
+                }
+                failures.push((
+                    format!("{name}: {k}"),
+                    format!("datagram {}: tshark {w:?} / flowlens {g:?}", i + 1),
+                ));
+            }
+        }
+    }
+    std::fs::remove_dir_all(&tmp).ok();
+    // One line per (file, field): how many datagrams differ, and the first example.
+    let mut grouped: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+    for (what, example) in &failures {
+        grouped.entry(what).or_insert((0, example)).0 += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        grouped
+            .iter()
+            .map(|(what, (n, ex))| format!("{what} ({n}x), e.g. {ex}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for (idx, (f, n, fields, why)) in KNOWN_DIFFERENCES.iter().enumerate() {
+        for field in *fields {
+            assert!(
+                used.contains(&(idx, *field)),
+                "known difference no longer occurs: {f} datagram {n} {field} ({why})"
+            );
+        }
+    }
+    assert!(datagrams > 4_500, "only {datagrams} datagrams compared");
+    assert!(
+        compared_values > 100_000,
+        "only {compared_values} values compared"
+    );
+}
