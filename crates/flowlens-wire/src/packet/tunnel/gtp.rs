@@ -29,6 +29,13 @@ mod field {
     pub(super) const OPTIONAL_LEN: usize = 12;
 }
 
+/// Byte offsets in an extension header (TS 29.281 section 5.2.1): length, contents, and the
+/// next extension header type in its last byte.
+mod ext_field {
+    /// Extension header length in 4-byte units, 1 byte.
+    pub(super) const LENGTH: usize = 0;
+}
+
 /// Zero-copy view of a GTP-U header with optional fields and extension headers.
 #[derive(Clone, Copy, Debug)]
 pub struct GtpHeader<'a> {
@@ -69,8 +76,13 @@ impl<'a> GtpHeader<'a> {
             if count > MAX_EXT {
                 return Err(invalid(Layer::Gtp, n, "extension_headers", count as u64));
             }
-            let l = take(buf.get(n..).unwrap_or(&[]), 1, Layer::Gtp).map_err(|e| e.shifted(n))?;
-            let len = usize::from(u8_at(l, 0)) * 4;
+            let l = take(
+                buf.get(n..).unwrap_or(&[]),
+                ext_field::LENGTH + 1,
+                Layer::Gtp,
+            )
+            .map_err(|e| e.shifted(n))?;
+            let len = usize::from(u8_at(l, ext_field::LENGTH)) * 4;
             if len == 0 {
                 return Err(invalid(Layer::Gtp, n, "extension_length", 0));
             }
