@@ -15,6 +15,14 @@ use crate::value::{FieldVisitor, Value};
 /// Size of the NetFlow v9 packet header in bytes.
 pub const HEADER_LEN: usize = 20;
 
+/// Byte offsets of the header fields (RFC 3954 section 5.1). [`Packet::parse`] reads them in
+/// this order, each once; the names locate the errors.
+mod field {
+    /// `Version`, 2 bytes; `Count` (2), `sysUpTime`, `UNIX Secs`, `Sequence Number` and
+    /// `Source ID` (4 each) follow.
+    pub(super) const VERSION: usize = 0;
+}
+
 /// A NetFlow v9 export packet, borrowing the UDP payload.
 #[derive(Clone, Copy, Debug)]
 pub struct Packet<'a> {
@@ -36,7 +44,7 @@ impl<'a> Packet<'a> {
         let mut r = Reader::new(buf, 0, Layer::NetflowV9);
         let version = r.u16()?;
         if version != 9 {
-            return Err(r.unsupported_at(0, "version", u64::from(version)));
+            return Err(r.unsupported_at(field::VERSION, "version", u64::from(version)));
         }
         Ok(Packet {
             count: r.u16()?,
@@ -96,5 +104,91 @@ impl<'a> Packet<'a> {
             Value::U64(u64::from(self.sequence_number)),
         );
         v.field("source_id", Value::U64(u64::from(self.source_id)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::bytes::testing::visited;
+    use crate::Error;
+
+    /// Bytes 42..66 of frame 1 of `netflow-ipfix/akvorado__nfv9-template.pcap` (`tshark -x`):
+    /// the header and the first 4 bytes of its template flowset; expected values are tshark
+    /// 4.0's (`tshark -d udp.port==2055,cflow -V`).
+    static PACKET_BYTES: [u8; 24] = [
+        0x00, 0x09, // version 9
+        0x00, 0x01, // count 1
+        0x38, 0x52, 0xd1, 0x38, // sysUpTime 944951608 ms
+        0x62, 0x2f, 0x96, 0xa8, // UNIX Secs 1647285928
+        0x02, 0xab, 0x8c, 0x39, // sequence number (FlowSequence) 44796985
+        0x00, 0x00, 0x00, 0x00, // source ID 0
+        0x00, 0x00, 0x00, 0x64, // flowset 0 (templates), length 100: cut here
+    ];
+
+    #[test]
+    fn header() {
+        let p = Packet::parse(&PACKET_BYTES).unwrap();
+        assert_eq!(p.version(), 9);
+        assert_eq!(p.count(), 1);
+        assert_eq!(p.sys_uptime_ms(), 944_951_608);
+        assert_eq!(p.unix_secs(), 1_647_285_928);
+        assert_eq!(p.sequence_number(), 44_796_985);
+        assert_eq!(p.source_id(), 0);
+        assert_eq!(
+            visited(|v| p.visit_fields(v)),
+            [
+                "version=9",
+                "count=1",
+                "sys_uptime=944951608",
+                "unix_secs=1647285928",
+                "sequence_number=44796985",
+                "source_id=0"
+            ]
+        );
+        // The flowsets start at offset 20: the cut template flowset is reported there.
+        let first = p.sets().next().unwrap();
+        assert_eq!(
+            first.err().map(|e| (e.layer(), e.offset())),
+            Some((Layer::NetflowV9, 20))
+        );
+        let p = Packet::parse(&PACKET_BYTES[..HEADER_LEN]).unwrap();
+        assert!(p.sets().next().is_none());
+        let mut bytes = PACKET_BYTES;
+        bytes[16..20].copy_from_slice(&[0x01, 0x02, 0x03, 0x04]);
+        assert_eq!(Packet::parse(&bytes).unwrap().source_id(), 0x0102_0304);
+    }
+
+    #[test]
+    fn errors() {
+        // Reads in order: version and count (2 bytes each), then four 4-byte fields.
+        for n in 0..HEADER_LEN {
+            let (offset, needed) = match n {
+                0..=1 => (0, 2),
+                2..=3 => (2, 2),
+                _ => (n / 4 * 4, 4),
+            };
+            assert_eq!(
+                Packet::parse(&PACKET_BYTES[..n]).err(),
+                Some(Error::Truncated {
+                    layer: Layer::NetflowV9,
+                    offset,
+                    needed,
+                    available: n - offset
+                }),
+                "{n} bytes"
+            );
+        }
+        let mut bytes = PACKET_BYTES;
+        bytes[1] = 10;
+        assert_eq!(
+            Packet::parse(&bytes).err(),
+            Some(Error::Unsupported {
+                layer: Layer::NetflowV9,
+                offset: 0,
+                field: "version",
+                value: 10
+            })
+        );
     }
 }

@@ -86,3 +86,30 @@ pub(crate) const fn unsupported(
         value,
     }
 }
+
+/// Helpers for the views' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::format;
+    use std::string::String;
+    use std::vec::Vec;
+
+    use crate::value::{FieldVisitor, Value};
+
+    /// Collects `name=value` pairs in visit order.
+    pub(crate) struct Fields(Vec<String>);
+
+    impl FieldVisitor for Fields {
+        fn field(&mut self, name: &'static str, value: Value<'_>) {
+            self.0.push(format!("{name}={value}"));
+        }
+    }
+
+    /// Every field `visit` reports, rendered as `name=value` (the `flowlens decode` text form),
+    /// e.g. `visited(|v| h.visit_fields(v))`.
+    pub(crate) fn visited(visit: impl FnOnce(&mut Fields)) -> Vec<String> {
+        let mut f = Fields(Vec::new());
+        visit(&mut f);
+        f.0
+    }
+}

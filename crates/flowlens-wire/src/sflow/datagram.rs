@@ -7,6 +7,16 @@ use crate::reader::Reader;
 use crate::value::{FieldVisitor, Value};
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// Byte offsets of the fixed start of `sample_datagram_v5` (sFlow v5 spec, XDR). The header
+/// is read in order with a [`Reader`]; after the agent address (4 or 16 bytes) come
+/// `sub_agent_id`, `sequence_number`, `uptime` and the `samples<>` count, 4 bytes each.
+mod field {
+    /// `version`, 4 bytes.
+    pub(super) const VERSION: usize = 0;
+    /// `agent_address`'s `address_type` discriminant, 4 bytes.
+    pub(super) const ADDRESS_TYPE: usize = 4;
+}
+
 /// Content sniff: does `payload` claim to be an sFlow v5 datagram? True when the first two
 /// words are `version` 5 and an agent `address_type` of 1 (IPv4) or 2 (IPv6). Cheap enough to
 /// run on every UDP payload; a collector should dispatch on this rather than on the UDP port.
@@ -45,13 +55,12 @@ impl<'a> Datagram<'a> {
         let mut r = Reader::new(buf, 0, Layer::SflowDatagram);
         let version = r.u32()?;
         if version != 5 {
-            return Err(r.unsupported_at(0, "version", u64::from(version)));
+            return Err(r.unsupported_at(field::VERSION, "version", u64::from(version)));
         }
-        let at = r.offset();
         let agent_address = match r.u32()? {
             1 => IpAddr::V4(Ipv4Addr::from(r.array::<4>()?)),
             2 => IpAddr::V6(Ipv6Addr::from(r.array::<16>()?)),
-            t => return Err(r.unsupported_at(at, "address_type", u64::from(t))),
+            t => return Err(r.unsupported_at(field::ADDRESS_TYPE, "address_type", u64::from(t))),
         };
         let sub_agent_id = r.u32()?;
         let sequence_number = r.u32()?;
@@ -154,5 +163,138 @@ impl<'a> Iterator for Samples<'a> {
         });
         self.done = res.is_err();
         Some(res)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::bytes::testing::visited;
+    use crate::Error;
+
+    /// Bytes 42..70 of frame 1 of `sflow/akvorado__sflow-data-icmpv4.pcap` (`tshark -x`): the
+    /// datagram header up to the samples; expected values are tshark 4.0's
+    /// (`tshark -V -O sflow`).
+    static PACKET_BYTES: [u8; 28] = [
+        0x00, 0x00, 0x00, 0x05, // datagram version 5
+        0x00, 0x00, 0x00, 0x01, // agent address type: IPv4 (1)
+        0x7f, 0x00, 0x00, 0x01, // agent address 127.0.0.1
+        0x00, 0x00, 0x05, 0x7a, // sub-agent ID 1402
+        0x00, 0x00, 0x00, 0x01, // sequence number 1
+        0x00, 0x00, 0x00, 0x00, // sysUptime 0 ms
+        0x00, 0x00, 0x00, 0x01, // NumSamples 1 (the sample itself is not included)
+    ];
+
+    /// A header with an IPv6 agent address.
+    static IPV6_BYTES: [u8; 40] = [
+        0x00, 0x00, 0x00, 0x05, // version 5
+        0x00, 0x00, 0x00, 0x02, // address type: IPv6 (2)
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // 2001:db8::1
+        0x00, 0x00, 0x00, 0x00, // sub_agent_id 0
+        0xff, 0xff, 0xff, 0xff, // sequence_number 4294967295
+        0x00, 0x36, 0xee, 0x80, // uptime 3600000 ms
+        0x00, 0x00, 0x00, 0x00, // samples<> count 0
+    ];
+
+    #[test]
+    fn ipv4_agent() {
+        let d = Datagram::parse(&PACKET_BYTES).unwrap();
+        assert_eq!(d.version(), 5);
+        assert_eq!(d.agent_address(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(d.sub_agent_id(), 1402);
+        assert_eq!(d.sequence_number(), 1);
+        assert_eq!(d.uptime_ms(), 0);
+        assert_eq!(d.samples_count(), 1);
+        assert_eq!(
+            visited(|v| d.visit_fields(v)),
+            [
+                "version=5",
+                "agent_address=127.0.0.1",
+                "sub_agent_id=1402",
+                "sequence_number=1",
+                "uptime=0",
+                "samples=1"
+            ]
+        );
+        // The declared sample is missing: one error where it should start, then the end.
+        let mut samples = d.samples();
+        let err = samples.next().unwrap().err().unwrap();
+        assert_eq!(
+            (err.layer(), err.offset(), err.kind()),
+            (Layer::SflowSample, 28, "truncated")
+        );
+        assert!(samples.next().is_none());
+        assert!(is_sflow_v5(&PACKET_BYTES));
+    }
+
+    #[test]
+    fn ipv6_agent() {
+        let d = Datagram::parse(&IPV6_BYTES).unwrap();
+        assert_eq!(d.agent_address(), "2001:db8::1".parse::<IpAddr>().unwrap());
+        assert_eq!(d.sub_agent_id(), 0);
+        assert_eq!(d.sequence_number(), u32::MAX);
+        assert_eq!(d.uptime_ms(), 3_600_000);
+        assert_eq!(d.samples_count(), 0);
+        assert!(d.samples().next().is_none());
+        assert!(is_sflow_v5(&IPV6_BYTES));
+    }
+
+    #[test]
+    fn truncated() {
+        // Every field of an IPv4-agent header is a 4-byte XDR word.
+        for n in 0..PACKET_BYTES.len() {
+            let offset = n / 4 * 4;
+            assert_eq!(
+                Datagram::parse(&PACKET_BYTES[..n]).err(),
+                Some(Error::Truncated {
+                    layer: Layer::SflowDatagram,
+                    offset,
+                    needed: 4,
+                    available: n - offset
+                }),
+                "{n} bytes"
+            );
+        }
+        // An IPv6 agent address is read as one 16-byte item.
+        for n in 8..24 {
+            assert_eq!(
+                Datagram::parse(&IPV6_BYTES[..n]).err(),
+                Some(Error::Truncated {
+                    layer: Layer::SflowDatagram,
+                    offset: 8,
+                    needed: 16,
+                    available: n - 8
+                }),
+                "{n} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn unsupported() {
+        let mut bytes = PACKET_BYTES;
+        bytes[3] = 4;
+        assert_eq!(
+            Datagram::parse(&bytes).err(),
+            Some(Error::Unsupported {
+                layer: Layer::SflowDatagram,
+                offset: 0,
+                field: "version",
+                value: 4
+            })
+        );
+        assert!(!is_sflow_v5(&bytes));
+        let mut bytes = PACKET_BYTES;
+        bytes[7] = 0; // address type 0 (UNKNOWN in the spec's address union)
+        assert_eq!(
+            Datagram::parse(&bytes).err(),
+            Some(Error::Unsupported {
+                layer: Layer::SflowDatagram,
+                offset: 4,
+                field: "address_type",
+                value: 0
+            })
+        );
+        assert!(!is_sflow_v5(&bytes));
     }
 }
