@@ -42,23 +42,16 @@ fuzz_target!(|data: &[u8]| {
         let _ = e.active_flows(
             3_000,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: &name,
                 max_flows: 10,
-                min_value: 0.0,
                 agg: AggMode::Sum,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::All, &name)
             },
         );
         let _ = e.active_flows(
             3_000,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: &name,
                 max_flows: 10,
-                min_value: 0.0,
-                agg: AggMode::Max,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::All, &name)
             },
         );
     }

@@ -346,12 +346,9 @@ fn bench_query(c: &mut Criterion) {
                 .active_flows(
                     now_ms + 500,
                     &FlowQuery {
-                        agents: &all,
-                        name: "pair",
                         max_flows: 100,
-                        min_value: 0.0,
                         agg: AggMode::Sum,
-                        key_filter: None,
+                        ..FlowQuery::new(&all, "pair")
                     },
                 )
                 .expect("query");

@@ -261,7 +261,7 @@ fn oui_against_debian_ieee_data() {
 #[test]
 fn country_and_asn_key_functions_from_maxmind_databases() {
     use flowlens_engine::geo::MaxMindGeo;
-    use flowlens_engine::{AgentSel, AggMode, Engine};
+    use flowlens_engine::{AgentSel, Engine};
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
     let geo = MaxMindGeo::new(
         Some(std::fs::read(dir.join("geo-country-test.mmdb")).unwrap()),
@@ -317,12 +317,8 @@ fn country_and_asn_key_functions_from_maxmind_databases() {
         .active_flows(
             1000,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: "g",
                 max_flows: 10,
-                min_value: 0.0,
-                agg: AggMode::Max,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::All, "g")
             },
         )
         .unwrap()

@@ -45,12 +45,8 @@ fn top(e: &Engine, now: u64, name: &str) -> Vec<(String, f64)> {
     e.active_flows(
         now,
         &FlowQuery {
-            agents: &AgentSel::All,
-            name,
             max_flows: 100,
-            min_value: 0.0,
-            agg: AggMode::Max,
-            key_filter: None,
+            ..FlowQuery::new(&AgentSel::All, name)
         },
     )
     .unwrap()
@@ -253,12 +249,8 @@ fn aggregation_max_and_sum_over_agents() {
         .active_flows(
             10_000,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: "f",
                 max_flows: 10,
-                min_value: 0.0,
-                agg: AggMode::Max,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::All, "f")
             },
         )
         .unwrap();
@@ -266,12 +258,9 @@ fn aggregation_max_and_sum_over_agents() {
         .active_flows(
             10_000,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: "f",
                 max_flows: 10,
-                min_value: 0.0,
                 agg: AggMode::Sum,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::All, "f")
             },
         )
         .unwrap();
@@ -282,12 +271,8 @@ fn aggregation_max_and_sum_over_agents() {
         .active_flows(
             10_000,
             &FlowQuery {
-                agents: &AgentSel::parse("192.0.2.2").unwrap(),
-                name: "f",
                 max_flows: 10,
-                min_value: 0.0,
-                agg: AggMode::Max,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::parse("192.0.2.2").unwrap(), "f")
             },
         )
         .unwrap();
@@ -297,12 +282,10 @@ fn aggregation_max_and_sum_over_agents() {
         .active_flows(
             10_000,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: "f",
                 max_flows: 10,
                 min_value: 2000.0,
                 agg: AggMode::Sum,
-                key_filter: None
+                ..FlowQuery::new(&AgentSel::All, "f")
             }
         )
         .unwrap()
@@ -377,12 +360,8 @@ fn values_count_avg_max() {
         .active_flows(
             1100,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: "d",
                 max_flows: 10,
-                min_value: 0.0,
-                agg: AggMode::Max,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::All, "d")
             },
         )
         .unwrap()[0];
@@ -395,12 +374,8 @@ fn values_count_avg_max() {
         e.active_flows(
             3200,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: "d",
                 max_flows: 10,
-                min_value: 0.0,
-                agg: AggMode::Max,
-                key_filter: None
+                ..FlowQuery::new(&AgentSel::All, "d")
             }
         )
         .unwrap()[0]
@@ -471,12 +446,8 @@ fn sampled_estimates_scale_by_rate_and_the_95_percent_interval_covers_the_truth(
                 e.active_flows(
                     now,
                     &FlowQuery {
-                        agents: &AgentSel::All,
-                        name,
                         max_flows: 1,
-                        min_value: 0.0,
-                        agg: AggMode::Max,
-                        key_filter: None,
+                        ..FlowQuery::new(&AgentSel::All, name)
                     },
                 )
                 .unwrap()
@@ -538,12 +509,8 @@ fn agg_mode_agent_definition_keeps_one_table_per_agent() {
         .active_flows(
             10_000,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: "ds",
                 max_flows: 10,
-                min_value: 0.0,
-                agg: AggMode::Max,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::All, "ds")
             },
         )
         .unwrap();
@@ -551,12 +518,8 @@ fn agg_mode_agent_definition_keeps_one_table_per_agent() {
         .active_flows(
             10_000,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: "ag",
                 max_flows: 10,
-                min_value: 0.0,
-                agg: AggMode::Max,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::All, "ag")
             },
         )
         .unwrap();
@@ -629,12 +592,8 @@ fn distinct_count_saturates_at_its_cap() {
         .active_flows(
             1000,
             &FlowQuery {
-                agents: &AgentSel::All,
-                name: "d",
                 max_flows: 1,
-                min_value: 0.0,
-                agg: AggMode::Max,
-                key_filter: None,
+                ..FlowQuery::new(&AgentSel::All, "d")
             },
         )
         .unwrap()[0];

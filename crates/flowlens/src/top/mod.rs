@@ -99,12 +99,9 @@ fn report(
                     .active_flows(
                         now_ms,
                         &FlowQuery {
-                            agents: &AgentSel::All,
-                            name: &d.name,
                             max_flows: args.max_flows,
-                            min_value: 0.0,
                             agg,
-                            key_filter: None,
+                            ..FlowQuery::new(&AgentSel::All, &d.name)
                         },
                     )
                     .map_err(|e| anyhow::anyhow!("{e}"))?,
