@@ -4,8 +4,16 @@
 //! out-of-order datagrams and agent restarts; flow-sample sequence numbers (per data source)
 //! give lost samples; the `drops` field gives samples the agent itself dropped; `sample_pool`
 //! deltas over the samples received give the effective sampling rate, which departs from the
-//! configured rate when samples are lost on the way. Bounded: at most [`MAX_AGENTS`] agents
-//! and [`MAX_DATA_SOURCES`] data sources per agent (more are counted, not tracked).
+//! configured rate when samples are lost on the way.
+//!
+//! # Bounded under spoofed agents
+//!
+//! The agent address is a payload field, so one sender can claim any number of agents and
+//! data sources. [`AgentLimits`] bounds what is kept: agents in all, agents and data sources
+//! per UDP sender (so one sender cannot take the tables from the others: fair shares), data
+//! sources per agent and in all; what does not fit is counted, not tracked
+//! ([`AgentsStats`]). Agents and data sources idle for [`AgentLimits::idle_ms`] are forgotten
+//! at [`Agents::expire`], so memory returns once a flood stops.
 
 use std::net::IpAddr;
 
@@ -15,10 +23,60 @@ use serde_json::{json, Value as Json};
 use crate::sample::DataSource;
 use flowlens_netflow::hash::{map, Map};
 
-/// Most agents tracked.
+/// Most agents tracked (default of [`AgentLimits::max_agents`]).
 pub const MAX_AGENTS: usize = 10_000;
-/// Most data sources tracked per agent.
+/// Most data sources tracked per agent (default of
+/// [`AgentLimits::max_data_sources_per_agent`]).
 pub const MAX_DATA_SOURCES: usize = 4_096;
+
+/// Caps of the agents' statistics. Defaults: 10,000 agents, 1,024 per UDP sender, 4,096 data
+/// sources per agent, 16,384 per UDP sender, 100,000 in all; idle 15 minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgentLimits {
+    /// Agents tracked in all.
+    pub max_agents: usize,
+    /// Agents one UDP sender may introduce (a relay forwarding for a fabric stays well under
+    /// it; a spoofing sender is held to it).
+    pub max_agents_per_source: usize,
+    /// Data sources (flow and counter sides each) tracked per agent.
+    pub max_data_sources_per_agent: usize,
+    /// Data sources tracked over the agents one UDP sender introduced.
+    pub max_data_sources_per_source: usize,
+    /// Data sources tracked in all.
+    pub max_data_sources: usize,
+    /// An agent (or one of its data sources) with nothing for this long is forgotten, ms.
+    pub idle_ms: u64,
+}
+
+impl Default for AgentLimits {
+    fn default() -> Self {
+        AgentLimits {
+            max_agents: MAX_AGENTS,
+            max_agents_per_source: 1_024,
+            max_data_sources_per_agent: MAX_DATA_SOURCES,
+            max_data_sources_per_source: 16_384,
+            max_data_sources: 100_000,
+            idle_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// What the agents' statistics refused and forgot (`/analyzer/json`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AgentsStats {
+    /// Agents tracked now.
+    pub agents: usize,
+    /// Data sources tracked now (flow and counter sides).
+    pub data_sources: usize,
+    /// Datagrams of agents that were not tracked (a cap was reached).
+    pub agents_refused: u64,
+    /// Samples of data sources that were not tracked (a cap was reached).
+    pub data_sources_refused: u64,
+    /// Agents forgotten after being idle.
+    pub agents_expired: u64,
+    /// Data sources forgotten after being idle.
+    pub data_sources_expired: u64,
+}
 /// A sequence number this far below the last one is a restart, not reordering.
 const REORDER_WINDOW: u32 = 1_000;
 
@@ -80,6 +138,8 @@ struct DsState {
     drops_last: Option<u32>,
     counter_first_ms: u64,
     counter_last_ms: u64,
+    /// Last sample, Unix ms (idle expiry).
+    last_ms: u64,
 }
 
 #[derive(Debug, Default)]
@@ -89,22 +149,51 @@ struct AgentState {
     flow_ds: Map<u32, DsState>,
     counter_ds: Map<u32, DsState>,
     untracked: u64,
+    /// The UDP sender that introduced the agent (whose budget it counts against).
+    owner: Option<IpAddr>,
+}
+
+/// What one UDP sender holds.
+#[derive(Clone, Copy, Debug, Default)]
+struct Budget {
+    agents: usize,
+    data_sources: usize,
 }
 
 /// All agents.
 #[derive(Debug)]
 pub struct Agents {
     agents: Map<IpAddr, AgentState>,
-    refused: u64,
+    budgets: Map<Option<IpAddr>, Budget>,
+    limits: AgentLimits,
+    stats: AgentsStats,
 }
 
 impl Default for Agents {
     fn default() -> Self {
-        Agents {
-            agents: map(),
-            refused: 0,
-        }
+        Agents::new(AgentLimits::default())
     }
+}
+
+/// Admits a new data source of `a` (owned by budget `b`) within the caps; counts a refusal.
+fn admit_ds(
+    a: &mut AgentState,
+    side_len: usize,
+    b: &mut Budget,
+    stats: &mut AgentsStats,
+    limits: &AgentLimits,
+) -> bool {
+    if side_len >= limits.max_data_sources_per_agent
+        || b.data_sources >= limits.max_data_sources_per_source
+        || stats.data_sources >= limits.max_data_sources
+    {
+        a.untracked += 1;
+        stats.data_sources_refused += 1;
+        return false;
+    }
+    b.data_sources += 1;
+    stats.data_sources += 1;
+    true
 }
 
 fn seq_step(last: u32, seq: u32, s: &mut AgentStats) -> bool {
@@ -124,17 +213,86 @@ fn seq_step(last: u32, seq: u32, s: &mut AgentStats) -> bool {
 }
 
 impl Agents {
+    /// Empty statistics with these caps.
+    #[must_use]
+    pub fn new(limits: AgentLimits) -> Agents {
+        Agents {
+            agents: map(),
+            budgets: map(),
+            limits,
+            stats: AgentsStats::default(),
+        }
+    }
+
+    /// What was tracked, refused and forgotten.
+    #[must_use]
+    pub fn stats(&self) -> AgentsStats {
+        self.stats
+    }
+
+    /// Forgets agents with no datagram, and data sources with no sample, for
+    /// [`AgentLimits::idle_ms`] before `now_ms`; their budgets are freed.
+    pub fn expire(&mut self, now_ms: u64) {
+        let idle = self.limits.idle_ms;
+        let Agents {
+            agents,
+            budgets,
+            stats,
+            ..
+        } = self;
+        agents.retain(|_, a| {
+            let b = budgets.entry(a.owner).or_default();
+            if now_ms.saturating_sub(a.stats.last_seen_ms) > idle {
+                let n = a.flow_ds.len() + a.counter_ds.len();
+                b.agents = b.agents.saturating_sub(1);
+                b.data_sources = b.data_sources.saturating_sub(n);
+                stats.data_sources = stats.data_sources.saturating_sub(n);
+                stats.agents_expired += 1;
+                return false;
+            }
+            for side in [&mut a.flow_ds, &mut a.counter_ds] {
+                let before = side.len();
+                side.retain(|_, d| now_ms.saturating_sub(d.last_ms) <= idle);
+                let gone = before - side.len();
+                b.data_sources = b.data_sources.saturating_sub(gone);
+                stats.data_sources = stats.data_sources.saturating_sub(gone);
+                stats.data_sources_expired += gone as u64;
+            }
+            true
+        });
+        budgets.retain(|_, b| b.agents > 0);
+        stats.agents = agents.len();
+    }
+
     /// Accounts one datagram's header from `source` (the UDP sender, when known) at
     /// `now_ms`; the caller then reports each of its samples ([`Agents::flow_sample`],
     /// [`Agents::counter_sample`], [`Agents::discard_sample`]) while it decodes them, so
     /// samples are parsed once.
     pub fn datagram(&mut self, now_ms: u64, source: Option<IpAddr>, d: &Datagram<'_>) {
         let agent = d.agent_address();
-        if !self.agents.contains_key(&agent) && self.agents.len() >= MAX_AGENTS {
-            self.refused += 1;
-            return;
+        if !self.agents.contains_key(&agent) {
+            if self.agents.len() >= self.limits.max_agents {
+                self.stats.agents_refused += 1;
+                return;
+            }
+            let b = self.budgets.entry(source).or_default();
+            if b.agents >= self.limits.max_agents_per_source {
+                self.stats.agents_refused += 1;
+                return;
+            }
+            b.agents += 1;
+            self.agents.insert(
+                agent,
+                AgentState {
+                    owner: source,
+                    ..AgentState::default()
+                },
+            );
+            self.stats.agents = self.agents.len();
         }
-        let a = self.agents.entry(agent).or_default();
+        let Some(a) = self.agents.get_mut(&agent) else {
+            return;
+        };
         let s = &mut a.stats;
         if s.datagrams == 0 {
             s.first_seen_ms = now_ms;
@@ -152,23 +310,27 @@ impl Agents {
             Some(&last) => seq_step(last, seq, s),
             None => true,
         };
-        if advance && a.seq.len() < MAX_DATA_SOURCES {
+        if advance && a.seq.len() < self.limits.max_data_sources_per_agent {
             a.seq.insert(d.sub_agent_id(), seq);
         }
     }
 
     /// Accounts one flow sample of `agent` (after [`Agents::datagram`]).
-    pub fn flow_sample(&mut self, agent: IpAddr, f: &FlowSample<'_>) {
+    pub fn flow_sample(&mut self, now_ms: u64, agent: IpAddr, f: &FlowSample<'_>) {
         let Some(a) = self.agents.get_mut(&agent) else {
             return;
         };
         a.stats.flow_samples += 1;
         let id = DataSource::new(agent, f.source_id_type(), f.source_id_index()).id;
-        if !a.flow_ds.contains_key(&id) && a.flow_ds.len() >= MAX_DATA_SOURCES {
-            a.untracked += 1;
-            return;
+        if !a.flow_ds.contains_key(&id) {
+            let b = self.budgets.entry(a.owner).or_default();
+            let len = a.flow_ds.len();
+            if !admit_ds(a, len, b, &mut self.stats, &self.limits) {
+                return;
+            }
         }
         let ds = a.flow_ds.entry(id).or_default();
+        ds.last_ms = now_ms;
         if let Some(last) = ds.flow_seq {
             let q = f.sequence_number();
             if q > last && q - last < 1 << 30 {
@@ -206,11 +368,15 @@ impl Agents {
         };
         a.stats.counter_samples += 1;
         let id = DataSource::new(agent, c.source_id_type(), c.source_id_index()).id;
-        if !a.counter_ds.contains_key(&id) && a.counter_ds.len() >= MAX_DATA_SOURCES {
-            a.untracked += 1;
-            return;
+        if !a.counter_ds.contains_key(&id) {
+            let b = self.budgets.entry(a.owner).or_default();
+            let len = a.counter_ds.len();
+            if !admit_ds(a, len, b, &mut self.stats, &self.limits) {
+                return;
+            }
         }
         let ds = a.counter_ds.entry(id).or_default();
+        ds.last_ms = now_ms;
         if ds.info.counter_samples == 0 {
             ds.counter_first_ms = now_ms;
         }
@@ -272,9 +438,9 @@ impl Agents {
         }
     }
 
-    /// Datagrams from agents beyond [`MAX_AGENTS`].
+    /// Datagrams of agents not tracked (a cap of [`AgentLimits`] was reached).
     pub fn refused(&self) -> u64 {
-        self.refused
+        self.stats.agents_refused
     }
 
     /// sFlow-RT's `/agents/json` object for one agent (`firstSeen`/`lastSeen` are ms ago at
@@ -306,6 +472,115 @@ impl Agents {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
+
+    /// An sFlow v5 datagram (sFlow v5 spec, `sample_datagram_v5`) from IPv4 agent `agent`
+    /// holding one `flow_sample` (enterprise 0, format 1) of data source `0:index`, with no
+    /// flow records.
+    fn datagram(agent: Ipv4Addr, seq: u32, index: u32) -> Vec<u8> {
+        let mut d = Vec::new();
+        for w in [5u32, 1] {
+            d.extend_from_slice(&w.to_be_bytes()); // version, address type IPv4
+        }
+        d.extend_from_slice(&agent.octets());
+        for w in [0u32, seq, 1000, 1] {
+            d.extend_from_slice(&w.to_be_bytes()); // sub_agent_id, sequence, uptime, samples
+        }
+        // flow_sample: sequence_number, source_id, sampling_rate, sample_pool, drops, input,
+        // output, flow records (none).
+        let body = [seq, index, 100, seq * 100, 0, 1, 2, 0];
+        d.extend_from_slice(&1u32.to_be_bytes()); // data format: enterprise 0, format 1
+        d.extend_from_slice(&(body.len() as u32 * 4).to_be_bytes());
+        for w in body {
+            d.extend_from_slice(&w.to_be_bytes());
+        }
+        d
+    }
+
+    fn feed(a: &mut Agents, now_ms: u64, source: IpAddr, agent: Ipv4Addr, seq: u32, ds: u32) {
+        let bytes = datagram(agent, seq, ds);
+        let d = Datagram::parse(&bytes).expect("a valid datagram");
+        a.datagram(now_ms, Some(source), &d);
+        for s in d.samples() {
+            if let Ok(flowlens_wire::sflow::Sample::Flow(f)) = s {
+                a.flow_sample(now_ms, IpAddr::V4(agent), &f);
+            }
+        }
+    }
+
+    /// One sender claiming 10,007 agents with 8 data sources each (the attack of issue 17)
+    /// holds no more than its share, a real agent from another sender is still tracked in
+    /// full, and the flood's state is forgotten once it stops.
+    #[test]
+    fn a_spoofing_sender_is_held_to_its_share_and_forgotten_when_idle() {
+        let limits = AgentLimits::default();
+        let mut a = Agents::new(limits);
+        let spoofer = IpAddr::from([192, 0, 2, 66]);
+        for i in 0..10_007u32 {
+            let agent = Ipv4Addr::from(0x0a00_0000 + i);
+            for ds in 0..8 {
+                feed(&mut a, 1_000, spoofer, agent, ds + 1, i * 8 + ds);
+            }
+        }
+        let st = a.stats();
+        assert_eq!(st.agents, limits.max_agents_per_source, "{st:?}");
+        assert_eq!(st.data_sources, limits.max_agents_per_source * 8, "{st:?}");
+        assert_eq!(
+            st.agents_refused,
+            (10_007 - limits.max_agents_per_source as u64) * 8,
+            "{st:?}"
+        );
+
+        // A real switch behind another sender: every one of its 48 ports is tracked.
+        let real = Ipv4Addr::new(198, 51, 100, 1);
+        let sender = IpAddr::from([198, 51, 100, 1]);
+        for port in 1..=48 {
+            feed(&mut a, 2_000, sender, real, port, port);
+        }
+        assert_eq!(a.flow_data_sources(IpAddr::V4(real)).len(), 48);
+        assert_eq!(a.get(IpAddr::V4(real)).map(|s| s.datagrams), Some(48));
+
+        // The flood stops; the real agent keeps sending. Past the idle time only it is left.
+        let later = 2_000 + limits.idle_ms + 1;
+        feed(&mut a, later - 500, sender, real, 49, 1);
+        a.expire(later);
+        let st = a.stats();
+        assert_eq!(st.agents, 1, "{st:?}");
+        assert_eq!(st.agents_expired, limits.max_agents_per_source as u64);
+        assert_eq!(a.list(), vec![IpAddr::V4(real)]);
+        // Its 47 idle ports were forgotten too; port 1 is still there.
+        assert_eq!(a.flow_data_sources(IpAddr::V4(real)), vec![1]);
+        assert_eq!(st.data_sources, 1, "{st:?}");
+        // The spoofer's budget is free again.
+        feed(&mut a, later, spoofer, Ipv4Addr::new(10, 9, 9, 9), 1, 1);
+        assert_eq!(a.stats().agents, 2);
+    }
+
+    /// Data sources are capped per agent, per sender and in all, and what is refused is
+    /// counted.
+    #[test]
+    fn data_source_caps_count_what_they_refuse() {
+        let limits = AgentLimits {
+            max_data_sources_per_agent: 10,
+            max_data_sources_per_source: 25,
+            max_data_sources: 40,
+            ..AgentLimits::default()
+        };
+        let mut a = Agents::new(limits);
+        let s1 = IpAddr::from([192, 0, 2, 1]);
+        let s2 = IpAddr::from([192, 0, 2, 2]);
+        for (src, base) in [(s1, 1u32), (s2, 100)] {
+            for agent in 0..3u32 {
+                for ds in 0..20 {
+                    feed(&mut a, 1, src, Ipv4Addr::from(base + agent), ds + 1, ds);
+                }
+            }
+        }
+        let st = a.stats();
+        // s1: 10 + 10 + 5 (its budget of 25); s2: 10 + 5 (the global cap of 40).
+        assert_eq!(st.data_sources, 40, "{st:?}");
+        assert_eq!(st.data_sources_refused, 120 - 40, "{st:?}");
+    }
 
     #[test]
     fn sequence_steps() {

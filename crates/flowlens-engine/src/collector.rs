@@ -189,12 +189,40 @@ impl Collector {
     /// The collector's part of sFlow-RT's `/analyzer/json` (datagrams, samples, records, keys,
     /// events; JSON numbers): one builder for the REST API and for scripts' `analyzer()`. The
     /// server adds its own fields (version, uptime, sockets).
+    ///
+    /// Every class of input that a cap turned away or state that was evicted or forgotten is
+    /// here, so loss is never silent: agents and data sources refused or expired
+    /// (`sFlowAgentsRefused`, …), counter data sources refused (`counterDataSourcesRefused`),
+    /// NetFlow/IPFIX templates evicted or refused (`netflowTemplatesEvicted`, …), data held
+    /// for a template and dropped (`netflowDataExpired`, `netflowDataRefused`), flow keys
+    /// evicted or refused (`keysEvicted`, `keysRefused`).
     #[must_use]
     pub fn analyzer_json(&self) -> Json {
         let s = self.engine.stats();
         let f = self.stats;
         let n = self.session.stats();
-        json!({
+        let a = self.engine.agents().stats();
+        let c = self.engine.counters().stats();
+        let mut doc = json!({
+            "sFlowAgentsRefused": a.agents_refused,
+            "sFlowAgentsExpired": a.agents_expired,
+            "sFlowDataSources": a.data_sources,
+            "sFlowDataSourcesRefused": a.data_sources_refused,
+            "sFlowDataSourcesExpired": a.data_sources_expired,
+            "counterDataSources": c.data_sources,
+            "counterDataSourcesRefused": c.refused_data_sources + c.refused_agents,
+            "counterDataSourcesExpired": c.expired,
+            "netflowTemplatesLearned": n.cache.learned,
+            "netflowTemplatesEvicted": n.cache.evicted_global_cap + n.cache.evicted_exporter_cap,
+            "netflowTemplatesRefused": n.cache.rejected_too_many_fields
+                + n.cache.rejected_too_long
+                + n.cache.rejected_empty,
+            "netflowDataHeldSets": n.pending.sets,
+            "netflowDataExpired": n.pending.expired,
+            "netflowDataRefused": n.pending.refused,
+            "netflowSamplersEvicted": n.samplers_evicted,
+        });
+        let rest = json!({
             "sFlowDatagramsReceived": f.sflow_datagrams,
             "sFlowAgents": self.engine.agents().list().len(),
             "netflowDatagramsReceived": f.netflow_datagrams,
@@ -216,6 +244,10 @@ impl Collector {
             "keysRefused": s.keys_refused,
             "flowsLogged": s.flows_logged,
             "events": s.events,
-        })
+        });
+        if let (Some(d), Json::Object(r)) = (doc.as_object_mut(), rest) {
+            d.extend(r);
+        }
+        doc
     }
 }

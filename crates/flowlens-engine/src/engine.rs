@@ -10,7 +10,10 @@ use flowlens_wire::sflow::{Datagram, Sample};
 use flowlens_wire::{KeyVisitor, Value};
 use serde_json::Value as Json;
 
-use crate::agents::Agents;
+use crate::agents::{AgentLimits, Agents};
+
+/// How often idle agents and data sources are forgotten ([`Agents::expire`]), ms.
+const AGENTS_EXPIRY_EVERY_MS: u64 = 10_000;
 use crate::counters::{CounterLimits, Counters};
 use crate::definition::FlowDef;
 use crate::error::{Error, Result};
@@ -52,6 +55,8 @@ pub struct Limits {
     pub idle_factor: f64,
     /// Counter-metric caps.
     pub counters: CounterLimits,
+    /// Caps of the per-agent sFlow statistics (agents, data sources, per UDP sender).
+    pub agents: AgentLimits,
 }
 
 impl Default for Limits {
@@ -65,6 +70,7 @@ impl Default for Limits {
             event_log_len: 1000,
             idle_factor: 5.0,
             counters: CounterLimits::default(),
+            agents: AgentLimits::default(),
         }
     }
 }
@@ -125,6 +131,8 @@ pub struct Engine {
     stats: EngineStats,
     seen_keys: Map<(&'static str, u8), u64>,
     sample_tick: u32,
+    /// When [`Agents::expire`] runs next (every [`AGENTS_EXPIRY_EVERY_MS`]).
+    next_agents_expiry_ms: u64,
     agents: Agents,
 }
 
@@ -167,6 +175,7 @@ impl Engine {
         let (flow_log_len, event_log_len) = (limits.flow_log_len, limits.event_log_len);
         Engine {
             counters: Counters::new(limits.counters),
+            agents: Agents::new(limits.agents),
             limits,
             schema: Schema::default(),
             env: Env::default(),
@@ -182,7 +191,7 @@ impl Engine {
             stats: EngineStats::default(),
             seen_keys: map(),
             sample_tick: 0,
-            agents: Agents::default(),
+            next_agents_expiry_ms: 0,
         }
     }
 
@@ -364,7 +373,7 @@ impl Engine {
             match s {
                 Sample::Flow(fs) => {
                     self.stats.flow_samples += 1;
-                    self.agents.flow_sample(agent, &fs);
+                    self.agents.flow_sample(now_ms, agent, &fs);
                     if !self.wants(false) {
                         continue;
                     }
@@ -615,6 +624,8 @@ impl Engine {
             flow_log,
             events,
             counters,
+            agents,
+            next_agents_expiry_ms,
             ..
         } = self;
         for flow in flows.iter_mut() {
@@ -657,6 +668,10 @@ impl Engine {
             flow.tables.retain(|_, t| !t.entries.is_empty());
         }
         thresholds.tick(flows, counters, now_ms, events);
+        if now_ms >= *next_agents_expiry_ms {
+            agents.expire(now_ms);
+            *next_agents_expiry_ms = now_ms + AGENTS_EXPIRY_EVERY_MS;
+        }
         counters.expire(now_ms);
     }
 }

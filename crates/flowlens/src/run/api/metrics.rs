@@ -135,6 +135,56 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
         ("counter_samples", "sFlow counter samples", "counterSamples"),
         ("netflow_records", "NetFlow/IPFIX records", "netflowRecords"),
         ("active_keys", "active flow keys", "activeKeys"),
+        (
+            "keys_evicted",
+            "flow keys evicted from full tables",
+            "keysEvicted",
+        ),
+        (
+            "keys_refused",
+            "new flow keys refused at the active-key cap",
+            "keysRefused",
+        ),
+        (
+            "agents_refused",
+            "datagrams of sFlow agents not tracked (agent caps)",
+            "sFlowAgentsRefused",
+        ),
+        (
+            "agents_expired",
+            "sFlow agents forgotten after being idle",
+            "sFlowAgentsExpired",
+        ),
+        (
+            "data_sources_refused",
+            "samples of sFlow data sources not tracked (data-source caps)",
+            "sFlowDataSourcesRefused",
+        ),
+        (
+            "counter_data_sources_refused",
+            "counter samples of data sources not kept (counter caps)",
+            "counterDataSourcesRefused",
+        ),
+        (
+            "netflow_templates_evicted",
+            "NetFlow/IPFIX templates evicted (template caps)",
+            "netflowTemplatesEvicted",
+        ),
+        (
+            "netflow_templates_refused",
+            "NetFlow/IPFIX templates refused as unusable",
+            "netflowTemplatesRefused",
+        ),
+        (
+            "netflow_data_expired",
+            "NetFlow/IPFIX data sets dropped after waiting for their template",
+            "netflowDataExpired",
+        ),
+        (
+            "netflow_data_refused",
+            "NetFlow/IPFIX data sets not held for a template (held-data caps)",
+            "netflowDataRefused",
+        ),
         ("events", "threshold events", "events"),
         ("uptime_seconds", "seconds since start", "uptime"),
     ]
