@@ -44,7 +44,9 @@ pub struct Limits {
     /// Active keys of one definition at one data source (default 100,000); a full table drops
     /// its smaller half.
     pub max_keys_per_table: usize,
-    /// Active keys over all tables; new keys beyond it are refused.
+    /// Active keys over all tables (default 2,000,000); reaching it makes every definition
+    /// drop its smallest eighth of keys (counted as evicted); the new keys of the sample that
+    /// reached it are refused (counted).
     pub max_active_keys: usize,
     /// Completed-flow records kept for `/flows/json` (sFlow-RT `flows.max`).
     pub flow_log_len: usize,
@@ -534,6 +536,7 @@ impl Engine {
             env,
             scratch,
         };
+        let mut over_cap = false;
         for flow in flows.iter_mut() {
             let def = &flow.def;
             if def.dropped != dropped {
@@ -575,7 +578,10 @@ impl Engine {
                 Some(e) => e,
                 None => {
                     if *active_keys >= limits.max_active_keys {
+                        // Room is made after this sample (every definition gives up its
+                        // smallest keys); only this sample's new keys are refused.
                         stats.keys_refused += 1;
+                        over_cap = true;
                         continue;
                     }
                     if table.entries.len() >= limits.max_keys_per_table {
@@ -605,6 +611,11 @@ impl Engine {
                 });
             }
             thresholds.on_value(&flow.watch, now_ms, ds, key_text, entry, def, events);
+        }
+        if over_cap {
+            let removed = evict_smallest(flows, now_ms, GLOBAL_EVICT_FRACTION);
+            *active_keys -= removed;
+            stats.keys_evicted += removed as u64;
         }
     }
 
@@ -674,6 +685,49 @@ impl Engine {
         }
         counters.expire(now_ms);
     }
+}
+
+/// Share of each definition's keys given up when the active-key cap is reached.
+const GLOBAL_EVICT_FRACTION: f64 = 0.125;
+
+/// Makes room under [`Limits::max_active_keys`]: every definition drops its `fraction`
+/// smallest keys (by current value, over all its data sources), so a flood of small keys
+/// spread over many data sources cannot lock out new ones, heavy flows stay, and no
+/// definition pays for another's keys (values of different definitions are not compared).
+/// Returns how many keys were removed. Cost: one pass over the keys, amortised over the
+/// `fraction × cap` new keys that then fit.
+fn evict_smallest(flows: &mut [Flow], now_ms: u64, fraction: f64) -> usize {
+    let mut removed = 0;
+    for flow in flows.iter_mut() {
+        let def = &flow.def;
+        let mut vals: Vec<f64> = flow
+            .tables
+            .values()
+            .flat_map(|t| t.entries.values())
+            .map(|e| e.value(now_ms, def.t_secs, &def.value))
+            .collect();
+        let budget = ((vals.len() as f64 * fraction).ceil() as usize).min(vals.len());
+        if budget == 0 {
+            continue;
+        }
+        let (_, cut, _) = vals.select_nth_unstable_by(budget - 1, f64::total_cmp);
+        let cut = *cut;
+        let mut left = budget;
+        for table in flow.tables.values_mut() {
+            let before = table.entries.len();
+            table.entries.retain(|_, e| {
+                if left > 0 && e.value(now_ms, def.t_secs, &def.value) <= cut {
+                    left -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+            removed += before - table.entries.len();
+        }
+        flow.tables.retain(|_, t| !t.entries.is_empty());
+    }
+    removed
 }
 
 /// Drops the smaller half of a full table (by current value); returns how many.

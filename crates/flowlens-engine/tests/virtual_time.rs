@@ -407,6 +407,44 @@ fn table_cap_evicts_the_smaller_half_and_counts_it() {
     assert_eq!(top(&e, 2, "f")[0].0, "10.9.9.9");
 }
 
+/// Keys spread over many data sources reach the global active-key cap before any table is
+/// full: new keys must still get in (the smallest are evicted, counted), the heavy hitter
+/// must stay, and a key that arrives after the flood must be answered (issue 17 item 6).
+#[test]
+fn the_active_key_cap_evicts_the_smallest_keys_instead_of_refusing_new_ones() {
+    let mut e = Engine::new(flowlens_engine::Limits {
+        max_active_keys: 1_000,
+        ..Default::default()
+    });
+    e.set_flow("f", &json!({"keys":"ipsource","value":"frames"}))
+        .unwrap();
+    let heavy = udp_frame([10, 9, 9, 9], [10, 0, 0, 2], 80, 64);
+    let ds0 = flowlens_engine::DataSource::new(agent(AGENT), 0, 1);
+    for _ in 0..1000 {
+        e.add_sampled_packet(0, ds0, 1, LinkType::Ethernet, &heavy, 64);
+    }
+    // 5,000 one-packet sources over 1,000 data sources: 5 keys per table, far below the
+    // per-table cap of 100,000.
+    for i in 0..5_000u32 {
+        let b = i.to_be_bytes();
+        let f = udp_frame([10, 1, b[2], b[3]], [10, 0, 0, 2], 80, 64);
+        let ds = flowlens_engine::DataSource::new(agent(AGENT), 0, 100 + i % 1_000);
+        e.add_sampled_packet(1, ds, 1, LinkType::Ethernet, &f, 64);
+    }
+    let late = udp_frame([10, 7, 7, 7], [10, 0, 0, 2], 80, 64);
+    for _ in 0..10 {
+        e.add_sampled_packet(2, ds0, 1, LinkType::Ethernet, &late, 64);
+    }
+    let st = e.stats();
+    assert!(e.active_keys() <= 1_000, "{}", e.active_keys());
+    assert!(st.keys_evicted >= 4_000, "{st:?}");
+    // Only the new keys of the samples that hit the cap are refused.
+    assert!(st.keys_refused <= st.keys_evicted / 100, "{st:?}");
+    let t = top(&e, 3, "f");
+    assert_eq!(t[0].0, "10.9.9.9", "{:?}", &t[..3]);
+    assert_eq!(t[1].0, "10.7.7.7", "{:?}", &t[..3]);
+}
+
 /// A deterministic xorshift generator for sampling decisions.
 struct Rng(u64);
 
