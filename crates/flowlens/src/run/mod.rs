@@ -12,17 +12,19 @@
 //! ```
 //!
 //! * [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
-//!   channel; [`api`]: the REST endpoints; [`prometheus`]: their Prometheus text form;
+//!   channel; [`http`]: connections, their timeouts and cap; [`api`]: the REST endpoints; [`prometheus`]: their Prometheus text form;
 //!   [`state`]: the state directory.
 //!
 //! Startup binds every socket and opens the state directory before any thread starts, so each
 //! startup error is one line and exit status 2. SIGINT or SIGTERM stops the HTTP server
-//! (ending long-polls at once), the receive threads, then the engine thread, which saves the
+//! (ending long-polls at once; connections get [`http::SHUTDOWN_GRACE`] to finish, then are
+//! closed, see [`http`]), the receive threads, then the engine thread, which saves the
 //! definitions and the NetFlow/IPFIX templates.
 
 mod api;
 mod config;
 mod core;
+mod http;
 mod ingest;
 mod prometheus;
 mod scripts;
@@ -161,16 +163,14 @@ async fn serve(
         eprintln!("flowlens: {scripts} script(s) running; status at /scripts/json");
     }
     let app = api::router(shared, stop_rx);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            let _ = stop_tx.send(true);
-        })
-        .await
-        .context("HTTP server")
+    let stop = async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    };
+    http::serve(listener, app, http::connection_cap(), stop, stop_tx).await;
+    Ok(())
 }
 
 /// The write policy of `--read-only` / `--token-file`.

@@ -52,6 +52,8 @@ const MAX_POLL_SECS: f64 = 300.0;
 const DEFAULT_MAX_FLOWS: usize = 100;
 /// Largest request body, bytes (group sets of many prefixes are large).
 const MAX_BODY_BYTES: usize = 16 << 20;
+/// Longest wait for a whole request body, from the end of its head; beyond it 408.
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `maxEvents` of `/events`.
 const DEFAULT_MAX_EVENTS: usize = 100;
 
@@ -147,11 +149,54 @@ pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router 
     };
     routes()
         .with_state(api)
+        .layer(axum::middleware::from_fn(read_body))
         .layer(axum::middleware::from_fn_with_state(
             shared.writes,
             guard_writes,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Reads the request body before any handler runs, within bounds: a `Content-Length` over
+/// [`MAX_BODY_BYTES`] is 413 before a byte of the body is read (so a client sending
+/// `Expect: 100-continue` gets 413, never `100 Continue`); a body not received within
+/// [`BODY_TIMEOUT`] is 408; a chunked body growing past the limit is 413.
+async fn read_body(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let too_large = || {
+        ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {MAX_BODY_BYTES} bytes (the body size limit)"),
+        )
+        .into_response()
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    let read = tokio::time::timeout(BODY_TIMEOUT, http_body_util::BodyExt::collect(limited)).await;
+    match read {
+        Err(_) => ApiError(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "request body not received within {} s",
+                BODY_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => too_large(),
+        Ok(Err(e)) => ApiError::bad(format!("cannot read the request body: {e}")).into_response(),
+        Ok(Ok(b)) => {
+            let req =
+                axum::extract::Request::from_parts(parts, axum::body::Body::from(b.to_bytes()));
+            next.run(req).await
+        }
+    }
 }
 
 /// Applies [`Writes`] before any handler runs.

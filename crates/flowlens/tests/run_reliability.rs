@@ -1,0 +1,192 @@
+//! `flowlens run` under clients that misbehave and disks that fail (issue 17): HTTP timeouts,
+//! the connection cap, shutdown whatever clients do, durable writes, definition size limits,
+//! the state directory lock and the write guard's corners.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod run_support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use run_support::{temp_dir, Server};
+
+/// The server's header timeout (`run/http.rs` `HEADER_TIMEOUT`).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The server's body timeout (`run/api/mod.rs` `BODY_TIMEOUT`).
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The server's shutdown grace (`run/http.rs` `SHUTDOWN_GRACE`).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s
+}
+
+/// Reads until the server closes the connection; returns what it sent and how long it took.
+fn read_until_closed(s: &mut TcpStream) -> (String, Duration) {
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("connection not closed after {:?}: {e}", start.elapsed()),
+        }
+    }
+    (String::from_utf8_lossy(&got).into_owned(), start.elapsed())
+}
+
+/// `GET /version` on a fresh connection, answered within `within`.
+fn version_within(addr: SocketAddr, within: Duration) -> Result<String, String> {
+    let mut s = TcpStream::connect_timeout(&addr, within).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(within)).unwrap();
+    s.write_all(b"GET /version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut got = String::new();
+    s.read_to_string(&mut got)
+        .map_err(|e| format!("read: {e}"))?;
+    if got.starts_with("HTTP/1.1 200") {
+        Ok(got)
+    } else {
+        Err(format!("answer: {got:?}"))
+    }
+}
+
+#[test]
+fn idle_and_half_sent_connections_are_closed() {
+    let dir = temp_dir("rel-timeouts");
+    let s = Server::start(&dir);
+    let addr = s.ports.http;
+    let mut silent = connect(addr);
+    let mut half_head = connect(addr);
+    half_head
+        .write_all(b"GET /version HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut kept_alive = connect(addr);
+    kept_alive
+        .write_all(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut half_body = connect(addr);
+    half_body
+        .write_all(b"PUT /flow/f/json HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{keys:")
+        .unwrap();
+    let bound = HEADER_TIMEOUT.max(BODY_TIMEOUT) + Duration::from_secs(5);
+    for (what, conn) in [
+        ("silent", &mut silent),
+        ("half-sent head", &mut half_head),
+        ("kept alive", &mut kept_alive),
+    ] {
+        let (_, took) = read_until_closed(conn);
+        assert!(took < bound, "{what}: closed after {took:?}");
+    }
+    let (answer, took) = read_until_closed(&mut half_body);
+    assert!(took < bound, "half-sent body: closed after {took:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("not received within"), "{answer}");
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sigterm_ends_run_whatever_clients_do() {
+    let dir = temp_dir("rel-sigterm");
+    let s = Server::start(&dir);
+    let r = s.put("/flow/kept/json", "{keys:'ipsource', value:'frames'}");
+    assert_eq!(r.status, 204, "{}", r.body);
+    let addr = s.ports.http;
+    let mut held = Vec::new();
+    for head in [
+        &b""[..],
+        b"GET /version HTTP/1.1\r\nHost: x\r\n",
+        b"PUT /flow/f/json HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{keys:",
+        b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /flows/json?after=-1&timeout=300 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let mut c = connect(addr);
+        c.write_all(head).unwrap();
+        held.push(c);
+    }
+    // The long-poll and the kept-alive request are being served before the signal.
+    s.wait_for("/analyzer/json", |a| a["longPollsWaiting"] == 1);
+    let start = Instant::now();
+    let (status, stderr) = s.stop();
+    let took = start.elapsed();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(
+        took < SHUTDOWN_GRACE + Duration::from_secs(3),
+        "stopped after {took:?}"
+    );
+    assert!(stderr.contains("stopped; state saved"), "{stderr}");
+    let saved = std::fs::read_to_string(dir.join("definitions.json")).unwrap();
+    assert!(saved.contains("\"kept\""), "{saved}");
+    drop(held);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn idle_connections_cannot_make_rest_unreachable() {
+    // The server gets 1,024 descriptors; the test itself needs more than 1,100.
+    let (soft, hard) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+    if soft < 2048 {
+        nix::sys::resource::setrlimit(
+            nix::sys::resource::Resource::RLIMIT_NOFILE,
+            hard.min(4096),
+            hard,
+        )
+        .unwrap();
+    }
+    let dir = temp_dir("rel-conn-cap");
+    let s = Server::start_with_nofile(&dir, &[], 1024);
+    let addr = s.ports.http;
+    let mut idle = Vec::new();
+    for _ in 0..1100 {
+        if let Ok(c) = TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            idle.push(c);
+        }
+    }
+    let start = Instant::now();
+    let answer = version_within(addr, Duration::from_secs(5));
+    assert!(
+        answer.is_ok(),
+        "REST unreachable with {} idle connections after {:?}: {answer:?}; server said: {}",
+        idle.len(),
+        start.elapsed(),
+        s.stderr()
+    );
+    // The server kept serving within its cap: a PUT and a GET still work.
+    let r = s.put("/flow/f/json", "{keys:'ipsource', value:'frames'}");
+    assert_eq!(r.status, 204, "{}", r.body);
+    drop(idle);
+    let (status, stderr) = s.stop();
+    assert!(status.success(), "{status}: {stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn expect_100_continue_gets_413_before_the_body() {
+    let dir = temp_dir("rel-expect");
+    let s = Server::start(&dir);
+    let mut c = connect(s.ports.http);
+    c.write_all(
+        b"PUT /flow/f/json HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\
+          Content-Length: 20000000\r\n\r\n",
+    )
+    .unwrap();
+    let mut got = vec![0u8; 4096];
+    let n = c.read(&mut got).unwrap();
+    let answer = String::from_utf8_lossy(&got[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("body size limit"), "{answer}");
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
