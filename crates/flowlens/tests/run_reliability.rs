@@ -190,3 +190,111 @@ fn expect_100_continue_gets_413_before_the_body() {
     drop(s);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A small tmpfs mounted for one test (unmounted when dropped); the tests run as root, as CI
+/// does.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(tag: &str, size: &str) -> Tmpfs {
+        let dir = temp_dir(tag);
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "mount -t tmpfs on {} failed", dir.display());
+        Tmpfs(dir)
+    }
+
+    /// Fills the file system with one file; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        let path = self.0.join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        // Partial blocks too, so not one byte is left.
+        while f.write_all(&block[..1]).is_ok() {}
+        path
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn writes_on_a_full_disk_are_refused_and_undone() {
+    let fs = Tmpfs::mount("rel-full-disk", "1m");
+    let dir = fs.0.join("state");
+    let s = Server::start(&dir);
+    let flow = "{keys:'ipsource', value:'frames'}";
+    assert_eq!(s.put("/flow/old/json", flow).status, 204);
+    assert_eq!(s.put("/group/g/json", "{a:['10.0.0.0/8']}").status, 204);
+    let saved = std::fs::read(dir.join("definitions.json")).unwrap();
+    let filler = fs.fill();
+
+    // Every kind of write: 500 with the reason, and the engine as before.
+    let before = [
+        s.get_json("/flow/json"),
+        s.get_json("/group/json"),
+        s.get_json("/threshold/json"),
+        s.get_json("/map/json"),
+    ];
+    for (method, path, body) in [
+        ("PUT", "/flow/new/json", Some(flow)),
+        (
+            "PUT",
+            "/flow/old/json",
+            Some("{keys:'ipdestination', value:'bytes'}"),
+        ),
+        ("DELETE", "/flow/old/json", None),
+        ("PUT", "/threshold/t/json", Some("{metric:'old', value:10}")),
+        ("PUT", "/group/g/json", Some("{b:['192.168.0.0/16']}")),
+        ("PUT", "/group/json", Some("{x:['0.0.0.0/0']}")),
+        ("DELETE", "/group/g/json", None),
+        ("PUT", "/map/m/json", Some("{web:['80']}")),
+    ] {
+        let r = s.request(method, path, body);
+        assert_eq!(r.status, 500, "{method} {path}: {}", r.body);
+        assert!(
+            r.body.contains("No space left on device") && r.body.contains("change undone"),
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    let after = [
+        s.get_json("/flow/json"),
+        s.get_json("/group/json"),
+        s.get_json("/threshold/json"),
+        s.get_json("/map/json"),
+    ];
+    assert_eq!(before, after);
+    assert_eq!(std::fs::read(dir.join("definitions.json")).unwrap(), saved);
+    let stray: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+
+    // Room again: writes are acknowledged and on disk.
+    std::fs::remove_file(&filler).unwrap();
+    assert_eq!(s.put("/flow/new/json", flow).status, 204);
+    let on_disk = std::fs::read_to_string(dir.join("definitions.json")).unwrap();
+    assert!(on_disk.contains("\"new\""), "{on_disk}");
+
+    // Full again at shutdown: the template snapshot cannot be written; said so, exit 1.
+    let _filler = fs.fill();
+    let (status, stderr) = s.stop();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains("state NOT saved"), "{stderr}");
+    assert!(!stderr.contains("state saved"), "{stderr}");
+}

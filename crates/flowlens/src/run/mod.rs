@@ -24,6 +24,7 @@
 mod api;
 mod config;
 mod core;
+mod durable;
 mod http;
 mod ingest;
 mod prometheus;
@@ -49,7 +50,8 @@ use crate::RunArgs;
 /// [`ingest::BATCH_DATAGRAMS`] datagrams); beyond it receive threads drop and count.
 const BATCH_QUEUE: usize = 1024;
 
-/// Runs the collector until SIGINT or SIGTERM.
+/// Runs the collector until SIGINT or SIGTERM. Exit status 0 once the state is saved, 1 when
+/// a state file could not be saved at shutdown (each error on standard error).
 ///
 /// # Errors
 /// A socket cannot be bound, the state directory cannot be created, or a thread or the async
@@ -111,6 +113,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             core: handle.clone(),
             sockets,
             writes,
+            state: state.clone(),
             scripts: script_slot.clone(),
             apps,
         },
@@ -128,6 +131,16 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let _ = engine_thread.join();
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     served?;
+    let unsaved = state.unsaved();
+    if !unsaved.is_empty() {
+        let files: Vec<&str> = unsaved.iter().map(|(f, _)| *f).collect();
+        eprintln!(
+            "flowlens: stopped; state NOT saved in {}: {} (see the errors above)",
+            state.path().display(),
+            files.join(", ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     eprintln!(
         "flowlens: stopped; state saved in {}",
         state.path().display()

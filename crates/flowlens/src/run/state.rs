@@ -4,13 +4,19 @@
 //! renamed over the old one), so a crash leaves the old or the new version, never half of one:
 //!
 //! * `definitions.json`: the engine's definitions document (flows, thresholds, groups, maps;
-//!   shape in `flowlens_engine::persist`), written after every successful REST write.
+//!   shape in `flowlens_engine::persist`), written at every REST write before it is
+//!   acknowledged (a write that cannot be saved is undone and answered 500: see
+//!   [`super::durable`]).
 //! * `templates.bin`: the NetFlow v9/IPFIX template cache snapshot, written at shutdown (Open
 //!   vSwitch resends IPFIX templates only every ten minutes).
 //!
 //! A third file, `lock`, is held locked while the server runs: a second `flowlens run` on the
 //! same directory stops at startup (one line, exit status 2) instead of overwriting the first
 //! one's definitions.
+//!
+//! A save that fails leaves the previous file in place and is remembered until a later save of
+//! the same file succeeds; at shutdown, a file still unsaved makes `flowlens run` say so and
+//! exit with status 1 ([`StateDir::unsaved`]).
 //!
 //! A file that cannot be parsed is reported in one line on standard error and renamed aside to
 //! `<name>.corrupt-<unix-secs>`; the server starts without it. Only the directory itself
@@ -36,9 +42,21 @@ pub(crate) const LOCK_FILE: &str = "lock";
 #[derive(Clone, Debug)]
 pub(crate) struct StateDir {
     dir: PathBuf,
+    /// What every clone has saved and failed to save.
+    saves: std::sync::Arc<std::sync::Mutex<Saves>>,
     /// Exclusively locked for as long as the server runs (released when the last clone is
     /// dropped or the process ends).
     _lock: std::sync::Arc<fs::File>,
+}
+
+/// The outcome of the saves so far.
+#[derive(Debug, Default)]
+struct Saves {
+    /// The bytes of the definitions document last written successfully: saving the same
+    /// document again writes nothing.
+    definitions: Option<Vec<u8>>,
+    /// Files whose last save failed, with the error.
+    failed: std::collections::BTreeMap<&'static str, String>,
 }
 
 impl StateDir {
@@ -76,6 +94,7 @@ impl StateDir {
         }
         Ok(StateDir {
             dir,
+            saves: std::sync::Arc::default(),
             _lock: std::sync::Arc::new(lock),
         })
     }
@@ -114,22 +133,45 @@ impl StateDir {
         self.set_aside(&self.dir.join(name), why);
     }
 
-    /// Writes the definitions document atomically.
+    /// Writes the definitions document atomically, unless it is the one last written.
     ///
     /// # Errors
-    /// The temporary file cannot be written or renamed.
+    /// The temporary file cannot be written or renamed (it is removed then); the file's
+    /// failure is remembered until a later save of it succeeds ([`StateDir::unsaved`]).
     pub(crate) fn save_definitions(&self, doc: &Json) -> Result<()> {
         let mut text = serde_json::to_vec_pretty(doc).context("serialise definitions")?;
         text.push(b'\n');
-        self.write_atomic(DEFINITIONS_FILE, &text)
+        if self.saves().definitions.as_ref() == Some(&text) {
+            return Ok(());
+        }
+        self.write_atomic(DEFINITIONS_FILE, &text)?;
+        self.saves().definitions = Some(text);
+        Ok(())
     }
 
     /// Writes the template snapshot atomically.
     ///
     /// # Errors
-    /// The temporary file cannot be written or renamed.
+    /// As [`StateDir::save_definitions`].
     pub(crate) fn save_templates(&self, bytes: &[u8]) -> Result<()> {
         self.write_atomic(TEMPLATES_FILE, bytes)
+    }
+
+    /// The files whose last save failed, with the error (empty: everything asked to be saved
+    /// is on disk).
+    pub(crate) fn unsaved(&self) -> Vec<(&'static str, String)> {
+        self.saves()
+            .failed
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
+    }
+
+    fn saves(&self) -> std::sync::MutexGuard<'_, Saves> {
+        // Plain data: a panic while holding the lock leaves it usable.
+        self.saves
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn read(&self, path: &Path) -> Option<Vec<u8>> {
@@ -167,7 +209,7 @@ impl StateDir {
         }
     }
 
-    fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<()> {
+    fn write_atomic(&self, name: &'static str, bytes: &[u8]) -> Result<()> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let write = || -> std::io::Result<()> {
@@ -176,7 +218,19 @@ impl StateDir {
             f.sync_all()?;
             fs::rename(&tmp, &path)
         };
-        write().with_context(|| format!("cannot write {}", path.display()))
+        match write() {
+            Ok(()) => {
+                self.saves().failed.remove(name);
+                Ok(())
+            }
+            Err(e) => {
+                // A half-written temporary file only takes space (a full disk, most likely).
+                let _ = fs::remove_file(&tmp);
+                let e = anyhow::Error::new(e).context(format!("cannot write {}", path.display()));
+                self.saves().failed.insert(name, format!("{e:#}"));
+                Err(e)
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use super::{json_ok, parse_body, Api, ApiError, ApiResult};
 use crate::run::core::Core;
+use crate::run::durable;
 
 /// GET of one named definition: `read` takes its JSON out of the engine; 404 when absent.
 pub(super) async fn get_named(
@@ -30,7 +31,8 @@ pub(super) async fn get_named(
 }
 
 /// PUT of one named definition: `set` compiles the body into the engine (400 with the
-/// engine's message when it does not), and the definitions are saved; 204.
+/// engine's message when it does not), and the definitions are saved; 204 once saved, 500
+/// when they cannot be (the change undone).
 pub(super) async fn put_named(
     api: &Api,
     name: String,
@@ -38,14 +40,15 @@ pub(super) async fn put_named(
     set: fn(&mut Engine, &str, &Json) -> Result<(), flowlens_engine::Error>,
 ) -> ApiResult {
     let spec = parse_body(body)?;
+    let state = api.state.clone();
     api.core
-        .call(move |c: &mut Core| c.write(|e| set(e, &name, &spec)))
+        .call(move |c: &mut Core| c.write(|e| durable::apply(e, &state, |e| set(e, &name, &spec))))
         .await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// DELETE of one named definition: `remove` says whether it existed (then the definitions
-/// are saved; 204), else 404.
+/// are saved; 204 once saved, 500 and undone when they cannot be), else 404.
 pub(super) async fn delete_named(
     api: &Api,
     what: &'static str,
@@ -53,16 +56,21 @@ pub(super) async fn delete_named(
     remove: fn(&mut Engine, &str) -> bool,
 ) -> ApiResult {
     let n = name.clone();
-    let found = api
+    let state = api.state.clone();
+    let removed = api
         .core
-        .call(move |c: &mut Core| c.write(|e| remove(e, &n).then_some(()).ok_or(())))
-        .await?
-        .is_ok();
-    if found {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(ApiError::not_found(what, &name))
-    }
+        .call(move |c: &mut Core| {
+            c.write(|e| {
+                durable::apply(e, &state, |e| {
+                    remove(e, &n)
+                        .then_some(())
+                        .ok_or_else(|| ApiError::not_found(what, &n))
+                })
+            })
+        })
+        .await?;
+    removed?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(super) async fn groups_all(State(api): State<Api>) -> ApiResult {
@@ -82,8 +90,11 @@ pub(super) async fn groups_all(State(api): State<Api>) -> ApiResult {
 
 pub(super) async fn groups_legacy_put(State(api): State<Api>, body: Bytes) -> ApiResult {
     let spec = parse_body(&body)?;
+    let state = api.state.clone();
     api.core
-        .call(move |c: &mut Core| c.write(|e| e.set_legacy_groups(&spec)))
+        .call(move |c: &mut Core| {
+            c.write(|e| durable::apply(e, &state, |e| e.set_legacy_groups(&spec)))
+        })
         .await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

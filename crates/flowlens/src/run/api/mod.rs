@@ -3,7 +3,8 @@
 //!
 //! Handlers parse the request, run a short job on the engine thread ([`CoreHandle::call`])
 //! that copies out what the answer needs, and build the JSON here. Status codes: 200 with
-//! JSON (text for `/version`); 204 for a successful PUT or DELETE; 400 with a one-line message
+//! JSON (text for `/version`); 204 for a successful PUT or DELETE, sent once the definitions
+//! are saved (500 with the reason when they cannot be, the change undone: [`super::durable`]); 400 with a one-line message
 //! for a bad body or parameter; 404 for an unknown flow, threshold, group, map or agent;
 //! 503 when the engine's job queue is full or the engine has stopped. Writes may be refused
 //! as a whole ([`Writes`]): 403 in read-only mode, 401 without the bearer token.
@@ -37,7 +38,9 @@ use serde_json::Value as Json;
 use tokio::sync::watch;
 
 use super::core::{CallError, CoreHandle};
+use super::durable::Refused;
 use super::ingest::{Listener, SocketStats};
+use super::state::StateDir;
 
 mod apps;
 mod defs;
@@ -90,6 +93,8 @@ pub(crate) struct Shared {
     pub(crate) sockets: Vec<SocketInfo>,
     /// Who may write.
     pub(crate) writes: Writes,
+    /// Where writes are saved before they are acknowledged.
+    pub(crate) state: StateDir,
     /// The scripts (set once started).
     pub(crate) scripts: Arc<OnceLock<Scripts>>,
     /// The apps directory (`/app/<app>/html/`).
@@ -100,6 +105,7 @@ pub(crate) struct Shared {
 #[derive(Clone)]
 pub(crate) struct Api {
     core: CoreHandle,
+    state: StateDir,
     sockets: Arc<Vec<SocketInfo>>,
     scripts: Arc<OnceLock<Scripts>>,
     apps: Arc<PathBuf>,
@@ -141,6 +147,7 @@ pub(crate) enum Writes {
 pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router {
     let api = Api {
         core: shared.core,
+        state: shared.state,
         sockets: Arc::new(shared.sockets),
         scripts: shared.scripts,
         apps: Arc::new(shared.apps),
@@ -354,6 +361,18 @@ impl From<flowlens_engine::Error> for ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError(status, e.to_string())
+    }
+}
+
+impl<E: Into<ApiError>> From<Refused<E>> for ApiError {
+    fn from(r: Refused<E>) -> ApiError {
+        match r {
+            Refused::Change(e) => e.into(),
+            Refused::NotSaved(why) => ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("definitions not saved, change undone: {why}"),
+            ),
+        }
     }
 }
 
