@@ -298,3 +298,56 @@ fn writes_on_a_full_disk_are_refused_and_undone() {
     assert!(stderr.contains("state NOT saved"), "{stderr}");
     assert!(!stderr.contains("state saved"), "{stderr}");
 }
+
+#[test]
+fn oversized_definitions_are_refused_naming_the_limit() {
+    let dir = temp_dir("rel-def-limits");
+    let s = Server::start(&dir);
+    // 5,000 keys (issue 17's example): 400, the key-count or keys-length limit named.
+    let keys: Vec<String> = (0..5000)
+        .map(|i| format!("ipsource.{}", i % 8 + 1))
+        .collect();
+    let r = s.put(
+        "/flow/many/json",
+        &format!("{{keys:'{}', value:'frames'}}", keys.join(",")),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("MAX_KEYS"), "{}", r.body);
+    let r = s.put(
+        "/flow/many/json",
+        &format!("{{keys:'{}', value:'frames'}}", keys[..40].join(",")),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.body.contains("MAX_KEYS keys per definition"),
+        "{}",
+        r.body
+    );
+    // A long filter: 400 naming it.
+    let filter = format!("ipsource={}", "1".repeat(9000));
+    let r = s.put(
+        "/flow/f/json",
+        &format!("{{value:'frames', filter:'{filter}'}}"),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("MAX_FILTER_BYTES"), "{}", r.body);
+    // 15 MiB of keys: 413 before parsing, the body limit named.
+    let huge = format!(
+        "{{keys:'{}', value:'frames'}}",
+        "ipsource,".repeat((15 << 20) / 9)
+    );
+    for path in ["/flow/huge/json", "/threshold/huge/json"] {
+        let r = s.put(path, &huge);
+        assert_eq!(r.status, 413, "{path}: {}", r.body);
+        assert!(
+            r.body.contains("MAX_DEFINITION_BYTES"),
+            "{path}: {}",
+            r.body
+        );
+    }
+    // Nothing of it was kept.
+    assert_eq!(s.get_json("/flow/json"), serde_json::json!({}));
+    assert_eq!(s.get_json("/threshold/json"), serde_json::json!({}));
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

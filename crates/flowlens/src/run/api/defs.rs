@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use flowlens_engine::definition::MAX_DEFINITION_BYTES;
 use flowlens_engine::Engine;
 use serde_json::Value as Json;
 
@@ -45,6 +46,22 @@ pub(super) async fn put_named(
         .call(move |c: &mut Core| c.write(|e| durable::apply(e, &state, |e| set(e, &name, &spec))))
         .await??;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Refuses a flow or threshold body (`what`) larger than the engine's
+/// [`MAX_DEFINITION_BYTES`]: 413 naming the limit, before the body is parsed.
+pub(super) fn definition_body(what: &str, body: &Bytes) -> ApiResult<()> {
+    if body.len() > MAX_DEFINITION_BYTES {
+        return Err(ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{what} definition of {} bytes; the limit is {MAX_DEFINITION_BYTES} bytes \
+                 (MAX_DEFINITION_BYTES)",
+                body.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// DELETE of one named definition: `remove` says whether it existed (then the definitions
@@ -169,6 +186,7 @@ pub(super) async fn threshold_put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
+    definition_body("threshold", &body)?;
     put_named(&api, name, &body, |e, n, spec| e.set_threshold(n, spec)).await
 }
 

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use flowlens_engine::{AgentSel, AggMode, Engine};
 
-use super::defs::{delete_named, get_named, put_named};
+use super::defs::{definition_body, delete_named, get_named, put_named};
 use serde_json::{json, Value as Json};
 use tokio::time::Instant;
 
@@ -31,6 +31,7 @@ pub(super) async fn flow_put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
+    definition_body("flow", &body)?;
     put_named(&api, name, &body, |e, n, spec| e.set_flow(n, spec)).await
 }
 
