@@ -351,3 +351,45 @@ fn oversized_definitions_are_refused_naming_the_limit() {
     drop(s);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_invalid_saved_item_is_kept_beside_the_definitions() {
+    let dir = temp_dir("rel-invalid-item");
+    let doc = serde_json::json!({
+        "version": 1,
+        "groups": {}, "maps": {}, "thresholds": {},
+        "flows": {
+            "good": {"keys": "ipsource", "value": "frames"},
+            "broken": {"keys": "ipsource", "value": "avg:"},
+        },
+    });
+    std::fs::write(dir.join("definitions.json"), doc.to_string()).unwrap();
+    let s = Server::start(&dir);
+    let stderr = s.stderr();
+    assert!(
+        stderr.contains("not restored: flow: invalid `broken`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the file as read is kept in"), "{stderr}");
+    // A write rewrites definitions.json without the broken item ...
+    assert_eq!(s.put("/flow/new/json", "{value:'bytes'}").status, 204);
+    let (status, stderr) = s.stop();
+    assert!(status.success(), "{stderr}");
+    let now = std::fs::read_to_string(dir.join("definitions.json")).unwrap();
+    assert!(!now.contains("broken"), "{now}");
+    // ... but the item is still there, as it was read, beside it.
+    let kept: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("definitions.json.unrestored-")
+        })
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let kept: serde_json::Value = serde_json::from_str(&kept[0]).unwrap();
+    assert_eq!(kept, doc);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

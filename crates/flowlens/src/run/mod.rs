@@ -206,8 +206,9 @@ fn writes(args: &Settings) -> Result<Writes> {
     Ok(Writes::Token(token.into()))
 }
 
-/// A fresh engine with the saved definitions restored (items that fail are reported; a
-/// document that is not one is set aside) and Debian's OUI table when installed.
+/// A fresh engine with the saved definitions restored (items that fail are reported and the
+/// file as read is kept beside it, since the next save drops them; a document that is not one
+/// is set aside) and Debian's OUI table when installed.
 fn load_engine(state: &StateDir) -> Engine {
     let mut engine = Engine::new(Limits::default());
     let oui = std::path::Path::new(crate::top::DEBIAN_OUI);
@@ -220,8 +221,24 @@ fn load_engine(state: &StateDir) -> Engine {
     if let Some(doc) = state.load_definitions() {
         match engine.restore_definitions(&doc) {
             Ok(failed) => {
-                for e in failed {
+                for e in &failed {
                     eprintln!("flowlens: {DEFINITIONS_FILE}: not restored: {e}");
+                }
+                // The next save writes only what was restored: keep the file as it was.
+                if !failed.is_empty() {
+                    match state.keep_copy(DEFINITIONS_FILE) {
+                        Ok(copy) => eprintln!(
+                            "flowlens: {DEFINITIONS_FILE}: {} item(s) not restored; the file as \
+                             read is kept in {}",
+                            failed.len(),
+                            copy.display()
+                        ),
+                        Err(e) => eprintln!(
+                            "flowlens: {DEFINITIONS_FILE}: {} item(s) not restored and the file \
+                             cannot be kept ({e:#}); the next change will drop them",
+                            failed.len()
+                        ),
+                    }
                 }
             }
             Err(e) => state.set_aside_file(DEFINITIONS_FILE, &e.to_string()),

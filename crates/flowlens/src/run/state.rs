@@ -14,6 +14,10 @@
 //! same directory stops at startup (one line, exit status 2) instead of overwriting the first
 //! one's definitions.
 //!
+//! A definitions document some of whose items no longer compile is restored without them and
+//! copied, as read, to `definitions.json.unrestored-<unix-secs>` (the next save writes only
+//! what was restored), so the operator can fix and re-apply them.
+//!
 //! A save that fails leaves the previous file in place and is remembered until a later save of
 //! the same file succeeds; at shutdown, a file still unsaved makes `flowlens run` say so and
 //! exit with status 1 ([`StateDir::unsaved`]).
@@ -133,6 +137,34 @@ impl StateDir {
         self.set_aside(&self.dir.join(name), why);
     }
 
+    /// Keeps a copy of the file `name` as it is now, as `<name>.unrestored-<unix-secs>` (for a
+    /// file some of whose items could not be used: the next save would drop them). A copy
+    /// with the same bytes already there is reused. Returns the copy's path.
+    ///
+    /// # Errors
+    /// The file cannot be read or the copy written.
+    pub(crate) fn keep_copy(&self, name: &str) -> Result<PathBuf> {
+        let path = self.dir.join(name);
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let prefix = format!("{name}.unrestored-");
+        let existing = fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .find(|p| fs::read(p).is_ok_and(|b| b == bytes));
+        if let Some(p) = existing {
+            return Ok(p);
+        }
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let copy = format!("{prefix}{secs}");
+        self.write_file(&copy, &bytes)?;
+        Ok(self.dir.join(copy))
+    }
+
     /// Writes the definitions document atomically, unless it is the one last written.
     ///
     /// # Errors
@@ -209,7 +241,22 @@ impl StateDir {
         }
     }
 
+    /// Writes `name` atomically and remembers whether it failed ([`StateDir::unsaved`]).
     fn write_atomic(&self, name: &'static str, bytes: &[u8]) -> Result<()> {
+        match self.write_file(name, bytes) {
+            Ok(()) => {
+                self.saves().failed.remove(name);
+                Ok(())
+            }
+            Err(e) => {
+                self.saves().failed.insert(name, format!("{e:#}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes `name` atomically: a temporary file in the directory, synced, renamed over it.
+    fn write_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let write = || -> std::io::Result<()> {
@@ -218,19 +265,11 @@ impl StateDir {
             f.sync_all()?;
             fs::rename(&tmp, &path)
         };
-        match write() {
-            Ok(()) => {
-                self.saves().failed.remove(name);
-                Ok(())
-            }
-            Err(e) => {
-                // A half-written temporary file only takes space (a full disk, most likely).
-                let _ = fs::remove_file(&tmp);
-                let e = anyhow::Error::new(e).context(format!("cannot write {}", path.display()));
-                self.saves().failed.insert(name, format!("{e:#}"));
-                Err(e)
-            }
-        }
+        write().map_err(|e| {
+            // A half-written temporary file only takes space (a full disk, most likely).
+            let _ = fs::remove_file(&tmp);
+            anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
+        })
     }
 }
 
