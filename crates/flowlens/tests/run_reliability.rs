@@ -393,3 +393,49 @@ fn an_invalid_saved_item_is_kept_beside_the_definitions() {
     assert_eq!(kept, doc);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn deleting_files_in_the_state_directory_does_not_defeat_its_lock() {
+    let dir = temp_dir("rel-lock");
+    let first = Server::start(&dir);
+    // Whatever the first server keeps in the directory, the lock survives its deletion.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    let ports = run_support::Ports::free();
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_flowlens"))
+        .args(ports.args(&dir))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = second.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            second.kill().unwrap();
+            second.wait().unwrap();
+            panic!("a second flowlens run started on the same state directory");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    second
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another flowlens run"),
+        "{stderr}"
+    );
+    let (status, stderr) = first.stop();
+    assert!(status.success(), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -10,9 +10,10 @@
 //! * `templates.bin`: the NetFlow v9/IPFIX template cache snapshot, written at shutdown (Open
 //!   vSwitch resends IPFIX templates only every ten minutes).
 //!
-//! A third file, `lock`, is held locked while the server runs: a second `flowlens run` on the
-//! same directory stops at startup (one line, exit status 2) instead of overwriting the first
-//! one's definitions.
+//! The directory itself is held locked (`flock` on its descriptor) while the server runs: a
+//! second `flowlens run` on the same directory stops at startup (one line, exit status 2)
+//! instead of overwriting the first one's definitions. No file in it is the lock, so deleting
+//! files cannot let a second server in.
 //!
 //! A definitions document some of whose items no longer compile is restored without them and
 //! copied, as read, to `definitions.json.unrestored-<unix-secs>` (the next save writes only
@@ -39,17 +40,14 @@ pub(crate) const DEFINITIONS_FILE: &str = "definitions.json";
 /// File name of the template cache snapshot.
 pub(crate) const TEMPLATES_FILE: &str = "templates.bin";
 
-/// File name of the lock that keeps a second server off the same directory.
-pub(crate) const LOCK_FILE: &str = "lock";
-
 /// The state directory.
 #[derive(Clone, Debug)]
 pub(crate) struct StateDir {
     dir: PathBuf,
     /// What every clone has saved and failed to save.
     saves: std::sync::Arc<std::sync::Mutex<Saves>>,
-    /// Exclusively locked for as long as the server runs (released when the last clone is
-    /// dropped or the process ends).
+    /// The directory, open and exclusively locked for as long as the server runs (released
+    /// when the last clone is dropped or the process ends).
     _lock: std::sync::Arc<fs::File>,
 }
 
@@ -78,13 +76,11 @@ impl StateDir {
         };
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create state directory {}", dir.display()))?;
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("cannot open {}", lock_path.display()))?;
+        // The directory itself is locked (flock on its descriptor), not a file in it: deleting
+        // a lock file would let a second server in; the directory cannot be deleted and
+        // recreated under a running server without that server's saves failing loudly.
+        let lock = fs::File::open(&dir)
+            .with_context(|| format!("cannot open state directory {}", dir.display()))?;
         // fs4's lock, not std's `File::try_lock` (Rust 1.89, newer than this crate's MSRV).
         match fs4::FileExt::try_lock(&lock) {
             Ok(()) => {}
@@ -93,7 +89,8 @@ impl StateDir {
                 dir.display()
             ),
             Err(fs4::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+                return Err(e)
+                    .with_context(|| format!("cannot lock state directory {}", dir.display()))
             }
         }
         Ok(StateDir {
