@@ -439,3 +439,94 @@ fn deleting_files_in_the_state_directory_does_not_defeat_its_lock() {
     assert!(status.success(), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An app whose script counts the calls of its HTTP handler, plus `--script count.js`.
+fn counting_scripts(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let handler = "var calls = 0;\n\
+                   setHttpHandler(function(req) { calls++; return {calls: calls, method: req.method}; });\n";
+    let apps = dir.join("apps");
+    std::fs::create_dir_all(apps.join("hello/scripts")).unwrap();
+    std::fs::write(apps.join("hello/scripts/hello.js"), handler).unwrap();
+    let script = dir.join("count.js");
+    std::fs::write(&script, handler).unwrap();
+    (apps, script)
+}
+
+#[test]
+fn options_and_head_do_not_reach_scripts_when_writes_are_guarded() {
+    let dir = temp_dir("rel-guard-methods");
+    let (apps, script) = counting_scripts(&dir);
+    let token = dir.join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+    for (guard, refused) in [
+        (vec!["--read-only"], 403),
+        (vec!["--token-file", token.to_str().unwrap()], 401),
+    ] {
+        let state = dir.join(format!("state-{refused}"));
+        let mut args = vec![
+            "--apps-dir",
+            apps.to_str().unwrap(),
+            "--script",
+            script.to_str().unwrap(),
+        ];
+        args.extend(&guard);
+        let s = Server::start_with(&state, &args);
+        for path in [
+            "/app/hello/scripts/hello.js/x/json",
+            "/script/count.js/json",
+        ] {
+            for method in ["OPTIONS", "HEAD"] {
+                let r = s.request(method, path, None);
+                assert_eq!(r.status, refused, "{guard:?} {method} {path}: {}", r.body);
+            }
+            // The handler ran for the GET only.
+            let r = s.get(path);
+            assert_eq!(r.status, 200, "{guard:?} GET {path}: {}", r.body);
+            assert_eq!(r.json()["calls"], 1, "{guard:?} {path}: {}", r.body);
+        }
+        // HEAD of other resources is still a read.
+        assert_eq!(s.request("HEAD", "/version", None).status, 200);
+        drop(s);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn symlinks_out_of_an_apps_html_are_not_followed() {
+    let dir = temp_dir("rel-html-symlinks");
+    let html = dir.join("apps/hello/html");
+    std::fs::create_dir_all(&html).unwrap();
+    std::fs::write(html.join("index.html"), "<h1>hello</h1>\n").unwrap();
+    std::fs::write(dir.join("secret.txt"), "the secret\n").unwrap();
+    std::fs::create_dir_all(dir.join("outside")).unwrap();
+    std::fs::write(dir.join("outside/index.html"), "outside index\n").unwrap();
+    std::fs::create_dir_all(html.join("sub")).unwrap();
+    let link = std::os::unix::fs::symlink;
+    link(dir.join("secret.txt"), html.join("leak.txt")).unwrap();
+    link(dir.join("outside"), html.join("outdir")).unwrap();
+    link(dir.join("outside/index.html"), html.join("sub/index.html")).unwrap();
+    link(html.join("index.html"), html.join("alias.html")).unwrap();
+    let apps = dir.join("apps");
+    let s = Server::start_with(&dir.join("state"), &["--apps-dir", apps.to_str().unwrap()]);
+    for path in [
+        "/app/hello/html/leak.txt",
+        "/app/hello/html/%6ceak.txt",
+        "/app/hello/html/outdir/",
+        "/app/hello/html/outdir/index.html",
+        "/app/hello/html/sub/",
+    ] {
+        let r = s.get(path);
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+        assert!(
+            !r.body.contains("secret") && !r.body.contains("outside"),
+            "{path}: {}",
+            r.body
+        );
+    }
+    // Links that stay inside are served.
+    let r = s.get("/app/hello/html/alias.html");
+    assert_eq!((r.status, r.body.as_str()), (200, "<h1>hello</h1>\n"));
+    assert_eq!(s.get("/app/hello/html/").status, 200);
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -203,6 +203,13 @@ fn writes(args: &Settings) -> Result<Writes> {
     if token.is_empty() {
         anyhow::bail!("token file {} is empty", path.display());
     }
+    if token.len() > api::MAX_TOKEN_BYTES {
+        anyhow::bail!(
+            "token file {}: token longer than {} bytes",
+            path.display(),
+            api::MAX_TOKEN_BYTES
+        );
+    }
     Ok(Writes::Token(token.into()))
 }
 

@@ -213,7 +213,13 @@ async fn guard_writes(
     next: axum::middleware::Next,
 ) -> Response {
     use axum::http::Method;
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    let read = match *req.method() {
+        Method::GET => true,
+        // Scripts' handlers take every method: only GET reads there.
+        Method::HEAD | Method::OPTIONS => !reaches_scripts(req.uri().path()),
+        _ => false,
+    };
+    if read {
         return next.run(req).await;
     }
     match &writes {
@@ -248,9 +254,35 @@ async fn guard_writes(
     }
 }
 
-/// Compares secrets in time independent of where they differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// True for the paths routed to scripts' HTTP handlers (`/script/…`,
+/// `/app/<app>/scripts/…`), which take every method.
+fn reaches_scripts(path: &str) -> bool {
+    path.starts_with("/script/")
+        || path
+            .strip_prefix("/app/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(_, rest)| rest.starts_with("scripts/"))
+}
+
+/// Longest bearer token, bytes (a token file holding more is a startup error).
+pub(crate) const MAX_TOKEN_BYTES: usize = 1024;
+
+/// Compares a given secret with the token in time that depends on neither the token's
+/// content nor its length: both are copied into buffers of [`MAX_TOKEN_BYTES`] + 1 bytes,
+/// compared whole with `subtle`'s constant-time equality, as are their lengths.
+fn same_secret(given: &[u8], token: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    let pad = |s: &[u8]| {
+        let mut b = [0u8; MAX_TOKEN_BYTES + 1];
+        let n = s.len().min(b.len());
+        if let (Some(dst), Some(src)) = (b.get_mut(..n), s.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        b
+    };
+    let same_bytes = pad(given).ct_eq(&pad(token));
+    let same_len = (given.len() as u64).ct_eq(&(token.len() as u64));
+    bool::from(same_bytes & same_len)
 }
 
 /// Every endpoint, before the state is attached.
@@ -540,6 +572,24 @@ mod tests {
         let deep = format!("{{a:{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         let e = parse_body(&Bytes::from(deep)).unwrap_err();
         assert_eq!(e.0, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn secrets_and_script_paths() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(!same_secret(b"s3cre", b"s3cret"));
+        assert!(!same_secret(b"s3cret!", b"s3cret"));
+        assert!(!same_secret(b"", b"s3cret"));
+        let long = [b'a'; MAX_TOKEN_BYTES + 10];
+        assert!(!same_secret(&long, &long[..MAX_TOKEN_BYTES]));
+        assert!(same_secret(
+            &long[..MAX_TOKEN_BYTES],
+            &long[..MAX_TOKEN_BYTES]
+        ));
+        assert!(reaches_scripts("/script/a.js/json"));
+        assert!(reaches_scripts("/app/hello/scripts/hello.js/x/json"));
+        assert!(!reaches_scripts("/app/hello/html/index.html"));
+        assert!(!reaches_scripts("/flow/json"));
     }
 
     #[test]
