@@ -277,6 +277,15 @@ impl NetflowSession {
         self.templates.snapshot()
     }
 
+    /// Streams the template cache's snapshot to `w` (see [`TemplateCache::write_snapshot`]):
+    /// saving a large cache needs no buffer of its size.
+    ///
+    /// # Errors
+    /// Those of `w`.
+    pub fn write_snapshot<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        self.templates.write_snapshot(w)
+    }
+
     /// Counters.
     pub fn stats(&self) -> SessionStats {
         SessionStats {

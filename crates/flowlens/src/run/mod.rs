@@ -254,12 +254,12 @@ fn load_engine(state: &StateDir) -> Engine {
     engine
 }
 
-/// A NetFlow/IPFIX session with the saved templates (a snapshot that does not restore is set
-/// aside).
+/// A NetFlow/IPFIX session with the saved templates, restored from the file template by
+/// template (a snapshot that does not restore is set aside).
 fn load_session(state: &StateDir) -> Result<NetflowSession> {
     let limits = flowlens_flow::Limits::default();
-    if let Some(bytes) = state.load_templates() {
-        match TemplateCache::restore(&bytes, limits) {
+    if let Some(file) = state.open_templates() {
+        match TemplateCache::restore_from(file, limits) {
             Ok(cache) => return Ok(NetflowSession::with_templates(cache)),
             Err(e) => state.set_aside_file(TEMPLATES_FILE, &e.to_string()),
         }

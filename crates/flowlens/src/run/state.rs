@@ -123,9 +123,21 @@ impl StateDir {
         }
     }
 
-    /// The template snapshot bytes, if the file exists and can be read.
-    pub(crate) fn load_templates(&self) -> Option<Vec<u8>> {
-        self.read(&self.dir.join(TEMPLATES_FILE))
+    /// The template snapshot, buffered for reading, if the file exists and can be opened
+    /// (restored template by template: the snapshot is never held whole in memory).
+    pub(crate) fn open_templates(&self) -> Option<std::io::BufReader<fs::File>> {
+        let path = self.dir.join(TEMPLATES_FILE);
+        match fs::File::open(&path) {
+            Ok(f) => Some(std::io::BufReader::new(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                eprintln!(
+                    "flowlens: cannot read {}: {e}; starting without it",
+                    path.display()
+                );
+                None
+            }
+        }
     }
 
     /// Reports a file of the directory (`name`) that the caller could not use and renames it
