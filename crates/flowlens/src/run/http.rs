@@ -194,8 +194,15 @@ async fn connection(
             let app = app.clone();
             async move {
                 let r = app.oneshot(req.map(axum::body::Body::new)).await;
-                drop(busy);
-                r
+                // Busy until the answer is written whole (the guard goes with its body).
+                r.map(|resp| {
+                    resp.map(|b| {
+                        axum::body::Body::new(http_body_util::BodyExt::map_frame(b, move |f| {
+                            let _ = &busy;
+                            f
+                        }))
+                    })
+                })
             }
         })
     };

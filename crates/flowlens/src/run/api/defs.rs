@@ -12,6 +12,23 @@ use serde_json::Value as Json;
 use super::{json_ok, parse_body, Api, ApiError, ApiResult};
 use crate::run::core::Core;
 use crate::run::durable;
+use crate::run::state::StateDir;
+
+/// Runs a REST change of definitions on the engine thread through [`durable::apply`]: saved
+/// before it is acknowledged, undone when the save fails (reported on standard error and
+/// counted in `/analyzer/json` `stateWriteErrors`).
+fn durable_write<T, E>(
+    c: &mut Core,
+    state: &StateDir,
+    change: impl FnOnce(&mut Engine) -> Result<T, E>,
+) -> Result<T, durable::Refused<E>> {
+    let r = c.write(|e| durable::apply(e, state, change));
+    if let Err(durable::Refused::NotSaved(why)) = &r {
+        c.state_errors += 1;
+        eprintln!("flowlens: change refused and undone: {why}");
+    }
+    r
+}
 
 /// GET of one named definition: `read` takes its JSON out of the engine; 404 when absent.
 pub(super) async fn get_named(
@@ -43,7 +60,7 @@ pub(super) async fn put_named(
     let spec = parse_body(body)?;
     let state = api.state.clone();
     api.core
-        .call(move |c: &mut Core| c.write(|e| durable::apply(e, &state, |e| set(e, &name, &spec))))
+        .call(move |c: &mut Core| durable_write(c, &state, |e| set(e, &name, &spec)))
         .await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -77,12 +94,10 @@ pub(super) async fn delete_named(
     let removed = api
         .core
         .call(move |c: &mut Core| {
-            c.write(|e| {
-                durable::apply(e, &state, |e| {
-                    remove(e, &n)
-                        .then_some(())
-                        .ok_or_else(|| ApiError::not_found(what, &n))
-                })
+            durable_write(c, &state, |e| {
+                remove(e, &n)
+                    .then_some(())
+                    .ok_or_else(|| ApiError::not_found(what, &n))
             })
         })
         .await?;
@@ -109,9 +124,7 @@ pub(super) async fn groups_legacy_put(State(api): State<Api>, body: Bytes) -> Ap
     let spec = parse_body(&body)?;
     let state = api.state.clone();
     api.core
-        .call(move |c: &mut Core| {
-            c.write(|e| durable::apply(e, &state, |e| e.set_legacy_groups(&spec)))
-        })
+        .call(move |c: &mut Core| durable_write(c, &state, |e| e.set_legacy_groups(&spec)))
         .await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
