@@ -224,3 +224,28 @@ async fn connection(
     }
     conns.lock().remove(&id);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_the_cap_the_oldest_idle_connection_makes_room() {
+        let conns = Conns::default();
+        let (a, b) = (Arc::new(Conn::default()), Arc::new(Conn::default()));
+        conns.lock().insert(1, Arc::clone(&a));
+        conns.lock().insert(2, Arc::clone(&b));
+        assert!(conns.make_room(3), "under the cap");
+        assert_eq!(conns.lock().len(), 2);
+        // The oldest is busy: the next idle one goes.
+        let busy = Busy::new(&a);
+        assert!(conns.make_room(2));
+        assert_eq!(conns.lock().keys().copied().collect::<Vec<_>>(), [1]);
+        // Only busy connections left: no room.
+        assert!(!conns.make_room(1));
+        drop(busy);
+        assert!(conns.make_room(1));
+        assert!(conns.lock().is_empty());
+        assert!(MIN_CONNECTIONS <= connection_cap() && connection_cap() <= MAX_CONNECTIONS);
+    }
+}
