@@ -22,6 +22,19 @@
 //! (not scaled), smoothed the same way; `min:`/`max:` are the extreme value seen within the
 //! last `t` seconds; `count:<key>` is the number of distinct values of the key among samples
 //! of the flow within the last `max(t, 1)` seconds (saturating at [`MAX_DISTINCT`], 256).
+//!
+//! Size limits (a definition is compiled into every sample's path and saved at every write,
+//! so its size is bounded whatever a client sends; beyond a limit the definition is refused
+//! with an error naming the limit, 400 over REST):
+//!
+//! | limit | value | what |
+//! |---|---|---|
+//! | [`MAX_KEYS`] | 32 | key expressions in `keys` |
+//! | [`MAX_KEYS_BYTES`] | 4,096 | the `keys` attribute, bytes (list items and separators) |
+//! | [`MAX_VALUES`] | 16 | entries in `values` |
+//! | [`MAX_EXPR_BYTES`] | 1,024 | one key expression, `value`, one `values` entry or `fs`, bytes |
+//! | [`MAX_FILTER_BYTES`] | 8,192 | `filter`, bytes |
+//! | [`MAX_DEFINITION_BYTES`] | 65,536 | a flow or threshold definition as sent (the REST body; 413 beyond it) |
 
 use serde_json::{Map as JsonMap, Value as Json};
 
@@ -32,6 +45,19 @@ use crate::keybuf::{Schema, Slot};
 /// Distinct values a `count:` value tracks per flow before it saturates (16 bytes each: at
 /// most 4 KiB per flow key, whatever an attacker sends).
 pub const MAX_DISTINCT: usize = 256;
+
+/// Most key expressions in a definition's `keys`.
+pub const MAX_KEYS: usize = 32;
+/// Longest `keys` attribute, bytes (a string, or an array's items and one separator each).
+pub const MAX_KEYS_BYTES: usize = 4096;
+/// Most entries in a definition's `values`.
+pub const MAX_VALUES: usize = 16;
+/// Longest key expression, `value`, `values` entry or `fs`, bytes.
+pub const MAX_EXPR_BYTES: usize = 1024;
+/// Longest `filter`, bytes.
+pub const MAX_FILTER_BYTES: usize = 8192;
+/// Largest flow or threshold definition as sent (the REST request body), bytes.
+pub const MAX_DEFINITION_BYTES: usize = 64 << 10;
 
 /// What a value measures.
 #[derive(Clone, Debug)]
@@ -204,8 +230,92 @@ fn text<'j>(spec: &'j JsonMap<String, Json>, field: &str) -> Result<Option<&'j s
     }
 }
 
-/// A string list given as `"a,b"` or `["a","b"]`.
-fn list<'j>(spec: &'j JsonMap<String, Json>, field: &str) -> Result<Vec<&'j str>> {
+/// Refuses a definition (`what`: `flow`, `threshold`) whose JSON text would be longer than
+/// [`MAX_DEFINITION_BYTES`], whoever sends it (REST checks the body before parsing; scripts
+/// reach the engine directly).
+///
+/// # Errors
+/// [`Error::Invalid`] naming the limit.
+pub fn check_definition_size(what: &'static str, spec: &Json) -> Result<()> {
+    /// Counts bytes, stopping at the limit.
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(b.len());
+            if self.0 > MAX_DEFINITION_BYTES {
+                return Err(std::io::Error::other("too large"));
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    if serde_json::to_writer(&mut n, spec).is_err() {
+        return Err(Error::invalid(
+            what,
+            "definition",
+            format!("larger than {MAX_DEFINITION_BYTES} bytes as JSON (MAX_DEFINITION_BYTES)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses `field` longer than `limit` bytes, naming the limit (`name`).
+fn bounded(field: &str, len: usize, limit: usize, name: &str) -> Result<()> {
+    if len > limit {
+        return Err(Error::invalid(
+            "flow",
+            field,
+            format!("{len} bytes; the limit is {limit} bytes ({name})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a list `field` of more than `limit` items, naming the limit (`name`).
+fn counted(field: &str, n: usize, limit: usize, name: &str) -> Result<()> {
+    if n > limit {
+        return Err(Error::invalid(
+            "flow",
+            field,
+            format!("{n} entries; the limit is {limit} ({name})"),
+        ));
+    }
+    Ok(())
+}
+
+/// A string list given as `"a,b"` or `["a","b"]`, at most `max_bytes` long in all (items
+/// plus one separator each) and each item at most [`MAX_EXPR_BYTES`].
+fn list<'j>(
+    spec: &'j JsonMap<String, Json>,
+    field: &str,
+    max_bytes: usize,
+    limit_name: &str,
+) -> Result<Vec<&'j str>> {
+    let total = match spec.get(field) {
+        Some(Json::String(s)) => s.len(),
+        Some(Json::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map_or(0, str::len).saturating_add(1))
+            .sum(),
+        _ => 0,
+    };
+    bounded(field, total, max_bytes, limit_name)?;
+    let items = list_items(spec, field)?;
+    for item in &items {
+        bounded(
+            field,
+            item.len(),
+            MAX_EXPR_BYTES,
+            "MAX_EXPR_BYTES per entry",
+        )?;
+    }
+    Ok(items)
+}
+
+fn list_items<'j>(spec: &'j JsonMap<String, Json>, field: &str) -> Result<Vec<&'j str>> {
     match spec.get(field) {
         None | Some(Json::Null) => Ok(Vec::new()),
         Some(Json::String(s)) => Ok(split_keys(s)),
@@ -236,6 +346,7 @@ impl FlowDef {
         let obj = spec
             .as_object()
             .ok_or_else(|| Error::invalid("flow", name, "definition must be an object"))?;
+        check_definition_size("flow", spec)?;
         if let Some(k) = obj.keys().find(|k| !ATTRS.contains(&k.as_str())) {
             return Err(Error::invalid(
                 "flow",
@@ -243,13 +354,20 @@ impl FlowDef {
                 format!("unknown attribute; expected one of {}", ATTRS.join(", ")),
             ));
         }
-        let keys = list(obj, "keys")?
+        let keys: Vec<&str> = list(obj, "keys", MAX_KEYS_BYTES, "MAX_KEYS_BYTES")?
             .into_iter()
             .filter(|k| !k.is_empty())
+            .collect();
+        counted("keys", keys.len(), MAX_KEYS, "MAX_KEYS keys per definition")?;
+        let keys = keys
+            .into_iter()
             .map(|k| KeyExpr::parse(k, schema))
             .collect::<Result<Vec<_>>>()?;
         let value = match obj.get("value") {
-            Some(Json::String(v)) => ValueSpec::parse(v, schema)?,
+            Some(Json::String(v)) => {
+                bounded("value", v.len(), MAX_EXPR_BYTES, "MAX_EXPR_BYTES")?;
+                ValueSpec::parse(v, schema)?
+            }
             Some(_) => return Err(Error::invalid("flow", "value", "must be a string")),
             None => {
                 return Err(Error::invalid(
@@ -259,10 +377,23 @@ impl FlowDef {
                 ))
             }
         };
-        let values = list(obj, "values")?
+        let values = list(
+            obj,
+            "values",
+            MAX_VALUES * (MAX_EXPR_BYTES + 1),
+            "MAX_VALUES × MAX_EXPR_BYTES",
+        )?;
+        counted("values", values.len(), MAX_VALUES, "MAX_VALUES")?;
+        let values = values
             .into_iter()
             .map(|v| ValueSpec::parse(v, schema))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(f) = text(obj, "filter")? {
+            bounded("filter", f.len(), MAX_FILTER_BYTES, "MAX_FILTER_BYTES")?;
+        }
+        if let Some(fs) = text(obj, "fs")? {
+            bounded("fs", fs.len(), MAX_EXPR_BYTES, "MAX_EXPR_BYTES")?;
+        }
         let filter = match text(obj, "filter")?.map(str::trim) {
             Some(f) if !f.is_empty() => Some(Filter::parse(f, schema)?),
             _ => None,
@@ -418,5 +549,40 @@ mod tests {
         assert_eq!(e.to_string(), "flow: invalid `log`: must be true or false");
         assert!(parse(json!("bytes")).is_err());
         assert!(FlowDef::parse("a/b", &json!({"value":"bytes"}), &mut Schema::default()).is_err());
+    }
+
+    #[test]
+    fn size_limits_are_enforced_and_named() {
+        let many: Vec<String> = (0..=MAX_KEYS).map(|i| format!("ipsource.{i}")).collect();
+        let e = parse(json!({"keys": many.join(","), "value":"frames"})).unwrap_err();
+        assert!(e.to_string().contains("MAX_KEYS"), "{e}");
+        let e = parse(json!({"keys": many, "value":"frames"})).unwrap_err();
+        assert!(e.to_string().contains("MAX_KEYS"), "{e}");
+        let long = "ipsource,".repeat(MAX_KEYS_BYTES / 9 + 1);
+        let e = parse(json!({"keys": long, "value":"frames"})).unwrap_err();
+        assert!(e.to_string().contains("MAX_KEYS_BYTES"), "{e}");
+        let key = format!("ipsource{}", "x".repeat(MAX_EXPR_BYTES));
+        let e = parse(json!({"keys": [key], "value":"frames"})).unwrap_err();
+        assert!(e.to_string().contains("MAX_EXPR_BYTES"), "{e}");
+        let filter = format!("ipsource={}", "1".repeat(MAX_FILTER_BYTES));
+        let e = parse(json!({"value":"frames", "filter": filter})).unwrap_err();
+        assert!(e.to_string().contains("MAX_FILTER_BYTES"), "{e}");
+        let values = vec!["bytes"; MAX_VALUES + 1];
+        let e = parse(json!({"value":"frames", "values": values})).unwrap_err();
+        assert!(e.to_string().contains("MAX_VALUES"), "{e}");
+        let big = vec!["x".repeat(1000); 70];
+        let e = parse(json!({"value":"frames", "ipfixCollectors": big})).unwrap_err();
+        assert!(e.to_string().contains("MAX_DEFINITION_BYTES"), "{e}");
+        // At the limits: accepted.
+        let at: Vec<String> = (0..MAX_KEYS)
+            .map(|i| format!("ipsource.{}", i % 8 + 1))
+            .collect();
+        assert_eq!(
+            parse(json!({"keys": at, "value":"frames"}))
+                .unwrap()
+                .keys
+                .len(),
+            MAX_KEYS
+        );
     }
 }

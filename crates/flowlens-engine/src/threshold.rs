@@ -52,12 +52,14 @@ fn number(obj: &JsonMap<String, Json>, field: &str) -> Result<Option<f64>> {
 
 impl Threshold {
     /// Compiles a threshold from its JSON object. Errors: not an object, unknown attribute,
-    /// missing `metric` or `value`, wrong types, negative timeout.
+    /// missing `metric` or `value`, wrong types, negative timeout, larger than
+    /// [`crate::definition::MAX_DEFINITION_BYTES`] as JSON.
     pub fn parse(name: &str, spec: &Json) -> Result<Threshold> {
         validate_name("threshold", name)?;
         let obj = spec
             .as_object()
             .ok_or_else(|| Error::invalid("threshold", name, "definition must be an object"))?;
+        crate::definition::check_definition_size("threshold", spec)?;
         const ATTRS: &[&str] = &["metric", "value", "byFlow", "timeout", "filter", "name"];
         if let Some(k) = obj.keys().find(|k| !ATTRS.contains(&k.as_str())) {
             return Err(Error::invalid(

@@ -2,9 +2,7 @@
 
 use std::net::IpAddr;
 
-use flowlens_wire::netflow::{
-    data_records, ipfix, v5, v9, Set, Sets, TemplateDef, TemplateSet, VARIABLE_LENGTH,
-};
+use flowlens_wire::netflow::{data_records, ipfix, v5, v9, Set, Sets, TemplateDef, TemplateSet};
 use flowlens_wire::Layer;
 
 use crate::hash::{map, Map};
@@ -277,6 +275,15 @@ impl NetflowSession {
     /// The template cache's snapshot (see [`TemplateCache::snapshot`]).
     pub fn snapshot(&self) -> Vec<u8> {
         self.templates.snapshot()
+    }
+
+    /// Streams the template cache's snapshot to `w` (see [`TemplateCache::write_snapshot`]):
+    /// saving a large cache needs no buffer of its size.
+    ///
+    /// # Errors
+    /// Those of `w`.
+    pub fn write_snapshot<W: std::io::Write>(&self, w: W) -> std::io::Result<()> {
+        self.templates.write_snapshot(w)
     }
 
     /// Counters.
@@ -634,8 +641,9 @@ impl NetflowSession {
 /// - IPFIX withdraw-all (RFC 7011 section 8.1) is template id 2 in a template set and 3 in an
 ///   options template set; the other pairing is an invalid template id.
 /// - NetFlow v9 has no withdrawals (RFC 3954): a field count of 0 is invalid.
-/// - NetFlow v9 has no variable-length fields: length 65535 (IPFIX's marker, RFC 7011
-///   section 7) is invalid.
+/// - NetFlow v9 (RFC 3954) has no variable-length fields, but some exporters (H3C NetStream)
+///   use IPFIX's marker, length 65535 (RFC 7011 section 7), in v9 too; such a field is decoded
+///   as IPFIX's (a 1-byte length, or 255 and a 2-byte length, then the value), as tshark does.
 fn check_template(protocol: Protocol, t: &TemplateDef<'_>) -> Result<(), flowlens_wire::Error> {
     let invalid = |offset, field, value| flowlens_wire::Error::Invalid {
         layer: Layer::Template,
@@ -649,14 +657,8 @@ fn check_template(protocol: Protocol, t: &TemplateDef<'_>) -> Result<(), flowlen
         if id < 256 && id != all {
             return Err(invalid(t.offset(), "template id", u64::from(id)));
         }
-    } else if protocol == Protocol::NetflowV9 {
-        if t.field_count() == 0 {
-            return Err(invalid(t.offset() + 2, "field count", 0));
-        }
-        if let Some(i) = t.fields().position(|f| f.length == VARIABLE_LENGTH) {
-            let at = t.fields_offset() + 4 * i + 2;
-            return Err(invalid(at, "field length", u64::from(VARIABLE_LENGTH)));
-        }
+    } else if protocol == Protocol::NetflowV9 && t.field_count() == 0 {
+        return Err(invalid(t.offset() + 2, "field count", 0));
     }
     Ok(())
 }
@@ -698,16 +700,17 @@ mod tests {
     fn session_template_checks() {
         let ip = IpAddr::from([192, 0, 2, 1]);
         let mut s = NetflowSession::new(Limits::default()).unwrap();
-        // NetFlow v9 template set: 256 with no fields, 257 with a 65535-byte field, 258 valid.
+        // NetFlow v9 template set: 256 with no fields (invalid), 257 with a variable-length
+        // field (accepted, as IPFIX's), 258 valid.
         let mut v9 = vec![0, 9, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
         v9.extend_from_slice(&[0, 0, 0, 28, 1, 0, 0, 0, 1, 1, 0, 1, 0, 82, 0xff, 0xff]);
         v9.extend_from_slice(&[1, 2, 0, 2, 0, 8, 0, 4, 0, 12, 0, 4]);
         let mut sink = Sink::default();
         s.handle(0, ip, &v9, &mut sink).unwrap();
         let fields: Vec<_> = sink.1.iter().map(invalid_field).collect();
-        assert_eq!(fields, [Some("field count"), Some("field length")]);
-        assert_eq!(sink.0.len(), 1);
-        assert_eq!(sink.0[0].key.template_id, 258);
+        assert_eq!(fields, [Some("field count")]);
+        let ids: Vec<u16> = sink.0.iter().map(|e| e.key.template_id).collect();
+        assert_eq!(ids, [257, 258]);
         // IPFIX options template set: withdraw-all must be id 3 there, not 2.
         let ipfix = [
             0, 10, 0, 28, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 3, 0, 12, 0, 2, 0, 0, 0, 3, 0, 0,

@@ -25,12 +25,19 @@
 //! restore with smaller limits keeps the most recently used ones. [`TemplateCache::restore`]
 //! rejects anything else (foreign format, unknown version, bad checksum, invalid fields) with
 //! [`Error::Snapshot`]; it never panics.
+//!
+//! Both directions stream: [`TemplateCache::write_snapshot`] writes template by template to
+//! any `Write` (hashing in a first pass, so the checksum can lead), and
+//! [`TemplateCache::restore_from`] inserts each template as it is read from any `Read`, so
+//! saving or restoring takes memory for one template beside the cache, not a copy of it.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use flowlens_wire::netflow::{FieldSpec, VARIABLE_LENGTH};
-use serde_json::{json, Value as Json};
+use std::io::Write;
+
+use serde_json::Value as Json;
 
 use crate::hash::{map, Map};
 use crate::keys::Plan;
@@ -504,126 +511,346 @@ impl TemplateCache {
         victims.len()
     }
 
-    /// Serialises every template (see the module docs for the format).
+    /// Serialises every template (see the module docs for the format) into one buffer of
+    /// exactly the snapshot's size. To write a file, prefer
+    /// [`write_snapshot`](Self::write_snapshot), which needs no buffer.
     pub fn snapshot(&self) -> Vec<u8> {
-        let templates: Vec<Json> = self
-            .iter()
-            .map(|(k, t)| {
-                json!({
-                    "exporter": k.exporter.to_string(),
-                    "protocol": k.protocol.name(),
-                    "domain": k.domain,
-                    "template_id": k.template_id,
-                    "options": t.options,
-                    "scope_field_count": t.scope_field_count,
-                    "learned_at_ms": t.learned_at_ms,
-                    "fields": t.fields.iter().map(|f| json!([f.id, f.length, f.enterprise])).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let templates = Json::Array(templates);
-        let body = templates.to_string();
-        let doc = json!({
-            "format": SNAPSHOT_FORMAT,
-            "version": SNAPSHOT_VERSION,
-            "checksum": format!("{:016x}", fnv1a(body.as_bytes())),
-            "templates": templates,
-        });
-        doc.to_string().into_bytes()
+        let mut n = Digest::default();
+        // Neither sink can fail: counting, then a vector.
+        let _ = self.write_snapshot(&mut n);
+        let mut v = Vec::with_capacity(n.len);
+        let _ = self.write_snapshot(&mut v);
+        v
+    }
+
+    /// Streams the snapshot (see the module docs for the format) to `w`, template by
+    /// template: no copy of the cache is built, whatever its size (the checksum comes from a
+    /// first pass that only hashes). Byte for byte what [`snapshot`](Self::snapshot) returns.
+    ///
+    /// # Errors
+    /// Those of `w`.
+    pub fn write_snapshot<W: Write>(&self, mut w: W) -> std::io::Result<()> {
+        let mut h = Digest::default();
+        self.write_templates(&mut h)?;
+        write!(
+            w,
+            r#"{{"format":"{SNAPSHOT_FORMAT}","version":{SNAPSHOT_VERSION},"checksum":"{:016x}","templates":"#,
+            h.hash
+        )?;
+        self.write_templates(&mut w)?;
+        w.write_all(b"}")
+    }
+
+    /// The `templates` array as compact JSON.
+    fn write_templates<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b"[")?;
+        for (i, (k, t)) in self.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            let fields = t.fields.iter().map(|f| (f.id, f.length, f.enterprise));
+            write_entry(
+                w,
+                &k.exporter.to_string(),
+                k.protocol.name(),
+                (k.domain, k.template_id, t.options),
+                (t.scope_field_count, t.learned_at_ms),
+                fields,
+            )?;
+        }
+        w.write_all(b"]")
     }
 
     /// Rebuilds a cache from [`snapshot`](Self::snapshot) bytes, under `limits` (templates
     /// beyond them are evicted and counted as at run time).
+    ///
+    /// # Errors
+    /// [`Error::Snapshot`] for anything but a snapshot this crate wrote, intact.
     pub fn restore(bytes: &[u8], limits: Limits) -> Result<Self, Error> {
-        let bad = |reason: &str| Error::Snapshot {
-            reason: reason.to_owned(),
+        restore_with(serde_json::Deserializer::from_slice(bytes), limits)
+    }
+
+    /// [`restore`](Self::restore) from a reader (a buffered file, say), template by template:
+    /// beside the cache being rebuilt, only one template's entry is held at a time.
+    ///
+    /// # Errors
+    /// As [`restore`](Self::restore); a read error is [`Error::Snapshot`] too.
+    pub fn restore_from<R: std::io::Read>(reader: R, limits: Limits) -> Result<Self, Error> {
+        restore_with(serde_json::Deserializer::from_reader(reader), limits)
+    }
+}
+
+/// One entry of the `templates` array as compact JSON, the same text serde_json writes for it
+/// (so version-1 checksums stay valid).
+fn write_entry<W: Write>(
+    w: &mut W,
+    exporter: &str,
+    protocol: &str,
+    (domain, template_id, options): (u32, u16, bool),
+    (scope_field_count, learned_at_ms): (u16, u64),
+    fields: impl Iterator<Item = (u16, u16, u32)>,
+) -> std::io::Result<()> {
+    w.write_all(br#"{"exporter":"#)?;
+    json_string(w, exporter)?;
+    w.write_all(br#","protocol":"#)?;
+    json_string(w, protocol)?;
+    write!(
+        w,
+        r#","domain":{domain},"template_id":{template_id},"options":{options},"scope_field_count":{scope_field_count},"learned_at_ms":{learned_at_ms},"fields":["#
+    )?;
+    for (i, (id, length, enterprise)) in fields.enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        write!(w, "[{id},{length},{enterprise}]")?;
+    }
+    w.write_all(b"]}")
+}
+
+/// A JSON string as serde_json writes it.
+fn json_string<W: Write>(w: &mut W, s: &str) -> std::io::Result<()> {
+    serde_json::to_writer(w, s).map_err(std::io::Error::other)
+}
+
+/// Counts and hashes (FNV-1a, 64 bits) what is written to it.
+struct Digest {
+    hash: u64,
+    len: usize,
+}
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest {
+            hash: FNV_OFFSET,
+            len: 0,
+        }
+    }
+}
+
+impl Write for Digest {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hash = fnv1a_from(self.hash, buf);
+        self.len += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One entry of the `templates` array as read.
+#[derive(serde::Deserialize)]
+struct SnapEntry {
+    exporter: String,
+    protocol: String,
+    domain: u32,
+    template_id: u16,
+    options: bool,
+    scope_field_count: u16,
+    learned_at_ms: u64,
+    fields: Vec<(u16, u16, u32)>,
+}
+
+impl SnapEntry {
+    /// Its parts, validated as at run time (before the cache's own checks).
+    fn parts(&self) -> Option<EntryParts> {
+        let exporter: IpAddr = self.exporter.parse().ok()?;
+        let protocol = match self.protocol.as_str() {
+            "netflow-v9" => Protocol::NetflowV9,
+            "ipfix" => Protocol::Ipfix,
+            _ => return None,
         };
-        let doc: Json = serde_json::from_slice(bytes).map_err(|e| Error::Snapshot {
-            reason: format!("not JSON: {e}"),
-        })?;
-        if doc.get("format").and_then(Json::as_str) != Some(SNAPSHOT_FORMAT) {
-            return Err(bad("not a flowlens template snapshot"));
+        let scope = self.scope_field_count;
+        if usize::from(scope) > self.fields.len() || self.template_id < 256 {
+            return None;
         }
-        let version = doc.get("version").and_then(Json::as_u64);
-        if version != Some(SNAPSHOT_VERSION) {
-            return Err(Error::Snapshot {
-                reason: format!("unsupported version {version:?}"),
-            });
-        }
-        let templates = doc.get("templates").ok_or_else(|| bad("no templates"))?;
-        let sum = format!("{:016x}", fnv1a(templates.to_string().as_bytes()));
-        if doc.get("checksum").and_then(Json::as_str) != Some(sum.as_str()) {
-            return Err(bad("checksum mismatch"));
-        }
-        let mut cache = TemplateCache::new(limits)?;
-        for t in templates
-            .as_array()
-            .ok_or_else(|| bad("templates is not a list"))?
-        {
-            let (key, fields, scope, options, learned) =
-                parse_entry(t).ok_or_else(|| bad("malformed template entry"))?;
-            cache.insert(key, fields, scope, options, learned, 0)?;
-            if let Some(e) = cache.entries.get_mut(&key) {
-                e.template.learned_at_ms = learned;
-            }
-        }
-        cache.stats = CacheStats {
-            templates: cache.stats.templates,
-            bytes: cache.stats.bytes,
-            evicted_global_cap: cache.stats.evicted_global_cap,
-            evicted_exporter_cap: cache.stats.evicted_exporter_cap,
-            ..CacheStats::default()
-        };
-        Ok(cache)
+        let fields = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, &(id, length, enterprise))| FieldSpec {
+                id,
+                length,
+                enterprise,
+                scope: i < usize::from(scope),
+            })
+            .collect();
+        Some((
+            TemplateKey {
+                exporter,
+                protocol,
+                domain: self.domain,
+                template_id: self.template_id,
+            },
+            fields,
+            scope,
+            self.options,
+            self.learned_at_ms,
+        ))
     }
 }
 
 type EntryParts = (TemplateKey, Vec<FieldSpec>, u16, bool, u64);
 
-fn parse_entry(t: &Json) -> Option<EntryParts> {
-    let exporter: IpAddr = t.get("exporter")?.as_str()?.parse().ok()?;
-    let protocol = match t.get("protocol")?.as_str()? {
-        "netflow-v9" => Protocol::NetflowV9,
-        "ipfix" => Protocol::Ipfix,
-        _ => return None,
+/// Reads a snapshot document, inserting each template as it is read and hashing its text;
+/// checks format, version and checksum at the end.
+fn restore_with<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    limits: Limits,
+) -> Result<TemplateCache, Error> {
+    use serde::de::DeserializeSeed;
+    let bad = |reason: &str| Error::Snapshot {
+        reason: reason.to_owned(),
     };
-    let domain = u32::try_from(t.get("domain")?.as_u64()?).ok()?;
-    let template_id = u16::try_from(t.get("template_id")?.as_u64()?).ok()?;
-    let options = t.get("options")?.as_bool()?;
-    let scope = u16::try_from(t.get("scope_field_count")?.as_u64()?).ok()?;
-    let learned = t.get("learned_at_ms")?.as_u64()?;
-    let list = t.get("fields")?.as_array()?;
-    let mut fields = Vec::with_capacity(list.len().min(1024));
-    for (i, f) in list.iter().enumerate() {
-        let f = f.as_array()?;
-        let num = |j: usize| f.get(j).and_then(Json::as_u64);
-        fields.push(FieldSpec {
-            id: u16::try_from(num(0)?).ok()?,
-            length: u16::try_from(num(1)?).ok()?,
-            enterprise: u32::try_from(num(2)?).ok()?,
-            scope: i < usize::from(scope),
+    let mut doc = Doc {
+        cache: TemplateCache::new(limits)?,
+        format: None,
+        version: None,
+        checksum: None,
+        hash: None,
+        failed: None,
+    };
+    let parsed = (&mut doc).deserialize(&mut de).and_then(|()| de.end());
+    if let Some(e) = doc.failed.take() {
+        return Err(e);
+    }
+    parsed.map_err(|e| Error::Snapshot {
+        reason: format!("not a valid snapshot: {e}"),
+    })?;
+    if doc.format.as_deref() != Some(SNAPSHOT_FORMAT) {
+        return Err(bad("not a flowlens template snapshot"));
+    }
+    if doc.version != Some(SNAPSHOT_VERSION) {
+        return Err(Error::Snapshot {
+            reason: format!("unsupported version {:?}", doc.version),
         });
     }
-    if usize::from(scope) > fields.len() || template_id < 256 {
-        return None;
+    let sum = doc.hash.ok_or_else(|| bad("no templates"))?;
+    if doc.checksum.as_deref() != Some(format!("{sum:016x}").as_str()) {
+        return Err(bad("checksum mismatch"));
     }
-    Some((
-        TemplateKey {
-            exporter,
-            protocol,
-            domain,
-            template_id,
-        },
-        fields,
-        scope,
-        options,
-        learned,
-    ))
+    let mut cache = doc.cache;
+    cache.stats = CacheStats {
+        templates: cache.stats.templates,
+        bytes: cache.stats.bytes,
+        evicted_global_cap: cache.stats.evicted_global_cap,
+        evicted_exporter_cap: cache.stats.evicted_exporter_cap,
+        ..CacheStats::default()
+    };
+    Ok(cache)
 }
 
-/// FNV-1a, 64 bits.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+/// What [`restore_with`] gathers from the document.
+struct Doc {
+    cache: TemplateCache,
+    format: Option<String>,
+    /// `None` also when not a number.
+    version: Option<u64>,
+    checksum: Option<String>,
+    /// FNV-1a of the `templates` array's compact text, once read.
+    hash: Option<u64>,
+    /// A template the cache refused (the error to report rather than serde's).
+    failed: Option<Error>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for &mut Doc {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut Doc {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a flowlens template snapshot object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::IgnoredAny;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "format" => self.format = map.next_value::<Json>()?.as_str().map(str::to_owned),
+                "version" => self.version = map.next_value::<Json>()?.as_u64(),
+                "checksum" => {
+                    self.checksum = map.next_value::<Json>()?.as_str().map(str::to_owned);
+                }
+                "templates" => map.next_value_seed(Templates(self))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `templates` array: each entry hashed, checked and inserted as it is read.
+struct Templates<'a>(&'a mut Doc);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Templates<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Templates<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a list of templates")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error as _;
+        let doc = self.0;
+        let mut h = Digest::default();
+        let io = |e: std::io::Error| A::Error::custom(e);
+        h.write_all(b"[").map_err(io)?;
+        let mut first = true;
+        while let Some(e) = seq.next_element::<SnapEntry>()? {
+            if !first {
+                h.write_all(b",").map_err(io)?;
+            }
+            first = false;
+            write_entry(
+                &mut h,
+                &e.exporter,
+                &e.protocol,
+                (e.domain, e.template_id, e.options),
+                (e.scope_field_count, e.learned_at_ms),
+                e.fields.iter().copied(),
+            )
+            .map_err(io)?;
+            let Some((key, fields, scope, options, learned)) = e.parts() else {
+                return Err(A::Error::custom("malformed template entry"));
+            };
+            drop(e);
+            if let Err(err) = doc.cache.insert(key, fields, scope, options, learned, 0) {
+                doc.failed = Some(err);
+                return Err(A::Error::custom("template refused"));
+            }
+            if let Some(entry) = doc.cache.entries.get_mut(&key) {
+                entry.template.learned_at_ms = learned;
+            }
+        }
+        h.write_all(b"]").map_err(io)?;
+        doc.hash = Some(h.hash);
+        Ok(())
+    }
+}
+
+/// FNV-1a 64-bit offset basis.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a, 64 bits, continued from `h` over `bytes`.
+fn fnv1a_from(h: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(h, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
@@ -732,5 +959,53 @@ mod tests {
         assert!(TemplateCache::restore(&snap[..snap.len() - 3], Limits::default()).is_err());
         assert!(TemplateCache::restore(b"{}", Limits::default()).is_err());
         assert!(TemplateCache::restore(&[0xff; 10], Limits::default()).is_err());
+    }
+
+    /// The streamed writer produces the version-1 text serde_json produced from a value tree
+    /// (the format before streaming), so old snapshots restore and new ones are the same.
+    #[test]
+    fn streamed_snapshot_is_the_version_1_text() {
+        use serde_json::json;
+        let mut c = TemplateCache::new(Limits::default()).unwrap();
+        c.insert(key(1, 256), fields(3), 0, false, 42, 0).unwrap();
+        let mut k6 = key(2, 300);
+        k6.exporter = "2001:db8::1".parse().unwrap();
+        k6.protocol = Protocol::NetflowV9;
+        let mut of = fields(2);
+        of[0].scope = true;
+        of[1].length = VARIABLE_LENGTH;
+        c.insert(k6, of, 1, true, 43, 0).unwrap();
+        let templates: Vec<Json> = c
+            .iter()
+            .map(|(k, t)| {
+                json!({
+                    "exporter": k.exporter.to_string(),
+                    "protocol": k.protocol.name(),
+                    "domain": k.domain,
+                    "template_id": k.template_id,
+                    "options": t.options,
+                    "scope_field_count": t.scope_field_count,
+                    "learned_at_ms": t.learned_at_ms,
+                    "fields": t.fields.iter().map(|f| json!([f.id, f.length, f.enterprise])).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let templates = Json::Array(templates);
+        let old = json!({
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "checksum": format!("{:016x}", fnv1a_from(FNV_OFFSET, templates.to_string().as_bytes())),
+            "templates": templates,
+        })
+        .to_string();
+        let new = c.snapshot();
+        assert_eq!(String::from_utf8(new.clone()).unwrap(), old);
+        assert_eq!(new.len(), new.capacity());
+        let mut streamed = Vec::new();
+        c.write_snapshot(&mut streamed).unwrap();
+        assert_eq!(streamed, new);
+        let r = TemplateCache::restore_from(old.as_bytes(), Limits::default()).unwrap();
+        assert_eq!(r.get(&k6), c.get(&k6));
+        assert_eq!(r.len(), 2);
     }
 }

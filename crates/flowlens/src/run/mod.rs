@@ -12,18 +12,21 @@
 //! ```
 //!
 //! * [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
-//!   channel; [`api`]: the REST endpoints; [`prometheus`]: their Prometheus text form;
+//!   channel; [`http`]: connections, their timeouts and cap; [`api`]: the REST endpoints; [`prometheus`]: their Prometheus text form;
 //!   [`state`]: the state directory.
 //!
 //! Startup binds every socket and opens the state directory before any thread starts, so each
 //! startup error is one line and exit status 2. SIGINT or SIGTERM stops the HTTP server
-//! (ending long-polls at once), the receive threads, then the engine thread, which saves the
+//! (ending long-polls at once; connections get [`http::SHUTDOWN_GRACE`] to finish, then are
+//! closed, see [`http`]), the receive threads, then the engine thread, which saves the
 //! definitions and the NetFlow/IPFIX templates.
 
 mod analyzer;
 mod api;
 mod config;
 mod core;
+mod durable;
+mod http;
 mod ingest;
 mod prometheus;
 mod scripts;
@@ -48,7 +51,8 @@ use crate::RunArgs;
 /// [`ingest::BATCH_DATAGRAMS`] datagrams); beyond it receive threads drop and count.
 const BATCH_QUEUE: usize = 1024;
 
-/// Runs the collector until SIGINT or SIGTERM.
+/// Runs the collector until SIGINT or SIGTERM. Exit status 0 once the state is saved, 1 when
+/// a state file could not be saved at shutdown (each error on standard error).
 ///
 /// # Errors
 /// A socket cannot be bound, the state directory cannot be created, or a thread or the async
@@ -126,6 +130,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             core: handle.clone(),
             receive,
             writes,
+            state: state.clone(),
             scripts: script_slot.clone(),
             apps,
         },
@@ -143,6 +148,16 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let _ = engine_thread.join();
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     served?;
+    let unsaved = state.unsaved();
+    if !unsaved.is_empty() {
+        let files: Vec<&str> = unsaved.iter().map(|(f, _)| *f).collect();
+        eprintln!(
+            "flowlens: stopped; state NOT saved in {}: {} (see the errors above)",
+            state.path().display(),
+            files.join(", ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     eprintln!(
         "flowlens: stopped; state saved in {}",
         state.path().display()
@@ -179,16 +194,14 @@ async fn serve(
         eprintln!("flowlens: {scripts} script(s) running; status at /scripts/json");
     }
     let app = api::router(shared, stop_rx);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            let _ = stop_tx.send(true);
-        })
-        .await
-        .context("HTTP server")
+    let stop = async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    };
+    http::serve(listener, app, http::connection_cap(), stop, stop_tx).await;
+    Ok(())
 }
 
 /// The write policy of `--read-only` / `--token-file`.
@@ -208,11 +221,19 @@ fn writes(args: &Settings) -> Result<Writes> {
     if token.is_empty() {
         anyhow::bail!("token file {} is empty", path.display());
     }
+    if token.len() > api::MAX_TOKEN_BYTES {
+        anyhow::bail!(
+            "token file {}: token longer than {} bytes",
+            path.display(),
+            api::MAX_TOKEN_BYTES
+        );
+    }
     Ok(Writes::Token(token.into()))
 }
 
-/// A fresh engine with the saved definitions restored (items that fail are reported; a
-/// document that is not one is set aside) and Debian's OUI table when installed.
+/// A fresh engine with the saved definitions restored (items that fail are reported and the
+/// file as read is kept beside it, since the next save drops them; a document that is not one
+/// is set aside) and Debian's OUI table when installed.
 fn load_engine(state: &StateDir) -> Engine {
     let mut engine = Engine::new(Limits::default());
     let oui = std::path::Path::new(crate::top::DEBIAN_OUI);
@@ -225,8 +246,24 @@ fn load_engine(state: &StateDir) -> Engine {
     if let Some(doc) = state.load_definitions() {
         match engine.restore_definitions(&doc) {
             Ok(failed) => {
-                for e in failed {
+                for e in &failed {
                     eprintln!("flowlens: {DEFINITIONS_FILE}: not restored: {e}");
+                }
+                // The next save writes only what was restored: keep the file as it was.
+                if !failed.is_empty() {
+                    match state.keep_copy(DEFINITIONS_FILE) {
+                        Ok(copy) => eprintln!(
+                            "flowlens: {DEFINITIONS_FILE}: {} item(s) not restored; the file as \
+                             read is kept in {}",
+                            failed.len(),
+                            copy.display()
+                        ),
+                        Err(e) => eprintln!(
+                            "flowlens: {DEFINITIONS_FILE}: {} item(s) not restored and the file \
+                             cannot be kept ({e:#}); the next change will drop them",
+                            failed.len()
+                        ),
+                    }
                 }
             }
             Err(e) => state.set_aside_file(DEFINITIONS_FILE, &e.to_string()),
@@ -235,12 +272,12 @@ fn load_engine(state: &StateDir) -> Engine {
     engine
 }
 
-/// A NetFlow/IPFIX session with the saved templates (a snapshot that does not restore is set
-/// aside).
+/// A NetFlow/IPFIX session with the saved templates, restored from the file template by
+/// template (a snapshot that does not restore is set aside).
 fn load_session(state: &StateDir) -> Result<NetflowSession> {
     let limits = flowlens_netflow::Limits::default();
-    if let Some(bytes) = state.load_templates() {
-        match TemplateCache::restore(&bytes, limits) {
+    if let Some(file) = state.open_templates() {
+        match TemplateCache::restore_from(file, limits) {
             Ok(cache) => return Ok(NetflowSession::with_templates(cache)),
             Err(e) => state.set_aside_file(TEMPLATES_FILE, &e.to_string()),
         }

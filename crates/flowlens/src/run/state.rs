@@ -4,13 +4,24 @@
 //! renamed over the old one), so a crash leaves the old or the new version, never half of one:
 //!
 //! * `definitions.json`: the engine's definitions document (flows, thresholds, groups, maps;
-//!   shape in `flowlens_engine::persist`), written after every successful REST write.
+//!   shape in `flowlens_engine::persist`), written at every REST write before it is
+//!   acknowledged (a write that cannot be saved is undone and answered 500: see
+//!   [`super::durable`]).
 //! * `templates.bin`: the NetFlow v9/IPFIX template cache snapshot, written at shutdown (Open
 //!   vSwitch resends IPFIX templates only every ten minutes).
 //!
-//! A third file, `lock`, is held locked while the server runs: a second `flowlens run` on the
-//! same directory stops at startup (one line, exit status 2) instead of overwriting the first
-//! one's definitions.
+//! The directory itself is held locked (`flock` on its descriptor) while the server runs: a
+//! second `flowlens run` on the same directory stops at startup (one line, exit status 2)
+//! instead of overwriting the first one's definitions. No file in it is the lock, so deleting
+//! files cannot let a second server in.
+//!
+//! A definitions document some of whose items no longer compile is restored without them and
+//! copied, as read, to `definitions.json.unrestored-<unix-secs>` (the next save writes only
+//! what was restored), so the operator can fix and re-apply them.
+//!
+//! A save that fails leaves the previous file in place and is remembered until a later save of
+//! the same file succeeds; at shutdown, a file still unsaved makes `flowlens run` say so and
+//! exit with status 1 ([`StateDir::unsaved`]).
 //!
 //! A file that cannot be parsed is reported in one line on standard error and renamed aside to
 //! `<name>.corrupt-<unix-secs>`; the server starts without it. Only the directory itself
@@ -29,16 +40,25 @@ pub(crate) const DEFINITIONS_FILE: &str = "definitions.json";
 /// File name of the template cache snapshot.
 pub(crate) const TEMPLATES_FILE: &str = "templates.bin";
 
-/// File name of the lock that keeps a second server off the same directory.
-pub(crate) const LOCK_FILE: &str = "lock";
-
 /// The state directory.
 #[derive(Clone, Debug)]
 pub(crate) struct StateDir {
     dir: PathBuf,
-    /// Exclusively locked for as long as the server runs (released when the last clone is
-    /// dropped or the process ends).
+    /// What every clone has saved and failed to save.
+    saves: std::sync::Arc<std::sync::Mutex<Saves>>,
+    /// The directory, open and exclusively locked for as long as the server runs (released
+    /// when the last clone is dropped or the process ends).
     _lock: std::sync::Arc<fs::File>,
+}
+
+/// The outcome of the saves so far.
+#[derive(Debug, Default)]
+struct Saves {
+    /// The bytes of the definitions document last written successfully: saving the same
+    /// document again writes nothing.
+    definitions: Option<Vec<u8>>,
+    /// Files whose last save failed, with the error.
+    failed: std::collections::BTreeMap<&'static str, String>,
 }
 
 impl StateDir {
@@ -56,13 +76,11 @@ impl StateDir {
         };
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create state directory {}", dir.display()))?;
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .with_context(|| format!("cannot open {}", lock_path.display()))?;
+        // The directory itself is locked (flock on its descriptor), not a file in it: deleting
+        // a lock file would let a second server in; the directory cannot be deleted and
+        // recreated under a running server without that server's saves failing loudly.
+        let lock = fs::File::open(&dir)
+            .with_context(|| format!("cannot open state directory {}", dir.display()))?;
         // fs4's lock, not std's `File::try_lock` (Rust 1.89, newer than this crate's MSRV).
         match fs4::FileExt::try_lock(&lock) {
             Ok(()) => {}
@@ -71,11 +89,13 @@ impl StateDir {
                 dir.display()
             ),
             Err(fs4::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()))
+                return Err(e)
+                    .with_context(|| format!("cannot lock state directory {}", dir.display()))
             }
         }
         Ok(StateDir {
             dir,
+            saves: std::sync::Arc::default(),
             _lock: std::sync::Arc::new(lock),
         })
     }
@@ -103,9 +123,21 @@ impl StateDir {
         }
     }
 
-    /// The template snapshot bytes, if the file exists and can be read.
-    pub(crate) fn load_templates(&self) -> Option<Vec<u8>> {
-        self.read(&self.dir.join(TEMPLATES_FILE))
+    /// The template snapshot, buffered for reading, if the file exists and can be opened
+    /// (restored template by template: the snapshot is never held whole in memory).
+    pub(crate) fn open_templates(&self) -> Option<std::io::BufReader<fs::File>> {
+        let path = self.dir.join(TEMPLATES_FILE);
+        match fs::File::open(&path) {
+            Ok(f) => Some(std::io::BufReader::new(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                eprintln!(
+                    "flowlens: cannot read {}: {e}; starting without it",
+                    path.display()
+                );
+                None
+            }
+        }
     }
 
     /// Reports a file of the directory (`name`) that the caller could not use and renames it
@@ -114,22 +146,73 @@ impl StateDir {
         self.set_aside(&self.dir.join(name), why);
     }
 
-    /// Writes the definitions document atomically.
+    /// Keeps a copy of the file `name` as it is now, as `<name>.unrestored-<unix-secs>` (for a
+    /// file some of whose items could not be used: the next save would drop them). A copy
+    /// with the same bytes already there is reused. Returns the copy's path.
     ///
     /// # Errors
-    /// The temporary file cannot be written or renamed.
+    /// The file cannot be read or the copy written.
+    pub(crate) fn keep_copy(&self, name: &str) -> Result<PathBuf> {
+        let path = self.dir.join(name);
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let prefix = format!("{name}.unrestored-");
+        let existing = fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .find(|p| fs::read(p).is_ok_and(|b| b == bytes));
+        if let Some(p) = existing {
+            return Ok(p);
+        }
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let copy = format!("{prefix}{secs}");
+        self.write_file(&copy, &bytes)?;
+        Ok(self.dir.join(copy))
+    }
+
+    /// Writes the definitions document atomically, unless it is the one last written.
+    ///
+    /// # Errors
+    /// The temporary file cannot be written or renamed (it is removed then); the file's
+    /// failure is remembered until a later save of it succeeds ([`StateDir::unsaved`]).
     pub(crate) fn save_definitions(&self, doc: &Json) -> Result<()> {
         let mut text = serde_json::to_vec_pretty(doc).context("serialise definitions")?;
         text.push(b'\n');
-        self.write_atomic(DEFINITIONS_FILE, &text)
+        if self.saves().definitions.as_ref() == Some(&text) {
+            return Ok(());
+        }
+        self.write_atomic(DEFINITIONS_FILE, &text)?;
+        self.saves().definitions = Some(text);
+        Ok(())
     }
 
     /// Writes the template snapshot atomically.
     ///
     /// # Errors
-    /// The temporary file cannot be written or renamed.
+    /// As [`StateDir::save_definitions`].
     pub(crate) fn save_templates(&self, bytes: &[u8]) -> Result<()> {
         self.write_atomic(TEMPLATES_FILE, bytes)
+    }
+
+    /// The files whose last save failed, with the error (empty: everything asked to be saved
+    /// is on disk).
+    pub(crate) fn unsaved(&self) -> Vec<(&'static str, String)> {
+        self.saves()
+            .failed
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
+    }
+
+    fn saves(&self) -> std::sync::MutexGuard<'_, Saves> {
+        // Plain data: a panic while holding the lock leaves it usable.
+        self.saves
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn read(&self, path: &Path) -> Option<Vec<u8>> {
@@ -167,7 +250,22 @@ impl StateDir {
         }
     }
 
-    fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<()> {
+    /// Writes `name` atomically and remembers whether it failed ([`StateDir::unsaved`]).
+    fn write_atomic(&self, name: &'static str, bytes: &[u8]) -> Result<()> {
+        match self.write_file(name, bytes) {
+            Ok(()) => {
+                self.saves().failed.remove(name);
+                Ok(())
+            }
+            Err(e) => {
+                self.saves().failed.insert(name, format!("{e:#}"));
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes `name` atomically: a temporary file in the directory, synced, renamed over it.
+    fn write_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let write = || -> std::io::Result<()> {
@@ -176,7 +274,11 @@ impl StateDir {
             f.sync_all()?;
             fs::rename(&tmp, &path)
         };
-        write().with_context(|| format!("cannot write {}", path.display()))
+        write().map_err(|e| {
+            // A half-written temporary file only takes space (a full disk, most likely).
+            let _ = fs::remove_file(&tmp);
+            anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
+        })
     }
 }
 

@@ -32,6 +32,7 @@ mod run_ingest;
 mod run_ovs_testbed;
 mod run_pmacct;
 mod run_readme;
+mod run_reliability;
 mod run_state;
 mod script_api;
 mod script_ddos_ovs;

@@ -138,13 +138,17 @@ pub(super) async fn app_html(
     serve_html(&api, &app, &format!("/{path}"), req).await
 }
 
-/// Serves `path` from `<apps>/<app>/html` (tower-http's `ServeDir`: no escape from the
-/// directory, content types, `index.html` for directories).
+/// Serves `path` from `<apps>/<app>/html` (tower-http's `ServeDir`: no `..` escape from the
+/// directory, content types, `index.html` for directories); a symbolic link resolving
+/// outside the directory is 404 ([`stays_inside`]).
 async fn serve_html(api: &Api, app: &str, path: &str, req: Request) -> Response {
     if app.is_empty() || app.starts_with('.') || app.contains(['/', '\\']) {
         return ApiError::not_found("app", app).into_response();
     }
     let dir = api.apps.join(app).join("html");
+    if !stays_inside(&dir, path) {
+        return ApiError::not_found("file", path).into_response();
+    }
     let mut req = req.map(|_| Body::empty());
     match path.parse() {
         Ok(uri) => *req.uri_mut() = uri,
@@ -154,4 +158,30 @@ async fn serve_html(api: &Api, app: &str, path: &str, req: Request) -> Response 
         Ok(r) => r.into_response(),
         Err(e) => ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
+}
+
+/// False when `path` (a URI path under `dir`, percent-decoded as `ServeDir` decodes it) names
+/// an existing file or directory (or, for a directory, its `index.html`) whose real location,
+/// symbolic links resolved, is outside `dir`'s. A path that does not exist stays inside
+/// (`ServeDir` answers 404); so does one `ServeDir` itself refuses (`..`).
+fn stays_inside(dir: &std::path::Path, path: &str) -> bool {
+    let Ok(root) = dir.canonicalize() else {
+        return true;
+    };
+    let decoded = percent_encoding::percent_decode_str(path.trim_start_matches('/'))
+        .decode_utf8_lossy()
+        .into_owned();
+    let mut target = root.clone();
+    for part in decoded.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return true,
+            p => target.push(p),
+        }
+    }
+    let inside = |p: &std::path::Path| p.canonicalize().map_or(true, |r| r.starts_with(&root));
+    if !inside(&target) {
+        return false;
+    }
+    !target.is_dir() || inside(&target.join("index.html"))
 }

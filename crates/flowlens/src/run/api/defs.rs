@@ -5,11 +5,30 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use flowlens_engine::definition::MAX_DEFINITION_BYTES;
 use flowlens_engine::Engine;
 use serde_json::Value as Json;
 
 use super::{json_ok, parse_body, Api, ApiError, ApiResult};
 use crate::run::core::Core;
+use crate::run::durable;
+use crate::run::state::StateDir;
+
+/// Runs a REST change of definitions on the engine thread through [`durable::apply`]: saved
+/// before it is acknowledged, undone when the save fails (reported on standard error and
+/// counted in `/analyzer/json` `stateWriteErrors`).
+fn durable_write<T, E>(
+    c: &mut Core,
+    state: &StateDir,
+    change: impl FnOnce(&mut Engine) -> Result<T, E>,
+) -> Result<T, durable::Refused<E>> {
+    let r = c.write(|e| durable::apply(e, state, change));
+    if let Err(durable::Refused::NotSaved(why)) = &r {
+        c.state_errors += 1;
+        eprintln!("flowlens: change refused and undone: {why}");
+    }
+    r
+}
 
 /// GET of one named definition: `read` takes its JSON out of the engine; 404 when absent.
 pub(super) async fn get_named(
@@ -30,7 +49,8 @@ pub(super) async fn get_named(
 }
 
 /// PUT of one named definition: `set` compiles the body into the engine (400 with the
-/// engine's message when it does not), and the definitions are saved; 204.
+/// engine's message when it does not), and the definitions are saved; 204 once saved, 500
+/// when they cannot be (the change undone).
 pub(super) async fn put_named(
     api: &Api,
     name: String,
@@ -38,14 +58,31 @@ pub(super) async fn put_named(
     set: fn(&mut Engine, &str, &Json) -> Result<(), flowlens_engine::Error>,
 ) -> ApiResult {
     let spec = parse_body(body)?;
+    let state = api.state.clone();
     api.core
-        .call(move |c: &mut Core| c.write(|e| set(e, &name, &spec)))
+        .call(move |c: &mut Core| durable_write(c, &state, |e| set(e, &name, &spec)))
         .await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Refuses a flow or threshold body (`what`) larger than the engine's
+/// [`MAX_DEFINITION_BYTES`]: 413 naming the limit, before the body is parsed.
+pub(super) fn definition_body(what: &str, body: &Bytes) -> ApiResult<()> {
+    if body.len() > MAX_DEFINITION_BYTES {
+        return Err(ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{what} definition of {} bytes; the limit is {MAX_DEFINITION_BYTES} bytes \
+                 (MAX_DEFINITION_BYTES)",
+                body.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// DELETE of one named definition: `remove` says whether it existed (then the definitions
-/// are saved; 204), else 404.
+/// are saved; 204 once saved, 500 and undone when they cannot be), else 404.
 pub(super) async fn delete_named(
     api: &Api,
     what: &'static str,
@@ -53,16 +90,19 @@ pub(super) async fn delete_named(
     remove: fn(&mut Engine, &str) -> bool,
 ) -> ApiResult {
     let n = name.clone();
-    let found = api
+    let state = api.state.clone();
+    let removed = api
         .core
-        .call(move |c: &mut Core| c.write(|e| remove(e, &n).then_some(()).ok_or(())))
-        .await?
-        .is_ok();
-    if found {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(ApiError::not_found(what, &name))
-    }
+        .call(move |c: &mut Core| {
+            durable_write(c, &state, |e| {
+                remove(e, &n)
+                    .then_some(())
+                    .ok_or_else(|| ApiError::not_found(what, &n))
+            })
+        })
+        .await?;
+    removed?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(super) async fn groups_all(State(api): State<Api>) -> ApiResult {
@@ -82,8 +122,9 @@ pub(super) async fn groups_all(State(api): State<Api>) -> ApiResult {
 
 pub(super) async fn groups_legacy_put(State(api): State<Api>, body: Bytes) -> ApiResult {
     let spec = parse_body(&body)?;
+    let state = api.state.clone();
     api.core
-        .call(move |c: &mut Core| c.write(|e| e.set_legacy_groups(&spec)))
+        .call(move |c: &mut Core| durable_write(c, &state, |e| e.set_legacy_groups(&spec)))
         .await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -154,6 +195,7 @@ pub(super) async fn threshold_put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
+    definition_body("threshold", &body)?;
     put_named(&api, name, &body, |e, n, spec| e.set_threshold(n, spec)).await
 }
 

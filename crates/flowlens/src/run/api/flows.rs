@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use flowlens_engine::api::Query;
 use flowlens_engine::{AgentSel, AggMode, Engine, DEFAULT_MAX_FLOWS};
 
-use super::defs::{delete_named, get_named, put_named};
+use super::defs::{definition_body, delete_named, get_named, put_named};
 use serde_json::Value as Json;
 use tokio::time::Instant;
 
@@ -29,6 +29,7 @@ pub(super) async fn flow_put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
+    definition_body("flow", &body)?;
     put_named(&api, name, &body, |e, n, spec| e.set_flow(n, spec)).await
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Handlers parse the request, run a short job on the engine thread ([`CoreHandle::call`])
 //! that copies out what the answer needs, and build the JSON here. Status codes: 200 with
-//! JSON (text for `/version`); 204 for a successful PUT or DELETE; 400 with a one-line message
+//! JSON (text for `/version`); 204 for a successful PUT or DELETE, sent once the definitions
+//! are saved (500 with the reason when they cannot be, the change undone: [`super::durable`]); 400 with a one-line message
 //! for a bad body or parameter; 404 for an unknown flow, threshold, group, map or agent;
 //! 503 when the engine's job queue is full or the engine has stopped. Writes may be refused
 //! as a whole ([`Writes`]): 403 in read-only mode, 401 without the bearer token.
@@ -38,7 +39,9 @@ use tokio::sync::watch;
 
 use super::analyzer::Receive;
 use super::core::{CallError, Core, CoreHandle};
+use super::durable::Refused;
 use super::ingest::{Listener, SocketStats};
+use super::state::StateDir;
 
 mod apps;
 mod defs;
@@ -51,6 +54,8 @@ mod server;
 const MAX_POLL_SECS: f64 = 300.0;
 /// Largest request body, bytes (group sets of many prefixes are large).
 const MAX_BODY_BYTES: usize = 16 << 20;
+/// Longest wait for a whole request body, from the end of its head; beyond it 408.
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `maxEvents` of `/events`.
 const DEFAULT_MAX_EVENTS: usize = 100;
 
@@ -87,6 +92,8 @@ pub(crate) struct Shared {
     pub(crate) receive: Arc<Receive>,
     /// Who may write.
     pub(crate) writes: Writes,
+    /// Where writes are saved before they are acknowledged.
+    pub(crate) state: StateDir,
     /// The scripts (set once started).
     pub(crate) scripts: Arc<OnceLock<Scripts>>,
     /// The apps directory (`/app/<app>/html/`).
@@ -99,6 +106,7 @@ pub(crate) struct Api {
     core: CoreHandle,
     /// The receive side (`/analyzer/json`, long-poll count).
     receive: Arc<Receive>,
+    state: StateDir,
     scripts: Arc<OnceLock<Scripts>>,
     apps: Arc<PathBuf>,
     /// Becomes true when the server stops: long-polls answer at once.
@@ -138,17 +146,61 @@ pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router 
     let api = Api {
         core: shared.core,
         receive: shared.receive,
+        state: shared.state,
         scripts: shared.scripts,
         apps: Arc::new(shared.apps),
         stopping,
     };
     routes()
         .with_state(api)
+        .layer(axum::middleware::from_fn(read_body))
         .layer(axum::middleware::from_fn_with_state(
             shared.writes,
             guard_writes,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// Reads the request body before any handler runs, within bounds: a `Content-Length` over
+/// [`MAX_BODY_BYTES`] is 413 before a byte of the body is read (so a client sending
+/// `Expect: 100-continue` gets 413, never `100 Continue`); a body not received within
+/// [`BODY_TIMEOUT`] is 408; a chunked body growing past the limit is 413.
+async fn read_body(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let too_large = || {
+        ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {MAX_BODY_BYTES} bytes (the body size limit)"),
+        )
+        .into_response()
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    let read = tokio::time::timeout(BODY_TIMEOUT, http_body_util::BodyExt::collect(limited)).await;
+    match read {
+        Err(_) => ApiError(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "request body not received within {} s",
+                BODY_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => too_large(),
+        Ok(Err(e)) => ApiError::bad(format!("cannot read the request body: {e}")).into_response(),
+        Ok(Ok(b)) => {
+            let req =
+                axum::extract::Request::from_parts(parts, axum::body::Body::from(b.to_bytes()));
+            next.run(req).await
+        }
+    }
 }
 
 /// Applies [`Writes`] before any handler runs.
@@ -158,7 +210,13 @@ async fn guard_writes(
     next: axum::middleware::Next,
 ) -> Response {
     use axum::http::Method;
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    let read = match *req.method() {
+        Method::GET => true,
+        // Scripts' handlers take every method: only GET reads there.
+        Method::HEAD | Method::OPTIONS => !reaches_scripts(req.uri().path()),
+        _ => false,
+    };
+    if read {
         return next.run(req).await;
     }
     match &writes {
@@ -193,9 +251,35 @@ async fn guard_writes(
     }
 }
 
-/// Compares secrets in time independent of where they differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// True for the paths routed to scripts' HTTP handlers (`/script/…`,
+/// `/app/<app>/scripts/…`), which take every method.
+fn reaches_scripts(path: &str) -> bool {
+    path.starts_with("/script/")
+        || path
+            .strip_prefix("/app/")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(_, rest)| rest.starts_with("scripts/"))
+}
+
+/// Longest bearer token, bytes (a token file holding more is a startup error).
+pub(crate) const MAX_TOKEN_BYTES: usize = 1024;
+
+/// Compares a given secret with the token in time that depends on neither the token's
+/// content nor its length: both are copied into buffers of [`MAX_TOKEN_BYTES`] + 1 bytes,
+/// compared whole with `subtle`'s constant-time equality, as are their lengths.
+fn same_secret(given: &[u8], token: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    let pad = |s: &[u8]| {
+        let mut b = [0u8; MAX_TOKEN_BYTES + 1];
+        let n = s.len().min(b.len());
+        if let (Some(dst), Some(src)) = (b.get_mut(..n), s.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        b
+    };
+    let same_bytes = pad(given).ct_eq(&pad(token));
+    let same_len = (given.len() as u64).ct_eq(&(token.len() as u64));
+    bool::from(same_bytes & same_len)
 }
 
 /// Every endpoint, before the state is attached.
@@ -306,6 +390,18 @@ impl From<flowlens_engine::Error> for ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError(status, e.to_string())
+    }
+}
+
+impl<E: Into<ApiError>> From<Refused<E>> for ApiError {
+    fn from(r: Refused<E>) -> ApiError {
+        match r {
+            Refused::Change(e) => e.into(),
+            Refused::NotSaved(why) => ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("definitions not saved, change undone: {why}"),
+            ),
+        }
     }
 }
 
@@ -481,6 +577,24 @@ mod tests {
         let deep = format!("{{a:{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         let e = parse_body(&Bytes::from(deep)).unwrap_err();
         assert_eq!(e.0, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn secrets_and_script_paths() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(!same_secret(b"s3cre", b"s3cret"));
+        assert!(!same_secret(b"s3cret!", b"s3cret"));
+        assert!(!same_secret(b"", b"s3cret"));
+        let long = [b'a'; MAX_TOKEN_BYTES + 10];
+        assert!(!same_secret(&long, &long[..MAX_TOKEN_BYTES]));
+        assert!(same_secret(
+            &long[..MAX_TOKEN_BYTES],
+            &long[..MAX_TOKEN_BYTES]
+        ));
+        assert!(reaches_scripts("/script/a.js/json"));
+        assert!(reaches_scripts("/app/hello/scripts/hello.js/x/json"));
+        assert!(!reaches_scripts("/app/hello/html/index.html"));
+        assert!(!reaches_scripts("/flow/json"));
     }
 
     #[test]

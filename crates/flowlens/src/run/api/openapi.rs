@@ -231,7 +231,7 @@ pub(super) fn document() -> Json {
                     json!({"200": {"description": "OK"}, "400": {"description": "bad parameter"}, "404": {"description": "unknown name"}})
                 }
                 _ => {
-                    json!({"204": {"description": "done"}, "400": {"description": "bad body"}, "401": {"description": "bearer token required"}, "403": {"description": "read-only mode"}, "404": {"description": "unknown name"}})
+                    json!({"204": {"description": "done, and saved"}, "400": {"description": "bad body"}, "401": {"description": "bearer token required"}, "403": {"description": "read-only mode"}, "404": {"description": "unknown name"}, "408": {"description": "body not received in time"}, "413": {"description": "body or definition over its size limit"}, "500": {"description": "could not be saved; the change was undone"}})
                 }
             };
             if let Some(o) = op.as_object_mut() {

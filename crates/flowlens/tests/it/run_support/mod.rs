@@ -139,17 +139,40 @@ impl Server {
         let ports = Ports::free();
         let mut args = ports.args(state_dir);
         args.extend(extra.iter().map(|s| s.to_string()));
-        Server::spawn(ports, &args, Some(cwd)).unwrap_or_else(|e| panic!("flowlens run: {e}"))
+        Server::spawn(ports, &args, Some(cwd), &[]).unwrap_or_else(|e| panic!("flowlens run: {e}"))
+    }
+
+    /// [`Server::start_with`] run by util-linux's `prlimit` with a descriptor limit of
+    /// `nofile` (soft and hard).
+    pub(crate) fn start_with_nofile(state_dir: &Path, extra: &[&str], nofile: u64) -> Server {
+        let ports = Ports::free();
+        let mut args = ports.args(state_dir);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let limit = format!("--nofile={nofile}:{nofile}");
+        Server::spawn(ports, &args, None, &["prlimit", &limit, "--"])
+            .unwrap_or_else(|e| panic!("flowlens run: {e}"))
     }
 
     /// Starts `flowlens` with exactly `args` (which must make it serve HTTP on `ports.http`)
     /// and waits until `/version` answers; `Err` with its stderr when it exits first.
     pub(crate) fn try_start(ports: Ports, args: &[String]) -> Result<Server, String> {
-        Server::spawn(ports, args, None)
+        Server::spawn(ports, args, None, &[])
     }
 
-    fn spawn(ports: Ports, args: &[String], cwd: Option<&Path>) -> Result<Server, String> {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowlens"));
+    fn spawn(
+        ports: Ports,
+        args: &[String],
+        cwd: Option<&Path>,
+        wrapper: &[&str],
+    ) -> Result<Server, String> {
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(env!("CARGO_BIN_EXE_flowlens"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_flowlens")),
+        };
         if let Some(d) = cwd {
             cmd.current_dir(d);
         }
