@@ -13,7 +13,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 
-use flowlens_netflow::{Error, NetflowRecord, Limits, NetflowSession, RecordSink};
+use flowlens_netflow::{Error, Limits, NetflowRecord, NetflowSession, RecordSink};
 
 /// A flowset: id, length (header included, padded to 4 bytes), content, padding.
 fn flowset(id: u16, content: &[u8]) -> Vec<u8> {
