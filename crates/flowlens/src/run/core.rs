@@ -212,10 +212,8 @@ impl Core {
     /// Saves what must survive a restart.
     fn shutdown(&mut self) {
         self.save_definitions();
-        if let Err(e) = self
-            .state
-            .save_templates(&self.collector.session().snapshot())
-        {
+        let session = self.collector.session();
+        if let Err(e) = self.state.save_templates(|w| session.write_snapshot(w)) {
             self.state_errors += 1;
             eprintln!("flowlens: {e:#}");
         }

@@ -170,7 +170,7 @@ impl StateDir {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let copy = format!("{prefix}{secs}");
-        self.write_file(&copy, &bytes)?;
+        self.write_file(&copy, |w| w.write_all(&bytes))?;
         Ok(self.dir.join(copy))
     }
 
@@ -194,8 +194,11 @@ impl StateDir {
     ///
     /// # Errors
     /// As [`StateDir::save_definitions`].
-    pub(crate) fn save_templates(&self, bytes: &[u8]) -> Result<()> {
-        self.write_atomic(TEMPLATES_FILE, bytes)
+    pub(crate) fn save_templates(
+        &self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        self.write_atomic_with(TEMPLATES_FILE, write)
     }
 
     /// The files whose last save failed, with the error (empty: everything asked to be saved
@@ -252,7 +255,17 @@ impl StateDir {
 
     /// Writes `name` atomically and remembers whether it failed ([`StateDir::unsaved`]).
     fn write_atomic(&self, name: &'static str, bytes: &[u8]) -> Result<()> {
-        match self.write_file(name, bytes) {
+        self.write_atomic_with(name, |w| w.write_all(bytes))
+    }
+
+    /// [`StateDir::write_atomic`] with the contents streamed by `write` into a buffered file
+    /// (a large template cache needs no buffer of its size).
+    fn write_atomic_with(
+        &self,
+        name: &'static str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        match self.write_file(name, write) {
             Ok(()) => {
                 self.saves().failed.remove(name);
                 Ok(())
@@ -265,12 +278,19 @@ impl StateDir {
     }
 
     /// Writes `name` atomically: a temporary file in the directory, synced, renamed over it.
-    fn write_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+    fn write_file(
+        &self,
+        name: &str,
+        contents: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let write = || -> std::io::Result<()> {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
+            let mut w = std::io::BufWriter::new(fs::File::create(&tmp)?);
+            contents(&mut w)?;
+            let f = w
+                .into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?;
             f.sync_all()?;
             fs::rename(&tmp, &path)
         };
