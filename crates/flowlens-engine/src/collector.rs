@@ -220,6 +220,7 @@ impl Collector {
             "netflowDataHeldSets": n.pending.sets,
             "netflowDataExpired": n.pending.expired,
             "netflowDataRefused": n.pending.refused,
+            "netflowDataEvicted": n.pending.evicted,
             "netflowSamplersEvicted": n.samplers_evicted,
         });
         let rest = json!({

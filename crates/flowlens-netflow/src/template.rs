@@ -31,7 +31,7 @@
 //! [`TemplateCache::restore_from`] inserts each template as it is read from any `Read`, so
 //! saving or restoring takes memory for one template beside the cache, not a copy of it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use flowlens_wire::netflow::{FieldSpec, VARIABLE_LENGTH};
@@ -232,6 +232,9 @@ pub struct TemplateCache {
     lru: BTreeMap<u64, TemplateKey>,
     /// Per-exporter LRU order.
     per_exporter: Map<IpAddr, BTreeMap<u64, TemplateKey>>,
+    /// Exporters by how many templates they hold: at the global cap the largest holder gives
+    /// one up, so a flood of exporters cannot push out the templates of the others.
+    by_count: BTreeSet<(usize, IpAddr)>,
     tick: u64,
     stats: CacheStats,
 }
@@ -254,6 +257,7 @@ impl TemplateCache {
             entries: map(),
             lru: BTreeMap::new(),
             per_exporter: map(),
+            by_count: BTreeSet::new(),
             tick: 0,
             stats: CacheStats::default(),
         })
@@ -406,7 +410,11 @@ impl TemplateCache {
             }
         }
         while self.entries.len() >= self.limits.max_templates {
-            let Some(v) = self.lru_victim(None) else {
+            // Fair shares: the least recently used template goes if its exporter is one of
+            // the largest holders; otherwise a largest holder gives up its least recently
+            // used one. A flood of spoofed exporters thus evicts among itself, while an
+            // exporter holding fewer templates than the largest keeps its own.
+            let Some(v) = self.fair_victim() else {
                 break;
             };
             self.remove(&v);
@@ -439,21 +447,51 @@ impl TemplateCache {
             },
         );
         self.lru.insert(tick, key);
-        self.per_exporter
-            .entry(key.exporter)
-            .or_default()
-            .insert(tick, key);
+        let held = self.per_exporter.entry(key.exporter).or_default();
+        let before = held.len();
+        held.insert(tick, key);
+        let after = held.len();
+        self.recount(key.exporter, before, after);
         self.stats.templates = self.entries.len();
+    }
+
+    /// The template to evict at the global cap (see [`TemplateCache::insert`]).
+    fn fair_victim(&mut self) -> Option<TemplateKey> {
+        let lru = self.lru_victim(None)?;
+        let &(most, largest) = self.by_count.last()?;
+        let held = self
+            .per_exporter
+            .get(&lru.exporter)
+            .map_or(0, BTreeMap::len);
+        if held >= most {
+            Some(lru)
+        } else {
+            self.lru_victim(Some(largest))
+        }
+    }
+
+    /// Moves `exporter` in [`TemplateCache::by_count`] from `before` to `after` templates.
+    fn recount(&mut self, exporter: IpAddr, before: usize, after: usize) {
+        if before == after {
+            return;
+        }
+        self.by_count.remove(&(before, exporter));
+        if after > 0 {
+            self.by_count.insert((after, exporter));
+        }
     }
 
     fn remove(&mut self, key: &TemplateKey) -> Option<Template> {
         let e = self.entries.remove(key)?;
         self.lru.remove(&e.lru_pos);
         if let Some(m) = self.per_exporter.get_mut(&key.exporter) {
+            let before = m.len();
             m.remove(&e.exp_pos);
+            let after = m.len();
             if m.is_empty() {
                 self.per_exporter.remove(&key.exporter);
             }
+            self.recount(key.exporter, before, after);
         }
         self.stats.bytes = self.stats.bytes.saturating_sub(e.template.cost_bytes());
         self.stats.templates = self.entries.len();
@@ -877,6 +915,46 @@ mod tests {
                 scope: false,
             })
             .collect()
+    }
+
+    /// `by_count` lists each exporter with exactly the templates it holds.
+    fn assert_counts(c: &TemplateCache) {
+        let mut expected: BTreeSet<(usize, IpAddr)> = BTreeSet::new();
+        for (a, m) in &c.per_exporter {
+            expected.insert((m.len(), *a));
+        }
+        assert_eq!(c.by_count, expected);
+    }
+
+    /// At the global cap the largest holder gives a template up, so exporters that hold few
+    /// keep theirs; the index of holders stays exact through inserts, evictions, withdrawals.
+    #[test]
+    fn the_largest_holder_pays_at_the_global_cap() {
+        let limits = Limits {
+            max_templates: 100,
+            max_templates_per_exporter: 10,
+            ..Limits::default()
+        };
+        let mut c = TemplateCache::new(limits).unwrap();
+        c.insert(key(1, 256), fields(1), 0, false, 0, 0).unwrap();
+        c.insert(key(1, 257), fields(1), 0, false, 0, 0).unwrap();
+        // 30 exporters × 15 templates for the 98 other places: a fair share is over 3.
+        for e in 100..130u32 {
+            for id in 0..15u16 {
+                c.insert(key(e, 256 + id), fields(1), 0, false, 1, 0)
+                    .unwrap();
+                assert_counts(&c);
+            }
+        }
+        assert_eq!(c.len(), 100);
+        assert!(c.get(&key(1, 256)).is_some() && c.get(&key(1, 257)).is_some());
+        assert!(c.withdraw(&key(1, 256)));
+        assert_counts(&c);
+        let st = c.stats();
+        assert_eq!(
+            st.learned - st.evicted_exporter_cap - st.evicted_global_cap - st.withdrawn,
+            c.len() as u64
+        );
     }
 
     #[test]

@@ -185,6 +185,11 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
             "NetFlow/IPFIX data sets not held for a template (held-data caps)",
             "netflowDataRefused",
         ),
+        (
+            "netflow_data_evicted",
+            "NetFlow/IPFIX held data sets dropped for another exporter's (fair shares)",
+            "netflowDataEvicted",
+        ),
         ("events", "threshold events", "events"),
         ("uptime_seconds", "seconds since start", "uptime"),
     ]
