@@ -530,3 +530,68 @@ fn symlinks_out_of_an_apps_html_are_not_followed() {
     drop(s);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An sFlow v5 datagram from IPv4 agent `agent` with one flow sample (no records) of data
+/// source `0:index` (sFlow v5 spec, `sample_datagram_v5` and `flow_sample`).
+fn spoofed_sflow(agent: [u8; 4], seq: u32, index: u32) -> Vec<u8> {
+    let mut d = Vec::new();
+    for w in [5u32, 1] {
+        d.extend_from_slice(&w.to_be_bytes());
+    }
+    d.extend_from_slice(&agent);
+    for w in [
+        0u32,
+        seq,
+        1000,
+        1,
+        1,
+        32,
+        seq,
+        index,
+        100,
+        seq * 100,
+        0,
+        1,
+        2,
+        0,
+    ] {
+        d.extend_from_slice(&w.to_be_bytes());
+    }
+    d
+}
+
+/// One sender claiming 3,000 agents (issue 17 item 1): it is held to its share (1,024
+/// agents), and what was turned away shows in `/analyzer/json` and Prometheus.
+#[test]
+fn spoofed_agents_are_refused_and_counted_where_operators_look() {
+    let dir = temp_dir("spoofed-agents");
+    let server = Server::start(&dir);
+    let payloads: Vec<Vec<u8>> = (0..3_000u32)
+        .map(|i| {
+            let b = i.to_be_bytes();
+            spoofed_sflow([10, b[1], b[2], b[3]], 1, i)
+        })
+        .collect();
+    let to = server.ports.sflow;
+    run_support::send_all(to, &payloads, 500, |sent| {
+        server.wait_for("/analyzer/json", |d| {
+            d["sFlowDatagramsReceived"].as_u64() >= Some(sent as u64)
+        });
+    });
+    let doc = server.get_json("/analyzer/json");
+    assert_eq!(doc["sFlowAgents"], 1_024, "{doc}");
+    assert_eq!(doc["sFlowAgentsRefused"], 3_000 - 1_024, "{doc}");
+    assert_eq!(doc["sFlowDataSources"], 1_024, "{doc}");
+    let agents = server.get_json("/agents/json");
+    assert_eq!(agents.as_object().map(|o| o.len()), Some(1_024));
+    let prom = server.get("/prometheus/analyzer/txt");
+    assert!(
+        prom.body
+            .lines()
+            .any(|l| l == "sflow_analyzer_agents_refused 1976.0"),
+        "{}",
+        prom.body
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
