@@ -13,6 +13,7 @@ use serde_json::{json, Value as Json};
 
 use super::api::SocketInfo;
 use super::core::Core;
+use super::http::HttpStats;
 use super::ingest::kernel_drops;
 
 /// What the receive side shares with the analyzer: the sockets and the long-polls waiting.
@@ -22,6 +23,8 @@ pub(crate) struct Receive {
     pub(crate) sockets: Vec<SocketInfo>,
     /// Long-polls waiting now (`longPollsWaiting`).
     pub(crate) polls: AtomicUsize,
+    /// The HTTP server's counters.
+    pub(crate) http: std::sync::Arc<HttpStats>,
 }
 
 /// The engine thread's part of the document: the collector's counters, version, uptime (ms)
@@ -79,6 +82,19 @@ impl Receive {
                 "longPollsWaiting".into(),
                 json!(self.polls.load(Ordering::Relaxed)),
             );
+            let h = &self.http;
+            let n = |c: &std::sync::atomic::AtomicU64| json!(c.load(Ordering::Relaxed));
+            o.insert("httpConnectionsAccepted".into(), n(&h.accepted));
+            o.insert(
+                "httpConnectionsOpen".into(),
+                json!(h.open.load(Ordering::Relaxed)),
+            );
+            o.insert("httpConnectionsClosedForRoom".into(), n(&h.closed_for_room));
+            o.insert("httpConnectionsRefused".into(), n(&h.refused_at_cap));
+            o.insert("httpHeaderTimeouts".into(), n(&h.header_timeouts));
+            o.insert("httpBodyTimeouts".into(), n(&h.body_timeouts));
+            o.insert("httpBodiesTooLarge".into(), n(&h.bodies_too_large));
+            o.insert("httpAcceptErrors".into(), n(&h.accept_errors));
         }
     }
 }

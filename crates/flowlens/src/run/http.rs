@@ -17,12 +17,13 @@
 //!   whatever is still open after the deadline. So SIGTERM ends serving within it, whatever
 //!   clients do.
 //!
-//! An `accept` error (out of descriptors, say) is counted by no one and retried after
-//! [`ACCEPT_BACKOFF`]; it never stops the server.
+//! An `accept` error (out of descriptors, say) is counted and retried after
+//! [`ACCEPT_BACKOFF`]; it never stops the server. Every connection closed or refused by these
+//! bounds is counted in [`HttpStats`] (`/analyzer/json`, Prometheus).
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -55,6 +56,31 @@ pub(crate) fn connection_cap() -> usize {
     usize::try_from(soft / 2)
         .unwrap_or(MAX_CONNECTIONS)
         .clamp(MIN_CONNECTIONS, MAX_CONNECTIONS)
+}
+
+/// What the HTTP server counted (`/analyzer/json`: `http…` fields).
+#[derive(Debug, Default)]
+pub(crate) struct HttpStats {
+    /// Connections accepted.
+    pub(crate) accepted: AtomicU64,
+    /// Connections open now.
+    pub(crate) open: AtomicUsize,
+    /// Idle (or half-sent) connections closed to make room at the connection cap.
+    pub(crate) closed_for_room: AtomicU64,
+    /// New connections closed at once: at the cap with every connection busy.
+    pub(crate) refused_at_cap: AtomicU64,
+    /// Connections closed because no whole request head came within [`HEADER_TIMEOUT`].
+    pub(crate) header_timeouts: AtomicU64,
+    /// Requests whose body did not come within the body deadline (408).
+    pub(crate) body_timeouts: AtomicU64,
+    /// Requests whose body was over the size limit (413).
+    pub(crate) bodies_too_large: AtomicU64,
+    /// `accept` failures (e.g. out of descriptors).
+    pub(crate) accept_errors: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
 }
 
 /// One open connection, as the accept loop sees it.
@@ -96,7 +122,7 @@ impl Conns {
 
     /// Makes room for one more connection under `cap`: closes the oldest idle connection
     /// when at the cap. False when at the cap and none is idle.
-    fn make_room(&self, cap: usize) -> bool {
+    fn make_room(&self, cap: usize, stats: &HttpStats) -> bool {
         let mut map = self.lock();
         if map.len() < cap {
             return true;
@@ -108,9 +134,13 @@ impl Conns {
         match idle.and_then(|id| map.remove(&id)) {
             Some(c) => {
                 c.close.notify_one();
+                bump(&stats.closed_for_room);
                 true
             }
-            None => false,
+            None => {
+                bump(&stats.refused_at_cap);
+                false
+            }
         }
     }
 }
@@ -122,6 +152,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     cap: usize,
+    stats: Arc<HttpStats>,
     stop: impl Future<Output = ()>,
     stopping: watch::Sender<bool>,
 ) {
@@ -139,7 +170,8 @@ pub(crate) async fn serve(
             () = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    if !conns.make_room(cap) {
+                    bump(&stats.accepted);
+                    if !conns.make_room(cap, &stats) {
                         drop(stream);
                         continue;
                     }
@@ -152,11 +184,15 @@ pub(crate) async fn serve(
                         app.clone(),
                         conn,
                         stopping.subscribe(),
-                        Arc::clone(&conns),
-                        next_id,
+                        Registered {
+                            conns: Arc::clone(&conns),
+                            id: next_id,
+                            stats: Arc::clone(&stats),
+                        },
                     ));
                 }
                 Err(_) => {
+                    bump(&stats.accept_errors);
                     tokio::select! {
                         () = &mut stop => break,
                         () = tokio::time::sleep(ACCEPT_BACKOFF) => {}
@@ -177,6 +213,13 @@ pub(crate) async fn serve(
     }
 }
 
+/// Where a connection is registered: the open set, its id there, the counters.
+struct Registered {
+    conns: Arc<Conns>,
+    id: u64,
+    stats: Arc<HttpStats>,
+}
+
 /// Serves one connection until it closes, is closed to make room, or is drained at shutdown.
 async fn connection(
     builder: hyper::server::conn::http1::Builder,
@@ -184,9 +227,10 @@ async fn connection(
     app: Router,
     conn: Arc<Conn>,
     mut stopping: watch::Receiver<bool>,
-    conns: Arc<Conns>,
-    id: u64,
+    reg: Registered,
 ) {
+    let Registered { conns, id, stats } = reg;
+    stats.open.fetch_add(1, Ordering::Relaxed);
     let service = {
         let conn = Arc::clone(&conn);
         hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -214,7 +258,12 @@ async fn connection(
     }
     loop {
         tokio::select! {
-            _ = served.as_mut() => break,
+            r = served.as_mut() => {
+                if r.is_err_and(|e| e.is_timeout()) {
+                    bump(&stats.header_timeouts);
+                }
+                break;
+            }
             () = conn.close.notified() => break,
             _ = stopping.changed(), if !draining => {
                 draining = true;
@@ -223,6 +272,7 @@ async fn connection(
         }
     }
     conns.lock().remove(&id);
+    stats.open.fetch_sub(1, Ordering::Relaxed);
 }
 
 #[cfg(test)]
@@ -232,20 +282,23 @@ mod tests {
     #[test]
     fn at_the_cap_the_oldest_idle_connection_makes_room() {
         let conns = Conns::default();
+        let stats = HttpStats::default();
         let (a, b) = (Arc::new(Conn::default()), Arc::new(Conn::default()));
         conns.lock().insert(1, Arc::clone(&a));
         conns.lock().insert(2, Arc::clone(&b));
-        assert!(conns.make_room(3), "under the cap");
+        assert!(conns.make_room(3, &stats), "under the cap");
         assert_eq!(conns.lock().len(), 2);
         // The oldest is busy: the next idle one goes.
         let busy = Busy::new(&a);
-        assert!(conns.make_room(2));
+        assert!(conns.make_room(2, &stats));
         assert_eq!(conns.lock().keys().copied().collect::<Vec<_>>(), [1]);
         // Only busy connections left: no room.
-        assert!(!conns.make_room(1));
+        assert!(!conns.make_room(1, &stats));
         drop(busy);
-        assert!(conns.make_room(1));
+        assert!(conns.make_room(1, &stats));
         assert!(conns.lock().is_empty());
+        assert_eq!(stats.closed_for_room.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.refused_at_cap.load(Ordering::Relaxed), 1);
         assert!(MIN_CONNECTIONS <= connection_cap() && connection_cap() <= MAX_CONNECTIONS);
     }
 }

@@ -100,6 +100,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             .map(|(l, s)| SocketInfo::new(l, Arc::clone(s)))
             .collect(),
         polls: std::sync::atomic::AtomicUsize::new(0),
+        http: Arc::default(),
     });
     scripts::start(
         specs,
@@ -193,6 +194,7 @@ async fn serve(
     if scripts > 0 {
         eprintln!("flowlens: {scripts} script(s) running; status at /scripts/json");
     }
+    let http_stats = Arc::clone(&shared.receive.http);
     let app = api::router(shared, stop_rx);
     let stop = async move {
         tokio::select! {
@@ -200,7 +202,15 @@ async fn serve(
             _ = term.recv() => {}
         }
     };
-    http::serve(listener, app, http::connection_cap(), stop, stop_tx).await;
+    http::serve(
+        listener,
+        app,
+        http::connection_cap(),
+        http_stats,
+        stop,
+        stop_tx,
+    )
+    .await;
     Ok(())
 }
 

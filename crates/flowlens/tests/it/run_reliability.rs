@@ -86,6 +86,11 @@ fn idle_and_half_sent_connections_are_closed() {
     assert!(took < bound, "half-sent body: closed after {took:?}");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("not received within"), "{answer}");
+    // Each is counted where operators look: three connections timed out waiting for a head
+    // (the silent, half-sent and kept-alive ones), one body did not come.
+    let a = s.get_json("/analyzer/json");
+    assert!(a["httpHeaderTimeouts"].as_u64() >= Some(3), "{a}");
+    assert_eq!(a["httpBodyTimeouts"], 1, "{a}");
     drop(s);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -160,6 +165,13 @@ fn idle_connections_cannot_make_rest_unreachable() {
     // The server kept serving within its cap: a PUT and a GET still work.
     let r = s.put("/flow/f/json", "{keys:'ipsource', value:'frames'}");
     assert_eq!(r.status, 204, "{}", r.body);
+    // The idle connections closed to make room are counted (about 1,100 − 512).
+    let a = s.get_json("/analyzer/json");
+    assert!(
+        a["httpConnectionsClosedForRoom"].as_u64() >= Some(500),
+        "{a}"
+    );
+    assert_eq!(a["httpConnectionsOpen"], 512, "{a}");
     drop(idle);
     let (status, stderr) = s.stop();
     assert!(status.success(), "{status}: {stderr}");

@@ -190,6 +190,26 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
             "NetFlow/IPFIX held data sets dropped for another exporter's (fair shares)",
             "netflowDataEvicted",
         ),
+        (
+            "http_connections_closed_for_room",
+            "idle HTTP connections closed at the connection cap",
+            "httpConnectionsClosedForRoom",
+        ),
+        (
+            "http_connections_refused",
+            "HTTP connections refused at the cap, every connection busy",
+            "httpConnectionsRefused",
+        ),
+        (
+            "http_header_timeouts",
+            "HTTP connections closed waiting for a request head",
+            "httpHeaderTimeouts",
+        ),
+        (
+            "http_body_timeouts",
+            "HTTP request bodies not received in time (408)",
+            "httpBodyTimeouts",
+        ),
         ("events", "threshold events", "events"),
         ("uptime_seconds", "seconds since start", "uptime"),
     ]

@@ -40,6 +40,7 @@ use tokio::sync::watch;
 use super::analyzer::Receive;
 use super::core::{CallError, Core, CoreHandle};
 use super::durable::Refused;
+use super::http::HttpStats;
 use super::ingest::{Listener, SocketStats};
 use super::state::StateDir;
 
@@ -143,6 +144,7 @@ pub(crate) enum Writes {
 
 /// The router with every endpoint.
 pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router {
+    let http_stats = Arc::clone(&shared.receive.http);
     let api = Api {
         core: shared.core,
         receive: shared.receive,
@@ -153,7 +155,10 @@ pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router 
     };
     routes()
         .with_state(api)
-        .layer(axum::middleware::from_fn(read_body))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&http_stats),
+            read_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             shared.writes,
             guard_writes,
@@ -165,8 +170,13 @@ pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router 
 /// [`MAX_BODY_BYTES`] is 413 before a byte of the body is read (so a client sending
 /// `Expect: 100-continue` gets 413, never `100 Continue`); a body not received within
 /// [`BODY_TIMEOUT`] is 408; a chunked body growing past the limit is 413.
-async fn read_body(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn read_body(
+    State(stats): State<Arc<HttpStats>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let too_large = || {
+        stats.bodies_too_large.fetch_add(1, Ordering::Relaxed);
         ApiError(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("request body larger than {MAX_BODY_BYTES} bytes (the body size limit)"),
@@ -185,14 +195,17 @@ async fn read_body(req: axum::extract::Request, next: axum::middleware::Next) ->
     let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
     let read = tokio::time::timeout(BODY_TIMEOUT, http_body_util::BodyExt::collect(limited)).await;
     match read {
-        Err(_) => ApiError(
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "request body not received within {} s",
-                BODY_TIMEOUT.as_secs()
-            ),
-        )
-        .into_response(),
+        Err(_) => {
+            stats.body_timeouts.fetch_add(1, Ordering::Relaxed);
+            ApiError(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "request body not received within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            )
+            .into_response()
+        }
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => too_large(),
         Ok(Err(e)) => ApiError::bad(format!("cannot read the request body: {e}")).into_response(),
         Ok(Ok(b)) => {
