@@ -11,6 +11,10 @@ flow_expr:       the filters, keys and flow definitions of the sFlow-RT seed scr
 netflow_session: per capture or payload file, its NetFlow/IPFIX datagrams (up to 40) joined
                  with the separator the target splits on, so templates precede their data.
 Standard library only; classic pcap (all shared captures are classic pcap).
+
+With --permissive, only captures whose licence allows copying them into this repository
+(BSD, MIT, Apache, and the project's own exporter captures) seed the corpora: the corpora
+committed under fuzz/corpora/ are grown from those alone (see scripts/fuzz-long).
 """
 import hashlib
 import os
@@ -84,8 +88,14 @@ def put(dirname, blob):
         f.write(blob)
 
 
+# Capture-name prefixes of copyleft sources (AGPL, GPL, LGPL, MPL): left out with --permissive.
+COPYLEFT = ("akvorado__", "pmacct__", "ndpi__", "pktvisor__", "packetnet__")
+
+
 def main():
-    data, out = sys.argv[1], sys.argv[2]
+    args = [a for a in sys.argv[1:] if a != "--permissive"]
+    permissive = len(args) != len(sys.argv) - 1
+    data, out = args[0], args[1]
     sflow_dir = os.path.join(out, "sflow_datagram")
     engine_dir = os.path.join(out, "engine_sflow")
     expr_dir = os.path.join(out, "flow_expr")
@@ -100,6 +110,11 @@ def main():
     n_sflow = n_walk = n_netflow = 0
     for root, _, files in os.walk(data):
         for fn in sorted(files):
+            source_dirs = os.path.relpath(root, data).split(os.sep)
+            if permissive and (
+                fn.startswith(COPYLEFT) or any(d + "__" in COPYLEFT for d in source_dirs)
+            ):
+                continue
             path = os.path.join(root, fn)
             chain = []
             if fn.endswith(".pcap"):
