@@ -189,7 +189,19 @@ fn render(case: &Case) -> String {
 #[test]
 fn decode_output_matches_golden_files() {
     let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    // Goldens guard formatting only (values come from the oracle tests); they are rewritten
+    // only on an explicit UPDATE_GOLDEN=1 outside CI, and a run that rewrites them fails, so a
+    // regenerated golden can never pass unseen.
+    let update = match std::env::var("UPDATE_GOLDEN").as_deref() {
+        Ok("1") => true,
+        Ok(other) => panic!("UPDATE_GOLDEN={other}: set it to 1 to rewrite the golden files"),
+        Err(_) => false,
+    };
+    assert!(
+        !(update && std::env::var_os("CI").is_some()),
+        "golden files are never rewritten in CI"
+    );
+    let mut rewritten = 0;
     let cases = cases();
     assert!(
         cases.len() >= 250,
@@ -203,7 +215,10 @@ fn decode_output_matches_golden_files() {
         assert!(!actual.contains("panicked"), "{}: {actual}", case.name);
         if update {
             std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
-            std::fs::write(&golden, &actual).unwrap();
+            if std::fs::read_to_string(&golden).ok().as_deref() != Some(actual.as_str()) {
+                std::fs::write(&golden, &actual).unwrap();
+                rewritten += 1;
+            }
             continue;
         }
         let Ok(expected) = std::fs::read_to_string(&golden) else {
@@ -229,6 +244,11 @@ fn decode_output_matches_golden_files() {
             ));
         }
     }
+    assert!(
+        rewritten == 0,
+        "UPDATE_GOLDEN=1 rewrote {rewritten} golden files: review them with git diff, then run \
+         again without UPDATE_GOLDEN"
+    );
     assert!(
         failures.is_empty(),
         "{} golden mismatches (UPDATE_GOLDEN=1 to accept, then review the diff):\n{}",
