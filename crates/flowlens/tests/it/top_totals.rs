@@ -117,6 +117,12 @@ fn tshark_conv(file: &Path) -> BTreeMap<Pair, (u64, Bytes)> {
         .arg(file)
         .output()
         .expect("tshark");
+    assert!(
+        out.status.success(),
+        "tshark -z conv,ip {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut m = BTreeMap::new();
     for line in text.lines().filter(|l| l.contains("<->")) {
@@ -166,6 +172,12 @@ fn tshark_field_bytes(file: &Path) -> BTreeMap<Pair, u64> {
         ])
         .output()
         .expect("tshark");
+    assert!(
+        out.status.success(),
+        "tshark -T fields {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut m = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let f: Vec<&str> = line.split('\t').collect();
@@ -201,6 +213,15 @@ fn raw_capture_totals_equal_tshark_conversations() {
             let conv = tshark_conv(&file);
             let field_bytes = tshark_field_bytes(&file);
             let name = file.file_name().unwrap().to_string_lossy().to_string();
+            // A file where tshark sees no IPv4 conversation must hold no IPv4 frame at all
+            // (by tshark's own field decode), so an empty table is not a silent pass.
+            if conv.is_empty() {
+                assert!(
+                    field_bytes.is_empty(),
+                    "{}: tshark's conversation table is empty but it decodes IPv4 frames",
+                    file.display()
+                );
+            }
             let ours_keys: Vec<_> = ours.keys().collect();
             let conv_keys: Vec<_> = conv.keys().collect();
             if let Some((_, why)) = JUSTIFIED.iter().find(|(f, _)| *f == name) {
