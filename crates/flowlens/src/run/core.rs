@@ -173,17 +173,6 @@ impl Core {
         &self.collector
     }
 
-    /// Runs a change of definitions and, when it succeeds, saves the definitions document.
-    /// A failed save is reported on standard error and counted; the change stays in effect.
-    pub(crate) fn write<T, E>(
-        &mut self,
-        change: impl FnOnce(&mut Engine) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let r = change(self.collector.engine_mut())?;
-        self.save_definitions();
-        Ok(r)
-    }
-
     fn save_definitions(&mut self) {
         if let Err(e) = self
             .state

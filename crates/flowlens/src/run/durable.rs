@@ -2,6 +2,10 @@
 //! definitions document holding it is saved; when the save fails, the change is undone and
 //! the caller gets the reason (the API answers 500 with it).
 //!
+//! The change runs on the engine thread ([`change`]); the save, a write and an fsync, runs
+//! off it (`tokio::task::spawn_blocking` in the REST handlers), so ingest never waits for the
+//! disk; a failed save undoes the change in a second engine-thread job ([`undo`]).
+//!
 //! Undoing compares the definitions document before and after the change, item by item
 //! (flows, thresholds, groups, maps): an item the change added is removed, an item it changed
 //! or removed is set back to its definition before. Items the change did not touch keep their
@@ -21,24 +25,38 @@ pub(crate) enum Refused<E> {
     NotSaved(String),
 }
 
-/// Runs `change` on `engine` and saves the definitions to `state`; when the save fails,
-/// undoes the change (see the module docs).
+/// A change made, waiting to be saved: the definitions before and after it, and the
+/// snapshot's version ([`StateDir::definitions_version`]).
+pub(crate) struct Unsaved {
+    /// The definitions document before the change.
+    pub(crate) before: Json,
+    /// The definitions document after the change (what must be saved).
+    pub(crate) after: Json,
+    /// The version of `after`.
+    pub(crate) version: u64,
+}
+
+/// Runs `change` on `engine` (on the engine thread) and returns what must be saved.
 ///
 /// # Errors
-/// [`Refused::Change`] when `change` fails, [`Refused::NotSaved`] when the save fails.
-pub(crate) fn apply<T, E>(
+/// `change`'s error; then nothing changed.
+pub(crate) fn change<T, E>(
     engine: &mut Engine,
     state: &StateDir,
     change: impl FnOnce(&mut Engine) -> Result<T, E>,
-) -> Result<T, Refused<E>> {
+) -> Result<(T, Unsaved), E> {
     let before = engine.definitions();
-    let out = change(engine).map_err(Refused::Change)?;
+    let out = change(engine)?;
     let after = engine.definitions();
-    if let Err(e) = state.save_definitions(&after) {
-        undo(engine, &before, &after);
-        return Err(Refused::NotSaved(format!("{e:#}")));
-    }
-    Ok(out)
+    let version = state.definitions_version();
+    Ok((
+        out,
+        Unsaved {
+            before,
+            after,
+            version,
+        },
+    ))
 }
 
 /// Section names of the definitions document, in the order they are restored (flows may
@@ -46,7 +64,7 @@ pub(crate) fn apply<T, E>(
 const SECTIONS: [&str; 4] = ["groups", "maps", "flows", "thresholds"];
 
 /// Sets back every item that differs between `before` and `after`.
-fn undo(engine: &mut Engine, before: &Json, after: &Json) {
+pub(crate) fn undo(engine: &mut Engine, before: &Json, after: &Json) {
     let empty = JsonMap::new();
     let items = |doc: &'_ Json, section: &str| -> JsonMap<String, Json> {
         doc.get(section)

@@ -46,6 +46,12 @@ pub(crate) struct StateDir {
     dir: PathBuf,
     /// What every clone has saved and failed to save.
     saves: std::sync::Arc<std::sync::Mutex<Saves>>,
+    /// Held while the definitions document is written, so saves of successive versions
+    /// happen one at a time and an older one never overwrites a newer one.
+    definitions_writer: std::sync::Arc<std::sync::Mutex<u64>>,
+    /// The version number the next snapshot of the definitions gets
+    /// ([`StateDir::definitions_version`]).
+    next_version: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The directory, open and exclusively locked for as long as the server runs (released
     /// when the last clone is dropped or the process ends).
     _lock: std::sync::Arc<fs::File>,
@@ -96,6 +102,8 @@ impl StateDir {
         Ok(StateDir {
             dir,
             saves: std::sync::Arc::default(),
+            definitions_writer: std::sync::Arc::default(),
+            next_version: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(1)),
             _lock: std::sync::Arc::new(lock),
         })
     }
@@ -180,6 +188,36 @@ impl StateDir {
     /// The temporary file cannot be written or renamed (it is removed then); the file's
     /// failure is remembered until a later save of it succeeds ([`StateDir::unsaved`]).
     pub(crate) fn save_definitions(&self, doc: &Json) -> Result<()> {
+        self.save_definitions_version(self.definitions_version(), doc)
+    }
+
+    /// A version number for a snapshot of the definitions, taken where the snapshot is (on
+    /// the engine thread, so versions follow the order of the changes).
+    pub(crate) fn definitions_version(&self) -> u64 {
+        self.next_version
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Saves `doc`, the snapshot numbered `version`, unless a later snapshot is already saved
+    /// (it holds this one's changes too). Blocking IO (a write and an fsync): call it off the
+    /// engine thread. Saves are serialised.
+    ///
+    /// # Errors
+    /// The file cannot be written (the previous one stays in place).
+    pub(crate) fn save_definitions_version(&self, version: u64, doc: &Json) -> Result<()> {
+        let mut saved = self
+            .definitions_writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if version <= *saved {
+            return Ok(());
+        }
+        self.write_definitions(doc)?;
+        *saved = version;
+        Ok(())
+    }
+
+    fn write_definitions(&self, doc: &Json) -> Result<()> {
         let mut text = serde_json::to_vec_pretty(doc).context("serialise definitions")?;
         text.push(b'\n');
         if self.saves().definitions.as_ref() == Some(&text) {

@@ -171,7 +171,6 @@ fn idle_connections_cannot_make_rest_unreachable() {
         a["httpConnectionsClosedForRoom"].as_u64() >= Some(500),
         "{a}"
     );
-    assert_eq!(a["httpConnectionsOpen"], 512, "{a}");
     drop(idle);
     let (status, stderr) = s.stop();
     assert!(status.success(), "{status}: {stderr}");

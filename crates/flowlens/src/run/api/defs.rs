@@ -12,22 +12,55 @@ use serde_json::Value as Json;
 use super::{json_ok, parse_body, Api, ApiError, ApiResult};
 use crate::run::core::Core;
 use crate::run::durable;
-use crate::run::state::StateDir;
 
-/// Runs a REST change of definitions on the engine thread through [`durable::apply`]: saved
-/// before it is acknowledged, undone when the save fails (reported on standard error and
-/// counted in `/analyzer/json` `stateWriteErrors`).
-fn durable_write<T, E>(
-    c: &mut Core,
-    state: &StateDir,
-    change: impl FnOnce(&mut Engine) -> Result<T, E>,
-) -> Result<T, durable::Refused<E>> {
-    let r = c.write(|e| durable::apply(e, state, change));
-    if let Err(durable::Refused::NotSaved(why)) = &r {
-        c.state_errors += 1;
-        eprintln!("flowlens: change refused and undone: {why}");
-    }
-    r
+/// Runs a REST change of definitions durably: the change on the engine thread, the save (a
+/// write and an fsync) off it on the blocking pool, so ingest never waits for the disk. The
+/// answer comes once the save is done; when it fails, the change is undone in a second
+/// engine-thread job, reported on standard error and counted in `/analyzer/json`
+/// `stateWriteErrors` ([`durable::Refused::NotSaved`], answered 500).
+pub(super) async fn durable<T, E>(
+    api: &Api,
+    change: impl FnOnce(&mut Engine) -> Result<T, E> + Send + 'static,
+) -> ApiResult<Result<T, durable::Refused<E>>>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    let state = api.state.clone();
+    let made = api
+        .core
+        .call(move |c: &mut Core| durable::change(c.engine_mut(), &state, change))
+        .await?;
+    let (out, unsaved) = match made {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(durable::Refused::Change(e))),
+    };
+    let durable::Unsaved {
+        before,
+        after,
+        version,
+    } = unsaved;
+    let state = api.state.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        let r = state.save_definitions_version(version, &after);
+        (r.map_err(|e| format!("{e:#}")), after)
+    })
+    .await;
+    let (why, after) = match saved {
+        Ok((Ok(()), _)) => return Ok(Ok(out)),
+        Ok((Err(why), after)) => (why, after),
+        Err(e) => (format!("the save did not finish: {e}"), Json::Null),
+    };
+    eprintln!("flowlens: change refused and undone: {why}");
+    api.core
+        .call(move |c: &mut Core| {
+            if !after.is_null() {
+                durable::undo(c.engine_mut(), &before, &after);
+            }
+            c.state_errors += 1;
+        })
+        .await?;
+    Ok(Err(durable::Refused::NotSaved(why)))
 }
 
 /// GET of one named definition: `read` takes its JSON out of the engine; 404 when absent.
@@ -58,10 +91,7 @@ pub(super) async fn put_named(
     set: fn(&mut Engine, &str, &Json) -> Result<(), flowlens_engine::Error>,
 ) -> ApiResult {
     let spec = parse_body(body)?;
-    let state = api.state.clone();
-    api.core
-        .call(move |c: &mut Core| durable_write(c, &state, |e| set(e, &name, &spec)))
-        .await??;
+    durable(api, move |e| set(e, &name, &spec)).await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -89,19 +119,12 @@ pub(super) async fn delete_named(
     name: String,
     remove: fn(&mut Engine, &str) -> bool,
 ) -> ApiResult {
-    let n = name.clone();
-    let state = api.state.clone();
-    let removed = api
-        .core
-        .call(move |c: &mut Core| {
-            durable_write(c, &state, |e| {
-                remove(e, &n)
-                    .then_some(())
-                    .ok_or_else(|| ApiError::not_found(what, &n))
-            })
-        })
-        .await?;
-    removed?;
+    durable(api, move |e| {
+        remove(e, &name)
+            .then_some(())
+            .ok_or_else(|| ApiError::not_found(what, &name))
+    })
+    .await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -122,10 +145,7 @@ pub(super) async fn groups_all(State(api): State<Api>) -> ApiResult {
 
 pub(super) async fn groups_legacy_put(State(api): State<Api>, body: Bytes) -> ApiResult {
     let spec = parse_body(&body)?;
-    let state = api.state.clone();
-    api.core
-        .call(move |c: &mut Core| durable_write(c, &state, |e| e.set_legacy_groups(&spec)))
-        .await??;
+    durable(&api, move |e| e.set_legacy_groups(&spec)).await??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
