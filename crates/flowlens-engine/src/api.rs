@@ -105,6 +105,26 @@ impl Query {
     /// # Errors
     /// [`crate::Error::NotFound`] for an unknown flow; a malformed metric name.
     pub fn answer(&self, engine: &Engine, now_ms: u64) -> Result<Json> {
+        // `TOPOLOGY`, `EDGE`, `CORE` name the topology's agents and ports at this moment.
+        let needs =
+            |a: &AgentSel| matches!(a, AgentSel::Topology | AgentSel::Edge | AgentSel::Core);
+        let mut q = self.clone();
+        match &mut q {
+            Query::ActiveFlows { agents, .. }
+            | Query::FlowValue { agents, .. }
+            | Query::Metric { agents, .. }
+            | Query::Dump { agents, .. }
+            | Query::Table { agents, .. }
+                if needs(agents) =>
+            {
+                *agents = engine.resolve_agents(agents);
+                q.answer_resolved(engine, now_ms)
+            }
+            _ => self.answer_resolved(engine, now_ms),
+        }
+    }
+
+    fn answer_resolved(&self, engine: &Engine, now_ms: u64) -> Result<Json> {
         match self {
             Query::ActiveFlows {
                 agents,

@@ -150,6 +150,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How long the start-up line waits for scripts to load before counting them.
+const SCRIPT_LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves HTTP until SIGINT/SIGTERM.
 async fn serve(
     http: std::net::TcpListener,
@@ -174,9 +177,27 @@ async fn serve(
         udp.join(", "),
         state.path().display()
     );
-    let scripts = shared.scripts.get().map_or(0, |s| s.iter().count());
-    if scripts > 0 {
-        eprintln!("flowlens: {scripts} script(s) running; status at /scripts/json");
+    // Counts only scripts still alive once they have loaded (one that failed has already
+    // said why), from a thread of its own so serving does not wait for slow loads.
+    if shared.scripts.get().is_some_and(|s| !s.is_empty()) {
+        let scripts = Arc::clone(&shared.scripts);
+        std::thread::spawn(move || {
+            let Some(s) = scripts.get() else { return };
+            let deadline = std::time::Instant::now() + SCRIPT_LOAD_WAIT;
+            let settled = s.iter().filter(|h| h.wait_loaded(deadline)).count();
+            let alive = s.iter().filter(|h| h.alive()).count();
+            let total = s.iter().count();
+            let loading = total - settled;
+            let stopped = total - alive;
+            let mut line = format!("flowlens: {} script(s) running", alive - loading.min(alive));
+            if loading > 0 {
+                line.push_str(&format!(", {loading} still loading"));
+            }
+            if stopped > 0 {
+                line.push_str(&format!(", {stopped} stopped"));
+            }
+            eprintln!("{line}; status at /scripts/json");
+        });
     }
     let app = api::router(shared, stop_rx);
     axum::serve(listener, app)
@@ -216,11 +237,24 @@ fn writes(args: &Settings) -> Result<Writes> {
 fn load_engine(state: &StateDir) -> Engine {
     let mut engine = Engine::new(Limits::default());
     let oui = std::path::Path::new(crate::top::DEBIAN_OUI);
-    if let Ok(text) = std::fs::read_to_string(oui) {
-        match flowlens_engine::oui::OuiTable::parse_csv(&text) {
-            Ok(t) => engine.env_mut().oui = Some(Arc::new(t)),
+    // `oui:<mac>:name` keys need the table: say so when it is missing, never stay silent.
+    match std::fs::read_to_string(oui) {
+        Ok(text) => match flowlens_engine::oui::OuiTable::parse_csv(&text) {
+            Ok(t) => {
+                eprintln!(
+                    "flowlens: OUI table {} ({} vendors) for oui: keys",
+                    oui.display(),
+                    t.len()
+                );
+                engine.env_mut().oui = Some(Arc::new(t));
+            }
             Err(e) => eprintln!("flowlens: {}: {e}; oui: names unavailable", oui.display()),
-        }
+        },
+        Err(e) => eprintln!(
+            "flowlens: no OUI table at {} ({e}): oui:<mac>:name keys stay empty \
+             (install Debian's ieee-data package)",
+            oui.display()
+        ),
     }
     if let Some(doc) = state.load_definitions() {
         match engine.restore_definitions(&doc) {

@@ -4,7 +4,8 @@
 //! Handlers parse the request, run a short job on the engine thread ([`CoreHandle::call`])
 //! that copies out what the answer needs, and build the JSON here. Status codes: 200 with
 //! JSON (text for `/version`); 204 for a successful PUT or DELETE; 400 with a one-line message
-//! for a bad body or parameter; 404 for an unknown flow, threshold, group, map or agent;
+//! for a bad body or parameter; 404 for an unknown flow, threshold, group, map or agent; 405
+//! with a body naming the allowed methods for a method the route does not take;
 //! 503 when the engine's job queue is full or the engine has stopped. Writes may be refused
 //! as a whole ([`Writes`]): 403 in read-only mode, 401 without the bearer token.
 //!
@@ -16,7 +17,7 @@
 //! This file holds the router, the write guard, errors, bodies and query parameters; the
 //! handlers live in [`server`] (version, analyzer, agents, flow keys), [`flows`] (flow
 //! definitions, active flows, flow values, the long-polled flow records and events), [`defs`]
-//! (groups, maps, thresholds) and [`metrics`] (counter metrics and the Prometheus forms);
+//! (groups, maps, thresholds, topology) and [`metrics`] (counter metrics and the Prometheus forms);
 //! [`openapi`] describes them all at `/api-docs`.
 
 use std::net::IpAddr;
@@ -144,6 +145,7 @@ pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router 
     };
     routes()
         .with_state(api)
+        .layer(axum::middleware::from_fn(explain_method_not_allowed))
         .layer(axum::middleware::from_fn_with_state(
             shared.writes,
             guard_writes,
@@ -193,6 +195,35 @@ async fn guard_writes(
     }
 }
 
+/// Gives a 405 (a method the route does not take, e.g. `POST` on a PUT-only route) a body
+/// that names the allowed methods, beside axum's `Allow` header.
+async fn explain_method_not_allowed(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let r = next.run(req).await;
+    if r.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return r;
+    }
+    let allow = r.headers().get(header::ALLOW).cloned();
+    let allowed = allow
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut out = ApiError(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {path}; allowed methods: {allowed}"),
+    )
+    .into_response();
+    if let Some(v) = allow {
+        out.headers_mut().insert(header::ALLOW, v);
+    }
+    out
+}
+
 /// Compares secrets in time independent of where they differ.
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -239,6 +270,10 @@ fn routes() -> Router<Api> {
             get(defs::threshold_get)
                 .put(defs::threshold_put)
                 .delete(defs::threshold_delete),
+        )
+        .route(
+            "/topology/json",
+            get(defs::topology_get).put(defs::topology_put),
         )
         .route("/metrics/json", get(metrics::metric_names))
         .route("/metric/{agent}/json", get(metrics::agent_metrics))

@@ -61,7 +61,7 @@ const ENDPOINTS: &[Endpoint] = &[
         query: &[
             ("maxFlows", "rows (default 100)"),
             ("minValue", "smallest value"),
-            ("aggMode", "max (default) or sum"),
+            ("aggMode", "max (default), sum, edge or core (edge/core: the topology's edge or core ports only)"),
             ("filter", "regular expression the joined key must match"),
         ],
     },
@@ -127,6 +127,12 @@ const ENDPOINTS: &[Endpoint] = &[
         path: "/threshold/{name}/json",
         methods: &["get", "put", "delete"],
         summary: "one threshold {metric, value, byFlow, timeout, filter}",
+        query: &[],
+    },
+    Endpoint {
+        path: "/topology/json",
+        methods: &["get", "put"],
+        summary: "network topology {nodes:{name:{agent,ports:{port:{ifindex}}}}, links:{name:{node1,port1,node2,port2}}}",
         query: &[],
     },
     Endpoint {
@@ -211,7 +217,7 @@ pub(super) fn document() -> Json {
         for seg in e.path.split('/') {
             if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 let description = match name {
-                    "agent" => "ALL or agent addresses separated by ; or ,",
+                    "agent" => "ALL, TOPOLOGY, EDGE, CORE, or agent addresses separated by ; or ,",
                     "metrics" => "metric names separated by , (or ALL for dump)",
                     _ => "name",
                 };
