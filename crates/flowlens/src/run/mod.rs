@@ -77,7 +77,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         listeners.extend(Listener::bind_group(name, addr, args.rcvbuf, args.workers)?);
     }
 
-    let engine = load_engine(&state);
+    let (engine, oui_note) = load_engine(&state);
     let session = load_session(&state)?;
     let apps = scripts::apps_dir(args, &state);
     let specs = scripts::specs(args, &apps)?;
@@ -113,6 +113,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     drop(batch_tx);
 
+    // Said once everything started, so a start-up failure stays one line.
+    eprintln!("flowlens: {oui_note}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("http")
@@ -233,29 +235,31 @@ fn writes(args: &Settings) -> Result<Writes> {
 }
 
 /// A fresh engine with the saved definitions restored (items that fail are reported; a
-/// document that is not one is set aside) and Debian's OUI table when installed.
-fn load_engine(state: &StateDir) -> Engine {
+/// document that is not one is set aside) and Debian's OUI table when installed, with a line
+/// saying whether `oui:` keys have their table.
+fn load_engine(state: &StateDir) -> (Engine, String) {
     let mut engine = Engine::new(Limits::default());
     let oui = std::path::Path::new(crate::top::DEBIAN_OUI);
     // `oui:<mac>:name` keys need the table: say so when it is missing, never stay silent.
-    match std::fs::read_to_string(oui) {
+    let note = match std::fs::read_to_string(oui) {
         Ok(text) => match flowlens_engine::oui::OuiTable::parse_csv(&text) {
             Ok(t) => {
-                eprintln!(
-                    "flowlens: OUI table {} ({} vendors) for oui: keys",
+                let note = format!(
+                    "OUI table {} ({} vendors) for oui: keys",
                     oui.display(),
                     t.len()
                 );
                 engine.env_mut().oui = Some(Arc::new(t));
+                note
             }
-            Err(e) => eprintln!("flowlens: {}: {e}; oui: names unavailable", oui.display()),
+            Err(e) => format!("{}: {e}; oui: names unavailable", oui.display()),
         },
-        Err(e) => eprintln!(
-            "flowlens: no OUI table at {} ({e}): oui:<mac>:name keys stay empty \
+        Err(e) => format!(
+            "no OUI table at {} ({e}): oui:<mac>:name keys stay empty \
              (install Debian's ieee-data package)",
             oui.display()
         ),
-    }
+    };
     if let Some(doc) = state.load_definitions() {
         match engine.restore_definitions(&doc) {
             Ok(failed) => {
@@ -266,7 +270,7 @@ fn load_engine(state: &StateDir) -> Engine {
             Err(e) => state.set_aside_file(DEFINITIONS_FILE, &e.to_string()),
         }
     }
-    engine
+    (engine, note)
 }
 
 /// A NetFlow/IPFIX session with the saved templates (a snapshot that does not restore is set

@@ -34,6 +34,7 @@ mod run_pmacct;
 mod run_readme;
 mod run_state;
 mod script_api;
+mod script_apps;
 mod script_ddos_ovs;
 mod script_dns;
 mod script_graphite;

@@ -196,7 +196,8 @@ async fn guard_writes(
 }
 
 /// Gives a 405 (a method the route does not take, e.g. `POST` on a PUT-only route) a body
-/// that names the allowed methods, beside axum's `Allow` header.
+/// that names the allowed methods (from the OpenAPI table, [`openapi::methods_for`]) and an
+/// `Allow` header.
 async fn explain_method_not_allowed(
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -207,18 +208,21 @@ async fn explain_method_not_allowed(
     if r.status() != StatusCode::METHOD_NOT_ALLOWED {
         return r;
     }
-    let allow = r.headers().get(header::ALLOW).cloned();
-    let allowed = allow
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let allowed = openapi::methods_for(&path)
+        .map(|m| m.join(", "))
+        .or_else(|| {
+            r.headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
     let mut out = ApiError(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("{method} is not allowed on {path}; allowed methods: {allowed}"),
     )
     .into_response();
-    if let Some(v) = allow {
+    if let Ok(v) = header::HeaderValue::from_str(&allowed) {
         out.headers_mut().insert(header::ALLOW, v);
     }
     out

@@ -209,6 +209,27 @@ const ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
+/// The methods of the endpoint whose path template matches `path` (`{name}` matches one
+/// segment, `{*rest}` the rest), upper case, for 405 answers.
+pub(super) fn methods_for(path: &str) -> Option<Vec<String>> {
+    let segs: Vec<&str> = path.split('/').collect();
+    ENDPOINTS.iter().find_map(|e| {
+        let tpl: Vec<&str> = e.path.split('/').collect();
+        let wild_tail = tpl.last().is_some_and(|t| t.starts_with("{*"));
+        let fits = if wild_tail {
+            segs.len() >= tpl.len()
+        } else {
+            segs.len() == tpl.len()
+        };
+        let same = fits
+            && tpl
+                .iter()
+                .zip(&segs)
+                .all(|(t, s)| (t.starts_with('{') && t.ends_with('}') && !s.is_empty()) || t == s);
+        same.then(|| e.methods.iter().map(|m| m.to_ascii_uppercase()).collect())
+    })
+}
+
 /// The OpenAPI document.
 pub(super) fn document() -> Json {
     let mut paths = Map::new();
