@@ -39,7 +39,8 @@
     'setTopology', 'getTopology', 'topologyVersion', 'topologyNodeNames', 'topologyLinkNames',
     'topologyNode', 'topologyLink', 'topologyNodeLinks', 'topologyAgentForNode',
     'topologyNodesForAgent', 'topologyInterfaceToLink', 'topologyInterfaceToPort',
-    'topologyLocateHostMac', 'topologyLocatedHostMacs', 'topologyDiameter',
+    'topologyLocateHostMac', 'topologyLocatedHostMacs', 'topologyLocateHostIP',
+    'topologyLocateHostIP6', 'topologyDiameter',
     'topologyShortestPath', 'topologyMinimumSpanningTree'
   ].forEach(api);
   exported.push('setEventHandler', 'clearEventHandler', 'setFlowHandler', 'clearFlowHandler',

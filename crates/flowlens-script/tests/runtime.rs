@@ -454,6 +454,7 @@ fn topology_functions_answer_from_the_topology() {
            },\n\
            links: {l12: {node1: 'leaf1', port1: 's1-eth2', node2: 'leaf2', port2: 's2-eth2'}}\n\
          });\n\
+         function located() { try { return topologyLocatedHostMacs('10.0.0.1', '1'); } catch (e) { return e.message; } }\n\
          setHttpHandler(function(req) {\n\
            var link = topologyInterfaceToLink('10.0.0.1', '2');\n\
            return {ok: ok, version: topologyVersion(), nodes: topologyNodeNames(), links: topologyLinkNames(),\n\
@@ -461,7 +462,7 @@ fn topology_functions_answer_from_the_topology() {
              port: topologyInterfaceToPort('10.0.0.1', '1'), agent: topologyAgentForNode('leaf2'),\n\
              forAgent: topologyNodesForAgent('10.0.0.2'), nodeLinks: topologyNodeLinks('leaf1'),\n\
              l12: topologyLink(link.linkname).node2, diameter: topologyDiameter(),\n\
-             internal: topologyInterfaceToPort('10.0.0.1', 'internal'),\n\
+             internal: topologyInterfaceToPort('10.0.0.1', 'internal'), located: located(),\n\
              keys: Object.keys(getTopology())};\n\
          });\n",
     );
@@ -478,6 +479,8 @@ fn topology_functions_answer_from_the_topology() {
             "port": {"ifindex": "1", "ofport": "1", "dpid": "0000000000000001", "node": "leaf1", "port": "s1-eth1"},
             "agent": "10.0.0.2", "forAgent": ["leaf2"], "nodeLinks": ["l12"], "l12": "leaf2",
             "diameter": 1, "internal": null, "keys": ["nodes", "links"],
+            "located": "topologyLocatedHostMacs(): not available in flowlens: the engine does not learn \
+                        where hosts attach yet (README: sFlow-RT functions and resources flowlens does not have)",
         })
     );
     scripts.stop();

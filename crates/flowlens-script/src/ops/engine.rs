@@ -259,8 +259,16 @@ pub(super) fn topology(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
                 })
             }))
         }
+        "topologyLocateHostMac"
+        | "topologyLocatedHostMacs"
+        | "topologyLocateHostIP"
+        | "topologyLocateHostIP6" => Err(a.bad(
+            "not available in flowlens: the engine does not learn where hosts attach yet \
+             (README: sFlow-RT functions and resources flowlens does not have)",
+        )),
         _ => Err(a.bad(
-            "not available in flowlens (see the README: sFlow-RT functions flowlens does not have)",
+            "not available in flowlens: sFlow-RT does not document its answer \
+             (README: sFlow-RT functions and resources flowlens does not have)",
         )),
     }
 }
