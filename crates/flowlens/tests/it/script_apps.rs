@@ -110,11 +110,29 @@ fn an_app_reads_flow_statistics_and_the_topology_from_real_traffic() {
     let dir = temp_dir("script-apps-fabric");
     let apps = dir.join("apps");
     write(&apps.join("fabric/scripts/fabric.js"), APP);
+    write(&apps.join("fabric/html/index.html"), "<h1>fabric</h1>\n");
     // An app that stops at load is not counted as running.
     write(&apps.join("broken/scripts/broken.js"), "var a = ;\n");
     let state = dir.join("state");
     let server = Server::start_with(&state, &["--apps-dir", apps.to_str().unwrap()]);
     wait_stderr(&server, "1 script(s) running, 1 stopped");
+    // The apps and their health, as sFlow-RT's status page reads them.
+    assert_eq!(
+        server.get_json("/apps/json"),
+        json!({"broken": {"entry": null, "scripts": ["broken.js"]},
+               "fabric": {"entry": "/html/", "scripts": ["fabric.js"]}})
+    );
+    let health = |path: &str| {
+        let r = server.get(path);
+        (r.status, r.body)
+    };
+    assert_eq!(health("/app/fabric/status"), (200, "OK".to_string()));
+    assert_eq!(
+        health("/app/broken/status"),
+        (503, "UNAVAILABLE".to_string())
+    );
+    assert_eq!(health("/status"), (503, "UNAVAILABLE".to_string()));
+    assert_eq!(server.get("/app/nosuch/status").status, 404);
 
     // Topology over REST, as sFlow-RT's topology apps PUT it.
     assert_eq!(server.put("/topology/json", TOPOLOGY).status, 204);

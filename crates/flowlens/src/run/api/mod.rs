@@ -294,6 +294,9 @@ fn routes() -> Router<Api> {
         )
         .route("/api-docs", get(api_docs))
         .route("/scripts/json", get(apps::scripts_status))
+        .route("/apps/json", get(apps::apps_json))
+        .route("/status", get(apps::status))
+        .route("/app/{app}/status", get(apps::app_status))
         .route("/script/{file}/{format}", any(apps::script_http))
         .route(
             "/app/{app}/scripts/{file}/{*rest}",

@@ -202,6 +202,24 @@ const ENDPOINTS: &[Endpoint] = &[
         query: &[],
     },
     Endpoint {
+        path: "/apps/json",
+        methods: &["get"],
+        summary: "running apps {app:{entry, scripts}}",
+        query: &[],
+    },
+    Endpoint {
+        path: "/app/{app}/status",
+        methods: &["get"],
+        summary: "an app's health: OK, or UNAVAILABLE (503) when one of its scripts stopped",
+        query: &[],
+    },
+    Endpoint {
+        path: "/status",
+        methods: &["get"],
+        summary: "all apps' health: OK, or UNAVAILABLE (503)",
+        query: &[],
+    },
+    Endpoint {
         path: "/api-docs",
         methods: &["get"],
         summary: "this document",
