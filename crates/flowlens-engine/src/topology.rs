@@ -17,6 +17,7 @@
 //! * agent selectors `TOPOLOGY` (the agents of the nodes), `EDGE` (the data sources of edge
 //!   ports) and `CORE` (those of core ports): [`Topology::resolve`];
 //! * the aggregation modes `edge` and `core` of `/activeflows` ([`crate::AggMode`]);
+//! * the `link:<ifkey>` key function ([`Topology::link_name`]);
 //! * the script functions `topologyInterfaceToLink`, `topologyInterfaceToPort`, ….
 //!
 //! Validation: `nodes` and `links` must be objects of objects; an `agent` must be an IP
@@ -281,6 +282,12 @@ impl Topology {
             "localnode": node, "localport": port,
             "remotenode": rn, "remoteport": rp,
         }))
+    }
+
+    /// The name of the link at `agent`'s interface `ifindex` (the `link:` key function).
+    pub fn link_name(&self, agent: IpAddr, ifindex: u32) -> Option<&str> {
+        let end = self.ports.get(&(agent, ifindex))?;
+        self.link_ends.get(end).map(String::as_str)
     }
 
     /// The agents of the topology's nodes (`TOPOLOGY`).
