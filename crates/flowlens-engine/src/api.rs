@@ -47,6 +47,18 @@ pub enum Query {
         /// The flow key, its parts joined by the definition's separator.
         key: String,
     },
+    /// `GET /flowlocations/{agent}/{name}/json?key=…`: where a key of a flow was seen, an
+    /// array of `{agent, dataSource, value}` (the key's smoothed value at that data source),
+    /// largest first; `[]` when no data source holds it. The shape is inferred: sFlow-RT's
+    /// description says only "list".
+    FlowLocations {
+        /// The agents whose data sources count.
+        agents: AgentSel,
+        /// The flow definition.
+        name: String,
+        /// The flow key, its parts joined by the definition's separator.
+        key: String,
+    },
     /// `GET /metric/{agent}/{metrics}/json`, `metric(agent, metrics, filter)`: an array of
     /// statistics ([`Engine::metric_json`]).
     Metric {
@@ -112,6 +124,7 @@ impl Query {
         match &mut q {
             Query::ActiveFlows { agents, .. }
             | Query::FlowValue { agents, .. }
+            | Query::FlowLocations { agents, .. }
             | Query::Metric { agents, .. }
             | Query::Dump { agents, .. }
             | Query::Table { agents, .. }
@@ -153,6 +166,15 @@ impl Query {
                     .flow_value(now_ms, agents, ds, flow, key)?
                     .map_or(Json::Null, Json::from))
             }
+            Query::FlowLocations { agents, name, key } => Ok(Json::Array(
+                engine
+                    .flow_locations(now_ms, agents, name, key)?
+                    .into_iter()
+                    .map(|(ds, v)| {
+                        json!({"agent": ds.agent.to_string(), "dataSource": ds.name().to_string(), "value": v})
+                    })
+                    .collect(),
+            )),
             Query::Metric {
                 agents,
                 metrics,

@@ -314,6 +314,29 @@ impl Engine {
             .reduce(f64::max))
     }
 
+    /// The selected data sources whose table of definition `name` holds `key`, with the key's
+    /// smoothed value there, largest first (`/flowlocations`: where a flow was seen).
+    pub fn flow_locations(
+        &self,
+        now_ms: u64,
+        agents: &AgentSel,
+        name: &str,
+        key: &str,
+    ) -> Result<Vec<(DataSource, f64)>> {
+        let flow = self.find_flow(name)?;
+        let def = &flow.def;
+        let mut v: Vec<(DataSource, f64)> = flow
+            .tables
+            .iter()
+            .filter(|(ds, _)| agents.contains_ds(**ds))
+            .filter_map(|(ds, t)| Some((*ds, t.entries.get(key)?)))
+            .map(|(ds, e)| (ds, e.value(now_ms, def.t_secs, &def.value)))
+            .filter(|(_, v)| *v > 0.0)
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(v)
+    }
+
     /// Splits `/flowvalue`'s and `flowValue()`'s name: a defined flow's name as is (`None`),
     /// else `<dataSource>.<flow>` (`2.1000.ddos`: data source `2.1000`, flow `ddos`). A name
     /// that is neither stays whole (and the query then finds no such flow).

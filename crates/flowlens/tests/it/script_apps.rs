@@ -239,6 +239,30 @@ fn an_app_reads_flow_statistics_and_the_topology_from_real_traffic() {
             .status,
         400
     );
+    // Where a key was seen: the data sources whose rows carry it.
+    for key in edge.iter().chain(&core) {
+        let want: BTreeSet<(String, String)> = dump
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r["topKeys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k["key"] == *key)
+            })
+            .map(|r| (r["agent"].to_string(), r["dataSource"].to_string()))
+            .collect();
+        let got: BTreeSet<(String, String)> = server
+            .get_json(&format!("/flowlocations/ALL/fabric-src/json?key={key}"))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["agent"].to_string(), l["dataSource"].to_string()))
+            .collect();
+        assert_eq!(got, want, "{key}");
+    }
 
     // The topology is kept with the definitions across a restart.
     drop(server);

@@ -123,6 +123,21 @@ pub(super) async fn flow_value(
     }
 }
 
+/// `GET /flowlocations/{agent}/{name}/json?key=…`: the data sources where the key is active.
+pub(super) async fn flow_locations(
+    State(api): State<Api>,
+    Path((agent, name)): Path<(String, String)>,
+    q: QueryString<Vec<(String, String)>>,
+) -> ApiResult {
+    let p = params(q);
+    let agents = AgentSel::parse(&agent)?;
+    let key = p
+        .get("key")
+        .ok_or_else(|| ApiError::bad("parameter key is required"))?
+        .to_string();
+    json_ok(answer(&api, Query::FlowLocations { agents, name, key }).await?)
+}
+
 /// Runs `query` until it returns something or `wait` has passed, waking when the engine
 /// publishes new ids (long-poll).
 pub(super) async fn long_poll<T: Send + 'static>(

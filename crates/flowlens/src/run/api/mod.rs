@@ -249,6 +249,10 @@ fn routes() -> Router<Api> {
         )
         .route("/activeflows/{agent}/{name}/json", get(flows::active_flows))
         .route("/flowvalue/{agent}/{name}/json", get(flows::flow_value))
+        .route(
+            "/flowlocations/{agent}/{name}/json",
+            get(flows::flow_locations),
+        )
         .route("/flows/json", get(flows::logged_flows))
         .route("/events/json", get(flows::events))
         .route(

@@ -72,6 +72,12 @@ const ENDPOINTS: &[Endpoint] = &[
         query: &[("key", "the joined key values (required)")],
     },
     Endpoint {
+        path: "/flowlocations/{agent}/{name}/json",
+        methods: &["get"],
+        summary: "data sources where a flow key is active: [{agent, dataSource, value}]",
+        query: &[("key", "the flow key (required)")],
+    },
+    Endpoint {
         path: "/flows/json",
         methods: &["get"],
         summary: "logged flow records, newest first (long-poll)",
