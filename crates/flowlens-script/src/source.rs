@@ -51,12 +51,16 @@ pub(crate) fn wrapglobals(src: &str) -> Option<String> {
 pub(crate) fn rewrite_expression_closures(src: &str) -> String {
     let chars: Vec<char> = src.chars().collect();
     let mut out = String::with_capacity(src.len() + 16);
-    rewrite(&chars, &mut out);
+    rewrite(&chars, &mut out, 0);
     out
 }
 
-/// Rewrites `s` into `out` (recursively for the bodies of expression closures).
-fn rewrite(s: &[char], out: &mut String) {
+/// Deepest nesting of expression closures rewritten (deeper ones are left as written, and
+/// QuickJS then reports their syntax error): bounds the rewrite's recursion.
+const MAX_DEPTH: usize = 64;
+
+/// Rewrites `s` into `out` (recursively, `depth` deep, for the bodies of expression closures).
+fn rewrite(s: &[char], out: &mut String, depth: usize) {
     let mut i = 0;
     let mut prev = Prev::Start;
     while i < s.len() {
@@ -74,8 +78,13 @@ fn rewrite(s: &[char], out: &mut String) {
             }
             let word: String = s.get(start..i).unwrap_or_default().iter().collect();
             out.push_str(&word);
-            if word == "function" {
-                if let Some(n) = closure_at(s, i, out) {
+            // `obj.function(…)` is a property call, not a function expression.
+            let member = out
+                .get(..out.len() - word.len())
+                .and_then(|o| o.trim_end().chars().last())
+                == Some('.');
+            if word == "function" && depth < MAX_DEPTH && !member {
+                if let Some(n) = closure_at(s, i, out, depth) {
                     i = n;
                     prev = Prev::Value;
                     continue;
@@ -116,7 +125,7 @@ fn rewrite(s: &[char], out: &mut String) {
 
 /// After the word `function` (ending at `i`): when an expression closure follows, writes
 /// its rewritten form to `out` and answers where the input continues.
-fn closure_at(s: &[char], i: usize, out: &mut String) -> Option<usize> {
+fn closure_at(s: &[char], i: usize, out: &mut String, depth: usize) -> Option<usize> {
     let mut j = skip_space(s, i);
     // An optional name.
     if s.get(j).copied().is_some_and(is_ident_start) {
@@ -136,7 +145,7 @@ fn closure_at(s: &[char], i: usize, out: &mut String) -> Option<usize> {
             let end = expression_end(s, body);
             out.extend(s.get(i..body).unwrap_or_default());
             out.push_str("{return ");
-            rewrite(s.get(body..end).unwrap_or_default(), out);
+            rewrite(s.get(body..end).unwrap_or_default(), out, depth + 1);
             out.push('}');
             Some(end)
         }
@@ -345,6 +354,20 @@ mod tests {
             rw("var f = function () { return 1; };"),
             "var f = function () { return 1; };"
         );
+    }
+
+    #[test]
+    fn deep_nesting_stops_rewriting_instead_of_overflowing() {
+        let mut src = String::new();
+        for _ in 0..10_000 {
+            src.push_str("f(function(x) ");
+        }
+        src.push('1');
+        for _ in 0..10_000 {
+            src.push(')');
+        }
+        let out = rw(&src);
+        assert_eq!(out.matches("{return ").count(), MAX_DEPTH);
     }
 
     #[test]
