@@ -239,6 +239,31 @@ fn an_app_reads_flow_statistics_and_the_topology_from_real_traffic() {
             .status,
         400
     );
+    // Counter metrics under the same selectors: the bridge's ports 38 and 39 are edge ports,
+    // 40 its core port (its counters come per port, unlike its flow samples).
+    let counter_sources = |sel: &str| -> BTreeSet<String> {
+        server
+            .get_json(&format!("/dump/{sel}/ifinoctets/json"))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}/{}",
+                    r["agent"].as_str().unwrap(),
+                    r["dataSource"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        counter_sources("EDGE"),
+        BTreeSet::from(["127.0.0.1/38".to_string(), "127.0.0.1/39".to_string()])
+    );
+    assert_eq!(
+        counter_sources("CORE"),
+        BTreeSet::from(["127.0.0.1/40".to_string()])
+    );
     // Where a key was seen: the data sources whose rows carry it.
     for key in edge.iter().chain(&core) {
         let want: BTreeSet<(String, String)> = dump
