@@ -118,22 +118,40 @@ impl Query {
     /// [`crate::Error::NotFound`] for an unknown flow; a malformed metric name.
     pub fn answer(&self, engine: &Engine, now_ms: u64) -> Result<Json> {
         // `TOPOLOGY`, `EDGE`, `CORE` name the topology's agents and ports at this moment.
-        let needs =
+        let unresolved =
             |a: &AgentSel| matches!(a, AgentSel::Topology | AgentSel::Edge | AgentSel::Core);
+        if !self.agents().is_some_and(unresolved) {
+            return self.answer_resolved(engine, now_ms);
+        }
         let mut q = self.clone();
-        match &mut q {
+        if let Some(agents) = q.agents_mut() {
+            *agents = engine.resolve_agents(agents);
+        }
+        q.answer_resolved(engine, now_ms)
+    }
+
+    /// The agent selector of a query that has one.
+    fn agents(&self) -> Option<&AgentSel> {
+        match self {
             Query::ActiveFlows { agents, .. }
             | Query::FlowValue { agents, .. }
             | Query::FlowLocations { agents, .. }
             | Query::Metric { agents, .. }
             | Query::Dump { agents, .. }
-            | Query::Table { agents, .. }
-                if needs(agents) =>
-            {
-                *agents = engine.resolve_agents(agents);
-                q.answer_resolved(engine, now_ms)
-            }
-            _ => self.answer_resolved(engine, now_ms),
+            | Query::Table { agents, .. } => Some(agents),
+            _ => None,
+        }
+    }
+
+    fn agents_mut(&mut self) -> Option<&mut AgentSel> {
+        match self {
+            Query::ActiveFlows { agents, .. }
+            | Query::FlowValue { agents, .. }
+            | Query::FlowLocations { agents, .. }
+            | Query::Metric { agents, .. }
+            | Query::Dump { agents, .. }
+            | Query::Table { agents, .. } => Some(agents),
+            _ => None,
         }
     }
 
