@@ -440,6 +440,26 @@ fn wrapglobals_namespaces_the_api() {
     scripts.stop();
 }
 
+/// A definition reading a key flowlens never produces is accepted (as sFlow-RT does) and the
+/// script's log says so.
+#[test]
+fn set_flow_with_an_unknown_key_logs_a_warning() {
+    let d = Dir::new("typo");
+    let spec = d.script(
+        "typo.js",
+        "setFlow('typo', {keys: 'ipsource', value: 'byts'});\n\
+         setHttpHandler(function() { return 'ok'; });\n",
+    );
+    let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
+    assert_eq!(scripts.http(None, "typo.js", req(&[]), T).status, 200);
+    let log = status(&scripts)["log"].to_string();
+    assert!(
+        log.contains("setFlow('typo'): key `byts` is never produced by flowlens"),
+        "{log}"
+    );
+    scripts.stop();
+}
+
 /// The topology functions as InMon's topology apps call them: set a two-switch fabric, ask
 /// which interfaces are inter-switch links, which port an interface is, the diameter.
 #[test]
