@@ -41,7 +41,8 @@
     'topologyNodesForAgent', 'topologyInterfaceToLink', 'topologyInterfaceToPort',
     'topologyLocateHostMac', 'topologyLocatedHostMacs', 'topologyLocateHostIP',
     'topologyLocateHostIP6', 'topologyDiameter',
-    'topologyShortestPath', 'topologyMinimumSpanningTree'
+    'topologyShortestPath', 'topologyShortestPaths', 'topologyMinimumSpanningTree',
+    'topologyLinkMetric', 'topologyLinkToInterfaces'
   ].forEach(api);
   exported.push('setEventHandler', 'clearEventHandler', 'setFlowHandler', 'clearFlowHandler',
     'setIntervalHandler', 'clearIntervalHandler', 'setHttpHandler', 'clearHttpHandler',

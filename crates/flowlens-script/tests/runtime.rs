@@ -483,6 +483,7 @@ fn topology_functions_answer_from_the_topology() {
              forAgent: topologyNodesForAgent('10.0.0.2'), nodeLinks: topologyNodeLinks('leaf1'),\n\
              l12: topologyLink(link.linkname).node2, diameter: topologyDiameter(),\n\
              internal: topologyInterfaceToPort('10.0.0.1', 'internal'), located: located(),\n\
+             path: (function() { try { return topologyShortestPath('leaf1', 'leaf2'); } catch (e) { return e.message; } })(),\n\
              keys: Object.keys(getTopology())};\n\
          });\n",
     );
@@ -499,6 +500,8 @@ fn topology_functions_answer_from_the_topology() {
             "port": {"ifindex": "1", "ofport": "1", "dpid": "0000000000000001", "node": "leaf1", "port": "s1-eth1"},
             "agent": "10.0.0.2", "forAgent": ["leaf2"], "nodeLinks": ["l12"], "l12": "leaf2",
             "diameter": 1, "internal": null, "keys": ["nodes", "links"],
+            "path": "topologyShortestPath(): not available in flowlens: sFlow-RT does not document its answer \
+                     (README: sFlow-RT functions and resources flowlens does not have)",
             "located": "topologyLocatedHostMacs(): not available in flowlens: the engine does not learn \
                         where hosts attach yet (README: sFlow-RT functions and resources flowlens does not have)",
         })
