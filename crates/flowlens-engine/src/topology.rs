@@ -18,6 +18,11 @@
 //!   ports) and `CORE` (those of core ports): [`Topology::resolve`];
 //! * the aggregation modes `edge` and `core` of `/activeflows` ([`crate::AggMode`]);
 //! * the `link:<ifkey>` key function ([`Topology::link_name`]);
+//! * host location ([`Topology::observe_sflow`]): the source MAC of each Ethernet frame
+//!   sampled entering a topology agent at an edge interface (any interface of a node's agent
+//!   that no link ends at) locates that host there (`topologyLocateHostMac`,
+//!   `topologyLocatedHostMacs`). At most [`MAX_HOSTS`] hosts are kept; a location not seen for
+//!   [`HOST_TTL_MS`] expires (inferred: sFlow-RT does not document how long it keeps one);
 //! * the script functions `topologyInterfaceToLink`, `topologyInterfaceToPort`, ….
 //!
 //! Validation: `nodes` and `links` must be objects of objects; an `agent` must be an IP
@@ -29,6 +34,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::IpAddr;
 
+use flowlens_wire::sflow::{Datagram, FlowData, Interface, Sample};
 use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::error::{Error, Result};
@@ -70,6 +76,24 @@ pub struct Topology {
     ports: BTreeMap<(IpAddr, u32), (String, String)>,
     /// `(node, port)` → link name, for both ends of each link.
     link_ends: BTreeMap<(String, String), String>,
+    /// The nodes' agents.
+    agent_set: BTreeSet<IpAddr>,
+    /// Where each host (source MAC) was last seen at an edge interface.
+    hosts: BTreeMap<[u8; 6], Located>,
+}
+
+/// Most hosts located at once (new ones beyond are not located until others expire).
+pub const MAX_HOSTS: usize = 100_000;
+
+/// How long a host's location lasts without a new sample, milliseconds (30 minutes).
+pub const HOST_TTL_MS: u64 = 30 * 60 * 1000;
+
+/// Where a host was last seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Located {
+    agent: IpAddr,
+    ifindex: u32,
+    last_ms: u64,
 }
 
 /// Which ports an `EDGE`/`CORE` selector or aggregation means.
@@ -174,14 +198,23 @@ impl Topology {
             link_ends.insert((l.node1.clone(), l.port1.clone()), lname.clone());
             link_ends.insert((l.node2.clone(), l.port2.clone()), lname.clone());
         }
-        *self = Topology {
+        let agent_set = nodes.values().filter_map(|n| n.agent).collect();
+        let mut next = Topology {
             doc: Some(doc.clone()),
             version: self.version + 1,
             nodes,
             links,
             ports,
             link_ends,
+            agent_set,
+            hosts: BTreeMap::new(),
         };
+        // Hosts stay located where the new topology still has an edge interface.
+        next.hosts = std::mem::take(&mut self.hosts)
+            .into_iter()
+            .filter(|(_, l)| next.is_edge(l.agent, l.ifindex))
+            .collect();
+        *self = next;
         Ok(())
     }
 
@@ -290,10 +323,102 @@ impl Topology {
         self.link_ends.get(end).map(String::as_str)
     }
 
+    /// True when `agent`'s interface `ifindex` is an edge interface: `agent` is a node's and
+    /// no link ends at that interface.
+    pub fn is_edge(&self, agent: IpAddr, ifindex: u32) -> bool {
+        self.agent_set.contains(&agent)
+            && self
+                .ports
+                .get(&(agent, ifindex))
+                .is_none_or(|end| !self.link_ends.contains_key(end))
+    }
+
+    /// Locates hosts from the flow samples of datagram `d` received at `now_ms` (see the
+    /// module docs). Cheap when `d`'s agent is not in the topology.
+    pub fn observe_sflow(&mut self, now_ms: u64, d: &Datagram<'_>) {
+        let agent = d.agent_address();
+        if !self.agent_set.contains(&agent) {
+            return;
+        }
+        for s in d.samples() {
+            let fs = match s {
+                Ok(Sample::Flow(fs)) => fs,
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            let Interface::Index(ifindex) = fs.input() else {
+                continue;
+            };
+            if !self.is_edge(agent, ifindex) {
+                continue;
+            }
+            for r in fs.records() {
+                let Ok(r) = r else { break };
+                let FlowData::SampledHeader(h) = r.data else {
+                    continue;
+                };
+                // Ethernet (header_protocol 1): the source MAC is bytes 6..12; a group
+                // address there is no host.
+                let mac: Option<[u8; 6]> = (h.header_protocol() == 1)
+                    .then(|| h.header().get(6..12)?.try_into().ok())
+                    .flatten();
+                if let Some(mac) = mac.filter(|m| m[0] & 1 == 0) {
+                    self.locate(mac, agent, ifindex, now_ms);
+                }
+            }
+        }
+    }
+
+    fn locate(&mut self, mac: [u8; 6], agent: IpAddr, ifindex: u32, now_ms: u64) {
+        if self.hosts.len() >= MAX_HOSTS && !self.hosts.contains_key(&mac) {
+            return;
+        }
+        self.hosts.insert(
+            mac,
+            Located {
+                agent,
+                ifindex,
+                last_ms: now_ms,
+            },
+        );
+    }
+
+    /// Forgets host locations not seen for [`HOST_TTL_MS`].
+    pub fn expire_hosts(&mut self, now_ms: u64) {
+        self.hosts
+            .retain(|_, l| now_ms.saturating_sub(l.last_ms) < HOST_TTL_MS);
+    }
+
+    /// Where host `mac` was last seen (`topologyLocateHostMac`): `{mac, agent, ifindex, node,
+    /// port, lastUpdate}` (`node`/`port` when the interface is a node's port, else `null`;
+    /// `lastUpdate` in ms ago; inferred shape).
+    pub fn locate_mac(&self, now_ms: u64, mac: [u8; 6]) -> Option<Json> {
+        let l = self.hosts.get(&mac)?;
+        let end = self.ports.get(&(l.agent, l.ifindex));
+        Some(json!({
+            "mac": mac_text(mac),
+            "agent": l.agent.to_string(),
+            "ifindex": l.ifindex,
+            "node": end.map(|e| e.0.as_str()),
+            "port": end.map(|e| e.1.as_str()),
+            "lastUpdate": now_ms.saturating_sub(l.last_ms),
+        }))
+    }
+
+    /// The hosts (MACs as flow keys print them) located at `agent` (all: `None`) and
+    /// interface `ifindex` (all: `None`), sorted (`topologyLocatedHostMacs([agent, ifIndex])`).
+    pub fn located_macs(&self, agent: Option<IpAddr>, ifindex: Option<u32>) -> Vec<String> {
+        self.hosts
+            .iter()
+            .filter(|(_, l)| agent.is_none_or(|a| a == l.agent))
+            .filter(|(_, l)| ifindex.is_none_or(|i| i == l.ifindex))
+            .map(|(m, _)| mac_text(*m))
+            .collect()
+    }
+
     /// The agents of the topology's nodes (`TOPOLOGY`).
     pub fn agents(&self) -> Vec<IpAddr> {
-        let set: BTreeSet<IpAddr> = self.nodes.values().filter_map(|n| n.agent).collect();
-        set.into_iter().collect()
+        self.agent_set.iter().copied().collect()
     }
 
     /// The role of the data source `ds` in the topology; `None` when it is not one of its
@@ -371,6 +496,11 @@ impl crate::Engine {
     }
 }
 
+/// A MAC as flow keys print it: 12 lowercase hex digits.
+fn mac_text(m: [u8; 6]) -> String {
+    m.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// An ifindex given as a number or a string of digits, within 24 bits.
 pub fn ifindex_of(v: &Json) -> Option<u32> {
     let n = match v {
@@ -442,6 +572,31 @@ mod tests {
         assert_eq!(t.role(ds("10.0.0.9", 3)), None);
         assert_eq!(t.ports_with(PortRole::Edge).len(), 2);
         assert_eq!(t.ports_with(PortRole::Core).len(), 4);
+    }
+
+    #[test]
+    fn hosts_are_located_at_edge_interfaces_and_expire() {
+        let mut t = fabric();
+        let (a, b) = ([0x02, 0, 0, 0, 0, 1], [0x02, 0, 0, 0, 0, 2]);
+        t.locate(a, ip("10.0.0.1"), 1, 1_000);
+        t.locate(b, ip("10.0.0.2"), 1, 2_000);
+        assert_eq!(t.located_macs(None, None), ["020000000001", "020000000002"]);
+        assert_eq!(
+            t.located_macs(Some(ip("10.0.0.1")), Some(1)),
+            ["020000000001"]
+        );
+        let at = t.locate_mac(3_000, a).unwrap_or_default();
+        assert_eq!(at["node"], "leaf1");
+        assert_eq!(at["port"], "s1-eth1");
+        assert_eq!(at["lastUpdate"], 2_000);
+        assert!(t.is_edge(ip("10.0.0.1"), 1) && t.is_edge(ip("10.0.0.1"), 77));
+        assert!(!t.is_edge(ip("10.0.0.1"), 3) && !t.is_edge(ip("10.9.9.9"), 1));
+        t.expire_hosts(1_000 + HOST_TTL_MS);
+        assert_eq!(t.located_macs(None, None), ["020000000002"]);
+        // A new topology keeps the hosts whose interface is still an edge one.
+        let doc = t.to_json();
+        t.set(&doc).unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(t.located_macs(None, None), ["020000000002"]);
     }
 
     #[test]

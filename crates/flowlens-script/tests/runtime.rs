@@ -474,7 +474,7 @@ fn topology_functions_answer_from_the_topology() {
            },\n\
            links: {l12: {node1: 'leaf1', port1: 's1-eth2', node2: 'leaf2', port2: 's2-eth2'}}\n\
          });\n\
-         function located() { try { return topologyLocatedHostMacs('10.0.0.1', '1'); } catch (e) { return e.message; } }\n\
+         function located() { try { return topologyLocateHostIP('10.0.0.9'); } catch (e) { return e.message; } }\n\
          setHttpHandler(function(req) {\n\
            var link = topologyInterfaceToLink('10.0.0.1', '2');\n\
            return {ok: ok, version: topologyVersion(), nodes: topologyNodeNames(), links: topologyLinkNames(),\n\
@@ -483,6 +483,7 @@ fn topology_functions_answer_from_the_topology() {
              forAgent: topologyNodesForAgent('10.0.0.2'), nodeLinks: topologyNodeLinks('leaf1'),\n\
              l12: topologyLink(link.linkname).node2, diameter: topologyDiameter(),\n\
              internal: topologyInterfaceToPort('10.0.0.1', 'internal'), located: located(),\n\
+             macs: topologyLocatedHostMacs('10.0.0.1', '1'), host: topologyLocateHostMac('00:11:22:33:44:55'),\n\
              path: (function() { try { return topologyShortestPath('leaf1', 'leaf2'); } catch (e) { return e.message; } })(),\n\
              keys: Object.keys(getTopology())};\n\
          });\n",
@@ -502,8 +503,9 @@ fn topology_functions_answer_from_the_topology() {
             "diameter": 1, "internal": null, "keys": ["nodes", "links"],
             "path": "topologyShortestPath(): not available in flowlens: sFlow-RT does not document its answer \
                      (README: sFlow-RT functions and resources flowlens does not have)",
-            "located": "topologyLocatedHostMacs(): not available in flowlens: the engine does not learn \
-                        where hosts attach yet (README: sFlow-RT functions and resources flowlens does not have)",
+            "located": "topologyLocateHostIP(): not available in flowlens: hosts are located by MAC \
+                        address only (README: sFlow-RT functions and resources flowlens does not have)",
+            "macs": [], "host": null,
         })
     );
     scripts.stop();

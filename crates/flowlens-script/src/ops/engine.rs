@@ -259,11 +259,33 @@ pub(super) fn topology(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
                 })
             }))
         }
-        "topologyLocateHostMac"
-        | "topologyLocatedHostMacs"
-        | "topologyLocateHostIP"
-        | "topologyLocateHostIP6" => Err(a.bad(
-            "not available in flowlens: the engine does not learn where hosts attach yet \
+        "topologyLocateHostMac" => {
+            let text = a.str(0, "mac")?;
+            let mac = flowlens_engine::oui::parse_mac(&text)
+                .ok_or_else(|| a.bad("mac (argument 1) must be a MAC address"))?;
+            ops.host.engine(Box::new(move |e, now| {
+                Ok(opt(e.env().topology.locate_mac(now, mac)))
+            }))
+        }
+        "topologyLocatedHostMacs" => {
+            let agent = match a.get(0) {
+                Json::Null => None,
+                _ => Some(ip_arg(&a, 0)?),
+            };
+            // A data source that is no interface (`internal`, `unknown`…) has no hosts.
+            let ifindex = match a.get(1) {
+                Json::Null => None,
+                _ => match ifindex_arg(&a, 1) {
+                    Ok(i) => i,
+                    Err(_) => return Ok(Json::Array(Vec::new())),
+                },
+            };
+            read(Box::new(move |t| {
+                Json::from(t.located_macs(agent, ifindex))
+            }))
+        }
+        "topologyLocateHostIP" | "topologyLocateHostIP6" => Err(a.bad(
+            "not available in flowlens: hosts are located by MAC address only \
              (README: sFlow-RT functions and resources flowlens does not have)",
         )),
         _ => Err(a.bad(

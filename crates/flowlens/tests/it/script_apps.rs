@@ -53,6 +53,9 @@ setHttpHandler(function(req) {
               aggEdge: keysOf(activeFlows('ALL', 'fabric-src', 20, 0, 'edge')),
               core: keysOf(activeFlows('CORE', 'fabric-src', 20, 0)),
               topo: keysOf(activeFlows('TOPOLOGY', 'fabric-src', 20, 0)),
+              hostsAt38: topologyLocatedHostMacs('127.0.0.1', 38),
+              hostsAt40: topologyLocatedHostMacs('127.0.0.1', '40'),
+              host: topologyLocateHostMac('3e:95:0d:76:38:5e'),
               requests: requests};
   }
   throw 'not_found';
@@ -225,6 +228,20 @@ fn an_app_reads_flow_statistics_and_the_topology_from_real_traffic() {
     assert_eq!(list(&t["core"]), core, "{t}");
     assert_eq!(list(&t["topo"]), keys_at(&dump, None, &[]), "{t}");
     assert_eq!(t["requests"], 2);
+    // Hosts are located where their frames enter at an edge port (the capture's `top`:
+    // 3e950d76385e enters at 38, 0eb6e4cb188d at 40, the uplink, where no host is located).
+    assert_eq!(t["hostsAt38"], json!(["3e950d76385e"]), "{t}");
+    assert_eq!(t["hostsAt40"], json!([]), "{t}");
+    assert_eq!(
+        (
+            &t["host"]["agent"],
+            &t["host"]["ifindex"],
+            &t["host"]["node"],
+            &t["host"]["port"]
+        ),
+        (&json!("127.0.0.1"), &json!(38), &json!("ovs"), &json!("h1")),
+        "{t}"
+    );
     let rest_core: BTreeSet<String> = server
         .get_json("/activeflows/ALL/fabric-src/json?aggMode=core")
         .as_array()
