@@ -445,6 +445,76 @@ impl Topology {
             .collect()
     }
 
+    /// The links of a shortest path from node `from` to node `to`, in order
+    /// (`topologyShortestPath(from, to)`; inferred: sFlow-RT documents only "array"): fewest
+    /// links, ties broken by link name; `[]` from a node to itself; `None` when either node is
+    /// unknown or no path joins them.
+    pub fn shortest_path(&self, from: &str, to: &str) -> Option<Vec<String>> {
+        let known = |n: &str| {
+            self.nodes.contains_key(n) || self.links.values().any(|l| l.node1 == n || l.node2 == n)
+        };
+        if !known(from) || !known(to) {
+            return None;
+        }
+        // BFS over nodes, remembering the link each node was reached by.
+        let mut via: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+        let mut queue = VecDeque::from([from]);
+        let mut seen = BTreeSet::from([from]);
+        while let Some(n) = queue.pop_front() {
+            if n == to {
+                break;
+            }
+            for (name, l) in &self.links {
+                let other = if l.node1 == n {
+                    l.node2.as_str()
+                } else if l.node2 == n {
+                    l.node1.as_str()
+                } else {
+                    continue;
+                };
+                if seen.insert(other) {
+                    via.insert(other, (name.as_str(), n));
+                    queue.push_back(other);
+                }
+            }
+        }
+        if !seen.contains(to) {
+            return None;
+        }
+        let mut path = Vec::new();
+        let mut at = to;
+        while at != from {
+            let (link, prev) = via.get(at)?;
+            path.push((*link).to_string());
+            at = prev;
+        }
+        path.reverse();
+        Some(path)
+    }
+
+    /// The links of a minimum spanning tree (a forest when the topology is not connected),
+    /// every link weighing the same: Kruskal's algorithm over the links in name order, so the
+    /// answer is deterministic (`topologyMinimumSpanningTree()`; inferred shape: the link
+    /// names, sorted).
+    pub fn minimum_spanning_tree(&self) -> Vec<String> {
+        let mut parent: BTreeMap<&str, &str> = BTreeMap::new();
+        fn root<'n>(parent: &BTreeMap<&'n str, &'n str>, mut n: &'n str) -> &'n str {
+            while let Some(p) = parent.get(n).filter(|p| **p != n) {
+                n = p;
+            }
+            n
+        }
+        let mut tree = Vec::new();
+        for (name, l) in &self.links {
+            let (a, b) = (root(&parent, &l.node1), root(&parent, &l.node2));
+            if a != b {
+                parent.insert(a, b);
+                tree.push(name.clone());
+            }
+        }
+        tree
+    }
+
     /// The largest number of links on a shortest path between two connected nodes
     /// (`topologyDiameter()`); 0 without links.
     pub fn diameter(&self) -> usize {
@@ -561,6 +631,22 @@ mod tests {
         assert_eq!(l["remotenode"], "leaf2");
         assert_eq!(t.diameter(), 2);
         assert_eq!(t.agents().len(), 3);
+        assert_eq!(
+            t.shortest_path("leaf1", "leaf2"),
+            Some(vec!["l1".into(), "l2".into()])
+        );
+        assert_eq!(t.shortest_path("leaf2", "leaf2"), Some(vec![]));
+        assert_eq!(t.shortest_path("leaf1", "nowhere"), None);
+        assert_eq!(t.minimum_spanning_tree(), ["l1", "l2"]);
+        let mut ring = Topology::default();
+        ring.set(&json!({"links": {
+            "ab": {"node1": "a", "port1": "1", "node2": "b", "port2": "1"},
+            "bc": {"node1": "b", "port1": "2", "node2": "c", "port2": "1"},
+            "ca": {"node1": "c", "port1": "2", "node2": "a", "port2": "2"}}}))
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(ring.minimum_spanning_tree(), ["ab", "bc"]);
+        assert_eq!(ring.shortest_path("a", "c"), Some(vec!["ca".into()]));
+        assert_eq!(ring.diameter(), 1);
     }
 
     #[test]

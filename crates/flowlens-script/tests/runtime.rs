@@ -484,7 +484,8 @@ fn topology_functions_answer_from_the_topology() {
              l12: topologyLink(link.linkname).node2, diameter: topologyDiameter(),\n\
              internal: topologyInterfaceToPort('10.0.0.1', 'internal'), located: located(),\n\
              macs: topologyLocatedHostMacs('10.0.0.1', '1'), host: topologyLocateHostMac('00:11:22:33:44:55'),\n\
-             path: (function() { try { return topologyShortestPath('leaf1', 'leaf2'); } catch (e) { return e.message; } })(),\n\
+             path: topologyShortestPath('leaf1', 'leaf2'), tree: topologyMinimumSpanningTree(),\n\
+             paths: (function() { try { return topologyShortestPaths('leaf1', 'leaf2', 2); } catch (e) { return e.message; } })(),\n\
              keys: Object.keys(getTopology())};\n\
          });\n",
     );
@@ -501,7 +502,8 @@ fn topology_functions_answer_from_the_topology() {
             "port": {"ifindex": "1", "ofport": "1", "dpid": "0000000000000001", "node": "leaf1", "port": "s1-eth1"},
             "agent": "10.0.0.2", "forAgent": ["leaf2"], "nodeLinks": ["l12"], "l12": "leaf2",
             "diameter": 1, "internal": null, "keys": ["nodes", "links"],
-            "path": "topologyShortestPath(): not available in flowlens: sFlow-RT does not document its answer \
+            "path": ["l12"], "tree": ["l12"],
+            "paths": "topologyShortestPaths(): not available in flowlens: sFlow-RT does not document its answer \
                      (README: sFlow-RT functions and resources flowlens does not have)",
             "located": "topologyLocateHostIP(): not available in flowlens: hosts are located by MAC \
                         address only (README: sFlow-RT functions and resources flowlens does not have)",

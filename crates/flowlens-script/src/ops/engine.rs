@@ -259,6 +259,13 @@ pub(super) fn topology(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
                 })
             }))
         }
+        "topologyShortestPath" => {
+            let (from, to) = (a.str(0, "node1")?, a.str(1, "node2")?);
+            read(Box::new(move |t| {
+                t.shortest_path(&from, &to).map_or(Json::Null, Json::from)
+            }))
+        }
+        "topologyMinimumSpanningTree" => read(Box::new(|t| Json::from(t.minimum_spanning_tree()))),
         "topologyLocateHostMac" => {
             let text = a.str(0, "mac")?;
             let mac = flowlens_engine::oui::parse_mac(&text)
