@@ -15,7 +15,7 @@
 //! it unchanged, other attributes included) and indexed:
 //!
 //! * agent selectors `TOPOLOGY` (the agents of the nodes), `EDGE` (the data sources of edge
-//!   ports) and `CORE` (those of core ports): [`Topology::resolve`];
+//!   ports) and `CORE` (those of core ports): [`Engine::resolve_agents`](crate::Engine::resolve_agents);
 //! * the aggregation modes `edge` and `core` of `/activeflows` ([`crate::AggMode`]);
 //! * the `link:<ifkey>` key function ([`Topology::link_name`]);
 //! * host location ([`Topology::observe_sflow`]): the source MAC of each Ethernet frame
