@@ -78,6 +78,23 @@ mod tests {
     fn typos_are_named_and_real_keys_are_not() {
         assert!(is_known("ipsource") && is_known("inputifindex") && is_known("bytes"));
         assert!(is_known("ipfix:flowEndReason"));
+        for k in [
+            "reason",
+            "dnsqname",
+            "icmptype",
+            "vlan",
+            "bgpas",
+            "tcpflags",
+            "udpsourceport",
+            "stack",
+            "direction",
+            "ipbytes",
+            "outputifindex",
+            "macdestination",
+            "ip6nexthdr",
+        ] {
+            assert!(is_known(k), "{k}");
+        }
         let w = warnings(&json!({"keys": "ipsource,group:ipdestination:ddos", "value": "byts"}));
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("`byts`"), "{w:?}");
