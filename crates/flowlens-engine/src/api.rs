@@ -47,6 +47,18 @@ pub enum Query {
         /// The flow key, its parts joined by the definition's separator.
         key: String,
     },
+    /// `GET /flowlocations/{agent}/{name}/json?key=…`: where a key of a flow was seen, an
+    /// array of `{agent, dataSource, value}` (the key's smoothed value at that data source),
+    /// largest first; `[]` when no data source holds it. The shape is inferred: sFlow-RT's
+    /// description says only "list".
+    FlowLocations {
+        /// The agents whose data sources count.
+        agents: AgentSel,
+        /// The flow definition.
+        name: String,
+        /// The flow key, its parts joined by the definition's separator.
+        key: String,
+    },
     /// `GET /metric/{agent}/{metrics}/json`, `metric(agent, metrics, filter)`: an array of
     /// statistics ([`Engine::metric_json`]).
     Metric {
@@ -105,6 +117,45 @@ impl Query {
     /// # Errors
     /// [`crate::Error::NotFound`] for an unknown flow; a malformed metric name.
     pub fn answer(&self, engine: &Engine, now_ms: u64) -> Result<Json> {
+        // `TOPOLOGY`, `EDGE`, `CORE` name the topology's agents and ports at this moment.
+        let unresolved =
+            |a: &AgentSel| matches!(a, AgentSel::Topology | AgentSel::Edge | AgentSel::Core);
+        if !self.agents().is_some_and(unresolved) {
+            return self.answer_resolved(engine, now_ms);
+        }
+        let mut q = self.clone();
+        if let Some(agents) = q.agents_mut() {
+            *agents = engine.resolve_agents(agents);
+        }
+        q.answer_resolved(engine, now_ms)
+    }
+
+    /// The agent selector of a query that has one.
+    fn agents(&self) -> Option<&AgentSel> {
+        match self {
+            Query::ActiveFlows { agents, .. }
+            | Query::FlowValue { agents, .. }
+            | Query::FlowLocations { agents, .. }
+            | Query::Metric { agents, .. }
+            | Query::Dump { agents, .. }
+            | Query::Table { agents, .. } => Some(agents),
+            _ => None,
+        }
+    }
+
+    fn agents_mut(&mut self) -> Option<&mut AgentSel> {
+        match self {
+            Query::ActiveFlows { agents, .. }
+            | Query::FlowValue { agents, .. }
+            | Query::FlowLocations { agents, .. }
+            | Query::Metric { agents, .. }
+            | Query::Dump { agents, .. }
+            | Query::Table { agents, .. } => Some(agents),
+            _ => None,
+        }
+    }
+
+    fn answer_resolved(&self, engine: &Engine, now_ms: u64) -> Result<Json> {
         match self {
             Query::ActiveFlows {
                 agents,
@@ -133,6 +184,15 @@ impl Query {
                     .flow_value(now_ms, agents, ds, flow, key)?
                     .map_or(Json::Null, Json::from))
             }
+            Query::FlowLocations { agents, name, key } => Ok(Json::Array(
+                engine
+                    .flow_locations(now_ms, agents, name, key)?
+                    .into_iter()
+                    .map(|(ds, v)| {
+                        json!({"agent": ds.agent.to_string(), "dataSource": ds.name().to_string(), "value": v})
+                    })
+                    .collect(),
+            )),
             Query::Metric {
                 agents,
                 metrics,

@@ -123,6 +123,9 @@ impl Collector {
                 match Datagram::parse(payload) {
                     Ok(d) => {
                         self.engine.add_sflow_from(now_ms, Some(from), &d);
+                        if self.engine.env().topology.is_set() {
+                            self.engine.env_mut().topology.observe_sflow(now_ms, &d);
+                        }
                         Handled::Decoded(Export::Sflow)
                     }
                     Err(_) => {
@@ -180,9 +183,11 @@ impl Collector {
     }
 
     /// Once-a-second housekeeping at `now_ms`: the engine's smoothing, expiry, thresholds and
-    /// flow logs, and NetFlow/IPFIX data held for a template longer than its TTL.
+    /// flow logs, host locations of the topology not seen for their TTL, and NetFlow/IPFIX
+    /// data held for a template longer than its TTL.
     pub fn tick(&mut self, now_ms: u64) {
         self.engine.tick(now_ms);
+        self.engine.env_mut().topology.expire_hosts(now_ms);
         self.session.expire(now_ms);
     }
 

@@ -1,4 +1,5 @@
-//! What key functions and filters look values up in: groups, maps, the OUI table, geo data.
+//! What key functions and filters look values up in: groups, maps, the OUI table, geo data,
+//! and the topology.
 
 use core::fmt;
 use std::net::IpAddr;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use crate::groups::Groups;
 use crate::maps::Maps;
 use crate::oui::OuiTable;
+use crate::topology::Topology;
 
 /// Lookup tables for key functions. Owned by the engine; changed by `setGroups`/`setMap`.
 #[derive(Debug, Default)]
@@ -19,6 +21,9 @@ pub struct Env {
     pub oui: Option<Arc<OuiTable>>,
     /// Country / AS number lookups for `country:` and `asn:` (absent: both yield no value).
     pub geo: Option<Arc<dyn GeoLookup>>,
+    /// The network topology (`/topology/json`, `setTopology`): the `TOPOLOGY`/`EDGE`/`CORE`
+    /// agent selectors and the `edge`/`core` aggregation modes read it.
+    pub topology: Topology,
 }
 
 /// A source of country and AS data for addresses (for example a MaxMind database), used by

@@ -22,6 +22,8 @@
 //! * [`groups`], [`maps`], [`oui`]: the tables key functions look things up in ([`Env`]).
 //! * [`counters`], [`summary`]: counter metrics from sFlow counter samples and their summary
 //!   statistics.
+//! * [`topology`]: the network topology (`/topology/json`) behind the `TOPOLOGY`, `EDGE` and
+//!   `CORE` agent selectors and the `edge`/`core` aggregation modes.
 //! * [`agents`], [`persist`], [`baseline`], [`geo`]: per-agent session statistics, the
 //!   definitions document for restarts, temporal baselines, MaxMind lookups.
 //!
@@ -44,6 +46,7 @@ pub mod geo;
 pub mod groups;
 mod json_query;
 pub mod keybuf;
+pub mod known_keys;
 pub mod maps;
 pub mod oui;
 pub mod persist;
@@ -53,6 +56,7 @@ pub mod select;
 pub mod summary;
 mod table;
 pub mod threshold;
+pub mod topology;
 
 pub use collector::{Collector, CollectorStats, Handled};
 pub use engine::{
@@ -65,3 +69,4 @@ pub use keybuf::{KeyBuf, KeyName, Schema, Slot};
 pub use sample::{DataSource, DataSourceId};
 pub use select::AgentSel;
 pub use threshold::{Event, Threshold};
+pub use topology::Topology;

@@ -3,10 +3,11 @@
 //! bytes.
 //!
 //! Shape (`version` 1): `{"version":1,"groups":{name:{label:[cidr]}},"maps":{name:{label:
-//! [value]}},"flows":{name:definition},"thresholds":{name:threshold}}`, each definition in the
-//! form `GET /flow/{name}/json` shows it. Restoring applies groups and maps first (flows may
-//! name them), then flows, then thresholds; an item that no longer compiles is skipped and
-//! reported, the others are restored.
+//! [value]}},"flows":{name:definition},"thresholds":{name:threshold},"topology":{…}}`, each
+//! definition in the form `GET /flow/{name}/json` shows it; `topology` (the `/topology/json`
+//! document) only once one was set. Restoring applies the topology, groups and maps first
+//! (flows may name them), then flows, then thresholds; an item that no longer compiles is
+//! skipped and reported, the others are restored.
 
 use serde_json::{Map as JsonMap, Value as Json};
 
@@ -31,13 +32,19 @@ impl Engine {
             .names()
             .filter_map(|n| Some((n.to_string(), self.env().maps.get(n)?.to_json())))
             .collect();
-        serde_json::json!({
+        let mut doc = serde_json::json!({
             "version": DEFINITIONS_VERSION,
             "groups": groups,
             "maps": maps,
             "flows": self.flows_json(),
             "thresholds": self.thresholds_json(),
-        })
+        });
+        if self.env().topology.is_set() {
+            if let Some(o) = doc.as_object_mut() {
+                o.insert("topology".into(), self.env().topology.to_json());
+            }
+        }
+        doc
     }
 
     /// Restores a [`Engine::definitions`] document. Returns the items that failed (each
@@ -58,6 +65,11 @@ impl Engine {
             }
         }
         let mut failed = Vec::new();
+        if let Some(t) = obj.get("topology") {
+            if let Err(e) = self.set_topology(t) {
+                failed.push(Error::invalid("topology", "topology", e.to_string()));
+            }
+        }
         let section = |name: &str| {
             obj.get(name)
                 .and_then(Json::as_object)
@@ -111,7 +123,12 @@ mod tests {
             &json!({"metric":"ddos","value":1000,"byFlow":true,"timeout":5}),
         )
         .unwrap();
+        e.set_topology(
+            &json!({"nodes":{"s1":{"agent":"10.0.0.1","ports":{"p1":{"ifindex":"1"}}}},"links":{}}),
+        )
+        .unwrap();
         let doc = e.definitions();
+        assert_eq!(doc["topology"]["nodes"]["s1"]["agent"], "10.0.0.1");
         let text = serde_json::to_string(&doc).unwrap();
 
         let mut r = Engine::default();

@@ -475,7 +475,36 @@ fn oui_uri_geo_and_unsupported() {
     );
 
     assert_eq!(eval("host:macsource:os_name", &kv), None);
-    assert_eq!(eval("link:inputifindex", &[("inputifindex", "1")]), None);
+    // link: names the topology link at the sample agent's interface.
+    let with_agent = [
+        ("agent", "10.0.0.1"),
+        ("inputifindex", "3"),
+        ("outputifindex", "1"),
+    ];
+    assert_eq!(eval("link:inputifindex", &with_agent), None, "no topology");
+    let mut topo_env = Env::default();
+    topo_env
+        .topology
+        .set(&json!({
+            "nodes": {"s1": {"agent": "10.0.0.1", "ports": {"p1": {"ifindex": "1"}, "p3": {"ifindex": "3"}}},
+                      "s2": {"agent": "10.0.0.2", "ports": {"p9": {"ifindex": "9"}}}},
+            "links": {"s1-s2": {"node1": "s1", "port1": "p3", "node2": "s2", "port2": "p9"}}
+        }))
+        .unwrap();
+    assert_eq!(
+        eval_in(&topo_env, "link:inputifindex", &with_agent),
+        s("s1-s2")
+    );
+    assert_eq!(
+        eval_in(&topo_env, "link:outputifindex", &with_agent),
+        None,
+        "edge port"
+    );
+    assert_eq!(
+        eval_in(&topo_env, "link:inputifindex", &[("inputifindex", "3")]),
+        None,
+        "no agent"
+    );
     assert_eq!(eval("dns:ipsource", &ip), None);
 }
 

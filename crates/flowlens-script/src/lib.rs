@@ -9,7 +9,10 @@
 //!   (`<apps>/<app>/scripts/*.js`); the server offers it events and flow records and routes
 //!   HTTP requests to it.
 //! * [`ScriptHandle`] ([`script`]): one script: its thread, inbox, status and counters.
-//! * `runtime`: the QuickJS runtime of a script and its limits (memory, time per call).
+//! * `runtime`: the QuickJS runtime of a script and its limits (memory, time per call);
+//!   scripts run as sloppy-mode JavaScript, as sFlow-RT's do.
+//! * `source`: the `// wrapglobals:` header and the rewrite of Rhino/Nashorn expression
+//!   closures (`function(el) el.key`).
 //! * `ops` and `prelude.js`: sFlow-RT's API (`setFlow`, `activeFlows`, `setEventHandler`,
 //!   `syslog`, `http`, `runCmd`, `storeSet`, …), reference in
 //!   `../shared/reference/sflow-rt-api.md` §2.
@@ -28,6 +31,7 @@ pub mod host;
 mod ops;
 mod runtime;
 pub mod script;
+mod source;
 pub mod state;
 
 pub use apps::{find_apps, Scripts};

@@ -12,7 +12,10 @@
     if (r.e !== undefined) throw new Error(r.e);
     return r.v;
   }
+  // Every global the API defines, for `// wrapglobals: NAME`.
+  var exported = [];
   function api(name) {
+    exported.push(name);
     g[name] = function () {
       return call(name, Array.prototype.slice.call(arguments));
     };
@@ -30,8 +33,77 @@
     // utilities
     'getSystemProperty', 'getSystemPropertyNames', 'scriptdir',
     'logFine', 'logInfo', 'logWarning', 'logSevere',
-    'baselineCreate', 'baselineCheck', 'baselineStatistics', 'baselineReset', 'baselineDelete'
+    'baselineCreate', 'baselineCheck', 'baselineStatistics', 'baselineReset', 'baselineDelete',
+    'formatNumber', 'md5', 'datasourceInfo',
+    // topology
+    'setTopology', 'getTopology', 'topologyVersion', 'topologyNodeNames', 'topologyLinkNames',
+    'topologyNode', 'topologyLink', 'topologyNodeLinks', 'topologyAgentForNode',
+    'topologyNodesForAgent', 'topologyInterfaceToLink', 'topologyInterfaceToPort',
+    'topologyLocateHostMac', 'topologyLocatedHostMacs', 'topologyLocateHostIP',
+    'topologyLocateHostIP6', 'topologyDiameter',
+    'topologyShortestPath', 'topologyShortestPaths', 'topologyMinimumSpanningTree',
+    'topologyLinkMetric', 'topologyLinkToInterfaces'
   ].forEach(api);
+  exported.push('setEventHandler', 'clearEventHandler', 'setFlowHandler', 'clearFlowHandler',
+    'setIntervalHandler', 'clearIntervalHandler', 'setHttpHandler', 'clearHttpHandler',
+    'httpAsync', 'include', 'formatDate');
+
+  // formatDate(date, pattern): a Java SimpleDateFormat pattern (the letters y M d H h m s S
+  // a E z Z, quoted text in '…'), in UTC; a number is milliseconds since the epoch.
+  g.formatDate = function (d, fmt) {
+    var t = d instanceof Date ? d : new Date(d === undefined ? Date.now() : d);
+    if (isNaN(t.getTime())) throw new Error('formatDate(): not a date: ' + d);
+    if (fmt === undefined || fmt === null) return t.toISOString();
+    var days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+    var months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    function pad(n, w) { var s = String(n); while (s.length < w) s = '0' + s; return s; }
+    var out = '';
+    var i = 0;
+    fmt = String(fmt);
+    while (i < fmt.length) {
+      var c = fmt.charAt(i);
+      if (c === "'") {
+        var j = fmt.indexOf("'", i + 1);
+        if (j === i + 1) { out += "'"; i += 2; continue; }
+        if (j < 0) j = fmt.length;
+        out += fmt.substring(i + 1, j);
+        i = j + 1;
+        continue;
+      }
+      var n = 1;
+      while (fmt.charAt(i + n) === c) n++;
+      switch (c) {
+        case 'y': out += n === 2 ? pad(t.getUTCFullYear() % 100, 2) : pad(t.getUTCFullYear(), n); break;
+        case 'M': out += n >= 4 ? ['January', 'February', 'March', 'April', 'May', 'June', 'July',
+          'August', 'September', 'October', 'November', 'December'][t.getUTCMonth()]
+          : n === 3 ? months[t.getUTCMonth()] : pad(t.getUTCMonth() + 1, n); break;
+        case 'd': out += pad(t.getUTCDate(), n); break;
+        case 'H': out += pad(t.getUTCHours(), n); break;
+        case 'h': out += pad(t.getUTCHours() % 12 || 12, n); break;
+        case 'm': out += pad(t.getUTCMinutes(), n); break;
+        case 's': out += pad(t.getUTCSeconds(), n); break;
+        case 'S': out += pad(t.getUTCMilliseconds(), n); break;
+        case 'a': out += t.getUTCHours() < 12 ? 'AM' : 'PM'; break;
+        case 'E': out += days[t.getUTCDay()]; break;
+        case 'z': out += 'UTC'; break;
+        case 'Z': out += '+0000'; break;
+        case 'X': out += 'Z'; break;
+        default: out += fmt.substr(i, n);
+      }
+      i += n;
+    }
+    return out;
+  };
+
+  // `// wrapglobals: NAME`: the API's globals move under one object (called by the loader).
+  g.__flowlens_wrapglobals = function (ns) {
+    var o = {};
+    exported.forEach(function (name) {
+      o[name] = g[name];
+      delete g[name];
+    });
+    g[ns] = o;
+  };
 
   var handlers = { event: null, flow: null, interval: null, http: null };
   var pending = {};
@@ -80,6 +152,7 @@
     }
   };
   g.include = function (file) {
+    // The source comes back with expression closures rewritten (as for the script).
     var src = call('include', [file]);
     if (src !== null) (0, eval)(src);
   };

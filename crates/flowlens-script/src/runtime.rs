@@ -17,7 +17,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rquickjs::{Context, Ctx, Function, Runtime};
+use rquickjs::context::EvalOptions;
+use rquickjs::{Context, Ctx, Function, Module, Runtime};
 
 use serde_json::{json, Value as Json};
 
@@ -29,6 +30,12 @@ use crate::{Config, Error, Host};
 
 /// The API prelude, evaluated before the script.
 const PRELUDE: &str = include_str!("prelude.js");
+/// The prelude's name in stack frames.
+const PRELUDE_NAME: &str = "flowlens-prelude.js";
+/// The name QuickJS gives code evaluated from text: the script's frames (see [`Js::load`]).
+const SCRIPT_FRAME: &str = "eval_script";
+/// Largest script file loaded, bytes.
+const MAX_SCRIPT_BYTES: u64 = 16 << 20;
 
 /// Why a script must stop.
 #[derive(Debug)]
@@ -71,8 +78,6 @@ pub(crate) struct Js {
     config: Arc<Config>,
     shared: Arc<Shared>,
     id: String,
-    /// The script's file name, as stack frames show it.
-    file: String,
 }
 
 impl Js {
@@ -138,7 +143,6 @@ impl Js {
             config,
             shared,
             id,
-            file: spec.file(),
         };
         js.install()
             .map_err(|e| Error::Script(format!("cannot install the API: {e}")))?;
@@ -171,16 +175,40 @@ impl Js {
             ctx.globals()
                 .set("__flowlens_op", op)
                 .map_err(|e| e.to_string())?;
-            ctx.eval::<(), _>(PRELUDE)
-                .map_err(|e| describe(&ctx, e, "eval_script"))
+            // A module, so its frames carry their own name and never look like the script's.
+            Module::evaluate(ctx.clone(), PRELUDE_NAME, PRELUDE)
+                .and_then(|p| p.finish::<()>())
+                .map_err(|e| describe(&ctx, e, PRELUDE_NAME))
         })
     }
 
-    /// Runs the script's top-level code from its file (so stack frames name the file).
+    /// Runs the script's top-level code from its file, as sFlow-RT does: ordinary (sloppy)
+    /// JavaScript, not strict mode, after the rewrite of expression closures
+    /// ([`crate::source`]) and with the API under one name when the header says
+    /// `// wrapglobals: NAME`. Errors name the script's line.
     pub(crate) fn load(&mut self, path: &std::path::Path) -> Result<(), Stop> {
+        let src = match std::fs::metadata(path) {
+            Ok(m) if m.len() > MAX_SCRIPT_BYTES => {
+                return Err(Stop::Fatal(format!(
+                    "{} is larger than {MAX_SCRIPT_BYTES} bytes",
+                    path.display()
+                )))
+            }
+            _ => std::fs::read_to_string(path)
+                .map_err(|e| Stop::Fatal(format!("cannot read {}: {e}", path.display())))?,
+        };
+        let wrap = crate::source::wrapglobals(&src);
+        let code = crate::source::rewrite_expression_closures(&src);
         let limit = self.config.load_time_limit;
         let r = self.enter(limit, |ctx| {
-            ctx.eval_file::<(), _>(path).map(|()| Json::Null)
+            if let Some(ns) = &wrap {
+                let f: Function = ctx.globals().get("__flowlens_wrapglobals")?;
+                f.call::<_, ()>((ns.as_str(),))?;
+            }
+            let mut opts = EvalOptions::default();
+            opts.strict = false;
+            ctx.eval_with_options::<(), _>(code, opts)
+                .map(|()| Json::Null)
         });
         match r {
             Ok(_) => Ok(()),
@@ -256,7 +284,7 @@ impl Js {
         self.budget.expired.set(false);
         self.budget.deadline.set(Some(Instant::now() + limit));
         let cpu0 = thread_cpu();
-        let file = &self.file;
+        let file = SCRIPT_FRAME;
         let r = self
             .ctx
             .with(|ctx| f(&ctx).map_err(|e| describe(&ctx, e, file)));

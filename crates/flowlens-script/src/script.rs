@@ -80,6 +80,12 @@ impl ScriptHandle {
         &self.spec
     }
 
+    /// Waits until the script has loaded (its top-level code ran) or died, at most until
+    /// `deadline`; true when it did.
+    pub fn wait_loaded(&self, deadline: Instant) -> bool {
+        self.shared.wait_settled(deadline)
+    }
+
     /// Still running (loaded and not stopped by a limit or an exception at top level).
     pub fn alive(&self) -> bool {
         self.shared.alive.load(Ordering::Relaxed)
@@ -235,6 +241,7 @@ fn run(
     if let Err(stop) = js.load(&spec.path) {
         return died(stop.to_string());
     }
+    shared.settle();
     let mut next_interval: Option<Instant> = None;
     loop {
         // The interval handler's schedule follows its current period.

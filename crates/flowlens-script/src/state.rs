@@ -141,6 +141,9 @@ pub struct Globals {
 pub struct Shared {
     pub(crate) globals: Arc<Globals>,
     pub(crate) alive: AtomicBool,
+    /// Loading is over (the top-level code ran, or the script died), with its signal.
+    pub(crate) settled: Mutex<bool>,
+    pub(crate) settled_cv: std::sync::Condvar,
     pub(crate) stop: AtomicBool,
     pub(crate) error: Mutex<Option<String>>,
     pub(crate) last_handler_error: Mutex<Option<String>>,
@@ -164,6 +167,8 @@ impl Shared {
         Shared {
             globals,
             alive: AtomicBool::new(true),
+            settled: Mutex::new(false),
+            settled_cv: std::sync::Condvar::new(),
             stop: AtomicBool::new(false),
             error: Mutex::new(None),
             last_handler_error: Mutex::new(None),
@@ -259,5 +264,28 @@ impl Shared {
     pub(crate) fn died(&self, msg: String) {
         self.alive.store(false, Ordering::Relaxed);
         *lock(&self.error) = Some(msg);
+        self.settle();
+    }
+
+    /// Marks loading as over and wakes [`Shared::wait_settled`].
+    pub(crate) fn settle(&self) {
+        *lock(&self.settled) = true;
+        self.settled_cv.notify_all();
+    }
+
+    /// Waits until loading is over or `deadline` passes; true when it is over.
+    pub(crate) fn wait_settled(&self, deadline: std::time::Instant) -> bool {
+        let mut done = lock(&self.settled);
+        while !*done {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            done = match self.settled_cv.wait_timeout(done, left) {
+                Ok((g, _)) => g,
+                Err(p) => p.into_inner().0,
+            };
+        }
+        true
     }
 }

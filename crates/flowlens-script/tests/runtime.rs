@@ -350,3 +350,165 @@ fn run_cmd_is_refused_unless_allowed() {
     assert!(r.body.contains("--allow-run-cmd"), "{}", r.body);
     scripts.stop();
 }
+
+// ---------------------------------------------------------------------------------------------
+// sFlow-RT's published apps: scripts written the way InMon writes them
+
+/// The loading and handler idioms of InMon's apps: a top-level assignment to an undeclared
+/// name (`lastQueryTime = …`), `for (key in obj)` without `var` inside a handler, Rhino/Nashorn
+/// expression closures (`function(el) el.key`), `if(!setGroups(…))` as a success check,
+/// sFlow-RT's utilities, and a handler error that names its own line.
+#[test]
+fn app_idioms_run_as_on_sflow_rt() {
+    let d = Dir::new("idioms");
+    let spec = d.script(
+        "app.js",
+        "// author: test\n\
+         // version: 1.0\n\
+         lastQueryTime = 0;\n\
+         settings = {a: 1, b: 2, c: 3};\n\
+         if(!setGroups('local', {lan: ['10.0.0.0/8'], other: ['0.0.0.0/0']})) throw 'setGroups failed';\n\
+         var sorted = [{key: 'x', value: 1}, {key: 'y', value: 3}].sort(function(a, b) b.value - a.value);\n\
+         var names = sorted.map(function(el) el.key);\n\
+         setHttpHandler(function(req) {\n\
+           lastQueryTime = 1;\n\
+           var out = [];\n\
+           for (param in req.query) out.push(param);\n\
+           for (key in settings) out.push(key + '=' + settings[key]);\n\
+           if (req.query.fail) {\n\
+             var n = 1;\n\
+             undefinedFunction(n);\n\
+           }\n\
+           return {names: names, out: out, last: lastQueryTime,\n\
+                   num: formatNumber(1234567.891, '#,###.##'), pct: formatNumber(0.256, '0.0%'),\n\
+                   md5: md5('flowlens'), date: formatDate(0, \"yyyy-MM-dd'T'HH:mm:ss\"),\n\
+                   map: setMap('svc', {web: ['80']}), info: datasourceInfo('10.0.0.1', '3')};\n\
+         });\n",
+    );
+    let h = host();
+    let scripts = Scripts::start(vec![spec], h.clone(), Config::default()).unwrap();
+    let r = scripts.http(None, "app.js", req(&[("q", "1")]), T);
+    assert_eq!(r.status, 200, "{r:?} {}", status(&scripts));
+    assert_eq!(
+        serde_json::from_str::<Json>(&r.body).unwrap(),
+        json!({
+            "names": ["y", "x"], "out": ["q", "a=1", "b=2", "c=3"], "last": 1,
+            "num": "1,234,567.89", "pct": "25.6%",
+            // `printf flowlens | md5sum`
+            "md5": "1e83a117ef45a100eb1940b5cf0b213a",
+            "date": "1970-01-01T00:00:00", "map": true, "info": null,
+        })
+    );
+    assert!(h.engine.lock().unwrap().env().groups.get("local").is_some());
+    // The error names the line that failed (15), not the handler's first line (8).
+    let r = scripts.http(None, "app.js", req(&[("fail", "1")]), T);
+    assert_eq!(r.status, 500);
+    assert!(
+        r.body.contains("undefinedFunction is not defined"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("line 15"), "{}", r.body);
+    assert_eq!(status(&scripts)["alive"], true);
+    scripts.stop();
+}
+
+/// `// wrapglobals: rt` puts the API under `rt`, so a script may define its own `logInfo`.
+#[test]
+fn wrapglobals_namespaces_the_api() {
+    let d = Dir::new("wrap");
+    let spec = d.script(
+        "wrapped.js",
+        "// wrapglobals: rt\n\
+         var said = [];\n\
+         function logInfo(msg) { said.push(msg); }\n\
+         logInfo('mine');\n\
+         rt.setFlow('wrapped', {keys: 'ipsource', value: 'frames'});\n\
+         rt.setHttpHandler(function(req) {\n\
+           return {said: said, global: typeof setFlow, wrapped: typeof rt.activeFlows};\n\
+         });\n",
+    );
+    let h = host();
+    let scripts = Scripts::start(vec![spec], h.clone(), Config::default()).unwrap();
+    let r = scripts.http(None, "wrapped.js", req(&[]), T);
+    assert_eq!(r.status, 200, "{r:?} {}", status(&scripts));
+    assert_eq!(
+        serde_json::from_str::<Json>(&r.body).unwrap(),
+        json!({"said": ["mine"], "global": "undefined", "wrapped": "function"})
+    );
+    assert!(h.engine.lock().unwrap().flow("wrapped").is_some());
+    scripts.stop();
+}
+
+/// A definition reading a key flowlens never produces is accepted (as sFlow-RT does) and the
+/// script's log says so.
+#[test]
+fn set_flow_with_an_unknown_key_logs_a_warning() {
+    let d = Dir::new("typo");
+    let spec = d.script(
+        "typo.js",
+        "setFlow('typo', {keys: 'ipsource', value: 'byts'});\n\
+         setHttpHandler(function() { return 'ok'; });\n",
+    );
+    let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
+    assert_eq!(scripts.http(None, "typo.js", req(&[]), T).status, 200);
+    let log = status(&scripts)["log"].to_string();
+    assert!(
+        log.contains("setFlow('typo'): key `byts` is never produced by flowlens"),
+        "{log}"
+    );
+    scripts.stop();
+}
+
+/// The topology functions as InMon's topology apps call them: set a two-switch fabric, ask
+/// which interfaces are inter-switch links, which port an interface is, the diameter.
+#[test]
+fn topology_functions_answer_from_the_topology() {
+    let d = Dir::new("topo");
+    let spec = d.script(
+        "topo.js",
+        "var ok = setTopology({\n\
+           nodes: {\n\
+             leaf1: {agent: '10.0.0.1', ports: {'s1-eth1': {ifindex: '1', ofport: '1', dpid: '0000000000000001'}, 's1-eth2': {ifindex: '2'}}},\n\
+             leaf2: {agent: '10.0.0.2', ports: {'s2-eth1': {ifindex: '1'}, 's2-eth2': {ifindex: '2'}}}\n\
+           },\n\
+           links: {l12: {node1: 'leaf1', port1: 's1-eth2', node2: 'leaf2', port2: 's2-eth2'}}\n\
+         });\n\
+         function located() { try { return topologyLocateHostIP('10.0.0.9'); } catch (e) { return e.message; } }\n\
+         setHttpHandler(function(req) {\n\
+           var link = topologyInterfaceToLink('10.0.0.1', '2');\n\
+           return {ok: ok, version: topologyVersion(), nodes: topologyNodeNames(), links: topologyLinkNames(),\n\
+             link: link, edge: topologyInterfaceToLink('10.0.0.1', '1'),\n\
+             port: topologyInterfaceToPort('10.0.0.1', '1'), agent: topologyAgentForNode('leaf2'),\n\
+             forAgent: topologyNodesForAgent('10.0.0.2'), nodeLinks: topologyNodeLinks('leaf1'),\n\
+             l12: topologyLink(link.linkname).node2, diameter: topologyDiameter(),\n\
+             internal: topologyInterfaceToPort('10.0.0.1', 'internal'), located: located(),\n\
+             macs: topologyLocatedHostMacs('10.0.0.1', '1'), host: topologyLocateHostMac('00:11:22:33:44:55'),\n\
+             path: topologyShortestPath('leaf1', 'leaf2'), tree: topologyMinimumSpanningTree(),\n\
+             paths: (function() { try { return topologyShortestPaths('leaf1', 'leaf2', 2); } catch (e) { return e.message; } })(),\n\
+             keys: Object.keys(getTopology())};\n\
+         });\n",
+    );
+    let scripts = Scripts::start(vec![spec], host(), Config::default()).unwrap();
+    let r = scripts.http(None, "topo.js", req(&[]), T);
+    assert_eq!(r.status, 200, "{r:?} {}", status(&scripts));
+    assert_eq!(
+        serde_json::from_str::<Json>(&r.body).unwrap(),
+        json!({
+            "ok": true, "version": 1, "nodes": ["leaf1", "leaf2"], "links": ["l12"],
+            "link": {"linkname": "l12", "link": "l12", "localnode": "leaf1", "localport": "s1-eth2",
+                     "remotenode": "leaf2", "remoteport": "s2-eth2"},
+            "edge": null,
+            "port": {"ifindex": "1", "ofport": "1", "dpid": "0000000000000001", "node": "leaf1", "port": "s1-eth1"},
+            "agent": "10.0.0.2", "forAgent": ["leaf2"], "nodeLinks": ["l12"], "l12": "leaf2",
+            "diameter": 1, "internal": null, "keys": ["nodes", "links"],
+            "path": ["l12"], "tree": ["l12"],
+            "paths": "topologyShortestPaths(): not available in flowlens: sFlow-RT does not document its answer \
+                     (README: sFlow-RT functions and resources flowlens does not have)",
+            "located": "topologyLocateHostIP(): not available in flowlens: hosts are located by MAC \
+                        address only (README: sFlow-RT functions and resources flowlens does not have)",
+            "macs": [], "host": null,
+        })
+    );
+    scripts.stop();
+}

@@ -68,6 +68,9 @@ impl Counters {
                 })
                 .collect();
             for (key, src) in srcs {
+                if !agents.contains_ds(crate::sample::DataSource::new(*ip, key.0, key.1)) {
+                    continue;
+                }
                 if !filter.is_empty() {
                     let vals: Vec<Option<String>> = attrs
                         .iter()

@@ -14,6 +14,7 @@ use crate::sample::{DataSource, DataSourceId};
 use crate::select::AgentSel;
 use crate::table::{Entry, Table};
 use crate::threshold::Event;
+use crate::topology::PortRole;
 
 /// sFlow-RT's default `maxFlows` for `/activeflows` and `activeFlows()`.
 pub const DEFAULT_MAX_FLOWS: usize = 100;
@@ -73,10 +74,17 @@ impl Engine {
         } = *q;
         let flow = self.find_flow(name)?;
         let def = &flow.def;
+        let role = match agg {
+            AggMode::Edge => Some(PortRole::Edge),
+            AggMode::Core => Some(PortRole::Core),
+            AggMode::Max | AggMode::Sum => None,
+        };
+        let topology = &self.env.topology;
         let tables: Vec<(DataSource, &Table)> = flow
             .tables
             .iter()
-            .filter(|(ds, _)| agents.contains(ds.agent))
+            .filter(|(ds, _)| agents.contains_ds(**ds))
+            .filter(|(ds, _)| role.is_none_or(|r| topology.role(**ds) == Some(r)))
             .map(|(ds, t)| (*ds, t))
             .collect();
         let (t, main) = (def.t_secs, &def.value);
@@ -98,10 +106,12 @@ impl Engine {
                         let v = e.value(now_ms, t, main);
                         merged
                             .entry(k)
-                            .and_modify(|m| match agg {
-                                AggMode::Max if v > m.0 => *m = (v, *ds, e),
-                                AggMode::Max => {}
-                                AggMode::Sum => m.0 += v,
+                            .and_modify(|m| {
+                                if agg.sums() {
+                                    m.0 += v;
+                                } else if v > m.0 {
+                                    *m = (v, *ds, e);
+                                }
                             })
                             .or_insert((v, *ds, e));
                     }
@@ -133,7 +143,7 @@ impl Engine {
                     e.samples(now_ms, t),
                     e.ci95(now_ms, t, main),
                 );
-                if agg == AggMode::Sum && tables.len() > 1 {
+                if agg.sums() && tables.len() > 1 {
                     // Sum the other data sources' samples, variances and values[] for this key.
                     let (mut samples, mut var) = (0.0, 0.0);
                     let mut values = vec![0.0; def.values.len()];
@@ -174,7 +184,7 @@ impl Engine {
         }
         let mut sums: Map<&str, f64> = map();
         for (ds, t) in &flow.tables {
-            if agents.contains(ds.agent) {
+            if agents.contains_ds(*ds) {
                 for (k, e) in &t.entries {
                     *sums.entry(k).or_default() += e.total;
                 }
@@ -245,7 +255,7 @@ impl Engine {
         let def = &flow.def;
         let mut rows: Vec<(f64, Json)> = Vec::new();
         for (ds, table) in &flow.tables {
-            if !agents.contains(ds.agent) {
+            if !agents.contains_ds(*ds) {
                 continue;
             }
             let total: f64 = table
@@ -298,10 +308,33 @@ impl Engine {
         Ok(flow
             .tables
             .iter()
-            .filter(|(ds, _)| agents.contains(ds.agent) && data_source.is_none_or(|id| id == ds.id))
+            .filter(|(ds, _)| agents.contains_ds(**ds) && data_source.is_none_or(|id| id == ds.id))
             .filter_map(|(_, t)| t.entries.get(key))
             .map(|e| e.value(now_ms, def.t_secs, &def.value))
             .reduce(f64::max))
+    }
+
+    /// The selected data sources whose table of definition `name` holds `key`, with the key's
+    /// smoothed value there, largest first (`/flowlocations`: where a flow was seen).
+    pub fn flow_locations(
+        &self,
+        now_ms: u64,
+        agents: &AgentSel,
+        name: &str,
+        key: &str,
+    ) -> Result<Vec<(DataSource, f64)>> {
+        let flow = self.find_flow(name)?;
+        let def = &flow.def;
+        let mut v: Vec<(DataSource, f64)> = flow
+            .tables
+            .iter()
+            .filter(|(ds, _)| agents.contains_ds(**ds))
+            .filter_map(|(ds, t)| Some((*ds, t.entries.get(key)?)))
+            .map(|(ds, e)| (ds, e.value(now_ms, def.t_secs, &def.value)))
+            .filter(|(_, v)| *v > 0.0)
+            .collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(v)
     }
 
     /// Splits `/flowvalue`'s and `flowValue()`'s name: a defined flow's name as is (`None`),

@@ -67,21 +67,37 @@ pub enum AggMode {
     Max,
     /// The sum over data sources.
     Sum,
+    /// `edge`: the sum over the data sources of the topology's edge ports only (inferred: a
+    /// flow enters the fabric at one edge port, where ingress sampling sees it once, so the
+    /// sum counts it once; without a topology nothing is selected).
+    Edge,
+    /// `core`: the largest value over the data sources of the topology's core ports only
+    /// (inferred: a flow crosses several inter-switch links, so the largest counts it once).
+    Core,
 }
 
 impl AggMode {
-    /// Parses `max` / `sum` (case-insensitive); sFlow-RT's topology modes `edge`/`core` need a
-    /// topology and are refused.
+    /// Parses `max`, `sum`, `edge`, `core` (case-insensitive).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] for anything else.
     pub fn parse(s: &str) -> Result<AggMode> {
         match s.to_ascii_lowercase().as_str() {
             "max" => Ok(AggMode::Max),
             "sum" => Ok(AggMode::Sum),
+            "edge" => Ok(AggMode::Edge),
+            "core" => Ok(AggMode::Core),
             _ => Err(Error::invalid(
                 "activeflows",
                 "aggMode",
-                format!("`{s}`: expected max or sum"),
+                format!("`{s}`: expected max, sum, edge or core"),
             )),
         }
+    }
+
+    /// True when values of a key at several data sources add up (`sum`, `edge`).
+    pub const fn sums(self) -> bool {
+        matches!(self, AggMode::Sum | AggMode::Edge)
     }
 }
 

@@ -88,8 +88,13 @@ pub(crate) enum Node {
         arg: Box<Node>,
         attr: AsnAttr,
     },
-    /// `host:`, `link:`, `dns:`: sFlow-RT functions that need state this engine does not keep
-    /// (Host sFlow inventory, topology, reverse DNS). They parse and always yield null.
+    /// `link:<ifkey>`: the topology link at interface `arg` of the sample's `agent`.
+    Link {
+        arg: Box<Node>,
+        agent: Slot,
+    },
+    /// `host:`, `dns:`: sFlow-RT functions that need state this engine does not keep
+    /// (Host sFlow inventory, reverse DNS). They parse and always yield null.
     Unsupported,
 }
 
@@ -199,6 +204,11 @@ impl Node {
                     AsnAttr::Descr => d,
                     AsnAttr::Both => format!("{n} {d}"),
                 }))
+            }
+            Node::Link { arg, agent } => {
+                let agent = keys.ip(*agent)?;
+                let ifindex: u32 = arg.value(keys, env)?.trim().parse().ok()?;
+                env.topology.link_name(agent, ifindex).map(Cow::Borrowed)
             }
             Node::Unsupported => None,
         }

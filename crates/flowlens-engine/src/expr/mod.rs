@@ -33,7 +33,8 @@
 //! | `uri:<key>:<part>` | a URL component (see `uri.rs`): `scheme`, `authority`, `userinfo`, `host`, `port`, `path`, `query`, `fragment` |
 //! | `country:<key>[:<attr>]` | country code from [`Env::geo`] (null without one) |
 //! | `asn:<key>[:number\|descr\|both]` | AS number, description, or `"<number> <descr>"` (*inferred*) from [`Env::geo`] |
-//! | `host:`, `link:`, `dns:` | parsed for compatibility; always null (need Host sFlow inventory, topology, reverse DNS) |
+//! | `link:<ifkey>` | the name of the topology link (`/topology/json`) at interface `<ifkey>` (`inputifindex`, `outputifindex`) of the sample's agent; null at an edge port or without a topology |
+//! | `host:`, `dns:` | parsed for compatibility; always null (need Host sFlow inventory, reverse DNS) |
 //!
 //! The legacy keys `sourcegroup` and `destinationgroup` (pre-`group:` sFlow-RT, used by the
 //! 2013 blog scripts) are the group of `ipsource` (else `ip6source`) / `ipdestination` (else

@@ -303,8 +303,18 @@ impl Parser<'_, '_> {
                 };
                 Node::Asn { arg, attr }
             }
+            "link" => {
+                let arg = b(a.key(self)?);
+                while a.has_more() {
+                    a.lit(self, "an attribute")?;
+                }
+                Node::Link {
+                    arg,
+                    agent: self.schema.intern("agent")?,
+                }
+            }
             _ => {
-                // host:, link:, dns: take a key and optional attributes.
+                // host:, dns: take a key and optional attributes.
                 a.key(self)?;
                 while a.has_more() {
                     a.lit(self, "an attribute")?;

@@ -22,9 +22,26 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
         "setFlow" => {
             let name = a.str(0, "name")?;
             let spec = a.get(1).clone();
-            run(Box::new(move |e, _| {
-                e.set_flow(&name, &spec).map(|()| Json::Null)
-            }))
+            // Keys flowlens never produces are logged as the script's warnings.
+            let warnings = run(Box::new(move |e, _| {
+                e.set_flow(&name, &spec)?;
+                Ok(Json::from(
+                    e.flow_warnings(&name)
+                        .into_iter()
+                        .map(|w| format!("setFlow('{name}'): {w}"))
+                        .collect::<Vec<_>>(),
+                ))
+            }))?;
+            for w in warnings
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Json::as_str)
+            {
+                ops.shared.log("warning", w);
+                eprintln!("flowlens: script {}: warning: {w}", ops.id);
+            }
+            Ok(Json::Null)
         }
         "clearFlow" => {
             let name = a.str(0, "name")?;
@@ -43,19 +60,21 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
                 Ok(Json::Bool(e.clear_threshold(&name)))
             }))
         }
+        // setGroups and setMap answer `true` on success: apps test the result
+        // (`if(!setGroups(…)) …`); an invalid set throws.
         "setGroups" => {
             // setGroups(groups): the legacy set (sourcegroup/destinationgroup);
             // setGroups(name, groups): a named set for group:<key>:<name>.
             if a.args.len() <= 1 || a.get(1).is_null() {
                 let groups = a.get(0).clone();
                 run(Box::new(move |e, _| {
-                    e.set_legacy_groups(&groups).map(|()| Json::Null)
+                    e.set_legacy_groups(&groups).map(|()| Json::Bool(true))
                 }))
             } else {
                 let name = a.str(0, "name")?;
                 let groups = a.get(1).clone();
                 run(Box::new(move |e, _| {
-                    e.set_groups(&name, &groups).map(|()| Json::Null)
+                    e.set_groups(&name, &groups).map(|()| Json::Bool(true))
                 }))
             }
         }
@@ -63,7 +82,28 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
             let name = a.str(0, "name")?;
             let map = a.get(1).clone();
             run(Box::new(move |e, _| {
-                e.set_map(&name, &map).map(|()| Json::Null)
+                e.set_map(&name, &map).map(|()| Json::Bool(true))
+            }))
+        }
+        "datasourceInfo" => {
+            // datasourceInfo(agent, ds): {samplingRate, effectiveSamplingRate, flowSamples,
+            // counterSamples, effectivePollingInterval (seconds)}; null when unknown.
+            let agent = ip_arg(&a, 0)?;
+            let DataSourceId(ds) = a
+                .str(1, "dataSource")?
+                .trim()
+                .parse::<DataSourceId>()
+                .map_err(|e| a.bad(e.to_string()))?;
+            run(Box::new(move |e, _| {
+                Ok(e.agents().data_source(agent, ds).map_or(Json::Null, |i| {
+                    serde_json::json!({
+                        "samplingRate": i.sampling_rate,
+                        "effectiveSamplingRate": i.effective_sampling_rate,
+                        "flowSamples": i.flow_samples,
+                        "counterSamples": i.counter_samples,
+                        "effectivePollingInterval": i.effective_polling_interval_secs,
+                    })
+                }))
             }))
         }
         "activeFlows" => {
@@ -161,6 +201,122 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
         "flows" => query(Query::Flows),
         "thresholds" => query(Query::Thresholds),
         _ => Err(a.bad("not an engine function")),
+    }
+}
+
+/// The `topology*` functions, `setTopology`, `getTopology` (sFlow-RT's Topology group),
+/// answered from the engine's [`Topology`](flowlens_engine::Topology). Lookups of names that
+/// are not there answer `null` (or an empty array for lists).
+pub(super) fn topology(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
+    let host = ops.host.clone();
+    let read = move |f: Box<dyn FnOnce(&flowlens_engine::Topology) -> Json + Send>| {
+        host.engine(Box::new(move |e, _| Ok(f(&e.env().topology))))
+    };
+    let opt = |v: Option<Json>| v.unwrap_or(Json::Null);
+    match a.function {
+        "setTopology" => {
+            let doc = a.get(0).clone();
+            ops.host.engine(Box::new(move |e, _| {
+                e.set_topology(&doc).map(|()| Json::Bool(true))
+            }))
+        }
+        "getTopology" => read(Box::new(|t| t.to_json())),
+        "topologyVersion" => read(Box::new(|t| Json::from(t.version()))),
+        "topologyNodeNames" => read(Box::new(|t| Json::from(t.node_names()))),
+        "topologyLinkNames" => read(Box::new(|t| Json::from(t.link_names()))),
+        "topologyDiameter" => read(Box::new(|t| Json::from(t.diameter()))),
+        "topologyNode" | "topologyLink" | "topologyNodeLinks" | "topologyAgentForNode" => {
+            let name = a.str(0, "name")?;
+            let f = a.function.to_string();
+            read(Box::new(move |t| match f.as_str() {
+                "topologyNode" => opt(t.node(&name)),
+                "topologyLink" => opt(t.link(&name)),
+                "topologyNodeLinks" => Json::from(t.node_links(&name)),
+                _ => t
+                    .agent_for_node(&name)
+                    .map_or(Json::Null, |ip| Json::from(ip.to_string())),
+            }))
+        }
+        "topologyNodesForAgent" => {
+            let agent = ip_arg(&a, 0)?;
+            let ifindex = ifindex_arg(&a, 1)?;
+            read(Box::new(move |t| {
+                Json::from(t.nodes_for_agent(agent, ifindex))
+            }))
+        }
+        "topologyInterfaceToLink" | "topologyInterfaceToPort" => {
+            let agent = ip_arg(&a, 0)?;
+            let to_link = a.function == "topologyInterfaceToLink";
+            // `internal`, `unknown`, `multiple`, `discard` data sources are no interface.
+            let Some(ifindex) = ifindex_arg(&a, 1).ok().flatten() else {
+                return Ok(Json::Null);
+            };
+            read(Box::new(move |t| {
+                opt(if to_link {
+                    t.interface_to_link(agent, ifindex)
+                } else {
+                    t.interface_to_port(agent, ifindex)
+                })
+            }))
+        }
+        "topologyShortestPath" => {
+            let (from, to) = (a.str(0, "node1")?, a.str(1, "node2")?);
+            read(Box::new(move |t| {
+                t.shortest_path(&from, &to).map_or(Json::Null, Json::from)
+            }))
+        }
+        "topologyMinimumSpanningTree" => read(Box::new(|t| Json::from(t.minimum_spanning_tree()))),
+        "topologyLocateHostMac" => {
+            let text = a.str(0, "mac")?;
+            let mac = flowlens_engine::oui::parse_mac(&text)
+                .ok_or_else(|| a.bad("mac (argument 1) must be a MAC address"))?;
+            ops.host.engine(Box::new(move |e, now| {
+                Ok(opt(e.env().topology.locate_mac(now, mac)))
+            }))
+        }
+        "topologyLocatedHostMacs" => {
+            let agent = match a.get(0) {
+                Json::Null => None,
+                _ => Some(ip_arg(&a, 0)?),
+            };
+            // A data source that is no interface (`internal`, `unknown`…) has no hosts.
+            let ifindex = match a.get(1) {
+                Json::Null => None,
+                _ => match ifindex_arg(&a, 1) {
+                    Ok(i) => i,
+                    Err(_) => return Ok(Json::Array(Vec::new())),
+                },
+            };
+            read(Box::new(move |t| {
+                Json::from(t.located_macs(agent, ifindex))
+            }))
+        }
+        "topologyLocateHostIP" | "topologyLocateHostIP6" => Err(a.bad(
+            "not available in flowlens: hosts are located by MAC address only \
+             (README: sFlow-RT functions and resources flowlens does not have)",
+        )),
+        _ => Err(a.bad(
+            "not available in flowlens: sFlow-RT does not document its answer \
+             (README: sFlow-RT functions and resources flowlens does not have)",
+        )),
+    }
+}
+
+/// Argument `i` as an agent address.
+fn ip_arg(a: &Args<'_>, i: usize) -> Result<IpAddr> {
+    a.str(i, "agent")?
+        .trim()
+        .parse()
+        .map_err(|_| a.bad(format!("agent (argument {}) must be an IP address", i + 1)))
+}
+
+/// Argument `i` as an optional ifIndex (a number or digits; `null`/absent: `None`).
+fn ifindex_arg(a: &Args<'_>, i: usize) -> Result<Option<u32>> {
+    match a.get(i) {
+        Json::Null => Ok(None),
+        v => flowlens_engine::topology::ifindex_of(v)
+            .map(Some)
+            .ok_or_else(|| a.bad(format!("ifIndex (argument {}) must be an integer", i + 1))),
     }
 }
 

@@ -5,7 +5,7 @@
 //! The JavaScript definitions of the functions (argument defaults, handlers, `include`) are in
 //! `prelude.js`; they pass their arguments through `JSON.stringify`, so values arrive here as
 //! JSON (`undefined` as `null`). Submodules by what they touch: [`engine`] (flows, thresholds,
-//! groups, maps, metrics — through the [`Host`]), [`act`] (syslog, Graphite, HTTP, runCmd),
+//! groups, maps, metrics, topology — through the [`Host`]), [`act`] (syslog, Graphite, HTTP, runCmd),
 //! [`store`] (persistent and shared key/value stores), [`util`] (logging, properties,
 //! includes, baselines).
 
@@ -59,7 +59,12 @@ impl Ops {
             "setFlow" | "clearFlow" | "activeFlows" | "flowValue" | "setThreshold"
             | "clearThreshold" | "thresholdTriggered" | "setGroups" | "setMap" | "metric"
             | "dump" | "table" | "agents" | "metrics" | "flowKeys" | "flows" | "thresholds"
-            | "groups" | "maps" | "analyzer" | "version" => engine::call(self, a),
+            | "groups" | "maps" | "analyzer" | "version" | "datasourceInfo" => {
+                engine::call(self, a)
+            }
+            n if n.starts_with("topology") || n == "setTopology" || n == "getTopology" => {
+                engine::topology(self, a)
+            }
             // actions
             "syslog" | "graphite" | "http" | "http2" | "httpAsync" | "runCmd"
             | "dnsGetAllByName" => act::call(self, a),

@@ -65,6 +65,15 @@ const SECTIONS: [&str; 4] = ["groups", "maps", "flows", "thresholds"];
 
 /// Sets back every item that differs between `before` and `after`.
 pub(crate) fn undo(engine: &mut Engine, before: &Json, after: &Json) {
+    // The topology is one document: set back whole when the change touched it (an empty one
+    // when there was none before).
+    if before.get("topology") != after.get("topology") {
+        let was = before
+            .get("topology")
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({"nodes": {}, "links": {}}));
+        let _ = engine.set_topology(&was);
+    }
     let empty = JsonMap::new();
     let items = |doc: &'_ Json, section: &str| -> JsonMap<String, Json> {
         doc.get(section)

@@ -81,7 +81,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         listeners.extend(Listener::bind_group(name, addr, args.rcvbuf, args.workers)?);
     }
 
-    let engine = load_engine(&state);
+    let (engine, oui_note) = load_engine(&state);
     let session = load_session(&state)?;
     let apps = scripts::apps_dir(args, &state);
     let specs = scripts::specs(args, &apps)?;
@@ -118,6 +118,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     drop(batch_tx);
 
+    // Said once everything started, so a start-up failure stays one line.
+    eprintln!("flowlens: {oui_note}");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("http")
@@ -166,6 +168,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How long the start-up line waits for scripts to load before counting them.
+const SCRIPT_LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Serves HTTP until SIGINT/SIGTERM.
 async fn serve(
     http: std::net::TcpListener,
@@ -190,9 +195,27 @@ async fn serve(
         udp.join(", "),
         state.path().display()
     );
-    let scripts = shared.scripts.get().map_or(0, |s| s.iter().count());
-    if scripts > 0 {
-        eprintln!("flowlens: {scripts} script(s) running; status at /scripts/json");
+    // Counts only scripts still alive once they have loaded (one that failed has already
+    // said why), from a thread of its own so serving does not wait for slow loads.
+    if shared.scripts.get().is_some_and(|s| !s.is_empty()) {
+        let scripts = Arc::clone(&shared.scripts);
+        std::thread::spawn(move || {
+            let Some(s) = scripts.get() else { return };
+            let deadline = std::time::Instant::now() + SCRIPT_LOAD_WAIT;
+            let settled = s.iter().filter(|h| h.wait_loaded(deadline)).count();
+            let alive = s.iter().filter(|h| h.alive()).count();
+            let total = s.iter().count();
+            let loading = total - settled;
+            let stopped = total - alive;
+            let mut line = format!("flowlens: {} script(s) running", alive - loading.min(alive));
+            if loading > 0 {
+                line.push_str(&format!(", {loading} still loading"));
+            }
+            if stopped > 0 {
+                line.push_str(&format!(", {stopped} stopped"));
+            }
+            eprintln!("{line}; status at /scripts/json");
+        });
     }
     let http_stats = Arc::clone(&shared.receive.http);
     let app = api::router(shared, stop_rx);
@@ -243,16 +266,31 @@ fn writes(args: &Settings) -> Result<Writes> {
 
 /// A fresh engine with the saved definitions restored (items that fail are reported and the
 /// file as read is kept beside it, since the next save drops them; a document that is not one
-/// is set aside) and Debian's OUI table when installed.
-fn load_engine(state: &StateDir) -> Engine {
+/// is set aside) and Debian's OUI table when installed, with a line saying whether `oui:`
+/// keys have their table.
+fn load_engine(state: &StateDir) -> (Engine, String) {
     let mut engine = Engine::new(Limits::default());
     let oui = std::path::Path::new(crate::top::DEBIAN_OUI);
-    if let Ok(text) = std::fs::read_to_string(oui) {
-        match flowlens_engine::oui::OuiTable::parse_csv(&text) {
-            Ok(t) => engine.env_mut().oui = Some(Arc::new(t)),
-            Err(e) => eprintln!("flowlens: {}: {e}; oui: names unavailable", oui.display()),
-        }
-    }
+    // `oui:<mac>:name` keys need the table: say so when it is missing, never stay silent.
+    let note = match std::fs::read_to_string(oui) {
+        Ok(text) => match flowlens_engine::oui::OuiTable::parse_csv(&text) {
+            Ok(t) => {
+                let note = format!(
+                    "OUI table {} ({} vendors) for oui: keys",
+                    oui.display(),
+                    t.len()
+                );
+                engine.env_mut().oui = Some(Arc::new(t));
+                note
+            }
+            Err(e) => format!("{}: {e}; oui: names unavailable", oui.display()),
+        },
+        Err(e) => format!(
+            "no OUI table at {} ({e}): oui:<mac>:name keys stay empty \
+             (install Debian's ieee-data package)",
+            oui.display()
+        ),
+    };
     if let Some(doc) = state.load_definitions() {
         match engine.restore_definitions(&doc) {
             Ok(failed) => {
@@ -279,7 +317,7 @@ fn load_engine(state: &StateDir) -> Engine {
             Err(e) => state.set_aside_file(DEFINITIONS_FILE, &e.to_string()),
         }
     }
-    engine
+    (engine, note)
 }
 
 /// A NetFlow/IPFIX session with the saved templates, restored from the file template by

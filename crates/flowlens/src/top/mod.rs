@@ -34,6 +34,13 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
     lookups(&mut engine, args)?;
     let defs = define(&mut engine, args)?;
     let agg = AggMode::parse(&args.agg_mode).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if matches!(agg, AggMode::Edge | AggMode::Core) {
+        anyhow::bail!(
+            "aggMode `{}` needs a topology (PUT /topology/json to `flowlens run`); \
+             `top` takes max or sum",
+            args.agg_mode
+        );
+    }
     let out = io::stdout();
     let mut out = BufWriter::new(out.lock());
     let every_ms = args.every.map(|s| (s * 1000.0) as u64);

@@ -35,6 +35,7 @@ mod run_readme;
 mod run_reliability;
 mod run_state;
 mod script_api;
+mod script_apps;
 mod script_ddos_ovs;
 mod script_dns;
 mod script_graphite;

@@ -123,7 +123,7 @@ fn errors_are_400_with_a_message_and_unknown_names_404() {
         204
     );
     for path in [
-        "/activeflows/ALL/pair/json?aggMode=edge",
+        "/activeflows/ALL/pair/json?aggMode=diagonal",
         "/activeflows/ALL/pair/json?maxFlows=ten",
         "/activeflows/ALL/pair/json?minValue=x",
         "/events/json?timeout=-1",

@@ -1,4 +1,5 @@
-//! Script endpoints: `/scripts/json` (status of every script), the scripts' HTTP handlers at
+//! Script endpoints: `/scripts/json` (status of every script), the apps (`/apps/json`, their
+//! health at `/app/<app>/status` and `/status`), the scripts' HTTP handlers at
 //! `/script/<file>/json` (sFlow-RT's older form) and `/app/<app>/scripts/<file>/…/json`, and
 //! the apps' static files at `/app/<app>/html/…`.
 
@@ -184,4 +185,62 @@ fn stays_inside(dir: &std::path::Path, path: &str) -> bool {
         return false;
     }
     !target.is_dir() || inside(&target.join("index.html"))
+}
+
+/// The running apps: `(name, its scripts)`, in start order (scripts given with `--script`
+/// belong to no app).
+fn apps_of(api: &Api) -> Vec<(String, Vec<&flowlens_script::ScriptHandle>)> {
+    let mut out: Vec<(String, Vec<&flowlens_script::ScriptHandle>)> = Vec::new();
+    for h in api.scripts.get().into_iter().flat_map(|s| s.iter()) {
+        let Some(app) = h.spec().app.clone() else {
+            continue;
+        };
+        match out.iter_mut().find(|(a, _)| *a == app) {
+            Some((_, v)) => v.push(h),
+            None => out.push((app, vec![h])),
+        }
+    }
+    out
+}
+
+/// `GET /apps/json`: `{app: {entry, scripts}}`: `entry` is `/html/` when the app has pages
+/// (else `null`; inferred), `scripts` its script files.
+pub(super) async fn apps_json(State(api): State<Api>) -> ApiResult {
+    let doc: serde_json::Map<String, serde_json::Value> = apps_of(&api)
+        .into_iter()
+        .map(|(app, scripts)| {
+            let html = api.apps.join(&app).join("html").is_dir();
+            let files: Vec<String> = scripts.iter().map(|h| h.spec().file()).collect();
+            let entry = html.then_some("/html/");
+            (app, serde_json::json!({"entry": entry, "scripts": files}))
+        })
+        .collect();
+    json_ok(serde_json::Value::Object(doc))
+}
+
+/// `OK` (200) when every script in `scripts` is alive, else `UNAVAILABLE` (503).
+fn health(scripts: &[&flowlens_script::ScriptHandle]) -> Response {
+    if scripts.iter().all(|h| h.alive()) {
+        (StatusCode::OK, "OK").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE").into_response()
+    }
+}
+
+/// `GET /app/{app}/status`: the app's health (404 for an app not running).
+pub(super) async fn app_status(State(api): State<Api>, Path(app): Path<String>) -> ApiResult {
+    let apps = apps_of(&api);
+    let (_, scripts) = apps
+        .iter()
+        .find(|(a, _)| *a == app)
+        .ok_or_else(|| ApiError::not_found("app", &app))?;
+    Ok(health(scripts))
+}
+
+/// `GET /status`: `OK` when every app's scripts are alive, else `UNAVAILABLE` (503).
+pub(super) async fn status(State(api): State<Api>) -> ApiResult {
+    let apps = apps_of(&api);
+    let all: Vec<&flowlens_script::ScriptHandle> =
+        apps.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+    Ok(health(&all))
 }

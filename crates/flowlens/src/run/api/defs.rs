@@ -1,5 +1,5 @@
 //! Definition endpoints besides flows: groups (`/group/…`, including the legacy one-argument
-//! set), maps (`/map/…`) and thresholds (`/threshold/…`).
+//! set), maps (`/map/…`), thresholds (`/threshold/…`) and the topology (`/topology/json`).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -224,4 +224,21 @@ pub(super) async fn threshold_delete(
     Path(name): Path<String>,
 ) -> ApiResult {
     delete_named(&api, "threshold", name, Engine::clear_threshold).await
+}
+
+/// `GET /topology/json`: the topology document as set (`{}` before any).
+pub(super) async fn topology_get(State(api): State<Api>) -> ApiResult {
+    json_ok(
+        api.core
+            .call(|c: &mut Core| c.engine().env().topology.to_json())
+            .await?,
+    )
+}
+
+/// `PUT /topology/json`: replaces the topology (400 naming the bad node, port or link);
+/// saved with the definitions before the 204 (500 and undone when it cannot be).
+pub(super) async fn topology_put(State(api): State<Api>, body: Bytes) -> ApiResult {
+    let spec = parse_body(&body)?;
+    durable(&api, move |e| e.set_topology(&spec)).await??;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -20,17 +20,36 @@ pub(super) async fn flows_defs(State(api): State<Api>) -> ApiResult {
     json_ok(answer(&api, Query::Flows).await?)
 }
 
+/// `GET /flow/{name}/json`: the definition as given, plus `warnings` (an array of messages)
+/// when it reads keys flowlens never produces (`flowlens_engine::known_keys`).
 pub(super) async fn flow_get(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
-    get_named(&api, "flow", name, |e, n| e.flow(n).cloned()).await
+    get_named(&api, "flow", name, |e, n| {
+        let mut spec = e.flow(n).cloned()?;
+        let warnings = e.flow_warnings(n);
+        if let (false, Some(o)) = (warnings.is_empty(), spec.as_object_mut()) {
+            o.insert("warnings".into(), Json::from(warnings));
+        }
+        Some(spec)
+    })
+    .await
 }
 
+/// `PUT /flow/{name}/json`; a definition reading keys flowlens never produces is accepted
+/// (as sFlow-RT does) and each such key logged as a warning.
 pub(super) async fn flow_put(
     State(api): State<Api>,
     Path(name): Path<String>,
     body: Bytes,
 ) -> ApiResult {
     definition_body("flow", &body)?;
-    put_named(&api, name, &body, |e, n, spec| e.set_flow(n, spec)).await
+    put_named(&api, name, &body, |e, n, spec| {
+        e.set_flow(n, spec)?;
+        for w in e.flow_warnings(n) {
+            eprintln!("flowlens: warning: flow {n}: {w}");
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub(super) async fn flow_delete(State(api): State<Api>, Path(name): Path<String>) -> ApiResult {
@@ -103,6 +122,21 @@ pub(super) async fn flow_value(
         )),
         v => json_ok(v),
     }
+}
+
+/// `GET /flowlocations/{agent}/{name}/json?key=…`: the data sources where the key is active.
+pub(super) async fn flow_locations(
+    State(api): State<Api>,
+    Path((agent, name)): Path<(String, String)>,
+    q: QueryString<Vec<(String, String)>>,
+) -> ApiResult {
+    let p = params(q);
+    let agents = AgentSel::parse(&agent)?;
+    let key = p
+        .get("key")
+        .ok_or_else(|| ApiError::bad("parameter key is required"))?
+        .to_string();
+    json_ok(answer(&api, Query::FlowLocations { agents, name, key }).await?)
 }
 
 /// Runs `query` until it returns something or `wait` has passed, waking when the engine

@@ -4,8 +4,10 @@
 //! Handlers parse the request, run a short job on the engine thread ([`CoreHandle::call`])
 //! that copies out what the answer needs, and build the JSON here. Status codes: 200 with
 //! JSON (text for `/version`); 204 for a successful PUT or DELETE, sent once the definitions
-//! are saved (500 with the reason when they cannot be, the change undone: [`super::durable`]); 400 with a one-line message
-//! for a bad body or parameter; 404 for an unknown flow, threshold, group, map or agent;
+//! are saved (500 with the reason when they cannot be, the change undone: [`super::durable`]);
+//! 400 with a one-line message for a bad body or parameter; 404 for an unknown flow,
+//! threshold, group, map or agent; 405 with a body naming the allowed methods for a method
+//! the route does not take;
 //! 503 when the engine's job queue is full or the engine has stopped. Writes may be refused
 //! as a whole ([`Writes`]): 403 in read-only mode, 401 without the bearer token.
 //!
@@ -17,7 +19,7 @@
 //! This file holds the router, the write guard, errors, bodies and query parameters; the
 //! handlers live in [`server`] (version, analyzer, agents, flow keys), [`flows`] (flow
 //! definitions, active flows, flow values, the long-polled flow records and events), [`defs`]
-//! (groups, maps, thresholds) and [`metrics`] (counter metrics and the Prometheus forms);
+//! (groups, maps, thresholds, topology) and [`metrics`] (counter metrics and the Prometheus forms);
 //! [`openapi`] describes them all at `/api-docs`.
 
 use std::net::IpAddr;
@@ -155,6 +157,7 @@ pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router 
     };
     routes()
         .with_state(api)
+        .layer(axum::middleware::from_fn(explain_method_not_allowed))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&http_stats),
             read_body,
@@ -264,6 +267,39 @@ async fn guard_writes(
     }
 }
 
+/// Gives a 405 (a method the route does not take, e.g. `POST` on a PUT-only route) a body
+/// that names the allowed methods (from the OpenAPI table, [`openapi::methods_for`]) and an
+/// `Allow` header.
+async fn explain_method_not_allowed(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let r = next.run(req).await;
+    if r.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return r;
+    }
+    let allowed = openapi::methods_for(&path)
+        .map(|m| m.join(", "))
+        .or_else(|| {
+            r.headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let mut out = ApiError(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {path}; allowed methods: {allowed}"),
+    )
+    .into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&allowed) {
+        out.headers_mut().insert(header::ALLOW, v);
+    }
+    out
+}
+
 /// True for the paths routed to scripts' HTTP handlers (`/script/…`,
 /// `/app/<app>/scripts/…`), which take every method.
 fn reaches_scripts(path: &str) -> bool {
@@ -311,6 +347,10 @@ fn routes() -> Router<Api> {
         )
         .route("/activeflows/{agent}/{name}/json", get(flows::active_flows))
         .route("/flowvalue/{agent}/{name}/json", get(flows::flow_value))
+        .route(
+            "/flowlocations/{agent}/{name}/json",
+            get(flows::flow_locations),
+        )
         .route("/flows/json", get(flows::logged_flows))
         .route("/events/json", get(flows::events))
         .route(
@@ -337,6 +377,10 @@ fn routes() -> Router<Api> {
                 .put(defs::threshold_put)
                 .delete(defs::threshold_delete),
         )
+        .route(
+            "/topology/json",
+            get(defs::topology_get).put(defs::topology_put),
+        )
         .route("/metrics/json", get(metrics::metric_names))
         .route("/metric/{agent}/json", get(metrics::agent_metrics))
         .route("/metric/{agent}/{metrics}/json", get(metrics::metric))
@@ -352,6 +396,9 @@ fn routes() -> Router<Api> {
         )
         .route("/api-docs", get(api_docs))
         .route("/scripts/json", get(apps::scripts_status))
+        .route("/apps/json", get(apps::apps_json))
+        .route("/status", get(apps::status))
+        .route("/app/{app}/status", get(apps::app_status))
         .route("/script/{file}/{format}", any(apps::script_http))
         .route(
             "/app/{app}/scripts/{file}/{*rest}",

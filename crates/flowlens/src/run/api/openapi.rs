@@ -61,7 +61,7 @@ const ENDPOINTS: &[Endpoint] = &[
         query: &[
             ("maxFlows", "rows (default 100)"),
             ("minValue", "smallest value"),
-            ("aggMode", "max (default) or sum"),
+            ("aggMode", "max (default), sum, edge or core (edge/core: the topology's edge or core ports only)"),
             ("filter", "regular expression the joined key must match"),
         ],
     },
@@ -70,6 +70,12 @@ const ENDPOINTS: &[Endpoint] = &[
         methods: &["get"],
         summary: "one key's value; name may be <dataSource>.<flow>",
         query: &[("key", "the joined key values (required)")],
+    },
+    Endpoint {
+        path: "/flowlocations/{agent}/{name}/json",
+        methods: &["get"],
+        summary: "data sources where a flow key is active: [{agent, dataSource, value}]",
+        query: &[("key", "the flow key (required)")],
     },
     Endpoint {
         path: "/flows/json",
@@ -127,6 +133,12 @@ const ENDPOINTS: &[Endpoint] = &[
         path: "/threshold/{name}/json",
         methods: &["get", "put", "delete"],
         summary: "one threshold {metric, value, byFlow, timeout, filter}",
+        query: &[],
+    },
+    Endpoint {
+        path: "/topology/json",
+        methods: &["get", "put"],
+        summary: "network topology {nodes:{name:{agent,ports:{port:{ifindex}}}}, links:{name:{node1,port1,node2,port2}}}",
         query: &[],
     },
     Endpoint {
@@ -196,12 +208,51 @@ const ENDPOINTS: &[Endpoint] = &[
         query: &[],
     },
     Endpoint {
+        path: "/apps/json",
+        methods: &["get"],
+        summary: "running apps {app:{entry, scripts}}",
+        query: &[],
+    },
+    Endpoint {
+        path: "/app/{app}/status",
+        methods: &["get"],
+        summary: "an app's health: OK, or UNAVAILABLE (503) when one of its scripts stopped",
+        query: &[],
+    },
+    Endpoint {
+        path: "/status",
+        methods: &["get"],
+        summary: "all apps' health: OK, or UNAVAILABLE (503)",
+        query: &[],
+    },
+    Endpoint {
         path: "/api-docs",
         methods: &["get"],
         summary: "this document",
         query: &[],
     },
 ];
+
+/// The methods of the endpoint whose path template matches `path` (`{name}` matches one
+/// segment, `{*rest}` the rest), upper case, for 405 answers.
+pub(super) fn methods_for(path: &str) -> Option<Vec<String>> {
+    let segs: Vec<&str> = path.split('/').collect();
+    ENDPOINTS.iter().find_map(|e| {
+        let tpl: Vec<&str> = e.path.split('/').collect();
+        let wild_tail = tpl.last().is_some_and(|t| t.starts_with("{*"));
+        let fits = if wild_tail {
+            segs.len() >= tpl.len()
+        } else {
+            segs.len() == tpl.len()
+        };
+        let same = fits
+            && tpl
+                .iter()
+                .zip(&segs)
+                .all(|(t, s)| (t.starts_with('{') && t.ends_with('}') && !s.is_empty()) || t == s);
+        same.then(|| e.methods.iter().map(|m| m.to_ascii_uppercase()).collect())
+    })
+}
 
 /// The OpenAPI document.
 pub(super) fn document() -> Json {
@@ -211,7 +262,7 @@ pub(super) fn document() -> Json {
         for seg in e.path.split('/') {
             if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 let description = match name {
-                    "agent" => "ALL or agent addresses separated by ; or ,",
+                    "agent" => "ALL, TOPOLOGY, EDGE, CORE, or agent addresses separated by ; or ,",
                     "metrics" => "metric names separated by , (or ALL for dump)",
                     _ => "name",
                 };
