@@ -33,8 +33,8 @@
 //! | [`MAX_KEYS_BYTES`] | 4,096 | the `keys` attribute, bytes (list items and separators) |
 //! | [`MAX_VALUES`] | 16 | entries in `values` |
 //! | [`MAX_EXPR_BYTES`] | 1,024 | one key expression, `value`, one `values` entry or `fs`, bytes |
-//! | [`MAX_FILTER_BYTES`] | 8,192 | `filter`, bytes |
-//! | [`MAX_DEFINITION_BYTES`] | 65,536 | a flow or threshold definition as sent (the REST body; 413 beyond it) |
+//! | [`MAX_FILTER_BYTES`] | 1,048,576 | `filter`, bytes (room for a feed of tens of thousands of names, as phish.js sets) |
+//! | [`MAX_DEFINITION_BYTES`] | 1,114,112 | a flow or threshold definition as sent (1 MiB + 64 KiB; the REST body, 413 beyond it) |
 
 use serde_json::{Map as JsonMap, Value as Json};
 
@@ -55,9 +55,9 @@ pub const MAX_VALUES: usize = 16;
 /// Longest key expression, `value`, `values` entry or `fs`, bytes.
 pub const MAX_EXPR_BYTES: usize = 1024;
 /// Longest `filter`, bytes.
-pub const MAX_FILTER_BYTES: usize = 8192;
+pub const MAX_FILTER_BYTES: usize = 1 << 20;
 /// Largest flow or threshold definition as sent (the REST request body), bytes.
-pub const MAX_DEFINITION_BYTES: usize = 64 << 10;
+pub const MAX_DEFINITION_BYTES: usize = (1 << 20) + (64 << 10);
 
 /// What a value measures.
 #[derive(Clone, Debug)]
@@ -570,7 +570,7 @@ mod tests {
         let values = vec!["bytes"; MAX_VALUES + 1];
         let e = parse(json!({"value":"frames", "values": values})).unwrap_err();
         assert!(e.to_string().contains("MAX_VALUES"), "{e}");
-        let big = vec!["x".repeat(1000); 70];
+        let big = vec!["x".repeat(1000); 1200];
         let e = parse(json!({"value":"frames", "ipfixCollectors": big})).unwrap_err();
         assert!(e.to_string().contains("MAX_DEFINITION_BYTES"), "{e}");
         // At the limits: accepted.

@@ -71,13 +71,13 @@ fn errors_are_400_with_a_message_and_unknown_names_404() {
     let r = s.put("/flow/bad/json", "");
     assert_eq!(r.status, 400, "{}", r.body);
     // Absurd nesting, in the body or in an expression, is refused (not a stack overflow).
-    // Bodies this large go to a group set (flow definitions stop at 64 KiB: 413).
+    // Bodies this large go to a group set (flow definitions stop at 1 MiB + 64 KiB: 413).
     let deep = 200_000;
     let body = format!("{{a:{}{}}}", "[".repeat(deep), "]".repeat(deep));
     let r = s.put("/group/bad/json", &body);
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.starts_with("body nested deeper"), "{}", r.body);
-    // Within the filter length limit (8,192 bytes), still far deeper than 64 levels.
+    // Within the filter length limit (1 MiB), still far deeper than 64 levels.
     let deep = 4000;
     let body = format!(
         "{{value:'bytes', filter:'{}ipsource=1{}'}}",

@@ -68,7 +68,7 @@ fn a_corrupt_definitions_file_is_set_aside() {
     )
     .unwrap();
     let s = Server::start(&dir);
-    let stderr = s.stderr();
+    let stderr = s.stderr_with(&[" is corrupt"]);
     let complaints: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains(" is corrupt"))
@@ -95,7 +95,7 @@ fn a_corrupt_definitions_file_is_set_aside() {
     std::fs::write(dir.join("definitions.json"), b"{\"version\":99}").unwrap();
     std::fs::write(dir.join("templates.bin"), b"garbage").unwrap();
     let s = Server::start(&dir);
-    let stderr = s.stderr();
+    let stderr = s.stderr_with(&["definitions.json is corrupt", "templates.bin is corrupt"]);
     assert_eq!(
         stderr.lines().filter(|l| l.contains(" is corrupt")).count(),
         2,

@@ -233,6 +233,24 @@ impl Server {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Standard error once it holds every one of `needles` (a reader thread copies it, so a
+    /// line printed before the server answered may arrive a moment later); panics after
+    /// 10 s with what it holds.
+    pub(crate) fn stderr_with(&self, needles: &[&str]) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.stderr();
+            if needles.iter().all(|n| text.contains(n)) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "standard error lacks {needles:?}: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit (at most 20 s); returns the status and stderr.
     pub(crate) fn stop(mut self) -> (ExitStatus, String) {
         let mut child = self.child.take().expect("server running");
