@@ -33,6 +33,13 @@ fn readme_console_examples_match_real_output() {
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             );
+            // The examples show successful runs: a failing command is a broken example even
+            // when its output happens to contain the lines shown.
+            assert!(
+                out.status.success(),
+                "README example `flowlens {cmd}` exited with {}:\n{text}",
+                out.status
+            );
             let mut actual = text.lines();
             for want in block.iter().skip(1).filter(|l| l.trim() != "...") {
                 assert!(

@@ -5,6 +5,39 @@ use crate::common;
 
 use common::{flowlens, workspace_dir};
 
+/// A classic pcap (Ethernet) of one 64-byte IPv4/UDP frame per `(source, destination)`.
+fn udp_pcap(pairs: &[([u8; 4], [u8; 4])]) -> Vec<u8> {
+    // Global header: magic, version 2.4, zone, sigfigs, snaplen, LINKTYPE_ETHERNET.
+    let mut p = Vec::new();
+    for w in [0xa1b2_c3d4u32] {
+        p.extend_from_slice(&w.to_le_bytes());
+    }
+    p.extend_from_slice(&2u16.to_le_bytes());
+    p.extend_from_slice(&4u16.to_le_bytes());
+    for w in [0u32, 0, 65535, 1] {
+        p.extend_from_slice(&w.to_le_bytes());
+    }
+    for (i, (src, dst)) in pairs.iter().enumerate() {
+        let mut f = vec![0u8; 64];
+        f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+        f[14] = 0x45; // IPv4, header 20 bytes
+        f[16..18].copy_from_slice(&50u16.to_be_bytes()); // total length
+        f[22] = 64; // TTL
+        f[23] = 17; // UDP
+        f[26..30].copy_from_slice(src);
+        f[30..34].copy_from_slice(dst);
+        f[34..36].copy_from_slice(&1234u16.to_be_bytes());
+        f[36..38].copy_from_slice(&53u16.to_be_bytes());
+        f[38..40].copy_from_slice(&30u16.to_be_bytes());
+        // Record header: seconds, microseconds, captured and original lengths.
+        for w in [1_700_000_000 + i as u32, 0, 64, 64] {
+            p.extend_from_slice(&w.to_le_bytes());
+        }
+        p.extend_from_slice(&f);
+    }
+    p
+}
+
 fn vxlan() -> String {
     workspace_dir()
         .join("testdata/zeek__vxlan.pcap")
@@ -152,23 +185,64 @@ fn lookup_tables_for_oui_country_and_asn() {
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("PCS Systemtechnik GmbH"), "{text}");
-    // The MaxMind databases are ours (scripts/make-geo-fixtures.py); bad files are refused.
+    // The MaxMind databases are ours (scripts/make-geo-fixtures.py: 192.0.2.0/24 is NL and
+    // AS 64496, 198.51.100.0/24 JP and AS 64500, 203.0.113.0/25 BR without an AS); bad files
+    // are refused. Packets between those ranges, written here as a capture:
+    let pcap = std::env::temp_dir().join(format!("flowlens-geo-{}.pcap", std::process::id()));
+    std::fs::write(
+        &pcap,
+        udp_pcap(&[
+            ([192, 0, 2, 10], [198, 51, 100, 20]),
+            ([192, 0, 2, 10], [198, 51, 100, 20]),
+            ([198, 51, 100, 7], [192, 0, 2, 1]),
+            ([203, 0, 113, 5], [192, 0, 2, 1]),
+            ([10, 0, 0, 1], [192, 0, 2, 1]),
+        ]),
+    )
+    .unwrap();
     let out = flowlens(&[
         "top",
         "-q",
+        "--totals",
+        "--json",
         "--geo-country",
         &db("geo-country-test.mmdb"),
         "--geo-asn",
         &db("geo-asn-test.mmdb"),
         "--keys",
-        "country:ipsource",
-        &vxlan(),
+        "country:ipsource,asn:ipdestination",
+        "--value",
+        "frames",
+        pcap.to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut rows: Vec<(String, f64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    // 10.0.0.1 has no country: a null key drops that packet.
+    assert_eq!(
+        rows,
+        [
+            ("BR,64496".to_string(), 1.0),
+            ("JP,64496".to_string(), 1.0),
+            ("NL,64500".to_string(), 2.0),
+        ]
+    );
+    let _ = std::fs::remove_file(&pcap);
     let out = flowlens(&[
         "top",
         "-q",
