@@ -282,11 +282,7 @@ fn writes_on_a_full_disk_are_refused_and_undone() {
     ];
     assert_eq!(before, after);
     assert_eq!(s.get_json("/analyzer/json")["stateWriteErrors"], 8);
-    assert!(
-        s.stderr().contains("change refused and undone"),
-        "{}",
-        s.stderr()
-    );
+    s.stderr_with(&["change refused and undone"]);
     assert_eq!(std::fs::read(dir.join("definitions.json")).unwrap(), saved);
     let stray: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
