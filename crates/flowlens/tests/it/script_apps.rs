@@ -362,7 +362,7 @@ fn method_errors_and_definition_typos_are_explained() {
     assert!(ok.get("warnings").is_none(), "{ok}");
     assert_eq!(ok["aggMode"], "agent");
     // The OUI table is either loaded or its absence said.
-    let s = server.stderr();
+    let s = wait_stderr(&server, "OUI table");
     assert!(
         s.contains("OUI table /usr/share/ieee-data/oui.csv")
             || s.contains("no OUI table at /usr/share/ieee-data/oui.csv"),
