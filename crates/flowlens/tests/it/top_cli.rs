@@ -9,9 +9,7 @@ use common::{flowlens, workspace_dir};
 fn udp_pcap(pairs: &[([u8; 4], [u8; 4])]) -> Vec<u8> {
     // Global header: magic, version 2.4, zone, sigfigs, snaplen, LINKTYPE_ETHERNET.
     let mut p = Vec::new();
-    for w in [0xa1b2_c3d4u32] {
-        p.extend_from_slice(&w.to_le_bytes());
-    }
+    p.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     p.extend_from_slice(&2u16.to_le_bytes());
     p.extend_from_slice(&4u16.to_le_bytes());
     for w in [0u32, 0, 65535, 1] {
