@@ -13,7 +13,8 @@
 //!
 //! * [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
 //!   channel; [`api`]: the REST endpoints; [`prometheus`]: their Prometheus text form;
-//!   [`state`]: the state directory.
+//!   [`state`]: the state directory; [`replay`]: `--replay`, a capture fed in at capture speed
+//!   like one more receive thread.
 //!
 //! Startup binds every socket and opens the state directory before any thread starts, so each
 //! startup error is one line and exit status 2. SIGINT or SIGTERM stops the HTTP server
@@ -25,6 +26,7 @@ mod config;
 mod core;
 mod ingest;
 mod prometheus;
+mod replay;
 mod scripts;
 mod state;
 
@@ -53,6 +55,13 @@ const BATCH_QUEUE: usize = 1024;
 /// A socket cannot be bound, the state directory cannot be created, or a thread or the async
 /// runtime cannot start.
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
+    let replay = args.replay.as_ref().map(|path| replay::Replay {
+        path: path.clone(),
+        looped: args.replay_loop,
+    });
+    if let Some(r) = &replay {
+        r.check()?;
+    }
     let args = &Settings::resolve(args)?;
     let state = StateDir::open(args.state_dir.as_deref())?;
     let writes = writes(args)?;
@@ -93,6 +102,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         let stats = Arc::new(SocketStats::default());
         sockets.push(SocketInfo::new(&l, Arc::clone(&stats)));
         recv_threads.push(l.spawn(batch_tx.clone(), stats, Arc::clone(&stop))?);
+    }
+    if let Some(r) = replay {
+        eprintln!("flowlens: replaying {} at capture speed", r.path.display());
+        recv_threads.push(r.spawn(batch_tx.clone(), Arc::clone(&stop))?);
     }
     drop(batch_tx);
 

@@ -17,7 +17,7 @@
 //! handlers live in [`server`] (version, analyzer, agents, flow keys), [`flows`] (flow
 //! definitions, active flows, flow values, the long-polled flow records and events), [`defs`]
 //! (groups, maps, thresholds) and [`metrics`] (counter metrics and the Prometheus forms);
-//! [`openapi`] describes them all at `/api-docs`.
+//! [`openapi`] describes them all at `/api-docs`; [`ui`] serves the embedded web UI at `/`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -44,7 +44,9 @@ mod defs;
 mod flows;
 mod metrics;
 mod openapi;
+mod process;
 mod server;
+mod ui;
 
 /// Longest long-poll wait (`timeout` parameter), seconds.
 const MAX_POLL_SECS: f64 = 300.0;
@@ -147,6 +149,7 @@ pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router 
     };
     routes()
         .with_state(api)
+        .merge(ui::routes(shared.writes.clone()))
         .layer(axum::middleware::from_fn_with_state(
             shared.writes,
             guard_writes,

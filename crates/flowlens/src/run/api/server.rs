@@ -105,6 +105,7 @@ pub(super) async fn analyzer_doc(api: &Api) -> ApiResult<Json> {
             "longPollsWaiting".into(),
             json!(api.polls.load(Ordering::Relaxed)),
         );
+        o.extend(super::process::stats());
     }
     Ok(doc)
 }
