@@ -8,21 +8,23 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '../..');
 /** The real captures shared by the project's tests (see its PROVENANCE.md). */
 const SHARED = path.resolve(ROOT, '../shared');
-const BIN = process.env.FLOWLENS_BIN || path.join(ROOT, 'target/debug/flowlens');
+/** The binary: FLOWLENS_BIN (read at each start), else the debug build. */
+const bin = () => process.env.FLOWLENS_BIN || path.join(ROOT, 'target/debug/flowlens');
 
 /** The Open vSwitch sFlow capture: agent 127.0.0.1, iperf3 10.99.0.1 -> 10.99.0.2 first. */
 const OVS_CAPTURE = path.join(SHARED, 'data/exporters/sflow-ovs-br0.pcap');
 
 /**
  * Starts a server; `opts.args` are extra flags, `opts.stateDir` reuses a state directory.
- * Resolves to {url, stop(), stateDir, log()} once it prints its listening line.
+ * Resolves to {url, udp: {sflow, …}, stop(), stateDir, log()} once it prints its
+ * listening line.
  */
 function startServer(opts = {}) {
   const stateDir = opts.stateDir || fs.mkdtempSync(path.join(os.tmpdir(), 'flowlens-ui-'));
   const args = ['run', '--http', '127.0.0.1:0', '--sflow', '127.0.0.1:0', '--netflow', '127.0.0.1:0',
     '--ipfix', '127.0.0.1:0', '--state-dir', path.join(stateDir, 'state'), ...(opts.args || [])];
   if (opts.replay !== false) args.push('--replay', opts.replay || OVS_CAPTURE, '--loop');
-  const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   let started = false;
   return new Promise((resolve, reject) => {
@@ -35,8 +37,13 @@ function startServer(opts = {}) {
         started = true;
         clearTimeout(timer);
         child.removeAllListeners('exit');
+        // `sflow UDP 127.0.0.1:N (rcvbuf …)`: each socket's address (one socket here, as all
+        // three protocols were given the same address; every socket takes every protocol).
+        const udp = {};
+        for (const [, name, addr] of log.matchAll(/(\w+) UDP (\S+) \(rcvbuf/g)) udp[name] = addr;
         resolve({
           url: `http://${m[1]}`,
+          udp,
           stateDir,
           log: () => log,
           stop: () => new Promise((done) => {

@@ -94,7 +94,7 @@ test('Metrics lists the bridge interfaces; a row opens its chart', async ({ page
   await shot(page, 'metrics');
 });
 
-test('Flows: keys with completion, Enter applies, top flow with its confidence band', async ({ page, server, errors }) => {
+test('Flows: keys with completion, Enter applies, top flow with its confidence band', async ({ page, server, errors, request }) => {
   await page.goto(`${server.url}/#/flows`);
   const keys = page.locator('input[name="keys"]');
   await expect(page.locator('input[name="value"]')).toHaveValue('bytes');
@@ -110,6 +110,16 @@ test('Flows: keys with completion, Enter applies, top flow with its confidence b
   await expect(top.locator('td').nth(4)).toHaveText(/^± \d/);
   await chartPoints(page, '#flows-chart', 20);
   await shot(page, 'flows');
+  // Opening the same view again watches the same flow without restarting it.
+  const defined = async () => Object.keys(await (await request.get(`${server.url}/flow/json`)).json());
+  const names = await defined();
+  expect(names).toHaveLength(1);
+  const puts = [];
+  page.on('request', (r) => { if (r.method() !== 'GET') puts.push(`${r.method()} ${r.url()}`); });
+  await page.reload();
+  await expect(page.locator('#flows-table tbody tr').first().locator('td[data-col="ipsource"]')).toHaveText(/10\.99\.0\./);
+  expect(puts).toEqual([]);
+  expect(await defined()).toEqual(names);
   // Dark scheme and phone width: nothing overflows sideways.
   await page.emulateMedia({ colorScheme: 'dark' });
   await shot(page, 'flows-dark');

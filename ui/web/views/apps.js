@@ -26,7 +26,7 @@ export function mount(main) {
     const now = Date.now();
     const rows = scripts.map((s) => h('tr', { dataset: { id: s.id } },
       h('td', { class: 'mono' }, s.file), h('td', {}, s.app || '–'),
-      h('td', { class: s.alive ? '' : 'err' }, s.alive ? 'running' : `stopped${s.error ? `: ${s.error}` : ''}`),
+      h('td', { class: s.alive ? 'ok' : 'err' }, s.alive ? 'running' : `stopped${s.error ? `: ${s.error}` : ''}`),
       h('td', { class: 'num' }, duration(now - s.started)),
       h('td', { class: 'num' }, `${int(s.cpuMs)} ms`),
       h('td', { class: 'num' }, bytes(s.memoryBytes)),

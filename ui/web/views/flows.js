@@ -211,16 +211,21 @@ export function mount(main, params, setParams) {
     const def = { keys, value };
     if (filter) def.filter = filter;
     const name = flowName(def);
-    if (server.writes === 'token' && !token()) {
-      err.textContent = 'This server needs its bearer token to define flows: use "Set token".';
-      ensureToken();
-      return;
-    }
-    try {
-      await put(`/flow/${name}/json`, def);
-    } catch (e) {
-      err.textContent = `Cannot define the flow: ${e.message}`;
-      return;
+    // The name is a hash of the definition: when it exists it is this one, and defining it
+    // again would restart its tables (for every other viewer too).
+    const known = await getJson('/flow/json').catch(() => ({}));
+    if (!known[name]) {
+      if (server.writes === 'token' && !token()) {
+        err.textContent = 'This server needs its bearer token to define flows: use "Set token".';
+        ensureToken();
+        return;
+      }
+      try {
+        await put(`/flow/${name}/json`, def);
+      } catch (e) {
+        err.textContent = `Cannot define the flow: ${e.message}`;
+        return;
+      }
     }
     watch(name, keys.split(','), value, topN);
   }
