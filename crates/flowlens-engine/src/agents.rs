@@ -448,6 +448,7 @@ impl Agents {
     pub fn to_json(&self, now_ms: u64, agent: IpAddr) -> Option<Json> {
         let a = self.agents.get(&agent)?;
         let s = &a.stats;
+        let (rate, effective) = sampling_summary(a.flow_ds.values().map(|d| d.info));
         Some(json!({
             "sFlowDatagramsReceived": s.datagrams,
             "sFlowDatagramsLost": s.datagrams_lost,
@@ -465,8 +466,31 @@ impl Agents {
             "firstSeen": now_ms.saturating_sub(s.first_seen_ms),
             "lastSeen": now_ms.saturating_sub(s.last_seen_ms),
             "uptime": s.uptime_ms,
+            "sFlowSamplingRate": rate,
+            "sFlowEffectiveSamplingRate": effective,
         }))
     }
+}
+
+/// The largest configured sampling rate over an agent's flow data sources, and the
+/// sample-weighted mean of their effective rates (0 until a data source has sent two samples).
+fn sampling_summary(infos: impl Iterator<Item = DataSourceInfo>) -> (u32, f64) {
+    let (mut rate, mut weighted, mut samples) = (0u32, 0.0f64, 0.0f64);
+    for i in infos {
+        rate = rate.max(i.sampling_rate);
+        if i.effective_sampling_rate > 0.0 {
+            weighted += i.effective_sampling_rate * i.flow_samples as f64;
+            samples += i.flow_samples as f64;
+        }
+    }
+    (
+        rate,
+        if samples > 0.0 {
+            weighted / samples
+        } else {
+            0.0
+        },
+    )
 }
 
 #[cfg(test)]
@@ -580,6 +604,21 @@ mod tests {
         // s1: 10 + 10 + 5 (its budget of 25); s2: 10 + 5 (the global cap of 40).
         assert_eq!(st.data_sources, 40, "{st:?}");
         assert_eq!(st.data_sources_refused, 120 - 40, "{st:?}");
+    }
+
+    #[test]
+    fn sampling_summary_weighs_by_samples() {
+        let ds = |rate, eff, n| DataSourceInfo {
+            sampling_rate: rate,
+            effective_sampling_rate: eff,
+            flow_samples: n,
+            ..DataSourceInfo::default()
+        };
+        // 300 samples at an effective 10, 100 at 20 (a quarter of the samples): 12.5.
+        let (rate, eff) = sampling_summary([ds(10, 10.0, 300), ds(16, 20.0, 100)].into_iter());
+        assert_eq!(rate, 16);
+        assert!((eff - 12.5).abs() < 1e-9, "{eff}");
+        assert_eq!(sampling_summary([ds(10, 0.0, 1)].into_iter()), (10, 0.0));
     }
 
     #[test]

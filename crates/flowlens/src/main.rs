@@ -118,6 +118,13 @@ struct RunArgs {
     /// repeatable).
     #[arg(long = "property", value_name = "NAME=VALUE")]
     properties: Vec<String>,
+    /// Feed the UDP datagrams of this pcap or pcapng capture into the engine at capture
+    /// speed, as if its exporters sent them now (alongside the UDP sockets). Flag only.
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+    /// With `--replay`: start the capture again when it ends.
+    #[arg(long = "loop", requires = "replay")]
+    replay_loop: bool,
 }
 
 /// Arguments of `flowlens top`.

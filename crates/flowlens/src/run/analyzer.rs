@@ -4,8 +4,9 @@
 //! The collector's counters come from the library
 //! ([`flowlens_engine::Collector::analyzer_json`], read on the engine thread); this module adds
 //! what only the server knows: version, uptime, state-write errors ([`engine_part`]) and the
-//! receive sockets' counters and long-polls ([`Receive::add_to`], read from atomics and
-//! `/proc` off the engine thread).
+//! receive sockets' counters and long-polls, the HTTP server's counters and the process's CPU
+//! time and resident memory ([`Receive::add_to`], read from atomics and `/proc` off the engine
+//! thread).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -95,6 +96,7 @@ impl Receive {
             o.insert("httpBodyTimeouts".into(), n(&h.body_timeouts));
             o.insert("httpBodiesTooLarge".into(), n(&h.bodies_too_large));
             o.insert("httpAcceptErrors".into(), n(&h.accept_errors));
+            o.extend(super::process::stats());
         }
     }
 }

@@ -49,14 +49,15 @@ pub(crate) struct Batch {
 
 impl Batch {
     /// An empty batch with room for a full batch of typical (MTU-sized) datagrams.
-    fn with_capacity() -> Batch {
+    pub(crate) fn with_capacity() -> Batch {
         Batch {
             data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
             items: Vec::with_capacity(BATCH_DATAGRAMS),
         }
     }
 
-    fn push(&mut self, from: IpAddr, payload: &[u8]) {
+    /// Appends one datagram from `from`.
+    pub(crate) fn push(&mut self, from: IpAddr, payload: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(payload);
         self.items.push((from, start..self.data.len()));

@@ -12,8 +12,10 @@
 //! ```
 //!
 //! * [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
-//!   channel; [`http`]: connections, their timeouts and cap; [`api`]: the REST endpoints; [`prometheus`]: their Prometheus text form;
-//!   [`state`]: the state directory.
+//!   channel; [`http`]: connections, their timeouts and cap; [`api`]: the REST endpoints;
+//!   [`prometheus`]: their Prometheus text form; [`state`]: the state directory; [`replay`]:
+//!   `--replay`, a capture fed in at capture speed like one more receive thread; [`process`]:
+//!   the process's own CPU and memory.
 //!
 //! Startup binds every socket and opens the state directory before any thread starts, so each
 //! startup error is one line and exit status 2. SIGINT or SIGTERM stops the HTTP server
@@ -28,7 +30,9 @@ mod core;
 mod durable;
 mod http;
 mod ingest;
+mod process;
 mod prometheus;
+mod replay;
 mod scripts;
 mod state;
 
@@ -58,6 +62,13 @@ const BATCH_QUEUE: usize = 1024;
 /// A socket cannot be bound, the state directory cannot be created, or a thread or the async
 /// runtime cannot start.
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
+    let replay = args.replay.as_ref().map(|path| replay::Replay {
+        path: path.clone(),
+        looped: args.replay_loop,
+    });
+    if let Some(r) = &replay {
+        r.check()?;
+    }
     let args = &Settings::resolve(args)?;
     let state = StateDir::open(args.state_dir.as_deref())?;
     let writes = writes(args)?;
@@ -115,6 +126,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let mut recv_threads = Vec::new();
     for (l, stats) in listeners.into_iter().zip(stats) {
         recv_threads.push(l.spawn(batch_tx.clone(), stats, Arc::clone(&stop))?);
+    }
+    if let Some(r) = replay {
+        eprintln!("flowlens: replaying {} at capture speed", r.path.display());
+        recv_threads.push(r.spawn(batch_tx.clone(), Arc::clone(&stop))?);
     }
     drop(batch_tx);
 

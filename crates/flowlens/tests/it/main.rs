@@ -45,3 +45,4 @@ mod top_cli;
 mod top_keys;
 mod top_totals;
 mod tshark_sflow;
+mod ui_browser;

@@ -19,8 +19,9 @@
 //! This file holds the router, the write guard, errors, bodies and query parameters; the
 //! handlers live in [`server`] (version, analyzer, agents, flow keys), [`flows`] (flow
 //! definitions, active flows, flow values, the long-polled flow records and events), [`defs`]
-//! (groups, maps, thresholds, topology) and [`metrics`] (counter metrics and the Prometheus forms);
-//! [`openapi`] describes them all at `/api-docs`.
+//! (groups, maps, thresholds, topology) and [`metrics`] (counter metrics and the Prometheus
+//! forms); [`openapi`] describes them all at `/api-docs`; [`ui`] serves the embedded web UI
+//! at `/`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -52,6 +53,7 @@ mod flows;
 mod metrics;
 mod openapi;
 mod server;
+mod ui;
 
 /// Longest long-poll wait (`timeout` parameter), seconds.
 const MAX_POLL_SECS: f64 = 300.0;
@@ -162,6 +164,7 @@ pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router 
             Arc::clone(&http_stats),
             read_body,
         ))
+        .merge(ui::routes(shared.writes.clone()))
         .layer(axum::middleware::from_fn_with_state(
             shared.writes,
             guard_writes,

@@ -226,6 +226,18 @@ const ENDPOINTS: &[Endpoint] = &[
         query: &[],
     },
     Endpoint {
+        path: "/",
+        methods: &["get"],
+        summary: "the web UI (HTML; its files under /ui/)",
+        query: &[],
+    },
+    Endpoint {
+        path: "/ui/config.json",
+        methods: &["get"],
+        summary: "what the web UI may do: writes open, read-only or token; version",
+        query: &[],
+    },
+    Endpoint {
         path: "/api-docs",
         methods: &["get"],
         summary: "this document",

@@ -1,0 +1,42 @@
+//! The web UI in a real browser: runs the Playwright tests of `ui/tests/` (Debian's chromium,
+//! headless) against this build's `flowlens run`, fed with the Open vSwitch sFlow capture from
+//! `../shared/data`. Each page asserts on its DOM and on zero console errors, and saves its
+//! screenshot in `docs/screenshots/`.
+//!
+//! Needs Node.js, `npm ci` run in `ui/tests/` (`.ci/run` does it) and `/usr/bin/chromium`
+//! (or `CHROMIUM`).
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn ui_pages_in_chromium() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tests = root.join("ui/tests");
+    assert!(
+        tests.join("node_modules/@playwright/test").is_dir(),
+        "Playwright is not installed: run `npm ci` in {} (.ci/run does)",
+        tests.display()
+    );
+    let out = Command::new("npx")
+        .args(["--no-install", "playwright", "test"])
+        .current_dir(&tests)
+        .env("FLOWLENS_BIN", env!("CARGO_BIN_EXE_flowlens"))
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .output()
+        .expect("cannot run npx (is Node.js installed?)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "playwright failed:\n{stdout}\n{stderr}"
+    );
+    // Every test ran and passed (none skipped or filtered away): `  9 passed (50.8s)`.
+    let passed = stdout
+        .lines()
+        .find(|l| l.contains(" passed ("))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse::<u32>().ok());
+    assert!(passed.is_some_and(|n| n >= 9), "{stdout}");
+    assert!(!stdout.contains(" skipped"), "{stdout}");
+}
