@@ -31,6 +31,11 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
+/** Leaves the UI before its server stops (a poll refused meanwhile would be a console error). */
+async function leave(page) {
+  await page.goto('about:blank');
+}
+
 /** Waits until the chart in `sel` has drawn at least `n` points. */
 async function chartPoints(page, sel, n = 2) {
   await expect.poll(async () => Number(await page.locator(sel).getAttribute('data-points') || 0), { timeout: 30_000 })
@@ -110,6 +115,14 @@ test('Flows: keys with completion, Enter applies, top flow with its confidence b
   await expect(top.locator('td').nth(4)).toHaveText(/^± \d/);
   await chartPoints(page, '#flows-chart', 20);
   await shot(page, 'flows');
+  // Dark scheme and phone width: nothing overflows sideways.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'flows-dark');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(page.locator('#flows-table tbody tr').first()).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await shot(page, 'flows-phone');
   // Opening the same view again watches the same flow without restarting it.
   const defined = async () => Object.keys(await (await request.get(`${server.url}/flow/json`)).json());
   const names = await defined();
@@ -120,14 +133,6 @@ test('Flows: keys with completion, Enter applies, top flow with its confidence b
   await expect(page.locator('#flows-table tbody tr').first().locator('td[data-col="ipsource"]')).toHaveText(/10\.99\.0\./);
   expect(puts).toEqual([]);
   expect(await defined()).toEqual(names);
-  // Dark scheme and phone width: nothing overflows sideways.
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await shot(page, 'flows-dark');
-  await page.setViewportSize({ width: 390, height: 844 });
-  await expect(page.locator('#flows-table tbody tr').first()).toBeVisible();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
-  await shot(page, 'flows-phone');
 });
 
 test('Events: a threshold created on the page fires an event; it can be deleted', async ({ page, server, errors, request }) => {
@@ -171,6 +176,7 @@ test('Apps: scripts status and app links', async ({ page, errors, request }) => 
     const app = await request.get(`${server.url}/app/dns/html/`);
     expect(await app.text()).toContain('<h1>DNS queries</h1>');
   } finally {
+    await leave(page);
     await server.stop();
   }
 });
@@ -210,6 +216,7 @@ test('read-only server: no write control on any page', async ({ page, errors, re
       await expect(page.getByRole('button', { name: /^(Apply|Create|Delete)/ })).toHaveCount(0);
     }
   } finally {
+    await leave(page);
     await s.stop();
   }
 });
@@ -229,6 +236,7 @@ test('token server: the page asks for the token, then defines flows with it', as
     await page.locator('input[name="keys"]').press('Enter');
     await expect(page.locator('#flows-table tbody tr td[data-col="ipsource"]').first()).toHaveText(/10\.99\.0\./);
   } finally {
+    await leave(page);
     await s.stop();
   }
 });

@@ -81,7 +81,14 @@ export class TimeChart {
       }
     });
     const yRange = (u, min, max) => [Math.min(0, min ?? 0), max > 0 ? max * 1.08 : 1];
-    const uscales = { x: { time: true, range: (u, min, max) => [Math.min(min ?? 0, (max ?? 0) - 60), max ?? 0] } };
+    // x: the data's own span, at least a minute (uPlot widens a single point to days).
+    const xRange = (u, min, max) => {
+      const t = u.data[0];
+      if (!t || !t.length) return [min ?? 0, max ?? 60];
+      const hi = t[t.length - 1];
+      return [Math.min(t[0], hi - 60), hi];
+    };
+    const uscales = { x: { time: true, range: xRange } };
     const axes = [axis];
     scales.forEach((sc, i) => {
       uscales[sc] = { range: yRange };
