@@ -206,6 +206,7 @@ test('read-only server: no write control on any page', async ({ page, errors, re
     await expect(page.locator('select[name="flow"] option')).toHaveText(['pair']);
     await expect(page.locator('#flows-table tbody tr td[data-col="ipsource"]').first()).toHaveText(/10\.99\.0\./);
     await expect(page.locator('input[name="keys"]')).toHaveCount(0);
+    await chartPoints(page, '#flows-chart', 8);
     await shot(page, 'flows-read-only');
     await page.goto(`${s.url}/#/events`);
     await expect(page.locator('#thresholds tr[data-name="big"]')).toHaveCount(1);
