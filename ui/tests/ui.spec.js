@@ -60,6 +60,16 @@ test('navigation links carry the page names and every view is bookmarkable', asy
     await expect(page.locator('main h1')).toHaveText(h1);
     await expect(nav.getByRole('link', { name: label, exact: true })).toHaveAttribute('aria-current', 'page');
   }
+  // Phone width: every page fits, nothing scrolls sideways (wide tables scroll inside).
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const view of ['status', 'metrics', 'flows', 'events', 'apps', 'api']) {
+    await page.goto(`${server.url}/#/${view}`);
+    await expect(page.locator(`main[data-view="${view}"] h1`)).toBeVisible();
+    await expect(page.locator('main .panel:not([hidden])').first()).toBeVisible();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, view).toBeLessThanOrEqual(0);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
   // A bookmarked view opens with its state.
   await page.goto(`${server.url}/#/api?q=activeflows`);
   await expect(page.locator('input[name="q"]')).toHaveValue('activeflows');
