@@ -35,6 +35,9 @@ export class TimeChart {
     this.spec = { series, unit, height, legend };
     this.data = [[], ...series.map(() => [])];
     el.classList.add('chart');
+    // For screen readers: what is drawn (the values themselves are in the page's tables).
+    el.setAttribute('role', 'img');
+    el.setAttribute('aria-label', `Chart over time: ${series.filter((s) => !s.band).map((s) => s.label).join(', ')}`);
     this.build();
     this.ro = new ResizeObserver(() => {
       const w = el.clientWidth;
