@@ -1,13 +1,17 @@
 // Browser tests of the web UI: each page against a live `flowlens run` replaying the Open
 // vSwitch sFlow capture from ../shared/data (agent 127.0.0.1; iperf3 from 10.99.0.1 to
 // 10.99.0.2 dominates its first 20 seconds). Every test also asserts that the page logged
-// no console error, and saves a screenshot to docs/screenshots/.
+// no console error, and saves a screenshot (docs/screenshots/ with UPDATE_SCREENSHOTS=1).
 const { test: base, expect } = require('@playwright/test');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startServer, SHARED, ROOT } = require('./server');
 
-const SHOTS = path.join(ROOT, 'docs/screenshots');
+// Screenshots go to docs/screenshots/ (the README shows them) with UPDATE_SCREENSHOTS=1, else
+// beside Playwright's other output, so a test run leaves the checkout clean.
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? path.join(ROOT, 'docs/screenshots')
+  : path.join(require('node:os').tmpdir(), 'flowlens-ui-screenshots');
 
 const test = base.extend({
   // A fresh server per test (replaying from the capture's start).
