@@ -1,13 +1,17 @@
 // Browser tests of the web UI: each page against a live `flowlens run` replaying the Open
 // vSwitch sFlow capture from ../shared/data (agent 127.0.0.1; iperf3 from 10.99.0.1 to
 // 10.99.0.2 dominates its first 20 seconds). Every test also asserts that the page logged
-// no console error, and saves a screenshot to docs/screenshots/.
+// no console error, and saves a screenshot (docs/screenshots/ with UPDATE_SCREENSHOTS=1).
 const { test: base, expect } = require('@playwright/test');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startServer, SHARED, ROOT } = require('./server');
 
-const SHOTS = path.join(ROOT, 'docs/screenshots');
+// Screenshots go to docs/screenshots/ (the README shows them) with UPDATE_SCREENSHOTS=1, else
+// beside Playwright's other output, so a test run leaves the checkout clean.
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? path.join(ROOT, 'docs/screenshots')
+  : path.join(require('node:os').tmpdir(), 'flowlens-ui-screenshots');
 
 const test = base.extend({
   // A fresh server per test (replaying from the capture's start).
@@ -29,6 +33,11 @@ const test = base.extend({
 async function shot(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+/** Leaves the UI before its server stops (a poll refused meanwhile would be a console error). */
+async function leave(page) {
+  await page.goto('about:blank');
 }
 
 /** Waits until the chart in `sel` has drawn at least `n` points. */
@@ -55,6 +64,16 @@ test('navigation links carry the page names and every view is bookmarkable', asy
     await expect(page.locator('main h1')).toHaveText(h1);
     await expect(nav.getByRole('link', { name: label, exact: true })).toHaveAttribute('aria-current', 'page');
   }
+  // Phone width: every page fits, nothing scrolls sideways (wide tables scroll inside).
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const view of ['status', 'metrics', 'flows', 'events', 'apps', 'api']) {
+    await page.goto(`${server.url}/#/${view}`);
+    await expect(page.locator(`main[data-view="${view}"] h1`)).toBeVisible();
+    await expect(page.locator('main .panel:not([hidden])').first()).toBeVisible();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, view).toBeLessThanOrEqual(0);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
   // A bookmarked view opens with its state.
   await page.goto(`${server.url}/#/api?q=activeflows`);
   await expect(page.locator('input[name="q"]')).toHaveValue('activeflows');
@@ -110,6 +129,14 @@ test('Flows: keys with completion, Enter applies, top flow with its confidence b
   await expect(top.locator('td').nth(4)).toHaveText(/^± \d/);
   await chartPoints(page, '#flows-chart', 20);
   await shot(page, 'flows');
+  // Dark scheme and phone width: nothing overflows sideways.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'flows-dark');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(page.locator('#flows-table tbody tr').first()).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await shot(page, 'flows-phone');
   // Opening the same view again watches the same flow without restarting it.
   const defined = async () => Object.keys(await (await request.get(`${server.url}/flow/json`)).json());
   const names = await defined();
@@ -120,14 +147,6 @@ test('Flows: keys with completion, Enter applies, top flow with its confidence b
   await expect(page.locator('#flows-table tbody tr').first().locator('td[data-col="ipsource"]')).toHaveText(/10\.99\.0\./);
   expect(puts).toEqual([]);
   expect(await defined()).toEqual(names);
-  // Dark scheme and phone width: nothing overflows sideways.
-  await page.emulateMedia({ colorScheme: 'dark' });
-  await shot(page, 'flows-dark');
-  await page.setViewportSize({ width: 390, height: 844 });
-  await expect(page.locator('#flows-table tbody tr').first()).toBeVisible();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
-  await shot(page, 'flows-phone');
 });
 
 test('Events: a threshold created on the page fires an event; it can be deleted', async ({ page, server, errors, request }) => {
@@ -171,6 +190,7 @@ test('Apps: scripts status and app links', async ({ page, errors, request }) => 
     const app = await request.get(`${server.url}/app/dns/html/`);
     expect(await app.text()).toContain('<h1>DNS queries</h1>');
   } finally {
+    await leave(page);
     await server.stop();
   }
 });
@@ -200,6 +220,7 @@ test('read-only server: no write control on any page', async ({ page, errors, re
     await expect(page.locator('select[name="flow"] option')).toHaveText(['pair']);
     await expect(page.locator('#flows-table tbody tr td[data-col="ipsource"]').first()).toHaveText(/10\.99\.0\./);
     await expect(page.locator('input[name="keys"]')).toHaveCount(0);
+    await chartPoints(page, '#flows-chart', 8);
     await shot(page, 'flows-read-only');
     await page.goto(`${s.url}/#/events`);
     await expect(page.locator('#thresholds tr[data-name="big"]')).toHaveCount(1);
@@ -210,6 +231,7 @@ test('read-only server: no write control on any page', async ({ page, errors, re
       await expect(page.getByRole('button', { name: /^(Apply|Create|Delete)/ })).toHaveCount(0);
     }
   } finally {
+    await leave(page);
     await s.stop();
   }
 });
@@ -226,9 +248,10 @@ test('token server: the page asks for the token, then defines flows with it', as
     await dlg.getByRole('button', { name: 'Save' }).click();
     await expect(page.getByRole('button', { name: 'Token ✓' })).toBeVisible();
     expect(await page.evaluate(() => localStorage.getItem('flowlens.token'))).toBe('s3cret-token');
-    await page.locator('input[name="keys"]').press('Enter');
+    // Saving the token retries the definition that needed it.
     await expect(page.locator('#flows-table tbody tr td[data-col="ipsource"]').first()).toHaveText(/10\.99\.0\./);
   } finally {
+    await leave(page);
     await s.stop();
   }
 });

@@ -51,7 +51,11 @@ function tokenDialog() {
   form.elements.token.value = token();
   dlg.showModal();
   dlg.addEventListener('close', () => {
-    if (dlg.returnValue === 'save') setToken(form.elements.token.value.trim());
+    if (dlg.returnValue === 'save') {
+      setToken(form.elements.token.value.trim());
+      // The view that asked retries what needed the token.
+      window.dispatchEvent(new Event('flowlens:token'));
+    }
     if (dlg.returnValue === 'forget') setToken('');
     updateMode();
   }, { once: true });

@@ -35,6 +35,9 @@ export class TimeChart {
     this.spec = { series, unit, height, legend };
     this.data = [[], ...series.map(() => [])];
     el.classList.add('chart');
+    // For screen readers: what is drawn (the values themselves are in the page's tables).
+    el.setAttribute('role', 'img');
+    el.setAttribute('aria-label', `Chart over time: ${series.filter((s) => !s.band).map((s) => s.label).join(', ')}`);
     this.build();
     this.ro = new ResizeObserver(() => {
       const w = el.clientWidth;
@@ -81,7 +84,14 @@ export class TimeChart {
       }
     });
     const yRange = (u, min, max) => [Math.min(0, min ?? 0), max > 0 ? max * 1.08 : 1];
-    const uscales = { x: { time: true, range: (u, min, max) => [Math.min(min ?? 0, (max ?? 0) - 60), max ?? 0] } };
+    // x: the data's own span, at least a minute (uPlot widens a single point to days).
+    const xRange = (u, min, max) => {
+      const t = u.data[0];
+      if (!t || !t.length) return [min ?? 0, max ?? 60];
+      const hi = t[t.length - 1];
+      return [Math.min(t[0], hi - 60), hi];
+    };
+    const uscales = { x: { time: true, range: xRange } };
     const axes = [axis];
     scales.forEach((sc, i) => {
       uscales[sc] = { range: yRange };

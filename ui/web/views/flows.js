@@ -62,7 +62,7 @@ export function mount(main, params, setParams) {
     h('div', { class: 'panel', style: 'margin-bottom:10px' }, form),
     err,
     h('div', { class: 'panel', style: 'margin-bottom:10px' },
-      h('h2', {}, 'Trend, last 10 minutes (bands: 95 % confidence interval)'), chartEl),
+      h('h2', {}, 'Trend: up to 10 minutes, sampled while this page is open (bands: 95 % confidence interval)'), chartEl),
     h('div', { class: 'panel' }, h('h2', {}, 'Top flows'), tableEl),
   );
 
@@ -231,6 +231,8 @@ export function mount(main, params, setParams) {
   }
 
   form.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
+  const onToken = () => apply();
+  window.addEventListener('flowlens:token', onToken);
   let defs = {};
   if (writable) {
     apply();
@@ -243,5 +245,10 @@ export function mount(main, params, setParams) {
       apply();
     }).catch((e) => { err.textContent = `Cannot list flows: ${e.message}`; });
   }
-  return () => { stopPoll(); stopKeys(); if (chart) chart.destroy(); };
+  return () => {
+    window.removeEventListener('flowlens:token', onToken);
+    stopPoll();
+    stopKeys();
+    if (chart) chart.destroy();
+  };
 }

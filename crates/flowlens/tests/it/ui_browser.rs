@@ -1,7 +1,7 @@
 //! The web UI in a real browser: runs the Playwright tests of `ui/tests/` (Debian's chromium,
 //! headless) against this build's `flowlens run`, fed with the Open vSwitch sFlow capture from
-//! `../shared/data`. Each page asserts on its DOM and on zero console errors, and saves its
-//! screenshot in `docs/screenshots/`.
+//! `../shared/data`. Each page asserts on its DOM and on zero console errors, and takes its
+//! screenshot (saved in `docs/screenshots/` when `UPDATE_SCREENSHOTS=1` is set).
 //!
 //! Needs Node.js, `npm ci` run in `ui/tests/` (`.ci/run` does it) and `/usr/bin/chromium`
 //! (or `CHROMIUM`).
