@@ -54,7 +54,7 @@ pub mod summary;
 mod table;
 pub mod threshold;
 
-pub use collector::{Collector, CollectorStats, Handled};
+pub use collector::{Collector, CollectorStats, Handled, Observer};
 pub use engine::{
     ActiveFlow, AggMode, Engine, EngineStats, FlowQuery, Limits, LoggedFlow, DEFAULT_MAX_FLOWS,
 };

@@ -118,6 +118,11 @@ struct RunArgs {
     /// repeatable).
     #[arg(long = "property", value_name = "NAME=VALUE")]
     properties: Vec<String>,
+    /// Keep history in ClickHouse: every flow sample and record, counters and events are
+    /// written to this server's HTTP interface (e.g. `http://127.0.0.1:8123`); the other
+    /// export settings are in the config file's `[clickhouse]` table (see the README).
+    #[arg(long, value_name = "URL")]
+    clickhouse: Option<String>,
 }
 
 /// Arguments of `flowlens top`.

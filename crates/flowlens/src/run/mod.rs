@@ -11,7 +11,9 @@
 //! HTTP (tokio, axum) ───────────────────────────────────────────┘
 //! ```
 //!
-//! * [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
+//! * [`clickhouse`]: history in ClickHouse (an observer of the collector's input and an
+//!   export thread, off the engine thread);
+//!   [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
 //!   channel; [`http`]: connections, their timeouts and cap; [`api`]: the REST endpoints; [`prometheus`]: their Prometheus text form;
 //!   [`state`]: the state directory.
 //!
@@ -23,6 +25,7 @@
 
 mod analyzer;
 mod api;
+mod clickhouse;
 mod config;
 mod core;
 mod durable;
@@ -86,7 +89,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let apps = scripts::apps_dir(args, &state);
     let specs = scripts::specs(args, &apps)?;
     let script_slot = Arc::new(std::sync::OnceLock::new());
-    let core = self::core::Core::new(engine, session, state.clone(), script_slot.clone());
+    let mut core = self::core::Core::new(engine, session, state.clone(), script_slot.clone());
+    let mut export_thread = None;
+    let mut export_stats = None;
+    if let Some(ch) = &args.clickhouse {
+        let spool = ch
+            .spool_dir
+            .clone()
+            .unwrap_or_else(|| state.path().join("clickhouse-spool"));
+        let e = clickhouse::start(ch, spool)?;
+        core.set_export(e.observer, e.side);
+        export_stats = Some(e.stats);
+        export_thread = Some(e.thread);
+    }
     let (batch_tx, batch_rx) = crossbeam_channel::bounded(BATCH_QUEUE);
     let (handle, engine_thread) = self::core::spawn(core, batch_rx)?;
     let stats: Vec<Arc<SocketStats>> = listeners
@@ -100,6 +115,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             .map(|(l, s)| SocketInfo::new(l, Arc::clone(s)))
             .collect(),
         polls: std::sync::atomic::AtomicUsize::new(0),
+        export: export_stats,
     });
     scripts::start(
         specs,
@@ -146,6 +162,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     handle.shutdown();
     let _ = engine_thread.join();
+    // The engine thread dropped its ends of the export: the last rows are sent or spooled.
+    if let Some(t) = export_thread {
+        let _ = t.join();
+    }
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     served?;
     let unsaved = state.unsaved();

@@ -191,6 +191,31 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
             "netflowDataEvicted",
         ),
         ("events", "threshold events", "events"),
+        (
+            "clickhouse_rows_sent",
+            "rows ClickHouse acknowledged (--clickhouse)",
+            "clickhouseRowsSent",
+        ),
+        (
+            "clickhouse_batches_retried",
+            "batches sent to ClickHouse from the spool after failing",
+            "clickhouseBatchesRetried",
+        ),
+        (
+            "clickhouse_errors",
+            "failed requests to ClickHouse",
+            "clickhouseErrors",
+        ),
+        (
+            "clickhouse_spooled_bytes",
+            "bytes spooled on disk for ClickHouse",
+            "clickhouseSpooledBytes",
+        ),
+        (
+            "clickhouse_dropped_rows",
+            "rows not exported: queue or spool full",
+            "clickhouseDroppedRows",
+        ),
         ("uptime_seconds", "seconds since start", "uptime"),
     ]
     .into_iter()

@@ -1,0 +1,323 @@
+//! `flowlens run --clickhouse`: history in a real `clickhouse-server` (Debian 12's 18.16)
+//! started by each test on loopback (`run_support::clickhouse`). softflowd's NetFlow v9 export
+//! of `synthetic-traffic.pcap` is replayed over UDP; the rows in `flowlens.flows` must add up
+//! to the capture's own counts (decoded here, independently of flowlens).
+
+use crate::run_support;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use pcap_parser::PcapCapture;
+use run_support::clickhouse::ClickHouse;
+use run_support::{exporter_capture, temp_dir, udp_payloads, Server};
+use serde_json::Value as Json;
+
+/// Frames per 5-tuple (source, destination, protocol, source port, destination port) of
+/// `synthetic-traffic.pcap` (Ethernet, optionally one 802.1Q tag, IPv4 or IPv6).
+fn capture_five_tuples() -> BTreeMap<String, u64> {
+    let bytes = std::fs::read(exporter_capture("synthetic-traffic.pcap")).unwrap();
+    let cap = PcapCapture::from_file(&bytes).unwrap();
+    let mut out = BTreeMap::new();
+    for b in &cap.blocks {
+        let f = b.data;
+        let mut ethertype = u16::from_be_bytes([f[12], f[13]]);
+        let mut off = 14;
+        if ethertype == 0x8100 {
+            ethertype = u16::from_be_bytes([f[16], f[17]]);
+            off = 18;
+        }
+        let ip = &f[off..];
+        let (src, dst, proto, l4): (IpAddr, IpAddr, u8, &[u8]) = match ethertype {
+            0x0800 => {
+                let ihl = usize::from(ip[0] & 0x0f) * 4;
+                let a: [u8; 4] = ip[12..16].try_into().unwrap();
+                let b: [u8; 4] = ip[16..20].try_into().unwrap();
+                (a.into(), b.into(), ip[9], &ip[ihl..])
+            }
+            0x86dd => {
+                let a: [u8; 16] = ip[8..24].try_into().unwrap();
+                let b: [u8; 16] = ip[24..40].try_into().unwrap();
+                (a.into(), b.into(), ip[6], &ip[40..])
+            }
+            e => panic!("unexpected ethertype {e:#06x}"),
+        };
+        let (sp, dp) = match proto {
+            6 | 17 => (
+                u16::from_be_bytes([l4[0], l4[1]]),
+                u16::from_be_bytes([l4[2], l4[3]]),
+            ),
+            _ => (0, 0),
+        };
+        *out.entry(format!("{src}\t{dst}\t{proto}\t{sp}\t{dp}"))
+            .or_default() += 1;
+    }
+    out
+}
+
+/// The softflowd NetFlow v9 datagrams.
+fn softflowd_v9() -> Vec<Vec<u8>> {
+    let p = udp_payloads(&exporter_capture("netflow9-softflowd.pcap"));
+    assert!(!p.is_empty());
+    p
+}
+
+/// `[clickhouse]` config for `ch` (small batches so rows arrive quickly).
+fn config(dir: &Path, ch: &ClickHouse, extra: &str) -> String {
+    let cfg = dir.join("flowlens.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[clickhouse]\nurl = \"{}\"\nbatch-interval-ms = 200\nbatch-rows = 500\n{extra}",
+            ch.url()
+        ),
+    )
+    .unwrap();
+    cfg.display().to_string()
+}
+
+/// Sends `payloads` from `from` to `to`, `chunk` at a time, waiting after each chunk until
+/// the server has received them all (`netflowDatagramsReceived` of `server` reaches
+/// `base` + sent).
+fn replay(server: &Server, from: Ipv4Addr, payloads: &[Vec<u8>], base: u64) {
+    let sock = UdpSocket::bind(SocketAddr::from((from, 0))).unwrap();
+    let mut sent = 0u64;
+    for c in payloads.chunks(20) {
+        for p in c {
+            sock.send_to(p, server.ports.netflow).unwrap();
+        }
+        sent += c.len() as u64;
+        let want = base + sent;
+        server.wait_for("/analyzer/json", |d| {
+            d["netflowDatagramsReceived"].as_u64() >= Some(want)
+        });
+    }
+}
+
+/// Polls the analyzer until `done` holds, at most `within`.
+fn wait_analyzer(server: &Server, within: Duration, done: impl Fn(&Json) -> bool) -> Json {
+    let start = Instant::now();
+    loop {
+        let d = server.get_json("/analyzer/json");
+        if done(&d) {
+            return d;
+        }
+        assert!(
+            start.elapsed() < within,
+            "analyzer condition not met within {within:?}: {d}\n{}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn records_sent(d: &Json) -> u64 {
+    d["clickhouseRowsSent"].as_u64().unwrap_or(0)
+}
+
+/// Per 5-tuple frame sums in the database, keyed as [`capture_five_tuples`].
+fn db_five_tuples(ch: &ClickHouse) -> BTreeMap<String, u64> {
+    let out = ch.query(
+        "SELECT if(ipsource != '', ipsource, ip6source) AS s, \
+         if(ipdestination != '', ipdestination, ip6destination) AS d, \
+         if(ipsource != '', ipprotocol, ip6nexthdr) AS p, \
+         tcpsourceport + udpsourceport AS sp, tcpdestinationport + udpdestinationport AS dp, \
+         sum(frames) FROM flowlens.flows GROUP BY s, d, p, sp, dp",
+    );
+    out.lines()
+        .map(|l| {
+            let (k, n) = l.rsplit_once('\t').unwrap();
+            (k.to_string(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn clickhouse_softflowd_netflow9_rows_add_up_to_the_capture() {
+    let dir = temp_dir("ch-softflowd");
+    let ch = ClickHouse::start(&dir.join("clickhouse"));
+    let cfg = config(&dir, &ch, "");
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    let payloads = softflowd_v9();
+    replay(&server, Ipv4Addr::LOCALHOST, &payloads, 0);
+    let records = server.get_json("/analyzer/json")["netflowRecords"]
+        .as_u64()
+        .unwrap();
+    assert!(records > 0);
+    let d = wait_analyzer(&server, Duration::from_secs(30), |d| {
+        records_sent(d) >= records
+    });
+    assert_eq!(records_sent(&d), records, "{d}");
+    assert_eq!(d["clickhouseDroppedRows"], 0, "{d}");
+    assert_eq!(d["clickhouseConnected"], true, "{d}");
+
+    assert_eq!(
+        ch.query("SELECT sum(frames) FROM flowlens.flows").trim(),
+        "9000"
+    );
+    assert_eq!(
+        ch.query("SELECT count() FROM flowlens.flows").trim(),
+        records.to_string()
+    );
+    assert_eq!(
+        ch.query("SELECT max(version) FROM flowlens.schema_version")
+            .trim(),
+        "1"
+    );
+    let truth = capture_five_tuples();
+    let got = db_five_tuples(&ch);
+    assert_eq!(got.len(), truth.len());
+    assert_eq!(got, truth);
+    // Every row is one record of the one exporter, 1-in-1, with its byte count.
+    assert_eq!(
+        ch.query(
+            "SELECT uniqExact(agent), min(sampling_rate), max(sampling_rate), sum(samples), \
+             min(bytes) > 0 FROM flowlens.flows"
+        )
+        .trim(),
+        format!("1\t1\t1\t{records}\t1")
+    );
+
+    // Prometheus carries the same counters.
+    let prom = server.get("/prometheus/analyzer/txt").body;
+    assert!(
+        prom.contains(&format!("sflow_analyzer_clickhouse_rows_sent {records}.0")),
+        "{prom}"
+    );
+
+    // A restart migrates nothing and adds nothing.
+    let (status, _) = server.stop();
+    assert!(status.success());
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    assert_eq!(
+        ch.query("SELECT count() FROM flowlens.schema_version")
+            .trim(),
+        "1"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn clickhouse_stopped_mid_replay_loses_no_row() {
+    let dir = temp_dir("ch-outage");
+    let mut ch = ClickHouse::start(&dir.join("clickhouse"));
+    let cfg = config(&dir, &ch, "");
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    let payloads = softflowd_v9();
+    let (first, second) = payloads.split_at(payloads.len() / 2);
+    replay(&server, Ipv4Addr::LOCALHOST, first, 0);
+    let half = server.get_json("/analyzer/json")["netflowRecords"]
+        .as_u64()
+        .unwrap();
+    wait_analyzer(&server, Duration::from_secs(30), |d| {
+        records_sent(d) >= half
+    });
+
+    ch.stop();
+    replay(&server, Ipv4Addr::LOCALHOST, second, first.len() as u64);
+    let records = server.get_json("/analyzer/json")["netflowRecords"]
+        .as_u64()
+        .unwrap();
+    assert!(records > half);
+    // The second half fails and goes to the spool.
+    let d = wait_analyzer(&server, Duration::from_secs(30), |d| {
+        d["clickhouseSpooledBytes"].as_u64() > Some(0)
+    });
+    assert_eq!(d["clickhouseConnected"], false, "{d}");
+    assert!(
+        d["clickhouseLastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot reach ClickHouse")),
+        "{d}"
+    );
+
+    ch.restart();
+    let d = wait_analyzer(&server, Duration::from_secs(120), |d| {
+        records_sent(d) >= records && d["clickhouseSpooledBytes"] == 0
+    });
+    assert_eq!(records_sent(&d), records, "{d}");
+    assert!(d["clickhouseBatchesRetried"].as_u64() > Some(0), "{d}");
+    assert_eq!(d["clickhouseDroppedRows"], 0, "{d}");
+    assert_eq!(
+        ch.query("SELECT count() FROM flowlens.flows").trim(),
+        records.to_string()
+    );
+    assert_eq!(
+        ch.query("SELECT sum(frames) FROM flowlens.flows").trim(),
+        "9000"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn clickhouse_two_collectors_add_up_in_one_database() {
+    let dir = temp_dir("ch-two");
+    let ch = ClickHouse::start(&dir.join("clickhouse"));
+    // The second logs in as user `flowlens` with a password file.
+    std::fs::write(dir.join("password"), "s3cret\n").unwrap();
+    let cfg_a = config(&dir, &ch, "");
+    let cfg_b = dir.join("b.toml");
+    std::fs::write(
+        &cfg_b,
+        format!(
+            "[clickhouse]\nurl = \"{}\"\nbatch-interval-ms = 200\nuser = \"flowlens\"\n\
+             password-file = \"password\"\nspool-dir = \"spool-b\"\n",
+            ch.url()
+        ),
+    )
+    .unwrap();
+    let a = Server::start_with(&dir.join("state-a"), &["--config", &cfg_a]);
+    let b = Server::start_with(&dir.join("state-b"), &["--config", cfg_b.to_str().unwrap()]);
+    // Each collector owns one exporter: the same export from two addresses.
+    let payloads = softflowd_v9();
+    replay(&a, Ipv4Addr::new(127, 0, 0, 1), &payloads, 0);
+    replay(&b, Ipv4Addr::new(127, 0, 0, 2), &payloads, 0);
+    for s in [&a, &b] {
+        let records = s.get_json("/analyzer/json")["netflowRecords"]
+            .as_u64()
+            .unwrap();
+        wait_analyzer(s, Duration::from_secs(30), |d| records_sent(d) >= records);
+    }
+    assert_eq!(
+        ch.query("SELECT agent, sum(frames) FROM flowlens.flows GROUP BY agent ORDER BY agent"),
+        "127.0.0.1\t9000\n127.0.0.2\t9000\n"
+    );
+    assert_eq!(
+        ch.query("SELECT sum(frames) FROM flowlens.flows").trim(),
+        "18000"
+    );
+    drop((a, b));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn clickhouse_bad_credentials_are_a_clear_error_and_counted() {
+    let dir = temp_dir("ch-badauth");
+    let ch = ClickHouse::start(&dir.join("clickhouse"));
+    std::fs::write(dir.join("password"), "wrong\n").unwrap();
+    let cfg = config(
+        &dir,
+        &ch,
+        "user = \"flowlens\"\npassword-file = \"password\"\n",
+    );
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    let err = server.stderr();
+    assert!(err.contains("refused the credentials"), "{err}");
+    replay(&server, Ipv4Addr::LOCALHOST, &softflowd_v9()[..10], 0);
+    let d = wait_analyzer(&server, Duration::from_secs(30), |d| {
+        d["clickhouseSpooledBytes"].as_u64() > Some(0)
+    });
+    assert_eq!(d["clickhouseConnected"], false);
+    assert!(d["clickhouseErrors"].as_u64() > Some(0));
+    assert!(d["clickhouseLastError"]
+        .as_str()
+        .is_some_and(|e| e.contains("Wrong password")));
+    assert_eq!(records_sent(&d), 0);
+    let (status, _) = server.stop();
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
