@@ -321,3 +321,198 @@ fn clickhouse_bad_credentials_are_a_clear_error_and_counted() {
     assert!(status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sends every payload of `capture` to `server`'s sFlow port and waits until all arrived.
+fn replay_sflow(server: &Server, capture: &str) -> u64 {
+    let payloads = udp_payloads(&exporter_capture(capture));
+    let n = payloads.len() as u64;
+    run_support::send_all(server.ports.sflow, &payloads, 50, |sent| {
+        server.wait_for("/analyzer/json", |d| {
+            d["sFlowDatagramsReceived"].as_u64() >= Some(sent as u64)
+        });
+    });
+    n
+}
+
+/// What `flowlens top --totals` says of `capture` (the table's data lines).
+fn top_totals(capture: &str, keys: &str) -> Vec<String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowlens"))
+        .args([
+            "top", "--totals", "--quiet", "--value", "frames", "--keys", keys,
+        ])
+        .arg(exporter_capture(capture))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join("\t"))
+        .collect()
+}
+
+#[test]
+fn clickhouse_sflow_samples_tunnels_counters_and_events() {
+    let dir = temp_dir("ch-sflow");
+    let ch = ClickHouse::start(&dir.join("clickhouse"));
+    let cfg = config(&dir, &ch, "counter-interval-ms = 1000\n");
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    // A threshold every frame crosses: its events go to `events`.
+    assert_eq!(
+        server
+            .put_json(
+                "/flow/src/json",
+                "{\"keys\":\"ipsource\",\"value\":\"frames\"}"
+            )
+            .status,
+        204
+    );
+    assert_eq!(
+        server
+            .put_json(
+                "/threshold/any/json",
+                "{\"metric\":\"src\",\"value\":0.001,\"byFlow\":true}"
+            )
+            .status,
+        204
+    );
+
+    // Open vSwitch's underlay bridge: VXLAN (VNI 100), GRE and ERSPAN copies.
+    replay_sflow(&server, "sflow-ovs-underlay-tunnels.pcap");
+    let samples = server.get_json("/analyzer/json")["flowSamples"]
+        .as_u64()
+        .unwrap();
+    wait_analyzer(&server, Duration::from_secs(30), |d| {
+        records_sent(d) >= samples
+    });
+    assert_eq!(
+        ch.query("SELECT count(), sum(samples) FROM flowlens.flows")
+            .trim(),
+        format!("{samples}\t{samples}")
+    );
+    // The rows add up as flowlens top adds up the capture, inner keys included.
+    let mut want = top_totals("sflow-ovs-underlay-tunnels.pcap", "vxlanvni,ipsource.1");
+    want.sort();
+    let got: Vec<String> = ch
+        .query(
+            "SELECT vxlanvni, ipsource_1, sum(frames) FROM flowlens.flows \
+             WHERE vxlanvni != 0 GROUP BY vxlanvni, ipsource_1 ORDER BY vxlanvni, ipsource_1",
+        )
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        ch.query("SELECT sum(frames) FROM flowlens.flows").trim(),
+        top_totals("sflow-ovs-underlay-tunnels.pcap", "agent")[0]
+            .split('\t')
+            .nth(1)
+            .unwrap()
+    );
+
+    // Open vSwitch's bridge, 1-in-10 with interface counters: rows scaled by the rate, and
+    // counter rates in `counters`.
+    replay_sflow(&server, "sflow-ovs-br0.pcap");
+    let samples = server.get_json("/analyzer/json")["flowSamples"]
+        .as_u64()
+        .unwrap();
+    wait_analyzer(&server, Duration::from_secs(30), |d| {
+        records_sent(d) >= samples
+    });
+    assert_eq!(
+        ch.query(
+            "SELECT min(sampling_rate), max(sampling_rate), sum(frames) = 10 * count() \
+             FROM flowlens.flows WHERE agent = '127.0.0.1'"
+        )
+        .trim(),
+        "10\t10\t1"
+    );
+    let start = Instant::now();
+    loop {
+        let n: u64 = ch
+            .query(
+                "SELECT count() FROM flowlens.counters WHERE agent = '127.0.0.1' \
+                 AND metric = 'ifinoctets'",
+            )
+            .trim()
+            .parse()
+            .unwrap();
+        if n > 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no counter rows");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The threshold's events, as /events/json lists them (more may follow: every listed
+    // event must be in the table, with its threshold and value).
+    let events = server.get_json("/events/json?maxEvents=10000");
+    let listed = events.as_array().unwrap();
+    assert!(!listed.is_empty(), "{events}");
+    let ids: Vec<String> = listed.iter().map(|e| e["eventID"].to_string()).collect();
+    let sql = format!(
+        "SELECT count() FROM flowlens.events WHERE threshold_id = 'any' AND metric = 'src' \
+         AND value > 0 AND event_id IN ({})",
+        ids.join(",")
+    );
+    let start = Instant::now();
+    loop {
+        let got: usize = ch.query(&sql).trim().parse().unwrap();
+        if got == ids.len() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{got} of {} events",
+            ids.len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn clickhouse_retention_drops_old_days_and_a_newer_schema_is_refused() {
+    let dir = temp_dir("ch-retention");
+    let ch = ClickHouse::start(&dir.join("clickhouse"));
+    let cfg = config(&dir, &ch, "retention-days = 30\n");
+    // First start: the tables.
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    let (status, _) = server.stop();
+    assert!(status.success());
+    ch.query(
+        "INSERT INTO flowlens.flows (time, agent, frames) VALUES \
+         (now() - 86400 * 60, 'old', 1), (now() - 86400 * 40, 'old', 1), (now(), 'new', 1)",
+    );
+    // Retention runs at start: the two old days go, today stays.
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    let d = wait_analyzer(&server, Duration::from_secs(30), |d| {
+        d["clickhousePartitionsDropped"].as_u64() >= Some(2)
+    });
+    assert_eq!(d["clickhousePartitionsDropped"], 2, "{d}");
+    assert_eq!(
+        ch.query("SELECT agent, count() FROM flowlens.flows GROUP BY agent"),
+        "new\t1\n"
+    );
+    drop(server);
+
+    // A database written by a newer flowlens: a clear error, nothing written, no crash.
+    ch.query("CREATE DATABASE future");
+    ch.query(
+        "CREATE TABLE future.schema_version (version UInt32, applied DateTime) ENGINE = TinyLog",
+    );
+    ch.query("INSERT INTO future.schema_version VALUES (99, now())");
+    let cfg = config(&dir, &ch, "database = \"future\"\n");
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    let err = server.stderr();
+    assert!(
+        err.contains("schema version 99, newer than this flowlens"),
+        "{err}"
+    );
+    assert_eq!(ch.query("EXISTS TABLE future.flows").trim(), "0");
+    let (status, _) = server.stop();
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -137,3 +137,38 @@ fn parse_name(name: &str) -> Option<(u64, &str)> {
     let table = super::schema::TABLES.into_iter().find(|t| *t == table)?;
     Some((seq.parse().ok()?, table))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_batches_in_order_within_the_cap_and_across_reopen() {
+        let dir = std::env::temp_dir().join(format!("flowlens-spool-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut s = Spool::open(&dir, 10).unwrap();
+        assert!(s.is_empty());
+        s.push("flows", b"{\"a\":1}\n").unwrap();
+        // 8 + 8 > 10: refused, nothing written.
+        let e = s.push("events", b"{\"b\":2}\n").unwrap_err();
+        assert!(e.to_string().contains("full"), "{e}");
+        assert_eq!(s.bytes(), 8);
+        std::fs::write(dir.join("junk.txt"), "x").unwrap();
+        std::fs::write(dir.join("0000000000000009-flows.tmp"), "half").unwrap();
+        // A restart takes the batch back; junk is ignored, a half-written file removed.
+        let mut s = Spool::open(&dir, 100).unwrap();
+        assert_eq!(s.bytes(), 8);
+        s.push("counters", b"{}\n").unwrap();
+        let b = s.oldest().unwrap();
+        assert_eq!(
+            (b.table.as_str(), b.body.as_slice()),
+            ("flows", &b"{\"a\":1}\n"[..])
+        );
+        s.remove_oldest();
+        assert_eq!(s.oldest().unwrap().table, "counters");
+        s.remove_oldest();
+        assert!(s.is_empty() && s.bytes() == 0);
+        assert!(!dir.join("0000000000000009-flows.tmp").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
