@@ -134,6 +134,46 @@ fn db_five_tuples(ch: &ClickHouse) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// README.md's SQL: the blocks of its "### Queries" section, and the statements of the
+/// cluster layout (`CREATE … ON CLUSTER`).
+fn readme_sql() -> (Vec<String>, Vec<String>) {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let mut queries = Vec::new();
+    let mut cluster = Vec::new();
+    let mut section = "";
+    let mut block: Option<String> = None;
+    for line in readme.lines() {
+        if let Some(h) = line.strip_prefix("### ") {
+            section = h;
+        }
+        match (&mut block, line) {
+            (None, "```sql") => block = Some(String::new()),
+            (Some(b), "```") => {
+                let b = std::mem::take(b);
+                if section == "Queries" {
+                    queries.push(b);
+                } else if section.starts_with("Scale-out") {
+                    cluster.extend(
+                        b.split(';')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string),
+                    );
+                }
+                block = None;
+            }
+            (Some(b), l) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    (queries, cluster)
+}
+
 #[test]
 fn clickhouse_softflowd_netflow9_rows_add_up_to_the_capture() {
     let dir = temp_dir("ch-softflowd");
@@ -185,6 +225,26 @@ fn clickhouse_softflowd_netflow9_rows_add_up_to_the_capture() {
     assert!(
         prom.contains(&format!("sflow_analyzer_clickhouse_rows_sent {records}.0")),
         "{prom}"
+    );
+
+    // The README's queries run on this server, and its Distributed layout (without
+    // `ON CLUSTER`, which needs ZooKeeper) reads the same rows.
+    let (queries, cluster) = readme_sql();
+    assert_eq!(queries.len(), 3);
+    for q in &queries {
+        ch.query(q);
+    }
+    let vni = ch.query(&queries[1]);
+    assert!(vni.is_empty(), "softflowd exports no VNI: {vni}");
+    let top = ch.query(&queries[0].replace("now() - INTERVAL 1 HOUR", "toDateTime(0)"));
+    assert_eq!(top.lines().count(), 10, "{top}");
+    for stmt in cluster {
+        ch.query(&stmt.replace(" ON CLUSTER fabric", ""));
+    }
+    assert_eq!(
+        ch.query("SELECT sum(frames) FROM flowlens_all.flows")
+            .trim(),
+        "9000"
     );
 
     // A restart migrates nothing and adds nothing.

@@ -28,7 +28,8 @@ fn free_port() -> u16 {
 
 impl ClickHouse {
     /// Starts a server with its data in `dir` (created), user `default` without a password
-    /// and user `flowlens` with password `s3cret`; waits until it answers.
+    /// and user `flowlens` with password `s3cret`, and a one-shard cluster `fabric` (itself,
+    /// for `Distributed` tables); waits until it answers.
     pub(crate) fn start(dir: &Path) -> ClickHouse {
         assert!(
             Path::new("/usr/sbin/clickhouse-server").exists()
@@ -41,6 +42,7 @@ impl ClickHouse {
         std::fs::create_dir_all(dir.join("data")).unwrap();
         std::fs::create_dir_all(dir.join("tmp")).unwrap();
         let http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()));
+        let tcp = free_port();
         let d = dir.display();
         std::fs::write(
             dir.join("config.xml"),
@@ -49,7 +51,7 @@ impl ClickHouse {
 <yandex>
   <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/err.log</errorlog></logger>
   <http_port>{}</http_port>
-  <tcp_port>{}</tcp_port>
+  <tcp_port>{tcp}</tcp_port>
   <listen_host>127.0.0.1</listen_host>
   <path>{d}/data/</path>
   <tmp_path>{d}/tmp/</tmp_path>
@@ -59,10 +61,12 @@ impl ClickHouse {
   <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <max_concurrent_queries>16</max_concurrent_queries>
+  <remote_servers>
+    <fabric><shard><replica><host>127.0.0.1</host><port>{tcp}</port></replica></shard></fabric>
+  </remote_servers>
 </yandex>
 "#,
                 http.port(),
-                free_port()
             ),
         )
         .unwrap();
