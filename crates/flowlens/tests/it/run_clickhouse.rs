@@ -576,3 +576,54 @@ fn clickhouse_retention_drops_old_days_and_a_newer_schema_is_refused() {
     assert!(status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn clickhouse_a_refused_batch_is_set_aside_and_a_dropped_table_recreated() {
+    let dir = temp_dir("ch-refused");
+    let ch = ClickHouse::start(&dir.join("clickhouse"));
+    let cfg = config(&dir, &ch, "");
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    let payloads = softflowd_v9();
+    let (first, rest) = payloads.split_at(20);
+    let (second, _) = rest.split_at(20);
+
+    // A column the rows cannot fill (the table is still empty): the server refuses the batch;
+    // after 5 refusals in a row it is set aside and its rows counted as dropped.
+    ch.query("ALTER TABLE flowlens.flows MODIFY COLUMN ipsource Array(String)");
+    replay(&server, Ipv4Addr::LOCALHOST, first, 0);
+    let n1 = server.get_json("/analyzer/json")["netflowRecords"]
+        .as_u64()
+        .unwrap();
+    let d = wait_analyzer(&server, Duration::from_secs(150), |d| {
+        d["clickhouseDroppedRows"].as_u64() == Some(n1)
+    });
+    assert!(d["clickhouseErrors"].as_u64() >= Some(6), "{d}");
+    assert_eq!(records_sent(&d), 0, "{d}");
+    assert!(
+        server.stderr().contains("refused 5 times"),
+        "{}",
+        server.stderr()
+    );
+    // The last batch set aside (all rows, unless a tick split the replay in two batches).
+    let kept =
+        std::fs::read_to_string(dir.join("state/clickhouse-spool/rejected-last.jsonl")).unwrap();
+    let kept = kept.lines().count() as u64;
+    assert!(kept > 0 && kept <= n1, "{kept}");
+
+    // The table dropped by hand: created again at the next insert, no row lost.
+    ch.query("DROP TABLE flowlens.flows");
+    replay(&server, Ipv4Addr::LOCALHOST, second, first.len() as u64);
+    let n2 = server.get_json("/analyzer/json")["netflowRecords"]
+        .as_u64()
+        .unwrap();
+    let d = wait_analyzer(&server, Duration::from_secs(60), |d| {
+        records_sent(d) >= n2 - n1
+    });
+    assert_eq!(records_sent(&d), n2 - n1, "{d}");
+    assert_eq!(
+        ch.query("SELECT count() FROM flowlens.flows").trim(),
+        (n2 - n1).to_string()
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -28,37 +28,43 @@ const FLOW_COLUMNS: &str = "\
     ipprotocol_1 UInt8, tcpsourceport_1 UInt16, tcpdestinationport_1 UInt16, \
     udpsourceport_1 UInt16, udpdestinationport_1 UInt16";
 
-/// The statements of migration `version` (1: the first tables) in database `db`.
-fn migration(db: &str, version: u32) -> Vec<String> {
-    match version {
-        1 => vec![
-            format!(
-                "CREATE TABLE IF NOT EXISTS {db}.flows (time DateTime, {FLOW_COLUMNS}) \
+/// The statements that bring tables of schema `version - 1` to `version` (none yet: 1 is the
+/// first schema). A later schema adds its `ALTER TABLE … ADD COLUMN …` here and changes
+/// [`create`] to match.
+fn upgrade(_db: &str, _version: u32) -> Vec<String> {
+    Vec::new()
+}
+
+/// The tables of the current schema, created when missing (so a table dropped by hand comes
+/// back at the next attempt).
+fn create(db: &str) -> Vec<String> {
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.flows (time DateTime, {FLOW_COLUMNS}) \
                  ENGINE = MergeTree PARTITION BY toYYYYMMDD(time) \
                  ORDER BY (time, agent, datasource)"
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {db}.counters (time DateTime, agent String, \
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.counters (time DateTime, agent String, \
                  datasource String, metric String, value Float64) \
                  ENGINE = MergeTree PARTITION BY toYYYYMMDD(time) \
                  ORDER BY (agent, datasource, metric, time)"
-            ),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {db}.events (time DateTime, event_id UInt64, \
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {db}.events (time DateTime, event_id UInt64, \
                  threshold_id String, metric String, agent String, datasource String, \
                  flow_key String, value Float64, threshold Float64) \
                  ENGINE = MergeTree PARTITION BY toYYYYMMDD(time) ORDER BY (time, threshold_id)"
-            ),
-        ],
-        _ => Vec::new(),
-    }
+        ),
+    ]
 }
 
 /// The tables that hold rows, for retention.
 pub(crate) const TABLES: [&str; 3] = ["flows", "counters", "events"];
 
-/// Creates the database and the version table if missing, then runs the migrations past the
-/// recorded version. Returns the version the database had (0: new).
+/// Creates the database and the version table if missing, upgrades the tables of an older
+/// recorded version, creates the missing tables and records the version. Returns the version
+/// the database had (0: new).
 ///
 /// # Errors
 /// The server's or the transport's error; [`Error::Local`] when the database holds a newer
@@ -80,12 +86,19 @@ pub(crate) fn migrate(client: &Client, db: &str) -> Result<u32, Error> {
              ({VERSION}); upgrade flowlens"
         )));
     }
-    for v in had + 1..=VERSION {
-        for sql in migration(db, v) {
-            client.query(&sql)?;
+    if had > 0 {
+        for v in had + 1..=VERSION {
+            for sql in upgrade(db, v) {
+                client.query(&sql)?;
+            }
         }
+    }
+    for sql in create(db) {
+        client.query(&sql)?;
+    }
+    if had < VERSION {
         client.query(&format!(
-            "INSERT INTO {db}.schema_version VALUES ({v}, now())"
+            "INSERT INTO {db}.schema_version VALUES ({VERSION}, now())"
         ))?;
     }
     Ok(had)

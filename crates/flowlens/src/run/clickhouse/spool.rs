@@ -121,6 +121,19 @@ impl Spool {
         None
     }
 
+    /// Moves the oldest batch out of the spool to `rejected-last.jsonl` (replacing the one
+    /// set aside before, so at most one is kept) and returns that path.
+    pub(crate) fn set_aside_oldest(&mut self) -> PathBuf {
+        let kept = self.dir.join("rejected-last.jsonl");
+        if let Some((path, len)) = self.files.pop_front() {
+            if std::fs::rename(&path, &kept).is_err() {
+                let _ = std::fs::remove_file(&path);
+            }
+            self.bytes = self.bytes.saturating_sub(len);
+        }
+        kept
+    }
+
     /// Forgets the oldest batch (sent).
     pub(crate) fn remove_oldest(&mut self) {
         if let Some((path, len)) = self.files.pop_front() {

@@ -3,7 +3,11 @@
 //! (oldest first) once the server answers again, and drops day partitions past the retention.
 //!
 //! A failure (refused, timed out, bad credentials, a server error) backs off: 1 s, doubling,
-//! at most 60 s; until the next attempt batches go straight to the spool.
+//! at most 60 s; until the next attempt batches go straight to the spool. A missing table or
+//! database (dropped by hand) makes the next attempt create the schema again. A batch the
+//! answering server refuses [`MAX_REFUSALS`] times in a row (not for credentials) is set
+//! aside as `rejected-last.jsonl` in the spool directory and its rows counted as dropped, so
+//! one bad batch cannot hold up the rest.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,6 +21,8 @@ use super::{schema, Chunk, ExportStats, Settings, Table};
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Refusals of the oldest spooled batch by an answering server before it is set aside.
+const MAX_REFUSALS: u32 = 5;
 /// How often retention runs.
 const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -44,6 +50,8 @@ pub(crate) struct Writer {
     backoff: Duration,
     next_expire: Instant,
     pending: [Pending; 3],
+    /// Refusals in a row of the oldest spooled batch.
+    refusals: u32,
 }
 
 impl Writer {
@@ -69,6 +77,7 @@ impl Writer {
             backoff: FIRST_BACKOFF,
             next_expire: now,
             pending: Default::default(),
+            refusals: 0,
         }
     }
 
@@ -166,6 +175,9 @@ impl Writer {
             eprintln!("flowlens: clickhouse: {e}; spooling and retrying with backoff");
         }
         self.stats.error(e);
+        if missing_schema(e) {
+            self.ready = false;
+        }
         self.next_try = Instant::now() + self.backoff;
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
     }
@@ -215,9 +227,32 @@ impl Writer {
                     self.stats.batches_sent.fetch_add(1, Ordering::Relaxed);
                     self.stats.batches_retried.fetch_add(1, Ordering::Relaxed);
                     self.spool.remove_oldest();
+                    self.refusals = 0;
                 }
                 Err(e) => {
                     self.failed(&e);
+                    let refused = matches!(&e, Error::Server { status, .. }
+                        if *status != 401 && *status != 403)
+                        && !missing_schema(&e);
+                    if refused {
+                        self.refusals += 1;
+                    }
+                    if self.refusals >= MAX_REFUSALS {
+                        self.refusals = 0;
+                        let rows = b.body.iter().filter(|&&c| c == b'\n').count() as u64;
+                        self.stats.dropped_rows.fetch_add(rows, Ordering::Relaxed);
+                        let kept = self.spool.set_aside_oldest();
+                        // The server answers: the next batch is tried at once.
+                        self.backoff = FIRST_BACKOFF;
+                        self.next_try = Instant::now();
+                        eprintln!(
+                            "flowlens: clickhouse: a batch of {rows} rows for {} refused \
+                             {MAX_REFUSALS} times ({e}); set aside as {}",
+                            b.table,
+                            kept.display()
+                        );
+                        continue;
+                    }
                     break;
                 }
             }
@@ -245,4 +280,19 @@ impl Writer {
             Err(e) => self.failed(&e),
         }
     }
+}
+
+/// ClickHouse's "unknown table" (60) or "unknown database" (81): the schema must be created
+/// again.
+fn missing_schema(e: &Error) -> bool {
+    let Error::Server { message, .. } = e else {
+        return false;
+    };
+    let code: String = message
+        .strip_prefix("Code: ")
+        .unwrap_or("")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    code == "60" || code == "81"
 }
