@@ -329,6 +329,42 @@ mod tests {
         }
         assert!(Settings::resolve(&args(&["--property", "novalue"])).is_err());
 
+        // [clickhouse]: the flag's URL wins, relative paths follow the file, bad values fail.
+        std::fs::write(
+            &cfg,
+            "[clickhouse]\nurl = \"http://a:8123\"\ndatabase = \"hist\"\nuser = \"u\"\n\
+             password-file = \"pw\"\nbatch-rows = 10\nspool-max-mb = 2\nretention-days = 0\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(&args(&["--config", c])).unwrap();
+        let ch = s.clickhouse.unwrap();
+        assert_eq!(
+            (ch.url.as_str(), ch.database.as_str()),
+            ("http://a:8123", "hist")
+        );
+        assert_eq!(ch.user.as_deref(), Some("u"));
+        assert_eq!(ch.password_file, Some(dir.join("pw")));
+        assert_eq!(
+            (ch.batch_rows, ch.spool_max_bytes, ch.retention_days),
+            (10, 2 << 20, 0)
+        );
+        let s =
+            Settings::resolve(&args(&["--config", c, "--clickhouse", "http://b:8123"])).unwrap();
+        assert_eq!(s.clickhouse.unwrap().url, "http://b:8123");
+        let s = Settings::resolve(&args(&["--clickhouse", "http://c:8123"])).unwrap();
+        assert_eq!(s.clickhouse.unwrap().database, "flowlens");
+        assert!(Settings::resolve(&args(&[])).unwrap().clickhouse.is_none());
+        for bad in [
+            "[clickhouse]\nurl = \"tcp://a:9000\"\n",
+            "[clickhouse]\nurl = \"http://a\"\ndatabase = \"x; DROP\"\n",
+            "[clickhouse]\nurl = \"http://a\"\nbatch-rows = 0\n",
+            "[clickhouse]\ndatabase = \"x\"\n",
+            "[clickhouse]\nurl = \"http://a\"\nbatchrows = 1\n",
+        ] {
+            std::fs::write(&cfg, bad).unwrap();
+            assert!(Settings::resolve(&args(&["--config", c])).is_err(), "{bad}");
+        }
+
         std::fs::write(&cfg, "http = \"127.0.0.1:9000\"\nworkerz = 2\n").unwrap();
         let e = Settings::resolve(&args(&["--config", c]))
             .unwrap_err()
