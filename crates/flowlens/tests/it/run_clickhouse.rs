@@ -627,3 +627,70 @@ fn clickhouse_a_refused_batch_is_set_aside_and_a_dropped_table_recreated() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn clickhouse_spool_survives_a_collector_restart_and_respects_its_cap() {
+    let dir = temp_dir("ch-spool-restart");
+    let mut ch = ClickHouse::start(&dir.join("clickhouse"));
+    let cfg = config(&dir, &ch, "");
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    ch.stop();
+    let payloads = softflowd_v9();
+    replay(&server, Ipv4Addr::LOCALHOST, &payloads, 0);
+    let records = server.get_json("/analyzer/json")["netflowRecords"]
+        .as_u64()
+        .unwrap();
+    wait_analyzer(&server, Duration::from_secs(30), |d| {
+        d["clickhouseSpooledBytes"].as_u64() > Some(0)
+    });
+    // Stopped while ClickHouse is down: quickly, the queued rows spooled too.
+    let t = Instant::now();
+    let (status, _) = server.stop();
+    assert!(status.success());
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    let spooled: u64 = std::fs::read_dir(dir.join("state/clickhouse-spool"))
+        .unwrap()
+        .map(|e| {
+            std::fs::read_to_string(e.unwrap().path())
+                .unwrap()
+                .lines()
+                .count() as u64
+        })
+        .sum();
+    assert_eq!(spooled, records);
+
+    // Back: the next collector sends what the last one spooled.
+    ch.restart();
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    let d = wait_analyzer(&server, Duration::from_secs(60), |d| {
+        records_sent(d) >= records && d["clickhouseSpooledBytes"] == 0
+    });
+    assert_eq!(records_sent(&d), records, "{d}");
+    assert_eq!(
+        ch.query("SELECT sum(frames) FROM flowlens.flows").trim(),
+        "9000"
+    );
+    drop(server);
+
+    // A 1 MiB spool cap: what does not fit is dropped and counted, never more than the cap.
+    ch.stop();
+    let cfg = config(&dir, &ch, "spool-max-mb = 1\n");
+    let _ = std::fs::remove_dir_all(dir.join("state/clickhouse-spool"));
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    let mut base = 0;
+    for _ in 0..4 {
+        replay(&server, Ipv4Addr::LOCALHOST, &payloads, base);
+        base += payloads.len() as u64;
+    }
+    let records = server.get_json("/analyzer/json")["netflowRecords"]
+        .as_u64()
+        .unwrap();
+    let d = wait_analyzer(&server, Duration::from_secs(30), |d| {
+        d["clickhouseDroppedRows"].as_u64() > Some(0)
+    });
+    let bytes = d["clickhouseSpooledBytes"].as_u64().unwrap();
+    assert!(bytes > 0 && bytes <= 1 << 20, "{d}");
+    assert!(d["clickhouseDroppedRows"].as_u64() < Some(records), "{d}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -102,10 +102,14 @@ impl Writer {
             self.drain_spool();
             self.expire();
         }
+        // Stopping: one attempt while the server answers; when the last request failed, the
+        // rest goes straight to the spool (shutdown never waits on a dead server's timeout).
+        if !self.stats.connected.load(Ordering::Relaxed) {
+            self.next_try = Instant::now() + MAX_BACKOFF;
+        }
         for t in Table::ALL {
             self.flush(t);
         }
-        self.drain_spool();
     }
 
     fn pending(&mut self, t: Table) -> &mut Pending {
