@@ -219,6 +219,8 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
         ("uptime_seconds", "seconds since start", "uptime"),
     ]
     .into_iter()
+    // The export's gauges only with --clickhouse.
+    .filter(|(_, _, key)| !key.starts_with("clickhouse") || doc.get(key).is_some())
     .map(|(name, help, key)| {
         let v = doc.get(key).and_then(Json::as_f64).unwrap_or(0.0);
         let v = if key == "uptime" { v / 1000.0 } else { v };
