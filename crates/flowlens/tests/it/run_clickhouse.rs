@@ -694,3 +694,56 @@ fn clickhouse_spool_survives_a_collector_restart_and_respects_its_cap() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn clickhouse_netflow5_netflow9_and_ipfix_of_one_trace_each_add_up() {
+    let dir = temp_dir("ch-protocols");
+    let ch = ClickHouse::start(&dir.join("clickhouse"));
+    let cfg = config(&dir, &ch, "");
+    let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
+    // softflowd's three exports of synthetic-traffic.pcap, each from its own exporter address.
+    let mut base = 0;
+    for (i, capture) in [
+        "netflow5-softflowd.pcap",
+        "netflow9-softflowd.pcap",
+        "ipfix-softflowd.pcap",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let payloads = udp_payloads(&exporter_capture(capture));
+        replay(
+            &server,
+            Ipv4Addr::new(127, 0, 0, 1 + i as u8),
+            &payloads,
+            base,
+        );
+        base += payloads.len() as u64;
+    }
+    let records = server.get_json("/analyzer/json")["netflowRecords"]
+        .as_u64()
+        .unwrap();
+    wait_analyzer(&server, Duration::from_secs(30), |d| {
+        records_sent(d) >= records
+    });
+    // NetFlow v5 cannot carry IPv6: its export holds the capture's IPv4 frames only.
+    let v4: u64 = capture_five_tuples()
+        .iter()
+        .filter(|(k, _)| !k.contains(':'))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(v4 > 0 && v4 < 9000);
+    assert_eq!(
+        ch.query("SELECT agent, sum(frames) FROM flowlens.flows GROUP BY agent ORDER BY agent"),
+        format!("127.0.0.1\t{v4}\n127.0.0.2\t9000\n127.0.0.3\t9000\n")
+    );
+    assert_eq!(
+        ch.query(
+            "SELECT count() FROM flowlens.flows WHERE agent = '127.0.0.1' AND ip6source != ''"
+        )
+        .trim(),
+        "0"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
