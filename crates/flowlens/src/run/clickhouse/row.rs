@@ -33,7 +33,7 @@ pub(crate) struct FlowRow {
     /// Data source as flowlens names it (`3`, `2.1`).
     pub(crate) datasource: String,
     /// The 1-in-N sampling rate (≥ 1).
-    pub(crate) sampling_rate: u64,
+    pub(crate) sampling_rate: u32,
     /// Samples (or records) the row counts: 1.
     pub(crate) samples: u8,
     /// Frames the row stands for (scaled).
@@ -48,9 +48,9 @@ pub(crate) struct FlowRow {
 #[derive(Debug, Default, Serialize)]
 struct Keys {
     #[serde(skip_serializing_if = "Option::is_none")]
-    inputifindex: Option<u64>,
+    inputifindex: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    outputifindex: Option<u64>,
+    outputifindex: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     direction: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -58,9 +58,9 @@ struct Keys {
     #[serde(skip_serializing_if = "Option::is_none")]
     macdestination: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    vlan: Option<u64>,
+    vlan: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ethernetprotocol: Option<u64>,
+    ethernetprotocol: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ipsource: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,33 +70,33 @@ struct Keys {
     #[serde(skip_serializing_if = "Option::is_none")]
     ip6destination: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ipprotocol: Option<u64>,
+    ipprotocol: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ip6nexthdr: Option<u64>,
+    ip6nexthdr: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ipdscp: Option<u64>,
+    ipdscp: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ip6dscp: Option<u64>,
+    ip6dscp: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tcpsourceport: Option<u64>,
+    tcpsourceport: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tcpdestinationport: Option<u64>,
+    tcpdestinationport: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    udpsourceport: Option<u64>,
+    udpsourceport: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    udpdestinationport: Option<u64>,
+    udpdestinationport: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tcpflags: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    icmptype: Option<u64>,
+    icmptype: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    icmpcode: Option<u64>,
+    icmpcode: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    bgpsourceas: Option<u64>,
+    bgpsourceas: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    bgpdestinationas: Option<u64>,
+    bgpdestinationas: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    vxlanvni: Option<u64>,
+    vxlanvni: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ipsource_1: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,25 +106,28 @@ struct Keys {
     #[serde(skip_serializing_if = "Option::is_none")]
     ip6destination_1: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    ipprotocol_1: Option<u64>,
+    ipprotocol_1: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tcpsourceport_1: Option<u64>,
+    tcpsourceport_1: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tcpdestinationport_1: Option<u64>,
+    tcpdestinationport_1: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    udpsourceport_1: Option<u64>,
+    udpsourceport_1: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    udpdestinationport_1: Option<u64>,
+    udpdestinationport_1: Option<u16>,
 }
 
-/// The integer of a key value (`None` for names such as `internal`).
-fn num(v: Value<'_>) -> Option<u64> {
-    match v {
-        Value::U64(n) => Some(n),
-        Value::I64(n) => u64::try_from(n).ok(),
-        Value::Bool(b) => Some(u64::from(b)),
-        _ => None,
-    }
+/// The integer of a key value when it fits the column's type (`None` for names such as
+/// `internal`, and for a value too large for the column, which a template may declare with
+/// any field length: one such value must not make ClickHouse refuse the whole batch).
+fn num<T: TryFrom<u64>>(v: Value<'_>) -> Option<T> {
+    let n = match v {
+        Value::U64(n) => n,
+        Value::I64(n) => u64::try_from(n).ok()?,
+        Value::Bool(b) => u64::from(b),
+        _ => return None,
+    };
+    T::try_from(n).ok()
 }
 
 /// The text of a key value as flowlens prints it.
@@ -201,7 +204,7 @@ impl FlowRow {
             )
             .name()
             .to_string(),
-            sampling_rate: rate,
+            sampling_rate: w.rate,
             samples: 1,
             frames: rate,
             // Frame lengths are integers carried as f64 by the engine's weight.
@@ -227,7 +230,7 @@ impl FlowRow {
             time: now_ms / 1000,
             agent: r.exporter.to_string(),
             datasource: ds.name().to_string(),
-            sampling_rate: counts.sampling_rate.max(1),
+            sampling_rate: u32::try_from(counts.sampling_rate.max(1)).unwrap_or(u32::MAX),
             samples: 1,
             frames: counts.frames().unwrap_or(0),
             bytes: counts.bytes().unwrap_or(0),
@@ -241,5 +244,61 @@ impl FlowRow {
         if serde_json::to_writer(&mut *out, self).is_ok() {
             out.push(b'\n');
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_become_columns_that_fit_their_types() {
+        let mut k = Keys::default();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "192.168.1.1".parse().unwrap();
+        k.key("ipsource", 0, Value::Ip(a));
+        k.key("ipsource", 0, Value::Ip(b)); // the first value wins
+        k.key("ipsource", 1, Value::Ip(b)); // inside the first tunnel
+        k.key("ipsource", 2, Value::Ip(a)); // deeper: not a column
+        k.key("inputifindex", 0, Value::Name("internal"));
+        k.key("vlan", 0, Value::U64(70_000)); // too large for UInt16: left out
+        k.key("tcpsourceport", 0, Value::U64(443));
+        k.key("vxlanvni", 1, Value::U64(100));
+        k.key(
+            "macsource",
+            0,
+            Value::Mac([0, 0x1b, 0x21, 0xaa, 0xbb, 0x0c]),
+        );
+        let row = FlowRow {
+            time: 1_700_000_000,
+            agent: "10.0.0.254".into(),
+            datasource: "3".into(),
+            sampling_rate: 10,
+            samples: 1,
+            frames: 10,
+            bytes: 15_000,
+            keys: k,
+        };
+        let mut out = Vec::new();
+        row.write_line(&mut out);
+        let line = String::from_utf8(out).unwrap();
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        let j: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(j["ipsource"], "10.0.0.1");
+        assert_eq!(j["ipsource_1"], "192.168.1.1");
+        assert_eq!(j["inputifindex"], 0);
+        assert!(j.get("vlan").is_none() && j.get("outputifindex").is_none());
+        assert_eq!(
+            (j["tcpsourceport"].as_u64(), j["vxlanvni"].as_u64()),
+            (Some(443), Some(100))
+        );
+        assert_eq!(
+            j["macsource"],
+            Value::Mac([0, 0x1b, 0x21, 0xaa, 0xbb, 0x0c]).to_string()
+        );
+        assert_eq!(
+            (j["time"].as_u64(), j["frames"].as_u64()),
+            (Some(1_700_000_000), Some(10))
+        );
     }
 }
