@@ -113,6 +113,19 @@ fn wait_analyzer(server: &Server, within: Duration, done: impl Fn(&Json) -> bool
     }
 }
 
+/// Polls the server's standard error (read by a thread of the test) until it holds `needle`.
+fn wait_stderr(server: &Server, needle: &str) {
+    let start = Instant::now();
+    while !server.stderr().contains(needle) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{needle:?} not on stderr: {}",
+            server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn records_sent(d: &Json) -> u64 {
     d["clickhouseRowsSent"].as_u64().unwrap_or(0)
 }
@@ -365,8 +378,7 @@ fn clickhouse_bad_credentials_are_a_clear_error_and_counted() {
         "user = \"flowlens\"\npassword-file = \"password\"\n",
     );
     let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
-    let err = server.stderr();
-    assert!(err.contains("refused the credentials"), "{err}");
+    wait_stderr(&server, "refused the credentials");
     replay(&server, Ipv4Addr::LOCALHOST, &softflowd_v9()[..10], 0);
     let d = wait_analyzer(&server, Duration::from_secs(30), |d| {
         d["clickhouseSpooledBytes"].as_u64() > Some(0)
@@ -566,11 +578,7 @@ fn clickhouse_retention_drops_old_days_and_a_newer_schema_is_refused() {
     ch.query("INSERT INTO future.schema_version VALUES (99, now())");
     let cfg = config(&dir, &ch, "database = \"future\"\n");
     let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
-    let err = server.stderr();
-    assert!(
-        err.contains("schema version 99, newer than this flowlens"),
-        "{err}"
-    );
+    wait_stderr(&server, "schema version 99, newer than this flowlens");
     assert_eq!(ch.query("EXISTS TABLE future.flows").trim(), "0");
     let (status, _) = server.stop();
     assert!(status.success());
@@ -599,11 +607,7 @@ fn clickhouse_a_refused_batch_is_set_aside_and_a_dropped_table_recreated() {
     });
     assert!(d["clickhouseErrors"].as_u64() >= Some(6), "{d}");
     assert_eq!(records_sent(&d), 0, "{d}");
-    assert!(
-        server.stderr().contains("refused 5 times"),
-        "{}",
-        server.stderr()
-    );
+    wait_stderr(&server, "refused 5 times");
     // The last batch set aside (all rows, unless a tick split the replay in two batches).
     let kept =
         std::fs::read_to_string(dir.join("state/clickhouse-spool/rejected-last.jsonl")).unwrap();
