@@ -7,8 +7,9 @@
 //! UDP socket ─► recv thread ─┐ batches (bounded; full = counted drop)
 //! UDP socket ─► recv thread ─┼──────────────────────────────► engine thread (Engine,
 //! UDP socket ─► recv thread ─┘                                 NetflowSession, tick 1/s)
-//!                                jobs (closures, oneshot reply) ▲
-//! HTTP (tokio, axum) ───────────────────────────────────────────┘
+//!                                jobs (closures, oneshot reply) ▲      │ rows (bounded; full =
+//! HTTP (tokio, axum) ───────────────────────────────────────────┘      ▼ counted drop)
+//!                                                   clickhouse thread (--clickhouse) ─► HTTP
 //! ```
 //!
 //! * [`clickhouse`]: history in ClickHouse (an observer of the collector's input and an
