@@ -406,11 +406,21 @@ fn replay_sflow(server: &Server, capture: &str) -> u64 {
     n
 }
 
-/// What `flowlens top --totals` says of `capture` (the table's data lines).
+/// What `flowlens top --totals` says of `capture` (the table's data lines, without the
+/// 95 % interval column).
 fn top_totals(capture: &str, keys: &str) -> Vec<String> {
+    top_totals_ci(capture, keys, "frames")
+        .into_iter()
+        .map(|l| l.rsplit_once('\t').unwrap().0.to_string())
+        .collect()
+}
+
+/// The data lines of `flowlens top --totals --value value`, tab-separated, with the 95 %
+/// interval.
+fn top_totals_ci(capture: &str, keys: &str, value: &str) -> Vec<String> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_flowlens"))
         .args([
-            "top", "--totals", "--quiet", "--value", "frames", "--keys", keys,
+            "top", "--totals", "--quiet", "--value", value, "--keys", keys,
         ])
         .arg(exporter_capture(capture))
         .output()
@@ -500,6 +510,24 @@ fn clickhouse_sflow_samples_tunnels_counters_and_events() {
         .trim(),
         "10\t10\t1"
     );
+    // The README's error bars in SQL equal flowlens top's 95 % intervals of the same totals.
+    for value in ["frames", "bytes"] {
+        let want = top_totals_ci("sflow-ovs-br0.pcap", "agent", value);
+        let var = if value == "frames" {
+            "frames * (sampling_rate - 1)"
+        } else {
+            "if(frames > 0, bytes * bytes * (sampling_rate - 1) / frames, 0)"
+        };
+        let got = ch.query(&format!(
+            "SELECT agent, sum({value}), round(1.96 * sqrt(sum({var})), 1) \
+             FROM flowlens.flows WHERE agent = '127.0.0.1' GROUP BY agent"
+        ));
+        let got: Vec<&str> = got.trim().split('\t').collect();
+        let want: Vec<&str> = want[0].split('\t').collect();
+        assert_eq!(got[..2], want[..2], "{value}");
+        let (g, w): (f64, f64) = (got[2].parse().unwrap(), want[2].parse().unwrap());
+        assert!(w > 0.0 && (g - w).abs() <= 0.1, "{value}: {g} vs {w}");
+    }
     let start = Instant::now();
     loop {
         let n: u64 = ch
