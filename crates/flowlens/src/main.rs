@@ -155,8 +155,8 @@ struct TopArgs {
     /// Merge a key seen at several data sources by `max` (sFlow-RT's default) or `sum`.
     #[arg(long, value_name = "MODE", default_value = "max")]
     agg_mode: String,
-    /// Print each key's total (bytes, frames, ...) over the whole capture instead of its
-    /// smoothed rate at the end.
+    /// Print each key's total (bytes, frames, ...) over the whole capture, with the half-width
+    /// of its 95 % confidence interval, instead of its smoothed rate at the end.
     #[arg(long)]
     totals: bool,
     /// Also print a report every SECS seconds of capture time.
