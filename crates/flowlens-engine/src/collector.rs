@@ -48,6 +48,19 @@ pub enum Handled {
     Unknown,
 }
 
+/// Sees the decoded input beside the engine (e.g. the history export of `flowlens run`): set
+/// with [`Collector::set_observer`]. Called on the caller's thread, so it must be quick and
+/// never block; it gets the same views the engine gets, before the engine does.
+pub trait Observer: Send {
+    /// An sFlow v5 datagram that parsed, received at `now_ms` (Unix ms).
+    fn sflow(&mut self, now_ms: u64, datagram: &Datagram<'_>);
+    /// A NetFlow/IPFIX record (options records included: see
+    /// [`NetflowRecord::options`]), received at `now_ms`.
+    fn netflow_record(&mut self, now_ms: u64, record: &NetflowRecord<'_, '_>);
+    /// Once a second, from [`Collector::tick`].
+    fn tick(&mut self, now_ms: u64);
+}
+
 /// The engine, the NetFlow/IPFIX session and the datagram counters (see the module docs).
 pub struct Collector {
     engine: Engine,
@@ -55,17 +68,23 @@ pub struct Collector {
     stats: CollectorStats,
     /// Finds the UDP payload of captured frames.
     outer: WalkConfig,
+    /// Sees the input beside the engine.
+    observer: Option<Box<dyn Observer>>,
 }
 
 /// Carries NetFlow/IPFIX records from the session into the engine.
 struct Records<'a> {
     engine: &'a mut Engine,
+    observer: Option<&'a mut (dyn Observer + 'static)>,
     now_ms: u64,
     errors: u64,
 }
 
 impl RecordSink for Records<'_> {
     fn record(&mut self, r: &NetflowRecord<'_, '_>) {
+        if let Some(o) = self.observer.as_deref_mut() {
+            o.netflow_record(self.now_ms, r);
+        }
         self.engine.add_netflow_record(self.now_ms, r);
     }
     fn error(&mut self, _e: &flowlens_netflow::Error) {
@@ -82,7 +101,14 @@ impl Collector {
             session,
             stats: CollectorStats::default(),
             outer: WalkConfig::default(),
+            observer: None,
         }
+    }
+
+    /// Sets (or with `None` removes) the observer that sees every sFlow datagram and
+    /// NetFlow/IPFIX record beside the engine.
+    pub fn set_observer(&mut self, observer: Option<Box<dyn Observer>>) {
+        self.observer = observer;
     }
 
     /// The flow engine (definitions, queries).
@@ -122,6 +148,9 @@ impl Collector {
                 self.stats.sflow_datagrams += 1;
                 match Datagram::parse(payload) {
                     Ok(d) => {
+                        if let Some(o) = self.observer.as_deref_mut() {
+                            o.sflow(now_ms, &d);
+                        }
                         self.engine.add_sflow_from(now_ms, Some(from), &d);
                         if self.engine.env().topology.is_set() {
                             self.engine.env_mut().topology.observe_sflow(now_ms, &d);
@@ -138,6 +167,7 @@ impl Collector {
                 self.stats.netflow_datagrams += 1;
                 let mut records = Records {
                     engine: &mut self.engine,
+                    observer: self.observer.as_deref_mut(),
                     now_ms,
                     errors: 0,
                 };
@@ -189,6 +219,9 @@ impl Collector {
         self.engine.tick(now_ms);
         self.engine.env_mut().topology.expire_hosts(now_ms);
         self.session.expire(now_ms);
+        if let Some(o) = self.observer.as_deref_mut() {
+            o.tick(now_ms);
+        }
     }
 
     /// The collector's part of sFlow-RT's `/analyzer/json` (datagrams, samples, records, keys,

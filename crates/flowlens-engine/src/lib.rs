@@ -58,7 +58,7 @@ mod table;
 pub mod threshold;
 pub mod topology;
 
-pub use collector::{Collector, CollectorStats, Handled};
+pub use collector::{Collector, CollectorStats, Handled, Observer};
 pub use engine::{
     ActiveFlow, AggMode, Engine, EngineStats, FlowQuery, Limits, LoggedFlow, DEFAULT_MAX_FLOWS,
 };

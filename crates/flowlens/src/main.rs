@@ -125,6 +125,11 @@ struct RunArgs {
     /// With `--replay`: start the capture again when it ends.
     #[arg(long = "loop", requires = "replay")]
     replay_loop: bool,
+    /// Keep history in ClickHouse: every flow sample and record, counters and events are
+    /// written to this server's HTTP interface (e.g. `http://127.0.0.1:8123`); the other
+    /// export settings are in the config file's `[clickhouse]` table (see the README).
+    #[arg(long, value_name = "URL")]
+    clickhouse: Option<String>,
 }
 
 /// Arguments of `flowlens top`.
@@ -157,8 +162,8 @@ struct TopArgs {
     /// Merge a key seen at several data sources by `max` (sFlow-RT's default) or `sum`.
     #[arg(long, value_name = "MODE", default_value = "max")]
     agg_mode: String,
-    /// Print each key's total (bytes, frames, ...) over the whole capture instead of its
-    /// smoothed rate at the end.
+    /// Print each key's total (bytes, frames, ...) over the whole capture, with the half-width
+    /// of its 95 % confidence interval, instead of its smoothed rate at the end.
     #[arg(long)]
     totals: bool,
     /// Also print a report every SECS seconds of capture time.

@@ -26,6 +26,8 @@ pub(crate) struct Receive {
     pub(crate) polls: AtomicUsize,
     /// The HTTP server's counters.
     pub(crate) http: std::sync::Arc<HttpStats>,
+    /// The ClickHouse export's counters (`--clickhouse`).
+    pub(crate) export: Option<std::sync::Arc<super::clickhouse::ExportStats>>,
 }
 
 /// The engine thread's part of the document: the collector's counters, version, uptime (ms)
@@ -43,7 +45,9 @@ pub(crate) fn engine_part(c: &mut Core) -> Json {
 impl Receive {
     /// Adds the receive side's fields to `doc` (an object from [`engine_part`]): totals over
     /// the sockets (`datagramsReceived`, `bytesReceived`, `datagramsDropped` by a full queue,
-    /// `kernelDrops` per bound address, `receiveErrors`), each socket, `longPollsWaiting`.
+    /// `kernelDrops` per bound address, `receiveErrors`), each socket, `longPollsWaiting`, and
+    /// with `--clickhouse` the export's counters (`clickhouseRowsSent`, …, see
+    /// [`super::clickhouse::ExportStats::to_json`]).
     pub(crate) fn add_to(&self, doc: &mut Json) {
         let (mut datagrams, mut bytes, mut dropped, mut errors) = (0u64, 0u64, 0u64, 0u64);
         let mut kernel = 0u64;
@@ -97,6 +101,9 @@ impl Receive {
             o.insert("httpBodiesTooLarge".into(), n(&h.bodies_too_large));
             o.insert("httpAcceptErrors".into(), n(&h.accept_errors));
             o.extend(super::process::stats());
+            if let Some(Json::Object(x)) = self.export.as_ref().map(|e| e.to_json()) {
+                o.extend(x);
+            }
         }
     }
 }

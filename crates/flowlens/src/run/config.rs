@@ -4,7 +4,10 @@
 //! The file's keys are the flags' names without `--` (`http`, `sflow`, `netflow`, `ipfix`,
 //! `state-dir`, `rcvbuf`, `workers`, `read-only`, `token-file`, `apps-dir`, `allow-run-cmd`,
 //! `script-memory-mb`, `script-time-limit-ms`, `syslog-format`), plus `script = ["a.js"]`
-//! (scripts, before those of `--script`) and a `[properties]` table (`--property`); an
+//! (scripts, before those of `--script`), a `[properties]` table (`--property`) and a
+//! `[clickhouse]` table (`url`, overridden by `--clickhouse`; `database`, `user`,
+//! `password-file`, `batch-rows`, `batch-interval-ms`, `retention-days`, `spool-dir`,
+//! `spool-max-mb`, `counter-interval-ms`: see [`super::clickhouse::Settings`]); an
 //! unknown key, a value of
 //! the wrong type or a file that does not parse is a startup error (one line, exit status 2).
 //! Relative paths in the file are taken relative to the file's directory.
@@ -42,6 +45,23 @@ struct File {
     script_time_limit_ms: Option<u64>,
     syslog_format: Option<String>,
     properties: Option<std::collections::BTreeMap<String, String>>,
+    clickhouse: Option<ClickHouseFile>,
+}
+
+/// The `[clickhouse]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ClickHouseFile {
+    url: Option<String>,
+    database: Option<String>,
+    user: Option<String>,
+    password_file: Option<PathBuf>,
+    batch_rows: Option<usize>,
+    batch_interval_ms: Option<u64>,
+    retention_days: Option<u32>,
+    spool_dir: Option<PathBuf>,
+    spool_max_mb: Option<u64>,
+    counter_interval_ms: Option<u64>,
 }
 
 /// Resolved settings.
@@ -71,6 +91,8 @@ pub(crate) struct Settings {
     pub(crate) apps_dir: Option<PathBuf>,
     /// Settings of the script runtime.
     pub(crate) script: ScriptSettings,
+    /// History in ClickHouse (`None`: off).
+    pub(crate) clickhouse: Option<super::clickhouse::Settings>,
 }
 
 /// Settings of the script runtime.
@@ -142,7 +164,9 @@ impl Settings {
         }
         let mut scripts = file.script.unwrap_or_default();
         scripts.extend(args.scripts.iter().cloned());
+        let clickhouse = clickhouse(args.clickhouse.clone(), file.clickhouse)?;
         Ok(Settings {
+            clickhouse,
             scripts,
             apps_dir: args.apps_dir.clone().or(file.apps_dir),
             script: ScriptSettings {
@@ -165,6 +189,44 @@ impl Settings {
     }
 }
 
+/// The export settings from `--clickhouse` and `[clickhouse]` (`None` without a URL).
+fn clickhouse(
+    flag: Option<String>,
+    file: Option<ClickHouseFile>,
+) -> Result<Option<super::clickhouse::Settings>> {
+    let f = file.unwrap_or_default();
+    let Some(url) = flag.or(f.url) else {
+        if f.database.is_some() || f.user.is_some() || f.spool_dir.is_some() {
+            bail!("[clickhouse] needs a url (or --clickhouse URL)");
+        }
+        return Ok(None);
+    };
+    let mut s = super::clickhouse::Settings::new(url);
+    if let Some(v) = f.database {
+        s.database = v;
+    }
+    s.user = f.user;
+    s.password_file = f.password_file;
+    if let Some(v) = f.batch_rows {
+        s.batch_rows = v;
+    }
+    if let Some(v) = f.batch_interval_ms {
+        s.batch_interval_ms = v;
+    }
+    if let Some(v) = f.retention_days {
+        s.retention_days = v;
+    }
+    s.spool_dir = f.spool_dir;
+    if let Some(v) = f.spool_max_mb {
+        s.spool_max_bytes = v.saturating_mul(1 << 20);
+    }
+    if let Some(v) = f.counter_interval_ms {
+        s.counter_interval_ms = v;
+    }
+    s.check()?;
+    Ok(Some(s))
+}
+
 /// Reads and parses the settings file, making its relative paths relative to it.
 fn load(path: &Path) -> Result<File> {
     let text = std::fs::read_to_string(path)
@@ -181,10 +243,16 @@ fn load(path: &Path) -> Result<File> {
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let scripts = file.script.iter_mut().flatten();
+    let (ch_password, ch_spool) = match file.clickhouse.as_mut() {
+        Some(c) => (c.password_file.as_mut(), c.spool_dir.as_mut()),
+        None => (None, None),
+    };
     for p in [
-        &mut file.state_dir,
-        &mut file.token_file,
-        &mut file.apps_dir,
+        file.state_dir.as_mut(),
+        file.token_file.as_mut(),
+        file.apps_dir.as_mut(),
+        ch_password,
+        ch_spool,
     ]
     .into_iter()
     .flatten()
@@ -260,6 +328,42 @@ mod tests {
             assert!(Settings::resolve(&args(&["--config", c])).is_err(), "{bad}");
         }
         assert!(Settings::resolve(&args(&["--property", "novalue"])).is_err());
+
+        // [clickhouse]: the flag's URL wins, relative paths follow the file, bad values fail.
+        std::fs::write(
+            &cfg,
+            "[clickhouse]\nurl = \"http://a:8123\"\ndatabase = \"hist\"\nuser = \"u\"\n\
+             password-file = \"pw\"\nbatch-rows = 10\nspool-max-mb = 2\nretention-days = 0\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(&args(&["--config", c])).unwrap();
+        let ch = s.clickhouse.unwrap();
+        assert_eq!(
+            (ch.url.as_str(), ch.database.as_str()),
+            ("http://a:8123", "hist")
+        );
+        assert_eq!(ch.user.as_deref(), Some("u"));
+        assert_eq!(ch.password_file, Some(dir.join("pw")));
+        assert_eq!(
+            (ch.batch_rows, ch.spool_max_bytes, ch.retention_days),
+            (10, 2 << 20, 0)
+        );
+        let s =
+            Settings::resolve(&args(&["--config", c, "--clickhouse", "http://b:8123"])).unwrap();
+        assert_eq!(s.clickhouse.unwrap().url, "http://b:8123");
+        let s = Settings::resolve(&args(&["--clickhouse", "http://c:8123"])).unwrap();
+        assert_eq!(s.clickhouse.unwrap().database, "flowlens");
+        assert!(Settings::resolve(&args(&[])).unwrap().clickhouse.is_none());
+        for bad in [
+            "[clickhouse]\nurl = \"tcp://a:9000\"\n",
+            "[clickhouse]\nurl = \"http://a\"\ndatabase = \"x; DROP\"\n",
+            "[clickhouse]\nurl = \"http://a\"\nbatch-rows = 0\n",
+            "[clickhouse]\ndatabase = \"x\"\n",
+            "[clickhouse]\nurl = \"http://a\"\nbatchrows = 1\n",
+        ] {
+            std::fs::write(&cfg, bad).unwrap();
+            assert!(Settings::resolve(&args(&["--config", c])).is_err(), "{bad}");
+        }
 
         std::fs::write(&cfg, "http = \"127.0.0.1:9000\"\nworkerz = 2\n").unwrap();
         let e = Settings::resolve(&args(&["--config", c]))

@@ -91,6 +91,8 @@ pub(crate) struct Core {
     scripts: Arc<std::sync::OnceLock<Scripts>>,
     /// Newest event and logged-flow ids offered to the scripts.
     delivered: Ids,
+    /// Counter and event rows for ClickHouse (`--clickhouse`).
+    export: Option<super::clickhouse::Side>,
 }
 
 impl Core {
@@ -112,7 +114,19 @@ impl Core {
             clock: Clock::new(),
             scripts,
             delivered,
+            export: None,
         }
+    }
+
+    /// Exports history: `observer` sees every flow sample and record, `side` writes counters
+    /// and events each tick.
+    pub(crate) fn set_export(
+        &mut self,
+        observer: Box<dyn flowlens_engine::Observer>,
+        side: super::clickhouse::Side,
+    ) {
+        self.collector.set_observer(Some(observer));
+        self.export = Some(side);
     }
 
     /// Offers the events and logged flows newer than the last offered to the scripts whose
@@ -200,6 +214,9 @@ impl Core {
 
     /// Saves what must survive a restart.
     fn shutdown(&mut self) {
+        // Hands the last rows to the export thread.
+        self.collector.set_observer(None);
+        self.export = None;
         self.save_definitions();
         let session = self.collector.session();
         if let Err(e) = self.state.save_templates(|w| session.write_snapshot(w)) {
@@ -337,6 +354,9 @@ fn run(mut core: Core, batches: &Receiver<Batch>, jobs: &Receiver<Msg>, ids: &wa
         if now >= next_tick {
             let now_ms = core.now_ms();
             core.collector.tick(now_ms);
+            if let Some(x) = core.export.as_mut() {
+                x.tick(now_ms, core.collector.engine());
+            }
             next_tick += Duration::from_secs(1);
             if now > next_tick {
                 // Far behind (a suspended process, a very long job): skip, do not catch up.

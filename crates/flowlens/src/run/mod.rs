@@ -7,10 +7,13 @@
 //! UDP socket ─► recv thread ─┐ batches (bounded; full = counted drop)
 //! UDP socket ─► recv thread ─┼──────────────────────────────► engine thread (Engine,
 //! UDP socket ─► recv thread ─┘                                 NetflowSession, tick 1/s)
-//!                                jobs (closures, oneshot reply) ▲
-//! HTTP (tokio, axum) ───────────────────────────────────────────┘
+//!                                jobs (closures, oneshot reply) ▲      │ rows (bounded; full =
+//! HTTP (tokio, axum) ───────────────────────────────────────────┘      ▼ counted drop)
+//!                                                   clickhouse thread (--clickhouse) ─► HTTP
 //! ```
 //!
+//! * [`clickhouse`]: history in ClickHouse (an observer of the collector's input and an
+//!   export thread, off the engine thread);
 //! * [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
 //!   channel; [`http`]: connections, their timeouts and cap; [`api`]: the REST endpoints;
 //!   [`prometheus`]: their Prometheus text form; [`state`]: the state directory; [`replay`]:
@@ -25,6 +28,7 @@
 
 mod analyzer;
 mod api;
+mod clickhouse;
 mod config;
 mod core;
 mod durable;
@@ -97,7 +101,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let apps = scripts::apps_dir(args, &state);
     let specs = scripts::specs(args, &apps)?;
     let script_slot = Arc::new(std::sync::OnceLock::new());
-    let core = self::core::Core::new(engine, session, state.clone(), script_slot.clone());
+    let mut core = self::core::Core::new(engine, session, state.clone(), script_slot.clone());
+    let mut export_thread = None;
+    let mut export_stats = None;
+    if let Some(ch) = &args.clickhouse {
+        let spool = ch
+            .spool_dir
+            .clone()
+            .unwrap_or_else(|| state.path().join("clickhouse-spool"));
+        let e = clickhouse::start(ch, spool)?;
+        core.set_export(e.observer, e.side);
+        export_stats = Some(e.stats);
+        export_thread = Some(e.thread);
+    }
     let (batch_tx, batch_rx) = crossbeam_channel::bounded(BATCH_QUEUE);
     let (handle, engine_thread) = self::core::spawn(core, batch_rx)?;
     let stats: Vec<Arc<SocketStats>> = listeners
@@ -112,6 +128,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             .collect(),
         polls: std::sync::atomic::AtomicUsize::new(0),
         http: Arc::default(),
+        export: export_stats,
     });
     scripts::start(
         specs,
@@ -164,6 +181,10 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     handle.shutdown();
     let _ = engine_thread.join();
+    // The engine thread dropped its ends of the export: the last rows are sent or spooled.
+    if let Some(t) = export_thread {
+        let _ = t.join();
+    }
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     served?;
     let unsaved = state.unsaved();

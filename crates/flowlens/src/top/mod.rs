@@ -47,13 +47,17 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
     let mut next_report = None::<u64>;
     let progress = replay::Progress::new(&args.files, io::stderr().is_terminal() && !args.quiet);
     let mut replayer = replay::Replayer::new(engine)?;
+    if args.totals {
+        // Undecayed variance sums: each total's 95 % interval.
+        replayer.hold_clock();
+    }
     for path in &args.files {
         replayer
-            .file(path, &progress, |engine, now_ms| {
+            .file(path, &progress, |engine, now_ms, engine_ms| {
                 if let Some(every) = every_ms {
                     let due = *next_report.get_or_insert(now_ms + every);
                     if now_ms >= due {
-                        report(engine, &defs, args, agg, due, &mut out)?;
+                        report(engine, &defs, args, agg, (due, engine_ms), &mut out)?;
                         next_report = Some(due + every);
                     }
                 }
@@ -62,7 +66,7 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
             .with_context(|| format!("{}", path.display()))?;
     }
     progress.finish();
-    let now = replayer.now_ms();
+    let now = (replayer.now_ms(), replayer.engine_ms());
     let summary = replayer.summary();
     let engine = replayer.engine();
     report(engine, &defs, args, agg, now, &mut out)?;
@@ -81,23 +85,54 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Half-widths of the 95 % confidence intervals of definition `name`'s totals per key, from
+/// an engine whose clock was held ([`replay::Replayer::hold_clock`]): with nothing decayed,
+/// a key's smoothed variance (summed over data sources, `aggMode` sum) is the variance of
+/// its total, and the rate view's `ci95` times the time constant is the total's.
+fn totals_ci95(
+    engine: &Engine,
+    name: &str,
+    engine_ms: u64,
+) -> Result<std::collections::HashMap<String, f64>> {
+    let t = engine.flow_def(name).map_or(1.0, |d| d.t_secs);
+    let rows = engine
+        .active_flows(
+            engine_ms,
+            &FlowQuery {
+                max_flows: usize::MAX,
+                agg: AggMode::Sum,
+                ..FlowQuery::new(&AgentSel::All, name)
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(rows.into_iter().map(|a| (a.key, a.ci95 * t)).collect())
+}
+
+/// Prints the report at capture time `now_ms` (`engine_ms`: the engine's clock, held in
+/// `--totals`).
 fn report(
     engine: &Engine,
     defs: &[Def],
     args: &TopArgs,
     agg: AggMode,
-    now_ms: u64,
+    (now_ms, engine_ms): (u64, u64),
     out: &mut impl Write,
 ) -> Result<()> {
     let mut docs = Vec::new();
     for d in defs {
         let rows = if args.totals {
+            let totals = engine
+                .flow_totals(&AgentSel::All, &d.name)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let ci = totals_ci95(engine, &d.name, engine_ms)?;
             output::Rows::Totals(
-                engine
-                    .flow_totals(&AgentSel::All, &d.name)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                totals
                     .into_iter()
                     .take(args.max_flows)
+                    .map(|(k, v)| {
+                        let c = ci.get(&k).copied().unwrap_or(0.0);
+                        (k, v, c)
+                    })
                     .collect(),
             )
         } else {

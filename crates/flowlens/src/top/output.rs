@@ -11,12 +11,12 @@ use serde_json::{json, Value as Json};
 pub(super) enum Rows {
     /// Smoothed active flows.
     Active(Vec<ActiveFlow>),
-    /// Totals over the capture.
-    Totals(Vec<(String, f64)>),
+    /// Totals over the capture: key, total, half-width of its 95 % confidence interval.
+    Totals(Vec<(String, f64, f64)>),
 }
 
 /// JSON: sFlow-RT's `/activeflows` array `[{"key":…,"value":…}, …]` (with `values`, `agent`,
-/// `dataSource`, `samples`, `ci95`); totals as `[{"key":…,"value":…}]`. Several definitions
+/// `dataSource`, `samples`, `ci95`); totals as `[{"key":…,"value":…,"ci95":…}]`. Several definitions
 /// make one object `{name: array}`. One line per report.
 pub(super) fn json(out: &mut impl Write, docs: &[(&str, &FlowDef, Rows)]) -> Result<()> {
     let arrays: Vec<(&str, Json)> = docs
@@ -26,7 +26,7 @@ pub(super) fn json(out: &mut impl Write, docs: &[(&str, &FlowDef, Rows)]) -> Res
                 Rows::Active(v) => Json::Array(v.iter().map(ActiveFlow::to_json).collect()),
                 Rows::Totals(v) => Json::Array(
                     v.iter()
-                        .map(|(k, x)| json!({"key": k, "value": x}))
+                        .map(|(k, x, c)| json!({"key": k, "value": x, "ci95": c}))
                         .collect(),
                 ),
             };
@@ -99,9 +99,11 @@ pub(super) fn table(
             }
             Rows::Totals(v) => {
                 head.push(def.value.source.clone());
-                for (k, x) in v {
+                head.push("±95%".into());
+                for (k, x, c) in v {
                     let mut r = split(k);
                     r.push(num(*x));
+                    r.push(num(*c));
                     cells.push(r);
                 }
             }
@@ -117,7 +119,7 @@ pub(super) fn table(
             - if matches!(rows, Rows::Active(_)) {
                 3
             } else {
-                1
+                2
             };
         let line = |out: &mut dyn Write, r: &[String]| -> std::io::Result<()> {
             let mut s = String::new();

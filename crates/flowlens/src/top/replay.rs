@@ -59,6 +59,10 @@ pub(super) struct Replayer {
     /// Frames of a link type the walker does not know, and payload files that are not
     /// flow-export datagrams.
     unusable: u64,
+    /// The engine's clock is held at the first frame's time ([`Replayer::hold_clock`]).
+    hold: bool,
+    /// The first frame's capture time, Unix ms (0: none yet).
+    first_ms: u64,
 }
 
 fn unix_ms(t: SystemTime) -> u64 {
@@ -76,7 +80,26 @@ impl Replayer {
             now_ms: 0,
             next_tick_ms: 0,
             unusable: 0,
+            hold: false,
+            first_ms: 0,
         })
+    }
+
+    /// Holds the engine's clock at the first frame's time (ticks still run once per second of
+    /// capture time, at that time): nothing decays, so each key's variance sum is undecayed,
+    /// the error term of its total (`flowlens top --totals`). Smoothed values then mean
+    /// nothing; totals do not depend on time.
+    pub(super) fn hold_clock(&mut self) {
+        self.hold = true;
+    }
+
+    /// The time the engine was last given, Unix ms.
+    pub(super) fn engine_ms(&self) -> u64 {
+        if self.hold {
+            self.first_ms
+        } else {
+            self.now_ms
+        }
     }
 
     /// The engine, for reports.
@@ -99,12 +122,14 @@ impl Replayer {
         )
     }
 
-    /// Replays one file; `at(engine, now_ms)` runs after every frame (for periodic reports).
+    /// Replays one file; `at(engine, now_ms, engine_ms)` runs after every frame (for periodic
+    /// reports; `now_ms` is capture time, `engine_ms` the engine's, see
+    /// [`Replayer::hold_clock`]).
     pub(super) fn file(
         &mut self,
         path: &Path,
         progress: &Progress,
-        mut at: impl FnMut(&Engine, u64) -> Result<()>,
+        mut at: impl FnMut(&Engine, u64, u64) -> Result<()>,
     ) -> Result<()> {
         capture::for_each_frame(path, |_, frame| {
             match frame {
@@ -122,16 +147,15 @@ impl Replayer {
                 }
                 Frame::Payload { data } => {
                     progress.inc(data.len() as u64);
-                    let handled = self
-                        .collector
-                        .handle_datagram(self.now_ms, CAPTURE_AGENT, data);
+                    let now = self.engine_ms();
+                    let handled = self.collector.handle_datagram(now, CAPTURE_AGENT, data);
                     if handled == Handled::Unknown {
                         self.unusable += 1;
                     }
                 }
                 Frame::Received { .. } => {}
             }
-            at(self.collector.engine(), self.now_ms)
+            at(self.collector.engine(), self.now_ms, self.engine_ms())
         })
     }
 
@@ -141,17 +165,30 @@ impl Replayer {
             return;
         }
         self.now_ms = t_ms;
+        if self.first_ms == 0 {
+            self.first_ms = t_ms;
+        }
         if self.next_tick_ms == 0 {
             self.next_tick_ms = t_ms - t_ms % 1000 + 1000;
         }
         // A gap longer than a minute (captures taken years apart, a quiet hour) is crossed
         // with one tick: nothing happens between samples that a tick per second would see.
         if t_ms.saturating_sub(self.next_tick_ms) > 60_000 {
-            self.collector.tick(t_ms - t_ms % 1000);
+            let at = if self.hold {
+                self.first_ms
+            } else {
+                t_ms - t_ms % 1000
+            };
+            self.collector.tick(at);
             self.next_tick_ms = t_ms - t_ms % 1000 + 1000;
         }
         while self.next_tick_ms <= t_ms {
-            self.collector.tick(self.next_tick_ms);
+            let at = if self.hold {
+                self.first_ms
+            } else {
+                self.next_tick_ms
+            };
+            self.collector.tick(at);
             self.next_tick_ms += 1000;
         }
     }
@@ -161,7 +198,8 @@ impl Replayer {
             self.unusable += 1;
             return;
         };
+        let now = self.engine_ms();
         self.collector
-            .handle_packet(self.now_ms, CAPTURE_AGENT, link, data, original_len);
+            .handle_packet(now, CAPTURE_AGENT, link, data, original_len);
     }
 }

@@ -365,3 +365,42 @@ fn sflow_estimates_equal_sample_times_rate_sums() {
         "{checked} files, {with_bytes} with bytes"
     );
 }
+
+/// `--totals` gives each total its 95 % interval from undecayed variance sums: for frames
+/// sampled 1-in-N it is `1.96 × sqrt(total × (N − 1))` (each sample adds `N(N − 1)`), so on
+/// Open vSwitch's 1-in-10 capture it follows from the total alone, whatever the capture's
+/// length; unsampled packets have none.
+#[test]
+fn totals_carry_their_95_percent_interval() {
+    let cap = crate::run_support::exporter_capture("sflow-ovs-br0.pcap");
+    let out = flowlens(&[
+        "top",
+        "--totals",
+        "--json",
+        "-q",
+        "--flow",
+        "f={keys:'ipsource',value:'frames'}",
+        cap.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = doc.as_array().unwrap();
+    assert!(rows.len() >= 3, "{doc}");
+    for r in rows {
+        let (total, ci) = (r["value"].as_f64().unwrap(), r["ci95"].as_f64().unwrap());
+        let want = 1.96 * (total * 9.0).sqrt();
+        assert!((ci - want).abs() < 1e-6 * want, "{r}: {ci} vs {want}");
+    }
+    let vxlan = common::workspace_dir().join("testdata/zeek__vxlan.pcap");
+    let out = flowlens(&[
+        "top",
+        "--totals",
+        "--json",
+        "-q",
+        "--value",
+        "frames",
+        vxlan.to_str().unwrap(),
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc[0]["ci95"], 0.0, "{doc}");
+}

@@ -211,9 +211,36 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
             "httpBodyTimeouts",
         ),
         ("events", "threshold events", "events"),
+        (
+            "clickhouse_rows_sent",
+            "rows ClickHouse acknowledged (--clickhouse)",
+            "clickhouseRowsSent",
+        ),
+        (
+            "clickhouse_batches_retried",
+            "batches sent to ClickHouse from the spool after failing",
+            "clickhouseBatchesRetried",
+        ),
+        (
+            "clickhouse_errors",
+            "failed requests to ClickHouse",
+            "clickhouseErrors",
+        ),
+        (
+            "clickhouse_spooled_bytes",
+            "bytes spooled on disk for ClickHouse",
+            "clickhouseSpooledBytes",
+        ),
+        (
+            "clickhouse_dropped_rows",
+            "rows not exported: queue or spool full",
+            "clickhouseDroppedRows",
+        ),
         ("uptime_seconds", "seconds since start", "uptime"),
     ]
     .into_iter()
+    // The export's gauges only with --clickhouse.
+    .filter(|(_, _, key)| !key.starts_with("clickhouse") || doc.get(key).is_some())
     .map(|(name, help, key)| {
         let v = doc.get(key).and_then(Json::as_f64).unwrap_or(0.0);
         let v = if key == "uptime" { v / 1000.0 } else { v };

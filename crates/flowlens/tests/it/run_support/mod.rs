@@ -2,6 +2,7 @@
 //! by the test, wait until it answers, talk HTTP/1.1 to it, replay captured datagrams, stop it
 //! with a signal.
 
+pub(crate) mod clickhouse;
 pub(crate) mod pmacctd;
 pub(crate) mod recorder;
 pub(crate) mod rsyslog;
