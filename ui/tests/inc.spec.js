@@ -95,6 +95,8 @@ test('Bootstrap app page: /inc/ jquery.widget.js, Popper, Bootstrap and the char
   await expect(legendRow.locator('td').nth(1)).toHaveText(IP, { timeout: 30_000 });
   await expect.poll(() => inked(page, '#toppairs', FIRST_COLOUR), { timeout: 30_000 }).toBeGreaterThan(200);
   await expect(page.locator('.navbar-brand img')).toHaveJSProperty('naturalWidth', 132);
+  // The page's own widget (as heatmap/sunburst apps bring theirs) works on the factory.
+  await expect(page.locator('#count')).toHaveText(/^[1-9]\d* active pairs$/);
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, 'inc-app-bootstrap.png') });
 });
