@@ -61,6 +61,8 @@ test('sFlow-RT app page: /inc/ jQuery UI, DataTables and stripchart with live da
   await expect(firstRow.locator('td').first()).toHaveText(IP, { timeout: 30_000 });
   await expect(firstRow.locator('td').nth(1)).toHaveText(IP);
   await expect(firstRow.locator('td').nth(2)).toHaveText(/^[\d.]+[kMG]?$/);
+  // The trend chart's legend: inline swatch and label.
+  await expect(page.locator('#total .stripchart-legend-item')).toHaveText(['Total']);
   // The topn chart's legend: the top pairs at the latest time, one row each, under headings.
   await expect(page.locator('#toppairs .stripchart-legend-table th')).toHaveText(['', 'Source', 'Destination']);
   const legendRow = page.locator('#toppairs .stripchart-legend-table tbody tr').first();

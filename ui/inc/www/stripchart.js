@@ -29,7 +29,7 @@
 
   /** The stripchart `draw` data of a `trend` chart: one series per metric. */
   function trendData(opt, trend, cdata) {
-    cdata.values = opt.metrics.map(function (m) {
+    cdata.values = (opt.metrics || []).map(function (m) {
       return trend.trends[m] || new Array(trend.times.length).fill(0);
     });
     if (opt.colors) cdata.colors = opt.colors;

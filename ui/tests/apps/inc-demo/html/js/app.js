@@ -5,7 +5,7 @@ $(function () {
 
   $('#tabs').tabs({ activate: function () { $.event.trigger({ type: 'updateChart' }); } });
 
-  $('#total').chart({ type: 'trend', metrics: ['bps'], stack: true, units: 'Bits per Second' }, db);
+  $('#total').chart({ type: 'trend', metrics: ['bps'], legend: ['Total'], stack: true, units: 'Bits per Second' }, db);
   $('#toppairs').chart({
     type: 'topn', metric: 'top-flows', stack: true, sep: SEP,
     legendHeadings: ['Source', 'Destination'], units: 'Bits per Second'
