@@ -28,6 +28,7 @@ mod netflow_cli;
 mod ovs_testbed;
 mod readme;
 mod run_api;
+mod run_inc;
 mod run_ingest;
 mod run_ovs_testbed;
 mod run_pmacct;
