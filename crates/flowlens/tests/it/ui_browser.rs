@@ -2,6 +2,8 @@
 //! headless) against this build's `flowlens run`, fed with the Open vSwitch sFlow capture from
 //! `../shared/data`. Each page asserts on its DOM and on zero console errors, and takes its
 //! screenshot (saved in `docs/screenshots/` when `UPDATE_SCREENSHOTS=1` is set).
+//! `inc.spec.js` does the same for sFlow-RT's `/inc/` page assets, with an app of our own
+//! (`ui/tests/apps/inc-demo`) served by `--apps-dir`.
 //!
 //! Needs Node.js, `npm ci` run in `ui/tests/` (`.ci/run` does it) and `/usr/bin/chromium`
 //! (or `CHROMIUM`).
@@ -39,4 +41,8 @@ fn ui_pages_in_chromium() {
         .and_then(|n| n.parse::<u32>().ok());
     assert!(passed.is_some_and(|n| n >= 9), "{stdout}");
     assert!(!stdout.contains(" skipped"), "{stdout}");
+    assert!(
+        stdout.contains("inc.spec.js"),
+        "the /inc/ tests did not run:\n{stdout}"
+    );
 }

@@ -50,6 +50,7 @@ use super::state::StateDir;
 mod apps;
 mod defs;
 mod flows;
+mod inc;
 mod metrics;
 mod openapi;
 mod server;
@@ -165,6 +166,7 @@ pub(crate) fn router(shared: Shared, stopping: watch::Receiver<bool>) -> Router 
             read_body,
         ))
         .merge(ui::routes(shared.writes.clone()))
+        .merge(inc::routes())
         .layer(axum::middleware::from_fn_with_state(
             shared.writes,
             guard_writes,

@@ -238,6 +238,12 @@ const ENDPOINTS: &[Endpoint] = &[
         query: &[],
     },
     Endpoint {
+        path: "/inc/stripchart.js",
+        methods: &["get"],
+        summary: "one of sFlow-RT's shared page assets under /inc/ that app pages load (jQuery, jQuery UI, DataTables, Bootstrap, the stripchart widgets; see the README)",
+        query: &[],
+    },
+    Endpoint {
         path: "/api-docs",
         methods: &["get"],
         summary: "this document",
