@@ -9,7 +9,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { startServer, ROOT } = require('./server');
 
-const SHOTS = path.join(ROOT, 'docs/screenshots');
+// Screenshots go to docs/screenshots/ (the README shows them) with UPDATE_SCREENSHOTS=1, else
+// to a temporary directory, so a test run leaves the checkout as it was.
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? path.join(ROOT, 'docs/screenshots')
+  : path.join(require('node:os').tmpdir(), 'flowlens-ui-screenshots');
 const APPS = path.join(__dirname, 'apps');
 
 const test = base.extend({
