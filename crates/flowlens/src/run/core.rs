@@ -176,8 +176,9 @@ impl Core {
         self.collector.engine()
     }
 
-    /// The flow engine, for changes that need not be saved (scripts' own definitions are
-    /// saved with the rest at the next [`Core::write`]).
+    /// The flow engine, for changes: REST writes go through `api`'s durable path (saved
+    /// before they are acknowledged); scripts' own definitions are saved with the rest at
+    /// the next REST write and at shutdown.
     pub(crate) fn engine_mut(&mut self) -> &mut Engine {
         self.collector.engine_mut()
     }
