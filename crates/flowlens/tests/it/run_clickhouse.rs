@@ -130,6 +130,34 @@ fn records_sent(d: &Json) -> u64 {
     d["clickhouseRowsSent"].as_u64().unwrap_or(0)
 }
 
+/// Polls ClickHouse until `flowlens.flows` holds `rows` rows (30 s at most), then checks it
+/// holds no more.
+fn wait_flow_rows(ch: &ClickHouse, server: &Server, rows: u64) {
+    let start = Instant::now();
+    loop {
+        let n: u64 = ch
+            .query("SELECT count() FROM flowlens.flows")
+            .trim()
+            .parse()
+            .unwrap();
+        if n >= rows {
+            assert_eq!(
+                n,
+                rows,
+                "rows in flowlens.flows; {}\n{}",
+                server.get_json("/analyzer/json"),
+                server.stderr()
+            );
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "flowlens.flows holds {n} of {rows} rows after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Per 5-tuple frame sums in the database, keyed as [`capture_five_tuples`].
 fn db_five_tuples(ch: &ClickHouse) -> BTreeMap<String, u64> {
     let out = ch.query(
@@ -398,9 +426,13 @@ fn clickhouse_bad_credentials_are_a_clear_error_and_counted() {
 fn replay_sflow(server: &Server, capture: &str) -> u64 {
     let payloads = udp_payloads(&exporter_capture(capture));
     let n = payloads.len() as u64;
+    // The counter is cumulative: wait for this capture's datagrams on top of earlier ones.
+    let before = server.get_json("/analyzer/json")["sFlowDatagramsReceived"]
+        .as_u64()
+        .unwrap();
     run_support::send_all(server.ports.sflow, &payloads, 50, |sent| {
         server.wait_for("/analyzer/json", |d| {
-            d["sFlowDatagramsReceived"].as_u64() >= Some(sent as u64)
+            d["sFlowDatagramsReceived"].as_u64() >= Some(before + sent as u64)
         });
     });
     n
@@ -465,9 +497,8 @@ fn clickhouse_sflow_samples_tunnels_counters_and_events() {
     let samples = server.get_json("/analyzer/json")["flowSamples"]
         .as_u64()
         .unwrap();
-    wait_analyzer(&server, Duration::from_secs(30), |d| {
-        records_sent(d) >= samples
-    });
+    // `clickhouseRowsSent` also counts the `events` and `counters` rows: wait on `flows`.
+    wait_flow_rows(&ch, &server, samples);
     assert_eq!(
         ch.query("SELECT count(), sum(samples) FROM flowlens.flows")
             .trim(),
@@ -499,9 +530,7 @@ fn clickhouse_sflow_samples_tunnels_counters_and_events() {
     let samples = server.get_json("/analyzer/json")["flowSamples"]
         .as_u64()
         .unwrap();
-    wait_analyzer(&server, Duration::from_secs(30), |d| {
-        records_sent(d) >= samples
-    });
+    wait_flow_rows(&ch, &server, samples);
     assert_eq!(
         ch.query(
             "SELECT min(sampling_rate), max(sampling_rate), sum(frames) = 10 * count() \
