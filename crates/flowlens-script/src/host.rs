@@ -26,4 +26,16 @@ pub trait Host: Send + Sync + 'static {
     /// # Errors
     /// As [`Host::engine`].
     fn analyzer(&self) -> crate::Result<Json>;
+
+    /// sFlow-RT's `setForward(name, address, port)` (`to` = `Some((address, port))`) and
+    /// `clearForward(name)` (`to` = `None`): the server's sFlow forwarding, as
+    /// `PUT`/`DELETE /forwarding/{name}/json` (address as given; port 6343 by default).
+    ///
+    /// # Errors
+    /// Why the server refused (bad address, unknown name, not saved), as one line; hosts
+    /// without forwarding refuse every call (the default).
+    fn forward(&self, name: &str, to: Option<(&str, u16)>) -> Result<(), String> {
+        let _ = (name, to);
+        Err("sFlow forwarding is not available here".into())
+    }
 }

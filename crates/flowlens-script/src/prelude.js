@@ -28,6 +28,7 @@
     'metrics', 'flowKeys', 'analyzer', 'version',
     // actions
     'syslog', 'graphite', 'http', 'http2', 'runCmd', 'dnsGetAllByName',
+    'setForward', 'clearForward',
     // stores
     'storeGet', 'storeSet', 'storeDelete', 'storeKeys', 'sharedGet', 'sharedSet',
     // utilities

@@ -1,5 +1,6 @@
 //! Script functions that act outside the process: `syslog`, `graphite`, `http`, `http2`,
-//! `httpAsync`, `runCmd`, `dnsGetAllByName`. Arguments follow sFlow-RT; the work is done by
+//! `httpAsync`, `runCmd`, `dnsGetAllByName`, and `setForward`/`clearForward` (through the
+//! [`crate::Host`]). Arguments follow sFlow-RT; the work is done by
 //! [`crate::actions`]. Every call is counted in the script's status (sent / errors per
 //! action).
 
@@ -26,10 +27,28 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
         "httpAsync" => (Action::Http, http_async(ops, a)),
         "runCmd" => (Action::RunCmd, run_cmd(ops, a)),
         "dnsGetAllByName" => return dns(a),
+        "setForward" => return set_forward(ops, a),
+        "clearForward" => {
+            let name = a.str(0, "name")?;
+            ops.host.forward(&name, None).map_err(|e| a.bad(e))?;
+            return Ok(Json::Null);
+        }
         _ => return Err(a.bad("not an action")),
     };
     ops.shared.count(action, r.is_ok());
     r
+}
+
+/// `setForward(name, address[, port])`: forward every sFlow datagram to `address:port`
+/// (6343 by default), as `PUT /forwarding/{name}/json`.
+fn set_forward(ops: &Ops, a: Args<'_>) -> Result<Json> {
+    let name = a.str(0, "name")?;
+    let address = a.str(1, "address")?;
+    let port = opt_u16(&a, 2, "port")?.unwrap_or(6343);
+    ops.host
+        .forward(&name, Some((&address, port)))
+        .map_err(|e| a.bad(e))?;
+    Ok(Json::Null)
 }
 
 /// `syslog(host, port|null, facility|null, severity|null, {key: value})`.

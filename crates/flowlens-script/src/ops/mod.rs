@@ -67,7 +67,7 @@ impl Ops {
             }
             // actions
             "syslog" | "graphite" | "http" | "http2" | "httpAsync" | "runCmd"
-            | "dnsGetAllByName" => act::call(self, a),
+            | "dnsGetAllByName" | "setForward" | "clearForward" => act::call(self, a),
             // stores
             "storeGet" | "storeSet" | "storeDelete" | "storeKeys" | "sharedGet" | "sharedSet"
             | "sharedDelete" | "sharedKeys" => store::call(self, a),

@@ -46,6 +46,7 @@
 
 mod counter_record;
 mod datagram;
+mod encode;
 mod envelope;
 mod fixed;
 mod flow_record;
@@ -61,6 +62,7 @@ pub use counter_record::{
     VlanCounters,
 };
 pub use datagram::{is_sflow_v5, Datagram, Samples};
+pub use encode::{sample_record_bytes, DatagramHeader};
 pub use flow_record::{
     flow_record_name, AsPathSegment, AsPathSegments, ExtendedAcl, ExtendedDecapsulate,
     ExtendedEgressQueue, ExtendedFunction, ExtendedGateway, ExtendedMpls, ExtendedMplsFtn,

@@ -28,6 +28,8 @@ pub(crate) struct Receive {
     pub(crate) http: std::sync::Arc<HttpStats>,
     /// The ClickHouse export's counters (`--clickhouse`).
     pub(crate) export: Option<std::sync::Arc<super::clickhouse::ExportStats>>,
+    /// The sFlow forwarding (its drop and error counters).
+    pub(crate) forward: Option<std::sync::Arc<super::forward::Forwarding>>,
 }
 
 /// The engine thread's part of the document: the collector's counters, version, uptime (ms)
@@ -104,6 +106,9 @@ impl Receive {
             if let Some(Json::Object(x)) = self.export.as_ref().map(|e| e.to_json()) {
                 o.extend(x);
             }
+        }
+        if let Some(f) = &self.forward {
+            f.add_to(doc);
         }
     }
 }

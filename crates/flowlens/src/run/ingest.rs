@@ -5,7 +5,8 @@
 //! extent of each datagram) and hands full batches to the engine thread over a bounded
 //! channel. It never blocks on the engine: when the channel is full the batch is dropped and
 //! its datagrams are counted in [`SocketStats::dropped`], so loss is visible in
-//! `/analyzer/json` instead of silent. Nothing here looks inside a datagram.
+//! `/analyzer/json` instead of silent. Nothing here looks inside a datagram. While sFlow
+//! forwarding is set, each batch is also offered, without waiting, to [`Forwarding`].
 //!
 //! Receiving is batched too: one `recvmmsg(2)` takes every datagram waiting, up to a batch
 //! ([`Receiver`]).
@@ -28,6 +29,8 @@ use crossbeam_channel::{Sender, TrySendError};
 use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::forward::Forwarding;
+
 /// Largest UDP payload.
 const MAX_DATAGRAM_BYTES: usize = 65_535;
 /// Datagrams per batch at most.
@@ -39,7 +42,7 @@ const IDLE_WAIT: Duration = Duration::from_millis(200);
 const BATCH_WAIT: Duration = Duration::from_millis(2);
 
 /// Datagrams received on one socket, in arrival order.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Batch {
     /// The payloads, back to back.
     data: Vec<u8>,
@@ -170,16 +173,32 @@ impl Listener {
         tx: Sender<Batch>,
         stats: Arc<SocketStats>,
         stop: Arc<AtomicBool>,
+        forward: Arc<Forwarding>,
     ) -> Result<JoinHandle<()>> {
         std::thread::Builder::new()
             .name(format!("recv-{}", self.name))
-            .spawn(move || receive(&self.socket, &tx, &stats, &stop))
+            .spawn(move || {
+                let out = Out {
+                    tx: &tx,
+                    stats: &stats,
+                    forward: &forward,
+                };
+                receive(&self.socket, &out, &stop);
+            })
             .context("cannot start a receive thread")
     }
 }
 
+/// Where a receive thread's batches go: the engine, and a copy to the forwarding.
+struct Out<'a> {
+    tx: &'a Sender<Batch>,
+    stats: &'a SocketStats,
+    forward: &'a Forwarding,
+}
+
 /// The receive loop (see the module docs).
-fn receive(socket: &UdpSocket, tx: &Sender<Batch>, stats: &SocketStats, stop: &AtomicBool) {
+fn receive(socket: &UdpSocket, out: &Out<'_>, stop: &AtomicBool) {
+    let stats = out.stats;
     let mut rx = Receiver::new();
     let mut batch = Batch::with_capacity();
     let mut waiting_short = false;
@@ -200,7 +219,7 @@ fn receive(socket: &UdpSocket, tx: &Sender<Batch>, stats: &SocketStats, stop: &A
             Ok(n) => {
                 stats.datagrams.fetch_add(n.datagrams, Ordering::Relaxed);
                 stats.bytes.fetch_add(n.bytes, Ordering::Relaxed);
-                if batch.len() >= BATCH_DATAGRAMS && !send(tx, &mut batch, stats) {
+                if batch.len() >= BATCH_DATAGRAMS && !send(out, &mut batch) {
                     return;
                 }
             }
@@ -210,7 +229,7 @@ fn receive(socket: &UdpSocket, tx: &Sender<Batch>, stats: &SocketStats, stop: &A
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                if batch.len() > 0 && !send(tx, &mut batch, stats) {
+                if batch.len() > 0 && !send(out, &mut batch) {
                     return;
                 }
             }
@@ -220,7 +239,7 @@ fn receive(socket: &UdpSocket, tx: &Sender<Batch>, stats: &SocketStats, stop: &A
             }
         }
     }
-    let _ = send(tx, &mut batch, stats);
+    let _ = send(out, &mut batch);
 }
 
 /// What one receive call took off the socket.
@@ -339,17 +358,19 @@ fn proc_net_udp_drops(text: &str, want: &str) -> Option<u64> {
     found
 }
 
-/// Hands the batch to the engine without waiting; false when the engine is gone.
-fn send(tx: &Sender<Batch>, batch: &mut Batch, stats: &SocketStats) -> bool {
+/// Offers the forwarding a copy, then hands the batch to the engine, neither waiting; false
+/// when the engine is gone.
+fn send(out: &Out<'_>, batch: &mut Batch) -> bool {
     if batch.len() == 0 {
         return true;
     }
+    out.forward.offer(batch);
     let full = std::mem::replace(batch, Batch::with_capacity());
     let n = full.len() as u64;
-    match tx.try_send(full) {
+    match out.tx.try_send(full) {
         Ok(()) => true,
         Err(TrySendError::Full(_)) => {
-            stats.dropped.fetch_add(n, Ordering::Relaxed);
+            out.stats.dropped.fetch_add(n, Ordering::Relaxed);
             true
         }
         Err(TrySendError::Disconnected(_)) => false,

@@ -32,6 +32,7 @@ mod clickhouse;
 mod config;
 mod core;
 mod durable;
+mod forward;
 mod http;
 mod ingest;
 mod process;
@@ -114,6 +115,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         export_stats = Some(e.stats);
         export_thread = Some(e.thread);
     }
+    let own: Vec<SocketAddr> = listeners.iter().map(|l| l.local).collect();
+    let (forwarding, forward_thread) = forward::Forwarding::start(state.clone(), own)?;
     let (batch_tx, batch_rx) = crossbeam_channel::bounded(BATCH_QUEUE);
     let (handle, engine_thread) = self::core::spawn(core, batch_rx)?;
     let stats: Vec<Arc<SocketStats>> = listeners
@@ -129,6 +132,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         polls: std::sync::atomic::AtomicUsize::new(0),
         http: Arc::default(),
         export: export_stats,
+        forward: Some(Arc::clone(&forwarding)),
     });
     scripts::start(
         specs,
@@ -142,7 +146,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut recv_threads = Vec::new();
     for (l, stats) in listeners.into_iter().zip(stats) {
-        recv_threads.push(l.spawn(batch_tx.clone(), stats, Arc::clone(&stop))?);
+        recv_threads.push(l.spawn(
+            batch_tx.clone(),
+            stats,
+            Arc::clone(&stop),
+            Arc::clone(&forwarding),
+        )?);
     }
     if let Some(r) = replay {
         eprintln!("flowlens: replaying {} at capture speed", r.path.display());
@@ -179,6 +188,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     for t in recv_threads {
         let _ = t.join();
     }
+    forwarding.stop();
+    let _ = forward_thread.join();
     handle.shutdown();
     let _ = engine_thread.join();
     // The engine thread dropped its ends of the export: the last rows are sent or spooled.

@@ -41,6 +41,35 @@ impl Host for CoreHost {
         self.receive.add_to(&mut doc);
         Ok(doc)
     }
+
+    fn forward(&self, name: &str, to: Option<(&str, u16)>) -> Result<(), String> {
+        use super::forward::{spec::TargetSpec, Refused};
+        let f = self
+            .receive
+            .forward
+            .as_ref()
+            .ok_or("sFlow forwarding is not running")?;
+        let r = match to {
+            Some((address, port)) => {
+                let ip = address
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("address {address:?} is not an IP address"))?;
+                f.set_target(
+                    name,
+                    TargetSpec {
+                        to: std::net::SocketAddr::new(ip, port),
+                        agents: Vec::new(),
+                    },
+                )
+            }
+            None => f.clear_target(name),
+        };
+        r.map_err(|e| match e {
+            Refused::Bad(m) | Refused::NotFound(m) => m,
+            Refused::Unsaved(m) => format!("not saved: {m}"),
+        })
+    }
 }
 
 fn unavailable(e: CallError) -> flowlens_script::Error {

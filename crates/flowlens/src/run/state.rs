@@ -116,7 +116,13 @@ impl StateDir {
     /// The definitions document, if there is a readable one. An unreadable or unparsable file
     /// is reported and set aside (see the module docs).
     pub(crate) fn load_definitions(&self) -> Option<Json> {
-        let path = self.dir.join(DEFINITIONS_FILE);
+        self.load_json(DEFINITIONS_FILE)
+    }
+
+    /// The JSON object in file `name` of the directory, if there is a readable one; an
+    /// unreadable or unparsable file is reported and set aside.
+    pub(crate) fn load_json(&self, name: &str) -> Option<Json> {
+        let path = self.dir.join(name);
         let bytes = self.read(&path)?;
         match serde_json::from_slice::<Json>(&bytes) {
             Ok(doc) if doc.is_object() => Some(doc),
@@ -226,6 +232,17 @@ impl StateDir {
         self.write_atomic(DEFINITIONS_FILE, &text)?;
         self.saves().definitions = Some(text);
         Ok(())
+    }
+
+    /// Writes `doc` to file `name` atomically (pretty JSON), as the definitions are. Blocking
+    /// IO: call it off the engine thread and the async runtime's workers.
+    ///
+    /// # Errors
+    /// As [`StateDir::save_definitions`].
+    pub(crate) fn save_json(&self, name: &'static str, doc: &Json) -> Result<()> {
+        let mut text = serde_json::to_vec_pretty(doc).context("serialise JSON")?;
+        text.push(b'\n');
+        self.write_atomic(name, &text)
     }
 
     /// Writes the template snapshot atomically.

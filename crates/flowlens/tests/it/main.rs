@@ -29,6 +29,7 @@ mod ovs_testbed;
 mod readme;
 mod run_api;
 mod run_clickhouse;
+mod run_forward;
 mod run_inc;
 mod run_ingest;
 mod run_ovs_testbed;

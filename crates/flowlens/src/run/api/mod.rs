@@ -19,9 +19,9 @@
 //! This file holds the router, the write guard, errors, bodies and query parameters; the
 //! handlers live in [`server`] (version, analyzer, agents, flow keys), [`flows`] (flow
 //! definitions, active flows, flow values, the long-polled flow records and events), [`defs`]
-//! (groups, maps, thresholds, topology) and [`metrics`] (counter metrics and the Prometheus
-//! forms); [`openapi`] describes them all at `/api-docs`; [`ui`] serves the embedded web UI
-//! at `/`.
+//! (groups, maps, thresholds, topology), [`forward`] (sFlow forwarding and tenants) and
+//! [`metrics`] (counter metrics and the Prometheus forms); [`openapi`] describes them all
+//! at `/api-docs`; [`ui`] serves the embedded web UI at `/`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -50,6 +50,7 @@ use super::state::StateDir;
 mod apps;
 mod defs;
 mod flows;
+mod forward;
 mod inc;
 mod metrics;
 mod openapi;
@@ -385,6 +386,20 @@ fn routes() -> Router<Api> {
         .route(
             "/topology/json",
             get(defs::topology_get).put(defs::topology_put),
+        )
+        .route("/forwarding/json", get(forward::targets))
+        .route(
+            "/forwarding/{name}/json",
+            get(forward::target_get)
+                .put(forward::target_put)
+                .delete(forward::target_delete),
+        )
+        .route("/tenant/json", get(forward::tenants))
+        .route(
+            "/tenant/{name}/json",
+            get(forward::tenant_get)
+                .put(forward::tenant_put)
+                .delete(forward::tenant_delete),
         )
         .route("/metrics/json", get(metrics::metric_names))
         .route("/metric/{agent}/json", get(metrics::agent_metrics))

@@ -142,6 +142,30 @@ const ENDPOINTS: &[Endpoint] = &[
         query: &[],
     },
     Endpoint {
+        path: "/forwarding/json",
+        methods: &["get"],
+        summary: "sFlow forwarding targets with their counters (datagrams, bytes, errors)",
+        query: &[],
+    },
+    Endpoint {
+        path: "/forwarding/{name}/json",
+        methods: &["get", "put", "delete"],
+        summary: "copy sFlow datagrams unchanged to a collector (PUT body {address, port=6343, agents=[]})",
+        query: &[],
+    },
+    Endpoint {
+        path: "/tenant/json",
+        methods: &["get"],
+        summary: "tenants with their counters (datagrams, bytes, samples, errors)",
+        query: &[],
+    },
+    Endpoint {
+        path: "/tenant/{name}/json",
+        methods: &["get", "put", "delete"],
+        summary: "send a tenant's samples, re-encoded as sFlow, to its collector (PUT body {collectorAddress, collectorPort=6343, filters:{ifindex:[\"AGENT_IFINDEX\"], ifname:[\"AGENT_IFNAME\"], cidr, mac}})",
+        query: &[],
+    },
+    Endpoint {
         path: "/metrics/json",
         methods: &["get"],
         summary: "counter metric names, ms since last update",
