@@ -8,6 +8,7 @@ packet_walk:     every captured frame, prefixed with a selector byte for its lin
 netflow_v5, netflow_v9, ipfix: every NetFlow v5 / v9 / IPFIX UDP payload and payload file.
 engine_sflow:    the sFlow datagrams again (fed to an engine with several definitions).
 flow_expr:       the filters, keys and flow definitions of the sFlow-RT seed scripts.
+rest_body:       those filters inside flow definitions in JavaScript-object syntax.
 netflow_session: per capture or payload file, its NetFlow/IPFIX datagrams (up to 40) joined
                  with the separator the target splits on, so templates precede their data.
 Standard library only; classic pcap (all shared captures are classic pcap).
@@ -103,6 +104,12 @@ def main():
         os.makedirs(d, exist_ok=True)
     for seed in EXPR_SEEDS:
         put(expr_dir, seed.encode())
+    # rest_body: REST bodies in JavaScript-object syntax built from the same filters.
+    body_dir = os.path.join(out, "rest_body")
+    os.makedirs(body_dir, exist_ok=True)
+    for seed in EXPR_SEEDS:
+        quoted = seed.replace("\\", "\\\\").replace("'", "\\'")
+        put(body_dir, ("{keys:'ipsource', value:'bytes', filter:'%s', t:20}" % quoted).encode())
     walk_dir = os.path.join(out, "packet_walk")
     session_dir = os.path.join(out, "netflow_session")
     for d in [sflow_dir, walk_dir, session_dir] + [os.path.join(out, t) for t in NETFLOW_TARGET.values()]:

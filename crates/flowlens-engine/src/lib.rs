@@ -26,6 +26,7 @@
 //!   `CORE` agent selectors and the `edge`/`core` aggregation modes.
 //! * [`agents`], [`persist`], [`baseline`], [`geo`]: per-agent session statistics, the
 //!   definitions document for restarts, temporal baselines, MaxMind lookups.
+//! * [`body`]: REST request bodies (JSON or JavaScript-object syntax).
 //!
 //! # Errors
 //!
@@ -35,6 +36,7 @@
 pub mod agents;
 pub mod api;
 pub mod baseline;
+pub mod body;
 pub mod collector;
 pub mod counters;
 pub mod definition;

@@ -703,7 +703,13 @@ fn summary_statistics() {
         )
         .unwrap();
     assert_eq!(v(&s[0]), Some(4.0));
-    assert!(c.metric(now, &all(), &["bogus:load_one"], &none()).is_err());
+    let e = c
+        .metric(now, &all(), &["bogus:load_one"], &none())
+        .expect_err("refused");
+    assert_eq!(
+        e.to_string(),
+        "metric: invalid `bogus:load_one`: unknown statistic prefix"
+    );
 }
 
 #[test]
@@ -730,7 +736,8 @@ fn filter_by_os_name_and_ifspeed() {
     );
     let nobody = DsFilter::from_json(&json!({"os_name": "solaris"})).unwrap();
     assert!(c.dump(0, &all(), &["ALL"], &nobody).is_empty());
-    assert!(DsFilter::from_json(&json!("linux")).is_err());
+    let e = DsFilter::from_json(&json!("linux")).expect_err("refused");
+    assert_eq!(e.to_string(), "filter: invalid ``: must be an object");
 }
 
 #[test]
@@ -760,10 +767,20 @@ fn table_sort_and_null_columns() {
         .table(0, &all(), &["ifspeed", "load_one"], &none())
         .unwrap()
         .is_empty());
-    assert!(c
+    let e = c
         .table(0, &all(), &["sort:a:1", "sort:b:1"], &none())
-        .is_err());
-    assert!(c.table(0, &all(), &["sort:a:x"], &none()).is_err());
+        .expect_err("refused");
+    assert_eq!(
+        e.to_string(),
+        "table: invalid `sort:b:1`: only one sort: column"
+    );
+    let e = c
+        .table(0, &all(), &["sort:a:x"], &none())
+        .expect_err("refused");
+    assert_eq!(
+        e.to_string(),
+        "table: invalid `sort:a:x`: sort count must be an integer"
+    );
     let j = rows[0][1].as_ref().unwrap().to_json();
     assert_eq!(
         j,

@@ -154,9 +154,21 @@ fn bad_groups_are_precise_errors() {
         ),
         "{e:?}"
     );
-    assert!(GroupSet::from_pairs([("x", vec!["::/129"])]).is_err());
-    assert!(GroupSet::from_pairs([("x", vec!["10.0.0.0/-1"])]).is_err());
-    assert!(GroupSet::from_pairs([("x", vec!["host.example"])]).is_err());
+    let e = GroupSet::from_pairs([("x", vec!["::/129"])]).expect_err("refused");
+    assert_eq!(
+        e.to_string(),
+        "cidr `::/129`: prefix length must be 0..=128 (group label `x`) at offset 3"
+    );
+    let e = GroupSet::from_pairs([("x", vec!["10.0.0.0/-1"])]).expect_err("refused");
+    assert_eq!(
+        e.to_string(),
+        "cidr `10.0.0.0/-1`: prefix length must be 0..=32 (group label `x`) at offset 9"
+    );
+    let e = GroupSet::from_pairs([("x", vec!["host.example"])]).expect_err("refused");
+    assert_eq!(
+        e.to_string(),
+        "cidr `host.example`: expected an IPv4 or IPv6 address (group label `x`) at offset 0"
+    );
     assert!(matches!(
         GroupSet::from_json(&json!(["10.0.0.0/8"])),
         Err(Error::Invalid { what: "group", .. })
@@ -268,7 +280,12 @@ fn country_and_asn_key_functions_from_maxmind_databases() {
         Some(std::fs::read(dir.join("geo-asn-test.mmdb")).unwrap()),
     )
     .unwrap();
-    assert!(MaxMindGeo::new(Some(b"not a database".to_vec()), None).is_err());
+    let e = MaxMindGeo::new(Some(b"not a database".to_vec()), None).expect_err("refused");
+    assert!(
+        e.to_string()
+            .starts_with("geo: invalid `country`: not a MaxMind DB"),
+        "{e}"
+    );
     {
         use flowlens_engine::env::GeoLookup;
         assert_eq!(

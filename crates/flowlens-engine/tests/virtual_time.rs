@@ -671,5 +671,8 @@ fn flow_as_metric_with_top_keys_per_data_source() {
         "{total} vs {expect}"
     );
     assert_eq!(m[0]["dataSource"], "0");
-    assert!(e.flow_metric(5000, &AgentSel::All, "nope").is_err());
+    let e = e
+        .flow_metric(5000, &AgentSel::All, "nope")
+        .expect_err("refused");
+    assert_eq!(e.to_string(), "flow `nope` not found");
 }

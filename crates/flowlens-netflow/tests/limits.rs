@@ -160,7 +160,12 @@ fn persistence_round_trip() {
     let forged = String::from_utf8(snap)
         .unwrap()
         .replace("\"domain\":0", "\"domain\":-1");
-    assert!(TemplateCache::restore(forged.as_bytes(), Limits::default()).is_err());
+    let e = TemplateCache::restore(forged.as_bytes(), Limits::default()).expect_err("refused");
+    assert!(
+        e.to_string()
+            .starts_with("template snapshot: not a valid snapshot: invalid value: integer `-1`"),
+        "{e}"
+    );
 }
 
 /// An IPFIX data set (domain 1) for template `id` with `len` bytes of body.

@@ -5,8 +5,9 @@
 //! file decoded alone, then the exit status and standard error (summary and error lines).
 //! NetFlow v9 / IPFIX sequences that need templates from another file are also decoded
 //! together in feed order (`tests/golden/sequences/`). The exporter captures hold thousands of
-//! datagrams; their goldens keep the first [`EXPORTER_DATAGRAMS`] datagrams and the full
-//! summary line, which counts every datagram, sample and record of the file.
+//! datagrams (their whole outputs are 50 MB): their goldens cover the whole output by its
+//! line count, size and digest, keep the first [`EXPORTER_DATAGRAMS`] datagrams verbatim for
+//! review, and the full summary line, which counts every datagram, sample and record.
 //!
 //! Values in these outputs are checked independently: field by field against tshark
 //! (`tshark_sflow.rs` here, `packet_walk.rs` in flowlens-wire) and against the specifications
@@ -149,6 +150,14 @@ fn sequences(data: &Path) -> Vec<Case> {
     out
 }
 
+/// FNV-1a, 64-bit: a stable digest of a whole exporter capture's output (a change anywhere in
+/// it changes the golden; not a security hash).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// The text output of one case, as stored in its golden file.
 fn render(case: &Case) -> String {
     let data = data_dir();
@@ -165,7 +174,14 @@ fn render(case: &Case) -> String {
         .unwrap();
     let mut stdout = String::from_utf8(out.stdout).unwrap();
     if case.name.starts_with("exporters") {
-        // Keep the first datagrams: each starts with an unindented header line.
+        // The whole output is guarded by its size and digest; the first datagrams are kept
+        // verbatim for review (each starts with an unindented header line).
+        let whole = format!(
+            "whole output: {} lines, {} bytes, FNV-1a-64 {:016x}",
+            stdout.lines().count(),
+            stdout.len(),
+            fnv1a64(stdout.as_bytes())
+        );
         let mut starts = stdout
             .match_indices('\n')
             .filter(|(i, _)| stdout[i + 1..].chars().next().is_some_and(|c| c != ' '))
@@ -173,9 +189,10 @@ fn render(case: &Case) -> String {
         if let Some(cut) = starts.nth(EXPORTER_DATAGRAMS - 1) {
             stdout.truncate(cut);
             stdout.push_str(&format!(
-                "(output after datagram {EXPORTER_DATAGRAMS} not kept)\n"
+                "(output after datagram {EXPORTER_DATAGRAMS} not kept verbatim)\n"
             ));
         }
+        stdout.push_str(&format!("## {whole}\n"));
     }
     format!(
         "{stdout}## exit status {}\n## stderr\n{}",

@@ -7,7 +7,8 @@
 //! With sampling 1-in-1 every packet crossing a bridge is sampled, so the counts are exact:
 //! `nftestbed.sh up` itself pings h1→h2 once and h1→10.99.0.100 (across VXLAN VNI 100) twice;
 //! the test then pings h1→h2 `PINGS` times and across the overlay `OVERLAY_PINGS` times, and
-//! requires every echo request and reply in the decoded sFlow, with the right agent, addresses
+//! requires every echo request and reply, exactly once (reading goes on past a marker ping
+//! sent afterwards, so a late duplicate would be counted), in the decoded sFlow, with the right agent, addresses
 //! and ICMP types, and the VTEP's replies decoded inside VXLAN on the underlay bridge (agent
 //! 127.0.0.2) with `vxlanvni` 100 and the tenant addresses as `ipsource.1`/`ipdestination.1`.
 //! Counter samples must carry Open vSwitch's records (generic and Ethernet interface
@@ -157,6 +158,15 @@ impl Seen {
         self.vxlan.get(&key).copied().unwrap_or(0)
     }
 
+    /// The marker ping h2 -> h3, sent after `complete`, is in the sFlow samples and in the
+    /// NetFlow v5 and IPFIX exports.
+    fn marker_seen(&self) -> bool {
+        self.icmp("127.0.0.1", "10.99.0.2", "10.99.0.3", 8) >= 1
+            && ["netflow-v5", "ipfix"]
+                .iter()
+                .all(|kind| !self.exported(kind, "10.99.0.2", "10.99.0.3").is_empty())
+    }
+
     fn complete(&self) -> bool {
         let ovs_counters = ["if_counters", "ethernet_counters", "of_port", "port_name"];
         self.icmp("127.0.0.1", "10.99.0.1", "10.99.0.2", 8) >= PINGS + UP_PINGS
@@ -207,7 +217,7 @@ fn open_vswitch_exports_decode_to_exact_packet_counts() {
             "--listen",
             "127.0.0.1:0",
             "--duration",
-            "180",
+            "300",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -275,6 +285,29 @@ fn open_vswitch_exports_decode_to_exact_packet_counts() {
             Err(_) => panic!("incomplete after 90 s: {seen:#?}"),
         }
     }
+    // Everything expected has arrived at least once; a late duplicate would arrive after
+    // it. So keep reading past a marker: one ping h2 -> h3 sent only now, which every
+    // exporter reports after everything before it. Reading stops once the marker is in the
+    // sFlow, the NetFlow v5 and the IPFIX output, so the exact counts below see every
+    // datagram exported before it.
+    run_ok(Command::new("ip").args([
+        "netns",
+        "exec",
+        "nftb-h2",
+        "ping",
+        "-q",
+        "-c",
+        "1",
+        "10.99.0.3",
+    ]));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !seen.marker_seen() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(doc) => seen.add(&doc),
+            Err(_) => panic!("marker h2 -> h3 not exported after 90 s: {seen:#?}"),
+        }
+    }
     drop(bed);
 
     assert!(seen.errors.is_empty(), "decode errors: {:?}", seen.errors);
@@ -301,7 +334,7 @@ fn open_vswitch_exports_decode_to_exact_packet_counts() {
         for kind in ["netflow-v5", "ipfix"] {
             let sums = seen.exported(kind, a, b);
             assert!(
-                sums.iter().all(|&n| n == u64::from(PINGS + UP_PINGS)),
+                !sums.is_empty() && sums.iter().all(|&n| n == u64::from(PINGS + UP_PINGS)),
                 "{kind} {a} -> {b}: {sums:?}"
             );
         }

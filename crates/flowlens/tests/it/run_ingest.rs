@@ -1,12 +1,14 @@
 //! `flowlens run` fed with real exporter datagrams over UDP: what /agents/json, /analyzer/json
-//! and /activeflows report matches what was sent.
+//! and /activeflows report matches what was sent (per-agent counts as tshark reads the
+//! captures).
 
 use crate::run_support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
 
-use flowlens_wire::sflow::{self, Datagram, Sample};
 use run_support::{exporter_capture, send_all, temp_dir, udp_payloads, Server};
 use serde_json::Value as Json;
 
@@ -20,22 +22,46 @@ fn replay(server: &Server, to: SocketAddr, payloads: &[Vec<u8>], before: u64) {
     });
 }
 
-/// Expected per-agent counts of an sFlow capture: datagrams, flow samples, counter samples.
-fn sflow_counts(payloads: &[Vec<u8>]) -> BTreeMap<String, (u64, u64, u64)> {
+/// Expected per-agent counts of an sFlow capture, from tshark (not flowlens's own parser):
+/// datagrams, flow samples (sample types 1 and 3), counter samples (2 and 4). Every UDP
+/// payload replayed must be one of the frames tshark takes for sFlow.
+fn sflow_counts(pcap: &Path, payloads: &[Vec<u8>]) -> BTreeMap<String, (u64, u64, u64)> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args(["-d", "udp.port==6343,sflow", "-Y", "sflow", "-T", "fields"])
+        .args(["-E", "occurrence=a", "-E", "aggregator=,"])
+        .args(["-e", "sflow_245.agent", "-e", "sflow_245.agent.v6"])
+        .args(["-e", "sflow_245.sampletype"])
+        .output()
+        .expect("tshark must be installed (apt-get install tshark)");
+    assert!(
+        out.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
     let mut m: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
-    for p in payloads {
-        assert!(sflow::is_sflow_v5(p));
-        let d = Datagram::parse(p).unwrap();
-        let e = m.entry(d.agent_address().to_string()).or_default();
+    let mut frames = 0;
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let agent = if cols[0].is_empty() { cols[1] } else { cols[0] };
+        let e = m.entry(agent.to_string()).or_default();
         e.0 += 1;
-        for s in d.samples() {
-            match s.unwrap() {
-                Sample::Flow(_) => e.1 += 1,
-                Sample::Counter(_) => e.2 += 1,
-                _ => {}
+        frames += 1;
+        for t in cols[2].split(',').filter(|t| !t.is_empty()) {
+            match t {
+                "1" | "3" => e.1 += 1,
+                "2" | "4" => e.2 += 1,
+                other => panic!("{}: sample type {other}", pcap.display()),
             }
         }
     }
+    assert_eq!(
+        frames,
+        payloads.len(),
+        "tshark's sFlow frames vs UDP payloads sent"
+    );
     m
 }
 
@@ -49,9 +75,10 @@ fn ovs_sflow_agents_counts_and_active_flows() {
     );
     assert_eq!(r.status, 204, "{}", r.body);
 
-    let payloads = udp_payloads(&exporter_capture("sflow-ovs-br0.pcap"));
+    let capture = exporter_capture("sflow-ovs-br0.pcap");
+    let payloads = udp_payloads(&capture);
     assert!(payloads.len() > 1000, "{} datagrams", payloads.len());
-    let expected = sflow_counts(&payloads);
+    let expected = sflow_counts(&capture, &payloads);
     replay(&server, server.ports.sflow, &payloads, 0);
     let n = payloads.len() as u64;
     let a = server.wait_for("/analyzer/json", |a| {
@@ -250,8 +277,9 @@ fn netflow_is_recognised_by_content_on_any_port() {
 fn several_receive_threads_share_each_address() {
     let dir = temp_dir("ingest-workers");
     let server = Server::start_with(&dir, &["--workers", "3"]);
-    let payloads = udp_payloads(&exporter_capture("sflow-ovs-br0.pcap"));
-    let expected = sflow_counts(&payloads);
+    let capture = exporter_capture("sflow-ovs-br0.pcap");
+    let payloads = udp_payloads(&capture);
+    let expected = sflow_counts(&capture, &payloads);
     replay(&server, server.ports.sflow, &payloads, 0);
     let a = server.get_json("/analyzer/json");
     let sockets = a["sockets"].as_array().unwrap();

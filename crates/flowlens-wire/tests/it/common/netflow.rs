@@ -57,42 +57,117 @@ fn list(dir: &str) -> Vec<String> {
     v
 }
 
-/// UDP payloads of a pcap (any link type the walker knows), with their source addresses.
+/// The UDP ports the corpus's NetFlow/IPFIX exporters send to (tshark's own defaults are
+/// 2055, 9995, 9996 and 4739; the others, as the captures' exporters chose them, are decoded
+/// as NetFlow/IPFIX explicitly).
+pub const NETFLOW_PORTS: &[u16] = &[
+    2055, 2057, 2100, 4739, 8096, 9990, 9991, 9992, 19995, 19996, 19997, 19999,
+];
+
+/// UDP payloads of a pcap with their source addresses, as tshark selects them: every frame
+/// tshark dissects as NetFlow/IPFIX (`-Y cflow`, the ports of [`NETFLOW_PORTS`] decoded as
+/// cflow). The frames flowlens's own walker and sniffer recognise must be exactly these:
+/// a capture flowlens stops recognising fails here instead of dropping out of the oracle.
 fn pcap_datagrams(rel: &str) -> Vec<Datagram> {
-    let bytes = std::fs::read(data_dir().join(rel)).unwrap();
+    let path = data_dir().join(rel);
+    let mut cmd = std::process::Command::new("tshark");
+    cmd.arg("-r").arg(&path);
+    for port in NETFLOW_PORTS {
+        cmd.args(["-d", &format!("udp.port=={port},cflow")]);
+    }
+    cmd.args(["-o", "ip.defragment:TRUE", "-Y", "cflow", "-T", "fields"])
+        .args(["-e", "frame.number", "-e", "ip.src", "-e", "ipv6.src"])
+        .args(["-e", "udp.payload"]);
+    let out = cmd
+        .output()
+        .expect("tshark (Wireshark 4.0) must be installed for this test");
+    assert!(
+        out.status.success(),
+        "tshark {rel}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut out_dgs = Vec::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 4, "{rel}: tshark line {line:?}");
+        let frame: usize = cols[0].parse().unwrap();
+        let src = if cols[1].is_empty() { cols[2] } else { cols[1] };
+        // A tunnelled or ICMP-quoted frame can carry several addresses: the outer one is first.
+        let src = src.split(',').next().unwrap();
+        out_dgs.push(Datagram {
+            file: rel.to_string(),
+            frame: frame - 1,
+            exporter: src.parse().unwrap_or_else(|e| panic!("{rel}: {src}: {e}")),
+            payload: unhex(cols[3].split(',').next().unwrap()),
+        });
+    }
+    // What flowlens recognises: every frame whose outer UDP payload it sniffs as
+    // NetFlow/IPFIX (BGP over TCP in pmacct 500, sFlow in the exporter captures are neither).
+    let bytes = std::fs::read(&path).unwrap();
     let cap = pcap_parser::PcapCapture::from_file(&bytes)
         .unwrap_or_else(|e| panic!("{rel}: bad pcap: {e:?}"));
     let lt = u32::try_from(cap.header.network.0).unwrap();
     let link = LinkType::from_pcap(lt).unwrap_or_else(|| panic!("{rel}: link type {lt}"));
-    let mut out = Vec::new();
-    for (i, b) in cap.blocks.iter().enumerate() {
-        let w = walk(link, b.data, &WalkConfig::default());
-        // BGP (TCP) packets in pmacct 500, sFlow datagrams in the exporter captures.
-        let Some(u) = w.outer_udp() else { continue };
-        if sniff(u.payload).is_none() {
-            continue;
-        }
-        out.push(Datagram {
-            file: rel.to_string(),
-            frame: i,
-            exporter: u.src_addr,
-            payload: u.payload.to_vec(),
-        });
+    let ours: Vec<usize> = cap
+        .blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| {
+            let w = walk(link, b.data, &WalkConfig::default());
+            w.outer_udp().is_some_and(|u| sniff(u.payload).is_some())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let theirs: Vec<usize> = out_dgs.iter().map(|d| d.frame).collect();
+    assert_eq!(
+        ours, theirs,
+        "{rel}: frames flowlens (left) and tshark (right) take for NetFlow/IPFIX"
+    );
+    for d in &out_dgs {
+        let w = walk(link, cap.blocks[d.frame].data, &WalkConfig::default());
+        let u = w.outer_udp().unwrap();
+        assert_eq!(
+            u.payload,
+            d.payload.as_slice(),
+            "{rel} frame {}: UDP payload",
+            d.frame
+        );
+        assert_eq!(
+            u.src_addr, d.exporter,
+            "{rel} frame {}: source address",
+            d.frame
+        );
     }
-    out
+    out_dgs
+}
+
+/// Bytes of a hex string as tshark prints them.
+pub fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len() / 2)
+        .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }
 
 /// Splits a payload file into datagrams (Logstash `netflow5.dat` and `ipfix.dat` hold several
-/// back to back); returns the datagrams and the count of trailing bytes that are no datagram.
+/// back to back) by the headers' own lengths, read here from the specifications' layouts and
+/// not by the decoder under test: NetFlow v5 is a 24-byte header and `count` (bytes 2-3)
+/// 48-byte records (Cisco's NetFlow v5 export format); an IPFIX message's length is its bytes
+/// 2-3 (RFC 7011 section 3.1); NetFlow v9 has no length (RFC 3954 section 5.1), so a v9
+/// file is one datagram. Returns the datagrams and the count of trailing bytes that are no
+/// datagram.
 pub fn split(buf: &[u8]) -> (Vec<&[u8]>, usize) {
     let mut out = Vec::new();
     let mut rest = buf;
     loop {
-        let len = match sniff(rest) {
-            Some(Protocol::NetflowV5) => v5::Packet::parse(rest).map(|p| p.len()).ok(),
-            Some(Protocol::Ipfix) => ipfix::Message::parse(rest).map(|m| m.len()).ok(),
-            Some(Protocol::NetflowV9) => Some(rest.len()),
-            None => None,
+        let word = |i: usize| {
+            rest.get(i..i + 2)
+                .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        };
+        let len = match word(0) {
+            Some(5) => word(2).map(|count| 24 + 48 * count),
+            Some(10) => word(2).filter(|&n| n >= 16),
+            Some(9) => Some(rest.len()),
+            _ => None,
         };
         match len {
             Some(n) if n > 0 && n <= rest.len() => {
@@ -275,6 +350,11 @@ pub struct Rec {
     pub options: bool,
     /// Fields with their bytes.
     pub fields: Vec<(FieldSpec, Vec<u8>)>,
+    /// Byte offset of each field in the datagram.
+    pub offsets: Vec<usize>,
+    /// Each field's value as flowlens renders it, for integers, addresses and MAC addresses
+    /// (what tshark shows comparably); `None` for the others.
+    pub values: Vec<Option<String>>,
 }
 
 impl Rec {
@@ -298,6 +378,8 @@ pub struct Decoded {
     pub version: u16,
     /// (set id, template id, field count, options) per template record, in order.
     pub templates: Vec<(u16, u16, u16, bool)>,
+    /// Each template record's id and field specifiers, in order.
+    pub template_fields: Vec<(u16, Vec<FieldSpec>)>,
     /// Set ids of data sets, in order.
     pub data_sets: Vec<u16>,
     /// Every set id (template, options template, data, reserved), in order.
@@ -325,8 +407,8 @@ impl Store {
                 d.version = 5;
                 match v5::Packet::parse(payload) {
                     Ok(p) => {
-                        for r in p.records() {
-                            d.records.push(v5_rec(&r));
+                        for (i, r) in p.records().enumerate() {
+                            d.records.push(v5_rec(&r, 24 + 48 * i));
                         }
                     }
                     Err(e) => d.errors.push(e),
@@ -335,14 +417,17 @@ impl Store {
             Some(Protocol::NetflowV9) => {
                 d.version = 9;
                 match v9::Packet::parse(payload) {
-                    Ok(p) => self.sets(exporter, 9, p.source_id(), p.sets(), &mut d),
+                    Ok(p) => self.sets(exporter, 9, p.source_id(), p.sets(), payload, &mut d),
                     Err(e) => d.errors.push(e),
                 }
             }
             Some(Protocol::Ipfix) => {
                 d.version = 10;
                 match ipfix::Message::parse(payload) {
-                    Ok(m) => self.sets(exporter, 10, m.observation_domain_id(), m.sets(), &mut d),
+                    Ok(m) => {
+                        let domain = m.observation_domain_id();
+                        self.sets(exporter, 10, domain, m.sets(), payload, &mut d)
+                    }
                     Err(e) => d.errors.push(e),
                 }
             }
@@ -362,7 +447,15 @@ impl Store {
         d
     }
 
-    fn sets(&mut self, exporter: IpAddr, ver: u16, domain: u32, sets: Sets<'_>, d: &mut Decoded) {
+    fn sets(
+        &mut self,
+        exporter: IpAddr,
+        ver: u16,
+        domain: u32,
+        sets: Sets<'_>,
+        payload: &[u8],
+        d: &mut Decoded,
+    ) {
         for s in sets {
             match &s {
                 Ok(Set::Templates(ts) | Set::OptionsTemplates(ts)) => d.sets.push(ts.set_id()),
@@ -383,6 +476,8 @@ impl Store {
                                     t.field_count(),
                                     t.is_options(),
                                 ));
+                                d.template_fields
+                                    .push((t.template_id(), t.fields().collect()));
                                 if t.is_withdrawal() {
                                     let id = t.template_id();
                                     if id < 256 {
@@ -419,10 +514,18 @@ impl Store {
                                 let mut sink = Sink::default();
                                 flowlens_wire::netflow::visit_data_record(&r, &mut sink);
                                 assert_eq!(sink.0, r.fields().count());
+                                // Where each field lies in the datagram: its bytes are a
+                                // slice of it.
+                                let base = payload.as_ptr() as usize;
                                 d.records.push(Rec {
                                     template_id: ds.template_id(),
                                     options: *options,
                                     fields: r.fields().map(|(s, b)| (s, b.to_vec())).collect(),
+                                    offsets: r
+                                        .fields()
+                                        .map(|(_, b)| b.as_ptr() as usize - base)
+                                        .collect(),
+                                    values: sink.2,
                                 })
                             }
                             Err(e) => d.errors.push(e),
@@ -444,32 +547,45 @@ const fn spec(id: u16, length: u16) -> FieldSpec {
     }
 }
 
-/// A NetFlow v5 record expressed as IANA fields (for uniform comparisons).
-fn v5_rec(r: &v5::Record<'_>) -> Rec {
+/// A NetFlow v5 record expressed as IANA fields (for uniform comparisons), each at its
+/// offset in Cisco's NetFlow v5 record layout, the record starting at `at`.
+fn v5_rec(r: &v5::Record<'_>, at: usize) -> Rec {
     let b = |v: &[u8]| v.to_vec();
+    let fields = vec![
+        (spec(8, 4), b(&r.src_addr().octets())),
+        (spec(12, 4), b(&r.dst_addr().octets())),
+        (spec(15, 4), b(&r.next_hop().octets())),
+        (spec(10, 2), b(&r.input().to_be_bytes())),
+        (spec(14, 2), b(&r.output().to_be_bytes())),
+        (spec(2, 4), b(&r.packets().to_be_bytes())),
+        (spec(1, 4), b(&r.octets().to_be_bytes())),
+        (spec(22, 4), b(&r.first_ms().to_be_bytes())),
+        (spec(21, 4), b(&r.last_ms().to_be_bytes())),
+        (spec(7, 2), b(&r.src_port().to_be_bytes())),
+        (spec(11, 2), b(&r.dst_port().to_be_bytes())),
+        (spec(6, 1), b(&[r.tcp_flags()])),
+        (spec(4, 1), b(&[r.protocol()])),
+        (spec(5, 1), b(&[r.tos()])),
+        (spec(16, 2), b(&r.src_as().to_be_bytes())),
+        (spec(17, 2), b(&r.dst_as().to_be_bytes())),
+        (spec(9, 1), b(&[r.src_mask()])),
+        (spec(13, 1), b(&[r.dst_mask()])),
+    ];
+    // Offsets in the 48-byte record: srcaddr 0, dstaddr 4, nexthop 8, input 12, output 14,
+    // dPkts 16, dOctets 20, First 24, Last 28, srcport 32, dstport 34, pad1 36, tcp_flags 37,
+    // prot 38, tos 39, src_as 40, dst_as 42, src_mask 44, dst_mask 45, pad2 46.
+    let offsets = [
+        0, 4, 8, 12, 14, 16, 20, 24, 28, 32, 34, 37, 38, 39, 40, 42, 44, 45,
+    ]
+    .iter()
+    .map(|o| at + o)
+    .collect();
     Rec {
         template_id: 0,
         options: false,
-        fields: vec![
-            (spec(8, 4), b(&r.src_addr().octets())),
-            (spec(12, 4), b(&r.dst_addr().octets())),
-            (spec(15, 4), b(&r.next_hop().octets())),
-            (spec(10, 2), b(&r.input().to_be_bytes())),
-            (spec(14, 2), b(&r.output().to_be_bytes())),
-            (spec(2, 4), b(&r.packets().to_be_bytes())),
-            (spec(1, 4), b(&r.octets().to_be_bytes())),
-            (spec(22, 4), b(&r.first_ms().to_be_bytes())),
-            (spec(21, 4), b(&r.last_ms().to_be_bytes())),
-            (spec(7, 2), b(&r.src_port().to_be_bytes())),
-            (spec(11, 2), b(&r.dst_port().to_be_bytes())),
-            (spec(6, 1), b(&[r.tcp_flags()])),
-            (spec(4, 1), b(&[r.protocol()])),
-            (spec(5, 1), b(&[r.tos()])),
-            (spec(16, 2), b(&r.src_as().to_be_bytes())),
-            (spec(17, 2), b(&r.dst_as().to_be_bytes())),
-            (spec(9, 1), b(&[r.src_mask()])),
-            (spec(13, 1), b(&[r.dst_mask()])),
-        ],
+        values: vec![None; fields.len()],
+        fields,
+        offsets,
     }
 }
 
@@ -540,15 +656,21 @@ pub fn write_pcap(groups: &[Group], path: &std::path::Path) -> Vec<(usize, usize
     index
 }
 
-/// Counts visited fields and renders every value.
+/// Counts visited fields, renders every value, and keeps the renderings of integers,
+/// addresses and MAC addresses.
 #[derive(Default)]
-pub struct Sink(pub usize, pub String);
+pub struct Sink(pub usize, pub String, pub Vec<Option<String>>);
 
 impl flowlens_wire::FieldVisitor for Sink {
     fn field(&mut self, name: &'static str, value: flowlens_wire::Value<'_>) {
+        use flowlens_wire::Value;
         use std::fmt::Write as _;
         self.0 += 1;
         self.1.clear();
         write!(self.1, "{name}={value}").unwrap();
+        self.2.push(match value {
+            Value::U64(_) | Value::Ip(_) | Value::Mac(_) => Some(value.to_string()),
+            _ => None,
+        });
     }
 }

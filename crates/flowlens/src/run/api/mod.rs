@@ -510,56 +510,10 @@ fn json_ok(v: Json) -> ApiResult {
     Ok(([(header::CONTENT_TYPE, "application/json")], v.to_string()).into_response())
 }
 
-/// Deepest `[ ]`/`{ }` nesting of a request body. The JSON5 parser recurses per level, so a
-/// body of a million `[` would overflow the stack; real definitions nest two or three levels.
-const MAX_BODY_NESTING: usize = 32;
-
-/// Parses a request body: JSON or JavaScript-object syntax.
+/// Parses a request body: JSON or JavaScript-object syntax (see
+/// [`flowlens_engine::body::parse`]).
 fn parse_body(body: &Bytes) -> ApiResult<Json> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad("body is not UTF-8"))?;
-    if text.trim().is_empty() {
-        return Err(ApiError::bad(
-            "empty body: expected a JSON or JavaScript object",
-        ));
-    }
-    if nesting(text) > MAX_BODY_NESTING {
-        return Err(ApiError::bad(format!(
-            "body nested deeper than {MAX_BODY_NESTING} levels"
-        )));
-    }
-    json5::from_str::<Json>(text).map_err(|e| {
-        let e = e.to_string();
-        ApiError::bad(format!(
-            "body is not a JSON or JavaScript object: {}",
-            e.lines().next().unwrap_or_default()
-        ))
-    })
-}
-
-/// The deepest `[ ]`/`{ }` nesting of a JSON5 text, outside strings (`"…"` or `'…'`, with
-/// backslash escapes).
-fn nesting(text: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in text.chars() {
-        match quote {
-            Some(_) if escaped => escaped = false,
-            Some(_) if c == '\\' => escaped = true,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '"' | '\'' => quote = Some(c),
-                '[' | '{' => {
-                    depth += 1;
-                    max = max.max(depth);
-                }
-                ']' | '}' => depth = depth.saturating_sub(1),
-                _ => {}
-            },
-        }
-    }
-    max
+    flowlens_engine::body::parse(body).map_err(|e| ApiError::bad(e.to_string()))
 }
 
 // ---- query parameters --------------------------------------------------------------------
@@ -653,7 +607,6 @@ mod tests {
         assert_eq!(v["t"], 20);
         assert!(parse_body(&Bytes::from_static(b"{keys:")).is_err());
         assert!(parse_body(&Bytes::from_static(b"  ")).is_err());
-        assert_eq!(nesting("{a:['x]]]', \"{{\\\"\"], b:{c:1}}"), 2);
         let deep = format!("{{a:{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         let e = parse_body(&Bytes::from(deep)).unwrap_err();
         assert_eq!(e.0, StatusCode::BAD_REQUEST);
