@@ -6,7 +6,9 @@
 //! writes one warning per class whose counter grew since the last line: its counter name
 //! (`counter`), the count since the last line (`count`) and the total since start (`total`).
 //! So however fast datagrams are refused, a class costs at most one line per interval, and
-//! nothing is ever logged per datagram.
+//! nothing is ever logged per datagram. The scripts' losses (events and flows their full
+//! inboxes turned away, HTTP requests refused) are summed over the scripts of `/scripts/json`
+//! into three more classes, `scriptEventsLost`, `scriptFlowsLost` and `scriptHttpRefused`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use flowlens_script::Scripts;
 use serde_json::Value as Json;
 
 use super::analyzer::{self, Receive};
@@ -112,7 +115,42 @@ pub(crate) const CLASSES: &[(&str, &str)] = &[
         "sFlow datagrams not forwarded: the forwarding queue was full",
     ),
     ("forwardingErrors", "sFlow forwarding send errors"),
+    (
+        "scriptEventsLost",
+        "events not offered to scripts: a script's inbox was full",
+    ),
+    (
+        "scriptFlowsLost",
+        "logged flows not offered to scripts: a script's inbox was full",
+    ),
+    (
+        "scriptHttpRefused",
+        "HTTP requests to scripts refused: busy or stopped",
+    ),
 ];
+
+/// Adds the scripts' losses, summed over the scripts' `/scripts/json` entries
+/// (`eventsLost`, `flowsLost`, `httpRefused`), to `doc` as `scriptEventsLost`, ….
+fn add_script_losses(scripts: &Scripts, doc: &mut Json) {
+    let mut sums = [0u64; 3];
+    for s in scripts.iter() {
+        let status = s.status_json();
+        for (sum, key) in sums
+            .iter_mut()
+            .zip(["eventsLost", "flowsLost", "httpRefused"])
+        {
+            *sum += status.get(key).and_then(Json::as_u64).unwrap_or(0);
+        }
+    }
+    if let Some(o) = doc.as_object_mut() {
+        for (sum, key) in
+            sums.iter()
+                .zip(["scriptEventsLost", "scriptFlowsLost", "scriptHttpRefused"])
+        {
+            o.insert(key.into(), Json::from(*sum));
+        }
+    }
+}
 
 /// The counts since the last summary: for each class of [`CLASSES`] whose counter in `doc`
 /// grew beyond `last` (updated), its counter name, the growth and the total.
@@ -159,6 +197,7 @@ pub(crate) fn spawn(
     core: CoreHandle,
     receive: Arc<Receive>,
     interval: Arc<Interval>,
+    scripts: Arc<std::sync::OnceLock<Scripts>>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
@@ -181,6 +220,9 @@ pub(crate) fn spawn(
                     continue;
                 };
                 receive.add_to(&mut doc);
+                if let Some(s) = scripts.get() {
+                    add_script_losses(s, &mut doc);
+                }
                 let secs = interval.get().as_secs();
                 for (counter, what, count, total) in grown(&mut last, &doc) {
                     tracing::warn!(
@@ -233,7 +275,9 @@ mod tests {
         let mut doc = flowlens_engine::Collector::new(engine, session).analyzer_json();
         Receive::default().add_to(&mut doc);
         for (c, _) in CLASSES {
-            let server_side = c.starts_with("clickhouse") || c.starts_with("forwarding");
+            let server_side = c.starts_with("clickhouse")
+                || c.starts_with("forwarding")
+                || c.starts_with("script");
             assert!(
                 server_side || doc.get(c).is_some_and(Json::is_u64),
                 "{c} is not in /analyzer/json: {doc}"

@@ -186,6 +186,7 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
         handle.clone(),
         Arc::clone(&receive),
         Arc::clone(&loss_interval),
+        Arc::clone(&script_slot),
         Arc::clone(&stop),
     )?;
     if let Some(r) = &replay {
