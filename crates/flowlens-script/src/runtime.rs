@@ -239,7 +239,11 @@ impl Js {
             Err(Entry::Limit(msg)) => Err(Stop::Fatal(format!("in {kind} handler: {msg}"))),
             Err(Entry::Exception(msg)) => {
                 let msg = format!("{kind} handler: {msg}");
-                eprintln!("flowlens: script {}: {msg}", self.id);
+                // Logged when it differs from the last one: a handler failing the same way
+                // on every event is one line (the calls are counted in /scripts/json).
+                if self.shared.last_handler_error().as_deref() != Some(msg.as_str()) {
+                    tracing::warn!(script = %self.id, "script {}: {msg}", self.id);
+                }
                 self.shared.handler_error(msg);
                 Ok(Json::Null)
             }

@@ -219,7 +219,7 @@ fn run(
 ) {
     let id = spec.id();
     let died = |msg: String| {
-        eprintln!("flowlens: script {id} stopped: {msg}");
+        tracing::error!(script = %id, "script {id} stopped: {msg}");
         shared.died(msg);
         subs.clear();
     };

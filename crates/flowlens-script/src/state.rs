@@ -130,6 +130,18 @@ pub(crate) enum Action {
     RunCmd,
 }
 
+impl Action {
+    /// The script function's name (`http` for `http`, `http2` and `httpAsync`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Action::Syslog => "syslog",
+            Action::Graphite => "graphite",
+            Action::Http => "http",
+            Action::RunCmd => "runCmd",
+        }
+    }
+}
+
 /// State shared by all scripts of a server (`sharedGet`/`sharedSet`).
 #[derive(Debug, Default)]
 pub struct Globals {
@@ -159,6 +171,9 @@ pub struct Shared {
     pub(crate) handler_calls: AtomicU64,
     pub(crate) handler_errors: AtomicU64,
     pub(crate) actions: [[AtomicU64; 2]; 4],
+    /// Whether the last call of each action failed (its failures are logged once per run of
+    /// failures, not per call).
+    pub(crate) failing: [AtomicBool; 4],
     pub(crate) async_in_flight: AtomicUsize,
 }
 
@@ -184,6 +199,7 @@ impl Shared {
             handler_calls: AtomicU64::new(0),
             handler_errors: AtomicU64::new(0),
             actions: Default::default(),
+            failing: Default::default(),
             async_in_flight: AtomicUsize::new(0),
         }
     }
@@ -193,6 +209,13 @@ impl Shared {
         if let Some(slot) = self.actions.get(i).and_then(|a| a.get(usize::from(!ok))) {
             slot.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Records whether the last call of `action` failed; returns whether the one before did.
+    pub(crate) fn set_failing(&self, action: Action, failed: bool) -> bool {
+        self.failing
+            .get(action as usize)
+            .is_some_and(|f| f.swap(failed, Ordering::Relaxed))
     }
 
     pub(crate) fn log(&self, level: &str, text: &str) {

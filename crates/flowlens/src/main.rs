@@ -20,9 +20,13 @@ mod decode;
 mod run;
 mod top;
 
+/// `flowlens --version`: the package version and, when built from git, the commit and its
+/// date (see `build.rs`).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("FLOWLENS_BUILD"));
+
 /// Real-time network traffic analytics: sFlow, NetFlow and IPFIX.
 #[derive(Debug, Parser)]
-#[command(name = "flowlens", version, about, long_about = None)]
+#[command(name = "flowlens", version = VERSION, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,7 +58,7 @@ enum Command {
 
 /// Arguments of `flowlens run`. Each setting comes from its flag, else from `--config`, else
 /// from the default shown.
-#[derive(Debug, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 struct RunArgs {
     /// TOML file with any of the settings below, named as the flags without `--`
     /// (`http = "127.0.0.1:8008"`, `state-dir = "/var/lib/flowlens"`, `workers = 2`); flags
@@ -130,6 +134,31 @@ struct RunArgs {
     /// export settings are in the config file's `[clickhouse]` table (see the README).
     #[arg(long, value_name = "URL")]
     clickhouse: Option<String>,
+    /// Which log lines to write: a level (`error`, `warn`, `info`, `debug`, `trace`) or
+    /// `RUST_LOG`-style directives (`info,flowlens::run::http=debug`). Overrides `RUST_LOG`,
+    /// which overrides the config file. Default: info.
+    #[arg(long, value_name = "LEVEL")]
+    log_level: Option<String>,
+    /// Log line format on standard error: `text` for people, `json` for one JSON object per
+    /// line. Default: text.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+    /// Seconds between the summary lines of dropped, refused and evicted input: each class
+    /// with new losses gets one line per interval with the count since its last line.
+    /// Default: 60.
+    #[arg(long, value_name = "SECS")]
+    loss_log_interval: Option<u64>,
+}
+
+/// Log line format of `flowlens run` (`--log-format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum LogFormat {
+    /// `timestamp LEVEL message field=value …`, for people.
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `message`, `target` and the fields.
+    Json,
 }
 
 /// Arguments of `flowlens top`.

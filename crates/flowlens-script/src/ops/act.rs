@@ -36,7 +36,38 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
         _ => return Err(a.bad("not an action")),
     };
     ops.shared.count(action, r.is_ok());
+    log_outage(ops, action, r.as_ref().err());
     r
+}
+
+/// Logs the first failure of a run of failures of `action` with its context, and the first
+/// success after it; the calls between are counted in the script's status only.
+fn log_outage(ops: &Ops, action: Action, error: Option<&Error>) {
+    let was_failing = ops.shared.set_failing(action, error.is_some());
+    let (id, name) = (&ops.id, action.name());
+    match error {
+        Some(e) if !was_failing => tracing::warn!(
+            script = %id,
+            action = name,
+            "script {id}: {name} failed: {e} (further failures are counted in /scripts/json \
+             until it works again)"
+        ),
+        None if was_failing => {
+            let failed = ops
+                .shared
+                .actions
+                .get(action as usize)
+                .and_then(|a| a.get(1))
+                .map_or(0, |n| n.load(std::sync::atomic::Ordering::Relaxed));
+            tracing::info!(
+                script = %id,
+                action = name,
+                failed_total = failed,
+                "script {id}: {name} works again ({failed} failures since start)"
+            );
+        }
+        _ => {}
+    }
 }
 
 /// `setForward(name, address[, port])`: forward every sFlow datagram to `address:port`

@@ -39,7 +39,7 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
                 .filter_map(Json::as_str)
             {
                 ops.shared.log("warning", w);
-                eprintln!("flowlens: script {}: warning: {w}", ops.id);
+                tracing::warn!(script = %ops.id, "script {}: {w}", ops.id);
             }
             Ok(Json::Null)
         }

@@ -45,8 +45,9 @@ impl Store {
                 Ok(m) => m,
                 Err(e) => {
                     let aside = path.with_extension("json.corrupt");
-                    eprintln!(
-                        "flowlens: script store {} does not parse ({e}); set aside as {}",
+                    tracing::error!(
+                        store = %path.display(),
+                        "script store {} does not parse ({e}); set aside as {}",
                         path.display(),
                         aside.display()
                     );

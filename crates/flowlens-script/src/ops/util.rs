@@ -23,7 +23,21 @@ pub(super) fn call(ops: &mut Ops, a: Args<'_>) -> Result<Json> {
                 v => v.to_string(),
             };
             ops.shared.log(level, &text);
-            eprintln!("flowlens: script {}: {level}: {text}", ops.id);
+            // The script's own log: its level, under the target `flowlens_script::log`.
+            match level {
+                "fine" => {
+                    tracing::debug!(target: "flowlens_script::log", script = %ops.id, "script {}: {text}", ops.id)
+                }
+                "info" => {
+                    tracing::info!(target: "flowlens_script::log", script = %ops.id, "script {}: {text}", ops.id)
+                }
+                "warning" => {
+                    tracing::warn!(target: "flowlens_script::log", script = %ops.id, "script {}: {text}", ops.id)
+                }
+                _ => {
+                    tracing::error!(target: "flowlens_script::log", script = %ops.id, "script {}: {text}", ops.id)
+                }
+            }
             Ok(Json::Null)
         }
         "getSystemProperty" => Ok(ops

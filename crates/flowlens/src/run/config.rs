@@ -7,10 +7,16 @@
 //! (scripts, before those of `--script`), a `[properties]` table (`--property`) and a
 //! `[clickhouse]` table (`url`, overridden by `--clickhouse`; `database`, `user`,
 //! `password-file`, `batch-rows`, `batch-interval-ms`, `retention-days`, `spool-dir`,
-//! `spool-max-mb`, `counter-interval-ms`: see [`super::clickhouse::Settings`]); an
-//! unknown key, a value of
-//! the wrong type or a file that does not parse is a startup error (one line, exit status 2).
+//! `spool-max-mb`, `counter-interval-ms`: see [`super::clickhouse::Settings`]), and the log
+//! settings `log-level`, `log-format`, `loss-log-interval`; an unknown key, a value of the
+//! wrong type or a file that does not parse is a startup error (one line, exit status 2).
 //! Relative paths in the file are taken relative to the file's directory.
+//!
+//! `packaging/flowlens.toml` shows every key, commented; a test keeps it complete.
+//!
+//! On SIGHUP the file is read again ([`Settings::resolve`] with the same flags) and
+//! [`Settings::changes`] says which settings changed: `log-level` and `loss-log-interval`
+//! take effect at once, the others at the next restart.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,7 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::RunArgs;
+use crate::{LogFormat, RunArgs};
 
 /// Receive buffer asked for by default, bytes.
 const DEFAULT_RCVBUF: usize = 8 << 20;
@@ -46,6 +52,9 @@ struct File {
     syslog_format: Option<String>,
     properties: Option<std::collections::BTreeMap<String, String>>,
     clickhouse: Option<ClickHouseFile>,
+    log_level: Option<String>,
+    log_format: Option<LogFormat>,
+    loss_log_interval: Option<u64>,
 }
 
 /// The `[clickhouse]` table.
@@ -93,6 +102,47 @@ pub(crate) struct Settings {
     pub(crate) script: ScriptSettings,
     /// History in ClickHouse (`None`: off).
     pub(crate) clickhouse: Option<super::clickhouse::Settings>,
+    /// Logging.
+    pub(crate) log: LogSettings,
+}
+
+/// Settings of the logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LogSettings {
+    /// `RUST_LOG`-style filter directives (`--log-level`, else `RUST_LOG`, else the file's
+    /// `log-level`, else `info`).
+    pub(crate) filter: String,
+    /// Line format.
+    pub(crate) format: LogFormat,
+    /// Seconds between loss summaries.
+    pub(crate) loss_interval_secs: u64,
+}
+
+/// Seconds between loss summaries by default.
+const DEFAULT_LOSS_LOG_SECS: u64 = 60;
+
+impl LogSettings {
+    /// The log settings from the flags and `RUST_LOG` alone (when the file cannot be used).
+    pub(crate) fn from_flags(args: &RunArgs) -> LogSettings {
+        let filter = args
+            .log_level
+            .clone()
+            .or_else(rust_log)
+            .filter(|f| super::log::parse_filter(f).is_ok())
+            .unwrap_or_else(|| "info".into());
+        LogSettings {
+            filter,
+            format: args.log_format.unwrap_or_default(),
+            loss_interval_secs: args.loss_log_interval.unwrap_or(DEFAULT_LOSS_LOG_SECS),
+        }
+    }
+}
+
+/// `RUST_LOG`, when set and not empty.
+fn rust_log() -> Option<String> {
+    std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// Settings of the script runtime.
@@ -165,7 +215,28 @@ impl Settings {
         let mut scripts = file.script.unwrap_or_default();
         scripts.extend(args.scripts.iter().cloned());
         let clickhouse = clickhouse(args.clickhouse.clone(), file.clickhouse)?;
+        let filter = args
+            .log_level
+            .clone()
+            .or_else(rust_log)
+            .or(file.log_level)
+            .unwrap_or_else(|| "info".into());
+        if let Err(e) = super::log::parse_filter(&filter) {
+            bail!("log-level `{filter}`: {e}");
+        }
+        let loss_interval_secs = args
+            .loss_log_interval
+            .or(file.loss_log_interval)
+            .unwrap_or(DEFAULT_LOSS_LOG_SECS);
+        if !(1..=86_400).contains(&loss_interval_secs) {
+            bail!("loss-log-interval must be 1 to 86400 seconds, not {loss_interval_secs}");
+        }
         Ok(Settings {
+            log: LogSettings {
+                filter,
+                format: args.log_format.or(file.log_format).unwrap_or_default(),
+                loss_interval_secs,
+            },
             clickhouse,
             scripts,
             apps_dir: args.apps_dir.clone().or(file.apps_dir),
@@ -186,6 +257,50 @@ impl Settings {
             read_only,
             token_file,
         })
+    }
+}
+
+impl Settings {
+    /// The settings that differ between `self` (in effect) and `new` (read again), by their
+    /// config-file names: those that take effect at once (`log-level`, `loss-log-interval`)
+    /// and those that need a restart.
+    pub(crate) fn changes(&self, new: &Settings) -> (Vec<&'static str>, Vec<&'static str>) {
+        let live = [
+            ("log-level", self.log.filter != new.log.filter),
+            (
+                "loss-log-interval",
+                self.log.loss_interval_secs != new.log.loss_interval_secs,
+            ),
+        ];
+        let s = &self.script;
+        let n = &new.script;
+        let restart = [
+            ("http", self.http != new.http),
+            ("sflow", self.sflow != new.sflow),
+            ("netflow", self.netflow != new.netflow),
+            ("ipfix", self.ipfix != new.ipfix),
+            ("state-dir", self.state_dir != new.state_dir),
+            ("rcvbuf", self.rcvbuf != new.rcvbuf),
+            ("workers", self.workers != new.workers),
+            ("read-only", self.read_only != new.read_only),
+            ("token-file", self.token_file != new.token_file),
+            ("script", self.scripts != new.scripts),
+            ("apps-dir", self.apps_dir != new.apps_dir),
+            ("allow-run-cmd", s.allow_run_cmd != n.allow_run_cmd),
+            ("script-memory-mb", s.memory_mb != n.memory_mb),
+            ("script-time-limit-ms", s.time_limit_ms != n.time_limit_ms),
+            ("syslog-format", s.syslog_rfc3164 != n.syslog_rfc3164),
+            ("properties", s.properties != n.properties),
+            ("clickhouse", self.clickhouse != new.clickhouse),
+            ("log-format", self.log.format != new.log.format),
+        ];
+        let pick = |v: &[(&'static str, bool)]| {
+            v.iter()
+                .filter(|(_, changed)| *changed)
+                .map(|(k, _)| *k)
+                .collect()
+        };
+        (pick(&live), pick(&restart))
     }
 }
 
@@ -269,6 +384,7 @@ fn load(path: &Path) -> Result<File> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::collections::BTreeSet;
 
     fn args(extra: &[&str]) -> RunArgs {
         let mut v = vec!["flowlens", "run"];
@@ -277,6 +393,95 @@ mod tests {
             crate::Command::Run(a) => a,
             _ => unreachable!(),
         }
+    }
+
+    /// The keys the parser accepts for `T`, from its own message about an unknown key.
+    fn accepted<T: serde::de::DeserializeOwned + std::fmt::Debug>() -> BTreeSet<String> {
+        let e = toml::from_str::<T>("no-such-key = 1\n").unwrap_err();
+        let msg = e.message().to_string();
+        let list = msg
+            .split("expected one of")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no key list in {msg:?}"));
+        list.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect()
+    }
+
+    fn keys(t: &toml::Table) -> BTreeSet<String> {
+        t.keys().cloned().collect()
+    }
+
+    #[test]
+    fn the_packaged_example_shows_every_key_and_each_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/flowlens.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // As shipped it is a working config.
+        let p = path.to_str().unwrap();
+        let s = Settings::resolve(&args(&["--config", p])).unwrap();
+        assert_eq!(s.state_dir.as_deref(), Some(Path::new("/var/lib/flowlens")));
+        assert_eq!(s.log.loss_interval_secs, DEFAULT_LOSS_LOG_SECS);
+        // With every `#key = value` line (and `#[table]`) made a setting, the parser takes
+        // every value, and the keys are exactly those it accepts.
+        let all: Vec<&str> = text
+            .lines()
+            .map(|l| match l.strip_prefix('#') {
+                Some(rest)
+                    if rest.starts_with(|c: char| c.is_ascii_alphabetic() || "[\"".contains(c)) =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .collect();
+        let all = all.join("\n");
+        let file: Result<File, _> = toml::from_str(&all);
+        assert!(file.is_ok(), "{file:?}");
+        let table: toml::Table = toml::from_str(&all).unwrap();
+        assert_eq!(
+            keys(&table),
+            accepted::<File>(),
+            "top-level keys of {}",
+            path.display()
+        );
+        let ch = table["clickhouse"].as_table().unwrap();
+        assert_eq!(
+            keys(ch),
+            accepted::<ClickHouseFile>(),
+            "[clickhouse] of {}",
+            path.display()
+        );
+        assert!(table["properties"].is_table());
+        // And the defaults it shows are the defaults.
+        let f = file.unwrap();
+        assert_eq!(f.rcvbuf, Some(DEFAULT_RCVBUF));
+        assert_eq!(f.loss_log_interval, Some(DEFAULT_LOSS_LOG_SECS));
+        assert_eq!(f.log_level.as_deref(), Some("info"));
+        assert_eq!(f.log_format, Some(LogFormat::Text));
+    }
+
+    #[test]
+    fn changes_split_what_reloads_from_what_needs_a_restart() {
+        let a = Settings::resolve(&args(&[])).unwrap();
+        let b = Settings::resolve(&args(&[
+            "--log-level",
+            "warn",
+            "--loss-log-interval",
+            "5",
+            "--http",
+            "127.0.0.1:1",
+            "--workers",
+            "2",
+        ]))
+        .unwrap();
+        let (live, restart) = a.changes(&b);
+        assert_eq!(live, ["log-level", "loss-log-interval"]);
+        assert_eq!(restart, ["http", "workers"]);
+        assert_eq!(a.changes(&a), (vec![], vec![]));
+        assert!(Settings::resolve(&args(&["--loss-log-interval", "0"])).is_err());
+        assert!(Settings::resolve(&args(&["--log-level", "flowlens=loud"])).is_err());
     }
 
     #[test]

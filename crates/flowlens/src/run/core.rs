@@ -194,7 +194,7 @@ impl Core {
             .save_definitions(&self.collector.engine().definitions())
         {
             self.state_errors += 1;
-            eprintln!("flowlens: {e:#}");
+            tracing::error!("{e:#}");
         }
     }
 
@@ -222,7 +222,7 @@ impl Core {
         let session = self.collector.session();
         if let Err(e) = self.state.save_templates(|w| session.write_snapshot(w)) {
             self.state_errors += 1;
-            eprintln!("flowlens: {e:#}");
+            tracing::error!("{e:#}");
         }
     }
 }
@@ -324,7 +324,7 @@ pub(crate) fn spawn(core: Core, batches: Receiver<Batch>) -> Result<(CoreHandle,
                 // A bug (the panic message is already on stderr). Without its engine the
                 // server cannot answer: stop the process rather than serve 503s forever.
                 // Definitions were saved at their last change.
-                eprintln!("flowlens: internal error in the engine thread; stopping");
+                tracing::error!("internal error in the engine thread; stopping");
                 std::process::exit(70);
             }
         })

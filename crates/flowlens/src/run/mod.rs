@@ -12,6 +12,9 @@
 //!                                                   clickhouse thread (--clickhouse) ─► HTTP
 //! ```
 //!
+//! * [`log`]: the logger (text or JSON on standard error, filter changed on SIGHUP);
+//!   [`losses`]: the rate-limited summaries of dropped, refused and evicted input;
+//!   [`reload`]: SIGHUP, reading the config file again;
 //! * [`clickhouse`]: history in ClickHouse (an observer of the collector's input and an
 //!   export thread, off the engine thread);
 //! * [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
@@ -21,7 +24,9 @@
 //!   the process's own CPU and memory.
 //!
 //! Startup binds every socket and opens the state directory before any thread starts, so each
-//! startup error is one line and exit status 2. SIGINT or SIGTERM stops the HTTP server
+//! startup error is one line and exit status 2; once everything is bound the start-up is
+//! logged and systemd is told `READY=1` (when run with `NOTIFY_SOCKET`, `Type=notify`). SIGHUP
+//! reads the config file again ([`reload`]). SIGINT or SIGTERM stops the HTTP server
 //! (ending long-polls at once; connections get [`http::SHUTDOWN_GRACE`] to finish, then are
 //! closed, see [`http`]), the receive threads, then the engine thread, which saves the
 //! definitions and the NetFlow/IPFIX templates.
@@ -35,8 +40,11 @@ mod durable;
 mod forward;
 mod http;
 mod ingest;
+mod log;
+mod losses;
 mod process;
 mod prometheus;
+mod reload;
 mod replay;
 mod scripts;
 mod state;
@@ -49,9 +57,10 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use flowlens_engine::{Engine, Limits};
 use flowlens_netflow::{NetflowSession, TemplateCache};
+use tracing::{error, info, warn};
 
 use self::api::{SocketInfo, Writes};
-use self::config::Settings;
+use self::config::{LogSettings, Settings};
 use self::ingest::{Listener, SocketStats};
 use self::state::{StateDir, DEFINITIONS_FILE, TEMPLATES_FILE};
 use crate::RunArgs;
@@ -61,20 +70,39 @@ use crate::RunArgs;
 const BATCH_QUEUE: usize = 1024;
 
 /// Runs the collector until SIGINT or SIGTERM. Exit status 0 once the state is saved, 1 when
-/// a state file could not be saved at shutdown (each error on standard error).
+/// a state file could not be saved at shutdown (each error logged).
 ///
 /// # Errors
 /// A socket cannot be bound, the state directory cannot be created, or a thread or the async
-/// runtime cannot start.
+/// runtime cannot start: with `--log-format text` the error is returned (and printed as one
+/// `flowlens: …` line); with `json` it is logged as one error line and the exit status is 2.
 pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
-    let replay = args.replay.as_ref().map(|path| replay::Replay {
+    let settings = Settings::resolve(args);
+    let log = match &settings {
+        Ok(s) => s.log.clone(),
+        Err(_) => LogSettings::from_flags(args),
+    };
+    let logs = log::init(log.format, &log.filter)?;
+    match settings.and_then(|s| collect(args, s, &logs)) {
+        Ok(code) => Ok(code),
+        Err(e) if logs.format == crate::LogFormat::Json => {
+            error!("{e:#}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// [`run`] once the settings are known and the logger installed.
+fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCode> {
+    let replay = cli.replay.as_ref().map(|path| replay::Replay {
         path: path.clone(),
-        looped: args.replay_loop,
+        looped: cli.replay_loop,
     });
     if let Some(r) = &replay {
         r.check()?;
     }
-    let args = &Settings::resolve(args)?;
+    let args = &settings;
     let state = StateDir::open(args.state_dir.as_deref())?;
     let writes = writes(args)?;
     let http = std::net::TcpListener::bind(args.http)
@@ -153,14 +181,25 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             Arc::clone(&forwarding),
         )?);
     }
-    if let Some(r) = replay {
-        eprintln!("flowlens: replaying {} at capture speed", r.path.display());
-        recv_threads.push(r.spawn(batch_tx.clone(), Arc::clone(&stop))?);
+    let loss_interval = losses::Interval::new(args.log.loss_interval_secs);
+    let loss_thread = losses::spawn(
+        handle.clone(),
+        Arc::clone(&receive),
+        Arc::clone(&loss_interval),
+        Arc::clone(&script_slot),
+        Arc::clone(&stop),
+    )?;
+    if let Some(r) = &replay {
+        recv_threads.push(r.clone().spawn(batch_tx.clone(), Arc::clone(&stop))?);
     }
     drop(batch_tx);
 
     // Said once everything started, so a start-up failure stays one line.
-    eprintln!("flowlens: {oui_note}");
+    if let Some(r) = &replay {
+        info!(replay = %r.path.display(), looped = r.looped, "replaying {} at capture speed", r.path.display());
+    }
+    oui_note.log();
+    log_settings(args);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("http")
@@ -179,6 +218,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
             apps,
         },
         &state,
+        reload::Reload {
+            cli: cli.clone(),
+            settings: settings.clone(),
+            logs: logs.clone(),
+            loss_interval,
+        },
     ));
 
     if let Some(s) = script_slot.get() {
@@ -188,6 +233,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     for t in recv_threads {
         let _ = t.join();
     }
+    let _ = loss_thread.join();
     forwarding.stop();
     let _ = forward_thread.join();
     handle.shutdown();
@@ -201,18 +247,36 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     let unsaved = state.unsaved();
     if !unsaved.is_empty() {
         let files: Vec<&str> = unsaved.iter().map(|(f, _)| *f).collect();
-        eprintln!(
-            "flowlens: stopped; state NOT saved in {}: {} (see the errors above)",
+        error!(
+            state_dir = %state.path().display(),
+            unsaved = %files.join(", "),
+            "stopped; state NOT saved in {}: {} (see the errors above)",
             state.path().display(),
             files.join(", ")
         );
         return Ok(ExitCode::FAILURE);
     }
-    eprintln!(
-        "flowlens: stopped; state saved in {}",
+    info!(
+        state_dir = %state.path().display(),
+        "stopped; state saved in {}",
         state.path().display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs the settings in effect (one line; the token and password files by path only).
+fn log_settings(s: &Settings) {
+    info!(
+        workers = s.workers,
+        rcvbuf = s.rcvbuf,
+        read_only = s.read_only,
+        token_file = s.token_file.is_some(),
+        scripts = s.scripts.len(),
+        clickhouse = s.clickhouse.as_ref().map_or("off", |c| c.url.as_str()),
+        log_level = %s.log.filter,
+        loss_log_interval = s.log.loss_interval_secs,
+        "configuration"
+    );
 }
 
 /// How long the start-up line waits for scripts to load before counting them.
@@ -224,11 +288,13 @@ async fn serve(
     local: SocketAddr,
     shared: api::Shared,
     state: &StateDir,
+    mut reload: reload::Reload,
 ) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     // Registered before the ready line, so a signal right after it is handled.
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     let listener = tokio::net::TcpListener::from_std(http).context("cannot use the HTTP socket")?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let udp: Vec<String> = shared
@@ -237,11 +303,14 @@ async fn serve(
         .iter()
         .map(|s| format!("{} UDP {} (rcvbuf {})", s.name, s.local, s.rcvbuf))
         .collect();
-    eprintln!(
-        "flowlens: listening on HTTP {local}, {}; state in {}",
+    info!(
+        http = %local,
+        state_dir = %state.path().display(),
+        "listening on HTTP {local}, {}; state in {}",
         udp.join(", "),
         state.path().display()
     );
+    reload::notify(&[sd_notify::NotifyState::Ready]);
     // Counts only scripts still alive once they have loaded (one that failed has already
     // said why), from a thread of its own so serving does not wait for slow loads.
     if shared.scripts.get().is_some_and(|s| !s.is_empty()) {
@@ -254,23 +323,33 @@ async fn serve(
             let total = s.iter().count();
             let loading = total - settled;
             let stopped = total - alive;
-            let mut line = format!("flowlens: {} script(s) running", alive - loading.min(alive));
+            let running = alive - loading.min(alive);
+            let mut line = format!("{running} script(s) running");
             if loading > 0 {
                 line.push_str(&format!(", {loading} still loading"));
             }
             if stopped > 0 {
                 line.push_str(&format!(", {stopped} stopped"));
             }
-            eprintln!("{line}; status at /scripts/json");
+            if stopped > 0 {
+                warn!(running, loading, stopped, "{line}; status at /scripts/json");
+            } else {
+                info!(running, loading, stopped, "{line}; status at /scripts/json");
+            }
         });
     }
     let http_stats = Arc::clone(&shared.receive.http);
     let app = api::router(shared, stop_rx);
     let stop = async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+        loop {
+            tokio::select! {
+                _ = int.recv() => break,
+                _ = term.recv() => break,
+                _ = hup.recv() => reload.reload(),
+            }
         }
+        info!("stopping");
+        reload::notify(&[sd_notify::NotifyState::Stopping]);
     };
     http::serve(
         listener,
@@ -315,48 +394,47 @@ fn writes(args: &Settings) -> Result<Writes> {
 /// file as read is kept beside it, since the next save drops them; a document that is not one
 /// is set aside) and Debian's OUI table when installed, with a line saying whether `oui:`
 /// keys have their table.
-fn load_engine(state: &StateDir) -> (Engine, String) {
+fn load_engine(state: &StateDir) -> (Engine, OuiNote) {
     let mut engine = Engine::new(Limits::default());
     let oui = std::path::Path::new(crate::top::DEBIAN_OUI);
     // `oui:<mac>:name` keys need the table: say so when it is missing, never stay silent.
     let note = match std::fs::read_to_string(oui) {
         Ok(text) => match flowlens_engine::oui::OuiTable::parse_csv(&text) {
             Ok(t) => {
-                let note = format!(
-                    "OUI table {} ({} vendors) for oui: keys",
-                    oui.display(),
-                    t.len()
-                );
+                let note = OuiNote::Loaded(t.len());
                 engine.env_mut().oui = Some(Arc::new(t));
                 note
             }
-            Err(e) => format!("{}: {e}; oui: names unavailable", oui.display()),
+            Err(e) => OuiNote::Bad(e.to_string()),
         },
-        Err(e) => format!(
-            "no OUI table at {} ({e}): oui:<mac>:name keys stay empty \
-             (install Debian's ieee-data package)",
-            oui.display()
-        ),
+        Err(e) => OuiNote::Missing(e.to_string()),
     };
     if let Some(doc) = state.load_definitions() {
         match engine.restore_definitions(&doc) {
             Ok(failed) => {
                 for e in &failed {
-                    eprintln!("flowlens: {DEFINITIONS_FILE}: not restored: {e}");
+                    warn!(
+                        file = DEFINITIONS_FILE,
+                        "{DEFINITIONS_FILE}: not restored: {e}"
+                    );
                 }
                 // The next save writes only what was restored: keep the file as it was.
                 if !failed.is_empty() {
+                    let n = failed.len();
                     match state.keep_copy(DEFINITIONS_FILE) {
-                        Ok(copy) => eprintln!(
-                            "flowlens: {DEFINITIONS_FILE}: {} item(s) not restored; the file as \
-                             read is kept in {}",
-                            failed.len(),
+                        Ok(copy) => warn!(
+                            file = DEFINITIONS_FILE,
+                            not_restored = n,
+                            kept = %copy.display(),
+                            "{DEFINITIONS_FILE}: {n} item(s) not restored; the file as read is \
+                             kept in {}",
                             copy.display()
                         ),
-                        Err(e) => eprintln!(
-                            "flowlens: {DEFINITIONS_FILE}: {} item(s) not restored and the file \
-                             cannot be kept ({e:#}); the next change will drop them",
-                            failed.len()
+                        Err(e) => error!(
+                            file = DEFINITIONS_FILE,
+                            not_restored = n,
+                            "{DEFINITIONS_FILE}: {n} item(s) not restored and the file cannot be \
+                             kept ({e:#}); the next change will drop them"
                         ),
                     }
                 }
@@ -365,6 +443,35 @@ fn load_engine(state: &StateDir) -> (Engine, String) {
         }
     }
     (engine, note)
+}
+
+/// Whether `oui:` keys have their table (said at start, never silent).
+enum OuiNote {
+    /// Loaded, with this many vendors.
+    Loaded(usize),
+    /// The file is there but does not parse.
+    Bad(String),
+    /// No file.
+    Missing(String),
+}
+
+impl OuiNote {
+    fn log(&self) {
+        let path = crate::top::DEBIAN_OUI;
+        match self {
+            OuiNote::Loaded(n) => info!(
+                path,
+                vendors = n,
+                "OUI table {path} ({n} vendors) for oui: keys"
+            ),
+            OuiNote::Bad(e) => warn!(path, "{path}: {e}; oui: names unavailable"),
+            OuiNote::Missing(e) => info!(
+                path,
+                "no OUI table at {path} ({e}): oui:<mac>:name keys stay empty (install \
+                 Debian's ieee-data package)"
+            ),
+        }
+    }
 }
 
 /// A NetFlow/IPFIX session with the saved templates, restored from the file template by

@@ -87,16 +87,24 @@ impl Replay {
                         Ok(()) => passes += 1,
                         Err(e) if e.is::<Stopped>() => return,
                         Err(e) => {
-                            eprintln!("flowlens: replay: {e:#}");
+                            tracing::error!(replay = %self.path.display(), "replay: {e:#}");
                             return;
                         }
                     }
                     if !self.looped {
-                        eprintln!("flowlens: replay of {} finished", self.path.display());
+                        tracing::info!(
+                            replay = %self.path.display(),
+                            "replay of {} finished",
+                            self.path.display()
+                        );
                         return;
                     }
                     if passes == 1 {
-                        eprintln!("flowlens: replay of {} looping", self.path.display());
+                        tracing::info!(
+                            replay = %self.path.display(),
+                            "replay of {} looping",
+                            self.path.display()
+                        );
                     }
                 }
             })

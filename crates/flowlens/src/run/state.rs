@@ -145,8 +145,9 @@ impl StateDir {
             Ok(f) => Some(std::io::BufReader::new(f)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
-                eprintln!(
-                    "flowlens: cannot read {}: {e}; starting without it",
+                tracing::error!(
+                    file = %path.display(),
+                    "cannot read {}: {e}; starting without it",
                     path.display()
                 );
                 None
@@ -278,8 +279,9 @@ impl StateDir {
             Ok(b) => Some(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
-                eprintln!(
-                    "flowlens: cannot read {}: {e}; starting without it",
+                tracing::error!(
+                    file = %path.display(),
+                    "cannot read {}: {e}; starting without it",
                     path.display()
                 );
                 None
@@ -295,14 +297,16 @@ impl StateDir {
         aside.push(format!(".corrupt-{secs}"));
         let aside = PathBuf::from(aside);
         match fs::rename(path, &aside) {
-            Ok(()) => eprintln!(
-                "flowlens: {} is corrupt ({why}); moved to {} and starting without it",
+            Ok(()) => tracing::error!(
+                file = %path.display(),
+                aside = %aside.display(),
+                "{} is corrupt ({why}); moved to {} and starting without it",
                 path.display(),
                 aside.display()
             ),
-            Err(e) => eprintln!(
-                "flowlens: {} is corrupt ({why}) and cannot be moved aside ({e}); starting \
-                 without it",
+            Err(e) => tracing::error!(
+                file = %path.display(),
+                "{} is corrupt ({why}) and cannot be moved aside ({e}); starting without it",
                 path.display()
             ),
         }

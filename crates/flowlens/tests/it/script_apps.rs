@@ -347,7 +347,12 @@ fn method_errors_and_definition_typos_are_explained() {
     let warnings = doc["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1, "{doc}");
     assert!(warnings[0].as_str().unwrap().contains("`byts`"), "{doc}");
-    wait_stderr(&server, "warning: flow typo: key `byts`");
+    let s = wait_stderr(&server, "flow typo: key `byts`");
+    assert!(
+        s.lines()
+            .any(|l| l.contains("WARN") && l.contains("flow typo")),
+        "{s}"
+    );
     // A correct definition has none; `aggMode:'AGENT'` (sFlow-RT 3.1) is accepted.
     assert_eq!(
         server

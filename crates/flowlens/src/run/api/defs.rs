@@ -51,7 +51,7 @@ where
         Ok((Err(why), after)) => (why, after),
         Err(e) => (format!("the save did not finish: {e}"), Json::Null),
     };
-    eprintln!("flowlens: change refused and undone: {why}");
+    tracing::error!("change refused and undone: {why}");
     api.core
         .call(move |c: &mut Core| {
             if !after.is_null() {

@@ -45,7 +45,7 @@ pub(super) async fn flow_put(
     put_named(&api, name, &body, |e, n, spec| {
         e.set_flow(n, spec)?;
         for w in e.flow_warnings(n) {
-            eprintln!("flowlens: warning: flow {n}: {w}");
+            tracing::warn!(flow = n, "flow {n}: {w}");
         }
         Ok(())
     })

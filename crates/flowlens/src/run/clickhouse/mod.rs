@@ -118,8 +118,11 @@ pub(crate) fn start(s: &Settings, spool_dir: PathBuf) -> Result<Export> {
         Ok(had) => {
             stats.connected.store(true, Ordering::Relaxed);
             if had < schema::VERSION {
-                eprintln!(
-                    "flowlens: clickhouse {}: database {} at schema version {} (was {had})",
+                tracing::info!(
+                    url = %s.url,
+                    database = %s.database,
+                    schema = schema::VERSION,
+                    "clickhouse {}: database {} at schema version {} (was {had})",
                     s.url,
                     s.database,
                     schema::VERSION
@@ -128,9 +131,11 @@ pub(crate) fn start(s: &Settings, spool_dir: PathBuf) -> Result<Export> {
             true
         }
         Err(e) => {
-            eprintln!(
-                "flowlens: clickhouse {}: {e}; rows are spooled in {} and sent when it \
-                 answers (retrying with backoff)",
+            tracing::error!(
+                url = %s.url,
+                spool = %spool_dir.display(),
+                "clickhouse {}: {e}; rows are spooled in {} and sent when it answers \
+                 (retrying with backoff)",
                 s.url,
                 spool_dir.display()
             );

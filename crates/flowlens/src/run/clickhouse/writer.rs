@@ -153,8 +153,9 @@ impl Writer {
         if !self.ready {
             match schema::migrate(&self.client, &self.database) {
                 Ok(_) => {
-                    eprintln!(
-                        "flowlens: clickhouse: connected; schema version {}",
+                    tracing::info!(
+                        schema = schema::VERSION,
+                        "clickhouse: connected; schema version {}",
                         schema::VERSION
                     );
                     self.ready = true;
@@ -176,7 +177,7 @@ impl Writer {
 
     fn failed(&mut self, e: &Error) {
         if self.stats.connected.load(Ordering::Relaxed) {
-            eprintln!("flowlens: clickhouse: {e}; spooling and retrying with backoff");
+            tracing::error!("clickhouse: {e}; spooling and retrying with backoff");
         }
         self.stats.error(e);
         if missing_schema(e) {
@@ -249,9 +250,12 @@ impl Writer {
                         // The server answers: the next batch is tried at once.
                         self.backoff = FIRST_BACKOFF;
                         self.next_try = Instant::now();
-                        eprintln!(
-                            "flowlens: clickhouse: a batch of {rows} rows for {} refused \
-                             {MAX_REFUSALS} times ({e}); set aside as {}",
+                        tracing::error!(
+                            table = %b.table,
+                            rows,
+                            kept = %kept.display(),
+                            "clickhouse: a batch of {rows} rows for {} refused {MAX_REFUSALS} \
+                             times ({e}); set aside as {}",
                             b.table,
                             kept.display()
                         );

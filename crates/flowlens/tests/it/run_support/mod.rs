@@ -3,6 +3,7 @@
 //! with a signal.
 
 pub(crate) mod clickhouse;
+pub(crate) mod logs;
 pub(crate) mod pmacctd;
 pub(crate) mod recorder;
 pub(crate) mod rsyslog;
@@ -160,11 +161,30 @@ impl Server {
         Server::spawn(ports, args, None, &[])
     }
 
+    /// [`Server::start_with`] with more environment variables (e.g. `NOTIFY_SOCKET`).
+    pub(crate) fn start_env(state_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let ports = Ports::free();
+        let mut args = ports.args(state_dir);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Server::spawn_env(ports, &args, None, &[], env)
+            .unwrap_or_else(|e| panic!("flowlens run: {e}"))
+    }
+
     fn spawn(
         ports: Ports,
         args: &[String],
         cwd: Option<&Path>,
         wrapper: &[&str],
+    ) -> Result<Server, String> {
+        Server::spawn_env(ports, args, cwd, wrapper, &[])
+    }
+
+    fn spawn_env(
+        ports: Ports,
+        args: &[String],
+        cwd: Option<&Path>,
+        wrapper: &[&str],
+        env: &[(&str, &str)],
     ) -> Result<Server, String> {
         let mut cmd = match wrapper.split_first() {
             Some((program, rest)) => {
@@ -179,6 +199,7 @@ impl Server {
         }
         let mut child = cmd
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
