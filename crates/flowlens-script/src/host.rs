@@ -26,4 +26,18 @@ pub trait Host: Send + Sync + 'static {
     /// # Errors
     /// As [`Host::engine`].
     fn analyzer(&self) -> crate::Result<Json>;
+
+    /// sFlow-RT's BGP functions (`bgpAddNeighbor`, `bgpAddRoute`, `bgpAddFlow`, …): `function`
+    /// is the JavaScript name, `args` its arguments as JSON. The default: no BGP speaker.
+    ///
+    /// # Errors
+    /// [`Error::Arguments`](crate::Error::Arguments) for unusable arguments or when the server
+    /// runs no BGP speaker.
+    fn bgp(&self, function: &str, args: &[Json]) -> crate::Result<Json> {
+        let _ = args;
+        Err(crate::Error::Arguments {
+            function: function.to_string().into(),
+            reason: "this server runs no BGP speaker".into(),
+        })
+    }
 }

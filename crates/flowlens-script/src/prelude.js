@@ -26,6 +26,9 @@
     'setFlow', 'clearFlow', 'activeFlows', 'flowValue', 'setThreshold', 'clearThreshold',
     'thresholdTriggered', 'setGroups', 'setMap', 'metric', 'dump', 'table', 'agents',
     'metrics', 'flowKeys', 'analyzer', 'version',
+    // BGP (the server's speaker, --bgp)
+    'bgpAddNeighbor', 'bgpRemoveNeighbor', 'bgpAddRoute', 'bgpRemoveRoute', 'bgpRouteCount',
+    'bgpAddFlow', 'bgpRemoveFlow', 'bgpFlowCount',
     // actions
     'syslog', 'graphite', 'http', 'http2', 'runCmd', 'dnsGetAllByName',
     // stores

@@ -130,6 +130,11 @@ struct RunArgs {
     /// export settings are in the config file's `[clickhouse]` table (see the README).
     #[arg(long, value_name = "URL")]
     clickhouse: Option<String>,
+    /// Run a BGP speaker listening on this TCP address (sFlow-RT's port is 1179), for the
+    /// scripts' `bgp*` functions and the `/bgp/...` REST API (RTBH routes, FlowSpec rules).
+    /// Default: off. Flag only.
+    #[arg(long, value_name = "ADDR:PORT")]
+    bgp: Option<std::net::SocketAddr>,
 }
 
 /// Arguments of `flowlens top`.

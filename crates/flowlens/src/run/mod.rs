@@ -28,6 +28,7 @@
 
 mod analyzer;
 mod api;
+mod bgp;
 mod clickhouse;
 mod config;
 mod core;
@@ -73,6 +74,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     if let Some(r) = &replay {
         r.check()?;
     }
+    let bgp_addr = args.bgp;
     let args = &Settings::resolve(args)?;
     let state = StateDir::open(args.state_dir.as_deref())?;
     let writes = writes(args)?;
@@ -81,6 +83,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
     http.set_nonblocking(true)
         .context("cannot configure the HTTP socket")?;
     let http_local = http.local_addr().unwrap_or(args.http);
+    let bgp_listener = bgp_addr.map(bgp::bind).transpose()?;
     // The same address given for two protocols is one socket: every port takes every protocol.
     let mut asked: Vec<SocketAddr> = Vec::new();
     let mut listeners = Vec::new();
@@ -130,6 +133,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<ExitCode> {
         http: Arc::default(),
         export: export_stats,
     });
+    if let Some(l) = bgp_listener {
+        bgp::start(l)?;
+    }
     scripts::start(
         specs,
         args,

@@ -41,6 +41,15 @@ impl Host for CoreHost {
         self.receive.add_to(&mut doc);
         Ok(doc)
     }
+
+    fn bgp(&self, function: &str, args: &[Json]) -> flowlens_script::Result<Json> {
+        super::bgp::script_call(function, args).map_err(|reason| {
+            flowlens_script::Error::Arguments {
+                function: function.to_string().into(),
+                reason,
+            }
+        })
+    }
 }
 
 fn unavailable(e: CallError) -> flowlens_script::Error {
