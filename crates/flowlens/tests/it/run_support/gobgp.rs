@@ -141,6 +141,24 @@ impl Gobgp {
         serde_json::from_str(&text).ok()
     }
 
+    /// `gobgp monitor global rib -j`: a child printing one JSON line per RIB change as gobgpd
+    /// learns it (stdout piped).
+    pub(crate) fn monitor(&self) -> Child {
+        Command::new("gobgp")
+            .args([
+                "-p",
+                &self.api_port.to_string(),
+                "monitor",
+                "global",
+                "rib",
+                "-j",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// True when the session with flowlens is Established (gobgp's view).
     pub(crate) fn established(&self) -> bool {
         self.cli(&["neighbor"]).is_some_and(|n| {
