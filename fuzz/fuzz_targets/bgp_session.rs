@@ -31,8 +31,11 @@ fuzz_target!(|data: &[u8]| {
     let mut n = Neighbor::new(config, 0);
     let route = serde_json::json!({"prefix": "192.0.2.7", "nexthop": "192.0.2.1",
         "communities": "65535:666"});
-    n.add_route(0, Route::from_json(route.as_object().unwrap(), None).unwrap())
-        .unwrap();
+    n.add_route(
+        0,
+        Route::from_json(route.as_object().unwrap(), None).unwrap(),
+    )
+    .unwrap();
     let flow = serde_json::json!({"match": {"destination": "2001:db8::/32", "protocol": "6"},
         "then": {"traffic-rate": 0}});
     n.add_flow(0, FlowSpec::from_json(&flow).unwrap()).unwrap();
