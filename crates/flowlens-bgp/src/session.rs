@@ -178,6 +178,7 @@ pub struct Neighbor {
     config: Config,
     state: State,
     connected: bool,
+    connection: u64,
     close: bool,
     input: Vec<u8>,
     output: Vec<u8>,
@@ -206,6 +207,7 @@ impl Neighbor {
             retry_due: active.then_some(now_ms),
             config,
             connected: false,
+            connection: 0,
             close: false,
             input: Vec::new(),
             output: Vec::new(),
@@ -294,6 +296,7 @@ impl Neighbor {
             return false;
         }
         self.connected = true;
+        self.connection += 1;
         self.close = false;
         self.input.clear();
         self.output.clear();
@@ -335,6 +338,12 @@ impl Neighbor {
     /// True when a connection is up.
     pub const fn is_connected(&self) -> bool {
         self.connected
+    }
+
+    /// Which connection is current: counts [`Neighbor::connected`] calls that succeeded, so the
+    /// caller can tell a closing old connection from a new one.
+    pub const fn connection_id(&self) -> u64 {
+        self.connection
     }
 
     /// True when the caller should close the connection (after writing the output).
@@ -901,6 +910,7 @@ mod tests {
         assert!(n.connected(0));
         assert!(!n.connected(0));
         assert_eq!(n.counters().refused, 1);
+        assert_eq!(n.connection_id(), 1);
         let v6 = Route::from_json(
             json!({"prefix":"2001:db8::1","nexthop":"100::1"})
                 .as_object()

@@ -38,7 +38,8 @@ pub(crate) struct Bgp {
     speaker: Mutex<Speaker>,
     wakers: Mutex<HashMap<IpAddr, Arc<Notify>>>,
     listen: SocketAddr,
-    /// Connections from addresses that are not neighbors, closed at once.
+    /// Connections closed at once: not from a neighbor's address, or from a neighbor that
+    /// already has one.
     unknown_peers: std::sync::atomic::AtomicU64,
 }
 
@@ -114,9 +115,8 @@ async fn accept(listener: tokio::net::TcpListener) {
             continue;
         };
         let ip = canonical(from.ip());
-        let taken = bgp.lock().get_mut(&ip).is_ok_and(|n| n.connected(now_ms()));
-        if taken {
-            tokio::spawn(connection(ip, stream));
+        if let Some(id) = take(bgp, ip) {
+            tokio::spawn(connection(ip, id, stream));
         } else {
             bgp.unknown_peers
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -155,11 +155,8 @@ async fn timers() {
                 let c = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await;
                 if let Ok(Ok(stream)) = c {
                     let ip = addr.ip();
-                    let ok = get().is_some_and(|b| {
-                        b.lock().get_mut(&ip).is_ok_and(|n| n.connected(now_ms()))
-                    });
-                    if ok {
-                        connection(ip, stream).await;
+                    if let Some(id) = get().and_then(|b| take(b, ip)) {
+                        connection(ip, id, stream).await;
                     }
                 }
             });
@@ -167,14 +164,23 @@ async fn timers() {
     }
 }
 
-/// Output waiting for `ip`'s connection and whether to close it after writing.
-fn pending(s: &mut Speaker, ip: &IpAddr) -> (Vec<u8>, bool) {
+/// Hands a new connection to neighbor `ip`: its connection id, or `None` when `ip` is no
+/// neighbor or already has a connection.
+fn take(bgp: &Bgp, ip: IpAddr) -> Option<u64> {
+    let mut s = bgp.lock();
+    let n = s.get_mut(&ip).ok()?;
+    n.connected(now_ms()).then(|| n.connection_id())
+}
+
+/// Output waiting for connection `id` of `ip` and whether to close it after writing (a
+/// neighbor removed or reconfigured since: its final NOTIFICATION, then close).
+fn pending(s: &mut Speaker, ip: &IpAddr, id: u64) -> (Vec<u8>, bool) {
     if let Ok(n) = s.get_mut(ip) {
-        if n.is_connected() {
+        if n.is_connected() && n.connection_id() == id {
             return (n.take_output(), n.must_close());
         }
     }
-    if let Some(r) = s.retired_mut(ip) {
+    if let Some(r) = s.retired_mut(ip).filter(|r| r.connection_id() == id) {
         let out = r.take_output();
         s.forget_retired(ip);
         return (out, true);
@@ -182,8 +188,8 @@ fn pending(s: &mut Speaker, ip: &IpAddr) -> (Vec<u8>, bool) {
     (Vec::new(), true)
 }
 
-/// Runs one neighbor's connection until either side closes it.
-async fn connection(ip: IpAddr, stream: TcpStream) {
+/// Runs connection `id` of neighbor `ip` until either side closes it.
+async fn connection(ip: IpAddr, id: u64, stream: TcpStream) {
     let Some(bgp) = get() else { return };
     let _ = stream.set_nodelay(true);
     let notify = Arc::new(Notify::new());
@@ -191,7 +197,7 @@ async fn connection(ip: IpAddr, stream: TcpStream) {
     let (mut rd, mut wr) = stream.into_split();
     let mut buf = vec![0u8; 16 * 1024];
     let reason = loop {
-        let (out, close) = pending(&mut bgp.lock(), &ip);
+        let (out, close) = pending(&mut bgp.lock(), &ip, id);
         if !out.is_empty() && wr.write_all(&out).await.is_err() {
             break "write failed";
         }
@@ -204,7 +210,9 @@ async fn connection(ip: IpAddr, stream: TcpStream) {
                 Err(_) => break "read failed",
                 Ok(n) => {
                     if let Ok(nb) = bgp.lock().get_mut(&ip) {
-                        nb.receive(now_ms(), buf.get(..n).unwrap_or(&[]));
+                        if nb.connection_id() == id {
+                            nb.receive(now_ms(), buf.get(..n).unwrap_or(&[]));
+                        }
                     }
                 }
             },
@@ -220,7 +228,9 @@ async fn connection(ip: IpAddr, stream: TcpStream) {
     }
     let mut s = bgp.lock();
     if let Ok(n) = s.get_mut(&ip) {
-        n.disconnected(now_ms(), reason);
+        if n.connection_id() == id {
+            n.disconnected(now_ms(), reason);
+        }
     }
 }
 

@@ -464,3 +464,126 @@ fn without_bgp_the_api_says_it_is_off() {
         "{e}"
     );
 }
+
+/// The `curl` lines of README.md's BGP section, joined across `\` continuations, with its
+/// comments dropped.
+fn readme_bgp_curls() -> Vec<String> {
+    let readme = std::fs::read_to_string(crate::common::workspace_dir().join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Mitigation with BGP")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("README has a BGP section");
+    let block = section
+        .split("Over REST")
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("README's BGP section has a REST example block");
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in block.lines() {
+        let line = line.split(" # ").next().unwrap_or("").trim_end();
+        if line.trim_start().starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => cur.push_str(part),
+            None => {
+                cur.push_str(line);
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn readme_bgp_curl_examples_work_against_gobgp() {
+    let dir = temp_dir("bgp-readme");
+    let peer = own_loopback(74, 2);
+    let script = dir.join("neighbor.js");
+    std::fs::write(
+        &script,
+        format!("bgpAddNeighbor('{peer}', '65000', '10.0.0.70', {{flowspec: true}});\n"),
+    )
+    .unwrap();
+    let bgp = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));
+    let server = Server::start_with(
+        &dir.join("state"),
+        &[
+            "--bgp",
+            &bgp.to_string(),
+            "--script",
+            script.to_str().unwrap(),
+        ],
+    );
+    let gobgp = Gobgp::start(&dir, peer, bgp);
+    poll(SESSION_WITHIN, "gobgp session", || {
+        gobgp.established().then_some(())
+    });
+    let curls = readme_bgp_curls();
+    assert!(curls.len() >= 8, "{curls:?}");
+    let host = format!("http://{}", server.ports.http);
+    for cmd in &curls {
+        let real = cmd
+            .replace("http://localhost:8008", &host)
+            .replace("/10.0.0.1/", &format!("/{peer}/"))
+            .replacen("curl ", "curl -sS --fail-with-body ", 1);
+        let out = std::process::Command::new("sh")
+            .args(["-c", &real])
+            .output()
+            .unwrap();
+        let body = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{real}: {body} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let put = cmd.contains("-X PUT");
+        let delete = cmd.contains("-X DELETE");
+        if cmd.contains("routepusher") && put {
+            let a = poll(ROUTE_WITHIN, "README's RTBH route in gobgp", || {
+                attrs(&gobgp.rib("ipv4"), "203.0.113.7/32").cloned()
+            });
+            assert_eq!(communities(&a), [BLACKHOLE], "{a}");
+        } else if cmd.contains("routepusher") && delete {
+            poll(ROUTE_WITHIN, "README's RTBH route withdrawn", || {
+                attrs(&gobgp.rib("ipv4"), "203.0.113.7/32")
+                    .is_none()
+                    .then_some(())
+            });
+        } else if cmd.contains("routepusher") {
+            assert_eq!(body.trim(), r#"["203.0.113.7/32"]"#, "{real}");
+        } else if cmd.contains("flowspec") && put {
+            let rib = poll(ROUTE_WITHIN, "README's flow spec in gobgp", || {
+                Some(gobgp.rib("ipv4-flowspec")).filter(|r| !r.is_empty())
+            });
+            let text = serde_json::to_string(&rib).unwrap();
+            assert!(
+                text.contains("203.0.113.7/32")
+                    && text.contains("[source-port: ==53]")
+                    && text.contains(r#""rate":12500"#),
+                "{text}"
+            );
+        } else if cmd.contains("flowspec") && delete {
+            poll(ROUTE_WITHIN, "README's flow spec withdrawn", || {
+                gobgp.rib("ipv4-flowspec").is_empty().then_some(())
+            });
+        } else if cmd.contains("flowspec") {
+            let v: Json = serde_json::from_str(&body).unwrap();
+            assert_eq!(v.as_array().map(Vec::len), Some(1), "{body}");
+        } else if cmd.contains("/bgp/json") {
+            let v: Json = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                neighbor(&v, &peer.to_string())["state"],
+                "Established",
+                "{v}"
+            );
+        } else if cmd.contains("prometheus") {
+            assert!(body.contains("flowlens_bgp_established"), "{body}");
+        } else {
+            panic!("README curl line not checked: {cmd}");
+        }
+    }
+}
