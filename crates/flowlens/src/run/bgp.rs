@@ -411,6 +411,26 @@ pub(crate) fn script_call(function: &str, args: &[Json]) -> Result<Json, String>
             let f = FlowSpec::from_json(arg(1)).map_err(|e| e.to_string())?;
             Ok(json!(bgp.remove_flow(router, &f)))
         }
+        // The prelude's onOpen/onClose support: {peer: {up, established}} of `peers`.
+        "bgpSessions" => {
+            let s = bgp.lock();
+            let mut out = serde_json::Map::new();
+            for p in arg(0).as_array().into_iter().flatten() {
+                let (Some(name), Ok(ip)) = (text(p), router_arg(p)) else {
+                    continue;
+                };
+                if let Some(n) = s.get(&ip) {
+                    out.insert(
+                        name,
+                        json!({
+                            "up": n.state() == flowlens_bgp::State::Established,
+                            "established": n.counters().established,
+                        }),
+                    );
+                }
+            }
+            Ok(Json::Object(out))
+        }
         "bgpRouteCount" | "bgpFlowCount" => {
             let router = router_arg(arg(0))?;
             let s = bgp.lock();

@@ -46,7 +46,9 @@ var flowspec = getSystemProperty('ddos.flowspec') === 'yes';
 var opts = {flowspec: flowspec};
 var port = getSystemProperty('ddos.port');
 if (port) { opts.active = true; opts.port = parseInt(port); opts.connectRetry = 1; }
-bgpAddNeighbor(router, '65000', '10.0.0.1', opts);
+var sessions = {opens: 0, closes: 0};
+bgpAddNeighbor(router, '65000', '10.0.0.1', opts,
+  function (peer) { sessions.opens++; }, function (peer) { sessions.closes++; });
 setFlow('ddos_dst', {keys: 'ipdestination', value: 'frames', t: 2});
 setThreshold('ddos_dst', {metric: 'ddos_dst', value: 1000, byFlow: true, timeout: 2});
 var controls = {};
@@ -73,7 +75,8 @@ setHttpHandler(function (req) {
       if (controls[t].spec) controls[t].removedFlow = bgpRemoveFlow(router, controls[t].spec);
     }
   }
-  return {controls: controls, routes: bgpRouteCount(router), flows: bgpFlowCount(router)};
+  return {controls: controls, routes: bgpRouteCount(router), flows: bgpFlowCount(router),
+    sessions: sessions};
 });
 "#;
 
@@ -234,6 +237,13 @@ fn gobgp_gets_rtbh_and_flowspec_from_a_ddos_script_and_again_after_a_restart() {
     let status = server.get_json("/bgp/json");
     let n = neighbor(&status, &peer.to_string());
     assert_eq!(n["established"], 2, "{n}");
+    // The script's onOpen/onClose callbacks saw the restart (they run before its handlers).
+    let sessions = server.get_json("/script/ddos.js/json")["sessions"].clone();
+    assert_eq!(
+        sessions,
+        serde_json::json!({"opens": 2, "closes": 1}),
+        "{sessions}"
+    );
     assert!(n["events"].as_array().unwrap().len() >= 3, "{n}");
 
     // The script removes its controls: both are withdrawn.
