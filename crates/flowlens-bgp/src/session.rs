@@ -473,7 +473,12 @@ impl Neighbor {
                     .config
                     .families()
                     .into_iter()
-                    .filter(|f| o.families.is_empty() || o.families.contains(f))
+                    // Without multiprotocol capabilities a peer speaks IPv4 unicast only
+                    // (RFC 4760 §8).
+                    .filter(|f| {
+                        o.families.contains(f)
+                            || (o.families.is_empty() && *f == (msg::AFI_IPV4, msg::SAFI_UNICAST))
+                    })
                     .collect();
                 self.peer = Some(PeerInfo {
                     asn: o.asn,
@@ -921,6 +926,27 @@ mod tests {
         assert!(n.add_route(0, v6).is_err());
         let f6 = FlowSpec::from_json(&json!({"match":{"destination":"2001:db8::1"}})).unwrap();
         assert!(n.add_flow(0, f6).is_err());
+    }
+
+    #[test]
+    fn a_peer_without_multiprotocol_gets_ipv4_unicast_only() {
+        let mut n = Neighbor::new(config(), 0);
+        n.add_route(0, rtbh("192.0.2.7")).unwrap();
+        n.add_flow(
+            0,
+            FlowSpec::from_json(&json!({"match":{"destination":"192.0.2.7"}})).unwrap(),
+        )
+        .unwrap();
+        assert!(n.connected(0));
+        n.take_output();
+        n.receive(1, &peer_open(&[], 9));
+        n.receive(1, &keepalive());
+        assert_eq!(n.state(), State::Established);
+        // KEEPALIVE, then the route only: the flow spec's family was not negotiated.
+        assert_eq!(
+            messages(&n.take_output()),
+            [Message::Keepalive, Message::Update]
+        );
     }
 
     #[test]
