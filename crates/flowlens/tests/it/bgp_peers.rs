@@ -13,6 +13,9 @@
 //! * the same script with BIRD 2 as a passive neighbor flowlens connects to (an active
 //!   session): the route in `birdc show route`, resolved over BIRD's blackhole route, again
 //!   after BIRD restarts, and gone after removal;
+//! * README.md's BGP curl lines, run with the real curl against gobgpd;
+//! * garbage from a neighbor's address gets flowlens's NOTIFICATION and is counted; a
+//!   connection from any other address is closed;
 //! * without `--bgp` the REST endpoints answer 503 and the script functions throw.
 //!
 //! Waits poll with deadlines; nothing sleeps for synchronisation.
@@ -596,4 +599,64 @@ fn readme_bgp_curl_examples_work_against_gobgp() {
             panic!("README curl line not checked: {cmd}");
         }
     }
+}
+
+/// Connects to `to` from `from` (a loopback address of the test's own).
+fn connect_from(from: std::net::Ipv4Addr, to: SocketAddr) -> std::net::TcpStream {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.bind(&SocketAddr::from((from, 0)).into()).unwrap();
+    s.connect(&to.into()).unwrap();
+    s.into()
+}
+
+#[test]
+fn garbage_from_a_peer_gets_a_notification_and_is_counted() {
+    use std::io::{Read, Write};
+    let dir = temp_dir("bgp-garbage");
+    let peer = own_loopback(75, 2);
+    let script = dir.join("neighbor.js");
+    std::fs::write(
+        &script,
+        format!("bgpAddNeighbor('{peer}', 65000, '10.0.0.1');\n"),
+    )
+    .unwrap();
+    let bgp = SocketAddr::from(([127, 0, 0, 1], free_tcp_port()));
+    let server = Server::start_with(
+        &dir.join("state"),
+        &[
+            "--bgp",
+            &bgp.to_string(),
+            "--script",
+            script.to_str().unwrap(),
+        ],
+    );
+    server.wait_for("/bgp/json", |s| {
+        neighbor(s, &peer.to_string())["state"] == "Active"
+    });
+
+    // From the neighbor's address: flowlens's OPEN, then a NOTIFICATION for the bad marker
+    // (1/1, RFC 4271 §6.1), then the connection closes.
+    let mut c = connect_from(peer, bgp);
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(&[0u8; 40]).unwrap();
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    let open_len = usize::from(u16::from_be_bytes([got[16], got[17]]));
+    assert_eq!(got[18], 1, "OPEN first: {got:?}");
+    let notification = &got[open_len..];
+    assert_eq!(&notification[16..21], &[0, 21, 3, 1, 1], "{got:?}");
+    let s = server.wait_for("/bgp/json", |s| {
+        neighbor(s, &peer.to_string())["state"] == "Active"
+    });
+    let n = neighbor(&s, &peer.to_string());
+    assert_eq!(n["errors"], 1, "{n}");
+    assert_eq!(n["notificationsOut"], 1, "{n}");
+
+    // From an address that is no neighbor: closed at once, counted.
+    let mut c = connect_from(own_loopback(75, 9), bgp);
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    assert!(got.is_empty(), "{got:?}");
+    server.wait_for("/bgp/json", |s| s["unknownPeers"] == 1);
 }
