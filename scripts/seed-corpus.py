@@ -100,7 +100,8 @@ def main():
     sflow_dir = os.path.join(out, "sflow_datagram")
     engine_dir = os.path.join(out, "engine_sflow")
     expr_dir = os.path.join(out, "flow_expr")
-    for d in (engine_dir, expr_dir):
+    # bgp_session has no seeds in the captures: its corpus is fuzz/corpora/bgp_session.
+    for d in (engine_dir, expr_dir, os.path.join(out, "bgp_session")):
         os.makedirs(d, exist_ok=True)
     for seed in EXPR_SEEDS:
         put(expr_dir, seed.encode())

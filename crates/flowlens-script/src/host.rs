@@ -38,4 +38,18 @@ pub trait Host: Send + Sync + 'static {
         let _ = (name, to);
         Err("sFlow forwarding is not available here".into())
     }
+
+    /// sFlow-RT's BGP functions (`bgpAddNeighbor`, `bgpAddRoute`, `bgpAddFlow`, …): `function`
+    /// is the JavaScript name, `args` its arguments as JSON. The default: no BGP speaker.
+    ///
+    /// # Errors
+    /// [`Error::Arguments`](crate::Error::Arguments) for unusable arguments or when the server
+    /// runs no BGP speaker.
+    fn bgp(&self, function: &str, args: &[Json]) -> crate::Result<Json> {
+        let _ = args;
+        Err(crate::Error::Arguments {
+            function: function.to_string().into(),
+            reason: "this server runs no BGP speaker".into(),
+        })
+    }
 }

@@ -26,6 +26,9 @@
     'setFlow', 'clearFlow', 'activeFlows', 'flowValue', 'setThreshold', 'clearThreshold',
     'thresholdTriggered', 'setGroups', 'setMap', 'metric', 'dump', 'table', 'agents',
     'metrics', 'flowKeys', 'analyzer', 'version',
+    // BGP (the server's speaker, --bgp)
+    'bgpAddNeighbor', 'bgpRemoveNeighbor', 'bgpAddRoute', 'bgpRemoveRoute', 'bgpRouteCount',
+    'bgpAddFlow', 'bgpRemoveFlow', 'bgpFlowCount',
     // actions
     'syslog', 'graphite', 'http', 'http2', 'runCmd', 'dnsGetAllByName',
     'setForward', 'clearForward',
@@ -48,6 +51,41 @@
   exported.push('setEventHandler', 'clearEventHandler', 'setFlowHandler', 'clearFlowHandler',
     'setIntervalHandler', 'clearIntervalHandler', 'setHttpHandler', 'clearHttpHandler',
     'httpAsync', 'include', 'formatDate');
+
+  // sFlow-RT's bgpAddNeighbor(peer, as, id, opts, onOpen(peer), onClose(peer)): session
+  // changes are looked up before each handler runs (event, flow, interval, HTTP), so a script
+  // with an interval handler hears of them within its interval.
+  var bgpWatch = {};
+  var bgpAdd = g.bgpAddNeighbor, bgpRemove = g.bgpRemoveNeighbor;
+  g.bgpAddNeighbor = function (peer, as, id, opts, onOpen, onClose) {
+    var r = bgpAdd(peer, as, id, opts);
+    delete bgpWatch[peer];
+    if (typeof onOpen === 'function' || typeof onClose === 'function')
+      bgpWatch[peer] = { open: onOpen, close: onClose, up: false, count: 0 };
+    return r;
+  };
+  g.bgpRemoveNeighbor = function (peer) {
+    delete bgpWatch[peer];
+    return bgpRemove(peer);
+  };
+  function bgpCallbacks() {
+    var peers = Object.keys(bgpWatch);
+    if (peers.length === 0) return;
+    var states = call('bgpSessions', [peers]);
+    peers.forEach(function (p) {
+      var w = bgpWatch[p], st = states[p];
+      if (!w || !st) return;
+      if (w.up && (!st.up || st.established !== w.count)) {
+        w.up = false;
+        if (typeof w.close === 'function') w.close(p);
+      }
+      if (st.up && !w.up) {
+        w.up = true;
+        w.count = st.established;
+        if (typeof w.open === 'function') w.open(p);
+      }
+    });
+  }
 
   // formatDate(date, pattern): a Java SimpleDateFormat pattern (the letters y M d H h m s S
   // a E z Z, quoted text in '…'), in UTC; a number is milliseconds since the epoch.
@@ -161,6 +199,7 @@
   // Runs a handler; answers a JSON text (or null).
   g.__flowlens_dispatch = function (kind, text) {
     var arg = JSON.parse(text);
+    bgpCallbacks();
     switch (kind) {
       case 'event':
         if (handlers.event) handlers.event(arg);

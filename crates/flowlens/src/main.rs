@@ -148,6 +148,11 @@ struct RunArgs {
     /// Default: 60.
     #[arg(long, value_name = "SECS")]
     loss_log_interval: Option<u64>,
+    /// Run a BGP speaker listening on this TCP address (sFlow-RT's port is 1179), for the
+    /// scripts' `bgp*` functions and the `/bgp/...` REST API (RTBH routes, FlowSpec rules).
+    /// Default: off. Flag only.
+    #[arg(long, value_name = "ADDR:PORT")]
+    bgp: Option<std::net::SocketAddr>,
 }
 
 /// Log line format of `flowlens run` (`--log-format`).

@@ -65,6 +65,7 @@ impl Ops {
             n if n.starts_with("topology") || n == "setTopology" || n == "getTopology" => {
                 engine::topology(self, a)
             }
+            n if n.starts_with("bgp") => self.host.bgp(n, args),
             // actions
             "syslog" | "graphite" | "http" | "http2" | "httpAsync" | "runCmd"
             | "dnsGetAllByName" | "setForward" | "clearForward" => act::call(self, a),

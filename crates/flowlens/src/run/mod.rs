@@ -33,6 +33,7 @@
 
 mod analyzer;
 mod api;
+mod bgp;
 mod clickhouse;
 mod config;
 mod core;
@@ -102,6 +103,7 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
     if let Some(r) = &replay {
         r.check()?;
     }
+    let bgp_addr = cli.bgp;
     let args = &settings;
     let state = StateDir::open(args.state_dir.as_deref())?;
     let writes = writes(args)?;
@@ -110,6 +112,7 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
     http.set_nonblocking(true)
         .context("cannot configure the HTTP socket")?;
     let http_local = http.local_addr().unwrap_or(args.http);
+    let bgp_listener = bgp_addr.map(bgp::bind).transpose()?;
     // The same address given for two protocols is one socket: every port takes every protocol.
     let mut asked: Vec<SocketAddr> = Vec::new();
     let mut listeners = Vec::new();
@@ -162,6 +165,9 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
         export: export_stats,
         forward: Some(Arc::clone(&forwarding)),
     });
+    if let Some(l) = bgp_listener {
+        bgp::start(l)?;
+    }
     scripts::start(
         specs,
         args,

@@ -70,6 +70,15 @@ impl Host for CoreHost {
             Refused::Unsaved(m) => format!("not saved: {m}"),
         })
     }
+
+    fn bgp(&self, function: &str, args: &[Json]) -> flowlens_script::Result<Json> {
+        super::bgp::script_call(function, args).map_err(|reason| {
+            flowlens_script::Error::Arguments {
+                function: function.to_string().into(),
+                reason,
+            }
+        })
+    }
 }
 
 fn unavailable(e: CallError) -> flowlens_script::Error {

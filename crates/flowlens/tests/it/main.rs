@@ -20,6 +20,7 @@ mod run_support;
 
 mod architecture;
 mod bad_input;
+mod bgp_peers;
 mod flow_engine_doc;
 mod flow_keys_doc;
 mod golden;

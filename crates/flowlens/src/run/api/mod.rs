@@ -48,6 +48,7 @@ use super::ingest::{Listener, SocketStats};
 use super::state::StateDir;
 
 mod apps;
+mod bgp;
 mod defs;
 mod flows;
 mod forward;
@@ -426,6 +427,7 @@ fn routes() -> Router<Api> {
         )
         .route("/app/{app}/html/", get(apps::app_html_index))
         .route("/app/{app}/html/{*path}", get(apps::app_html))
+        .merge(bgp::routes())
         .fallback(server::not_found)
 }
 

@@ -2,8 +2,10 @@
 //! by the test, wait until it answers, talk HTTP/1.1 to it, replay captured datagrams, stop it
 //! with a signal.
 
+pub(crate) mod bird;
 pub(crate) mod clickhouse;
 pub(crate) mod logs;
+pub(crate) mod gobgp;
 pub(crate) mod pmacctd;
 pub(crate) mod recorder;
 pub(crate) mod rsyslog;
