@@ -23,6 +23,7 @@ mod bad_input;
 mod flow_engine_doc;
 mod flow_keys_doc;
 mod golden;
+mod key_mask;
 mod listen;
 mod netflow_cli;
 mod ovs_testbed;
