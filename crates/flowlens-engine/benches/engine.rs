@@ -38,7 +38,7 @@
     clippy::unwrap_used,
     clippy::panic,
     clippy::indexing_slicing,
-    missing_docs // criterion_group! and criterion_main! generate undocumented items
+    missing_docs // criterion_group! generates undocumented items
 )]
 
 use std::alloc::System;
@@ -47,7 +47,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use cap::Cap;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use flowlens_engine::{AgentSel, AggMode, Collector, Engine, FlowQuery, Limits};
 use flowlens_netflow::NetflowSession;
 use flowlens_wire::packet::{walk, LinkType, WalkConfig};
@@ -419,4 +419,49 @@ fn bench_query(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_throughput, bench_netflow, bench_query);
-criterion_main!(benches);
+
+/// `ENGINE_BENCH_PASSES=<what>:<n>` (`what`: `defs-0`, `defs-3`, `netflow-0`, `netflow-3`):
+/// instead of criterion, feed the input `n` times after one warm-up pass and exit, for
+/// counting instructions with `perf stat -e instructions:u` (run with n and with 0 and take
+/// the difference): a measure a loaded machine does not disturb.
+fn passes(spec: &str) {
+    let (what, n) = spec.split_once(':').expect("<what>:<n>");
+    let n: u32 = n.parse().expect("pass count");
+    let mut now_ms = 1_700_000_000_000u64;
+    if let Some(d) = what.strip_prefix("defs-") {
+        let dgrams = all_sflow();
+        let mut engine = engine_with(d.parse().expect("definition count"));
+        for _ in 0..=n {
+            feed(&mut engine, &dgrams, &mut now_ms);
+        }
+        eprintln!(
+            "{what}: {} flow samples per pass",
+            count_flow_samples(&dgrams)
+        );
+    } else if let Some(d) = what.strip_prefix("netflow-") {
+        let dgrams = netflow_datagrams();
+        let mut col = Collector::new(
+            engine_with(d.parse().expect("definition count")),
+            NetflowSession::new(flowlens_netflow::Limits::default()).expect("session"),
+        );
+        for _ in 0..=n {
+            for (from, d) in &dgrams {
+                col.handle_datagram(now_ms, *from, black_box(d));
+                now_ms += 1;
+                if now_ms % 1000 == 0 {
+                    col.tick(now_ms);
+                }
+            }
+        }
+        eprintln!("{what}: {} records", col.engine().stats().records);
+    }
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("ENGINE_BENCH_PASSES") {
+        passes(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -440,9 +440,16 @@ impl CacheLine {
     };
 }
 
-/// Appends `v` in decimal (what `Display` gives, without the formatting machinery).
-fn push_u64(s: &mut String, mut v: u64) {
+/// Appends `v` in decimal (what `Display` gives, without the formatting machinery): the
+/// digits are made on the stack and appended in one copy.
+fn push_u64(s: &mut String, v: u64) {
     let mut buf = [0u8; 20];
+    let i = digits(&mut buf, v);
+    s.push_str(ascii(buf.get(i..).unwrap_or(&[])));
+}
+
+/// Writes `v`'s decimal digits at the end of `buf`; returns where they start.
+fn digits(buf: &mut [u8; 20], mut v: u64) -> usize {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -451,22 +458,38 @@ fn push_u64(s: &mut String, mut v: u64) {
         }
         v /= 10;
         if v == 0 || i == 0 {
-            break;
+            return i;
         }
-    }
-    for &b in buf.get(i..).unwrap_or(&[]) {
-        s.push(char::from(b));
     }
 }
 
-/// Appends a dotted-quad IPv4 address (as `Ipv4Addr`'s `Display`).
+/// ASCII bytes as text (they always are here; anything else would be dropped).
+fn ascii(b: &[u8]) -> &str {
+    core::str::from_utf8(b).unwrap_or_default()
+}
+
+/// Appends a dotted-quad IPv4 address (as `Ipv4Addr`'s `Display`), in one copy.
 fn push_ipv4(s: &mut String, o: [u8; 4]) {
+    let mut out = [0u8; 15];
+    let mut n = 0;
     for (i, b) in o.into_iter().enumerate() {
         if i > 0 {
-            s.push('.');
+            if let Some(c) = out.get_mut(n) {
+                *c = b'.';
+            }
+            n += 1;
         }
-        push_u64(s, u64::from(b));
+        let (h, t, u) = (b / 100, b / 10 % 10, b % 10);
+        for (d, show) in [(h, h > 0), (t, b >= 10), (u, true)] {
+            if show {
+                if let Some(c) = out.get_mut(n) {
+                    *c = b'0' + d;
+                }
+                n += 1;
+            }
+        }
     }
+    s.push_str(ascii(out.get(..n).unwrap_or(&[])));
 }
 
 /// Stores visited keys that the schema interns (see [`KeyBuf::collector`]).
@@ -517,6 +540,12 @@ mod tests {
             let mut s = String::new();
             push_ipv4(&mut s, o);
             assert_eq!(s, std::net::Ipv4Addr::from(o).to_string());
+        }
+        for b in 0..=255u8 {
+            let o = [b, 0, 255, b.wrapping_mul(7)];
+            let mut s = String::from("x");
+            push_ipv4(&mut s, o);
+            assert_eq!(s, format!("x{}", std::net::Ipv4Addr::from(o)));
         }
     }
 
