@@ -13,6 +13,10 @@
 //! - `engine/walk-only`: the same datagrams decoded the way the engine does before
 //!   aggregation (every record, every sampled header walked, every flow key visited) without
 //!   an engine: the decode share of the `defs-N` figures.
+//! - `netflow/defs-N` (N = 0, 3): every NetFlow v9 and IPFIX datagram of
+//!   `exporters/netflow9-softflowd.pcap` and `exporters/ipfix-softflowd.pcap` through
+//!   [`Collector::handle_datagram`] (templates cached by a first pass), with the first N
+//!   definitions; throughput in flow records.
 //! - `query/active_flows-100k`: `active_flows(…, maxFlows = 100, agg = sum)` on one definition
 //!   (`ipsource,ipdestination` / `bytes`) holding 100,000 active keys, per query.
 //! - Memory (printed, not a criterion figure): live heap bytes per active key of that same
@@ -34,7 +38,7 @@
     clippy::unwrap_used,
     clippy::panic,
     clippy::indexing_slicing,
-    missing_docs // criterion_group! and criterion_main! generate undocumented items
+    missing_docs // criterion_group! generates undocumented items
 )]
 
 use std::alloc::System;
@@ -43,8 +47,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use cap::Cap;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flowlens_engine::{AgentSel, AggMode, Engine, FlowQuery, Limits};
+use criterion::{criterion_group, Criterion, Throughput};
+use flowlens_engine::{AgentSel, AggMode, Collector, Engine, FlowQuery, Limits};
+use flowlens_netflow::NetflowSession;
 use flowlens_wire::packet::{walk, LinkType, WalkConfig};
 use flowlens_wire::sflow::{Datagram, FlowData, Sample};
 use flowlens_wire::{KeyVisitor, Value};
@@ -256,6 +261,60 @@ fn bench_throughput(c: &mut Criterion) {
     g.finish();
 }
 
+/// NetFlow/IPFIX datagrams of the softflowd exports, with their senders.
+fn netflow_datagrams() -> Vec<(IpAddr, Vec<u8>)> {
+    let cfg = WalkConfig::default();
+    let mut out = Vec::new();
+    for f in [
+        "exporters/netflow9-softflowd.pcap",
+        "exporters/ipfix-softflowd.pcap",
+    ] {
+        let bytes = std::fs::read(data_dir().join(f)).expect("capture");
+        let cap = PcapCapture::from_file(&bytes).expect("pcap");
+        let link = LinkType::from_pcap(cap.header.network.0 as u32).expect("known link type");
+        for b in &cap.blocks {
+            let w = walk(link, b.data, &cfg);
+            if let Some(udp) = w.outer_udp() {
+                out.push((udp.src_addr, udp.payload.to_vec()));
+            }
+        }
+    }
+    out
+}
+
+/// `netflow/defs-{0,3}`: NetFlow v9 and IPFIX records through the collector.
+fn bench_netflow(c: &mut Criterion) {
+    let dgrams = netflow_datagrams();
+    let mut g = c.benchmark_group("netflow");
+    for n in [0, 3] {
+        let mut col = Collector::new(
+            engine_with(n),
+            NetflowSession::new(flowlens_netflow::Limits::default()).expect("session"),
+        );
+        let mut now_ms = 1_700_000_000_000u64;
+        let pass = |col: &mut Collector, now_ms: &mut u64| {
+            for (from, d) in &dgrams {
+                col.handle_datagram(*now_ms, *from, black_box(d));
+                *now_ms += 1;
+                if *now_ms % 1000 == 0 {
+                    col.tick(*now_ms);
+                }
+            }
+        };
+        pass(&mut col, &mut now_ms);
+        let records = col.engine().stats().records;
+        g.throughput(Throughput::Elements(records));
+        g.bench_function(format!("defs-{n}"), |b| {
+            b.iter(|| pass(&mut col, &mut now_ms))
+        });
+        eprintln!(
+            "netflow/defs-{n}: {records} records per pass, {} active keys",
+            col.engine().active_keys()
+        );
+    }
+    g.finish();
+}
+
 /// An Ethernet/IPv4/UDP frame from 10.x.y.z (the 24 low bits of `i`) to 192.168.0.1.
 fn frame(i: u32) -> [u8; 42] {
     let mut f = [0u8; 42];
@@ -359,5 +418,50 @@ fn bench_query(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_throughput, bench_query);
-criterion_main!(benches);
+criterion_group!(benches, bench_throughput, bench_netflow, bench_query);
+
+/// `ENGINE_BENCH_PASSES=<what>:<n>` (`what`: `defs-0`, `defs-3`, `netflow-0`, `netflow-3`):
+/// instead of criterion, feed the input `n` times after one warm-up pass and exit, for
+/// counting instructions with `perf stat -e instructions:u` (run with n and with 0 and take
+/// the difference): a measure a loaded machine does not disturb.
+fn passes(spec: &str) {
+    let (what, n) = spec.split_once(':').expect("<what>:<n>");
+    let n: u32 = n.parse().expect("pass count");
+    let mut now_ms = 1_700_000_000_000u64;
+    if let Some(d) = what.strip_prefix("defs-") {
+        let dgrams = all_sflow();
+        let mut engine = engine_with(d.parse().expect("definition count"));
+        for _ in 0..=n {
+            feed(&mut engine, &dgrams, &mut now_ms);
+        }
+        eprintln!(
+            "{what}: {} flow samples per pass",
+            count_flow_samples(&dgrams)
+        );
+    } else if let Some(d) = what.strip_prefix("netflow-") {
+        let dgrams = netflow_datagrams();
+        let mut col = Collector::new(
+            engine_with(d.parse().expect("definition count")),
+            NetflowSession::new(flowlens_netflow::Limits::default()).expect("session"),
+        );
+        for _ in 0..=n {
+            for (from, d) in &dgrams {
+                col.handle_datagram(now_ms, *from, black_box(d));
+                now_ms += 1;
+                if now_ms % 1000 == 0 {
+                    col.tick(now_ms);
+                }
+            }
+        }
+        eprintln!("{what}: {} records", col.engine().stats().records);
+    }
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var("ENGINE_BENCH_PASSES") {
+        passes(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -41,6 +41,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 use crate::error::{Error, ExprKind, Result};
 use crate::expr::{split_keys, Filter, KeyExpr};
 use crate::keybuf::{Schema, Slot};
+use flowlens_wire::KeyMask;
 
 /// Distinct values a `count:` value tracks per flow before it saturates (16 bytes each: at
 /// most 4 KiB per flow key, whatever an attacker sends).
@@ -176,6 +177,8 @@ pub struct FlowDef {
     pub agg_agent: bool,
     /// The definition as sFlow-RT shows it (`GET /flow/{name}/json`).
     pub spec: Json,
+    /// The keys its keys, values and filter read (the producers' [`KeyMask`]).
+    pub reads: KeyMask,
 }
 
 const ATTRS: &[&str] = &[
@@ -354,6 +357,7 @@ impl FlowDef {
                 format!("unknown attribute; expected one of {}", ATTRS.join(", ")),
             ));
         }
+        schema.start_reads();
         let keys: Vec<&str> = list(obj, "keys", MAX_KEYS_BYTES, "MAX_KEYS_BYTES")?
             .into_iter()
             .filter(|k| !k.is_empty())
@@ -462,6 +466,7 @@ impl FlowDef {
             out.insert("ipfixCollectors".into(), c.clone());
         }
         Ok(FlowDef {
+            reads: schema.take_reads(),
             name: name.to_string(),
             keys,
             value,

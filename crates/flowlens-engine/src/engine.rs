@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use flowlens_netflow::NetflowRecord;
 use flowlens_wire::packet::{self, LinkType, WalkConfig};
 use flowlens_wire::sflow::{Datagram, Sample};
-use flowlens_wire::{KeyVisitor, Value};
+use flowlens_wire::{KeyId, KeyMask, KeyVisitor, Masked, Value};
 use serde_json::Value as Json;
 
 use crate::agents::{AgentLimits, Agents};
@@ -132,6 +132,10 @@ pub struct Engine {
     active_keys: usize,
     stats: EngineStats,
     seen_keys: Map<(&'static str, u8), u64>,
+    /// The keys the definitions read (what producers are asked for).
+    mask: KeyMask,
+    /// Ask producers for every key, whatever the definitions read ([`Engine::set_full_visit`]).
+    full_visit: bool,
     sample_tick: u32,
     /// When [`Agents::expire`] runs next (every [`AGENTS_EXPIRY_EVERY_MS`]).
     next_agents_expiry_ms: u64,
@@ -158,7 +162,7 @@ impl KeyVisitor for Seen<'_> {
     }
 }
 
-/// Both visitors at once.
+/// Both visitors at once. With a [`Seen`] it asks for every key, else for the collector's.
 struct Tee<'a, 'b>(&'a mut crate::keybuf::Collector<'b>, Option<Seen<'a>>);
 
 impl KeyVisitor for Tee<'_, '_> {
@@ -167,6 +171,23 @@ impl KeyVisitor for Tee<'_, '_> {
         self.0.key(name, depth, v);
         if let Some(s) = self.1.as_mut() {
             s.key(name, depth, v);
+        }
+    }
+
+    #[inline]
+    fn mask(&self) -> KeyMask {
+        if self.1.is_some() {
+            KeyMask::ALL
+        } else {
+            self.0.mask()
+        }
+    }
+
+    #[inline]
+    fn key_id(&mut self, id: KeyId, depth: u8, v: Value<'_>) {
+        self.0.key_id(id, depth, v);
+        if let Some(s) = self.1.as_mut() {
+            s.key(id.name(), depth, v);
         }
     }
 }
@@ -192,6 +213,8 @@ impl Engine {
             active_keys: 0,
             stats: EngineStats::default(),
             seen_keys: map(),
+            mask: KeyMask::NONE,
+            full_visit: false,
             sample_tick: 0,
             next_agents_expiry_ms: 0,
         }
@@ -200,6 +223,23 @@ impl Engine {
     /// Packet-walker settings (tunnel ports) used for sampled headers and raw packets.
     pub fn set_walk_config(&mut self, cfg: WalkConfig) {
         self.walk = cfg;
+    }
+
+    /// Asks the producers (packet walker, sFlow sample and NetFlow/IPFIX record visitors) for
+    /// every key, not only those the definitions read ([`Engine::key_mask`]). The answers are
+    /// the same either way, only slower: this exists so tests can show it.
+    pub fn set_full_visit(&mut self, full: bool) {
+        self.full_visit = full;
+    }
+
+    /// The keys the producers are asked for: those the flow definitions read (their
+    /// [`FlowDef::reads`]), or all with [`Engine::set_full_visit`].
+    pub fn key_mask(&self) -> KeyMask {
+        if self.full_visit {
+            KeyMask::ALL
+        } else {
+            self.mask
+        }
     }
 
     /// What the engine did so far.
@@ -324,6 +364,10 @@ impl Engine {
     }
 
     fn rewire(&mut self) {
+        self.mask = self
+            .flows
+            .iter()
+            .fold(KeyMask::NONE, |m, f| m.union(f.def.reads));
         for f in &mut self.flows {
             f.watch = self.thresholds.watching(&f.def.name);
         }
@@ -425,10 +469,11 @@ impl Engine {
         let ds = DataSource::new(agent, 0, ifindex as u32);
         let name = ds.name();
         let w = self.collect(now_ms, |_, v| {
-            v.key("agent", 0, Value::Ip(agent));
-            v.key("datasource", 0, Value::Display(&name));
+            let mut m = Masked::new(v);
+            m.emit(KeyId::AGENT, 0, Value::Ip(agent));
+            m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
             // The record's own counts; the tables scale them by the rate (once).
-            let counts = rec.visit_keys(v);
+            let counts = rec.visit_keys(&mut m);
             Weight {
                 rate: rec.sampling_rate.max(1),
                 frames: counts.packets.unwrap_or(0) as f64,
@@ -476,11 +521,14 @@ impl Engine {
         let agent = ds.agent;
         let name = ds.name();
         let w = self.collect(now_ms, |cfg, v| {
-            v.key("agent", 0, Value::Ip(agent));
-            v.key("datasource", 0, Value::Display(&name));
-            v.key("bytes", 0, Value::U64(u64::from(frame_len)));
-            v.key("samplingrate", 0, Value::U64(u64::from(rate)));
-            packet::walk(link, data, cfg).visit_keys(v);
+            let mut m = Masked::new(v);
+            m.emit(KeyId::AGENT, 0, Value::Ip(agent));
+            m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
+            m.emit(KeyId::BYTES, 0, Value::U64(u64::from(frame_len)));
+            m.emit(KeyId::SAMPLINGRATE, 0, Value::U64(u64::from(rate)));
+            if m.wants_any(KeyMask::PACKET) {
+                packet::walk(link, data, cfg).visit_keys(&mut m);
+            }
             Weight {
                 rate: rate.max(1),
                 frames: 1.0,
@@ -509,7 +557,12 @@ impl Engine {
             map: &mut self.seen_keys,
             now_ms,
         });
-        let mut c = self.buf.collector(&self.schema);
+        let mask = if self.full_visit {
+            KeyMask::ALL
+        } else {
+            self.mask
+        };
+        let mut c = self.buf.collector_masked(&self.schema, mask);
         let mut tee = Tee(&mut c, seen);
         visit(&self.walk, &mut tee)
     }

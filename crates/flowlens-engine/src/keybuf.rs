@@ -14,7 +14,7 @@
 use core::fmt::{self, Write as _};
 use std::net::IpAddr;
 
-use flowlens_wire::{KeyVisitor, Value};
+use flowlens_wire::{KeyId, KeyMask, KeyVisitor, Value};
 
 use crate::error::{Error, ExprKind, Result};
 use flowlens_netflow::hash::{map, Map};
@@ -99,7 +99,11 @@ pub struct Schema {
     names: Vec<KeyName>,
     /// Name → slot per depth (`u16::MAX`: not interned); looked up by `&str`, no allocation.
     index: Map<Box<str>, [u16; 16]>,
+    /// Key id and depth → slot (`u16::MAX`: not interned), the per-sample lookup.
+    by_id: Vec<[u16; 16]>,
     version: u32,
+    /// The ids of the keys interned or looked up since [`Schema::start_reads`].
+    reads: KeyMask,
 }
 
 impl Default for Schema {
@@ -107,7 +111,9 @@ impl Default for Schema {
         Schema {
             names: Vec::new(),
             index: map(),
+            by_id: vec![[u16::MAX; 16]; KeyId::COUNT],
             version: 0,
+            reads: KeyMask::NONE,
         }
     }
 }
@@ -122,8 +128,25 @@ impl Schema {
         self.intern_name(&k.name, k.depth)
     }
 
+    /// Starts recording which keys are interned: [`Schema::take_reads`] then gives the ids of
+    /// the keys interned since (already interned or new), so a definition knows its
+    /// [`KeyMask`].
+    pub fn start_reads(&mut self) {
+        self.reads = KeyMask::NONE;
+    }
+
+    /// The ids of the keys interned since [`Schema::start_reads`] (names no producer emits
+    /// have no id and add nothing).
+    pub fn take_reads(&mut self) -> KeyMask {
+        core::mem::take(&mut self.reads)
+    }
+
     /// Interns `name` at `depth`.
     pub fn intern_name(&mut self, name: &str, depth: u8) -> Result<Slot> {
+        let id = KeyId::lookup(name);
+        if let Some(id) = id {
+            self.reads = self.reads.with(id);
+        }
         if depth > 15 {
             return Err(Error::syntax(
                 ExprKind::Key,
@@ -153,6 +176,16 @@ impl Schema {
         if let Some(d) = depths.get_mut(usize::from(depth)) {
             *d = slot.0;
         }
+        // `ipfix:` names share one id; they are found by name.
+        if let Some(id) = id.filter(|&id| id != KeyId::IPFIX) {
+            if let Some(d) = self
+                .by_id
+                .get_mut(id.index())
+                .and_then(|d| d.get_mut(usize::from(depth)))
+            {
+                *d = slot.0;
+            }
+        }
         self.version = self.version.wrapping_add(1);
         Ok(slot)
     }
@@ -160,6 +193,14 @@ impl Schema {
     /// The slot of `name` at `depth`, if interned.
     pub fn slot(&self, name: &str, depth: u8) -> Option<Slot> {
         let s = *self.index.get(name)?.get(usize::from(depth))?;
+        (s != u16::MAX).then_some(Slot(s))
+    }
+
+    /// The slot of key `id` at `depth`, if interned (`None` for [`KeyId::IPFIX`]: those keys
+    /// are found by name).
+    #[inline]
+    pub fn slot_of(&self, id: KeyId, depth: u8) -> Option<Slot> {
+        let s = *self.by_id.get(id.index())?.get(usize::from(depth))?;
         (s != u16::MAX).then_some(Slot(s))
     }
 
@@ -340,9 +381,20 @@ impl KeyBuf {
         }
     }
 
-    /// A [`KeyVisitor`] that stores the keys `schema` interns into this buffer.
+    /// A [`KeyVisitor`] that stores the keys `schema` interns into this buffer (producers are
+    /// asked for every key: see [`KeyBuf::collector_masked`]).
     pub fn collector<'b>(&'b mut self, schema: &'b Schema) -> Collector<'b> {
-        Collector { schema, buf: self }
+        self.collector_masked(schema, KeyMask::ALL)
+    }
+
+    /// A [`KeyVisitor`] that stores the keys `schema` interns into this buffer, asking
+    /// producers for the keys of `mask` only.
+    pub fn collector_masked<'b>(&'b mut self, schema: &'b Schema, mask: KeyMask) -> Collector<'b> {
+        Collector {
+            schema,
+            buf: self,
+            mask,
+        }
     }
 
     #[inline]
@@ -388,9 +440,16 @@ impl CacheLine {
     };
 }
 
-/// Appends `v` in decimal (what `Display` gives, without the formatting machinery).
-fn push_u64(s: &mut String, mut v: u64) {
+/// Appends `v` in decimal (what `Display` gives, without the formatting machinery): the
+/// digits are made on the stack and appended in one copy.
+fn push_u64(s: &mut String, v: u64) {
     let mut buf = [0u8; 20];
+    let i = digits(&mut buf, v);
+    s.push_str(ascii(buf.get(i..).unwrap_or(&[])));
+}
+
+/// Writes `v`'s decimal digits at the end of `buf`; returns where they start.
+fn digits(buf: &mut [u8; 20], mut v: u64) -> usize {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -399,34 +458,63 @@ fn push_u64(s: &mut String, mut v: u64) {
         }
         v /= 10;
         if v == 0 || i == 0 {
-            break;
+            return i;
         }
-    }
-    for &b in buf.get(i..).unwrap_or(&[]) {
-        s.push(char::from(b));
     }
 }
 
-/// Appends a dotted-quad IPv4 address (as `Ipv4Addr`'s `Display`).
+/// ASCII bytes as text (they always are here; anything else would be dropped).
+fn ascii(b: &[u8]) -> &str {
+    core::str::from_utf8(b).unwrap_or_default()
+}
+
+/// Appends a dotted-quad IPv4 address (as `Ipv4Addr`'s `Display`), in one copy.
 fn push_ipv4(s: &mut String, o: [u8; 4]) {
+    let mut out = [0u8; 15];
+    let mut n = 0;
     for (i, b) in o.into_iter().enumerate() {
         if i > 0 {
-            s.push('.');
+            if let Some(c) = out.get_mut(n) {
+                *c = b'.';
+            }
+            n += 1;
         }
-        push_u64(s, u64::from(b));
+        let (h, t, u) = (b / 100, b / 10 % 10, b % 10);
+        for (d, show) in [(h, h > 0), (t, b >= 10), (u, true)] {
+            if show {
+                if let Some(c) = out.get_mut(n) {
+                    *c = b'0' + d;
+                }
+                n += 1;
+            }
+        }
     }
+    s.push_str(ascii(out.get(..n).unwrap_or(&[])));
 }
 
 /// Stores visited keys that the schema interns (see [`KeyBuf::collector`]).
 pub struct Collector<'b> {
     schema: &'b Schema,
     buf: &'b mut KeyBuf,
+    mask: KeyMask,
 }
 
 impl KeyVisitor for Collector<'_> {
     #[inline]
     fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>) {
         if let Some(slot) = self.buf.lookup(self.schema, name, depth) {
+            self.buf.set(slot, value);
+        }
+    }
+
+    #[inline]
+    fn mask(&self) -> KeyMask {
+        self.mask
+    }
+
+    #[inline]
+    fn key_id(&mut self, id: KeyId, depth: u8, value: Value<'_>) {
+        if let Some(slot) = self.schema.slot_of(id, depth) {
             self.buf.set(slot, value);
         }
     }
@@ -452,6 +540,12 @@ mod tests {
             let mut s = String::new();
             push_ipv4(&mut s, o);
             assert_eq!(s, std::net::Ipv4Addr::from(o).to_string());
+        }
+        for b in 0..=255u8 {
+            let o = [b, 0, 255, b.wrapping_mul(7)];
+            let mut s = String::from("x");
+            push_ipv4(&mut s, o);
+            assert_eq!(s, format!("x{}", std::net::Ipv4Addr::from(o)));
         }
     }
 

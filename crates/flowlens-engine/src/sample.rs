@@ -34,7 +34,7 @@ use std::net::IpAddr;
 use flowlens_wire::packet::keys::TcpFlagBits;
 use flowlens_wire::packet::{self, LinkType, WalkConfig};
 use flowlens_wire::sflow::{DiscardSample, FlowData, FlowSample, Interface};
-use flowlens_wire::{KeyVisitor, Value};
+use flowlens_wire::{KeyId, KeyMask, KeyVisitor, Masked, Value};
 
 /// A data source: the agent and the sFlow `source_id` (class in the top 8 bits, index in the
 /// low 24), or [`DataSource::AGENT`] for flows aggregated over a whole agent.
@@ -172,25 +172,30 @@ pub fn visit_flow_sample(
     cfg: &WalkConfig,
     v: &mut impl KeyVisitor,
 ) -> Weight {
-    v.key("agent", 0, Value::Ip(agent));
+    let v = &mut Masked::new(v);
+    v.emit(KeyId::AGENT, 0, Value::Ip(agent));
     let ds = DataSource::new(agent, s.source_id_type(), s.source_id_index()).name();
-    v.key("datasource", 0, Value::Display(&ds));
+    v.emit(KeyId::DATASOURCE, 0, Value::Display(&ds));
     let (input, output) = (s.input(), s.output());
-    v.key("inputifindex", 0, iface(input));
-    v.key("outputifindex", 0, iface(output));
+    v.emit(KeyId::INPUTIFINDEX, 0, iface(input));
+    v.emit(KeyId::OUTPUTIFINDEX, 0, iface(output));
     if s.source_id_type() == 0 {
         let ds = s.source_id_index();
         if input == Interface::Index(ds) {
-            v.key("direction", 0, Value::Name("ingress"));
+            v.emit(KeyId::DIRECTION, 0, Value::Name("ingress"));
         } else if output == Interface::Index(ds) {
-            v.key("direction", 0, Value::Name("egress"));
+            v.emit(KeyId::DIRECTION, 0, Value::Name("egress"));
         }
     } else if matches!(input, Interface::Index(_)) {
         // A data source that is not an interface (Open vSwitch reports its bridge as
         // entPhysicalEntry 2.<n>) samples packets as they enter it, from a known port.
-        v.key("direction", 0, Value::Name("ingress"));
+        v.emit(KeyId::DIRECTION, 0, Value::Name("ingress"));
     }
-    v.key("samplingrate", 0, Value::U64(u64::from(s.sampling_rate())));
+    v.emit(
+        KeyId::SAMPLINGRATE,
+        0,
+        Value::U64(u64::from(s.sampling_rate())),
+    );
     let bytes = visit_records(s.records(), cfg, v);
     Weight {
         rate: s.sampling_rate().max(1),
@@ -207,9 +212,10 @@ pub fn visit_discard_sample(
     cfg: &WalkConfig,
     v: &mut impl KeyVisitor,
 ) -> Weight {
-    v.key("agent", 0, Value::Ip(agent));
+    let v = &mut Masked::new(v);
+    v.emit(KeyId::AGENT, 0, Value::Ip(agent));
     let ds = DataSource::new(agent, s.source_id_type(), s.source_id_index()).name();
-    v.key("datasource", 0, Value::Display(&ds));
+    v.emit(KeyId::DATASOURCE, 0, Value::Display(&ds));
     let ifv = |i: u32| {
         if i == 0 {
             Value::Name("unknown")
@@ -217,11 +223,11 @@ pub fn visit_discard_sample(
             Value::U64(u64::from(i))
         }
     };
-    v.key("inputifindex", 0, ifv(s.input()));
-    v.key("outputifindex", 0, ifv(s.output()));
+    v.emit(KeyId::INPUTIFINDEX, 0, ifv(s.input()));
+    v.emit(KeyId::OUTPUTIFINDEX, 0, ifv(s.output()));
     match s.reason_name() {
-        Some(n) => v.key("reason", 0, Value::Name(n)),
-        None => v.key("reason", 0, Value::U64(u64::from(s.reason()))),
+        Some(n) => v.emit(KeyId::REASON, 0, Value::Name(n)),
+        None => v.emit(KeyId::REASON, 0, Value::U64(u64::from(s.reason()))),
     }
     let bytes = visit_records(s.records(), cfg, v);
     Weight {
@@ -235,7 +241,7 @@ pub fn visit_discard_sample(
 fn visit_records(
     records: flowlens_wire::sflow::FlowRecords<'_>,
     cfg: &WalkConfig,
-    v: &mut impl KeyVisitor,
+    v: &mut Masked<'_, impl KeyVisitor>,
 ) -> Option<u64> {
     let mut bytes = None;
     // Malformed records end the list (the decoder already counted them); keys before it stand.
@@ -244,77 +250,90 @@ fn visit_records(
             FlowData::SampledHeader(h) => {
                 let len = u64::from(h.frame_length());
                 bytes.get_or_insert(len);
-                v.key("bytes", 0, Value::U64(len));
-                v.key("stripped", 0, Value::U64(u64::from(h.stripped())));
-                if let Some(link) = LinkType::from_sflow_header_protocol(h.header_protocol()) {
+                v.emit(KeyId::BYTES, 0, Value::U64(len));
+                v.emit(KeyId::STRIPPED, 0, Value::U64(u64::from(h.stripped())));
+                let link = LinkType::from_sflow_header_protocol(h.header_protocol());
+                if let Some(link) = link.filter(|_| v.wants_any(KeyMask::PACKET)) {
                     packet::walk(link, h.header(), cfg).visit_keys(v);
                 }
             }
             FlowData::SampledEthernet(e) => {
                 let len = u64::from(e.length());
                 bytes.get_or_insert(len);
-                v.key("bytes", 0, Value::U64(len));
-                v.key("macsource", 0, Value::Mac(e.src_mac()));
-                v.key("macdestination", 0, Value::Mac(e.dst_mac()));
-                v.key("ethernetprotocol", 0, Value::U64(u64::from(e.eth_type())));
+                v.emit(KeyId::BYTES, 0, Value::U64(len));
+                v.emit(KeyId::MACSOURCE, 0, Value::Mac(e.src_mac()));
+                v.emit(KeyId::MACDESTINATION, 0, Value::Mac(e.dst_mac()));
+                v.emit(
+                    KeyId::ETHERNETPROTOCOL,
+                    0,
+                    Value::U64(u64::from(e.eth_type())),
+                );
             }
             FlowData::SampledIpv4(p) => {
                 let len = u64::from(p.length());
                 bytes.get_or_insert(len);
-                v.key("bytes", 0, Value::U64(len));
-                v.key("ipsource", 0, Value::Ip(p.src_ip().into()));
-                v.key("ipdestination", 0, Value::Ip(p.dst_ip().into()));
-                v.key("ipprotocol", 0, Value::U64(u64::from(p.protocol())));
-                v.key("iptos", 0, Value::U64(u64::from(p.tos())));
+                v.emit(KeyId::BYTES, 0, Value::U64(len));
+                v.emit(KeyId::IPSOURCE, 0, Value::Ip(p.src_ip().into()));
+                v.emit(KeyId::IPDESTINATION, 0, Value::Ip(p.dst_ip().into()));
+                v.emit(KeyId::IPPROTOCOL, 0, Value::U64(u64::from(p.protocol())));
+                v.emit(KeyId::IPTOS, 0, Value::U64(u64::from(p.tos())));
                 ports(v, p.protocol(), p.src_port(), p.dst_port(), p.tcp_flags());
             }
             FlowData::SampledIpv6(p) => {
                 let len = u64::from(p.length());
                 bytes.get_or_insert(len);
-                v.key("bytes", 0, Value::U64(len));
-                v.key("ip6source", 0, Value::Ip(p.src_ip().into()));
-                v.key("ip6destination", 0, Value::Ip(p.dst_ip().into()));
-                v.key("ip6nexthdr", 0, Value::U64(u64::from(p.protocol())));
-                v.key("ip6tos", 0, Value::U64(u64::from(p.priority())));
+                v.emit(KeyId::BYTES, 0, Value::U64(len));
+                v.emit(KeyId::IP6SOURCE, 0, Value::Ip(p.src_ip().into()));
+                v.emit(KeyId::IP6DESTINATION, 0, Value::Ip(p.dst_ip().into()));
+                v.emit(KeyId::IP6NEXTHDR, 0, Value::U64(u64::from(p.protocol())));
+                v.emit(KeyId::IP6TOS, 0, Value::U64(u64::from(p.priority())));
                 ports(v, p.protocol(), p.src_port(), p.dst_port(), p.tcp_flags());
             }
             FlowData::ExtendedSwitch(x) => {
-                v.key("vlansource", 0, Value::U64(u64::from(x.src_vlan())));
-                v.key("prioritysource", 0, Value::U64(u64::from(x.src_priority())));
-                v.key("vlandestination", 0, Value::U64(u64::from(x.dst_vlan())));
-                v.key(
-                    "prioritydestination",
+                v.emit(KeyId::VLANSOURCE, 0, Value::U64(u64::from(x.src_vlan())));
+                v.emit(
+                    KeyId::PRIORITYSOURCE,
+                    0,
+                    Value::U64(u64::from(x.src_priority())),
+                );
+                v.emit(
+                    KeyId::VLANDESTINATION,
+                    0,
+                    Value::U64(u64::from(x.dst_vlan())),
+                );
+                v.emit(
+                    KeyId::PRIORITYDESTINATION,
                     0,
                     Value::U64(u64::from(x.dst_priority())),
                 );
             }
             FlowData::ExtendedRouter(x) => {
                 if let Some(a) = x.nexthop() {
-                    v.key("ipnexthoprouter", 0, Value::Ip(a));
+                    v.emit(KeyId::IPNEXTHOPROUTER, 0, Value::Ip(a));
                 }
-                v.key(
-                    "ipsourcemaskbits",
+                v.emit(
+                    KeyId::IPSOURCEMASKBITS,
                     0,
                     Value::U64(u64::from(x.src_mask_len())),
                 );
-                v.key(
-                    "ipdestinationmaskbits",
+                v.emit(
+                    KeyId::IPDESTINATIONMASKBITS,
                     0,
                     Value::U64(u64::from(x.dst_mask_len())),
                 );
             }
             FlowData::ExtendedGateway(g) => gateway(&g, v),
             FlowData::ExtendedVniIngress(x) | FlowData::ExtendedVniEgress(x) => {
-                v.key("vni", 0, Value::U64(u64::from(x.vni())));
+                v.emit(KeyId::VNI, 0, Value::U64(u64::from(x.vni())));
             }
             FlowData::ExtendedEgressQueue(x) => {
-                v.key("queueindex", 0, Value::U64(u64::from(x.queue())));
+                v.emit(KeyId::QUEUEINDEX, 0, Value::U64(u64::from(x.queue())));
             }
             FlowData::ExtendedTransit(x) => {
-                v.key("transitdelay", 0, Value::U64(u64::from(x.delay())));
+                v.emit(KeyId::TRANSITDELAY, 0, Value::U64(u64::from(x.delay())));
             }
             FlowData::ExtendedQueue(x) => {
-                v.key("queuedepth", 0, Value::U64(u64::from(x.depth())));
+                v.emit(KeyId::QUEUEDEPTH, 0, Value::U64(u64::from(x.depth())));
             }
             _ => {}
         }
@@ -322,20 +341,20 @@ fn visit_records(
     bytes
 }
 
-fn ports(v: &mut impl KeyVisitor, proto: u32, sp: u32, dp: u32, flags: u32) {
+fn ports(v: &mut Masked<'_, impl KeyVisitor>, proto: u32, sp: u32, dp: u32, flags: u32) {
     match proto {
         6 => {
-            v.key("tcpsourceport", 0, Value::U64(u64::from(sp)));
-            v.key("tcpdestinationport", 0, Value::U64(u64::from(dp)));
-            v.key(
-                "tcpflags",
+            v.emit(KeyId::TCPSOURCEPORT, 0, Value::U64(u64::from(sp)));
+            v.emit(KeyId::TCPDESTINATIONPORT, 0, Value::U64(u64::from(dp)));
+            v.emit(
+                KeyId::TCPFLAGS,
                 0,
                 Value::Display(&TcpFlagBits((flags & 0x1ff) as u16)),
             );
         }
         17 => {
-            v.key("udpsourceport", 0, Value::U64(u64::from(sp)));
-            v.key("udpdestinationport", 0, Value::U64(u64::from(dp)));
+            v.emit(KeyId::UDPSOURCEPORT, 0, Value::U64(u64::from(sp)));
+            v.emit(KeyId::UDPDESTINATIONPORT, 0, Value::U64(u64::from(dp)));
         }
         _ => {}
     }
@@ -356,28 +375,36 @@ impl<F: Fn() -> I, I: Iterator<Item = u32>> fmt::Display for Dashed<F> {
     }
 }
 
-fn gateway(g: &flowlens_wire::sflow::ExtendedGateway<'_>, v: &mut impl KeyVisitor) {
+fn gateway(g: &flowlens_wire::sflow::ExtendedGateway<'_>, v: &mut Masked<'_, impl KeyVisitor>) {
     if let Some(a) = g.nexthop() {
-        v.key("bgpnexthop", 0, Value::Ip(a));
+        v.emit(KeyId::BGPNEXTHOP, 0, Value::Ip(a));
     }
-    v.key("bgpas", 0, Value::U64(u64::from(g.as_number())));
-    v.key("bgpsourceas", 0, Value::U64(u64::from(g.src_as())));
-    v.key("bgpsourcepeeras", 0, Value::U64(u64::from(g.src_peer_as())));
+    v.emit(KeyId::BGPAS, 0, Value::U64(u64::from(g.as_number())));
+    v.emit(KeyId::BGPSOURCEAS, 0, Value::U64(u64::from(g.src_as())));
+    v.emit(
+        KeyId::BGPSOURCEPEERAS,
+        0,
+        Value::U64(u64::from(g.src_peer_as())),
+    );
     let path = || g.dst_as_path().flat_map(|s| s.asns());
     if let Some(first) = path().next() {
-        v.key("bgpdestinationpeeras", 0, Value::U64(u64::from(first)));
+        v.emit(KeyId::BGPDESTINATIONPEERAS, 0, Value::U64(u64::from(first)));
     }
     if let Some(last) = path().last() {
-        v.key("bgpdestinationas", 0, Value::U64(u64::from(last)));
+        v.emit(KeyId::BGPDESTINATIONAS, 0, Value::U64(u64::from(last)));
     }
-    v.key("bgpdestinationaspath", 0, Value::Display(&Dashed(path)));
+    v.emit(
+        KeyId::BGPDESTINATIONASPATH,
+        0,
+        Value::Display(&Dashed(path)),
+    );
     let comms = || {
         g.communities()
             .chunks_exact(4)
             .map(|c| c.try_into().map_or(0, u32::from_be_bytes))
     };
-    v.key("bgpcommunities", 0, Value::Display(&Dashed(comms)));
-    v.key("bgplocalpref", 0, Value::U64(u64::from(g.localpref())));
+    v.emit(KeyId::BGPCOMMUNITIES, 0, Value::Display(&Dashed(comms)));
+    v.emit(KeyId::BGPLOCALPREF, 0, Value::U64(u64::from(g.localpref())));
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ use flowlens_wire::netflow::ie::{self, DataType};
 use flowlens_wire::netflow::{self, FieldSpec};
 use flowlens_wire::packet::keys::TcpFlagBits;
 use flowlens_wire::packet::{self, LinkType, WalkConfig};
-use flowlens_wire::{KeyVisitor, Value};
+use flowlens_wire::{KeyId, KeyMask, KeyVisitor, Masked, Value};
 
 use crate::record::{uint, NetflowRecord};
 use crate::Protocol;
@@ -295,7 +295,11 @@ struct Times {
 
 /// Calls `v.key` for every normalised key of `record` (see the module docs for the table) and
 /// returns the record's counts, from the same single pass over its fields.
+///
+/// Only the keys in `v`'s mask ([`KeyVisitor::mask`]) are delivered; the `ipfix:` elements are
+/// not even looked at unless the mask has [`KeyId::IPFIX`].
 pub fn visit_keys(record: &NetflowRecord<'_, '_>, v: &mut impl KeyVisitor) -> RecordCounts {
+    let v = &mut Masked::new(v);
     let mut s = Summary::default();
     s.fill(record);
     s.emit(record, v);
@@ -342,20 +346,26 @@ impl RecordCounts {
 /// same walker as sFlow's sampled headers, at the same depths (`ipsource`, `ipsource.1` inside
 /// a tunnel, `stack`, ...). Such a record stands for one sampled frame: `frames` is the sampling
 /// rate and `bytes` is `dataLinkFrameSize` (IE 312) × the rate when the record carries it.
-fn frame_keys(record: &NetflowRecord<'_, '_>, s: &Summary<'_>, v: &mut impl KeyVisitor) {
+fn frame_keys(
+    record: &NetflowRecord<'_, '_>,
+    s: &Summary<'_>,
+    v: &mut Masked<'_, impl KeyVisitor>,
+) {
     let Some(frame) = netflow::frame_section(&record.data) else {
         return;
     };
-    packet::walk(LinkType::Ethernet, frame, &WalkConfig::default()).visit_keys(v);
+    if v.wants_any(KeyMask::PACKET) {
+        packet::walk(LinkType::Ethernet, frame, &WalkConfig::default()).visit_keys(v);
+    }
     if s.counts().packets.is_none() {
-        v.key("frames", 0, Value::U64(s.rate));
+        v.emit(KeyId::FRAMES, 0, Value::U64(s.rate));
         let size = record
             .data
             .fields()
             .find(|(f, _)| f.enterprise == 0 && f.id == 312)
             .and_then(|(_, b)| uint(b));
         if let Some(size) = size {
-            v.key("bytes", 0, Value::U64(size.saturating_mul(s.rate)));
+            v.emit(KeyId::BYTES, 0, Value::U64(size.saturating_mul(s.rate)));
         }
     }
 }
@@ -586,7 +596,7 @@ impl<'a> Summary<'a> {
         self.tun_src.is_some() || self.tun_dst.is_some() || self.tun_type.is_some_and(|t| t != 0)
     }
 
-    fn emit(&self, r: &NetflowRecord<'_, '_>, v: &mut impl KeyVisitor) {
+    fn emit(&self, r: &NetflowRecord<'_, '_>, v: &mut Masked<'_, impl KeyVisitor>) {
         let u = Value::U64;
         let d = if self.tunnelled() {
             self.emit_tunnel(v);
@@ -595,58 +605,66 @@ impl<'a> Summary<'a> {
             0
         };
         if let Some(m) = self.mac_src {
-            v.key("macsource", d, Value::Mac(m));
+            v.emit(KeyId::MACSOURCE, d, Value::Mac(m));
         }
         if let Some(m) = self.mac_dst {
-            v.key("macdestination", d, Value::Mac(m));
+            v.emit(KeyId::MACDESTINATION, d, Value::Mac(m));
         }
         if let Some(x) = self.vlan.or(self.dot1q_vlan) {
-            v.key("vlan", d, u(x));
+            v.emit(KeyId::VLAN, d, u(x));
         }
         if let Some(a) = self.src4 {
-            v.key("ipsource", d, Value::Ip(a.into()));
+            v.emit(KeyId::IPSOURCE, d, Value::Ip(a.into()));
         }
         if let Some(a) = self.dst4 {
-            v.key("ipdestination", d, Value::Ip(a.into()));
+            v.emit(KeyId::IPDESTINATION, d, Value::Ip(a.into()));
         }
         if let Some(a) = self.src6 {
-            v.key("ip6source", d, Value::Ip(a.into()));
+            v.emit(KeyId::IP6SOURCE, d, Value::Ip(a.into()));
         }
         if let Some(a) = self.dst6 {
-            v.key("ip6destination", d, Value::Ip(a.into()));
+            v.emit(KeyId::IP6DESTINATION, d, Value::Ip(a.into()));
         }
         let v6 = (self.src6.is_some() || self.dst6.is_some()) && self.src4.is_none();
         if let Some(p) = self.proto {
             // IPv6 flows name their upper-layer protocol as the packet walker does.
-            v.key(if v6 { "ip6nexthdr" } else { "ipprotocol" }, d, u(p));
+            v.emit(
+                if v6 {
+                    KeyId::IP6NEXTHDR
+                } else {
+                    KeyId::IPPROTOCOL
+                },
+                d,
+                u(p),
+            );
         }
         if let Some(t) = self.tos {
             let (tos, dscp, ecn) = if v6 {
-                ("ip6tos", "ip6dscp", "ip6ecn")
+                (KeyId::IP6TOS, KeyId::IP6DSCP, KeyId::IP6ECN)
             } else {
-                ("iptos", "ipdscp", "ipecn")
+                (KeyId::IPTOS, KeyId::IPDSCP, KeyId::IPECN)
             };
-            v.key(tos, d, u(t));
-            v.key(dscp, d, u(t >> 2 & 0x3f));
-            v.key(ecn, d, u(t & 3));
+            v.emit(tos, d, u(t));
+            v.emit(dscp, d, u(t >> 2 & 0x3f));
+            v.emit(ecn, d, u(t & 3));
         }
         let ports = match self.proto {
-            Some(6) => Some(("tcpsourceport", "tcpdestinationport")),
-            Some(17) => Some(("udpsourceport", "udpdestinationport")),
+            Some(6) => Some((KeyId::TCPSOURCEPORT, KeyId::TCPDESTINATIONPORT)),
+            Some(17) => Some((KeyId::UDPSOURCEPORT, KeyId::UDPDESTINATIONPORT)),
             _ => None,
         };
         if let Some((sp, dp)) = ports {
             if let Some(p) = self.sport {
-                v.key(sp, d, u(p));
+                v.emit(sp, d, u(p));
             }
             if let Some(p) = self.dport {
-                v.key(dp, d, u(p));
+                v.emit(dp, d, u(p));
             }
         }
         if self.proto == Some(6) {
             if let Some(fl) = self.tcpflags {
                 let bits = TcpFlagBits((fl & 0x1ff) as u16);
-                v.key("tcpflags", d, Value::Display(&bits));
+                v.emit(KeyId::TCPFLAGS, d, Value::Display(&bits));
             }
         }
         // ICMP: explicit elements first, else the NetFlow convention (type << 8 | code in the
@@ -666,8 +684,8 @@ impl<'a> Summary<'a> {
             .filter(|_| carries(1))
             .or_else(|| from_port(1));
         if let Some((t, c)) = icmp4 {
-            v.key("icmptype", d, u(t));
-            v.key("icmpcode", d, u(c));
+            v.emit(KeyId::ICMPTYPE, d, u(t));
+            v.emit(KeyId::ICMPCODE, d, u(c));
         }
         let icmp6 = self
             .icmp6
@@ -675,54 +693,57 @@ impl<'a> Summary<'a> {
             .filter(|_| carries(58))
             .or_else(|| from_port(58));
         if let Some((t, c)) = icmp6 {
-            v.key("icmp6type", d, u(t));
-            v.key("icmp6code", d, u(c));
+            v.emit(KeyId::ICMP6TYPE, d, u(t));
+            v.emit(KeyId::ICMP6CODE, d, u(c));
         }
         if let Some(x) = self.in_if {
-            v.key("inputifindex", 0, u(x));
+            v.emit(KeyId::INPUTIFINDEX, 0, u(x));
         }
         if let Some(x) = self.out_if {
-            v.key("outputifindex", 0, u(x));
+            v.emit(KeyId::OUTPUTIFINDEX, 0, u(x));
         }
         if let Some(a) = self.nexthop {
-            v.key("ipnexthoprouter", 0, Value::Ip(a));
+            v.emit(KeyId::IPNEXTHOPROUTER, 0, Value::Ip(a));
         }
         if let Some(a) = self.bgp_nexthop {
-            v.key("bgpnexthop", 0, Value::Ip(a));
+            v.emit(KeyId::BGPNEXTHOP, 0, Value::Ip(a));
         }
         if let Some(x) = self.src_as {
-            v.key("bgpsourceas", 0, u(x));
+            v.emit(KeyId::BGPSOURCEAS, 0, u(x));
         }
         if let Some(x) = self.dst_as {
-            v.key("bgpdestinationas", 0, u(x));
+            v.emit(KeyId::BGPDESTINATIONAS, 0, u(x));
         }
         if let Some(x) = self.src_mask {
-            v.key("ipsourcemaskbits", 0, u(x));
+            v.emit(KeyId::IPSOURCEMASKBITS, 0, u(x));
         }
         if let Some(x) = self.dst_mask {
-            v.key("ipdestinationmaskbits", 0, u(x));
+            v.emit(KeyId::IPDESTINATIONMASKBITS, 0, u(x));
         }
         if let Some(x) = self.segment_vni {
-            v.key("vxlanvni", 0, u(x));
+            v.emit(KeyId::VXLANVNI, 0, u(x));
         }
         let counts = self.counts();
         if let Some(x) = counts.bytes() {
-            v.key("bytes", 0, u(x));
+            v.emit(KeyId::BYTES, 0, u(x));
         }
         if let Some(x) = counts.frames() {
-            v.key("frames", 0, u(x));
+            v.emit(KeyId::FRAMES, 0, u(x));
         }
-        v.key("samplingrate", 0, u(self.rate));
+        v.emit(KeyId::SAMPLINGRATE, 0, u(self.rate));
         if let Some(x) = self.start_ms {
-            v.key("flowstart_ms", 0, u(x));
+            v.emit(KeyId::FLOWSTART_MS, 0, u(x));
         }
         if let Some(x) = self.end_ms {
-            v.key("flowend_ms", 0, u(x));
+            v.emit(KeyId::FLOWEND_MS, 0, u(x));
+        }
+        if !v.wants(KeyId::IPFIX) {
+            return;
         }
         let tunnelled = self.tunnelled();
         let mut put = |x: Extra, b: &[u8]| {
             if !(x.ovs_tunnel && tunnelled) {
-                v.key(x.ie.key, 0, ie::value(x.ie.data_type, b));
+                v.emit_ipfix(x.ie.key, 0, ie::value(x.ie.data_type, b));
             }
         };
         let bytes = r.data.bytes();
@@ -745,36 +766,36 @@ impl<'a> Summary<'a> {
         }
     }
 
-    fn emit_tunnel(&self, v: &mut impl KeyVisitor) {
+    fn emit_tunnel(&self, v: &mut Masked<'_, impl KeyVisitor>) {
         let u = Value::U64;
         for (a, v4, v6) in [
-            (self.tun_src, "ipsource", "ip6source"),
-            (self.tun_dst, "ipdestination", "ip6destination"),
+            (self.tun_src, KeyId::IPSOURCE, KeyId::IP6SOURCE),
+            (self.tun_dst, KeyId::IPDESTINATION, KeyId::IP6DESTINATION),
         ] {
             match a {
-                Some(IpAddr::V4(x)) => v.key(v4, 0, Value::Ip(x.into())),
-                Some(IpAddr::V6(x)) => v.key(v6, 0, Value::Ip(x.into())),
+                Some(IpAddr::V4(x)) => v.emit(v4, 0, Value::Ip(x.into())),
+                Some(IpAddr::V6(x)) => v.emit(v6, 0, Value::Ip(x.into())),
                 None => {}
             }
         }
         if let Some(p) = self.tun_proto {
-            v.key("ipprotocol", 0, u(p));
+            v.emit(KeyId::IPPROTOCOL, 0, u(p));
             if p == 17 {
                 if let Some(x) = self.tun_sport {
-                    v.key("udpsourceport", 0, u(x));
+                    v.emit(KeyId::UDPSOURCEPORT, 0, u(x));
                 }
                 if let Some(x) = self.tun_dport {
-                    v.key("udpdestinationport", 0, u(x));
+                    v.emit(KeyId::UDPDESTINATIONPORT, 0, u(x));
                 }
             }
         }
         // Open vSwitch tunnel types: 1 VXLAN, 2 GRE, 3 LISP, 4 STT, 7 Geneve.
         if let Some(k) = self.tun_key {
             match self.tun_type {
-                Some(1) => v.key("vxlanvni", 0, u(k & 0xff_ffff)),
-                Some(2) => v.key("grekey", 0, u(k)),
-                Some(4) => v.key("sttcontextid", 0, u(k)),
-                Some(7) => v.key("genevevni", 0, u(k & 0xff_ffff)),
+                Some(1) => v.emit(KeyId::VXLANVNI, 0, u(k & 0xff_ffff)),
+                Some(2) => v.emit(KeyId::GREKEY, 0, u(k)),
+                Some(4) => v.emit(KeyId::STTCONTEXTID, 0, u(k)),
+                Some(7) => v.emit(KeyId::GENEVEVNI, 0, u(k & 0xff_ffff)),
                 _ => {}
             }
         }

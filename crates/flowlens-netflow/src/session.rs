@@ -482,7 +482,15 @@ impl NetflowSession {
             return;
         }
         // Refused before its fields are collected: a flood of huge templates costs no memory.
-        let result = if event.field_count > self.templates.limits().max_fields_per_template {
+        let result = if self.templates.refresh_same(
+            &key,
+            t.fields(),
+            t.scope_field_count(),
+            t.is_options(),
+            now_ms,
+        ) {
+            Ok(TemplateChange::Refreshed)
+        } else if event.field_count > self.templates.limits().max_fields_per_template {
             Err(self
                 .templates
                 .refuse_too_many_fields(template_id, t.offset()))

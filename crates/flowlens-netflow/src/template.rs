@@ -343,6 +343,32 @@ impl TemplateCache {
         self.tick
     }
 
+    /// Refreshes template `key` when it is held with exactly these fields, scope field count
+    /// and kind (an exporter's periodic re-send), as [`TemplateCache::insert`] would, without
+    /// building a field list; false (nothing changed) when it is not held or differs.
+    pub fn refresh_same(
+        &mut self,
+        key: &TemplateKey,
+        fields: impl Iterator<Item = FieldSpec>,
+        scope_field_count: u16,
+        options: bool,
+        now_ms: u64,
+    ) -> bool {
+        let Some(e) = self.entries.get_mut(key) else {
+            return false;
+        };
+        let same = e.template.options == options
+            && e.template.scope_field_count == scope_field_count
+            && e.template.fields.iter().copied().eq(fields);
+        if !same {
+            return false;
+        }
+        e.template.refreshed_at_ms = now_ms;
+        self.stats.refreshed += 1;
+        self.touch(key);
+        true
+    }
+
     /// Learns (or refreshes, or replaces) a template at `now_ms`. `offset` is only used in the
     /// error. Absurd templates are refused, counted and reported as
     /// [`Error::TemplateRejected`].

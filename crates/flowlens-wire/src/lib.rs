@@ -41,6 +41,7 @@
 extern crate std;
 
 mod error;
+mod key_id;
 mod reader;
 mod value;
 
@@ -50,4 +51,5 @@ pub mod sflow;
 pub mod sniff;
 
 pub use error::{Error, Layer, Result};
-pub use value::{FieldVisitor, KeyVisitor, Value};
+pub use key_id::{KeyId, KeyMask};
+pub use value::{FieldVisitor, KeyVisitor, Masked, Value};

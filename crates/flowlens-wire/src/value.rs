@@ -8,6 +8,8 @@
 use core::fmt;
 use core::net::IpAddr;
 
+use crate::key_id::{KeyId, KeyMask};
+
 /// One decoded value, borrowed from the input where it is bytes.
 #[derive(Clone, Copy)]
 #[non_exhaustive]
@@ -122,9 +124,90 @@ pub trait FieldVisitor {
 /// `depth` is the tunnel nesting level: 0 for the outermost headers, 1 for the headers inside
 /// the first tunnel, and so on. Printers render a key at depth `d > 0` as `name.d`, which is
 /// sFlow-RT's convention (`ipsource.1`).
+///
+/// Producers ask [`KeyVisitor::mask`] once per packet or record and deliver only the keys in
+/// it, by id through [`KeyVisitor::key_id`] (keys of the fixed vocabulary) or by name through
+/// [`KeyVisitor::key`] (`ipfix:<name>` keys, when the mask has [`KeyId::IPFIX`]). A visitor
+/// that overrides neither sees every key by name, as before masks existed.
 pub trait KeyVisitor {
-    /// Called once per key present in the packet.
+    /// Called once per key present in the packet (by name).
     fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>);
+
+    /// The keys this visitor reads; producers skip the others. Default: all.
+    fn mask(&self) -> KeyMask {
+        KeyMask::ALL
+    }
+
+    /// Called once per key of the fixed vocabulary present in the packet. Default: forwards
+    /// to [`KeyVisitor::key`] with the id's name.
+    #[inline]
+    fn key_id(&mut self, id: KeyId, depth: u8, value: Value<'_>) {
+        self.key(id.name(), depth, value);
+    }
+}
+
+/// A producer's view of a [`KeyVisitor`]: the visitor's mask read once, keys outside it
+/// dropped before they reach the visitor. Wrap the visitor at a producer's entry point and
+/// call [`Masked::emit`]; a `Masked` is itself a visitor, so producers nest.
+pub struct Masked<'v, V: ?Sized> {
+    v: &'v mut V,
+    mask: KeyMask,
+}
+
+impl<'v, V: KeyVisitor + ?Sized> Masked<'v, V> {
+    /// Wraps `v`, reading its mask.
+    #[inline]
+    pub fn new(v: &'v mut V) -> Self {
+        let mask = v.mask();
+        Masked { v, mask }
+    }
+
+    /// True when the visitor reads `id`.
+    #[inline]
+    pub fn wants(&self, id: KeyId) -> bool {
+        self.mask.has(id)
+    }
+
+    /// True when the visitor reads any key of `m`.
+    #[inline]
+    pub fn wants_any(&self, m: KeyMask) -> bool {
+        self.mask.intersects(m)
+    }
+
+    /// Delivers `id` at `depth` when the visitor reads it.
+    #[inline]
+    pub fn emit(&mut self, id: KeyId, depth: u8, value: Value<'_>) {
+        if self.mask.has(id) {
+            self.v.key_id(id, depth, value);
+        }
+    }
+
+    /// Delivers an `ipfix:<name>` key when the visitor reads [`KeyId::IPFIX`].
+    #[inline]
+    pub fn emit_ipfix(&mut self, name: &'static str, depth: u8, value: Value<'_>) {
+        if self.mask.has(KeyId::IPFIX) {
+            self.v.key(name, depth, value);
+        }
+    }
+}
+
+impl<V: KeyVisitor + ?Sized> KeyVisitor for Masked<'_, V> {
+    fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>) {
+        match KeyId::lookup(name) {
+            Some(id) if !self.mask.has(id) => {}
+            _ => self.v.key(name, depth, value),
+        }
+    }
+
+    #[inline]
+    fn mask(&self) -> KeyMask {
+        self.mask
+    }
+
+    #[inline]
+    fn key_id(&mut self, id: KeyId, depth: u8, value: Value<'_>) {
+        self.emit(id, depth, value);
+    }
 }
 
 #[cfg(test)]

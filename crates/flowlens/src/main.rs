@@ -227,6 +227,10 @@ struct TopArgs {
     /// Do not print the summary line and progress on standard error.
     #[arg(short, long)]
     quiet: bool,
+    /// Have the decoders produce every flow key, not only those the definitions read (the
+    /// answers are the same; the key-mask differential test compares the two).
+    #[arg(long, hide = true)]
+    full_visit: bool,
     /// Captures (pcap, pcapng) or datagram payload files.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,

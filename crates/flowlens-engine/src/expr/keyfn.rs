@@ -99,6 +99,48 @@ pub(crate) enum Node {
 }
 
 impl Node {
+    /// Appends the node's value for this sample to `out`; false (and `out` as it was) for
+    /// null. The functions that compute text (`mask:`, `bits:`, `concat:`, `oui:`) write it
+    /// in place, so a flow key costs no allocation; the others borrow it from the sample.
+    pub(crate) fn write(&self, keys: &KeyBuf, env: &Env, out: &mut String) -> bool {
+        use core::fmt::Write as _;
+        let start = out.len();
+        let ok = match self {
+            Node::Mask { arg, bits } => arg
+                .ip(keys, env)
+                .is_some_and(|ip| write!(out, "{}", mask_addr(ip, *bits)).is_ok()),
+            Node::Bits { arg, mask } => match arg.num(keys, env) {
+                Some(v) if v >= 0.0 && v <= u64::MAX as f64 && v.fract() == 0.0 => {
+                    write!(out, "{}", (v as u64) & mask).is_ok()
+                }
+                _ => false,
+            },
+            Node::Concat { sep, args } => args.iter().enumerate().all(|(i, a)| {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                a.write(keys, env, out)
+            }),
+            Node::Oui { arg, name: false } => {
+                match arg.value(keys, env).and_then(|v| parse_mac(&v)) {
+                    Some([a, b, c, ..]) => write!(out, "{a:02x}{b:02x}{c:02x}").is_ok(),
+                    None => false,
+                }
+            }
+            _ => match self.value(keys, env) {
+                Some(v) => {
+                    out.push_str(&v);
+                    true
+                }
+                None => false,
+            },
+        };
+        if !ok {
+            out.truncate(start);
+        }
+        ok
+    }
+
     /// The node's value for this sample; `None` = null.
     pub(crate) fn value<'a>(&'a self, keys: &'a KeyBuf, env: &'a Env) -> Option<Cow<'a, str>> {
         match self {

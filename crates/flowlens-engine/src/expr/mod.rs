@@ -155,13 +155,7 @@ impl KeyExpr {
     /// Appends the expression's value for this sample to `out`; returns false (and leaves `out`
     /// as it was) when the value is null/missing.
     pub fn eval(&self, keys: &KeyBuf, env: &Env, out: &mut String) -> bool {
-        match self.node.value(keys, env) {
-            Some(v) => {
-                out.push_str(&v);
-                true
-            }
-            None => false,
-        }
+        self.node.write(keys, env, out)
     }
 
     /// The expression's text as given (for display).

@@ -64,7 +64,8 @@ use core::net::IpAddr;
 
 use super::dns::qtype_name;
 use super::{ipv6, Header, LayerView, Walk};
-use crate::value::{KeyVisitor, Value};
+use crate::key_id::{KeyId, KeyMask};
+use crate::value::{KeyVisitor, Masked, Value};
 
 /// The 9 TCP flag bits as a bit string NS CWR ECE URG ACK PSH RST SYN FIN.
 #[derive(Clone, Copy, Debug)]
@@ -200,10 +201,10 @@ pub const fn dscp_name_of(dscp: u8) -> Option<&'static str> {
     })
 }
 
-fn dscp_name(v: &mut impl KeyVisitor, key: &'static str, d: u8, dscp: u8) {
+fn dscp_name(v: &mut Masked<'_, impl KeyVisitor + ?Sized>, key: KeyId, d: u8, dscp: u8) {
     match dscp_name_of(dscp) {
-        Some(n) => v.key(key, d, Value::Name(n)),
-        None => v.key(key, d, u(dscp)),
+        Some(n) => v.emit(key, d, Value::Name(n)),
+        None => v.emit(key, d, u(dscp)),
     }
 }
 
@@ -222,17 +223,22 @@ fn tunnel_overhead(layers: &[LayerView<'_>]) -> Option<usize> {
     inner.offset.checked_sub(outer.offset)
 }
 
-pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
-    v.key("stack", 0, Value::Display(&w.stack()));
+/// Visits the keys of `w` that `v`'s mask holds ([`KeyVisitor::mask`]).
+pub(super) fn visit(w: &Walk<'_>, v: &mut (impl KeyVisitor + ?Sized)) {
+    let v = &mut Masked::new(v);
+    if !v.wants_any(KeyMask::PACKET) {
+        return;
+    }
+    v.emit(KeyId::STACK, 0, Value::Display(&w.stack()));
     let layers = w.layers();
     if let Some(n) = tunnel_overhead(layers) {
-        v.key("tunneloverhead_bytes", 0, u(n as u64));
+        v.emit(KeyId::TUNNELOVERHEAD_BYTES, 0, u(n as u64));
     }
     if let Some(ip) = layers
         .iter()
         .find(|l| matches!(l.header, Header::Ipv4(_) | Header::Ipv6(_)))
     {
-        v.key("ip_offset", 0, u(ip.offset as u64));
+        v.emit(KeyId::IP_OFFSET, 0, u(ip.offset as u64));
     }
     let mut prev: Option<&LayerView<'_>> = None;
     for (i, l) in layers.iter().enumerate() {
@@ -247,64 +253,64 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
         match l.header {
             Header::Ethernet(h) => {
                 let dst = h.dst_addr();
-                v.key("macdestination", d, Value::Mac(dst));
-                v.key("macsource", d, Value::Mac(h.src_addr()));
+                v.emit(KeyId::MACDESTINATION, d, Value::Mac(dst));
+                v.emit(KeyId::MACSOURCE, d, Value::Mac(h.src_addr()));
                 let group = dst[0] & 1 == 1;
                 let broadcast = dst == [0xff; 6];
-                v.key("isunicast", d, Value::Bool(!group));
-                v.key("ismulticast", d, Value::Bool(group && !broadcast));
-                v.key("isbroadcast", d, Value::Bool(broadcast));
+                v.emit(KeyId::ISUNICAST, d, Value::Bool(!group));
+                v.emit(KeyId::ISMULTICAST, d, Value::Bool(group && !broadcast));
+                v.emit(KeyId::ISBROADCAST, d, Value::Bool(broadcast));
                 let mut et = h.ethertype();
                 for n in rest {
                     let Header::Vlan(t) = n.header else { break };
                     et = t.ethertype();
                 }
                 if et > super::ethernet::MAX_8023_LENGTH {
-                    v.key("ethernetprotocol", d, u(et));
+                    v.emit(KeyId::ETHERNETPROTOCOL, d, u(et));
                 }
             }
             Header::Vlan(t) if !continues(prev, |h| matches!(h, Header::Vlan(_))) => {
-                v.key("vlan", d, u(t.vid()));
-                v.key("priority", d, u(t.pcp()));
+                v.emit(KeyId::VLAN, d, u(t.vid()));
+                v.emit(KeyId::PRIORITY, d, u(t.pcp()));
                 if matches!(rest.first().map(|n| n.header), Some(Header::Vlan(_))) {
-                    v.key(
-                        "vlanstack",
+                    v.emit(
+                        KeyId::VLANSTACK,
                         d,
                         Value::Display(&VlanStack(layers.get(i..).unwrap_or(&[]))),
                     );
                 }
             }
             Header::Mpls(_) if !continues(prev, |h| matches!(h, Header::Mpls(_))) => {
-                v.key(
-                    "mplslabels",
+                v.emit(
+                    KeyId::MPLSLABELS,
                     d,
                     Value::Display(&MplsLabels(layers.get(i..).unwrap_or(&[]))),
                 );
             }
             Header::Arp(a) => {
-                v.key("arpoperation", d, u(a.oper()));
+                v.emit(KeyId::ARPOPERATION, d, u(a.oper()));
                 if let (Some(s), Some(t)) = (a.spa(), a.tpa()) {
-                    v.key("arpipsender", d, Value::Ip(s));
-                    v.key("arpiptarget", d, Value::Ip(t));
+                    v.emit(KeyId::ARPIPSENDER, d, Value::Ip(s));
+                    v.emit(KeyId::ARPIPTARGET, d, Value::Ip(t));
                 }
             }
             Header::Ipv4(h) => {
-                v.key("ipsource", d, Value::Ip(h.src_addr().into()));
-                v.key("ipdestination", d, Value::Ip(h.dst_addr().into()));
-                v.key("ipprotocol", d, u(h.protocol()));
-                v.key("iptos", d, u(h.tos()));
-                v.key("ipdscp", d, u(h.dscp()));
-                dscp_name(v, "ipdscpname", d, h.dscp());
-                v.key("ipecn", d, u(h.ecn()));
-                v.key("ipttl", d, u(h.ttl()));
-                v.key("ipflags", d, Value::Display(&IpFlagBits(h.flags())));
-                v.key("ipdontfragment", d, Value::Bool(h.dont_fragment()));
-                v.key("ipfragoffset", d, u(h.fragment_offset()));
-                v.key("ipbytes", d, u(h.total_len()));
+                v.emit(KeyId::IPSOURCE, d, Value::Ip(h.src_addr().into()));
+                v.emit(KeyId::IPDESTINATION, d, Value::Ip(h.dst_addr().into()));
+                v.emit(KeyId::IPPROTOCOL, d, u(h.protocol()));
+                v.emit(KeyId::IPTOS, d, u(h.tos()));
+                v.emit(KeyId::IPDSCP, d, u(h.dscp()));
+                dscp_name(v, KeyId::IPDSCPNAME, d, h.dscp());
+                v.emit(KeyId::IPECN, d, u(h.ecn()));
+                v.emit(KeyId::IPTTL, d, u(h.ttl()));
+                v.emit(KeyId::IPFLAGS, d, Value::Display(&IpFlagBits(h.flags())));
+                v.emit(KeyId::IPDONTFRAGMENT, d, Value::Bool(h.dont_fragment()));
+                v.emit(KeyId::IPFRAGOFFSET, d, u(h.fragment_offset()));
+                v.emit(KeyId::IPBYTES, d, u(h.total_len()));
             }
             Header::Ipv6(h) => {
-                v.key("ip6source", d, Value::Ip(h.src_addr().into()));
-                v.key("ip6destination", d, Value::Ip(h.dst_addr().into()));
+                v.emit(KeyId::IP6SOURCE, d, Value::Ip(h.src_addr().into()));
+                v.emit(KeyId::IP6DESTINATION, d, Value::Ip(h.dst_addr().into()));
                 let mut nh = h.next_header();
                 let mut frag = None;
                 for n in rest {
@@ -314,89 +320,89 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut impl KeyVisitor) {
                         frag = Some(x.fragment_offset());
                     }
                 }
-                v.key("ip6nexthdr", d, u(nh));
-                v.key("ip6tos", d, u(h.traffic_class()));
-                v.key("ip6dscp", d, u(h.dscp()));
-                dscp_name(v, "ip6dscpname", d, h.dscp());
-                v.key("ip6ecn", d, u(h.ecn()));
-                v.key("ip6flowlabel", d, u(h.flow_label()));
-                v.key("ip6hoplimit", d, u(h.hop_limit()));
+                v.emit(KeyId::IP6NEXTHDR, d, u(nh));
+                v.emit(KeyId::IP6TOS, d, u(h.traffic_class()));
+                v.emit(KeyId::IP6DSCP, d, u(h.dscp()));
+                dscp_name(v, KeyId::IP6DSCPNAME, d, h.dscp());
+                v.emit(KeyId::IP6ECN, d, u(h.ecn()));
+                v.emit(KeyId::IP6FLOWLABEL, d, u(h.flow_label()));
+                v.emit(KeyId::IP6HOPLIMIT, d, u(h.hop_limit()));
                 if let Some(off) = frag {
-                    v.key("ip6fragm", d, Value::Name("yes"));
-                    v.key("ip6fragoffset", d, u(off));
+                    v.emit(KeyId::IP6FRAGM, d, Value::Name("yes"));
+                    v.emit(KeyId::IP6FRAGOFFSET, d, u(off));
                 }
-                v.key("ip6bytes", d, u(h.payload_len()));
+                v.emit(KeyId::IP6BYTES, d, u(h.payload_len()));
             }
             Header::Tcp(h) => {
-                v.key("tcpsourceport", d, u(h.src_port()));
-                v.key("tcpdestinationport", d, u(h.dst_port()));
+                v.emit(KeyId::TCPSOURCEPORT, d, u(h.src_port()));
+                v.emit(KeyId::TCPDESTINATIONPORT, d, u(h.dst_port()));
                 if h.header_len() >= super::tcp::MIN_HEADER_LEN {
-                    v.key("tcpflags", d, Value::Display(&TcpFlagBits(h.flags())));
-                    v.key("tcpwindow", d, u(h.window()));
+                    v.emit(KeyId::TCPFLAGS, d, Value::Display(&TcpFlagBits(h.flags())));
+                    v.emit(KeyId::TCPWINDOW, d, u(h.window()));
                 }
                 if let Some(m) = h.mss() {
-                    v.key("tcpmss", d, u(m));
+                    v.emit(KeyId::TCPMSS, d, u(m));
                 }
             }
             Header::Udp(h) => {
-                v.key("udpsourceport", d, u(h.src_port()));
-                v.key("udpdestinationport", d, u(h.dst_port()));
+                v.emit(KeyId::UDPSOURCEPORT, d, u(h.src_port()));
+                v.emit(KeyId::UDPDESTINATIONPORT, d, u(h.dst_port()));
             }
             Header::Icmp(h) => icmp_keys(&h, d, quoted_of(rest), v),
             Header::Dns(m) => {
-                v.key("dnsid", d, u(m.id()));
-                v.key("dnsqr", d, Value::Bool(m.qr()));
-                v.key("dnsopcode", d, u(m.opcode()));
-                v.key("dnsaa", d, Value::Bool(m.aa()));
-                v.key("dnstc", d, Value::Bool(m.tc()));
-                v.key("dnsrd", d, Value::Bool(m.rd()));
-                v.key("dnsra", d, Value::Bool(m.ra()));
-                v.key("dnsz", d, Value::Bool(m.z()));
-                v.key("dnsrcode", d, u(m.rcode()));
-                v.key("dnsqdcount", d, u(m.qdcount()));
-                v.key("dnsancount", d, u(m.ancount()));
-                v.key("dnsnscount", d, u(m.nscount()));
-                v.key("dnsarcount", d, u(m.arcount()));
+                v.emit(KeyId::DNSID, d, u(m.id()));
+                v.emit(KeyId::DNSQR, d, Value::Bool(m.qr()));
+                v.emit(KeyId::DNSOPCODE, d, u(m.opcode()));
+                v.emit(KeyId::DNSAA, d, Value::Bool(m.aa()));
+                v.emit(KeyId::DNSTC, d, Value::Bool(m.tc()));
+                v.emit(KeyId::DNSRD, d, Value::Bool(m.rd()));
+                v.emit(KeyId::DNSRA, d, Value::Bool(m.ra()));
+                v.emit(KeyId::DNSZ, d, Value::Bool(m.z()));
+                v.emit(KeyId::DNSRCODE, d, u(m.rcode()));
+                v.emit(KeyId::DNSQDCOUNT, d, u(m.qdcount()));
+                v.emit(KeyId::DNSANCOUNT, d, u(m.ancount()));
+                v.emit(KeyId::DNSNSCOUNT, d, u(m.nscount()));
+                v.emit(KeyId::DNSARCOUNT, d, u(m.arcount()));
                 if let (Some(n), Some(t), Some(c)) = (m.qname(), m.qtype(), m.qclass()) {
-                    v.key("dnsqname", d, Value::Display(&Fqdn(n)));
-                    v.key("dnsqtype", d, u(t));
+                    v.emit(KeyId::DNSQNAME, d, Value::Display(&Fqdn(n)));
+                    v.emit(KeyId::DNSQTYPE, d, u(t));
                     match qtype_name(t) {
-                        Some(name) => v.key("dnsqtypename", d, Value::Name(name)),
-                        None => v.key("dnsqtypename", d, u(t)),
+                        Some(name) => v.emit(KeyId::DNSQTYPENAME, d, Value::Name(name)),
+                        None => v.emit(KeyId::DNSQTYPENAME, d, u(t)),
                     }
-                    v.key("dnsqclass", d, u(c));
+                    v.emit(KeyId::DNSQCLASS, d, u(c));
                 }
             }
             Header::Gre(g) => {
-                v.key("greversion", d, u(g.version()));
-                v.key("greprotocol", d, u(g.protocol_type()));
+                v.emit(KeyId::GREVERSION, d, u(g.version()));
+                v.emit(KeyId::GREPROTOCOL, d, u(g.protocol_type()));
                 if let Some(k) = g.key() {
-                    v.key("grekey", d, u(k));
+                    v.emit(KeyId::GREKEY, d, u(k));
                 }
                 if let Some(s) = g.sequence() {
-                    v.key("greseq", d, u(s));
+                    v.emit(KeyId::GRESEQ, d, u(s));
                 }
                 if let (Some(vsid), Some(fid)) = (g.vsid(), g.flow_id()) {
-                    v.key("grevsid", d, u(vsid));
-                    v.key("nvgreflowid", d, u(fid));
+                    v.emit(KeyId::GREVSID, d, u(vsid));
+                    v.emit(KeyId::NVGREFLOWID, d, u(fid));
                 }
             }
             Header::Erspan(e) => {
-                v.key("erspanversion", d, u(e.erspan_type()));
+                v.emit(KeyId::ERSPANVERSION, d, u(e.erspan_type()));
                 if let Some(s) = e.session_id() {
-                    v.key("erspansessionid", d, u(s));
+                    v.emit(KeyId::ERSPANSESSIONID, d, u(s));
                 }
                 if let Some(vl) = e.vlan() {
-                    v.key("erspanvlan", d, u(vl));
+                    v.emit(KeyId::ERSPANVLAN, d, u(vl));
                 }
             }
-            Header::Vxlan(x) => v.key("vxlanvni", d, u(x.vni())),
+            Header::Vxlan(x) => v.emit(KeyId::VXLANVNI, d, u(x.vni())),
             Header::Geneve(g) => {
-                v.key("genevevni", d, u(g.vni()));
-                v.key("geneveprotocol", d, u(g.protocol_type()));
+                v.emit(KeyId::GENEVEVNI, d, u(g.vni()));
+                v.emit(KeyId::GENEVEPROTOCOL, d, u(g.protocol_type()));
             }
-            Header::Gtp(g) => v.key("gtpteid", d, u(g.teid())),
-            Header::Stt(s) => v.key("sttcontextid", d, u(s.context_id())),
+            Header::Gtp(g) => v.emit(KeyId::GTPTEID, d, u(g.teid())),
+            Header::Stt(s) => v.emit(KeyId::STTCONTEXTID, d, u(s.context_id())),
             _ => {}
         }
         prev = Some(l);
@@ -409,21 +415,26 @@ fn quoted_of<'w, 'a>(rest: &'w [LayerView<'a>]) -> &'w [LayerView<'a>] {
     rest.get(..n).unwrap_or(&[])
 }
 
-fn icmp_keys(h: &super::IcmpHeader<'_>, d: u8, quoted: &[LayerView<'_>], v: &mut impl KeyVisitor) {
+fn icmp_keys(
+    h: &super::IcmpHeader<'_>,
+    d: u8,
+    quoted: &[LayerView<'_>],
+    v: &mut Masked<'_, impl KeyVisitor + ?Sized>,
+) {
     let (t, c) = (h.icmp_type(), h.code());
     if h.is_v6() {
-        v.key("icmp6type", d, u(t));
-        v.key("icmp6code", d, u(c));
+        v.emit(KeyId::ICMP6TYPE, d, u(t));
+        v.emit(KeyId::ICMP6CODE, d, u(c));
     } else {
-        v.key("icmptype", d, u(t));
-        v.key("icmpcode", d, u(c));
+        v.emit(KeyId::ICMPTYPE, d, u(t));
+        v.emit(KeyId::ICMPCODE, d, u(c));
     }
     if let (Some(id), Some(seq)) = (h.identifier(), h.sequence()) {
-        v.key("icmpid", d, u(id));
-        v.key("icmpseqno", d, u(seq));
+        v.emit(KeyId::ICMPID, d, u(id));
+        v.emit(KeyId::ICMPSEQNO, d, u(seq));
     }
     if let Some(mtu) = h.mtu() {
-        v.key("icmpnexthopmtu", d, u(mtu));
+        v.emit(KeyId::ICMPNEXTHOPMTU, d, u(mtu));
     }
     let mut dst: Option<IpAddr> = None;
     let mut proto = None;
@@ -452,12 +463,12 @@ fn icmp_keys(h: &super::IcmpHeader<'_>, d: u8, quoted: &[LayerView<'_>], v: &mut
         _ => return,
     };
     match (kind, dst, proto, port) {
-        ("net", Some(a), _, _) => v.key("icmpunreachablenet", d, Value::Ip(a)),
-        ("host", Some(a), _, _) => v.key("icmpunreachablehost", d, Value::Ip(a)),
-        ("protocol", _, Some(p), _) => v.key("icmpunreachableprotocol", d, u(p)),
+        ("net", Some(a), _, _) => v.emit(KeyId::ICMPUNREACHABLENET, d, Value::Ip(a)),
+        ("host", Some(a), _, _) => v.emit(KeyId::ICMPUNREACHABLEHOST, d, Value::Ip(a)),
+        ("protocol", _, Some(p), _) => v.emit(KeyId::ICMPUNREACHABLEPROTOCOL, d, u(p)),
         ("port", _, Some(p), Some(port)) => {
-            v.key(
-                "icmpunreachableport",
+            v.emit(
+                KeyId::ICMPUNREACHABLEPORT,
                 d,
                 Value::Display(&ProtoPort(p, port)),
             );

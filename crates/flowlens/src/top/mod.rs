@@ -31,6 +31,7 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
         limits.max_keys_per_table = usize::MAX;
     }
     let mut engine = Engine::new(limits);
+    engine.set_full_visit(args.full_visit);
     lookups(&mut engine, args)?;
     let defs = define(&mut engine, args)?;
     let agg = AggMode::parse(&args.agg_mode).map_err(|e| anyhow::anyhow!("{e}"))?;

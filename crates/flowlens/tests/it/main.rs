@@ -24,6 +24,7 @@ mod bgp_peers;
 mod flow_engine_doc;
 mod flow_keys_doc;
 mod golden;
+mod key_mask;
 mod listen;
 mod netflow_cli;
 mod ovs_testbed;
