@@ -202,6 +202,11 @@ fn tshark_field_bytes(file: &Path) -> BTreeMap<Pair, u64> {
 
 #[test]
 fn raw_capture_totals_equal_tshark_conversations() {
+    if common::shared_data_or_skip("top_totals::raw_capture_totals_equal_tshark_conversations")
+        .is_none()
+    {
+        return;
+    }
     let data = data_dir();
     let mut checked = 0;
     let mut pairs = 0;
@@ -321,6 +326,11 @@ fn tshark_sflow_sums(file: &Path) -> (u64, Option<u64>) {
 
 #[test]
 fn sflow_estimates_equal_sample_times_rate_sums() {
+    if common::shared_data_or_skip("top_totals::sflow_estimates_equal_sample_times_rate_sums")
+        .is_none()
+    {
+        return;
+    }
     let data = data_dir();
     let (mut checked, mut with_bytes) = (0, 0);
     let mut files = files_in(&data.join("sflow"), |n| n.ends_with(".pcap"));
