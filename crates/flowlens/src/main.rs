@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod capture;
 mod decode;
+mod generate;
 mod run;
 mod top;
 
@@ -54,6 +55,10 @@ enum Command {
     /// and map definitions made over REST are kept in the state directory and restored at the
     /// next start. Stops cleanly on SIGINT or SIGTERM.
     Run(RunArgs),
+    /// Write the man page or shell completions generated from this command line (for
+    /// packaging: `scripts/package` calls it).
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 /// Arguments of `flowlens run`. Each setting comes from its flag, else from `--config`, else
@@ -295,6 +300,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(&args),
         Command::Top(args) => top::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Generate(args) => generate::run(&args, <Cli as clap::CommandFactory>::command()),
     };
     match result {
         Ok(code) => code,

@@ -21,7 +21,7 @@ use prometheus_client::registry::Registry;
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Label set of one series.
-type Labels = Vec<(String, String)>;
+pub(crate) type Labels = Vec<(String, String)>;
 /// One metric family.
 type Gauges = Family<Labels, Gauge<f64, AtomicU64>>;
 
@@ -39,13 +39,25 @@ fn encode(registry: &Registry) -> String {
     out
 }
 
-/// `/prometheus/analyzer/txt`: `(name, help, value)` as `sflow_analyzer_<name>` gauges.
-pub(crate) fn analyzer(items: &[(&str, &str, f64)]) -> String {
+/// One labelled gauge family of `/prometheus/analyzer/txt`: name (after the prefix), help,
+/// and the value of each label set.
+pub(crate) type LabelledFamily<'a> = (&'a str, &'a str, Vec<(Labels, f64)>);
+
+/// `/prometheus/analyzer/txt`: `(name, help, value)` as `sflow_analyzer_<name>` gauges, then
+/// the labelled families (per agent, per script) under the same prefix.
+pub(crate) fn analyzer(items: &[(&str, &str, f64)], labelled: Vec<LabelledFamily<'_>>) -> String {
     let mut registry = Registry::with_prefix("sflow_analyzer");
     for (name, help, value) in items {
         let g = Gauge::<f64, AtomicU64>::default();
         g.set(*value);
         registry.register(sanitize(name), *help, g);
+    }
+    for (name, help, series) in labelled {
+        let family = Gauges::default();
+        for (labels, value) in series {
+            family.get_or_create(&labels).set(value);
+        }
+        registry.register(sanitize(name), help, family);
     }
     encode(&registry)
 }
@@ -122,7 +134,18 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("ifname"), "{text}");
-        let a = analyzer(&[("agents", "agents", 7.0)]);
+        let a = analyzer(
+            &[("agents", "agents", 7.0)],
+            vec![(
+                "agent_datagrams_lost",
+                "lost",
+                vec![(vec![("agent".into(), "10.0.0.1".into())], 3.0)],
+            )],
+        );
         assert!(a.contains("sflow_analyzer_agents 7.0"), "{a}");
+        assert!(
+            a.contains(r#"sflow_analyzer_agent_datagrams_lost{agent="10.0.0.1"} 3.0"#),
+            "{a}"
+        );
     }
 }

@@ -7,6 +7,13 @@ use common::{data_dir, flowlens};
 
 #[test]
 fn tcpdump_segv_capture_is_rejected_with_layer_and_offset() {
+    if common::shared_data_or_skip(
+        "bad_input::tcpdump_segv_capture_is_rejected_with_layer_and_offset",
+    )
+    .is_none()
+    {
+        return;
+    }
     let file = data_dir().join("sflow/tcpdump__sflow_print-segv.pcap");
     let out = flowlens(&["decode", file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -68,7 +75,7 @@ fn garbage_payload_is_an_error_not_a_panic() {
 fn truncated_capture_names_the_packet_and_missing_file_fails() {
     let dir = std::env::temp_dir().join(format!("flowlens-trunc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let src = std::fs::read(data_dir().join("packets/tunnels/zeek__vxlan.pcap")).unwrap();
+    let src = std::fs::read(common::data_file("packets/tunnels/zeek__vxlan.pcap")).unwrap();
     let file = dir.join("cut.pcap");
     // Cut the file in the middle of the third packet record.
     // Records: 16-byte header + 92, 92, 148, ... bytes of frame.
@@ -97,6 +104,9 @@ fn truncated_capture_names_the_packet_and_missing_file_fails() {
 /// pcapng input decodes exactly like the same packets in classic pcap (editcap converts).
 #[test]
 fn pcapng_decodes_like_pcap() {
+    if common::shared_data_or_skip("bad_input::pcapng_decodes_like_pcap").is_none() {
+        return;
+    }
     let src = data_dir().join("sflow/akvorado__sflow-data-1140.pcap");
     let tun = data_dir().join("packets/tunnels/zeek__vxlan.pcap");
     let dir = std::env::temp_dir().join(format!("flowlens-pcapng-{}", std::process::id()));

@@ -7,12 +7,12 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::UdpSocket;
 use std::process::{Command, Stdio};
 
-use common::{data_dir, decode_json};
+use common::decode_json;
 
 #[test]
 fn live_datagrams_decode_like_the_capture() {
     // The OVS sFlow capture: take its first 20 datagrams as the reference.
-    let pcap = data_dir().join("exporters/sflow-ovs-br0.pcap");
+    let pcap = common::data_file("exporters/sflow-ovs-br0.pcap");
     let (_, reference) = decode_json(&pcap);
     let reference = &reference[..20];
     let bytes = std::fs::read(&pcap).unwrap();

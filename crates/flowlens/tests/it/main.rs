@@ -3,7 +3,9 @@
 //! `bad_input`), the flow engine through `flowlens top` (`top_*`), `flowlens run`
 //! (`run_*`, with the shared server helpers in `run_support/`), scripts (`script_*`), the
 //! documentation (`architecture`, `readme`, `flow_*_doc`), and the live Open vSwitch testbed
-//! (`ovs_testbed`, `run_ovs_testbed`). Shared helpers live in `common/`.
+//! (`ovs_testbed`, `run_ovs_testbed`), operations (`package`: the Debian package installed with
+//! dpkg; `dashboard`: the Grafana dashboard against the exported metrics). Shared helpers live
+//! in `common/`.
 //!
 //! Tests may unwrap, index and panic: a panic there is a failed test, not a crash on network
 //! input (the crate-wide lints forbid them elsewhere).
@@ -21,6 +23,7 @@ mod run_support;
 mod architecture;
 mod bad_input;
 mod bgp_peers;
+mod dashboard;
 mod flow_engine_doc;
 mod flow_keys_doc;
 mod golden;
@@ -28,6 +31,7 @@ mod key_mask;
 mod listen;
 mod netflow_cli;
 mod ovs_testbed;
+mod package;
 mod readme;
 mod run_api;
 mod run_clickhouse;

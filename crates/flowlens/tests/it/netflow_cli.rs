@@ -20,6 +20,13 @@ fn records(docs: &[serde_json::Value]) -> Vec<&serde_json::Value> {
 
 #[test]
 fn templates_persist_across_runs_and_sampling_overrides_apply() {
+    if common::shared_data_or_skip(
+        "netflow_cli::templates_persist_across_runs_and_sampling_overrides_apply",
+    )
+    .is_none()
+    {
+        return;
+    }
     let data = data_dir().join("netflow-ipfix");
     let tpl = data.join("akvorado__nfv9-template.pcap");
     let dat = data.join("akvorado__nfv9-data.pcap");

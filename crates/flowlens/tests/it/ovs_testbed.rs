@@ -200,6 +200,14 @@ impl Seen {
 
 #[test]
 fn open_vswitch_exports_decode_to_exact_packet_counts() {
+    if common::shared_file_or_skip(
+        "ovs_testbed::open_vswitch_exports_decode_to_exact_packet_counts",
+        "tools/nftestbed.sh",
+    )
+    .is_none()
+    {
+        return;
+    }
     assert!(
         Command::new("ovs-vsctl")
             .arg("--version")

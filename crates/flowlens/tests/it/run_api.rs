@@ -1,6 +1,7 @@
 //! The REST API of `flowlens run`: the articles' curl bodies are accepted as written, writes
 //! answer 204, bad input 400 with a message, unknown names 404, long-polls wait and wake.
 
+use crate::common;
 use crate::run_support;
 
 use std::time::{Duration, Instant};
@@ -10,6 +11,14 @@ use serde_json::json;
 
 #[test]
 fn seed_curl_body_is_accepted_as_written() {
+    if common::shared_file_or_skip(
+        "run_api::seed_curl_body_is_accepted_as_written",
+        "sflow-rt-scripts",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = temp_dir("api-seed");
     let s = Server::start(&dir);
     // sflow-rt-scripts/README.md:

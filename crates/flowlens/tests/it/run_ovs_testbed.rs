@@ -39,6 +39,14 @@ fn netns(ns: &str) -> Command {
 
 #[test]
 fn open_vswitch_exports_to_flowlens_run() {
+    if common::shared_file_or_skip(
+        "run_ovs_testbed::open_vswitch_exports_to_flowlens_run",
+        "tools/nftestbed.sh",
+    )
+    .is_none()
+    {
+        return;
+    }
     for tool in ["ovs-vsctl", "iperf3"] {
         assert!(
             Command::new(tool)

@@ -2,6 +2,7 @@
 //! commands, apps are served, and a runaway script is stopped while the server keeps serving
 //! REST and ingesting.
 
+use crate::common;
 use crate::run_support;
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,14 @@ fn script_status(server: &Server, id: &str) -> Json {
 /// takes its place here).
 #[test]
 fn ddos_js_answers_the_article_curl_commands() {
+    if common::shared_file_or_skip(
+        "script_api::ddos_js_answers_the_article_curl_commands",
+        "sflow-rt-scripts",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = temp_dir("script-ddos");
     let work = dir.join("work");
     let tool_dir = dir.join("pyretic/pyretic/pyresonance");
@@ -118,6 +127,14 @@ fn ddos_js_answers_the_article_curl_commands() {
 /// pushes the `normal` rule with `http()`; a block pushes a drop rule for the address.
 #[test]
 fn normal_js_pushes_openflow_rules_with_http() {
+    if common::shared_file_or_skip(
+        "script_api::normal_js_pushes_openflow_rules_with_http",
+        "sflow-rt-scripts",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = temp_dir("script-normal");
     // Stands in for Floodlight's Static Flow Pusher.
     let rec = Recorder::start(r#"{"status":"Entry pushed"}"#, Vec::new());

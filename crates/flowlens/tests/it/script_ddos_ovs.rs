@@ -239,6 +239,22 @@ fn script_status(s: &Server) -> Json {
 
 #[test]
 fn ddos_ovs_script_blocks_a_flood_on_open_vswitch() {
+    if common::shared_file_or_skip(
+        "script_ddos_ovs::ddos_ovs_script_blocks_a_flood_on_open_vswitch",
+        "sflow-rt-scripts",
+    )
+    .is_none()
+    {
+        return;
+    }
+    if common::shared_file_or_skip(
+        "script_ddos_ovs::ddos_ovs_script_blocks_a_flood_on_open_vswitch",
+        "tools/nftestbed.sh",
+    )
+    .is_none()
+    {
+        return;
+    }
     for tool in ["ovs-vsctl", "ovs-ofctl"] {
         assert!(
             Command::new(tool)

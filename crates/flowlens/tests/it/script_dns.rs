@@ -6,6 +6,7 @@
 //! them through the same exporter and requires the script's ANY flows (`dnsqany` by name,
 //! `dnsqanytot`) to hold exactly the names tshark reads.
 
+use crate::common;
 use crate::run_support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,6 +72,22 @@ fn tshark_query_types(pcap: &Path) -> (Vec<u64>, BTreeMap<u64, String>) {
 
 #[test]
 fn dns_queries_js_tracks_query_types_of_real_captures() {
+    if common::shared_file_or_skip(
+        "script_dns::dns_queries_js_tracks_query_types_of_real_captures",
+        "sflow-rt-scripts",
+    )
+    .is_none()
+    {
+        return;
+    }
+    if common::shared_file_or_skip(
+        "script_dns::dns_queries_js_tracks_query_types_of_real_captures",
+        "data/packets/dns",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = temp_dir("script-dns");
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/sflow-rt-scripts/dns_queries.js");

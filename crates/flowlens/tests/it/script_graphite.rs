@@ -20,6 +20,7 @@
 //! skipping the unknown record's body, misreads what follows, so the `host_cpu` floats are
 //! checked in the raw UDP payload tshark extracts, walked here per the sFlow spec.
 
+use crate::common;
 use crate::run_support;
 
 use std::fs::File;
@@ -296,6 +297,14 @@ fn whisper_points(wsp: &Path, from: u64) -> Vec<(u64, f64)> {
 
 #[test]
 fn graphite_js_exports_sum_load_one_to_carbon() {
+    if common::shared_file_or_skip(
+        "script_graphite::graphite_js_exports_sum_load_one_to_carbon",
+        "sflow-rt-scripts",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = temp_dir("graphite");
     let t0 = unix_now();
     let carbon = Carbon::start(&dir);

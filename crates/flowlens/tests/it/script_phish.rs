@@ -14,6 +14,7 @@
 //! Prints (and BENCHMARKS.md records) the load time, the script's `memoryBytes` and
 //! the server's VmRSS.
 
+use crate::common;
 use crate::run_support;
 
 use std::collections::BTreeSet;
@@ -191,6 +192,22 @@ fn want(victim: &str, kind: &str, id: u64) -> Vec<(String, String)> {
 
 #[test]
 fn phish_js_matches_a_real_dns_capture_against_a_300k_cidr_feed() {
+    if common::shared_file_or_skip(
+        "script_phish::phish_js_matches_a_real_dns_capture_against_a_300k_cidr_feed",
+        "sflow-rt-scripts",
+    )
+    .is_none()
+    {
+        return;
+    }
+    if common::shared_file_or_skip(
+        "script_phish::phish_js_matches_a_real_dns_capture_against_a_300k_cidr_feed",
+        "data/packets/dns",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = temp_dir("script-phish");
     let (body, hosts, cidrs) = feed();
     assert_eq!(hosts.len(), 16_000);

@@ -12,6 +12,7 @@
 //!
 //! Needs root (ip netns), tcpdump, tshark, pmacctd, rsyslogd (see .ci/run).
 
+use crate::common;
 use crate::run_support;
 
 use std::collections::BTreeSet;
@@ -329,6 +330,14 @@ fn run_with_capture(dir: &Path, script: &Path, flow: &str, pcap: &Path, frames: 
 
 #[test]
 fn syslog_js_sends_icmp_port_unreachables_to_rsyslog() {
+    if common::shared_file_or_skip(
+        "script_syslog::syslog_js_sends_icmp_port_unreachables_to_rsyslog",
+        "sflow-rt-scripts",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = temp_dir("script-syslog");
     let pcap = capture_icmp_unreachables(&dir, "sys");
     let (frames, truth) = tshark_truth(&pcap);
@@ -387,6 +396,14 @@ fn syslog_js_sends_icmp_port_unreachables_to_rsyslog() {
 
 #[test]
 fn icmp_unreachable_js_sends_uports_to_rsyslog() {
+    if common::shared_file_or_skip(
+        "script_syslog::icmp_unreachable_js_sends_uports_to_rsyslog",
+        "sflow-rt-scripts",
+    )
+    .is_none()
+    {
+        return;
+    }
     let dir = temp_dir("script-icmp-unreach");
     let pcap = capture_icmp_unreachables(&dir, "icmp");
     let (frames, truth) = tshark_truth(&pcap);

@@ -258,7 +258,7 @@ fn lookup_tables_for_oui_country_and_asn() {
 fn seed_ddos_filter_on_the_open_vswitch_capture() {
     // ddos.js / ddos-ovs.js: the legacy groups and the filter exactly as the scripts set them.
     // Open vSwitch samples on its bridge (data source 2.1000): direction is ingress.
-    let cap = common::data_dir().join("exporters/sflow-ovs-br0.pcap");
+    let cap = common::data_file("exporters/sflow-ovs-br0.pcap");
     let cap = cap.to_str().unwrap();
     let flow = "ddos={keys:'ipsource',value:'frames',filter:'outputifindex!=discard&direction=ingress&sourcegroup=external'}";
     let run = |groups: &str| {

@@ -330,6 +330,9 @@ fn compare_conversations(fam: &Family) -> (usize, usize, usize) {
 
 #[test]
 fn raw_capture_totals_equal_tshark_conversations() {
+    if common::shared_data_or_skip("top_totals::raw_capture_totals_equal_tshark_conversations").is_none() {
+        return;
+    }
     let (checked, pairs, rounded) = compare_conversations(&IPV4);
     assert!(
         checked > 50 && pairs > 100 && rounded > 5,
@@ -339,6 +342,9 @@ fn raw_capture_totals_equal_tshark_conversations() {
 
 #[test]
 fn raw_capture_ipv6_totals_equal_tshark_conversations() {
+    if common::shared_data_or_skip("top_totals::raw_capture_ipv6_totals_equal_tshark_conversations").is_none() {
+        return;
+    }
     let (checked, pairs, rounded) = compare_conversations(&IPV6);
     eprintln!("IPv6: {checked} files, {pairs} conversations, {rounded} rounded by tshark");
     assert!(
@@ -399,6 +405,11 @@ fn tshark_sflow_sums(file: &Path) -> (u64, Option<u64>) {
 
 #[test]
 fn sflow_estimates_equal_sample_times_rate_sums() {
+    if common::shared_data_or_skip("top_totals::sflow_estimates_equal_sample_times_rate_sums")
+        .is_none()
+    {
+        return;
+    }
     let data = data_dir();
     let (mut checked, mut with_bytes) = (0, 0);
     let mut files = files_in(&data.join("sflow"), |n| n.ends_with(".pcap"));

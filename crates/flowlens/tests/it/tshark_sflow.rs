@@ -940,6 +940,13 @@ fn split_record_formats(t: &mut Fields, doc: &Json) {
 
 #[test]
 fn every_sflow_datagram_matches_tshark_field_by_field() {
+    if common::shared_data_or_skip(
+        "tshark_sflow::every_sflow_datagram_matches_tshark_field_by_field",
+    )
+    .is_none()
+    {
+        return;
+    }
     let tmp = std::env::temp_dir().join(format!("flowlens-tshark-sflow-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut used: BTreeSet<(usize, &str)> = BTreeSet::new();

@@ -247,7 +247,98 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
         (name, help, v)
     })
     .collect();
-    Ok(prometheus_ok(prometheus::analyzer(&items)))
+    let agents = answer(&api, Query::Agents { agents: None }).await?;
+    let scripts = api
+        .scripts
+        .get()
+        .map_or(Json::Array(Vec::new()), |s| s.status_json());
+    Ok(prometheus_ok(prometheus::analyzer(
+        &items,
+        labelled_families(&agents, &scripts),
+    )))
+}
+
+/// The per-agent (`/agents/json`) and per-script (`/scripts/json`) gauges of
+/// `/prometheus/analyzer/txt`, labelled `agent` and `script` (the script's file).
+fn labelled_families<'a>(agents: &Json, scripts: &Json) -> Vec<prometheus::LabelledFamily<'a>> {
+    const AGENT: [(&str, &str, &str); 5] = [
+        (
+            "agent_datagrams",
+            "sFlow datagrams received from the agent",
+            "sFlowDatagramsReceived",
+        ),
+        (
+            "agent_datagrams_lost",
+            "sFlow datagrams lost (sequence number gaps)",
+            "sFlowDatagramsLost",
+        ),
+        (
+            "agent_datagrams_out_of_order",
+            "sFlow datagrams out of order",
+            "sFlowDatagramsOutOfOrder",
+        ),
+        (
+            "agent_flow_samples_lost",
+            "flow samples lost (sample sequence gaps)",
+            "sFlowFlowLostSamples",
+        ),
+        (
+            "agent_restarts",
+            "agent restarts (sequence numbers started again)",
+            "sFlowAgentRestarts",
+        ),
+    ];
+    const SCRIPT: [(&str, &str, &str); 4] = [
+        (
+            "script_alive",
+            "1 while the script runs, 0 once it stopped",
+            "alive",
+        ),
+        (
+            "script_handler_errors",
+            "script handler calls that threw",
+            "handlerErrors",
+        ),
+        (
+            "script_cpu_ms",
+            "CPU time the script used, milliseconds",
+            "cpuMs",
+        ),
+        (
+            "script_memory_bytes",
+            "script heap in use, bytes",
+            "memoryBytes",
+        ),
+    ];
+    let number = |v: Option<&Json>| match v {
+        Some(Json::Bool(b)) => Some(f64::from(u8::from(*b))),
+        Some(v) => v.as_f64(),
+        None => None,
+    };
+    let agents: Vec<(&String, &Json)> = agents.as_object().into_iter().flatten().collect();
+    let scripts: Vec<&Json> = scripts.as_array().into_iter().flatten().collect();
+    let mut out = Vec::new();
+    for (name, help, key) in AGENT {
+        let series = agents
+            .iter()
+            .filter_map(|(agent, a)| {
+                let labels = vec![("agent".to_string(), (*agent).clone())];
+                Some((labels, number(a.get(key))?))
+            })
+            .collect();
+        out.push((name, help, series));
+    }
+    for (name, help, key) in SCRIPT {
+        let series = scripts
+            .iter()
+            .filter_map(|s| {
+                let file = s.get("file")?.as_str()?.to_string();
+                Some((vec![("script".to_string(), file)], number(s.get(key))?))
+            })
+            .collect();
+        out.push((name, help, series));
+    }
+    out
 }
 
 pub(super) async fn prometheus_metrics(

@@ -3,16 +3,86 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// `../shared/data` beside the workspace. Panics (failing the test) when it is missing: these
-/// tests exist to run on the real captures, so a missing data set must not look like a pass.
+/// `../shared/data` beside the workspace: the full capture set, with the captures whose
+/// licences keep them out of the repository (AGPL, GPL, LGPL; see `testdata/PROVENANCE.md`).
+/// Panics (failing the test) when it is missing; tests that can live without it use
+/// [`shared_data_or_skip`] instead.
 pub(crate) fn data_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    assert!(
-        dir.join("PROVENANCE.md").is_file(),
-        "the shared captures are missing: expected {}",
-        dir.display()
-    );
+    shared_data().unwrap_or_else(|| {
+        panic!(
+            "the shared captures are missing: expected {}",
+            shared_data_path().display()
+        )
+    })
+}
+
+fn shared_data_path() -> PathBuf {
+    workspace_dir().join("../shared/data")
+}
+
+/// `../shared/data` when it is there.
+pub(crate) fn shared_data() -> Option<PathBuf> {
+    let dir = shared_data_path();
+    dir.join("PROVENANCE.md").is_file().then_some(dir)
+}
+
+/// `../shared/data` for a test that needs the full set; without it (a plain clone of the
+/// repository), prints `SKIPPED <test>: <reason>` and gives `None`, and the test returns
+/// (nextest has no skip status: the line is the record).
+pub(crate) fn shared_data_or_skip(test: &str) -> Option<PathBuf> {
+    let dir = shared_data();
+    if dir.is_none() {
+        println!(
+            "SKIPPED {test}: needs the full capture set in ../shared/data (captures whose \
+             licences keep them out of the repository), which is not beside this checkout"
+        );
+    }
     dir
+}
+
+/// `../shared/<rel>` (the sFlow-RT article scripts in `sflow-rt-scripts/`, the Open vSwitch
+/// testbed script `tools/nftestbed.sh`: files whose licences are not known, so they stay out
+/// of the repository) when it exists; else prints `SKIPPED <test>: <reason>` and gives
+/// `None`.
+pub(crate) fn shared_file_or_skip(test: &str, rel: &str) -> Option<PathBuf> {
+    let p = workspace_dir().join("../shared").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    println!("SKIPPED {test}: needs ../shared/{rel}, which is not beside this checkout");
+    None
+}
+
+/// One capture by its path in the data set (`exporters/sflow-ovs-br0.pcap`,
+/// `sflow/tcpdump__sflow_expanded.pcap`, ...): the repository's copy under
+/// `testdata/captures/` (the permissively licensed captures and the testbed's recordings)
+/// when it has one, else `../shared/data/<rel>`. Panics when neither exists.
+pub(crate) fn data_file(rel: &str) -> PathBuf {
+    let local = workspace_dir().join("testdata/captures").join(rel);
+    if local.exists() {
+        return local;
+    }
+    let shared = shared_data_path().join(rel);
+    assert!(
+        shared.exists(),
+        "{rel}: neither in testdata/captures nor in {}",
+        shared_data_path().display()
+    );
+    shared
+}
+
+/// [`data_file`] for a test whose capture may only be in `../shared/data`: `None` after
+/// printing `SKIPPED <test>: <reason>` when it is in neither place.
+pub(crate) fn data_file_or_skip(test: &str, rel: &str) -> Option<PathBuf> {
+    let in_repo = workspace_dir().join("testdata/captures").join(rel).exists();
+    if in_repo || shared_data_path().join(rel).exists() {
+        return Some(data_file(rel));
+    }
+    println!(
+        "SKIPPED {test}: needs {rel} from ../shared/data (its licence keeps it out of the \
+         repository), which is not beside this checkout"
+    );
+    None
 }
 
 /// The workspace root.

@@ -24,17 +24,10 @@ use serde_json::Value as Json;
 /// How long the server may take to answer `/version` after it was started.
 const READY_WITHIN: Duration = Duration::from_secs(20);
 
-/// `../shared/data/exporters/<name>`; fails the test when the shared data is missing.
+/// `exporters/<name>` of the test data ([`common::data_file`]: the repository's copy in
+/// `testdata/captures/exporters/`, else `../shared/data/exporters/`).
 pub(crate) fn exporter_capture(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/exporters")
-        .join(name);
-    assert!(
-        p.is_file(),
-        "the shared captures are missing: {}",
-        p.display()
-    );
-    p
+    crate::common::data_file(&format!("exporters/{name}"))
 }
 
 /// A fresh, empty directory for one test.
