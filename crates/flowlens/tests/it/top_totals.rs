@@ -330,7 +330,9 @@ fn compare_conversations(fam: &Family) -> (usize, usize, usize) {
 
 #[test]
 fn raw_capture_totals_equal_tshark_conversations() {
-    if common::shared_data_or_skip("top_totals::raw_capture_totals_equal_tshark_conversations").is_none() {
+    if common::shared_data_or_skip("top_totals::raw_capture_totals_equal_tshark_conversations")
+        .is_none()
+    {
         return;
     }
     let (checked, pairs, rounded) = compare_conversations(&IPV4);
@@ -342,7 +344,9 @@ fn raw_capture_totals_equal_tshark_conversations() {
 
 #[test]
 fn raw_capture_ipv6_totals_equal_tshark_conversations() {
-    if common::shared_data_or_skip("top_totals::raw_capture_ipv6_totals_equal_tshark_conversations").is_none() {
+    if common::shared_data_or_skip("top_totals::raw_capture_ipv6_totals_equal_tshark_conversations")
+        .is_none()
+    {
         return;
     }
     let (checked, pairs, rounded) = compare_conversations(&IPV6);

@@ -4,8 +4,8 @@
 
 pub(crate) mod bird;
 pub(crate) mod clickhouse;
-pub(crate) mod logs;
 pub(crate) mod gobgp;
+pub(crate) mod logs;
 pub(crate) mod pmacctd;
 pub(crate) mod recorder;
 pub(crate) mod rsyslog;
