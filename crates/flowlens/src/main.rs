@@ -153,10 +153,10 @@ struct RunArgs {
     /// Default: 60.
     #[arg(long, value_name = "SECS")]
     loss_log_interval: Option<u64>,
-    /// Run a BGP speaker listening on this TCP address (sFlow-RT's port is 1179), for the
-    /// scripts' `bgp*` functions and the `/bgp/...` REST API (RTBH routes, FlowSpec rules).
-    /// Default: off. Flag only.
-    #[arg(long, value_name = "ADDR:PORT")]
+    /// Run a BGP speaker for the scripts' `bgp*` functions and the `/bgp/...` REST API (RTBH
+    /// routes, FlowSpec rules), listening on this TCP address; `--bgp` alone listens on
+    /// 0.0.0.0:1179, sFlow-RT's BGP port. Default: off (as sFlow-RT's `bgp.start=no`).
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "0.0.0.0:1179")]
     bgp: Option<std::net::SocketAddr>,
 }
 

@@ -3,7 +3,7 @@
 //!
 //! The file's keys are the flags' names without `--` (`http`, `sflow`, `netflow`, `ipfix`,
 //! `state-dir`, `rcvbuf`, `workers`, `read-only`, `token-file`, `apps-dir`, `allow-run-cmd`,
-//! `script-memory-mb`, `script-time-limit-ms`, `syslog-format`), plus `script = ["a.js"]`
+//! `script-memory-mb`, `script-time-limit-ms`, `syslog-format`, `bgp`), plus `script = ["a.js"]`
 //! (scripts, before those of `--script`), a `[properties]` table (`--property`) and a
 //! `[clickhouse]` table (`url`, overridden by `--clickhouse`; `database`, `user`,
 //! `password-file`, `batch-rows`, `batch-interval-ms`, `retention-days`, `spool-dir`,
@@ -50,6 +50,7 @@ struct File {
     script_memory_mb: Option<usize>,
     script_time_limit_ms: Option<u64>,
     syslog_format: Option<String>,
+    bgp: Option<SocketAddr>,
     properties: Option<std::collections::BTreeMap<String, String>>,
     clickhouse: Option<ClickHouseFile>,
     log_level: Option<String>,
@@ -104,6 +105,8 @@ pub(crate) struct Settings {
     pub(crate) clickhouse: Option<super::clickhouse::Settings>,
     /// Logging.
     pub(crate) log: LogSettings,
+    /// BGP speaker's TCP address (`None`: off).
+    pub(crate) bgp: Option<SocketAddr>,
 }
 
 /// Settings of the logs.
@@ -238,6 +241,7 @@ impl Settings {
                 loss_interval_secs,
             },
             clickhouse,
+            bgp: args.bgp.or(file.bgp),
             scripts,
             apps_dir: args.apps_dir.clone().or(file.apps_dir),
             script: ScriptSettings {
@@ -292,6 +296,7 @@ impl Settings {
             ("syslog-format", s.syslog_rfc3164 != n.syslog_rfc3164),
             ("properties", s.properties != n.properties),
             ("clickhouse", self.clickhouse != new.clickhouse),
+            ("bgp", self.bgp != new.bgp),
             ("log-format", self.log.format != new.log.format),
         ];
         let pick = |v: &[(&'static str, bool)]| {
@@ -482,6 +487,33 @@ mod tests {
         assert_eq!(a.changes(&a), (vec![], vec![]));
         assert!(Settings::resolve(&args(&["--loss-log-interval", "0"])).is_err());
         assert!(Settings::resolve(&args(&["--log-level", "flowlens=loud"])).is_err());
+    }
+
+    #[test]
+    fn bgp_is_off_by_default_and_port_1179_when_the_flag_has_no_address() {
+        assert_eq!(Settings::resolve(&args(&[])).unwrap().bgp, None);
+        let s = Settings::resolve(&args(&["--bgp"])).unwrap();
+        assert_eq!(s.bgp, Some("0.0.0.0:1179".parse().unwrap()));
+        let s = Settings::resolve(&args(&["--bgp", "127.0.0.1:11790"])).unwrap();
+        assert_eq!(s.bgp, Some("127.0.0.1:11790".parse().unwrap()));
+        // `--bgp` before another flag does not swallow it.
+        let s = Settings::resolve(&args(&["--bgp", "--read-only"])).unwrap();
+        assert_eq!((s.bgp.map(|a| a.port()), s.read_only), (Some(1179), true));
+
+        let dir = std::env::temp_dir().join(format!("flowlens-bgp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("flowlens.toml");
+        std::fs::write(&cfg, "bgp = \"127.0.0.2:1179\"\n").unwrap();
+        let c = cfg.to_str().unwrap();
+        let from_file = Settings::resolve(&args(&["--config", c])).unwrap();
+        assert_eq!(from_file.bgp, Some("127.0.0.2:1179".parse().unwrap()));
+        let flag = Settings::resolve(&args(&["--config", c, "--bgp", "[::1]:179"])).unwrap();
+        assert_eq!(flag.bgp, Some("[::1]:179".parse().unwrap()));
+        assert_eq!(from_file.changes(&flag).1, ["bgp"]);
+        std::fs::write(&cfg, "bgp = \"1179\"\n").unwrap();
+        let e = Settings::resolve(&args(&["--config", c])).unwrap_err();
+        assert!(format!("{e:#}").contains("bgp"), "{e:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

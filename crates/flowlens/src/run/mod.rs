@@ -103,8 +103,8 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
     if let Some(r) = &replay {
         r.check()?;
     }
-    let bgp_addr = cli.bgp;
     let args = &settings;
+    let bgp_addr = args.bgp;
     let state = StateDir::open(args.state_dir.as_deref())?;
     let writes = writes(args)?;
     let http = std::net::TcpListener::bind(args.http)
