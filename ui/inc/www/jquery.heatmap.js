@@ -57,7 +57,7 @@
       axisColor: null,
       /** How far (px) a point's heat spreads. */
       radius: 10,
-      /** Side of a cell (px); null: a third of `radius`, at least 2. */
+      /** Side of a cell (px); null: a fifth of `radius`, at least 2. */
       cellSize: null,
       /** The element's CSS height when it has none of its own (apps pass `height`). */
       height: null
@@ -101,7 +101,7 @@
 
       var o = this.options;
       var radius = Math.max(1, Number(o.radius) || 10);
-      var size = Math.max(2, Number(o.cellSize) || Math.round(radius / 3));
+      var size = Math.max(2, Number(o.cellSize) || Math.round(radius / 5));
       var cols = Math.ceil(w / size);
       var rows = Math.ceil(h / size);
       var heat = new Float32Array(cols * rows);

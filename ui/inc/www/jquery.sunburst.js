@@ -238,24 +238,42 @@
         ctx.stroke();
       });
 
-      // Labels: each as large as fits its segment (up to segmentFontSize), else shortened
-      // with an ellipsis, else left out (the segment's title on hover still names it).
+      // Labels: each as large as fits its segment (up to segmentFontSize): across the ring
+      // along the arc when the arc is long enough, else along the radius; shrunk down to
+      // 10 px, then shortened with an ellipsis, else (under 8 px) left out (the segment's
+      // tooltip still names it).
       ctx.textBaseline = 'middle';
+      ctx.textAlign = 'center';
+      var maxSize = Number(o.segmentFontSize) || 15;
+      var font = function (size) { ctx.font = size + 'px ' + o.fontFamily; };
       segs.forEach(function (s) {
         s.label = null;
-        var r0 = cr + s.depth * step;
         var mid = (s.start + s.end) / 2;
-        var rm = r0 + step / 2;
-        var thick = (s.end - s.start) * rm; // arc length at the ring's middle
-        var along = o.segmentFontRotate ? step - 8 : Math.min(step, thick) - 6;
-        var size = Math.min(Number(o.segmentFontSize) || 15, o.segmentFontRotate ? thick - 2 : step / 2);
-        if (size < 8 || along < 12) return;
+        var rm = cr + s.depth * step + step / 2;
+        var arc = (s.end - s.start) * rm; // arc length at the ring's middle
         var text = s.key;
-        ctx.font = size + 'px ' + o.fontFamily;
-        while (ctx.measureText(text).width > along && size > 10) {
-          size -= 1;
-          ctx.font = size + 'px ' + o.fontFamily;
+        var size, along, turn;
+        if (o.segmentFontRotate) {
+          size = Math.min(maxSize, step - 8);
+          font(size);
+          if (size >= 8 && ctx.measureText(text).width <= arc - 8) {
+            // Along the arc, upright: tangent to the ring, flipped on the lower half.
+            turn = Math.sin(mid) > 0 ? mid - Math.PI / 2 : mid + Math.PI / 2;
+            along = arc - 8;
+          } else {
+            // Along the radius, never upside down.
+            size = Math.min(maxSize, arc - 2);
+            turn = Math.cos(mid) < 0 ? mid + Math.PI : mid;
+            along = step - 8;
+          }
+        } else {
+          size = Math.min(maxSize, step / 2);
+          turn = 0;
+          along = Math.min(step, arc) - 6;
         }
+        if (size < 8 || along < 12) return;
+        font(size);
+        while (ctx.measureText(text).width > along && size > 10) font(--size);
         if (ctx.measureText(text).width > along) {
           while (text.length > 1 && ctx.measureText(text + '\u2026').width > along) text = text.slice(0, -1);
           if (text.length < 2) return;
@@ -265,12 +283,7 @@
         ctx.fillStyle = o.segmentTextColor || (luminance(rgb) > 0.55 ? '#1a1a1a' : '#ffffff');
         ctx.save();
         ctx.translate(rm * Math.cos(mid), rm * Math.sin(mid));
-        ctx.textAlign = 'center';
-        if (o.segmentFontRotate) {
-          // Along the radius, never upside down.
-          var flip = Math.cos(mid) < 0;
-          ctx.rotate(flip ? mid + Math.PI : mid);
-        }
+        ctx.rotate(turn);
         ctx.fillText(text, 0, 0);
         ctx.restore();
         s.label = text;
