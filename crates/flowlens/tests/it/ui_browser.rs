@@ -3,7 +3,8 @@
 //! `../shared/data`. Each page asserts on its DOM and on zero console errors, and takes its
 //! screenshot (saved in `docs/screenshots/` when `UPDATE_SCREENSHOTS=1` is set).
 //! `inc.spec.js` does the same for sFlow-RT's `/inc/` page assets, with an app of our own
-//! (`ui/tests/apps/inc-demo`) served by `--apps-dir`.
+//! (`ui/tests/apps/inc-demo`, and `ui/tests/apps/inc-charts` for the heat map and sunburst
+//! widgets) served by `--apps-dir`.
 //!
 //! Needs Node.js, `npm ci` run in `ui/tests/` (`.ci/run` does it) and `/usr/bin/chromium`
 //! (or `CHROMIUM`).
@@ -33,13 +34,13 @@ fn ui_pages_in_chromium() {
         out.status.success(),
         "playwright failed:\n{stdout}\n{stderr}"
     );
-    // Every test ran and passed (none skipped or filtered away): `  9 passed (50.8s)`.
+    // Every test ran and passed (none skipped or filtered away): `  13 passed (50.8s)`.
     let passed = stdout
         .lines()
         .find(|l| l.contains(" passed ("))
         .and_then(|l| l.split_whitespace().next())
         .and_then(|n| n.parse::<u32>().ok());
-    assert!(passed.is_some_and(|n| n >= 9), "{stdout}");
+    assert!(passed.is_some_and(|n| n >= 13), "{stdout}");
     assert!(!stdout.contains(" skipped"), "{stdout}");
     assert!(
         stdout.contains("inc.spec.js"),
