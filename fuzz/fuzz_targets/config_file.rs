@@ -39,13 +39,22 @@ fuzz_target!(|data: &[u8]| {
         assert!(cf::SCRIPT_MEMORY_MB.contains(&m), "script-memory-mb {m}");
     }
     if let Some(t) = f.script_time_limit_ms {
-        assert!(cf::SCRIPT_TIME_LIMIT_MS.contains(&t), "script-time-limit-ms {t}");
+        assert!(
+            cf::SCRIPT_TIME_LIMIT_MS.contains(&t),
+            "script-time-limit-ms {t}"
+        );
     }
     if let Some(s) = f.loss_log_interval {
-        assert!(cf::LOSS_LOG_INTERVAL_SECS.contains(&s), "loss-log-interval {s}");
+        assert!(
+            cf::LOSS_LOG_INTERVAL_SECS.contains(&s),
+            "loss-log-interval {s}"
+        );
     }
     if let Some(s) = &f.syslog_format {
-        assert!(cf::SYSLOG_FORMATS.contains(&s.as_str()), "syslog-format {s:?}");
+        assert!(
+            cf::SYSLOG_FORMATS.contains(&s.as_str()),
+            "syslog-format {s:?}"
+        );
     }
     if let Some(l) = &f.log_level {
         assert!(cf::parse_log_filter(l).is_ok(), "log-level {l:?}");
