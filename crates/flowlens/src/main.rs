@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use flowlens::config_file::LogFormat;
 
 mod capture;
 mod decode;
@@ -158,17 +159,6 @@ struct RunArgs {
     /// 0.0.0.0:1179, sFlow-RT's BGP port. Default: off (as sFlow-RT's `bgp.start=no`).
     #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "0.0.0.0:1179")]
     bgp: Option<std::net::SocketAddr>,
-}
-
-/// Log line format of `flowlens run` (`--log-format`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum LogFormat {
-    /// `timestamp LEVEL message field=value …`, for people.
-    #[default]
-    Text,
-    /// One JSON object per line: `timestamp`, `level`, `message`, `target` and the fields.
-    Json,
 }
 
 /// Arguments of `flowlens top`.

@@ -203,7 +203,11 @@ mod tests {
             path: PathBuf::from("/nonexistent/x.pcap"),
             looped: false,
         };
-        assert!(missing.check().is_err());
+        let e = missing.check().unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("cannot open replay file /nonexistent/x.pcap: "),
+            "{e:#}"
+        );
     }
 
     #[test]
