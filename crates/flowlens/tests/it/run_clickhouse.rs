@@ -271,7 +271,7 @@ fn clickhouse_softflowd_netflow9_rows_add_up_to_the_capture() {
     // The README's queries run on this server, and its Distributed layout (without
     // `ON CLUSTER`, which needs ZooKeeper) reads the same rows.
     let (queries, cluster) = readme_sql();
-    assert_eq!(queries.len(), 3);
+    assert_eq!(queries.len(), 4);
     for q in &queries {
         ch.query(q);
     }
@@ -1157,6 +1157,32 @@ fn clickhouse_version_1_database_is_migrated_to_2() {
         ),
         "1\t1\t1\n"
     );
+    // The README's MTU query adds up to the same: frames of 1,400 bytes or more with DF set
+    // (both captures sample 1-in-10).
+    assert_eq!(
+        ch.query(
+            "SELECT min(sampling_rate), max(sampling_rate) FROM flowlens.flows \
+             WHERE agent != '192.0.2.1'"
+        ),
+        "10\t10\n"
+    );
+    let mut large_df = 0;
+    for capture in ["sflow-ovs-br0.pcap", "sflow-ovs-underlay-tunnels.pcap"] {
+        large_df += 10
+            * tshark_sampled_headers(capture, &scratch)
+                .iter()
+                .filter(|t| t[2] == 1 && t[0] >= 1400)
+                .count() as u64;
+    }
+    assert!(large_df > 0);
+    let (queries, _) = readme_sql();
+    let mtu = ch.query(&queries[3]);
+    let got: u64 = mtu
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(mtu.lines().count() < 10, "{mtu}");
+    assert_eq!(got, large_df, "{mtu}");
     drop(a);
     let _ = std::fs::remove_dir_all(&dir);
 }
