@@ -166,11 +166,14 @@ pub(crate) fn migrate(client: &Client, db: &str) -> Result<u32, Error> {
         "CREATE TABLE IF NOT EXISTS {db}.schema_version (version UInt32, applied DateTime) \
          ENGINE = TinyLog"
     ))?;
-    let had = client
-        .query(&format!("SELECT max(version) FROM {db}.schema_version"))?
-        .trim()
-        .parse::<u32>()
-        .unwrap_or(0);
+    let recorded = || -> Result<u32, Error> {
+        Ok(client
+            .query(&format!("SELECT max(version) FROM {db}.schema_version"))?
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(0))
+    };
+    let had = recorded()?;
     if had > VERSION {
         return Err(Error::Local(format!(
             "database {db} has schema version {had}, newer than this flowlens writes \
@@ -180,7 +183,12 @@ pub(crate) fn migrate(client: &Client, db: &str) -> Result<u32, Error> {
     for sql in create(db) {
         client.query(&sql)?;
     }
+    // A version another collector recorded meanwhile is not recorded twice (TinyLog takes
+    // concurrent inserts badly; this narrows the window, it cannot close it).
     let record = |v: u32| {
+        if recorded()? >= v {
+            return Ok(());
+        }
         client
             .query(&format!(
                 "INSERT INTO {db}.schema_version VALUES ({v}, now())"
