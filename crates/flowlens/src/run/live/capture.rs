@@ -3,7 +3,10 @@
 //!
 //! The capture is opened at startup (so a missing interface or a missing `CAP_NET_RAW` is a
 //! one-line startup error), promiscuous (a SPAN port's copies are addressed to other hosts),
-//! in immediate mode (each packet is delivered as it arrives), with a snap length of
+//! in immediate mode (each packet is delivered as it arrives) and non-blocking: libpcap's
+//! read timeout never ends a wait on an idle Linux interface, so the thread reads until
+//! nothing is waiting, sends what it holds, and looks again after [`IDLE_POLL`] (so it also
+//! sees the stop flag), with a snap length of
 //! [`SNAPLEN`] bytes: enough for Ethernet, two VLAN tags, an IPv6 header with extension
 //! headers, a tunnel and the inner headers, while the length on the wire still counts the
 //! bytes. Both directions of the interface are captured, as `tcpdump -i` does.
@@ -22,13 +25,16 @@ use crossbeam_channel::Sender;
 use flowlens_engine::DataSource;
 use flowlens_wire::packet::LinkType;
 
-use super::{send, PacketBatch, Sampler, SourceInfo, SourceStats, CAPTURE_AGENT, IDLE_WAIT};
+use super::{send, PacketBatch, Sampler, SourceInfo, SourceStats, CAPTURE_AGENT};
 use crate::run::core::Input;
 
 /// Bytes of each packet captured.
 pub(crate) const SNAPLEN: i32 = 256;
 /// Kernel buffer asked of libpcap, bytes.
 const BUFFER_BYTES: i32 = 4 << 20;
+/// How long the thread rests when no packet is waiting (see the module docs): the most a
+/// packet waits in the kernel after a quiet spell.
+const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 /// Packets between two reads of libpcap's drop counters while the interface is busy (they
 /// are read whenever it goes quiet too).
 const DROPS_EVERY: u64 = 1024;
@@ -106,8 +112,8 @@ impl PcapSource {
                     .snaplen(SNAPLEN)
                     .immediate_mode(true)
                     .buffer_size(BUFFER_BYTES)
-                    .timeout(i32::try_from(IDLE_WAIT.as_millis()).unwrap_or(100))
                     .open()
+                    .and_then(pcap::Capture::setnonblock)
             })
             .with_context(|| {
                 format!("--pcap {iface}: cannot capture (needs root or CAP_NET_RAW)")
@@ -174,11 +180,13 @@ impl PcapSource {
                         self.update_drops(stats);
                     }
                 }
+                // Non-blocking: nothing waiting.
                 Err(pcap::Error::TimeoutExpired) => {
                     if !send(tx, stats, &mut batch) {
                         return;
                     }
                     self.update_drops(stats);
+                    std::thread::sleep(IDLE_POLL);
                 }
                 Err(e) => {
                     stats.errors.fetch_add(1, Ordering::Relaxed);
