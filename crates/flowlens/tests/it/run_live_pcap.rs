@@ -33,11 +33,11 @@ const PROBE_PORT: u16 = 40000;
 /// Smoothing time of the flow definitions, s (decay negligible over the test).
 const T: f64 = 600.0;
 
-fn sh(args: &[&str]) -> std::process::Output {
+pub(crate) fn sh(args: &[&str]) -> std::process::Output {
     Command::new(args[0]).args(&args[1..]).output().unwrap()
 }
 
-fn ok(args: &[&str]) {
+pub(crate) fn ok(args: &[&str]) {
     let out = sh(args);
     assert!(
         out.status.success(),
@@ -47,7 +47,7 @@ fn ok(args: &[&str]) {
 }
 
 /// Root and tshark, or the reason to skip.
-fn missing() -> Option<String> {
+pub(crate) fn missing() -> Option<String> {
     let uid = sh(&["id", "-u"]);
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Some("needs root (network namespaces, packet capture)".into());
@@ -153,20 +153,20 @@ impl Drop for Link {
     }
 }
 
-/// `tshark -i HOST_IF`, one line of fields per frame as it arrives.
-struct Tshark {
+/// `tshark -i IFACE`, one line of fields per frame as it arrives.
+pub(crate) struct Tshark {
     child: Child,
     /// (ip.src, ip.dst, ip.proto, udp.srcport, udp.dstport) per frame.
-    frames: Arc<Mutex<Vec<[String; 5]>>>,
+    pub(crate) frames: Arc<Mutex<Vec<[String; 5]>>>,
 }
 
 impl Tshark {
     /// Starts tshark and waits until it captures (its "Capturing on" line).
-    fn start() -> Tshark {
+    pub(crate) fn start(iface: &str) -> Tshark {
         let mut child = Command::new("tshark")
             .args([
                 "-i",
-                HOST_IF,
+                iface,
                 "-n",
                 "-l",
                 "-p",
@@ -219,7 +219,7 @@ impl Tshark {
     }
 
     /// Frames seen, probes included.
-    fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.frames.lock().unwrap().len() as u64
     }
 
@@ -271,7 +271,7 @@ fn pcap_counts_equal_tshark() {
     // tshark first, known to capture once it shows a probe (a UDP datagram from port
     // PROBE_PORT, left out of the comparison); then flowlens, whose capture is open once it
     // answers.
-    let tshark = Tshark::start();
+    let tshark = Tshark::start(HOST_IF);
     let probe = format!(
         "import socket\n\
          s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
