@@ -4,8 +4,10 @@
 //! sampling rates) and the datagram counters, and dispatches by content
 //! ([`flowlens_wire::sniff`]): sFlow datagrams into [`Engine::add_sflow_from`], NetFlow/IPFIX
 //! datagrams through the session into [`Engine::add_netflow_record`], other captured packets
-//! into [`Engine::add_packet`]. `flowlens run` (live sockets), `flowlens top` (capture
-//! replay) each call it in one place, so they count and route exactly alike.
+//! into [`Engine::add_packet`]; packets of a live packet source (`flowlens run --pcap`,
+//! `--mirror`), already sampled, into [`Engine::add_sampled_packet`] with their rate and data
+//! source ([`Collector::handle_sampled_packet`]). `flowlens run` (live sockets), `flowlens top`
+//! (capture replay) each call it in one place, so they count and route exactly alike.
 //!
 //! Sans-IO like the rest of the crate: every entry point takes the caller's time (`now_ms`,
 //! Unix milliseconds) and bytes; [`Collector::tick`] is the once-a-second housekeeping.
