@@ -59,29 +59,34 @@ pub(crate) fn missing() -> Option<String> {
 }
 
 /// The namespace and veth pair; removed on drop.
-struct Link;
+struct Link {
+    ns: &'static str,
+    host_if: &'static str,
+}
 
 impl Link {
-    fn up() -> Link {
-        let _ = sh(&["ip", "netns", "del", NS]);
-        let _ = sh(&["ip", "link", "del", HOST_IF]);
-        ok(&["ip", "netns", "add", NS]);
-        let link = Link;
+    /// Namespace `ns` with `eth0` at `NET.2/30`, joined to `host_if` at `NET.1/30` here.
+    fn up(ns: &'static str, host_if: &'static str, net: &str) -> Link {
+        let (host_ip, ns_ip) = (format!("{net}.1"), format!("{net}.2"));
+        let _ = sh(&["ip", "netns", "del", ns]);
+        let _ = sh(&["ip", "link", "del", host_if]);
+        ok(&["ip", "netns", "add", ns]);
+        let link = Link { ns, host_if };
         ok(&[
-            "ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", "eth0", "netns", NS,
+            "ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", ns,
         ]);
         // No IPv6 (router/neighbour solicitations, MLD) and static neighbours (no ARP): the
         // test's packets are the only ones on the link.
         ok(&[
             "sysctl",
             "-qw",
-            &format!("net.ipv6.conf.{HOST_IF}.disable_ipv6=1"),
+            &format!("net.ipv6.conf.{host_if}.disable_ipv6=1"),
         ]);
         ok(&[
             "ip",
             "netns",
             "exec",
-            NS,
+            ns,
             "sysctl",
             "-qw",
             "net.ipv6.conf.eth0.disable_ipv6=1",
@@ -90,22 +95,22 @@ impl Link {
             "ip",
             "addr",
             "add",
-            &format!("{HOST_IP}/30"),
+            &format!("{host_ip}/30"),
             "dev",
-            HOST_IF,
+            host_if,
         ]);
         ok(&[
             "ip",
             "-n",
-            NS,
+            ns,
             "addr",
             "add",
-            &format!("{NS_IP}/30"),
+            &format!("{ns_ip}/30"),
             "dev",
             "eth0",
         ]);
-        ok(&["ip", "link", "set", HOST_IF, "arp", "off", "up"]);
-        ok(&["ip", "-n", NS, "link", "set", "eth0", "arp", "off", "up"]);
+        ok(&["ip", "link", "set", host_if, "arp", "off", "up"]);
+        ok(&["ip", "-n", ns, "link", "set", "eth0", "arp", "off", "up"]);
         let mac = |ns: Option<&str>, dev: &str| {
             let path = format!("/sys/class/net/{dev}/address");
             let out = match ns {
@@ -114,27 +119,27 @@ impl Link {
             };
             String::from_utf8_lossy(&out.stdout).trim().to_string()
         };
-        let host_mac = mac(None, HOST_IF);
-        let ns_mac = mac(Some(NS), "eth0");
+        let host_mac = mac(None, host_if);
+        let ns_mac = mac(Some(ns), "eth0");
         ok(&[
             "ip",
             "neigh",
             "replace",
-            NS_IP,
+            &ns_ip,
             "lladdr",
             &ns_mac,
             "dev",
-            HOST_IF,
+            host_if,
             "nud",
             "permanent",
         ]);
         ok(&[
             "ip",
             "-n",
-            NS,
+            ns,
             "neigh",
             "replace",
-            HOST_IP,
+            &host_ip,
             "lladdr",
             &host_mac,
             "dev",
@@ -148,8 +153,8 @@ impl Link {
 
 impl Drop for Link {
     fn drop(&mut self) {
-        let _ = sh(&["ip", "netns", "del", NS]);
-        let _ = sh(&["ip", "link", "del", HOST_IF]);
+        let _ = sh(&["ip", "netns", "del", self.ns]);
+        let _ = sh(&["ip", "link", "del", self.host_if]);
     }
 }
 
@@ -261,7 +266,7 @@ fn pcap_counts_equal_tshark() {
         eprintln!("SKIPPED run_live_pcap::pcap_counts_equal_tshark: {why}");
         return;
     }
-    let _link = Link::up();
+    let _link = Link::up(NS, HOST_IF, "10.216.0");
     let ifindex = std::fs::read_to_string(format!("/sys/class/net/{HOST_IF}/ifindex")).unwrap();
     let ifindex = ifindex.trim();
     // A receiver, so the UDP streams draw no ICMP port unreachables.
@@ -415,4 +420,64 @@ fn pcap_missing_interface_is_a_startup_error() {
         err.contains("--pcap fl16-no-such-if: no such interface"),
         "{err}"
     );
+}
+
+/// `--pcap IFACE:N`: every packet is received (counted against the datagrams the test sent on
+/// a quiet link), about 1 in N is sampled, and the engine scales each sample by N: the
+/// flow's frames (value × t) are the samples times N.
+#[test]
+fn pcap_one_in_n() {
+    const N: u64 = 4;
+    const SENT: u64 = 2000;
+    if let Some(why) = missing() {
+        eprintln!("SKIPPED run_live_pcap::pcap_one_in_n: {why}");
+        return;
+    }
+    let _link = Link::up("fl16-pcapn", "fl16p1", "10.216.1");
+    let sink = UdpSocket::bind(("10.216.1.1", 0)).unwrap();
+    let port = sink.local_addr().unwrap().port();
+    let state = temp_dir("live-pcap-n");
+    let s = Server::start_with(&state, &["--pcap", &format!("fl16p1:{N}")]);
+    let r = s.put(
+        "/flow/udp/json",
+        &format!("{{keys:'ipsource,udpdestinationport',value:'frames',t:{T}}}"),
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let script = format!(
+        "import socket\n\
+         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         for i in range({SENT}):\n\
+         \x20   s.sendto(b'x' * 64, ('10.216.1.1', {port}))\n"
+    );
+    ok(&[
+        "ip",
+        "netns",
+        "exec",
+        "fl16-pcapn",
+        "python3",
+        "-c",
+        &script,
+    ]);
+    let doc = s.wait_for("/analyzer/json", |d| {
+        d["packetsReceived"].as_u64() >= Some(SENT)
+            && d["packetSamples"].as_u64() == d["packetsSampled"].as_u64()
+    });
+    assert_eq!(doc["packetsReceived"].as_u64(), Some(SENT), "{doc}");
+    assert_eq!(doc["packetSources"][0]["samplingRate"], N);
+    let sampled = doc["packetsSampled"].as_u64().unwrap();
+    // Gaps uniform in 1..=2N−1 (variance (4N²−1)/12 = 5.25): the count's standard deviation
+    // is about 11, so ±100 around SENT/N cannot fail by chance.
+    assert!(
+        (SENT / N - 100..=SENT / N + 100).contains(&sampled),
+        "{sampled}"
+    );
+    let flows = s.get_json("/activeflows/ALL/udp/json?maxFlows=10");
+    let f = &flows[0];
+    assert_eq!(f["key"], format!("10.216.1.2,{port}"), "{flows}");
+    assert_eq!(
+        (f["value"].as_f64().unwrap() * T).round() as u64,
+        sampled * N,
+        "{flows}"
+    );
+    drop(sink);
 }
