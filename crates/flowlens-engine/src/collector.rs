@@ -4,8 +4,10 @@
 //! sampling rates) and the datagram counters, and dispatches by content
 //! ([`flowlens_wire::sniff`]): sFlow datagrams into [`Engine::add_sflow_from`], NetFlow/IPFIX
 //! datagrams through the session into [`Engine::add_netflow_record`], other captured packets
-//! into [`Engine::add_packet`]. `flowlens run` (live sockets), `flowlens top` (capture
-//! replay) each call it in one place, so they count and route exactly alike.
+//! into [`Engine::add_packet`]; packets of a live packet source (`flowlens run --pcap`,
+//! `--mirror`), already sampled, into [`Engine::add_sampled_packet`] with their rate and data
+//! source ([`Collector::handle_sampled_packet`]). `flowlens run` (live sockets), `flowlens top`
+//! (capture replay) each call it in one place, so they count and route exactly alike.
 //!
 //! Sans-IO like the rest of the crate: every entry point takes the caller's time (`now_ms`,
 //! Unix milliseconds) and bytes; [`Collector::tick`] is the once-a-second housekeeping.
@@ -33,7 +35,8 @@ pub struct CollectorStats {
     pub rejected_datagrams: u64,
     /// Errors inside NetFlow/IPFIX datagrams (records, templates).
     pub netflow_record_errors: u64,
-    /// Captured packets fed as 1-in-1 samples ([`Collector::handle_packet`]).
+    /// Captured packets fed as samples ([`Collector::handle_packet`],
+    /// [`Collector::handle_sampled_packet`]).
     pub packets: u64,
 }
 
@@ -210,6 +213,25 @@ impl Collector {
         self.engine
             .add_packet(now_ms, agent, link, data, original_len);
         None
+    }
+
+    /// Handles one packet sampled 1-in-`rate` by a live packet source of the caller's (an
+    /// interface capture, a mirror session) at data source `ds`: always a packet sample, never
+    /// looked into for sFlow/NetFlow/IPFIX datagrams (those reach the UDP sockets). `data` is
+    /// the frame of link type `link` as captured (possibly cut at a snap length),
+    /// `original_len` its length on the wire, bytes. Counted in `packetSamples`.
+    pub fn handle_sampled_packet(
+        &mut self,
+        now_ms: u64,
+        ds: crate::DataSource,
+        rate: u32,
+        link: LinkType,
+        data: &[u8],
+        original_len: u32,
+    ) {
+        self.stats.packets += 1;
+        self.engine
+            .add_sampled_packet(now_ms, ds, rate, link, data, original_len);
     }
 
     /// Once-a-second housekeeping at `now_ms`: the engine's smoothing, expiry, thresholds and

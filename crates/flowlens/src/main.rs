@@ -34,6 +34,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Decode captures, datagram files or live datagrams and print every datagram, sample
@@ -135,6 +137,18 @@ struct RunArgs {
     /// With `--replay`: start the capture again when it ends.
     #[arg(long = "loop", requires = "replay")]
     replay_loop: bool,
+    /// Capture on interface IFACE (libpcap, promiscuous, first 256 bytes of each packet) and
+    /// feed 1 in N of its packets (randomly, as sFlow samples; N = 1 by default) as samples of
+    /// agent 0.0.0.0, data source the interface's ifIndex. Repeatable. Needs root or
+    /// CAP_NET_RAW. Flag only.
+    #[arg(long = "pcap", value_name = "IFACE[:N]")]
+    pcap: Vec<String>,
+    /// Receive GRE and ERSPAN (type I, II, III) mirror copies sent to this host's IPv4
+    /// address ADDR (a raw socket for IP protocol 47; needs root or CAP_NET_RAW) and feed
+    /// each mirrored frame as a sample of agent = the sender, data source = the GRE key or
+    /// ERSPAN session ID. Repeatable. Flag only.
+    #[arg(long = "mirror", value_name = "ADDR")]
+    mirror: Vec<std::net::Ipv4Addr>,
     /// Keep history in ClickHouse: every flow sample and record, counters and events are
     /// written to this server's HTTP interface (e.g. `http://127.0.0.1:8123`); the other
     /// export settings are in the config file's `[clickhouse]` table (see the README).
