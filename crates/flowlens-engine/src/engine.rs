@@ -3,10 +3,10 @@
 //! the caller's `now_ms` (Unix ms).
 //!
 //! Split by concern the way quinn-proto splits its `connection/` module: this file holds the
-//! state, the definitions and [`Engine::tick`]; [`input`] the samples' way into the tables,
-//! [`keys`] which keys producers are asked for, [`eviction`] room under the [`Limits`]
-//! ([`limits`]), [`threshold`] the threshold runtime, [`query`] the read side and [`rows`]
-//! the answer rows.
+//! state, the definitions and [`Engine::tick`]; `engine/input.rs` the samples' way into the
+//! tables, `engine/keys.rs` which keys producers are asked for, `engine/eviction.rs` room
+//! under the [`Limits`] (`engine/limits.rs`), `engine/threshold.rs` the threshold runtime,
+//! `engine/query.rs` the read side and `engine/rows.rs` the answer rows.
 
 use serde_json::Value as Json;
 
