@@ -61,7 +61,7 @@ mod table;
 pub mod threshold;
 pub mod topology;
 
-pub use collector::{Collector, CollectorStats, Handled, Observer};
+pub use collector::{Collector, CollectorStats, DatagramHook, Handled, Observer};
 pub use engine::{
     ActiveFlow, AggMode, Engine, EngineStats, FlowQuery, Limits, LoggedFlow, DEFAULT_MAX_FLOWS,
 };
