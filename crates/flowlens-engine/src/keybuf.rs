@@ -567,7 +567,7 @@ mod tests {
         );
         let r = KeyName::parse("");
         assert!(
-            matches!(&r, Err(Error::Syntax { kind: ExprKind::Key, input, offset: 0, reason }) if input == "" && reason.contains("empty key name")),
+            matches!(&r, Err(Error::Syntax { kind: ExprKind::Key, input, offset: 0, reason }) if input.is_empty() && reason.contains("empty key name")),
             "{r:?}"
         );
     }

@@ -160,7 +160,7 @@ mod tests {
         assert!(!f.matches(&[None, Some("10000000000".into())]));
         let r = DsFilter::from_json(&json!([1]));
         assert!(
-            matches!(&r, Err(Error::Invalid { what: "filter", field, reason }) if field == "" && reason.contains("must be an object")),
+            matches!(&r, Err(Error::Invalid { what: "filter", field, reason }) if field.is_empty() && reason.contains("must be an object")),
             "{r:?}"
         );
         let r = DsFilter::from_json(&json!({"a":[{"b":1}]}));
