@@ -30,7 +30,7 @@ use std::process::Command;
 
 use serde_json::Value as Json;
 
-use common::{data_dir, decode_json, files_in};
+use common::{decode_json, files_in};
 
 /// tshark fields compared, with all occurrences per datagram.
 const FIELDS: &[&str] = &[
@@ -315,7 +315,7 @@ struct Input {
 /// Every sFlow input: pcaps as they are; bare payloads wrapped in Ethernet/IPv4/UDP (to port
 /// 6343) so tshark can read them; `*.eth.bin` whole frames wrapped as they are.
 fn inputs(tmp: &Path) -> Vec<Input> {
-    let data = data_dir();
+    let data = common::corpus_dir();
     let mut v = Vec::new();
     for p in files_in(&data.join("sflow"), |n| {
         n.ends_with(".pcap") && !n.contains("segv")
@@ -940,13 +940,6 @@ fn split_record_formats(t: &mut Fields, doc: &Json) {
 
 #[test]
 fn every_sflow_datagram_matches_tshark_field_by_field() {
-    if common::shared_data_or_skip(
-        "tshark_sflow::every_sflow_datagram_matches_tshark_field_by_field",
-    )
-    .is_none()
-    {
-        return;
-    }
     let tmp = std::env::temp_dir().join(format!("flowlens-tshark-sflow-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let mut used: BTreeSet<(usize, &str)> = BTreeSet::new();
