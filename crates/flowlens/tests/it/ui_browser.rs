@@ -1,7 +1,7 @@
 //! The web UI in a real browser: runs the Playwright tests of `ui/tests/` (Debian's chromium,
 //! headless) against this build's `flowlens run`, fed with the Open vSwitch sFlow capture from
-//! `testdata/captures/exporters/`. Each page asserts on its DOM and on zero console errors, and takes its
-//! screenshot (saved in `docs/screenshots/` when `UPDATE_SCREENSHOTS=1` is set).
+//! `testdata/captures/exporters/`. Each page asserts on its DOM and on zero console errors,
+//! and takes its screenshot (saved in `docs/screenshots/` when `UPDATE_SCREENSHOTS=1` is set).
 //! `inc.spec.js` does the same for sFlow-RT's `/inc/` page assets, with an app of our own
 //! (`ui/tests/apps/inc-demo`) served by `--apps-dir`.
 //!
@@ -35,7 +35,9 @@ fn ui_pages_in_chromium() {
     );
     // Every test ran and passed (none skipped or filtered away): `  9 passed (50.8s)`; from a
     // plain clone (no ../shared/sflow-rt-scripts) the Apps test skips itself, and says so here.
-    let seeds = root.join("../shared/sflow-rt-scripts/dns_queries.js").is_file();
+    let seeds = root
+        .join("../shared/sflow-rt-scripts/dns_queries.js")
+        .is_file();
     let passed = stdout
         .lines()
         .find(|l| l.contains(" passed ("))
