@@ -1,6 +1,7 @@
 //! Key masks change nothing but speed: `flowlens top` over every capture (`../shared/data`,
 //! else the repository's `testdata/captures`) answers the same with the decoders producing
-//! only the keys the definitions read (the default) and with them producing every key (`--full-visit`, hidden, for this test).
+//! only the keys the definitions read (the default) and with them producing every key
+//! (`--full-visit`, hidden, for this test).
 //!
 //! Each definition runs alone (so its mask is as small as it gets) over all captures, for
 //! both `--totals --json` (every key's total) and `--json` (sFlow-RT's activeflows at the
