@@ -7,7 +7,7 @@
     clippy::field_reassign_with_default
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
