@@ -438,8 +438,14 @@ fn sflow_estimates_equal_sample_times_rate_sums() {
         checked += 1;
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    // From a plain clone akvorado's sFlow captures (only in ../shared/data) are not there.
+    let (least, least_bytes) = if common::shared_data().is_some() {
+        (8, 5)
+    } else {
+        (4, 4)
+    };
     assert!(
-        checked >= 8 && with_bytes >= 5,
+        checked >= least && with_bytes >= least_bytes,
         "{checked} files, {with_bytes} with bytes"
     );
 }
