@@ -11,6 +11,8 @@ flow_expr:       the filters, keys and flow definitions of the sFlow-RT seed scr
 rest_body:       those filters inside flow definitions in JavaScript-object syntax.
 netflow_session: per capture or payload file, its NetFlow/IPFIX datagrams (up to 40) joined
                  with the separator the target splits on, so templates precede their data.
+config_file:     packaging/flowlens.toml as shipped, with every `#key = value` line made a
+                 setting, and each such line alone.
 Standard library only; classic pcap (all shared captures are classic pcap).
 
 With --permissive, only captures whose licence allows copying them into this repository
@@ -93,6 +95,25 @@ def put(dirname, blob):
 COPYLEFT = ("akvorado__", "pmacct__", "ndpi__", "pktvisor__", "packetnet__")
 
 
+def seed_config(config_dir):
+    """The packaged settings file: as shipped, all settings on, and each setting alone."""
+    os.makedirs(config_dir, exist_ok=True)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "packaging", "flowlens.toml"), "rb") as f:
+        shipped = f.read()
+    put(config_dir, shipped)
+    lines = []
+    for line in shipped.decode().splitlines():
+        rest = line[1:] if line.startswith("#") else None
+        if rest and (rest[0].isascii() and rest[0].isalpha() or rest[0] in '["'):
+            lines.append(rest)
+            # Alone (a key of a table needs its table header, which the previous seeds hold).
+            put(config_dir, (rest + "\n").encode())
+        else:
+            lines.append(line)
+    put(config_dir, ("\n".join(lines) + "\n").encode())
+
+
 def main():
     args = [a for a in sys.argv[1:] if a != "--permissive"]
     permissive = len(args) != len(sys.argv) - 1
@@ -111,6 +132,7 @@ def main():
     for seed in EXPR_SEEDS:
         quoted = seed.replace("\\", "\\\\").replace("'", "\\'")
         put(body_dir, ("{keys:'ipsource', value:'bytes', filter:'%s', t:20}" % quoted).encode())
+    seed_config(os.path.join(out, "config_file"))
     walk_dir = os.path.join(out, "packet_walk")
     session_dir = os.path.join(out, "netflow_session")
     for d in [sflow_dir, walk_dir, session_dir] + [os.path.join(out, t) for t in NETFLOW_TARGET.values()]:

@@ -1,7 +1,8 @@
 // Browser tests of sFlow-RT's shared page assets at /inc/: an app of our own written the way
 // InMon writes sFlow-RT apps (apps/inc-demo: a script defining flows and answering trend data,
-// a page loading jQuery, jQuery UI, DataTables and the stripchart widgets from ../../../inc/),
-// served by `flowlens run --apps-dir apps` replaying the Open vSwitch sFlow capture (iperf3
+// a page loading jQuery, jQuery UI, DataTables and the stripchart widgets from ../../../inc/;
+// apps/inc-charts: heat map points and a sunburst tree, drawn by /inc/'s heatmap and sunburst
+// widgets), served by `flowlens run --apps-dir apps` replaying the Open vSwitch sFlow capture (iperf3
 // from 10.99.0.1 to 10.99.0.2). Each page must render live data with zero console errors
 // (a missing /inc/ file is one: Chromium logs failed loads as errors).
 const { test: base, expect } = require('@playwright/test');
@@ -107,6 +108,93 @@ test('Bootstrap app page: /inc/ jquery.widget.js, Popper, Bootstrap and the char
   await page.screenshot({ path: path.join(SHOTS, 'inc-app-bootstrap.png') });
 });
 
+/** The RGBA of the canvas in `sel` at CSS pixel (x, y). */
+function pixel(page, sel, x, y) {
+  return page.locator(`${sel} canvas`).evaluate((c, [x, y]) => {
+    const r = c.width / c.getBoundingClientRect().width;
+    return Array.from(c.getContext('2d').getImageData(Math.round(x * r), Math.round(y * r), 1, 1).data);
+  }, [x, y]);
+}
+
+/** `#rrggbb` as [r, g, b]. */
+const rgbOf = (hex) => [1, 3, 5].map((i) => parseInt(hex.substr(i, 2), 16));
+
+test('heat map and sunburst app page: /inc/ jquery.heatmap.js and jquery.sunburst.js with live data', async ({ page, server, errors }) => {
+  await page.goto(`${server.url}/app/inc-charts/html/`);
+  const api = await page.evaluate(() => ({
+    heatmap: typeof $.fn.heatmap,
+    sunburst: typeof $.fn.sunburst,
+    radius: $.inmon.heatmap.prototype.options.radius,
+    colors: $.inmon.sunburst.prototype.options.colors.length,
+  }));
+  expect(api).toEqual({ heatmap: 'function', sunburst: 'function', radius: 10, colors: 31 });
+
+  // The heat map: cells drawn around each pair; the hottest where the largest flow's point
+  // is (iperf3's 10.99.0.1 -> 10.99.0.2: the page keeps the points it drew last).
+  await expect.poll(async () => Number(await page.locator('#traffic').getAttribute('data-cells')), { timeout: 30_000 })
+    .toBeGreaterThan(50);
+  const hot = await page.evaluate(() => {
+    const w = $('#traffic canvas').width();
+    const h = $('#traffic canvas').height();
+    const size = Math.max(2, Math.round($('#traffic').heatmap('option', 'radius') / 5));
+    const cells = $('#traffic').heatmap('cells');
+    const top = cells.reduce((a, b) => (b.heat > a.heat ? b : a));
+    const largest = window.drawnPoints.reduce((a, b) => (b.z > a.z ? b : a));
+    return { w, h, x: (top.col + 0.5) * size, y: (top.row + 0.5) * size, heat: top.heat, size,
+      points: window.drawnPoints.length, px: largest.x * w, py: largest.y * h };
+  });
+  expect(hot.points).toBeGreaterThanOrEqual(2);
+  expect(hot.heat).toBeGreaterThan(0.85);
+  expect(Math.abs(hot.x - hot.px)).toBeLessThanOrEqual(hot.size);
+  expect(Math.abs(hot.y - hot.py)).toBeLessThanOrEqual(hot.size);
+  // Drawn in the ramp's hot end (red) there, and nothing far from the points and the diagonal.
+  const [r, g, b, a] = await pixel(page, '#traffic', hot.x, hot.y);
+  expect(r).toBeGreaterThan(180);
+  expect(g).toBeLessThan(120);
+  expect(b).toBeLessThan(120);
+  expect(a).toBeGreaterThan(200);
+  expect((await pixel(page, '#traffic', hot.w * 0.95, hot.h * 0.05))[3]).toBe(0);
+
+  // The sunburst: source, destination and protocol rings, labelled with the real keys.
+  await expect.poll(() => page.evaluate(() => $('#sunburst').sunburst('segments').length), { timeout: 30_000 })
+    .toBeGreaterThanOrEqual(4);
+  const segs = await page.evaluate(() => $('#sunburst').sunburst('segments'));
+  const find = (path) => segs.find((s) => s.path.join('/') === path);
+  const src = find('10.99.0.1');
+  expect(src).toMatchObject({ depth: 0, label: '10.99.0.1' });
+  expect(find('10.99.0.1/10.99.0.2')).toMatchObject({ depth: 1, label: '10.99.0.2' });
+  expect(find('10.99.0.1/10.99.0.2/tcp')).toMatchObject({ depth: 2, label: 'tcp' });
+  // iperf3's sender carries most bytes: its segment spans more than half the circle.
+  expect(src.end - src.start).toBeGreaterThan(Math.PI);
+  // The segment is filled with its colour (sampled off its label), and a click on it
+  // reports its path.
+  const geo = await page.evaluate(() => {
+    const c = $('#sunburst canvas');
+    const o = $('#sunburst').sunburst('option');
+    const half = Math.min(c.width(), c.height()) / 2 - 2;
+    const cr = Math.min(o.centerRadius, half / 2);
+    return { cx: c.width() / 2, cy: c.height() / 2, cr, step: (half - cr) / 3 };
+  });
+  const angle = src.start + 0.15 * (src.end - src.start);
+  const rad = geo.cr + geo.step / 2;
+  const at = { x: geo.cx + rad * Math.cos(angle), y: geo.cy + rad * Math.sin(angle) };
+  expect((await pixel(page, '#sunburst', at.x, at.y)).slice(0, 3)).toEqual(rgbOf(src.color));
+  const box = await page.locator('#sunburst canvas').boundingBox();
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+  await expect(page.locator('#selected')).toHaveText('10.99.0.1');
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, 'inc-charts.png') });
+
+  // Dark pages: the centre disc and gaps take the page's background, the labels stay.
+  const centre = () => pixel(page, '#sunburst', geo.cx + geo.cr / 2, geo.cy + geo.cr / 2);
+  expect((await centre()).slice(0, 3)).toEqual([255, 255, 255]);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await expect.poll(async () => (await centre()).slice(0, 3), { timeout: 10_000 }).toEqual([0x16, 0x19, 0x1d]);
+  await expect.poll(() => page.evaluate(() => $('#sunburst').sunburst('segments').filter((s) => s.label).length))
+    .toBeGreaterThanOrEqual(3);
+  await page.screenshot({ path: path.join(SHOTS, 'inc-charts-dark.png') });
+});
+
 test('/inc/ serves every file InMon app pages load, and 404 for others', async ({ request }) => {
   const s = await startServer({ replay: false });
   try {
@@ -122,6 +210,8 @@ test('/inc/ serves every file InMon app pages load, and 404 for others', async (
       'jquery.stripchart.js': 'text/javascript',
       'stripchart.js': 'text/javascript',
       'jquery.widget.js': 'text/javascript',
+      'jquery.heatmap.js': 'text/javascript',
+      'jquery.sunburst.js': 'text/javascript',
       'bootstrap.min.css': 'text/css',
       'bootstrap.min.js': 'text/javascript',
       'popper.min.js': 'text/javascript',

@@ -571,8 +571,16 @@ mod tests {
         );
         assert_eq!(numeric("udp", "p", 255, PROTOCOLS).unwrap(), [0x81, 17]);
         assert_eq!(numeric("!=0", "p", 255, &[]).unwrap(), [0x86, 0]);
-        assert!(numeric("=70000", "p", 65535, &[]).is_err());
-        assert!(numeric("", "p", 65535, &[]).is_err());
+        let r = numeric("=70000", "p", 65535, &[]);
+        assert!(
+            matches!(&r, Err(Error::Invalid(m)) if m == r#"flowspec p: cannot use "70000""#),
+            "{r:?}"
+        );
+        let r = numeric("", "p", 65535, &[]);
+        assert!(
+            matches!(&r, Err(Error::Invalid(m)) if m == r#"flowspec p: cannot use """#),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -586,7 +594,11 @@ mod tests {
             bitmask("N", "t", TCP_FLAGS, 0xffff).unwrap(),
             [0x90, 0x01, 0x00]
         );
-        assert!(bitmask("X", "t", TCP_FLAGS, 0xffff).is_err());
+        let r = bitmask("X", "t", TCP_FLAGS, 0xffff);
+        assert!(
+            matches!(&r, Err(Error::Invalid(m)) if m == r#"flowspec t: cannot use "X""#),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -598,7 +610,11 @@ mod tests {
             &json!({"match":{"destination":"2001:db8::/32","source":"10.0.0.1"}})
         )
         .is_err());
-        assert!(FlowSpec::from_json(&json!({"match":{"fragment":"D","version":"6"}})).is_err());
+        let r = FlowSpec::from_json(&json!({"match":{"fragment":"D","version":"6"}}));
+        assert!(
+            matches!(&r, Err(Error::Invalid(m)) if m == r#"flowspec fragment: cannot use "D""#),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -652,14 +668,27 @@ mod tests {
             .ext_communities
             .contains(&[0x80, 0x06, 0, 0, rate[0], rate[1], rate[2], rate[3]]));
         assert_eq!(f.communities, [0xFFFF_029A]);
-        for bad in [
-            json!({"match":{"protocol":"6"},"then":{"traffic-rate":-1}}),
-            json!({"match":{"protocol":"6"},"then":{"teleport":1}}),
-            json!({"match":{"colour":"red"}}),
-            json!({"match":{}}),
-            json!({"then":{}}),
+        for (bad, cause) in [
+            (
+                json!({"match":{"protocol":"6"},"then":{"traffic-rate":-1}}),
+                r#"flowspec traffic-rate: cannot use "-1""#,
+            ),
+            (
+                json!({"match":{"protocol":"6"},"then":{"teleport":1}}),
+                r#"flowspec action "teleport" is not supported"#,
+            ),
+            (
+                json!({"match":{"colour":"red"}}),
+                r#"flowspec match "colour" is not supported"#,
+            ),
+            (json!({"match":{}}), "flowspec match is empty"),
+            (json!({"then":{}}), "flowspec needs a match object"),
         ] {
-            assert!(FlowSpec::from_json(&bad).is_err(), "{bad}");
+            let r = FlowSpec::from_json(&bad);
+            assert!(
+                matches!(&r, Err(Error::Invalid(m)) if m == cause),
+                "{bad}: {r:?}"
+            );
         }
     }
 }

@@ -511,8 +511,16 @@ mod tests {
         assert_eq!(p.to_string(), "10.0.0.0/8");
         assert_eq!("192.0.2.1".parse::<Prefix>().unwrap().len(), 32);
         assert_eq!("2001:db8::1".parse::<Prefix>().unwrap().len(), 128);
-        assert!("10.0.0.0/33".parse::<Prefix>().is_err());
-        assert!("nonsense".parse::<Prefix>().is_err());
+        let r = "10.0.0.0/33".parse::<Prefix>();
+        assert!(
+            matches!(&r, Err(Error::Invalid(m)) if m == "prefix length 33 exceeds 32"),
+            "{r:?}"
+        );
+        let r = "nonsense".parse::<Prefix>();
+        assert!(
+            matches!(&r, Err(Error::Invalid(m)) if m == r#"not an IP prefix: "nonsense""#),
+            "{r:?}"
+        );
         let mut n = Vec::new();
         "10.0.0.0/9".parse::<Prefix>().unwrap().push_nlri(&mut n);
         assert_eq!(n, [9, 10, 0]);
@@ -526,7 +534,11 @@ mod tests {
             parse_communities(&json!("65535:666 65000:1")).unwrap(),
             [0xFFFF_029A, 0xFDE8_0001]
         );
-        assert!(parse_community("65536:1").is_err());
+        let r = parse_community("65536:1");
+        assert!(
+            matches!(&r, Err(Error::Invalid(m)) if m == r#"not a BGP community: "65536:1""#),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -923,9 +923,17 @@ mod tests {
             None,
         )
         .unwrap();
-        assert!(n.add_route(0, v6).is_err());
+        let r = n.add_route(0, v6);
+        assert!(
+            matches!(&r, Err(Error::Invalid(m)) if m == "neighbor 127.0.0.2 was added without ipv6"),
+            "{r:?}"
+        );
         let f6 = FlowSpec::from_json(&json!({"match":{"destination":"2001:db8::1"}})).unwrap();
-        assert!(n.add_flow(0, f6).is_err());
+        let r = n.add_flow(0, f6);
+        assert!(
+            matches!(&r, Err(Error::Invalid(m)) if m == "neighbor 127.0.0.2 was added without flowspec6"),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -273,12 +273,28 @@ mod tests {
     #[test]
     fn registry_and_errors() {
         let mut r = Baselines::default();
-        assert!(r.check("x", 1.0).is_err());
+        let missing = r.check("x", 1.0);
+        assert!(
+            matches!(&missing, Err(Error::NotFound { what: "baseline", name }) if name == "x"),
+            "{missing:?}"
+        );
         r.create("x", Some(2), None, Some(1)).unwrap();
         assert_eq!(r.check("x", 1.0).unwrap().as_str(), "learning");
-        assert!(Baseline::new(0, 1.0, 1).is_err());
-        assert!(Baseline::new(5, 0.0, 1).is_err());
-        assert!(Baseline::new(5, 1.0, 0).is_err());
+        let bad = Baseline::new(0, 1.0, 1);
+        assert!(
+            matches!(&bad, Err(Error::Invalid { what: "baseline", field, reason }) if field == "window" && reason.contains("must be 1..100000")),
+            "{bad:?}"
+        );
+        let bad = Baseline::new(5, 0.0, 1);
+        assert!(
+            matches!(&bad, Err(Error::Invalid { what: "baseline", field, reason }) if field == "sensitivity" && reason.contains("must be a positive number")),
+            "{bad:?}"
+        );
+        let bad = Baseline::new(5, 1.0, 0);
+        assert!(
+            matches!(&bad, Err(Error::Invalid { what: "baseline", field, reason }) if field == "repeat" && reason.contains("must be at least 1")),
+            "{bad:?}"
+        );
         assert!(r.reset("x") && r.delete("x") && !r.delete("x"));
     }
 }

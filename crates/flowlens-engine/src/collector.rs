@@ -4,15 +4,18 @@
 //! sampling rates) and the datagram counters, and dispatches by content
 //! ([`flowlens_wire::sniff`]): sFlow datagrams into [`Engine::add_sflow_from`], NetFlow/IPFIX
 //! datagrams through the session into [`Engine::add_netflow_record`], other captured packets
-//! into [`Engine::add_packet`]. `flowlens run` (live sockets), `flowlens top` (capture
-//! replay) each call it in one place, so they count and route exactly alike.
+//! into [`Engine::add_packet`]; packets of a live packet source (`flowlens run --pcap`,
+//! `--mirror`), already sampled, into [`Engine::add_sampled_packet`] with their rate and data
+//! source ([`Collector::handle_sampled_packet`]). `flowlens run` (live sockets), `flowlens top`
+//! (capture replay) and `flowlens decode` (through [`Collector::handle_datagram_with`] and a
+//! [`DatagramHook`]) each call it in one place, so they count and route exactly alike.
 //!
 //! Sans-IO like the rest of the crate: every entry point takes the caller's time (`now_ms`,
 //! Unix milliseconds) and bytes; [`Collector::tick`] is the once-a-second housekeeping.
 
 use std::net::IpAddr;
 
-use flowlens_netflow::{NetflowRecord, NetflowSession, RecordSink};
+use flowlens_netflow::{DatagramInfo, NetflowRecord, NetflowSession, RecordSink, TemplateEvent};
 use flowlens_wire::packet::{self, LinkType, WalkConfig};
 use flowlens_wire::sflow::Datagram;
 use flowlens_wire::sniff::{sniff, Export};
@@ -33,7 +36,8 @@ pub struct CollectorStats {
     pub rejected_datagrams: u64,
     /// Errors inside NetFlow/IPFIX datagrams (records, templates).
     pub netflow_record_errors: u64,
-    /// Captured packets fed as 1-in-1 samples ([`Collector::handle_packet`]).
+    /// Captured packets fed as samples ([`Collector::handle_packet`],
+    /// [`Collector::handle_sampled_packet`]).
     pub packets: u64,
 }
 
@@ -61,6 +65,43 @@ pub trait Observer: Send {
     fn tick(&mut self, now_ms: u64);
 }
 
+/// What [`Collector::handle_datagram_with`] reports of one datagram besides feeding the
+/// engine: the views it decodes, in decoding order (`flowlens decode` prints them). Every
+/// method does nothing by default; [`Collector::handle_datagram`] passes `()`, so the hook
+/// costs nothing there (generic, no dynamic dispatch).
+pub trait DatagramHook {
+    /// An sFlow v5 datagram that parsed, before the engine takes it.
+    fn sflow(&mut self, datagram: &Datagram<'_>) {
+        let _ = datagram;
+    }
+    /// Why an sFlow v5 datagram (by its first bytes) did not parse.
+    fn sflow_rejected(&mut self, error: &flowlens_wire::Error) {
+        let _ = error;
+    }
+    /// A NetFlow/IPFIX data record ([`RecordSink::record`]), before the engine takes it.
+    fn netflow_record(&mut self, record: &NetflowRecord<'_, '_>) {
+        let _ = record;
+    }
+    /// A NetFlow/IPFIX options record ([`RecordSink::options`]).
+    fn netflow_options(&mut self, record: &NetflowRecord<'_, '_>) {
+        let _ = record;
+    }
+    /// A template learned, refreshed, replaced, withdrawn or rejected.
+    fn netflow_template(&mut self, event: &TemplateEvent) {
+        let _ = event;
+    }
+    /// An error inside a NetFlow/IPFIX datagram (counted in `netflow_record_errors`).
+    fn netflow_error(&mut self, error: &flowlens_netflow::Error) {
+        let _ = error;
+    }
+    /// What [`NetflowSession::handle`] returned for the datagram, after its records.
+    fn netflow_done(&mut self, result: &Result<DatagramInfo, flowlens_netflow::Error>) {
+        let _ = result;
+    }
+}
+
+impl DatagramHook for () {}
+
 /// The engine, the NetFlow/IPFIX session and the datagram counters (see the module docs).
 pub struct Collector {
     engine: Engine,
@@ -72,22 +113,31 @@ pub struct Collector {
     observer: Option<Box<dyn Observer>>,
 }
 
-/// Carries NetFlow/IPFIX records from the session into the engine.
-struct Records<'a> {
+/// Carries NetFlow/IPFIX records from the session into the engine (and the hook).
+struct Records<'a, H> {
+    hook: &'a mut H,
     engine: &'a mut Engine,
     observer: Option<&'a mut (dyn Observer + 'static)>,
     now_ms: u64,
     errors: u64,
 }
 
-impl RecordSink for Records<'_> {
+impl<H: DatagramHook> RecordSink for Records<'_, H> {
     fn record(&mut self, r: &NetflowRecord<'_, '_>) {
+        self.hook.netflow_record(r);
         if let Some(o) = self.observer.as_deref_mut() {
             o.netflow_record(self.now_ms, r);
         }
         self.engine.add_netflow_record(self.now_ms, r);
     }
-    fn error(&mut self, _e: &flowlens_netflow::Error) {
+    fn options(&mut self, r: &NetflowRecord<'_, '_>) {
+        self.hook.netflow_options(r);
+    }
+    fn template(&mut self, event: &TemplateEvent) {
+        self.hook.netflow_template(event);
+    }
+    fn error(&mut self, e: &flowlens_netflow::Error) {
+        self.hook.netflow_error(e);
         self.errors += 1;
     }
 }
@@ -143,11 +193,23 @@ impl Collector {
     /// NetFlow/IPFIX exporter, and the sender listed in an sFlow agent's statistics),
     /// recognised by content. Never fails: what it cannot use is counted.
     pub fn handle_datagram(&mut self, now_ms: u64, from: IpAddr, payload: &[u8]) -> Handled {
+        self.handle_datagram_with(now_ms, from, payload, &mut ())
+    }
+
+    /// [`Collector::handle_datagram`], reporting what it decodes to `hook` on the way.
+    pub fn handle_datagram_with<H: DatagramHook>(
+        &mut self,
+        now_ms: u64,
+        from: IpAddr,
+        payload: &[u8],
+        hook: &mut H,
+    ) -> Handled {
         match sniff(payload) {
             Some(Export::Sflow) => {
                 self.stats.sflow_datagrams += 1;
                 match Datagram::parse(payload) {
                     Ok(d) => {
+                        hook.sflow(&d);
                         if let Some(o) = self.observer.as_deref_mut() {
                             o.sflow(now_ms, &d);
                         }
@@ -157,7 +219,8 @@ impl Collector {
                         }
                         Handled::Decoded(Export::Sflow)
                     }
-                    Err(_) => {
+                    Err(e) => {
+                        hook.sflow_rejected(&e);
                         self.stats.rejected_datagrams += 1;
                         Handled::Rejected(Export::Sflow)
                     }
@@ -166,6 +229,7 @@ impl Collector {
             Some(export @ Export::Netflow(_)) => {
                 self.stats.netflow_datagrams += 1;
                 let mut records = Records {
+                    hook: &mut *hook,
                     engine: &mut self.engine,
                     observer: self.observer.as_deref_mut(),
                     now_ms,
@@ -173,6 +237,7 @@ impl Collector {
                 };
                 let handled = self.session.handle(now_ms, from, payload, &mut records);
                 self.stats.netflow_record_errors += records.errors;
+                hook.netflow_done(&handled);
                 if handled.is_err() {
                     self.stats.rejected_datagrams += 1;
                     Handled::Rejected(export)
@@ -210,6 +275,25 @@ impl Collector {
         self.engine
             .add_packet(now_ms, agent, link, data, original_len);
         None
+    }
+
+    /// Handles one packet sampled 1-in-`rate` by a live packet source of the caller's (an
+    /// interface capture, a mirror session) at data source `ds`: always a packet sample, never
+    /// looked into for sFlow/NetFlow/IPFIX datagrams (those reach the UDP sockets). `data` is
+    /// the frame of link type `link` as captured (possibly cut at a snap length),
+    /// `original_len` its length on the wire, bytes. Counted in `packetSamples`.
+    pub fn handle_sampled_packet(
+        &mut self,
+        now_ms: u64,
+        ds: crate::DataSource,
+        rate: u32,
+        link: LinkType,
+        data: &[u8],
+        original_len: u32,
+    ) {
+        self.stats.packets += 1;
+        self.engine
+            .add_sampled_packet(now_ms, ds, rate, link, data, original_len);
     }
 
     /// Once-a-second housekeeping at `now_ms`: the engine's smoothing, expiry, thresholds and

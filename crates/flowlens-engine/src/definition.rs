@@ -552,8 +552,16 @@ mod tests {
         );
         let e = parse(json!({"value":"bytes","log":"yes"})).unwrap_err();
         assert_eq!(e.to_string(), "flow: invalid `log`: must be true or false");
-        assert!(parse(json!("bytes")).is_err());
-        assert!(FlowDef::parse("a/b", &json!({"value":"bytes"}), &mut Schema::default()).is_err());
+        let r = parse(json!("bytes"));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "flow", field, reason }) if field == "f" && reason.contains("definition must be an object")),
+            "{r:?}"
+        );
+        let r = FlowDef::parse("a/b", &json!({"value":"bytes"}), &mut Schema::default());
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "flow", field, reason }) if field == "name" && reason.contains("no '/'")),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -1,81 +1,44 @@
 //! The engine: flow definitions and their tables, thresholds, events, flow records and
 //! counter metrics, fed with samples and asked for active flows. Sans-IO: every method takes
 //! the caller's `now_ms` (Unix ms).
+//!
+//! Split by concern the way quinn-proto splits its `connection/` module: this file holds the
+//! state, the definitions and [`Engine::tick`]; `engine/input.rs` the samples' way into the
+//! tables, `engine/keys.rs` which keys producers are asked for, `engine/eviction.rs` room
+//! under the [`Limits`] (`engine/limits.rs`), `engine/threshold.rs` the threshold runtime,
+//! `engine/query.rs` the read side and `engine/rows.rs` the answer rows.
 
-use std::net::IpAddr;
-
-use flowlens_netflow::NetflowRecord;
-use flowlens_wire::packet::{self, LinkType, WalkConfig};
-use flowlens_wire::sflow::{Datagram, Sample};
-use flowlens_wire::{KeyId, KeyMask, KeyVisitor, Masked, Value};
 use serde_json::Value as Json;
 
-use crate::agents::{AgentLimits, Agents};
-
-/// How often idle agents and data sources are forgotten ([`Agents::expire`]), ms.
-const AGENTS_EXPIRY_EVERY_MS: u64 = 10_000;
-use crate::counters::{CounterLimits, Counters};
+use crate::agents::Agents;
+use crate::counters::Counters;
 use crate::definition::FlowDef;
 use crate::error::{Error, Result};
 use crate::keybuf::{KeyBuf, Schema};
 use crate::ring::Ring;
-use crate::sample::{self, DataSource, Weight};
-use crate::table::{Entry, Input, Table};
+use crate::sample::DataSource;
+use crate::table::Table;
 use crate::threshold::{Event, Threshold};
+use crate::Env;
+use flowlens_netflow::hash::{map, Map};
+use flowlens_wire::packet::WalkConfig;
+use flowlens_wire::KeyMask;
 
+mod eviction;
+mod input;
+mod keys;
+mod limits;
 mod query;
 mod rows;
 mod threshold;
 
-use crate::Env;
-use flowlens_netflow::hash::{map, Map};
+pub use limits::Limits;
 pub use query::{FlowQuery, DEFAULT_MAX_FLOWS};
 pub use rows::{ActiveFlow, AggMode, LoggedFlow};
 use threshold::Thresholds;
 
-/// Caps that bound the engine's memory. What does not fit is refused or evicted and counted
-/// in [`EngineStats`].
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Flow definitions.
-    pub max_flows: usize,
-    /// Thresholds.
-    pub max_thresholds: usize,
-    /// Active keys of one definition at one data source (default 100,000); a full table drops
-    /// its smaller half.
-    pub max_keys_per_table: usize,
-    /// Active keys over all tables (default 2,000,000); reaching it makes every definition
-    /// drop its smallest eighth of keys (counted as evicted); the new keys of the sample that
-    /// reached it are refused (counted).
-    pub max_active_keys: usize,
-    /// Completed-flow records kept for `/flows/json` (sFlow-RT `flows.max`).
-    pub flow_log_len: usize,
-    /// Events kept for `/events/json` (sFlow-RT `events.max`).
-    pub event_log_len: usize,
-    /// A key idle for `idle_factor × t` seconds is removed (its value is then below
-    /// `e^-idle_factor` of its last level). 0 keeps idle keys (offline totals).
-    pub idle_factor: f64,
-    /// Counter-metric caps.
-    pub counters: CounterLimits,
-    /// Caps of the per-agent sFlow statistics (agents, data sources, per UDP sender).
-    pub agents: AgentLimits,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_flows: 1000,
-            max_thresholds: 1000,
-            max_keys_per_table: 100_000,
-            max_active_keys: 2_000_000,
-            flow_log_len: 1000,
-            event_log_len: 1000,
-            idle_factor: 5.0,
-            counters: CounterLimits::default(),
-            agents: AgentLimits::default(),
-        }
-    }
-}
+/// How often idle agents and data sources are forgotten ([`Agents::expire`]), ms.
+const AGENTS_EXPIRY_EVERY_MS: u64 = 10_000;
 
 /// Counters of what the engine did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -148,50 +111,6 @@ impl Default for Engine {
     }
 }
 
-/// Records every key name it sees (for `/flowkeys/json`).
-struct Seen<'m> {
-    map: &'m mut Map<(&'static str, u8), u64>,
-    now_ms: u64,
-}
-
-impl KeyVisitor for Seen<'_> {
-    fn key(&mut self, name: &'static str, depth: u8, _v: Value<'_>) {
-        if self.map.len() < 10_000 || self.map.contains_key(&(name, depth)) {
-            self.map.insert((name, depth), self.now_ms);
-        }
-    }
-}
-
-/// Both visitors at once. With a [`Seen`] it asks for every key, else for the collector's.
-struct Tee<'a, 'b>(&'a mut crate::keybuf::Collector<'b>, Option<Seen<'a>>);
-
-impl KeyVisitor for Tee<'_, '_> {
-    #[inline]
-    fn key(&mut self, name: &'static str, depth: u8, v: Value<'_>) {
-        self.0.key(name, depth, v);
-        if let Some(s) = self.1.as_mut() {
-            s.key(name, depth, v);
-        }
-    }
-
-    #[inline]
-    fn mask(&self) -> KeyMask {
-        if self.1.is_some() {
-            KeyMask::ALL
-        } else {
-            self.0.mask()
-        }
-    }
-
-    #[inline]
-    fn key_id(&mut self, id: KeyId, depth: u8, v: Value<'_>) {
-        self.0.key_id(id, depth, v);
-        if let Some(s) = self.1.as_mut() {
-            s.key(id.name(), depth, v);
-        }
-    }
-}
-
 impl Engine {
     /// An engine with these caps.
     pub fn new(limits: Limits) -> Engine {
@@ -223,23 +142,6 @@ impl Engine {
     /// Packet-walker settings (tunnel ports) used for sampled headers and raw packets.
     pub fn set_walk_config(&mut self, cfg: WalkConfig) {
         self.walk = cfg;
-    }
-
-    /// Asks the producers (packet walker, sFlow sample and NetFlow/IPFIX record visitors) for
-    /// every key, not only those the definitions read ([`Engine::key_mask`]). The answers are
-    /// the same either way, only slower: this exists so tests can show it.
-    pub fn set_full_visit(&mut self, full: bool) {
-        self.full_visit = full;
-    }
-
-    /// The keys the producers are asked for: those the flow definitions read (their
-    /// [`FlowDef::reads`]), or all with [`Engine::set_full_visit`].
-    pub fn key_mask(&self) -> KeyMask {
-        if self.full_visit {
-            KeyMask::ALL
-        } else {
-            self.mask
-        }
     }
 
     /// What the engine did so far.
@@ -363,6 +265,8 @@ impl Engine {
         self.thresholds.json()
     }
 
+    /// Recomputes what depends on the set of definitions and thresholds: the key mask (the
+    /// union of the definitions' [`FlowDef::reads`]) and which thresholds watch each flow.
     fn rewire(&mut self) {
         self.mask = self
             .flows
@@ -395,281 +299,6 @@ impl Engine {
         let vm = crate::maps::ValueMap::from_json(m)?;
         self.env.maps.set(name, vm);
         Ok(())
-    }
-
-    // ---- input -------------------------------------------------------------------------
-
-    /// Feeds one sFlow datagram: flow samples into the flow tables, counter samples into the
-    /// counter metrics, dropped-packet notifications into `dropped:true` flows.
-    pub fn add_sflow(&mut self, now_ms: u64, dgram: &Datagram<'_>) {
-        self.add_sflow_from(now_ms, None, dgram);
-    }
-
-    /// [`Engine::add_sflow`] for a datagram received from `source` (the UDP sender, listed in
-    /// the agent's statistics).
-    pub fn add_sflow_from(&mut self, now_ms: u64, source: Option<IpAddr>, dgram: &Datagram<'_>) {
-        self.stats.datagrams += 1;
-        self.agents.datagram(now_ms, source, dgram);
-        let agent = dgram.agent_address();
-        for s in dgram.samples() {
-            let Ok(s) = s else {
-                self.stats.sample_errors += 1;
-                break;
-            };
-            match s {
-                Sample::Flow(fs) => {
-                    self.stats.flow_samples += 1;
-                    self.agents.flow_sample(now_ms, agent, &fs);
-                    if !self.wants(false) {
-                        continue;
-                    }
-                    let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
-                    let w = self.collect(now_ms, |cfg, v| {
-                        sample::visit_flow_sample(agent, &fs, cfg, v)
-                    });
-                    self.feed(now_ms, ds, w, false);
-                }
-                Sample::Discard(d) => {
-                    self.stats.discard_samples += 1;
-                    self.agents.discard_sample(agent);
-                    if !self.wants(true) {
-                        continue;
-                    }
-                    let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
-                    let w = self.collect(now_ms, |cfg, v| {
-                        sample::visit_discard_sample(agent, &d, cfg, v)
-                    });
-                    self.feed(now_ms, ds, w, true);
-                }
-                Sample::Counter(c) => {
-                    self.stats.counter_samples += 1;
-                    self.agents.counter_sample(now_ms, agent, &c);
-                    self.counters.add_sample(now_ms, agent, &c);
-                }
-                Sample::Unknown(_) => {}
-            }
-        }
-    }
-
-    /// Feeds one NetFlow/IPFIX data record (options records are ignored). The agent is the
-    /// exporter, the data source its input interface (`ingressInterface`, IE 10; 0 if absent).
-    pub fn add_netflow_record(&mut self, now_ms: u64, rec: &NetflowRecord<'_, '_>) {
-        if rec.options {
-            return;
-        }
-        self.stats.records += 1;
-        if !self.wants(false) {
-            return;
-        }
-        let agent = rec.exporter;
-        let ifindex = rec
-            .field(10)
-            .and_then(flowlens_wire::netflow::ie::be_uint)
-            .unwrap_or(0);
-        let ds = DataSource::new(agent, 0, ifindex as u32);
-        let name = ds.name();
-        let w = self.collect(now_ms, |_, v| {
-            let mut m = Masked::new(v);
-            m.emit(KeyId::AGENT, 0, Value::Ip(agent));
-            m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
-            // The record's own counts; the tables scale them by the rate (once).
-            let counts = rec.visit_keys(&mut m);
-            Weight {
-                rate: rec.sampling_rate.max(1),
-                frames: counts.packets.unwrap_or(0) as f64,
-                bytes: counts.octets.unwrap_or(0) as f64,
-            }
-        });
-        self.feed(now_ms, ds, w, false);
-    }
-
-    /// Feeds one raw packet as a 1-in-1 sample of `agent` (data source 0). `frame_len` is the
-    /// packet's length on the wire (pcap `orig_len`).
-    pub fn add_packet(
-        &mut self,
-        now_ms: u64,
-        agent: IpAddr,
-        link: LinkType,
-        data: &[u8],
-        frame_len: u32,
-    ) {
-        self.add_sampled_packet(
-            now_ms,
-            DataSource::new(agent, 0, 0),
-            1,
-            link,
-            data,
-            frame_len,
-        );
-    }
-
-    /// Feeds one packet sampled 1-in-`rate` at data source `ds` (a packet sampler of the
-    /// caller's, e.g. mirrored traffic sampled before analysis).
-    pub fn add_sampled_packet(
-        &mut self,
-        now_ms: u64,
-        ds: DataSource,
-        rate: u32,
-        link: LinkType,
-        data: &[u8],
-        frame_len: u32,
-    ) {
-        self.stats.packets += 1;
-        if !self.wants(false) {
-            return;
-        }
-        let agent = ds.agent;
-        let name = ds.name();
-        let w = self.collect(now_ms, |cfg, v| {
-            let mut m = Masked::new(v);
-            m.emit(KeyId::AGENT, 0, Value::Ip(agent));
-            m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
-            m.emit(KeyId::BYTES, 0, Value::U64(u64::from(frame_len)));
-            m.emit(KeyId::SAMPLINGRATE, 0, Value::U64(u64::from(rate)));
-            if m.wants_any(KeyMask::PACKET) {
-                packet::walk(link, data, cfg).visit_keys(&mut m);
-            }
-            Weight {
-                rate: rate.max(1),
-                frames: 1.0,
-                bytes: f64::from(frame_len),
-            }
-        });
-        self.feed(now_ms, ds, w, false);
-    }
-
-    /// Counts the sample and says whether to collect its keys: when a definition of this
-    /// kind exists, and for every 64th sample anyway (key names for `flow_keys`).
-    fn wants(&mut self, dropped: bool) -> bool {
-        self.sample_tick = self.sample_tick.wrapping_add(1);
-        self.flows.iter().any(|f| f.def.dropped == dropped) || self.sample_tick % 64 == 1
-    }
-
-    /// Fills the key buffer through `visit`; every 64th sample (counted by [`Self::wants`])
-    /// also records the key names seen.
-    fn collect(
-        &mut self,
-        now_ms: u64,
-        visit: impl FnOnce(&WalkConfig, &mut Tee<'_, '_>) -> Weight,
-    ) -> Weight {
-        self.buf.reset(&self.schema);
-        let seen = (self.sample_tick % 64 == 1).then_some(Seen {
-            map: &mut self.seen_keys,
-            now_ms,
-        });
-        let mask = if self.full_visit {
-            KeyMask::ALL
-        } else {
-            self.mask
-        };
-        let mut c = self.buf.collector_masked(&self.schema, mask);
-        let mut tee = Tee(&mut c, seen);
-        visit(&self.walk, &mut tee)
-    }
-
-    fn feed(&mut self, now_ms: u64, ds: DataSource, weight: Weight, dropped: bool) {
-        let Engine {
-            flows,
-            thresholds,
-            buf,
-            key_text,
-            scratch,
-            env,
-            limits,
-            stats,
-            active_keys,
-            events,
-            flow_log,
-            ..
-        } = self;
-        let input = Input {
-            now_ms,
-            weight,
-            keys: buf,
-            env,
-            scratch,
-        };
-        let mut over_cap = false;
-        for flow in flows.iter_mut() {
-            let def = &flow.def;
-            if def.dropped != dropped {
-                continue;
-            }
-            if let Some(f) = &def.filter {
-                if !f.matches(buf, env) {
-                    continue;
-                }
-            }
-            key_text.clear();
-            let mut complete = true;
-            for (i, k) in def.keys.iter().enumerate() {
-                if i > 0 {
-                    key_text.push_str(&def.fs);
-                }
-                if !k.eval(buf, env, key_text) {
-                    complete = false;
-                    break;
-                }
-            }
-            if !complete {
-                continue;
-            }
-            let ds = if def.agg_agent {
-                DataSource {
-                    agent: ds.agent,
-                    id: DataSource::AGENT,
-                }
-            } else {
-                ds
-            };
-            let mut is_new = false;
-            let table = match flow.tables.get_mut(&ds) {
-                Some(t) => t,
-                None => flow.tables.entry(ds).or_default(),
-            };
-            let entry = match table.entries.get_mut(key_text.as_str()) {
-                Some(e) => e,
-                None => {
-                    if *active_keys >= limits.max_active_keys {
-                        // Room is made after this sample (every definition gives up its
-                        // smallest keys); only this sample's new keys are refused.
-                        stats.keys_refused += 1;
-                        over_cap = true;
-                        continue;
-                    }
-                    if table.entries.len() >= limits.max_keys_per_table {
-                        let removed = evict_half(table, now_ms, def);
-                        *active_keys -= removed;
-                        stats.keys_evicted += removed as u64;
-                    }
-                    *active_keys += 1;
-                    stats.keys_added += 1;
-                    is_new = true;
-                    let e = Entry::new(now_ms, &def.value, &def.values, def.log && !def.flow_start);
-                    table.entries.entry(key_text.as_str().into()).or_insert(e)
-                }
-            };
-            entry.update(def.t_secs, &def.value, &def.values, &input);
-            if is_new && def.log && def.flow_start {
-                // The flow's start: its first sample's scaled value.
-                flow_log.push(LoggedFlow {
-                    id: 0,
-                    name: def.name.clone(),
-                    flow_keys: key_text.clone(),
-                    value: entry.total,
-                    start_ms: now_ms,
-                    end_ms: now_ms,
-                    agent: ds.agent.to_string(),
-                    data_source: ds.name().to_string(),
-                });
-            }
-            thresholds.on_value(&flow.watch, now_ms, ds, key_text, entry, def, events);
-        }
-        if over_cap {
-            let removed = evict_smallest(flows, now_ms, GLOBAL_EVICT_FRACTION);
-            *active_keys -= removed;
-            stats.keys_evicted += removed as u64;
-        }
     }
 
     // ---- time --------------------------------------------------------------------------
@@ -738,73 +367,4 @@ impl Engine {
         }
         counters.expire(now_ms);
     }
-}
-
-/// Share of each definition's keys given up when the active-key cap is reached.
-const GLOBAL_EVICT_FRACTION: f64 = 0.125;
-
-/// Makes room under [`Limits::max_active_keys`]: every definition drops its `fraction`
-/// smallest keys (by current value, over all its data sources), so a flood of small keys
-/// spread over many data sources cannot lock out new ones, heavy flows stay, and no
-/// definition pays for another's keys (values of different definitions are not compared).
-/// Returns how many keys were removed. Cost: one pass over the keys, amortised over the
-/// `fraction × cap` new keys that then fit.
-fn evict_smallest(flows: &mut [Flow], now_ms: u64, fraction: f64) -> usize {
-    let mut removed = 0;
-    for flow in flows.iter_mut() {
-        let def = &flow.def;
-        let mut vals: Vec<f64> = flow
-            .tables
-            .values()
-            .flat_map(|t| t.entries.values())
-            .map(|e| e.value(now_ms, def.t_secs, &def.value))
-            .collect();
-        let budget = ((vals.len() as f64 * fraction).ceil() as usize).min(vals.len());
-        if budget == 0 {
-            continue;
-        }
-        let (_, cut, _) = vals.select_nth_unstable_by(budget - 1, f64::total_cmp);
-        let cut = *cut;
-        let mut left = budget;
-        for table in flow.tables.values_mut() {
-            let before = table.entries.len();
-            table.entries.retain(|_, e| {
-                if left > 0 && e.value(now_ms, def.t_secs, &def.value) <= cut {
-                    left -= 1;
-                    false
-                } else {
-                    true
-                }
-            });
-            removed += before - table.entries.len();
-        }
-        flow.tables.retain(|_, t| !t.entries.is_empty());
-    }
-    removed
-}
-
-/// Drops the smaller half of a full table (by current value); returns how many.
-fn evict_half(table: &mut Table, now_ms: u64, def: &FlowDef) -> usize {
-    let mut vals: Vec<f64> = table
-        .entries
-        .values()
-        .map(|e| e.value(now_ms, def.t_secs, &def.value))
-        .collect();
-    let mid = vals.len() / 2;
-    if vals.is_empty() {
-        return 0;
-    }
-    let (_, median, _) = vals.select_nth_unstable_by(mid, f64::total_cmp);
-    let median = *median;
-    let before = table.entries.len();
-    let mut budget = mid.max(1);
-    table.entries.retain(|_, e| {
-        if budget > 0 && e.value(now_ms, def.t_secs, &def.value) <= median {
-            budget -= 1;
-            false
-        } else {
-            true
-        }
-    });
-    before - table.entries.len()
 }

@@ -555,9 +555,21 @@ mod tests {
         assert_eq!((&*k.name, k.depth), ("ipsource", 1));
         assert_eq!(k.to_string(), "ipsource.1");
         assert_eq!(KeyName::parse("ipfix:flowEndReason").unwrap().depth, 0);
-        assert!(KeyName::parse("ipsource.0").is_err());
-        assert!(KeyName::parse("ip source").is_err());
-        assert!(KeyName::parse("").is_err());
+        let r = KeyName::parse("ipsource.0");
+        assert!(
+            matches!(&r, Err(Error::Syntax { kind: ExprKind::Key, input, offset: 9, reason }) if input == "ipsource.0" && reason.contains("tunnel depth must be 1..15")),
+            "{r:?}"
+        );
+        let r = KeyName::parse("ip source");
+        assert!(
+            matches!(&r, Err(Error::Syntax { kind: ExprKind::Key, input, offset: 2, reason }) if input == "ip source" && reason.contains("key names are letters")),
+            "{r:?}"
+        );
+        let r = KeyName::parse("");
+        assert!(
+            matches!(&r, Err(Error::Syntax { kind: ExprKind::Key, input, offset: 0, reason }) if input == "" && reason.contains("empty key name")),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! decoded views.
 //!
 //! * [`Collector`] ([`collector`]): the entry point for input: one datagram or captured packet
-//!   at a time (`handle_datagram`, `handle_packet`, `tick`), routed by content into the engine
+//!   at a time (`handle_datagram`, `handle_packet`,
+//!   `handle_sampled_packet` for live packet sources, `tick`), routed by content into the engine
 //!   and the NetFlow/IPFIX session, counted.
 //! * [`Engine`] ([`engine`]): the flow engine: definitions, input (`add_sflow`,
 //!   `add_netflow_record`, `add_packet`), housekeeping (`tick`) and queries (`active_flows`,
@@ -60,7 +61,7 @@ mod table;
 pub mod threshold;
 pub mod topology;
 
-pub use collector::{Collector, CollectorStats, Handled, Observer};
+pub use collector::{Collector, CollectorStats, DatagramHook, Handled, Observer};
 pub use engine::{
     ActiveFlow, AggMode, Engine, EngineStats, FlowQuery, Limits, LoggedFlow, DEFAULT_MAX_FLOWS,
 };

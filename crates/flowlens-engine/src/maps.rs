@@ -188,8 +188,16 @@ mod tests {
             m.to_json(),
             serde_json::json!({"web": ["80", "443"], "alt": ["443", "8080"], "one": ["53"]})
         );
-        assert!(ValueMap::from_json(&serde_json::json!([1])).is_err());
-        assert!(ValueMap::from_json(&serde_json::json!({"a": [{}]})).is_err());
+        let r = ValueMap::from_json(&serde_json::json!([1]));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "map", field, reason }) if field == "map" && reason.contains("must be an object")),
+            "{r:?}"
+        );
+        let r = ValueMap::from_json(&serde_json::json!({"a": [{}]}));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "map", field, reason }) if field == "a" && reason.contains("must be a list of strings or numbers")),
+            "{r:?}"
+        );
     }
 
     #[test]

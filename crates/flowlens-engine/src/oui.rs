@@ -264,8 +264,16 @@ MA-M,F4BD9E1,Longer Prefix Ltd,X\n";
             e.to_string(),
             "oui: invalid `line 2`: assignment must be 6, 7 or 9 hex digits"
         );
-        assert!(OuiTable::parse_csv("MA-L,123456,\"open,Y\n").is_err());
-        assert!(OuiTable::parse_csv("MA-L,12345G,X,Y\n").is_err());
+        let r = OuiTable::parse_csv("MA-L,123456,\"open,Y\n");
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "oui", field, reason }) if field == "line 1" && reason.contains("unterminated quoted field")),
+            "{r:?}"
+        );
+        let r = OuiTable::parse_csv("MA-L,12345G,X,Y\n");
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "oui", field, reason }) if field == "line 1" && reason.contains("assignment is not hex")),
+            "{r:?}"
+        );
     }
 
     #[test]

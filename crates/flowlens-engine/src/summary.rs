@@ -183,8 +183,16 @@ mod tests {
             Some((Stat::Sum, "load_one"))
         );
         assert_eq!(Stat::split("iqr:x").ok(), Some((Stat::Iqr, "x")));
-        assert!(Stat::split("foo:load_one").is_err());
-        assert!(Stat::split("sum:").is_err());
+        let r = Stat::split("foo:load_one");
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "metric", field, reason }) if field == "foo:load_one" && reason.contains("unknown statistic prefix")),
+            "{r:?}"
+        );
+        let r = Stat::split("sum:");
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "metric", field, reason }) if field == "sum:" && reason.contains("empty metric name")),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -240,8 +240,20 @@ mod tests {
         .unwrap();
         assert!(t.accepts(|a| (a == "os_name").then(|| "linux".to_string())));
         assert!(!t.accepts(|_| Some("windows".to_string())));
-        assert!(Threshold::parse("x", &json!({"value":1})).is_err());
-        assert!(Threshold::parse("x", &json!({"metric":"m"})).is_err());
-        assert!(Threshold::parse("x", &json!({"metric":"m","value":1,"bogus":1})).is_err());
+        let r = Threshold::parse("x", &json!({"value":1}));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "threshold", field, reason }) if field == "metric" && reason.contains("is required")),
+            "{r:?}"
+        );
+        let r = Threshold::parse("x", &json!({"metric":"m"}));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "threshold", field, reason }) if field == "value" && reason.contains("is required")),
+            "{r:?}"
+        );
+        let r = Threshold::parse("x", &json!({"metric":"m","value":1,"bogus":1}));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "threshold", field, reason }) if field == "bogus" && reason.contains("unknown attribute")),
+            "{r:?}"
+        );
     }
 }

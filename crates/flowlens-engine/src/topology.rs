@@ -700,8 +700,16 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("nodes.a.ports.p.ifindex"), "{e}");
-        assert!(t.set(&json!({"links": {"x": {"node1": "a"}}})).is_err());
-        assert!(t.set(&json!([1])).is_err());
+        let r = t.set(&json!({"links": {"x": {"node1": "a"}}}));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "topology", field, reason }) if field == "links.x.port1" && reason.contains("must be a string")),
+            "{r:?}"
+        );
+        let r = t.set(&json!([1]));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "topology", field, reason }) if field == "document" && reason.contains("must be an object")),
+            "{r:?}"
+        );
         assert!(!t.is_set());
     }
 }

@@ -1059,10 +1059,31 @@ mod tests {
         let mut bad = snap.clone();
         let i = bad.len() / 2;
         bad[i] ^= 1;
-        assert!(TemplateCache::restore(&bad, Limits::default()).is_err());
-        assert!(TemplateCache::restore(&snap[..snap.len() - 3], Limits::default()).is_err());
-        assert!(TemplateCache::restore(b"{}", Limits::default()).is_err());
-        assert!(TemplateCache::restore(&[0xff; 10], Limits::default()).is_err());
+        // The flipped bit breaks the document (here a field name) or, in a value, its checksum.
+        let r = TemplateCache::restore(&bad, Limits::default());
+        assert!(
+            matches!(&r, Err(Error::Snapshot { reason }) if reason == "checksum mismatch" || reason.starts_with("not a valid snapshot: ")),
+            "{:?}",
+            r.as_ref().map(|_| ())
+        );
+        let r = TemplateCache::restore(&snap[..snap.len() - 3], Limits::default());
+        assert!(
+            matches!(&r, Err(Error::Snapshot { reason }) if reason.starts_with("not a valid snapshot: EOF")),
+            "{:?}",
+            r.as_ref().map(|_| ())
+        );
+        let r = TemplateCache::restore(b"{}", Limits::default());
+        assert!(
+            matches!(&r, Err(Error::Snapshot { reason }) if reason == "not a flowlens template snapshot"),
+            "{:?}",
+            r.as_ref().map(|_| ())
+        );
+        let r = TemplateCache::restore(&[0xff; 10], Limits::default());
+        assert!(
+            matches!(&r, Err(Error::Snapshot { reason }) if reason.starts_with("not a valid snapshot: expected value")),
+            "{:?}",
+            r.as_ref().map(|_| ())
+        );
     }
 
     /// The streamed writer produces the version-1 text serde_json produced from a value tree

@@ -202,6 +202,16 @@ mod tests {
         ));
         let huge = [0xFF, 0xFF, 0xFF, 0xFF];
         let mut r = Reader::new(&huge, 0, Layer::SflowFlowRecord);
-        assert!(r.xdr_opaque("name", usize::MAX).is_err());
+        // A length of 2^32 - 1 with nothing after it: the bytes are missing, not the length
+        // refused.
+        assert_eq!(
+            r.xdr_opaque("name", usize::MAX),
+            Err(Error::Truncated {
+                layer: Layer::SflowFlowRecord,
+                offset: 4,
+                needed: 0xFFFF_FFFF,
+                available: 0,
+            })
+        );
     }
 }

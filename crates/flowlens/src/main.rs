@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use flowlens::config_file::LogFormat;
 
 mod capture;
 mod decode;
@@ -33,6 +34,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Decode captures, datagram files or live datagrams and print every datagram, sample
@@ -134,6 +137,18 @@ struct RunArgs {
     /// With `--replay`: start the capture again when it ends.
     #[arg(long = "loop", requires = "replay")]
     replay_loop: bool,
+    /// Capture on interface IFACE (libpcap, promiscuous, first 256 bytes of each packet) and
+    /// feed 1 in N of its packets (randomly, as sFlow samples; N = 1 by default) as samples of
+    /// agent 0.0.0.0, data source the interface's ifIndex. Repeatable. Needs root or
+    /// CAP_NET_RAW. Flag only.
+    #[arg(long = "pcap", value_name = "IFACE[:N]")]
+    pcap: Vec<String>,
+    /// Receive GRE and ERSPAN (type I, II, III) mirror copies sent to this host's IPv4
+    /// address ADDR (a raw socket for IP protocol 47; needs root or CAP_NET_RAW) and feed
+    /// each mirrored frame as a sample of agent = the sender, data source = the GRE key or
+    /// ERSPAN session ID. Repeatable. Flag only.
+    #[arg(long = "mirror", value_name = "ADDR")]
+    mirror: Vec<std::net::Ipv4Addr>,
     /// Keep history in ClickHouse: every flow sample and record, counters and events are
     /// written to this server's HTTP interface (e.g. `http://127.0.0.1:8123`); the other
     /// export settings are in the config file's `[clickhouse]` table (see the README).
@@ -158,17 +173,6 @@ struct RunArgs {
     /// 0.0.0.0:1179, sFlow-RT's BGP port. Default: off (as sFlow-RT's `bgp.start=no`).
     #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "0.0.0.0:1179")]
     bgp: Option<std::net::SocketAddr>,
-}
-
-/// Log line format of `flowlens run` (`--log-format`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum LogFormat {
-    /// `timestamp LEVEL message field=value …`, for people.
-    #[default]
-    Text,
-    /// One JSON object per line: `timestamp`, `level`, `message`, `target` and the fields.
-    Json,
 }
 
 /// Arguments of `flowlens top`.

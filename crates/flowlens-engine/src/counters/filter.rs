@@ -158,8 +158,16 @@ mod tests {
         assert_eq!(f.attrs().collect::<Vec<_>>(), ["os_name", "ifspeed"]);
         assert!(f.matches(&[Some("linux".into()), Some("10000000000".into())]));
         assert!(!f.matches(&[None, Some("10000000000".into())]));
-        assert!(DsFilter::from_json(&json!([1])).is_err());
-        assert!(DsFilter::from_json(&json!({"a":[{"b":1}]})).is_err());
+        let r = DsFilter::from_json(&json!([1]));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "filter", field, reason }) if field == "" && reason.contains("must be an object")),
+            "{r:?}"
+        );
+        let r = DsFilter::from_json(&json!({"a":[{"b":1}]}));
+        assert!(
+            matches!(&r, Err(Error::Invalid { what: "filter", field, reason }) if field == "a" && reason.contains("values must be strings or numbers")),
+            "{r:?}"
+        );
         assert!(DsFilter::from_json(&json!(null)).is_ok_and(|f| f.is_empty()));
     }
 }

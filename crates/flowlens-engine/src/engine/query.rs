@@ -134,14 +134,14 @@ impl Engine {
             .into_iter()
             .map(|(value, key, ds, e)| {
                 let mut a = active(
-                    key,
-                    value,
-                    e,
+                    &Row {
+                        key,
+                        value,
+                        ds,
+                        entry: e,
+                    },
                     now_ms,
                     def,
-                    ds,
-                    e.samples(now_ms, t),
-                    e.ci95(now_ms, t, main),
                 );
                 if agg.sums() && tables.len() > 1 {
                     // Sum the other data sources' samples, variances and values[] for this key.
@@ -226,14 +226,14 @@ impl Engine {
                     .map(|(k, e)| {
                         let v = e.value(now_ms, def.t_secs, &def.value);
                         active(
-                            k,
-                            v,
-                            e,
+                            &Row {
+                                key: k,
+                                value: v,
+                                ds,
+                                entry: e,
+                            },
                             now_ms,
                             def,
-                            ds,
-                            e.samples(now_ms, def.t_secs),
-                            e.ci95(now_ms, def.t_secs, &def.value),
                         )
                     })
                     .filter(|a| a.value > 0.0)
@@ -426,24 +426,26 @@ impl Engine {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn active(
-    key: &str,
+/// One key of a definition at one data source, with its value at query time: what an
+/// [`ActiveFlow`] row is built from.
+struct Row<'a> {
+    key: &'a str,
     value: f64,
-    e: &Entry,
-    now_ms: u64,
-    def: &FlowDef,
     ds: DataSource,
-    samples: f64,
-    ci: f64,
-) -> ActiveFlow {
+    entry: &'a Entry,
+}
+
+/// The answer row of `r` at `now_ms`: its value, `values[]`, effective sample count and 95%
+/// confidence half-width as [`Entry`] computes them over the definition's time constant.
+fn active(r: &Row<'_>, now_ms: u64, def: &FlowDef) -> ActiveFlow {
+    let (e, t) = (r.entry, def.t_secs);
     ActiveFlow {
-        key: key.to_string(),
-        value,
-        values: e.values(now_ms, def.t_secs, &def.values),
-        agent: ds.agent,
-        data_source: ds.name().to_string(),
-        samples,
-        ci95: ci,
+        key: r.key.to_string(),
+        value: r.value,
+        values: e.values(now_ms, t, &def.values),
+        agent: r.ds.agent,
+        data_source: r.ds.name().to_string(),
+        samples: e.samples(now_ms, t),
+        ci95: e.ci95(now_ms, t, &def.value),
     }
 }

@@ -34,6 +34,19 @@ struct ThresholdState {
     triggered: Map<TrigKey, Trig>,
 }
 
+/// A flow key whose entry a sample just updated: what [`Thresholds::on_value`] checks.
+#[derive(Clone, Copy)]
+pub(super) struct Updated<'a> {
+    /// The key's definition.
+    pub(super) def: &'a FlowDef,
+    /// The data source of the key's table.
+    pub(super) ds: DataSource,
+    /// The key text (key function values joined by the definition's separator).
+    pub(super) key_text: &'a str,
+    /// The key's entry, already updated.
+    pub(super) entry: &'a Entry,
+}
+
 /// Every threshold with its triggered states, in definition order (flows watch them by
 /// index).
 #[derive(Default)]
@@ -101,20 +114,22 @@ impl Thresholds {
             .collect()
     }
 
-    /// A flow key's entry was updated: each threshold in `watch` whose value it now reaches
-    /// (and whose filter accepts the data source) triggers, once per data source (and key,
-    /// for `byFlow`), pushing an event.
-    #[allow(clippy::too_many_arguments)]
+    /// A flow key's entry was updated (`u`): each threshold in `watch` whose value it now
+    /// reaches (and whose filter accepts the data source) triggers, once per data source (and
+    /// key, for `byFlow`), pushing an event.
     pub(super) fn on_value(
         &mut self,
         watch: &[usize],
         now_ms: u64,
-        ds: DataSource,
-        key_text: &str,
-        entry: &Entry,
-        def: &FlowDef,
+        u: &Updated<'_>,
         events: &mut Ring<Event>,
     ) {
+        let Updated {
+            def,
+            ds,
+            key_text,
+            entry,
+        } = *u;
         for &ti in watch {
             let Some(ts) = self.states.get_mut(ti) else {
                 continue;

@@ -781,3 +781,266 @@ impl<'a> Iterator for HostAdaptersIter<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::bytes::testing::visited;
+    use crate::Error;
+    use std::vec::Vec;
+
+    /// Absolute offset of the first record's envelope in the datagram it comes from.
+    const BASE: usize = 48;
+
+    /// Frame 1 of `exporters/sflow-ovs-br0.pcap` (Open vSwitch), UDP payload bytes 48..244:
+    /// the four records of its `counters_sample` (source 0:39). `tshark -V -O sflow` shows the
+    /// same `ethernet_counters`; it does not decode `of_port` and `port_name`.
+    static PACKET_BYTES: [u8; 196] = [
+        0x00, 0x00, 0x00, 0x02, // data_format: enterprise 0, format 2 (ethernet_counters)
+        0x00, 0x00, 0x00, 0x34, // length 52
+        0x00, 0x00, 0x00, 0x00, // dot3StatsAlignmentErrors 0
+        0x00, 0x00, 0x00, 0x00, // dot3StatsFCSErrors 0
+        0xff, 0xff, 0xff, 0xff, // dot3StatsSingleCollisionFrames (unknown: all ones)
+        0xff, 0xff, 0xff, 0xff, // dot3StatsMultipleCollisionFrames
+        0xff, 0xff, 0xff, 0xff, // dot3StatsSQETestErrors
+        0xff, 0xff, 0xff, 0xff, // dot3StatsDeferredTransmissions
+        0xff, 0xff, 0xff, 0xff, // dot3StatsLateCollisions
+        0xff, 0xff, 0xff, 0xff, // dot3StatsExcessiveCollisions
+        0xff, 0xff, 0xff, 0xff, // dot3StatsInternalMacTransmitErrors
+        0xff, 0xff, 0xff, 0xff, // dot3StatsCarrierSenseErrors
+        0xff, 0xff, 0xff, 0xff, // dot3StatsFrameTooLongs
+        0xff, 0xff, 0xff, 0xff, // dot3StatsInternalMacReceiveErrors
+        0xff, 0xff, 0xff, 0xff, // dot3StatsSymbolErrors
+        0x00, 0x00, 0x03, 0xec, // data_format: enterprise 0, format 1004 (of_port)
+        0x00, 0x00, 0x00, 0x0c, // length 12
+        0x00, 0x00, 0xce, 0x93, 0x97, 0x07, 0x6a, 0x4d, // datapath_id 0xce9397076a4d
+        0x00, 0x00, 0x00, 0x02, // port_no 2
+        0x00, 0x00, 0x03, 0xed, // data_format: enterprise 0, format 1005 (port_name)
+        0x00, 0x00, 0x00, 0x0c, // length 12
+        0x00, 0x00, 0x00, 0x07, // name<> length 7
+        0x6e, 0x66, 0x74, 0x62, 0x2d, 0x76, 0x32, 0x00, // "nftb-v2", 1 byte of padding
+        0x00, 0x00, 0x00, 0x01, // data_format: enterprise 0, format 1 (if_counters)
+        0x00, 0x00, 0x00, 0x58, // length 88
+        0x00, 0x00, 0x00, 0x27, // ifIndex 39
+        0x00, 0x00, 0x00, 0x06, // ifType 6 (ethernetCsmacd)
+        0x00, 0x00, 0x00, 0x02, 0x54, 0x0b, 0xe4, 0x00, // ifSpeed 10,000,000,000 bit/s
+        0x00, 0x00, 0x00, 0x01, // ifDirection 1 (full-duplex)
+        0x00, 0x00, 0x00, 0x03, // ifStatus 3 (admin up, oper up)
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, // ifInOctets 768
+        0x00, 0x00, 0x00, 0x0a, // ifInUcastPkts 10
+        0x00, 0x00, 0x00, 0x00, // ifInMulticastPkts 0
+        0xff, 0xff, 0xff, 0xff, // ifInBroadcastPkts (unknown)
+        0x00, 0x00, 0x00, 0x00, // ifInDiscards 0
+        0x00, 0x00, 0x00, 0x00, // ifInErrors 0
+        0xff, 0xff, 0xff, 0xff, // ifInUnknownProtos (unknown)
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0xfa, // ifOutOctets 2298
+        0x00, 0x00, 0x00, 0x1d, // ifOutUcastPkts 29
+        0xff, 0xff, 0xff, 0xff, // ifOutMulticastPkts (unknown)
+        0xff, 0xff, 0xff, 0xff, // ifOutBroadcastPkts (unknown)
+        0x00, 0x00, 0x00, 0x00, // ifOutDiscards 0
+        0x00, 0x00, 0x00, 0x00, // ifOutErrors 0
+        0x00, 0x00, 0x00, 0x00, // ifPromiscuousMode 0
+    ];
+
+    /// `processor` (1001) and Host sFlow `host_cpu` (2003), per their sFlow structures.
+    static HOST_BYTES: [u8; 112] = [
+        0x00, 0x00, 0x03, 0xe9, // data_format: enterprise 0, format 1001 (processor)
+        0x00, 0x00, 0x00, 0x1c, // length 28
+        0x00, 0x00, 0x04, 0xd2, // 5s_cpu 1234 (12.34 %)
+        0x00, 0x00, 0x03, 0xe8, // 1m_cpu 1000
+        0x00, 0x00, 0x01, 0xf4, // 5m_cpu 500
+        0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, // total_memory 17179869184
+        0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, // free_memory 1073741824
+        0x00, 0x00, 0x07, 0xd3, // data_format: enterprise 0, format 2003 (host_cpu)
+        0x00, 0x00, 0x00, 0x44, // length 68
+        0x3f, 0xc0, 0x00, 0x00, // load_one 1.5 (IEEE 754 float)
+        0x3f, 0x80, 0x00, 0x00, // load_five 1.0
+        0x3f, 0x00, 0x00, 0x00, // load_fifteen 0.5
+        0x00, 0x00, 0x00, 0x02, // proc_run 2
+        0x00, 0x00, 0x01, 0x2c, // proc_total 300
+        0x00, 0x00, 0x00, 0x08, // cpu_num 8
+        0x00, 0x00, 0x0b, 0xb8, // cpu_speed 3000 MHz
+        0x00, 0x01, 0x51, 0x80, // uptime 86400 s
+        0x00, 0x00, 0x27, 0x10, // cpu_user 10000 ms
+        0x00, 0x00, 0x00, 0x64, // cpu_nice 100
+        0x00, 0x00, 0x13, 0x88, // cpu_system 5000
+        0x00, 0x0f, 0x42, 0x40, // cpu_idle 1000000
+        0x00, 0x00, 0x00, 0xc8, // cpu_wio 200
+        0x00, 0x00, 0x00, 0x0a, // cpu_intr 10
+        0x00, 0x00, 0x00, 0x14, // cpu_sintr 20
+        0x00, 0x00, 0x30, 0x39, // interrupts 12345
+        0x00, 0x01, 0x09, 0x32, // contexts 67890
+    ];
+
+    fn records(bytes: &[u8], count: u32) -> Vec<CounterRecord<'_>> {
+        CounterRecords::new(Reader::new(bytes, BASE, L), count)
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn open_vswitch_records() {
+        let all = records(&PACKET_BYTES, 4);
+        let names: Vec<&str> = all.iter().map(CounterRecord::name).collect();
+        assert_eq!(
+            names,
+            ["ethernet_counters", "of_port", "port_name", "if_counters"]
+        );
+        let offsets: Vec<usize> = all.iter().map(|r| r.offset - BASE).collect();
+        assert_eq!(offsets, [8, 68, 88, 108]);
+
+        let CounterData::Ethernet(e) = all[0].data else {
+            panic!("{:?}", all[0])
+        };
+        assert_eq!((e.alignment_errors(), e.fcs_errors()), (0, 0));
+        let unknown = [
+            e.single_collision_frames(),
+            e.multiple_collision_frames(),
+            e.sqe_test_errors(),
+            e.deferred_transmissions(),
+            e.late_collisions(),
+            e.excessive_collisions(),
+            e.internal_mac_transmit_errors(),
+            e.carrier_sense_errors(),
+            e.frame_too_longs(),
+            e.internal_mac_receive_errors(),
+            e.symbol_errors(),
+        ];
+        assert_eq!(unknown, [u32::MAX; 11]);
+        assert_eq!(visited(|v| e.visit_fields(v)).len(), 13);
+
+        let CounterData::OpenFlowPort(p) = all[1].data else {
+            panic!("{:?}", all[1])
+        };
+        assert_eq!((p.datapath_id(), p.port_no()), (0xce93_9707_6a4d, 2));
+        let CounterData::PortName(n) = all[2].data else {
+            panic!("{:?}", all[2])
+        };
+        assert_eq!(n.name(), b"nftb-v2");
+        assert_eq!(visited(|v| n.visit_fields(v)), ["name=nftb-v2"]);
+
+        let CounterData::Generic(i) = all[3].data else {
+            panic!("{:?}", all[3])
+        };
+        assert_eq!((i.if_index(), i.if_type()), (39, 6));
+        assert_eq!(i.if_speed(), 10_000_000_000);
+        assert_eq!((i.if_direction(), i.if_status()), (1, 3));
+        assert_eq!(i.if_in_octets(), 768);
+        assert_eq!(
+            (
+                i.if_in_ucast_pkts(),
+                i.if_in_multicast_pkts(),
+                i.if_in_broadcast_pkts()
+            ),
+            (10, 0, u32::MAX)
+        );
+        assert_eq!(
+            (
+                i.if_in_discards(),
+                i.if_in_errors(),
+                i.if_in_unknown_protos()
+            ),
+            (0, 0, u32::MAX)
+        );
+        assert_eq!(i.if_out_octets(), 2298);
+        assert_eq!(
+            (
+                i.if_out_ucast_pkts(),
+                i.if_out_multicast_pkts(),
+                i.if_out_broadcast_pkts()
+            ),
+            (29, u32::MAX, u32::MAX)
+        );
+        assert_eq!((i.if_out_discards(), i.if_out_errors()), (0, 0));
+        assert_eq!(i.if_promiscuous_mode(), 0);
+        let fields = visited(|v| i.visit_fields(v));
+        assert_eq!(fields.len(), 19);
+        assert_eq!(fields[2], "ifSpeed=10000000000");
+        assert_eq!(fields[12], "ifOutOctets=2298");
+    }
+
+    #[test]
+    fn processor_and_host_cpu() {
+        let all = records(&HOST_BYTES, 2);
+        assert_eq!((all[0].name(), all[1].name()), ("processor", "host_cpu"));
+        let CounterData::Processor(p) = all[0].data else {
+            panic!("{:?}", all[0])
+        };
+        assert_eq!(
+            (p.five_sec_cpu(), p.one_min_cpu(), p.five_min_cpu()),
+            (1234, 1000, 500)
+        );
+        assert_eq!((p.total_memory(), p.free_memory()), (1 << 34, 1 << 30));
+        assert_eq!(
+            visited(|v| p.visit_fields(v)),
+            [
+                "5s_cpu=1234",
+                "1m_cpu=1000",
+                "5m_cpu=500",
+                "total_memory=17179869184",
+                "free_memory=1073741824"
+            ]
+        );
+        let CounterData::HostCpu(c) = all[1].data else {
+            panic!("{:?}", all[1])
+        };
+        assert_eq!(
+            (c.load_one(), c.load_five(), c.load_fifteen()),
+            (1.5, 1.0, 0.5)
+        );
+        assert_eq!((c.proc_run(), c.proc_total()), (2, 300));
+        assert_eq!((c.cpu_num(), c.cpu_speed(), c.uptime()), (8, 3000, 86400));
+        assert_eq!(
+            (c.cpu_user(), c.cpu_nice(), c.cpu_system(), c.cpu_idle()),
+            (10000, 100, 5000, 1_000_000)
+        );
+        assert_eq!((c.cpu_wio(), c.cpu_intr(), c.cpu_sintr()), (200, 10, 20));
+        assert_eq!((c.interrupts(), c.contexts()), (12345, 67890));
+        assert_eq!(HostCpu::SIZE, 68);
+    }
+
+    /// A record shorter than its structure is a truncation error of the record layer (never
+    /// a panic); the iteration goes on with the next record.
+    #[test]
+    fn truncated() {
+        for (format, data, size) in [
+            (2, &PACKET_BYTES[8..60], 52),
+            (1, &PACKET_BYTES[108..], 88),
+            (1001, &HOST_BYTES[8..36], 28),
+            (2003, &HOST_BYTES[44..], 68),
+        ] {
+            for n in 0..size {
+                assert_eq!(
+                    CounterData::parse(0, format, &data[..n], 1000).err(),
+                    Some(Error::Truncated {
+                        layer: Layer::SflowCounterRecord,
+                        offset: 1000,
+                        needed: size,
+                        available: n
+                    }),
+                    "format {format}, {n} bytes"
+                );
+            }
+        }
+        // port_name cut inside its string.
+        for n in 0..11 {
+            let err = CounterData::parse(0, 1005, &PACKET_BYTES[88..88 + n], 1000).unwrap_err();
+            assert_eq!(
+                (err.layer(), err.kind()),
+                (Layer::SflowCounterRecord, "truncated")
+            );
+        }
+        // A processor record declared 4 bytes short: its error, then the next record.
+        let mut bytes = HOST_BYTES.to_vec();
+        bytes[7] = 24;
+        bytes.remove(35);
+        bytes.remove(34);
+        bytes.remove(33);
+        bytes.remove(32);
+        let mut it = CounterRecords::new(Reader::new(&bytes, BASE, L), 2);
+        let err = it.next().unwrap().unwrap_err();
+        assert_eq!(err.kind(), "truncated");
+        assert_eq!(it.next().unwrap().unwrap().name(), "host_cpu");
+        assert!(it.next().is_none());
+    }
+}

@@ -911,3 +911,250 @@ impl<'a> ExtendedVlanTunnel<'a> {
         v.field("stack", Value::U32List(self.stack));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::bytes::testing::visited;
+    use crate::Error;
+    use std::vec::Vec;
+
+    /// Absolute offset of the first record's envelope in the datagram it comes from.
+    const BASE: usize = 92;
+
+    /// Frame 3 of `exporters/sflow-ovs-br0.pcap` (Open vSwitch), UDP payload bytes 92..192: the
+    /// `sampled_header` record of its first flow sample (tshark: header protocol Ethernet,
+    /// frame length 70, payload stripped 4, sampled header length 66).
+    static PACKET_BYTES: [u8; 92] = [
+        0x00, 0x00, 0x00, 0x01, // data_format: enterprise 0, format 1 (sampled_header)
+        0x00, 0x00, 0x00, 0x54, // length 84
+        0x00, 0x00, 0x00, 0x01, // header_protocol 1 (ETHERNET-ISO88023)
+        0x00, 0x00, 0x00, 0x46, // frame_length 70
+        0x00, 0x00, 0x00, 0x04, // stripped 4 (the FCS)
+        0x00, 0x00, 0x00, 0x42, // header<> length 66
+        // header: Ethernet 36:d0:2b:79:1d:db > 3e:95:0d:76:38:5e, IPv4 10.99.0.2 > 10.99.0.1,
+        // TCP 5201 > 35162, ACK; then 2 bytes of XDR padding
+        0x3e, 0x95, 0x0d, 0x76, 0x38, 0x5e, 0x36, 0xd0, 0x2b, 0x79, 0x1d, 0xdb, 0x08, 0x00, 0x45,
+        0x00, 0x00, 0x34, 0x29, 0x6d, 0x40, 0x00, 0x40, 0x06, 0xfc, 0x8e, 0x0a, 0x63, 0x00, 0x02,
+        0x0a, 0x63, 0x00, 0x01, 0x14, 0x51, 0x89, 0x5a, 0x96, 0x73, 0x48, 0x15, 0x35, 0x58, 0x5e,
+        0xf5, 0x80, 0x10, 0x00, 0x40, 0x3f, 0x1a, 0x00, 0x00, 0x01, 0x01, 0x08, 0x0a, 0xb8, 0x23,
+        0x7d, 0xec, 0xbc, 0x93, 0x1f, 0x75, 0x00, 0x00,
+    ];
+
+    /// Six records, each an envelope (`data_format`, length) and its sFlow v5 structure.
+    static RECORDS_BYTES: [u8; 244] = [
+        // sampled_ethernet (format 2), 24 bytes
+        0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x18, 0x00, 0x00, 0x05, 0xee, // length 1518
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x00, 0x00, // src_mac, padded to 8
+        0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x00, 0x00, // dst_mac, padded to 8
+        0x00, 0x00, 0x08, 0x00, // type 0x0800
+        // sampled_ipv4 (format 3), 32 bytes
+        0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x54, // length 84
+        0x00, 0x00, 0x00, 0x06, // protocol 6 (TCP)
+        0x0a, 0x00, 0x00, 0x01, // src_ip 10.0.0.1
+        0x0a, 0x00, 0x00, 0x02, // dst_ip 10.0.0.2
+        0x00, 0x00, 0x01, 0xbb, // src_port 443
+        0x00, 0x00, 0xc7, 0x38, // dst_port 51000
+        0x00, 0x00, 0x00, 0x18, // tcp_flags PSH|ACK
+        0x00, 0x00, 0x00, 0x20, // tos 0x20
+        // sampled_ipv6 (format 4), 56 bytes
+        0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x38, 0x00, 0x00, 0x00, 0x3c, // length 60
+        0x00, 0x00, 0x00, 0x11, // protocol 17 (UDP)
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, // src_ip 2001:db8::1
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, // dst_ip 2001:db8::2
+        0x00, 0x00, 0x00, 0x35, // src_port 53
+        0x00, 0x00, 0x13, 0x88, // dst_port 5000
+        0x00, 0x00, 0x00, 0x00, // tcp_flags 0
+        0x00, 0x00, 0x00, 0x05, // priority 5
+        // extended_switch (format 1001), 16 bytes
+        0x00, 0x00, 0x03, 0xe9, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x0a, // src_vlan 10
+        0x00, 0x00, 0x00, 0x03, // src_priority 3
+        0x00, 0x00, 0x00, 0x14, // dst_vlan 20
+        0x00, 0x00, 0x00, 0x05, // dst_priority 5
+        // extended_router (format 1002), 16 bytes
+        0x00, 0x00, 0x03, 0xea, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x01, 0xc0, 0x00, 0x02,
+        0xfe, // nexthop: IPv4 (1) 192.0.2.254
+        0x00, 0x00, 0x00, 0x18, // src_mask_len 24
+        0x00, 0x00, 0x00, 0x10, // dst_mask_len 16
+        // extended_gateway (format 1003), 52 bytes
+        0x00, 0x00, 0x03, 0xeb, 0x00, 0x00, 0x00, 0x34, 0x00, 0x00, 0x00, 0x01, 0xc0, 0x00, 0x02,
+        0x01, // nexthop: IPv4 (1) 192.0.2.1
+        0x00, 0x00, 0xfd, 0xe8, // as 65000
+        0x00, 0x00, 0xfc, 0x00, // src_as 64512
+        0x00, 0x00, 0xfc, 0x01, // src_peer_as 64513
+        0x00, 0x00, 0x00, 0x01, // dst_as_path<> 1 segment
+        0x00, 0x00, 0x00, 0x02, // type 2 (AS_SEQUENCE)
+        0x00, 0x00, 0x00, 0x02, // as_number<> count 2
+        0x00, 0x00, 0xfc, 0x01, // 64513
+        0x00, 0x00, 0xfd, 0xe9, // 65001
+        0x00, 0x00, 0x00, 0x01, // communities<> count 1
+        0xfd, 0xe8, 0x00, 0x64, // 65000:100
+        0x00, 0x00, 0x00, 0x64, // localpref 100
+    ];
+
+    fn records(bytes: &[u8], count: u32) -> FlowRecords<'_> {
+        FlowRecords::new(Reader::new(bytes, BASE, L), count)
+    }
+
+    #[test]
+    fn sampled_header() {
+        let r = records(&PACKET_BYTES, 1).next().unwrap().unwrap();
+        assert_eq!((r.enterprise, r.format, r.offset), (0, 1, BASE + 8));
+        assert_eq!(r.name(), "sampled_header");
+        let FlowData::SampledHeader(h) = r.data else {
+            panic!("{r:?}")
+        };
+        assert_eq!(h.header_protocol(), 1);
+        assert_eq!(h.frame_length(), 70);
+        assert_eq!(h.stripped(), 4);
+        assert_eq!(h.header(), &PACKET_BYTES[24..90]);
+        assert_eq!(h.header_offset(), BASE + 24);
+        assert_eq!(
+            visited(|v| r.visit_fields(v)),
+            [
+                "header_protocol=1",
+                "frame_length=70",
+                "stripped=4",
+                "header_length=66"
+            ]
+        );
+    }
+
+    #[test]
+    fn sampled_and_extended_records() {
+        let all: Vec<FlowRecord<'_>> = records(&RECORDS_BYTES, 6).map(Result::unwrap).collect();
+        let names: Vec<&str> = all.iter().map(FlowRecord::name).collect();
+        assert_eq!(
+            names,
+            [
+                "sampled_ethernet",
+                "sampled_ipv4",
+                "sampled_ipv6",
+                "extended_switch",
+                "extended_router",
+                "extended_gateway"
+            ]
+        );
+        let FlowData::SampledEthernet(e) = all[0].data else {
+            panic!("{:?}", all[0])
+        };
+        assert_eq!(e.length(), 1518);
+        assert_eq!(e.src_mac(), [0x00, 0x11, 0x22, 0x33, 0x44, 0x55]);
+        assert_eq!(e.dst_mac(), [0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb]);
+        assert_eq!(e.eth_type(), 0x0800);
+        assert_eq!(
+            visited(|v| e.visit_fields(v)),
+            [
+                "length=1518",
+                "src_mac=001122334455",
+                "dst_mac=66778899aabb",
+                "type=2048"
+            ]
+        );
+        let FlowData::SampledIpv4(p) = all[1].data else {
+            panic!("{:?}", all[1])
+        };
+        assert_eq!((p.length(), p.protocol()), (84, 6));
+        assert_eq!(p.src_ip(), Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(p.dst_ip(), Ipv4Addr::new(10, 0, 0, 2));
+        assert_eq!((p.src_port(), p.dst_port()), (443, 51000));
+        assert_eq!((p.tcp_flags(), p.tos()), (0x18, 0x20));
+        let FlowData::SampledIpv6(p) = all[2].data else {
+            panic!("{:?}", all[2])
+        };
+        assert_eq!((p.length(), p.protocol()), (60, 17));
+        assert_eq!(p.src_ip(), Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1));
+        assert_eq!(p.dst_ip(), Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2));
+        assert_eq!((p.src_port(), p.dst_port()), (53, 5000));
+        assert_eq!((p.tcp_flags(), p.priority()), (0, 5));
+        let FlowData::ExtendedSwitch(s) = all[3].data else {
+            panic!("{:?}", all[3])
+        };
+        assert_eq!((s.src_vlan(), s.src_priority()), (10, 3));
+        assert_eq!((s.dst_vlan(), s.dst_priority()), (20, 5));
+        let FlowData::ExtendedRouter(r) = all[4].data else {
+            panic!("{:?}", all[4])
+        };
+        assert_eq!(r.nexthop(), Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 254))));
+        assert_eq!((r.src_mask_len(), r.dst_mask_len()), (24, 16));
+        assert_eq!(
+            visited(|v| r.visit_fields(v)),
+            ["nexthop=192.0.2.254", "src_mask_len=24", "dst_mask_len=16"]
+        );
+        let FlowData::ExtendedGateway(g) = all[5].data else {
+            panic!("{:?}", all[5])
+        };
+        assert_eq!(g.nexthop(), Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))));
+        assert_eq!(
+            (g.as_number(), g.src_as(), g.src_peer_as()),
+            (65000, 64512, 64513)
+        );
+        assert_eq!(g.dst_as_path_len(), 1);
+        let path: Vec<AsPathSegment<'_>> = g.dst_as_path().collect();
+        assert_eq!(path.len(), 1);
+        assert_eq!(path[0].segment_type, 2);
+        assert_eq!(path[0].type_name(), Some("as_sequence"));
+        assert_eq!(path[0].asns().collect::<Vec<u32>>(), [64513, 65001]);
+        assert_eq!(g.communities(), &[0xfd, 0xe8, 0x00, 0x64]);
+        assert_eq!(g.localpref(), 100);
+        // Each record's data starts after its 8-byte envelope.
+        let offsets: Vec<usize> = all.iter().map(|r| r.offset - BASE).collect();
+        assert_eq!(offsets, [8, 40, 80, 144, 168, 192]);
+    }
+
+    /// A record cut anywhere inside its structure is an error of the record layer (never a
+    /// panic), and the iteration goes on to the next record.
+    #[test]
+    fn truncated() {
+        // Cut the sampled header's data (the record length shrunk with it): an error until
+        // the 66 header bytes are there; only the final XDR padding may be missing.
+        for n in 0..84 {
+            let mut bytes = PACKET_BYTES[..8 + n].to_vec();
+            bytes[7] = n as u8;
+            let got = records(&bytes, 1).next().unwrap();
+            if n < 16 + 66 {
+                let err = got.unwrap_err();
+                assert_eq!(err.layer(), Layer::SflowFlowRecord, "{n} bytes");
+                assert_eq!(err.kind(), "truncated", "{n} bytes");
+            } else {
+                let FlowData::SampledHeader(h) = got.unwrap().data else {
+                    panic!("{n} bytes")
+                };
+                assert_eq!(h.header().len(), 66);
+            }
+        }
+        // Fixed structures report their size against the bytes there are.
+        let ipv4 = &RECORDS_BYTES[40..72];
+        for n in 0..ipv4.len() {
+            assert_eq!(
+                FlowData::parse(0, 3, &ipv4[..n], 1000).err(),
+                Some(Error::Truncated {
+                    layer: Layer::SflowFlowRecord,
+                    offset: 1000,
+                    needed: 32,
+                    available: n
+                })
+            );
+        }
+        // Variable structures (router, gateway) fail at the field that is cut.
+        for (format, data) in [
+            (1002, &RECORDS_BYTES[168..184]),
+            (1003, &RECORDS_BYTES[192..]),
+        ] {
+            for n in 0..data.len() {
+                let err = FlowData::parse(0, format, &data[..n], 1000).unwrap_err();
+                assert_eq!(err.layer(), Layer::SflowFlowRecord, "{format}, {n} bytes");
+                assert!(
+                    matches!(err.kind(), "truncated" | "invalid"),
+                    "{format} {n}: {err:?}"
+                );
+            }
+        }
+        // A record that overruns the sample ends the iteration with one error.
+        let mut records = records(&RECORDS_BYTES[..100], 6);
+        assert!(records.next().unwrap().is_ok());
+        assert!(records.next().unwrap().is_ok());
+        assert!(records.next().unwrap().is_err());
+        assert!(records.next().is_none());
+    }
+}

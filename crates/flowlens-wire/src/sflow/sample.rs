@@ -576,3 +576,278 @@ pub fn drop_reason_name(reason: u32) -> Option<&'static str> {
         None => ICMP.get(i).copied(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::bytes::testing::visited;
+    use crate::sflow::flow_record::FlowData;
+    use crate::Error;
+
+    /// Absolute offset of the sample data (after the 8-byte `sample_record` envelope) in the
+    /// datagrams these bytes come from: 28-byte IPv4-agent header, then the envelope.
+    const BASE: usize = 36;
+
+    /// Frame 3 of `exporters/sflow-ovs-br0.pcap` (Open vSwitch), UDP payload bytes 36..92: the
+    /// data of its first `flow_sample` (enterprise 0, format 1, length 148) up to and including
+    /// its first record; the second record (a `sampled_header`) is left out. Values as
+    /// `tshark -V -O sflow` shows them.
+    static PACKET_BYTES: [u8; 56] = [
+        0x00, 0x00, 0x00, 0x02, // sequence_number 2
+        0x02, 0x00, 0x03, 0xe8, // source_id: type 2 (top 8 bits), index 1000 (low 24)
+        0x00, 0x00, 0x00, 0x0a, // sampling_rate 1 in 10
+        0x00, 0x00, 0x00, 0x14, // sample_pool 20
+        0x00, 0x00, 0x00, 0x00, // drops 0
+        0x00, 0x00, 0x00, 0x27, // input: format 0 (top 2 bits), ifIndex 39
+        0x80, 0x00, 0x00, 0x02, // output: format 2 (multiple), 2 interfaces
+        0x00, 0x00, 0x00, 0x02, // flow_records<> count 2
+        0x00, 0x00, 0x03, 0xe9, // record data_format: enterprise 0, format 1001
+        0x00, 0x00, 0x00, 0x10, // record length 16
+        0x00, 0x00, 0x00, 0x00, // extended_switch src_vlan 0
+        0x00, 0x00, 0x00, 0x00, // src_priority 0
+        0x00, 0x00, 0x00, 0x00, // dst_vlan 0
+        0x00, 0x00, 0x00, 0x00, // dst_priority 0
+    ];
+
+    /// `flow_sample_expanded` (enterprise 0, format 3) data, laid out as the sFlow v5 spec's
+    /// `flow_sample_expanded` (`sflow_data_source_expanded` and `interface_expanded` as two u32s).
+    static EXPANDED_FLOW_BYTES: [u8; 44] = [
+        0x00, 0x00, 0x00, 0x07, // sequence_number 7
+        0x00, 0x00, 0x00, 0x00, // source_id_type 0 (ifIndex)
+        0x01, 0x00, 0x00, 0x00, // source_id_index 16777216 (wider than the compact 24 bits)
+        0x00, 0x00, 0x01, 0x00, // sampling_rate 256
+        0x00, 0x00, 0x10, 0x00, // sample_pool 4096
+        0x00, 0x00, 0x00, 0x03, // drops 3
+        0x00, 0x00, 0x00, 0x00, // input.format 0 (ifIndex)
+        0x00, 0x00, 0x00, 0x11, // input.value 17
+        0x00, 0x00, 0x00, 0x01, // output.format 1 (discarded)
+        0x00, 0x00, 0x01, 0x02, // output.value 258 (reason)
+        0x00, 0x00, 0x00, 0x00, // flow_records<> count 0
+    ];
+
+    /// Frame 1 of `exporters/sflow-ovs-br0.pcap`, UDP payload bytes 36..48: the header of its
+    /// `counters_sample` (enterprise 0, format 2, length 208); its 4 records are left out.
+    static COUNTERS_BYTES: [u8; 12] = [
+        0x00, 0x00, 0x00, 0x02, // sequence_number 2
+        0x00, 0x00, 0x00, 0x27, // source_id: type 0, index 39
+        0x00, 0x00, 0x00, 0x04, // counter_records<> count 4
+    ];
+
+    /// `counters_sample_expanded` (enterprise 0, format 4) data.
+    static EXPANDED_COUNTERS_BYTES: [u8; 16] = [
+        0x00, 0x00, 0x00, 0x03, // sequence_number 3
+        0x00, 0x00, 0x00, 0x02, // source_id_type 2 (entPhysicalEntry)
+        0x01, 0x00, 0x00, 0x01, // source_id_index 16777217
+        0x00, 0x00, 0x00, 0x00, // counter_records<> count 0
+    ];
+
+    /// `discarded_packet` (enterprise 0, format 5) data, per sFlow Dropped Packet Notification
+    /// Structures.
+    static DISCARD_BYTES: [u8; 36] = [
+        0x00, 0x00, 0x00, 0x01, // sequence_number 1
+        0x00, 0x00, 0x00, 0x00, // source_id_type 0
+        0x00, 0x00, 0x00, 0x03, // source_id_index 3
+        0x00, 0x00, 0x00, 0x04, // drops 4
+        0x00, 0x00, 0x00, 0x03, // input ifIndex 3
+        0x00, 0x00, 0x00, 0x00, // output 0 (unknown)
+        0x00, 0x00, 0x01, 0x02, // reason 258 (acl)
+        0x00, 0x00, 0x00, 0x00, // discard<> flow record count 0
+        0xde, 0xad, 0xbe, 0xef, // bytes after the declared records (ignored)
+    ];
+
+    fn parse(format: u32, bytes: &[u8]) -> Result<Sample<'_>> {
+        Sample::parse(
+            0,
+            format,
+            BASE,
+            Reader::new(bytes, BASE, Layer::SflowSample),
+        )
+    }
+
+    #[test]
+    fn flow_sample() {
+        let s = parse(1, &PACKET_BYTES).unwrap();
+        assert_eq!(
+            (s.name(), s.enterprise(), s.format()),
+            ("flow_sample", 0, 1)
+        );
+        assert_eq!(s.offset(), BASE);
+        let Sample::Flow(f) = s else {
+            panic!("not a flow sample: {s:?}")
+        };
+        assert!(!f.is_expanded());
+        assert_eq!(f.sequence_number(), 2);
+        assert_eq!((f.source_id_type(), f.source_id_index()), (2, 1000));
+        assert_eq!(f.sampling_rate(), 10);
+        assert_eq!(f.sample_pool(), 20);
+        assert_eq!(f.drops(), 0);
+        assert_eq!(f.input(), Interface::Index(39));
+        assert_eq!(f.output(), Interface::Multiple { count: 2 });
+        assert_eq!(f.records_count(), 2);
+        assert_eq!(
+            visited(|v| s.visit_fields(v)),
+            [
+                "sequence_number=2",
+                "source_id_type=2",
+                "source_id_index=1000",
+                "sampling_rate=10",
+                "sample_pool=20",
+                "drops=0",
+                "input=39",
+                "output=multiple",
+                "flow_records=2"
+            ]
+        );
+        // The first record decodes; the second, declared but absent, is one truncation error.
+        let mut records = f.records();
+        let r = records.next().unwrap().unwrap();
+        assert_eq!((r.enterprise, r.format, r.offset), (0, 1001, BASE + 40));
+        assert!(matches!(r.data, FlowData::ExtendedSwitch(_)));
+        let err = records.next().unwrap().unwrap_err();
+        assert_eq!(
+            (err.layer(), err.offset(), err.kind()),
+            (Layer::SflowFlowRecord, BASE + 56, "truncated")
+        );
+        assert!(records.next().is_none());
+    }
+
+    #[test]
+    fn expanded_flow_sample() {
+        let s = parse(3, &EXPANDED_FLOW_BYTES).unwrap();
+        assert_eq!((s.name(), s.format()), ("expanded_flow_sample", 3));
+        let Sample::Flow(f) = s else {
+            panic!("not a flow sample: {s:?}")
+        };
+        assert!(f.is_expanded());
+        assert_eq!(f.sequence_number(), 7);
+        assert_eq!((f.source_id_type(), f.source_id_index()), (0, 16_777_216));
+        assert_eq!(
+            (f.sampling_rate(), f.sample_pool(), f.drops()),
+            (256, 4096, 3)
+        );
+        assert_eq!(f.input(), Interface::Index(17));
+        assert_eq!(f.output(), Interface::Discard { reason: 258 });
+        assert_eq!(f.records_count(), 0);
+        assert!(f.records().next().is_none());
+        assert_eq!(
+            visited(|v| f.visit_fields(v))[6..8],
+            ["input=17", "output=discard"]
+        );
+    }
+
+    #[test]
+    fn counters_sample() {
+        let s = parse(2, &COUNTERS_BYTES).unwrap();
+        assert_eq!(
+            (s.name(), s.format(), s.offset()),
+            ("counter_sample", 2, BASE)
+        );
+        let Sample::Counter(c) = s else {
+            panic!("not a counter sample: {s:?}")
+        };
+        assert!(!c.is_expanded());
+        assert_eq!(c.sequence_number(), 2);
+        assert_eq!((c.source_id_type(), c.source_id_index()), (0, 39));
+        assert_eq!(c.records_count(), 4);
+        assert_eq!(
+            visited(|v| s.visit_fields(v)),
+            [
+                "sequence_number=2",
+                "source_id_type=0",
+                "source_id_index=39",
+                "counters=4"
+            ]
+        );
+        let mut records = c.records();
+        let err = records.next().unwrap().unwrap_err();
+        assert_eq!(
+            (err.layer(), err.offset(), err.kind()),
+            (Layer::SflowCounterRecord, BASE + 12, "truncated")
+        );
+        assert!(records.next().is_none());
+    }
+
+    #[test]
+    fn expanded_counters_sample() {
+        let s = parse(4, &EXPANDED_COUNTERS_BYTES).unwrap();
+        assert_eq!((s.name(), s.format()), ("expanded_counter_sample", 4));
+        let Sample::Counter(c) = s else {
+            panic!("not a counter sample: {s:?}")
+        };
+        assert!(c.is_expanded());
+        assert_eq!(c.sequence_number(), 3);
+        assert_eq!((c.source_id_type(), c.source_id_index()), (2, 16_777_217));
+        assert_eq!(c.records_count(), 0);
+        assert!(c.records().next().is_none());
+    }
+
+    #[test]
+    fn discard_sample() {
+        let s = parse(5, &DISCARD_BYTES).unwrap();
+        assert_eq!((s.name(), s.format()), ("discarded_packet", 5));
+        let Sample::Discard(d) = s else {
+            panic!("not a discard sample: {s:?}")
+        };
+        assert_eq!(d.sequence_number(), 1);
+        assert_eq!((d.source_id_type(), d.source_id_index()), (0, 3));
+        assert_eq!((d.drops(), d.input(), d.output()), (4, 3, 0));
+        assert_eq!((d.reason(), d.reason_name()), (258, Some("acl")));
+        assert_eq!(d.records_count(), 0);
+        assert!(d.records().next().is_none());
+        assert_eq!(visited(|v| d.visit_fields(v))[6], "reason=acl");
+        assert_eq!(drop_reason_name(3), Some("port_unreachable"));
+        assert_eq!(drop_reason_name(16), None);
+        assert_eq!(drop_reason_name(256 + 117), None);
+    }
+
+    #[test]
+    fn unknown_sample() {
+        let s = Sample::parse(
+            4300,
+            1,
+            BASE,
+            Reader::new(&COUNTERS_BYTES, BASE, Layer::SflowSample),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.name(), s.enterprise(), s.format()),
+            ("unknown_sample", 4300, 1)
+        );
+        let Sample::Unknown(u) = s else {
+            panic!("not unknown: {s:?}")
+        };
+        assert_eq!(u.data(), &COUNTERS_BYTES[..]);
+        assert_eq!(
+            visited(|v| s.visit_fields(v)),
+            ["enterprise=4300", "format=1", "length=12"]
+        );
+    }
+
+    /// Every prefix of a sample header that ends inside it is a truncation error at the field
+    /// that is cut (all fields are 4-byte XDR words), attributed to the sample layer.
+    #[test]
+    fn truncated() {
+        let headers: [(u32, &[u8]); 5] = [
+            (1, &PACKET_BYTES[..32]),
+            (3, &EXPANDED_FLOW_BYTES),
+            (2, &COUNTERS_BYTES),
+            (4, &EXPANDED_COUNTERS_BYTES),
+            (5, &DISCARD_BYTES[..32]),
+        ];
+        for (format, bytes) in headers {
+            for n in 0..bytes.len() {
+                let at = n / 4 * 4;
+                assert_eq!(
+                    parse(format, &bytes[..n]).err(),
+                    Some(Error::Truncated {
+                        layer: Layer::SflowSample,
+                        offset: BASE + at,
+                        needed: 4,
+                        available: n - at
+                    }),
+                    "format {format}, {n} bytes"
+                );
+            }
+        }
+    }
+}

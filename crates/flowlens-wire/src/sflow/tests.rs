@@ -156,7 +156,20 @@ fn datagram_header_errors() {
     many.extend_from_slice(&[0; 16]);
     assert!(is_sflow_v5(&many));
     let d = Datagram::parse(&many).unwrap();
-    assert!(d.samples().any(|s| s.is_err()));
+    // The 16 bytes hold two empty samples (tag 0, length 0); the third is cut at byte 44
+    // (28 header bytes + 16), where the iterator stops.
+    let errors: Vec<Error> = d.samples().filter_map(Result::err).collect();
+    assert!(
+        matches!(
+            errors.as_slice(),
+            [Error::Truncated {
+                offset: 44,
+                available: 0,
+                ..
+            }]
+        ),
+        "{errors:?}"
+    );
 }
 
 #[test]

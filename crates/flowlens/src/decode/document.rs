@@ -5,10 +5,10 @@
 //! `fields` objects are the specification's own (sFlow structure members, RFC header fields),
 //! and `keys` use sFlow-RT flow-key names.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::SystemTime;
 
-use flowlens_netflow::NetflowSession;
+use flowlens_engine::{Collector, DatagramHook};
 use flowlens_wire::packet::{self, LinkType, Walk, WalkConfig};
 use flowlens_wire::sflow::{CounterData, Datagram, FlowData, FlowRecord, Sample};
 use flowlens_wire::sniff::{rejection, sniff, Export};
@@ -21,14 +21,15 @@ use super::stats::Stats;
 use crate::capture::Frame;
 
 /// What decoding a run needs besides the frame: walker configuration, counters, and the
-/// NetFlow/IPFIX template state shared by every frame of the run.
+/// collector whose NetFlow/IPFIX template state every frame of the run shares.
 pub(crate) struct Ctx {
     /// Sampled-header walker configuration.
     pub(crate) cfg: WalkConfig,
     /// Counters and the error sink.
     pub(crate) stats: Stats,
-    /// Template cache and sampling state for NetFlow v9 / IPFIX.
-    pub(crate) session: NetflowSession,
+    /// Takes every datagram, as in `flowlens run`; its session holds the template cache and
+    /// sampling state for NetFlow v9 / IPFIX. No definitions: its engine only counts.
+    pub(crate) collector: Collector,
 }
 
 /// Builds the documents for one frame (one, or one per datagram of a payload file that holds
@@ -163,16 +164,16 @@ fn datagram_documents(
         }
         doc
     };
+    let exporter = addrs.map_or(netflow::PAYLOAD_EXPORTER, |(src, _)| src.ip());
     match sniff(payload)? {
         Export::Sflow => {
             let mut doc = with_addrs(base.clone());
             doc.insert("type".into(), "sflow".into());
-            sflow_document(origin, payload, &ctx.cfg, &mut ctx.stats, &mut doc);
+            sflow_document(origin, now_ms, exporter, payload, ctx, &mut doc);
             return Some(vec![doc]);
         }
         Export::Netflow(_) => {}
     }
-    let exporter = addrs.map_or(netflow::PAYLOAD_EXPORTER, |(src, _)| src.ip());
     let parts = netflow::split_datagrams(payload);
     let several = parts.len() > 1;
     let docs = parts
@@ -189,7 +190,7 @@ fn datagram_documents(
                 now_ms,
                 exporter,
                 part,
-                &mut ctx.session,
+                &mut ctx.collector,
                 &mut ctx.stats,
                 &mut doc,
             );
@@ -219,33 +220,28 @@ fn unix_ms(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Hands an sFlow datagram to the collector from `exporter`, documenting what it parses.
 fn sflow_document(
     origin: Origin<'_>,
+    now_ms: u64,
+    exporter: IpAddr,
     payload: &[u8],
-    cfg: &WalkConfig,
-    stats: &mut Stats,
+    ctx: &mut Ctx,
     doc: &mut Map<String, Json>,
 ) {
-    stats.datagrams += 1;
+    ctx.stats.datagrams += 1;
     doc.insert("length".into(), payload.len().into());
-    let mut errors = Vec::new();
-    match Datagram::parse(payload) {
-        Err(e) => errors.push(e),
-        Ok(dgram) => {
-            doc.insert(
-                "datagram".into(),
-                Json::Object(fields_of(|v| dgram.visit_fields(v))),
-            );
-            let mut samples = Vec::new();
-            for sample in dgram.samples() {
-                match sample {
-                    Ok(s) => samples.push(sample_document(&s, cfg, stats, &mut errors)),
-                    Err(e) => errors.push(e),
-                }
-            }
-            doc.insert("samples".into(), Json::Array(samples));
-        }
-    }
+    let mut hook = SflowDoc {
+        cfg: &ctx.cfg,
+        stats: &mut ctx.stats,
+        doc,
+        errors: Vec::new(),
+    };
+    ctx.collector
+        .handle_datagram_with(now_ms, exporter, payload, &mut hook);
+    let SflowDoc {
+        errors, stats, doc, ..
+    } = hook;
     if !errors.is_empty() {
         for e in &errors {
             stats.report_error(origin, &e.to_string());
@@ -254,6 +250,35 @@ fn sflow_document(
             "errors".into(),
             Json::Array(errors.iter().map(error_json).collect()),
         );
+    }
+}
+
+/// Documents the datagram the collector parsed (or the error it was rejected with).
+struct SflowDoc<'a> {
+    cfg: &'a WalkConfig,
+    stats: &'a mut Stats,
+    doc: &'a mut Map<String, Json>,
+    errors: Vec<Error>,
+}
+
+impl DatagramHook for SflowDoc<'_> {
+    fn sflow(&mut self, dgram: &Datagram<'_>) {
+        self.doc.insert(
+            "datagram".into(),
+            Json::Object(fields_of(|v| dgram.visit_fields(v))),
+        );
+        let mut samples = Vec::new();
+        for sample in dgram.samples() {
+            match sample {
+                Ok(s) => samples.push(sample_document(&s, self.cfg, self.stats, &mut self.errors)),
+                Err(e) => self.errors.push(e),
+            }
+        }
+        self.doc.insert("samples".into(), Json::Array(samples));
+    }
+
+    fn sflow_rejected(&mut self, error: &Error) {
+        self.errors.push(*error);
     }
 }
 

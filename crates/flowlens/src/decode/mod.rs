@@ -2,8 +2,9 @@
 //!
 //! - [`capture`] reads pcap, pcapng and bare payload files into frames; [`listen`] receives
 //!   them from a UDP socket;
-//! - [`document`] decodes a frame with `flowlens-wire` into one JSON document ([`netflow`] for
-//!   NetFlow/IPFIX datagrams), with the value conversions of [`json`];
+//! - [`document`] decodes a frame into one JSON document: datagrams go through the same
+//!   [`Collector::handle_datagram_with`] as `flowlens run`, whose hook hands over each view
+//!   ([`netflow`] for NetFlow/IPFIX datagrams), with the value conversions of [`json`];
 //! - [`text`] renders that document for people; `--format json` prints it as one line;
 //! - [`stats`] counts everything and reports errors.
 
@@ -11,6 +12,7 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use flowlens_engine::{Collector, Engine};
 use flowlens_netflow::{Limits, NetflowSession, TemplateCache};
 use flowlens_wire::packet::WalkConfig;
 
@@ -36,7 +38,7 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
         ctx: document::Ctx {
             cfg: WalkConfig::default(),
             stats: stats::Stats::default(),
-            session: session(args)?,
+            collector: Collector::new(Engine::default(), session(args)?),
         },
         write_error: None,
         flush_each: args.listen.is_some(),
@@ -66,11 +68,11 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<ExitCode> {
     }
     printer.out.flush()?;
     if let Some(path) = &args.templates {
-        std::fs::write(path, printer.ctx.session.snapshot())
+        std::fs::write(path, printer.ctx.collector.session().snapshot())
             .with_context(|| format!("cannot write the template cache {}", path.display()))?;
     }
     let mut stats = printer.ctx.stats;
-    stats.flow_export_pending = printer.ctx.session.stats().pending.sets as u64;
+    stats.flow_export_pending = printer.ctx.collector.session().stats().pending.sets as u64;
     if !args.quiet {
         eprintln!("{}", stats.summary());
     }

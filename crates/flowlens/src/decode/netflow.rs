@@ -7,7 +7,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use flowlens_netflow::{NetflowRecord, NetflowSession, RecordSink, TemplateChange, TemplateEvent};
+use flowlens_engine::{Collector, DatagramHook};
+use flowlens_netflow::{DatagramInfo, NetflowRecord, TemplateChange, TemplateEvent};
 use flowlens_wire::netflow::{ipfix, sniff, v5, v9, visit_data_record, Protocol};
 use serde_json::{Map, Value as Json};
 
@@ -41,13 +42,14 @@ pub(crate) fn split_datagrams(mut buf: &[u8]) -> Vec<&[u8]> {
     }
 }
 
-/// Decodes one datagram with `session` into `doc` (header, templates, records, errors).
+/// Hands one datagram to `collector` (its session decodes it, as in `flowlens run`) and
+/// documents what the session reports into `doc` (header, templates, records, errors).
 pub(crate) fn datagram_document(
     origin: Origin<'_>,
     now_ms: u64,
     exporter: IpAddr,
     payload: &[u8],
-    session: &mut NetflowSession,
+    collector: &mut Collector,
     stats: &mut Stats,
     doc: &mut Map<String, Json>,
 ) {
@@ -73,8 +75,13 @@ pub(crate) fn datagram_document(
         doc.insert("header".into(), Json::Object(h));
     }
     let mut sink = DocSink::default();
-    let result = session.handle(now_ms, exporter, payload, &mut sink);
+    collector.handle_datagram_with(now_ms, exporter, payload, &mut sink);
     stats.flow_export_datagrams += 1;
+    // `netflow_done` always runs: the caller only hands over payloads `sniff` takes as
+    // NetFlow/IPFIX, as the collector does.
+    let Some(result) = sink.result.take() else {
+        return;
+    };
     if let Ok(info) = &result {
         stats.flow_export_records += info.records as u64;
         stats.flow_export_templates += info.templates as u64;
@@ -129,6 +136,7 @@ struct DocSink {
     templates: Vec<Json>,
     records: Vec<Json>,
     errors: Vec<String>,
+    result: Option<Result<DatagramInfo, flowlens_netflow::Error>>,
 }
 
 impl DocSink {
@@ -160,16 +168,16 @@ impl DocSink {
     }
 }
 
-impl RecordSink for DocSink {
-    fn record(&mut self, record: &NetflowRecord<'_, '_>) {
+impl DatagramHook for DocSink {
+    fn netflow_record(&mut self, record: &NetflowRecord<'_, '_>) {
         self.push_record(record, false);
     }
 
-    fn options(&mut self, record: &NetflowRecord<'_, '_>) {
+    fn netflow_options(&mut self, record: &NetflowRecord<'_, '_>) {
         self.push_record(record, true);
     }
 
-    fn template(&mut self, event: &TemplateEvent) {
+    fn netflow_template(&mut self, event: &TemplateEvent) {
         let change = match event.change {
             TemplateChange::Learned => "learned",
             TemplateChange::Refreshed => "refreshed",
@@ -187,7 +195,11 @@ impl RecordSink for DocSink {
         }));
     }
 
-    fn error(&mut self, error: &flowlens_netflow::Error) {
+    fn netflow_error(&mut self, error: &flowlens_netflow::Error) {
         self.errors.push(error.to_string());
+    }
+
+    fn netflow_done(&mut self, result: &Result<DatagramInfo, flowlens_netflow::Error>) {
+        self.result = Some(result.clone());
     }
 }

@@ -30,6 +30,8 @@ pub(crate) struct Receive {
     pub(crate) export: Option<std::sync::Arc<super::clickhouse::ExportStats>>,
     /// The sFlow forwarding (its drop and error counters).
     pub(crate) forward: Option<std::sync::Arc<super::forward::Forwarding>>,
+    /// The live packet sources (`--pcap`, `--mirror`) with their live counters.
+    pub(crate) packets: Vec<super::live::SourceInfo>,
 }
 
 /// The engine thread's part of the document: the collector's counters, version, uptime (ms)
@@ -49,7 +51,8 @@ impl Receive {
     /// the sockets (`datagramsReceived`, `bytesReceived`, `datagramsDropped` by a full queue,
     /// `kernelDrops` per bound address, `receiveErrors`), each socket, `longPollsWaiting`, and
     /// with `--clickhouse` the export's counters (`clickhouseRowsSent`, …, see
-    /// [`super::clickhouse::ExportStats::to_json`]).
+    /// [`super::clickhouse::ExportStats::to_json`]), and the live packet sources' counters
+    /// (`packetsReceived`, …, `packetSources`: see [`super::live::add_to`]).
     pub(crate) fn add_to(&self, doc: &mut Json) {
         let (mut datagrams, mut bytes, mut dropped, mut errors) = (0u64, 0u64, 0u64, 0u64);
         let mut kernel = 0u64;
@@ -110,5 +113,6 @@ impl Receive {
         if let Some(f) = &self.forward {
             f.add_to(doc);
         }
+        super::live::add_to(&self.packets, doc);
     }
 }

@@ -22,57 +22,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde::Deserialize;
+use flowlens::config_file::{self as cf, ClickHouseFile, ConfigError, File};
 
 use crate::{LogFormat, RunArgs};
 
 /// Receive buffer asked for by default, bytes.
 const DEFAULT_RCVBUF: usize = 8 << 20;
-/// Most receive threads per address.
-const MAX_WORKERS: u16 = 64;
-
-/// The settings file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct File {
-    http: Option<SocketAddr>,
-    sflow: Option<SocketAddr>,
-    netflow: Option<SocketAddr>,
-    ipfix: Option<SocketAddr>,
-    state_dir: Option<PathBuf>,
-    rcvbuf: Option<usize>,
-    workers: Option<u16>,
-    read_only: Option<bool>,
-    token_file: Option<PathBuf>,
-    script: Option<Vec<PathBuf>>,
-    apps_dir: Option<PathBuf>,
-    allow_run_cmd: Option<bool>,
-    script_memory_mb: Option<usize>,
-    script_time_limit_ms: Option<u64>,
-    syslog_format: Option<String>,
-    bgp: Option<SocketAddr>,
-    properties: Option<std::collections::BTreeMap<String, String>>,
-    clickhouse: Option<ClickHouseFile>,
-    log_level: Option<String>,
-    log_format: Option<LogFormat>,
-    loss_log_interval: Option<u64>,
-}
-
-/// The `[clickhouse]` table.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ClickHouseFile {
-    url: Option<String>,
-    database: Option<String>,
-    user: Option<String>,
-    password_file: Option<PathBuf>,
-    batch_rows: Option<usize>,
-    batch_interval_ms: Option<u64>,
-    retention_days: Option<u32>,
-    spool_dir: Option<PathBuf>,
-    spool_max_mb: Option<u64>,
-    counter_interval_ms: Option<u64>,
-}
 
 /// Resolved settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,14 +129,14 @@ impl Settings {
             None => File::default(),
         };
         let any = |port: u16| SocketAddr::from(([0, 0, 0, 0], port));
+        // The file's own values were checked by `parse`; the merged ones are checked again
+        // because flags override them.
         let workers = args.workers.or(file.workers).unwrap_or(1);
-        if !(1..=MAX_WORKERS).contains(&workers) {
-            bail!("workers must be 1 to {MAX_WORKERS}, not {workers}");
-        }
+        cf::check_workers(workers).map_err(anyhow::Error::msg)?;
         let read_only = args.read_only || file.read_only.unwrap_or(false);
         let token_file = args.token_file.clone().or(file.token_file);
         if read_only && token_file.is_some() {
-            bail!("read-only and token-file exclude each other");
+            bail!(cf::READ_ONLY_WITH_TOKEN);
         }
         let mut properties = file.properties.unwrap_or_default();
         for p in &args.properties {
@@ -191,30 +146,23 @@ impl Settings {
                 .ok_or_else(|| anyhow::anyhow!("property `{p}`: expected NAME=VALUE"))?;
             properties.insert(k.trim().to_string(), v.to_string());
         }
-        let syslog_rfc3164 = match args
-            .syslog_format
-            .as_deref()
-            .or(file.syslog_format.as_deref())
-            .unwrap_or("rfc5424")
-        {
-            "rfc5424" => false,
-            "rfc3164" => true,
-            other => bail!("syslog-format must be rfc5424 or rfc3164, not `{other}`"),
-        };
+        let syslog_rfc3164 = cf::check_syslog_format(
+            args.syslog_format
+                .as_deref()
+                .or(file.syslog_format.as_deref())
+                .unwrap_or("rfc5424"),
+        )
+        .map_err(anyhow::Error::msg)?;
         let memory_mb = args
             .script_memory_mb
             .or(file.script_memory_mb)
             .unwrap_or(512);
-        if !(8..=65_536).contains(&memory_mb) {
-            bail!("script-memory-mb must be 8 to 65536, not {memory_mb}");
-        }
+        cf::check_script_memory_mb(memory_mb).map_err(anyhow::Error::msg)?;
         let time_limit_ms = args
             .script_time_limit_ms
             .or(file.script_time_limit_ms)
             .unwrap_or(10_000);
-        if !(10..=3_600_000).contains(&time_limit_ms) {
-            bail!("script-time-limit-ms must be 10 to 3600000, not {time_limit_ms}");
-        }
+        cf::check_script_time_limit_ms(time_limit_ms).map_err(anyhow::Error::msg)?;
         let mut scripts = file.script.unwrap_or_default();
         scripts.extend(args.scripts.iter().cloned());
         let clickhouse = clickhouse(args.clickhouse.clone(), file.clickhouse)?;
@@ -224,16 +172,12 @@ impl Settings {
             .or_else(rust_log)
             .or(file.log_level)
             .unwrap_or_else(|| "info".into());
-        if let Err(e) = super::log::parse_filter(&filter) {
-            bail!("log-level `{filter}`: {e}");
-        }
+        cf::check_log_level(&filter).map_err(anyhow::Error::msg)?;
         let loss_interval_secs = args
             .loss_log_interval
             .or(file.loss_log_interval)
             .unwrap_or(DEFAULT_LOSS_LOG_SECS);
-        if !(1..=86_400).contains(&loss_interval_secs) {
-            bail!("loss-log-interval must be 1 to 86400 seconds, not {loss_interval_secs}");
-        }
+        cf::check_loss_log_interval(loss_interval_secs).map_err(anyhow::Error::msg)?;
         Ok(Settings {
             log: LogSettings {
                 filter,
@@ -347,42 +291,23 @@ fn clickhouse(
     Ok(Some(s))
 }
 
-/// Reads and parses the settings file, making its relative paths relative to it.
+/// Reads and parses the settings file ([`flowlens::config_file::parse`]), making its relative
+/// paths relative to it.
 fn load(path: &Path) -> Result<File> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config {}", path.display()))?;
-    let mut file: File = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text.get(..s.start).unwrap_or("").matches('\n').count() + 1);
-        let msg = e.message().lines().next().unwrap_or("").trim().to_string();
-        match line {
-            Some(n) => anyhow::anyhow!("bad config {} line {n}: {msg}", path.display()),
-            None => anyhow::anyhow!("bad config {}: {msg}", path.display()),
-        }
-    })?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let scripts = file.script.iter_mut().flatten();
-    let (ch_password, ch_spool) = match file.clickhouse.as_mut() {
-        Some(c) => (c.password_file.as_mut(), c.spool_dir.as_mut()),
-        None => (None, None),
-    };
-    for p in [
-        file.state_dir.as_mut(),
-        file.token_file.as_mut(),
-        file.apps_dir.as_mut(),
-        ch_password,
-        ch_spool,
-    ]
-    .into_iter()
-    .flatten()
-    .chain(scripts)
-    {
-        if p.is_relative() {
-            *p = base.join(&*p);
-        }
-    }
-    Ok(file)
+    cf::parse(&text, base).map_err(|e| match e {
+        ConfigError::Syntax {
+            line: Some(n),
+            message,
+        } => anyhow::anyhow!("bad config {} line {n}: {message}", path.display()),
+        ConfigError::Syntax {
+            line: None,
+            message,
+        } => anyhow::anyhow!("bad config {}: {message}", path.display()),
+        ConfigError::Invalid(m) => anyhow::Error::msg(m),
+    })
 }
 
 #[cfg(test)]
@@ -415,6 +340,15 @@ mod tests {
             .collect()
     }
 
+    /// The error of resolving `extra`, which must contain `cause`.
+    #[track_caller]
+    fn refused(extra: &[&str], cause: &str) {
+        match Settings::resolve(&args(extra)) {
+            Ok(s) => panic!("{extra:?} accepted: {s:?}"),
+            Err(e) => assert!(format!("{e:#}").contains(cause), "{extra:?}: {e:#}"),
+        }
+    }
+
     fn keys(t: &toml::Table) -> BTreeSet<String> {
         t.keys().cloned().collect()
     }
@@ -444,6 +378,10 @@ mod tests {
         let all = all.join("\n");
         let file: Result<File, _> = toml::from_str(&all);
         assert!(file.is_ok(), "{file:?}");
+        // And every value shown passes the file's checks.
+        if let Err(e) = cf::parse(&all, Path::new("/etc/flowlens")) {
+            panic!("{e}");
+        }
         let table: toml::Table = toml::from_str(&all).unwrap();
         assert_eq!(
             keys(&table),
@@ -485,8 +423,14 @@ mod tests {
         assert_eq!(live, ["log-level", "loss-log-interval"]);
         assert_eq!(restart, ["http", "workers"]);
         assert_eq!(a.changes(&a), (vec![], vec![]));
-        assert!(Settings::resolve(&args(&["--loss-log-interval", "0"])).is_err());
-        assert!(Settings::resolve(&args(&["--log-level", "flowlens=loud"])).is_err());
+        refused(
+            &["--loss-log-interval", "0"],
+            "loss-log-interval must be 1 to 86400 seconds, not 0",
+        );
+        refused(
+            &["--log-level", "flowlens=loud"],
+            "log-level `flowlens=loud`: ",
+        );
     }
 
     #[test]
@@ -556,15 +500,33 @@ mod tests {
         assert_eq!((s.script.memory_mb, s.script.time_limit_ms), (64, 10_000));
         assert_eq!(s.script.properties.len(), 2);
         assert_eq!(s.script.properties["a.b"], "1");
-        for bad in [
-            "syslog-format = \"json\"\n",
-            "script-memory-mb = 1\n",
-            "script-time-limit-ms = 0\n",
+        for (bad, cause) in [
+            (
+                "syslog-format = \"json\"\n",
+                "syslog-format must be rfc5424 or rfc3164, not `json`",
+            ),
+            (
+                "script-memory-mb = 1\n",
+                "script-memory-mb must be 8 to 65536, not 1",
+            ),
+            (
+                "script-time-limit-ms = 0\n",
+                "script-time-limit-ms must be 10 to 3600000, not 0",
+            ),
         ] {
             std::fs::write(&cfg, bad).unwrap();
-            assert!(Settings::resolve(&args(&["--config", c])).is_err(), "{bad}");
+            refused(&["--config", c], cause);
         }
-        assert!(Settings::resolve(&args(&["--property", "novalue"])).is_err());
+        // Flags are checked like the file.
+        refused(
+            &["--script-memory-mb", "70000"],
+            "script-memory-mb must be 8 to 65536, not 70000",
+        );
+        refused(&["--syslog-format", "x"], "syslog-format must be");
+        refused(
+            &["--property", "novalue"],
+            "property `novalue`: expected NAME=VALUE",
+        );
 
         // [clickhouse]: the flag's URL wins, relative paths follow the file, bad values fail.
         std::fs::write(
@@ -591,15 +553,30 @@ mod tests {
         let s = Settings::resolve(&args(&["--clickhouse", "http://c:8123"])).unwrap();
         assert_eq!(s.clickhouse.unwrap().database, "flowlens");
         assert!(Settings::resolve(&args(&[])).unwrap().clickhouse.is_none());
-        for bad in [
-            "[clickhouse]\nurl = \"tcp://a:9000\"\n",
-            "[clickhouse]\nurl = \"http://a\"\ndatabase = \"x; DROP\"\n",
-            "[clickhouse]\nurl = \"http://a\"\nbatch-rows = 0\n",
-            "[clickhouse]\ndatabase = \"x\"\n",
-            "[clickhouse]\nurl = \"http://a\"\nbatchrows = 1\n",
+        for (bad, cause) in [
+            (
+                "[clickhouse]\nurl = \"tcp://a:9000\"\n",
+                "clickhouse url must start with http:// or https://",
+            ),
+            (
+                "[clickhouse]\nurl = \"http://a\"\ndatabase = \"x; DROP\"\n",
+                "clickhouse database must be letters, digits and _",
+            ),
+            (
+                "[clickhouse]\nurl = \"http://a\"\nbatch-rows = 0\n",
+                "clickhouse batch-rows must be 1 to 1000000, not 0",
+            ),
+            (
+                "[clickhouse]\ndatabase = \"x\"\n",
+                "[clickhouse] needs a url",
+            ),
+            (
+                "[clickhouse]\nurl = \"http://a\"\nbatchrows = 1\n",
+                "line 3: unknown field `batchrows`",
+            ),
         ] {
             std::fs::write(&cfg, bad).unwrap();
-            assert!(Settings::resolve(&args(&["--config", c])).is_err(), "{bad}");
+            refused(&["--config", c], cause);
         }
 
         std::fs::write(&cfg, "http = \"127.0.0.1:9000\"\nworkerz = 2\n").unwrap();
@@ -609,11 +586,15 @@ mod tests {
         assert!(e.starts_with("bad config ") && e.contains("line 2"), "{e}");
         assert_eq!(e.lines().count(), 1, "{e}");
         std::fs::write(&cfg, "http = 8008\n").unwrap();
-        assert!(Settings::resolve(&args(&["--config", c])).is_err());
+        refused(&["--config", c], "line 1: invalid type: integer `8008`");
         std::fs::write(&cfg, "workers = 0\n").unwrap();
-        assert!(Settings::resolve(&args(&["--config", c])).is_err());
+        refused(&["--config", c], "workers must be 1 to 64, not 0");
+        refused(&["--workers", "65"], "workers must be 1 to 64, not 65");
         std::fs::write(&cfg, "read-only = true\ntoken-file = \"t\"\n").unwrap();
-        assert!(Settings::resolve(&args(&["--config", c])).is_err());
+        refused(
+            &["--config", c],
+            "read-only and token-file exclude each other",
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

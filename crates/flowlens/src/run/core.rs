@@ -2,7 +2,8 @@
 //! [`NetflowSession`].
 //!
 //! It waits on two channels: batches of datagrams from the receive threads
-//! ([`super::ingest`]) and jobs from the HTTP side. A job is a closure run on the engine thread
+//! ([`super::ingest`]) or of packet samples from the live packet sources ([`super::live`]),
+//! and jobs from the HTTP side. A job is a closure run on the engine thread
 //! with `&mut Core`; its result goes back over a oneshot channel ([`CoreHandle::call`]). So the
 //! engine needs no lock, stays sans-IO (this thread supplies the clock and the bytes), and
 //! every query sees a consistent engine. Jobs must be short: they hold up ingest while they
@@ -27,6 +28,7 @@ use flowlens_script::Scripts;
 use tokio::sync::{oneshot, watch};
 
 use super::ingest::Batch;
+use super::live::PacketBatch;
 use super::state::StateDir;
 
 /// Jobs waiting for the engine thread at most; beyond it the HTTP side answers 503.
@@ -44,6 +46,15 @@ enum Msg {
     Job(Job),
     /// Save the state and stop.
     Shutdown,
+}
+
+/// What the receive threads and packet sources hand the engine thread.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// UDP datagrams (receive threads, `--replay`), each recognised by content.
+    Datagrams(Batch),
+    /// Packet samples of a live packet source (`--pcap`, `--mirror`, [`super::live`]).
+    Packets(PacketBatch),
 }
 
 /// Newest logged-flow and event ids (0: none yet).
@@ -206,6 +217,21 @@ impl Core {
         }
     }
 
+    /// Feeds one batch of packet samples (`--pcap`, `--mirror`).
+    fn feed_packets(&mut self, batch: &PacketBatch) {
+        let now_ms = self.now_ms();
+        for s in batch.iter() {
+            self.collector.handle_sampled_packet(
+                now_ms,
+                s.ds,
+                s.rate,
+                s.link,
+                s.frame,
+                s.original_len,
+            );
+        }
+    }
+
     fn ids(&self) -> Ids {
         Ids {
             flow: self.collector.engine().last_flow_id(),
@@ -309,7 +335,7 @@ impl CoreHandle {
 ///
 /// # Errors
 /// The thread cannot be spawned.
-pub(crate) fn spawn(core: Core, batches: Receiver<Batch>) -> Result<(CoreHandle, JoinHandle<()>)> {
+pub(crate) fn spawn(core: Core, batches: Receiver<Input>) -> Result<(CoreHandle, JoinHandle<()>)> {
     let (tx, rx) = crossbeam_channel::bounded(JOB_QUEUE);
     let (ids, _) = watch::channel(core.ids());
     let ids = Arc::new(ids);
@@ -333,7 +359,7 @@ pub(crate) fn spawn(core: Core, batches: Receiver<Batch>) -> Result<(CoreHandle,
 }
 
 /// The engine thread's loop (see the module docs).
-fn run(mut core: Core, batches: &Receiver<Batch>, jobs: &Receiver<Msg>, ids: &watch::Sender<Ids>) {
+fn run(mut core: Core, batches: &Receiver<Input>, jobs: &Receiver<Msg>, ids: &watch::Sender<Ids>) {
     let never = crossbeam_channel::never();
     let mut batches = batches;
     let mut next_tick = Instant::now() + Duration::from_secs(1);
@@ -345,7 +371,8 @@ fn run(mut core: Core, batches: &Receiver<Batch>, jobs: &Receiver<Msg>, ids: &wa
                 Ok(Msg::Shutdown) | Err(_) => break,
             },
             recv(batches) -> batch => match batch {
-                Ok(b) => core.feed(&b),
+                Ok(Input::Datagrams(b)) => core.feed(&b),
+                Ok(Input::Packets(b)) => core.feed_packets(&b),
                 // Every receive thread has stopped; keep answering jobs.
                 Err(_) => batches = &never,
             },

@@ -29,6 +29,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::core::Input;
 use super::forward::Forwarding;
 
 /// Largest UDP payload.
@@ -170,7 +171,7 @@ impl Listener {
     /// The thread cannot be spawned.
     pub(crate) fn spawn(
         self,
-        tx: Sender<Batch>,
+        tx: Sender<Input>,
         stats: Arc<SocketStats>,
         stop: Arc<AtomicBool>,
         forward: Arc<Forwarding>,
@@ -191,7 +192,7 @@ impl Listener {
 
 /// Where a receive thread's batches go: the engine, and a copy to the forwarding.
 struct Out<'a> {
-    tx: &'a Sender<Batch>,
+    tx: &'a Sender<Input>,
     stats: &'a SocketStats,
     forward: &'a Forwarding,
 }
@@ -367,7 +368,7 @@ fn send(out: &Out<'_>, batch: &mut Batch) -> bool {
     out.forward.offer(batch);
     let full = std::mem::replace(batch, Batch::with_capacity());
     let n = full.len() as u64;
-    match out.tx.try_send(full) {
+    match out.tx.try_send(Input::Datagrams(full)) {
         Ok(()) => true,
         Err(TrySendError::Full(_)) => {
             out.stats.dropped.fetch_add(n, Ordering::Relaxed);

@@ -29,9 +29,7 @@ pub(crate) struct Logs {
 /// # Errors
 /// A directive that does not parse (the message says which).
 pub(crate) fn parse_filter(directives: &str) -> Result<EnvFilter, String> {
-    EnvFilter::builder()
-        .parse(directives)
-        .map_err(|e| e.to_string())
+    flowlens::config_file::parse_log_filter(directives)
 }
 
 /// Installs the process's logger: events that pass `directives`, on standard error in
@@ -90,6 +88,7 @@ mod tests {
         for ok in ["info", "warn", "info,flowlens::run::http=debug", "off"] {
             assert!(parse_filter(ok).is_ok(), "{ok}");
         }
-        assert!(parse_filter("flowlens=everything").is_err());
+        let e = parse_filter("flowlens=everything").unwrap_err();
+        assert!(e.starts_with("error parsing level filter"), "{e}");
     }
 }

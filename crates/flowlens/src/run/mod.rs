@@ -6,7 +6,8 @@
 //! ```text
 //! UDP socket ─► recv thread ─┐ batches (bounded; full = counted drop)
 //! UDP socket ─► recv thread ─┼──────────────────────────────► engine thread (Engine,
-//! UDP socket ─► recv thread ─┘                                 NetflowSession, tick 1/s)
+//! UDP socket ─► recv thread ─┤                                 NetflowSession, tick 1/s)
+//! --pcap / --mirror ─► capture thread ─┘ packet samples (same channel)
 //!                                jobs (closures, oneshot reply) ▲      │ rows (bounded; full =
 //! HTTP (tokio, axum) ───────────────────────────────────────────┘      ▼ counted drop)
 //!                                                   clickhouse thread (--clickhouse) ─► HTTP
@@ -20,7 +21,8 @@
 //! * [`config`]: settings from flags, `--config` and defaults; [`ingest`]: sockets and receive threads; [`core`]: the engine thread and the job
 //!   channel; [`http`]: connections, their timeouts and cap; [`api`]: the REST endpoints;
 //!   [`prometheus`]: their Prometheus text form; [`state`]: the state directory; [`replay`]:
-//!   `--replay`, a capture fed in at capture speed like one more receive thread; [`process`]:
+//!   `--replay`, a capture fed in at capture speed like one more receive thread; [`live`]:
+//!   `--pcap` and `--mirror`, live packet sources feeding samples the same way; [`process`]:
 //!   the process's own CPU and memory.
 //!
 //! Startup binds every socket and opens the state directory before any thread starts, so each
@@ -41,6 +43,7 @@ mod durable;
 mod forward;
 mod http;
 mod ingest;
+mod live;
 mod log;
 mod losses;
 mod process;
@@ -113,6 +116,7 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
         .context("cannot configure the HTTP socket")?;
     let http_local = http.local_addr().unwrap_or(args.http);
     let bgp_listener = bgp_addr.map(bgp::bind).transpose()?;
+    let packet_sources = live::open(&cli.pcap, &cli.mirror)?;
     // The same address given for two protocols is one socket: every port takes every protocol.
     let mut asked: Vec<SocketAddr> = Vec::new();
     let mut listeners = Vec::new();
@@ -164,6 +168,7 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
         http: Arc::default(),
         export: export_stats,
         forward: Some(Arc::clone(&forwarding)),
+        packets: packet_sources.iter().map(live::Open::info).collect(),
     });
     if let Some(l) = bgp_listener {
         bgp::start(l)?;
@@ -197,6 +202,9 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
     )?;
     if let Some(r) = &replay {
         recv_threads.push(r.clone().spawn(batch_tx.clone(), Arc::clone(&stop))?);
+    }
+    for s in packet_sources {
+        recv_threads.push(s.spawn(batch_tx.clone(), Arc::clone(&stop))?);
     }
     drop(batch_tx);
 

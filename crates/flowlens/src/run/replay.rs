@@ -21,6 +21,7 @@ use anyhow::{bail, Context, Result};
 use crossbeam_channel::{SendTimeoutError, Sender};
 use flowlens_wire::packet::{self, LinkType, WalkConfig};
 
+use super::core::Input;
 use super::ingest::Batch;
 use crate::capture::{self, FileKind, Frame};
 
@@ -77,7 +78,7 @@ impl Replay {
     ///
     /// # Errors
     /// The thread cannot be spawned.
-    pub(crate) fn spawn(self, tx: Sender<Batch>, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>> {
+    pub(crate) fn spawn(self, tx: Sender<Input>, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>> {
         std::thread::Builder::new()
             .name("replay".into())
             .spawn(move || {
@@ -113,7 +114,7 @@ impl Replay {
 }
 
 /// One pass over the capture at capture speed.
-fn pass(path: &Path, tx: &Sender<Batch>, stop: &AtomicBool) -> Result<()> {
+fn pass(path: &Path, tx: &Sender<Input>, stop: &AtomicBool) -> Result<()> {
     let cfg = WalkConfig::default();
     let start = Instant::now();
     let mut first: Option<SystemTime> = None;
@@ -160,16 +161,19 @@ fn wait_until(due: Instant, stop: &AtomicBool) -> Result<()> {
 }
 
 /// Hands one datagram to the engine thread, waiting for room.
-fn send(tx: &Sender<Batch>, from: IpAddr, payload: &[u8], stop: &AtomicBool) -> Result<()> {
+fn send(tx: &Sender<Input>, from: IpAddr, payload: &[u8], stop: &AtomicBool) -> Result<()> {
     let mut batch = Batch::with_capacity();
     batch.push(from, payload);
     loop {
-        match tx.send_timeout(batch, STOP_CHECK) {
+        match tx.send_timeout(Input::Datagrams(batch), STOP_CHECK) {
             Ok(()) => return Ok(()),
             Err(SendTimeoutError::Timeout(b)) => {
                 if stop.load(Ordering::Relaxed) {
                     return Err(Stopped.into());
                 }
+                let Input::Datagrams(b) = b else {
+                    return Err(Stopped.into());
+                };
                 batch = b;
             }
             Err(SendTimeoutError::Disconnected(_)) => return Err(Stopped.into()),
@@ -203,7 +207,11 @@ mod tests {
             path: PathBuf::from("/nonexistent/x.pcap"),
             looped: false,
         };
-        assert!(missing.check().is_err());
+        let e = missing.check().unwrap_err();
+        assert!(
+            format!("{e:#}").starts_with("cannot open replay file /nonexistent/x.pcap: "),
+            "{e:#}"
+        );
     }
 
     #[test]
@@ -216,7 +224,9 @@ mod tests {
         };
         let t = r.spawn(tx, Arc::clone(&stop)).unwrap();
         // The first datagram goes out at once (offset 0), from the capture's agent.
-        let b = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let Input::Datagrams(b) = rx.recv_timeout(Duration::from_secs(10)).unwrap() else {
+            panic!("a replay sends datagrams");
+        };
         let (from, payload) = b.iter().next().unwrap();
         assert_eq!(from, IpAddr::from([127, 0, 0, 1]));
         assert!(flowlens_wire::sflow::is_sflow_v5(payload));

@@ -38,6 +38,8 @@ mod run_clickhouse;
 mod run_forward;
 mod run_inc;
 mod run_ingest;
+mod run_live_mirror;
+mod run_live_pcap;
 mod run_logs;
 mod run_ovs_testbed;
 mod run_pmacct;

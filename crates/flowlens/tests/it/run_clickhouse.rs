@@ -245,7 +245,7 @@ fn clickhouse_softflowd_netflow9_rows_add_up_to_the_capture() {
     assert_eq!(
         ch.query("SELECT max(version) FROM flowlens.schema_version")
             .trim(),
-        "1"
+        "2"
     );
     let truth = capture_five_tuples();
     let got = db_five_tuples(&ch);
@@ -271,7 +271,7 @@ fn clickhouse_softflowd_netflow9_rows_add_up_to_the_capture() {
     // The README's queries run on this server, and its Distributed layout (without
     // `ON CLUSTER`, which needs ZooKeeper) reads the same rows.
     let (queries, cluster) = readme_sql();
-    assert_eq!(queries.len(), 3);
+    assert_eq!(queries.len(), 4);
     for q in &queries {
         ch.query(q);
     }
@@ -308,25 +308,38 @@ fn clickhouse_stopped_mid_replay_loses_no_row() {
     let cfg = config(&dir, &ch, "");
     let server = Server::start_with(&dir.join("state"), &["--config", &cfg]);
     let payloads = softflowd_v9();
-    let (first, second) = payloads.split_at(payloads.len() / 2);
-    replay(&server, Ipv4Addr::LOCALHOST, first, 0);
-    let half = server.get_json("/analyzer/json")["netflowRecords"]
-        .as_u64()
-        .unwrap();
-    wait_analyzer(&server, Duration::from_secs(30), |d| {
-        records_sent(d) >= half
+    let third = payloads.len() / 3;
+    let (first, rest) = payloads.split_at(third);
+    let (second, last) = rest.split_at(third);
+    let (tell, told) = std::sync::mpsc::channel::<()>();
+    let records = std::thread::scope(|s| {
+        // The replay runs on its own thread: its first third while rows flow into ClickHouse,
+        // its second third as soon as ClickHouse's stop begins (rows in flight while it
+        // shuts down), its last third once ClickHouse is down.
+        let server = &server;
+        let replaying = s.spawn(move || {
+            replay(server, Ipv4Addr::LOCALHOST, first, 0);
+            told.recv().unwrap();
+            replay(server, Ipv4Addr::LOCALHOST, second, first.len() as u64);
+            told.recv().unwrap();
+            let base = (first.len() + second.len()) as u64;
+            replay(server, Ipv4Addr::LOCALHOST, last, base);
+        });
+        // Rows are reaching ClickHouse: stop it while the replay goes on.
+        wait_analyzer(server, Duration::from_secs(30), |d| records_sent(d) > 0);
+        tell.send(()).unwrap();
+        ch.stop();
+        tell.send(()).unwrap();
+        replaying.join().unwrap();
+        server.get_json("/analyzer/json")["netflowRecords"]
+            .as_u64()
+            .unwrap()
     });
-
-    ch.stop();
-    replay(&server, Ipv4Addr::LOCALHOST, second, first.len() as u64);
-    let records = server.get_json("/analyzer/json")["netflowRecords"]
-        .as_u64()
-        .unwrap();
-    assert!(records > half);
-    // The second half fails and goes to the spool.
+    // What the collector could not send is spooled, nothing dropped.
     let d = wait_analyzer(&server, Duration::from_secs(30), |d| {
         d["clickhouseSpooledBytes"].as_u64() > Some(0)
     });
+    assert!(records_sent(&d) < records, "{d}");
     assert_eq!(d["clickhouseConnected"], false, "{d}");
     assert!(
         d["clickhouseLastError"]
@@ -806,5 +819,370 @@ fn clickhouse_netflow5_netflow9_and_ipfix_of_one_trace_each_add_up() {
         "0"
     );
     drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The statements the release writing schema version 1 ran on a new database `flowlens`,
+/// verbatim (`git show 98e5fe9:crates/flowlens/src/run/clickhouse/schema.rs`, `migrate` and
+/// `create`): the database, the version table, the three tables, and version 1 recorded.
+const V1_DDL: [&str; 6] = [
+    "CREATE DATABASE IF NOT EXISTS flowlens",
+    "CREATE TABLE IF NOT EXISTS flowlens.schema_version (version UInt32, applied DateTime) \
+     ENGINE = TinyLog",
+    "CREATE TABLE IF NOT EXISTS flowlens.flows (time DateTime, \
+     agent String, datasource String, sampling_rate UInt32, samples UInt8, \
+     frames UInt64, bytes UInt64, \
+     inputifindex UInt32, outputifindex UInt32, direction String, \
+     macsource String, macdestination String, vlan UInt16, ethernetprotocol UInt16, \
+     ipsource String, ipdestination String, ip6source String, ip6destination String, \
+     ipprotocol UInt8, ip6nexthdr UInt8, ipdscp UInt8, ip6dscp UInt8, \
+     tcpsourceport UInt16, tcpdestinationport UInt16, \
+     udpsourceport UInt16, udpdestinationport UInt16, tcpflags String, \
+     icmptype UInt8, icmpcode UInt8, bgpsourceas UInt32, bgpdestinationas UInt32, \
+     vxlanvni UInt32, \
+     ipsource_1 String, ipdestination_1 String, ip6source_1 String, ip6destination_1 String, \
+     ipprotocol_1 UInt8, tcpsourceport_1 UInt16, tcpdestinationport_1 UInt16, \
+     udpsourceport_1 UInt16, udpdestinationport_1 UInt16) \
+     ENGINE = MergeTree PARTITION BY toYYYYMMDD(time) \
+     ORDER BY (time, agent, datasource)",
+    "CREATE TABLE IF NOT EXISTS flowlens.counters (time DateTime, agent String, \
+     datasource String, metric String, value Float64) \
+     ENGINE = MergeTree PARTITION BY toYYYYMMDD(time) \
+     ORDER BY (agent, datasource, metric, time)",
+    "CREATE TABLE IF NOT EXISTS flowlens.events (time DateTime, event_id UInt64, \
+     threshold_id String, metric String, agent String, datasource String, \
+     flow_key String, value Float64, threshold Float64) \
+     ENGINE = MergeTree PARTITION BY toYYYYMMDD(time) ORDER BY (time, threshold_id)",
+    "INSERT INTO flowlens.schema_version VALUES (1, now())",
+];
+
+/// Every table's columns in `db`, in order, as `DESCRIBE TABLE` lists them (name, type,
+/// default kind and expression).
+fn describe(ch: &ClickHouse, db: &str) -> String {
+    ["schema_version", "flows", "counters", "events"]
+        .iter()
+        .map(|t| format!("{t}:\n{}", ch.query(&format!("DESCRIBE TABLE {db}.{t}"))))
+        .collect()
+}
+
+/// A classic pcap (Ethernet link type) holding `frames`, written to `path`.
+fn write_pcap(path: &Path, frames: &[Vec<u8>]) {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]); // thiszone, sigfigs
+    out.extend_from_slice(&65_535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes()); // LINKTYPE_ETHERNET
+    for f in frames {
+        out.extend_from_slice(&[0; 8]); // timestamp
+        let len = u32::try_from(f.len()).unwrap().to_le_bytes();
+        out.extend_from_slice(&len);
+        out.extend_from_slice(&len);
+        out.extend_from_slice(f);
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// tshark's fields, one line per argument of `args`, split on tabs.
+fn tshark_lines(args: &[&str]) -> Vec<Vec<String>> {
+    let out = std::process::Command::new("tshark")
+        .args(args)
+        .output()
+        .expect("tshark must be installed (apt-get install tshark)");
+    assert!(
+        out.status.success(),
+        "tshark {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// tshark's view of every flow sample's sampled header in an sFlow `capture`: per sample (in
+/// capture order), the outermost IPv4 header's total length, TTL, DF bit and fragment offset
+/// (8-byte units), all 0 without an IPv4 header, and the first VXLAN VNI (0: none). tshark
+/// takes the sampled headers out of the datagrams (`sflow_245.header`, every one an Ethernet
+/// header, protocol 1), and dissects them again as frames of their own, so the first
+/// occurrence of each field is the sample's outermost header.
+fn tshark_sampled_headers(capture: &str, scratch: &Path) -> Vec<[u64; 5]> {
+    let path = exporter_capture(capture);
+    let cap = path.to_str().unwrap();
+    let mut headers = Vec::new();
+    for cols in tshark_lines(&[
+        "-r",
+        cap,
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=|",
+        "-e",
+        "sflow_245.header_protocol",
+        "-e",
+        "sflow_245.header",
+    ]) {
+        let (protos, bytes) = (&cols[0], &cols[1]);
+        if protos.is_empty() {
+            continue;
+        }
+        let bytes: Vec<&str> = bytes.split('|').collect();
+        let protos: Vec<&str> = protos.split('|').collect();
+        assert_eq!(protos.len(), bytes.len());
+        for (p, hex) in protos.iter().zip(bytes) {
+            assert_eq!(*p, "1", "{capture}: only Ethernet sampled headers");
+            let frame = (0..hex.len() / 2)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+                .collect();
+            headers.push(frame);
+        }
+    }
+    let pcap = scratch.join(format!("{capture}.sampled-headers.pcap"));
+    write_pcap(&pcap, &headers);
+    let lines = tshark_lines(&[
+        "-r",
+        pcap.to_str().unwrap(),
+        "-o",
+        "ip.defragment:FALSE",
+        "-T",
+        "fields",
+        "-E",
+        "occurrence=f",
+        "-e",
+        "ip.len",
+        "-e",
+        "ip.ttl",
+        "-e",
+        "ip.flags.df",
+        "-e",
+        "ip.frag_offset",
+        "-e",
+        "vxlan.vni",
+    ]);
+    assert_eq!(lines.len(), headers.len(), "{capture}: one line per header");
+    lines
+        .iter()
+        .map(|cols| {
+            let mut v = [0u64; 5];
+            for (slot, c) in v.iter_mut().zip(cols) {
+                *slot = match c.as_str() {
+                    "" | "False" => 0,
+                    "True" => 1,
+                    n => n.parse().unwrap(),
+                };
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn clickhouse_version_1_database_is_migrated_to_2() {
+    let dir = temp_dir("ch-migrate");
+    let ch = ClickHouse::start(&dir.join("clickhouse"));
+    // The database as the previous release left it, with rows of its own.
+    for sql in V1_DDL {
+        ch.query(sql);
+    }
+    ch.query(
+        "INSERT INTO flowlens.flows (time, agent, sampling_rate, samples, frames, bytes, \
+         ipsource, ipdestination, ipprotocol) VALUES \
+         (now() - 60, '192.0.2.1', 10, 1, 10, 15000, '10.0.0.1', '10.0.0.2', 6), \
+         (now() - 50, '192.0.2.1', 10, 1, 10, 640, '10.0.0.2', '10.0.0.1', 6), \
+         (now() - 40, '192.0.2.1', 10, 1, 10, 900, '10.0.0.3', '10.0.0.4', 17)",
+    );
+    ch.query(
+        "INSERT INTO flowlens.counters VALUES (now() - 30, '192.0.2.1', '3', 'ifinoctets', 1e6)",
+    );
+    let old = "3\t30\t16540\n";
+    let old_rows = "SELECT count(), sum(frames), sum(bytes) FROM flowlens.flows \
+                    WHERE agent = '192.0.2.1'";
+    assert_eq!(ch.query(old_rows), old);
+    // An upgrade interrupted after its first column: the version is still 1.
+    ch.query("ALTER TABLE flowlens.flows ADD COLUMN ipbytes UInt16");
+
+    // Two collectors of the new release start at once on it: both upgrade, neither fails.
+    let cfg = config(&dir, &ch, "");
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| Server::start_with(&dir.join("state-a"), &["--config", &cfg]));
+        let b = s.spawn(|| Server::start_with(&dir.join("state-b"), &["--config", &cfg]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for s in [&a, &b] {
+        let d = s.get_json("/analyzer/json");
+        assert_eq!(d["clickhouseConnected"], true, "{d}\n{}", s.stderr());
+        assert_eq!(d["clickhouseErrors"], 0, "{d}\n{}", s.stderr());
+    }
+    // The one that found version 1 says so (the other may have found 2 already).
+    assert!(
+        [&a, &b]
+            .iter()
+            .any(|s| s.stderr().contains("at schema version 2 (was 1)")),
+        "{}\n{}",
+        a.stderr(),
+        b.stderr()
+    );
+    assert_eq!(
+        ch.query("SELECT max(version), countIf(version = 1) FROM flowlens.schema_version"),
+        "2\t1\n"
+    );
+    assert_eq!(ch.query(old_rows), old, "the old rows are kept");
+    assert_eq!(
+        ch.query("SELECT count() FROM flowlens.counters").trim(),
+        "1"
+    );
+    // The old rows read the new columns' defaults.
+    assert_eq!(
+        ch.query(
+            "SELECT max(ipbytes), max(ipttl), max(ipdontfragment), max(tunneloverhead_bytes) \
+             FROM flowlens.flows"
+        ),
+        "0\t0\t0\t0\n"
+    );
+    drop(b);
+
+    // A new database gets the same tables, column for column.
+    let fresh_cfg = dir.join("fresh.toml");
+    std::fs::write(
+        &fresh_cfg,
+        format!(
+            "[clickhouse]\nurl = \"{}\"\ndatabase = \"fresh\"\n",
+            ch.url()
+        ),
+    )
+    .unwrap();
+    let fresh = Server::start_with(
+        &dir.join("state-fresh"),
+        &["--config", fresh_cfg.to_str().unwrap()],
+    );
+    assert_eq!(
+        fresh.get_json("/analyzer/json")["clickhouseConnected"],
+        true
+    );
+    drop(fresh);
+    assert_eq!(
+        ch.query("SELECT version FROM fresh.schema_version"),
+        "2\n",
+        "a new database records version 2 alone"
+    );
+    let upgraded = describe(&ch, "flowlens");
+    assert_eq!(upgraded, describe(&ch, "fresh"));
+    for (name, ty) in [
+        ("ipbytes", "UInt16"),
+        ("ipttl", "UInt8"),
+        ("ipdontfragment", "UInt8"),
+        ("ipfragoffset", "UInt16"),
+        ("tunneloverhead_bytes", "UInt16"),
+        ("icmpnexthopmtu", "UInt16"),
+        ("tcpmss", "UInt16"),
+    ] {
+        assert!(
+            upgraded.contains(&format!("\n{name}\t{ty}\t")),
+            "{upgraded}"
+        );
+    }
+
+    // New rows fill the new columns as tshark reads the sampled headers.
+    let scratch = dir.join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut rows = 3;
+    for (capture, agent) in [
+        ("sflow-ovs-br0.pcap", "127.0.0.1"),
+        ("sflow-ovs-underlay-tunnels.pcap", "127.0.0.2"),
+    ] {
+        let truth = tshark_sampled_headers(capture, &scratch);
+        let before = a.get_json("/analyzer/json")["flowSamples"]
+            .as_u64()
+            .unwrap();
+        replay_sflow(&a, capture);
+        let samples = a.get_json("/analyzer/json")["flowSamples"]
+            .as_u64()
+            .unwrap()
+            - before;
+        assert_eq!(samples, truth.len() as u64, "{capture}: samples");
+        rows += samples;
+        wait_flow_rows(&ch, &a, rows);
+
+        let mut want: BTreeMap<String, u64> = BTreeMap::new();
+        for [len, ttl, df, frag, _] in &truth {
+            *want
+                .entry(format!("{len}\t{ttl}\t{df}\t{frag}"))
+                .or_default() += 1;
+        }
+        let got: BTreeMap<String, u64> = ch
+            .query(&format!(
+                "SELECT ipbytes, ipttl, ipdontfragment, ipfragoffset, count() \
+                 FROM flowlens.flows WHERE agent = '{agent}' \
+                 GROUP BY ipbytes, ipttl, ipdontfragment, ipfragoffset"
+            ))
+            .lines()
+            .map(|l| {
+                let (k, n) = l.rsplit_once('\t').unwrap();
+                (k.to_string(), n.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(got, want, "{capture}");
+        let df = truth.iter().filter(|t| t[2] == 1).count();
+        assert_eq!(
+            ch.query(&format!(
+                "SELECT count() FROM flowlens.flows WHERE agent = '{agent}' \
+                 AND ipdontfragment = 1"
+            ))
+            .trim(),
+            df.to_string(),
+            "{capture}: samples with DF set"
+        );
+        // VXLAN over IPv4 (RFC 7348): outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14
+        // bytes in front of the inner IP header.
+        let vxlan = truth.iter().filter(|t| t[4] != 0).count();
+        assert_eq!(
+            ch.query(&format!(
+                "SELECT count() FROM flowlens.flows WHERE agent = '{agent}' \
+                 AND vxlanvni != 0 AND tunneloverhead_bytes = 50"
+            ))
+            .trim(),
+            vxlan.to_string(),
+            "{capture}: VXLAN samples"
+        );
+    }
+    // Both captures carry DF-set and DF-clear IPv4 samples and VXLAN: the checks above bite.
+    assert_eq!(
+        ch.query(
+            "SELECT countIf(ipdontfragment = 1) > 0, countIf(ipbytes > 0 AND \
+             ipdontfragment = 0) > 0, countIf(tunneloverhead_bytes = 50) > 0 FROM flowlens.flows"
+        ),
+        "1\t1\t1\n"
+    );
+    // The README's MTU query adds up to the same: frames of 1,400 bytes or more with DF set
+    // (both captures sample 1-in-10).
+    assert_eq!(
+        ch.query(
+            "SELECT min(sampling_rate), max(sampling_rate) FROM flowlens.flows \
+             WHERE agent != '192.0.2.1'"
+        ),
+        "10\t10\n"
+    );
+    let mut large_df = 0;
+    for capture in ["sflow-ovs-br0.pcap", "sflow-ovs-underlay-tunnels.pcap"] {
+        large_df += 10
+            * tshark_sampled_headers(capture, &scratch)
+                .iter()
+                .filter(|t| t[2] == 1 && t[0] >= 1400)
+                .count() as u64;
+    }
+    assert!(large_df > 0);
+    let (queries, _) = readme_sql();
+    let mtu = ch.query(&queries[3]);
+    let got: u64 = mtu
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(mtu.lines().count() < 10, "{mtu}");
+    assert_eq!(got, large_df, "{mtu}");
+    drop(a);
     let _ = std::fs::remove_dir_all(&dir);
 }

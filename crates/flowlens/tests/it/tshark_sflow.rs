@@ -959,6 +959,8 @@ fn every_sflow_datagram_matches_tshark_field_by_field() {
     let mut files = 0;
     let mut compared_values = 0usize;
     let mut spec_compared: BTreeMap<String, usize> = BTreeMap::new();
+    // Distinct tshark fields with at least one value compared equal (the coverage figure).
+    let mut fields_compared: BTreeSet<String> = BTreeSet::new();
     for input in inputs(&tmp) {
         let name = input
             .original
@@ -1000,6 +1002,9 @@ fn every_sflow_datagram_matches_tshark_field_by_field() {
                 let (w, g) = (want.get(*k), got.get(*k));
                 if w == g {
                     compared_values += w.map_or(0, Vec::len);
+                    if w.is_some() {
+                        fields_compared.insert((**k).to_string());
+                    }
                     continue;
                 }
                 if let Some(idx) = KNOWN_DIFFERENCES.iter().position(|(f, n, fields, _)| {
@@ -1041,6 +1046,10 @@ fn every_sflow_datagram_matches_tshark_field_by_field() {
     }
     assert!(datagrams > 4_500, "only {datagrams} datagrams compared");
     assert!(files >= least_inputs(), "only {files} files compared");
+    eprintln!(
+        "{} distinct sFlow fields compared with tshark: {fields_compared:?}",
+        fields_compared.len()
+    );
     eprintln!("records tshark lacks, compared with the specification's layout: {spec_compared:?}");
     // Every record kind the corpus holds and tshark lacks is compared somewhere.
     for kind in SPEC_RECORDS.iter().map(|r| r.name) {

@@ -1,7 +1,7 @@
 //! sFlow-RT's shared page assets at `/inc/…`: the files every sFlow-RT app page loads with
 //! `../../../inc/…` (jQuery, jQuery UI, DataTables, Bootstrap with Popper, the `stripchart` and
-//! `chart` widgets and their CSS, the common stylesheet and images), embedded from
-//! `ui/inc/www/` at build time.
+//! `chart` widgets and their CSS, the `heatmap` and `sunburst` widgets, the common stylesheet
+//! and images), embedded from `ui/inc/www/` at build time.
 //!
 //! The libraries are the pinned npm packages' dist files (`ui/inc/package.json`,
 //! `ui/inc/PROVENANCE.md`, licences under `/inc/licenses/`); the widgets, stylesheets and
@@ -100,6 +100,11 @@ mod tests {
             assert!(IncAssets::get(f).is_some(), "{f} not embedded");
         }
         let mime = |f: &str| IncAssets::get(f).map(|f| f.metadata.mimetype().to_string());
+        // The heat map and sunburst widgets (InMon's apps bring their own copies; ours serve
+        // pages that load them from /inc/).
+        for f in ["jquery.heatmap.js", "jquery.sunburst.js"] {
+            assert_eq!(mime(f).as_deref(), Some("text/javascript"), "{f}");
+        }
         assert_eq!(mime("stripchart.js").as_deref(), Some("text/javascript"));
         assert_eq!(mime("img/inmon.svg").as_deref(), Some("image/svg+xml"));
         assert_eq!(mime("img/favicon.png").as_deref(), Some("image/png"));

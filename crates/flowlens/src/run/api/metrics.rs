@@ -212,6 +212,31 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
         ),
         ("events", "threshold events", "events"),
         (
+            "packets_received",
+            "packets received by the live packet sources (--pcap, --mirror)",
+            "packetsReceived",
+        ),
+        (
+            "packets_sampled",
+            "packets the live packet sources took as samples",
+            "packetsSampled",
+        ),
+        (
+            "packets_dropped",
+            "packet samples dropped: engine queue full",
+            "packetsDropped",
+        ),
+        (
+            "packet_kernel_drops",
+            "packets the kernel dropped before a capture read them (libpcap)",
+            "packetKernelDrops",
+        ),
+        (
+            "packet_decode_errors",
+            "mirrored packets that are not GRE/ERSPAN mirror copies",
+            "packetDecodeErrors",
+        ),
+        (
             "clickhouse_rows_sent",
             "rows ClickHouse acknowledged (--clickhouse)",
             "clickhouseRowsSent",
@@ -252,10 +277,9 @@ pub(super) async fn prometheus_analyzer(State(api): State<Api>) -> ApiResult {
         .scripts
         .get()
         .map_or(Json::Array(Vec::new()), |s| s.status_json());
-    Ok(prometheus_ok(prometheus::analyzer(
-        &items,
-        labelled_families(&agents, &scripts),
-    )))
+    let mut labelled = labelled_families(&agents, &scripts);
+    labelled.extend(source_families(&doc));
+    Ok(prometheus_ok(prometheus::analyzer(&items, labelled)))
 }
 
 /// The per-agent (`/agents/json`) and per-script (`/scripts/json`) gauges of
@@ -339,6 +363,60 @@ fn labelled_families<'a>(agents: &Json, scripts: &Json) -> Vec<prometheus::Label
         out.push((name, help, series));
     }
     out
+}
+
+/// The per-source gauges of the live packet sources (`packetSources` of `/analyzer/json`),
+/// labelled `type` (`pcap`, `mirror`) and `source` (the interface or bound address).
+fn source_families<'a>(doc: &Json) -> Vec<prometheus::LabelledFamily<'a>> {
+    const SOURCE: [(&str, &str, &str); 5] = [
+        (
+            "source_packets_received",
+            "packets the live packet source received",
+            "packetsReceived",
+        ),
+        (
+            "source_packets_sampled",
+            "packets the live packet source took as samples",
+            "packetsSampled",
+        ),
+        (
+            "source_packets_dropped",
+            "samples of the source dropped: engine queue full",
+            "packetsDropped",
+        ),
+        (
+            "source_kernel_drops",
+            "packets the kernel dropped before the capture read them",
+            "kernelDrops",
+        ),
+        (
+            "source_decode_errors",
+            "packets of the source that are not usable samples",
+            "decodeErrors",
+        ),
+    ];
+    let sources: Vec<&Json> = doc
+        .get("packetSources")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    SOURCE
+        .iter()
+        .map(|(name, help, key)| {
+            let series = sources
+                .iter()
+                .filter_map(|s| {
+                    let labels = vec![
+                        ("type".to_string(), s.get("type")?.as_str()?.to_string()),
+                        ("source".to_string(), s.get("name")?.as_str()?.to_string()),
+                    ];
+                    Some((labels, s.get(*key)?.as_f64()?))
+                })
+                .collect();
+            (*name, *help, series)
+        })
+        .collect()
 }
 
 pub(super) async fn prometheus_metrics(

@@ -607,8 +607,15 @@ mod tests {
         let v = parse_body(&b).unwrap();
         assert_eq!(v["keys"], "icmpunreachableport");
         assert_eq!(v["t"], 20);
-        assert!(parse_body(&Bytes::from_static(b"{keys:")).is_err());
-        assert!(parse_body(&Bytes::from_static(b"  ")).is_err());
+        let e = parse_body(&Bytes::from_static(b"{keys:")).unwrap_err();
+        assert_eq!(e.0, StatusCode::BAD_REQUEST, "{e:?}");
+        assert!(
+            e.1.starts_with("body is not a JSON or JavaScript object: "),
+            "{e:?}"
+        );
+        let e = parse_body(&Bytes::from_static(b"  ")).unwrap_err();
+        assert_eq!(e.0, StatusCode::BAD_REQUEST, "{e:?}");
+        assert!(e.1.starts_with("empty body"), "{e:?}");
         let deep = format!("{{a:{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         let e = parse_body(&Bytes::from(deep)).unwrap_err();
         assert_eq!(e.0, StatusCode::BAD_REQUEST);
@@ -641,6 +648,8 @@ mod tests {
         ]);
         assert_eq!(p.count("maxFlows", 7).unwrap(), 7);
         assert_eq!(p.timeout().unwrap(), Duration::from_secs(300));
-        assert!(p.num::<f64>("minValue").is_err());
+        let e = p.num::<f64>("minValue").unwrap_err();
+        assert_eq!(e.0, StatusCode::BAD_REQUEST, "{e:?}");
+        assert_eq!(e.1, "parameter minValue: `x` is not a number");
     }
 }

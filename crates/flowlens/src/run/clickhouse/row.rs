@@ -6,7 +6,8 @@
 //! keys (`ipsource.1`) are the columns with the suffix `_1` (`ipsource_1`). A key the sample
 //! does not carry is left out of the line, so ClickHouse stores the column's default (0 or
 //! the empty string). Interfaces that are not an ifIndex (`internal`, `discard`, `multiple`,
-//! `unknown`) are stored as 0.
+//! `unknown`) are stored as 0. Boolean keys (`ipdontfragment`) are stored as 1 (`true`) or
+//! 0 (`false`, or no such header).
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -115,6 +116,21 @@ struct Keys {
     udpsourceport_1: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     udpdestinationport_1: Option<u16>,
+    // Schema 2: MTU and fragmentation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipbytes: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipttl: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipdontfragment: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipfragoffset: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tunneloverhead_bytes: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icmpnexthopmtu: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcpmss: Option<u16>,
 }
 
 /// The integer of a key value when it fits the column's type (`None` for names such as
@@ -183,6 +199,14 @@ impl KeyVisitor for Keys {
             (1, "tcpdestinationport") => first(&mut k.tcpdestinationport_1, num(v)),
             (1, "udpsourceport") => first(&mut k.udpsourceport_1, num(v)),
             (1, "udpdestinationport") => first(&mut k.udpdestinationport_1, num(v)),
+            (0, "ipbytes") => first(&mut k.ipbytes, num(v)),
+            (0, "ipttl") => first(&mut k.ipttl, num(v)),
+            // A boolean key: 1 set, 0 clear.
+            (0, "ipdontfragment") => first(&mut k.ipdontfragment, num(v)),
+            (0, "ipfragoffset") => first(&mut k.ipfragoffset, num(v)),
+            (0, "tunneloverhead_bytes") => first(&mut k.tunneloverhead_bytes, num(v)),
+            (0, "icmpnexthopmtu") => first(&mut k.icmpnexthopmtu, num(v)),
+            (0, "tcpmss") => first(&mut k.tcpmss, num(v)),
             _ => {}
         }
     }
@@ -264,6 +288,10 @@ mod tests {
         k.key("vlan", 0, Value::U64(70_000)); // too large for UInt16: left out
         k.key("tcpsourceport", 0, Value::U64(443));
         k.key("vxlanvni", 1, Value::U64(100));
+        k.key("ipdontfragment", 0, Value::Bool(true));
+        k.key("ipdontfragment", 1, Value::Bool(false)); // inner header: not a column
+        k.key("ipbytes", 0, Value::U64(1500));
+        k.key("tunneloverhead_bytes", 0, Value::U64(50));
         k.key(
             "macsource",
             0,
@@ -292,6 +320,15 @@ mod tests {
             (j["tcpsourceport"].as_u64(), j["vxlanvni"].as_u64()),
             (Some(443), Some(100))
         );
+        assert_eq!(
+            (
+                j["ipdontfragment"].as_u64(),
+                j["ipbytes"].as_u64(),
+                j["tunneloverhead_bytes"].as_u64()
+            ),
+            (Some(1), Some(1500), Some(50))
+        );
+        assert!(j.get("ipttl").is_none() && j.get("icmpnexthopmtu").is_none());
         assert_eq!(
             j["macsource"],
             Value::Mac([0, 0x1b, 0x21, 0xaa, 0xbb, 0x0c]).to_string()

@@ -156,6 +156,16 @@ impl Server {
         Server::spawn(ports, args, None, &[])
     }
 
+    /// [`Server::try_start`] run by `wrapper` (e.g. `ip netns exec NS`): `args` must make it
+    /// serve HTTP on `ports.http`, reachable from here.
+    pub(crate) fn try_start_wrapped(
+        ports: Ports,
+        args: &[String],
+        wrapper: &[&str],
+    ) -> Result<Server, String> {
+        Server::spawn(ports, args, None, wrapper)
+    }
+
     /// [`Server::start_with`] with more environment variables (e.g. `NOTIFY_SOCKET`).
     pub(crate) fn start_env(state_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let ports = Ports::free();

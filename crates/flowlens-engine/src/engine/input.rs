@@ -1,0 +1,297 @@
+//! The engine's input: sFlow datagrams ([`Engine::add_sflow`]), NetFlow/IPFIX data records
+//! ([`Engine::add_netflow_record`]) and raw packets ([`Engine::add_packet`]). Each sample's
+//! keys are collected once ([`super::keys`]), then [`Engine::feed`] updates every definition
+//! that accepts it, one named step at a time: filter and key text ([`flow_key`]), the table
+//! of its data source ([`table_source`]), the key's entry (new keys admitted under the
+//! [`Limits`](super::Limits), [`super::eviction`]), the flow-start record, the thresholds.
+
+use std::net::IpAddr;
+
+use flowlens_netflow::NetflowRecord;
+use flowlens_wire::packet::{self, LinkType, WalkConfig};
+use flowlens_wire::sflow::{Datagram, Sample};
+use flowlens_wire::{KeyId, KeyMask, Masked, Value};
+
+use super::eviction::{self, KeyCount, GLOBAL_EVICT_FRACTION};
+use super::keys::Tee;
+use super::threshold::Updated;
+use super::{Engine, LoggedFlow};
+use crate::definition::FlowDef;
+use crate::keybuf::KeyBuf;
+use crate::sample::{self, DataSource, Weight};
+use crate::table::Input;
+use crate::Env;
+
+impl Engine {
+    /// Feeds one sFlow datagram: flow samples into the flow tables, counter samples into the
+    /// counter metrics, dropped-packet notifications into `dropped:true` flows.
+    pub fn add_sflow(&mut self, now_ms: u64, dgram: &Datagram<'_>) {
+        self.add_sflow_from(now_ms, None, dgram);
+    }
+
+    /// [`Engine::add_sflow`] for a datagram received from `source` (the UDP sender, listed in
+    /// the agent's statistics).
+    pub fn add_sflow_from(&mut self, now_ms: u64, source: Option<IpAddr>, dgram: &Datagram<'_>) {
+        self.stats.datagrams += 1;
+        self.agents.datagram(now_ms, source, dgram);
+        let agent = dgram.agent_address();
+        for s in dgram.samples() {
+            let Ok(s) = s else {
+                self.stats.sample_errors += 1;
+                break;
+            };
+            match s {
+                Sample::Flow(fs) => {
+                    self.stats.flow_samples += 1;
+                    self.agents.flow_sample(now_ms, agent, &fs);
+                    if self.wants(false) {
+                        let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
+                        self.add_visited(now_ms, ds, false, |cfg, v| {
+                            sample::visit_flow_sample(agent, &fs, cfg, v)
+                        });
+                    }
+                }
+                Sample::Discard(d) => {
+                    self.stats.discard_samples += 1;
+                    self.agents.discard_sample(agent);
+                    if self.wants(true) {
+                        let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
+                        self.add_visited(now_ms, ds, true, |cfg, v| {
+                            sample::visit_discard_sample(agent, &d, cfg, v)
+                        });
+                    }
+                }
+                Sample::Counter(c) => {
+                    self.stats.counter_samples += 1;
+                    self.agents.counter_sample(now_ms, agent, &c);
+                    self.counters.add_sample(now_ms, agent, &c);
+                }
+                Sample::Unknown(_) => {}
+            }
+        }
+    }
+
+    /// Feeds one NetFlow/IPFIX data record (options records are ignored). The agent is the
+    /// exporter, the data source its input interface (`ingressInterface`, IE 10; 0 if absent).
+    pub fn add_netflow_record(&mut self, now_ms: u64, rec: &NetflowRecord<'_, '_>) {
+        if rec.options {
+            return;
+        }
+        self.stats.records += 1;
+        if !self.wants(false) {
+            return;
+        }
+        let agent = rec.exporter;
+        let ifindex = rec
+            .field(10)
+            .and_then(flowlens_wire::netflow::ie::be_uint)
+            .unwrap_or(0);
+        let ds = DataSource::new(agent, 0, ifindex as u32);
+        let name = ds.name();
+        self.add_visited(now_ms, ds, false, |_, v| {
+            let mut m = Masked::new(v);
+            m.emit(KeyId::AGENT, 0, Value::Ip(agent));
+            m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
+            // The record's own counts; the tables scale them by the rate (once).
+            let counts = rec.visit_keys(&mut m);
+            Weight {
+                rate: rec.sampling_rate.max(1),
+                frames: counts.packets.unwrap_or(0) as f64,
+                bytes: counts.octets.unwrap_or(0) as f64,
+            }
+        });
+    }
+
+    /// Feeds one raw packet as a 1-in-1 sample of `agent` (data source 0). `frame_len` is the
+    /// packet's length on the wire (pcap `orig_len`).
+    pub fn add_packet(
+        &mut self,
+        now_ms: u64,
+        agent: IpAddr,
+        link: LinkType,
+        data: &[u8],
+        frame_len: u32,
+    ) {
+        self.add_sampled_packet(
+            now_ms,
+            DataSource::new(agent, 0, 0),
+            1,
+            link,
+            data,
+            frame_len,
+        );
+    }
+
+    /// Feeds one packet sampled 1-in-`rate` at data source `ds` (a packet sampler of the
+    /// caller's, e.g. mirrored traffic sampled before analysis).
+    pub fn add_sampled_packet(
+        &mut self,
+        now_ms: u64,
+        ds: DataSource,
+        rate: u32,
+        link: LinkType,
+        data: &[u8],
+        frame_len: u32,
+    ) {
+        self.stats.packets += 1;
+        if !self.wants(false) {
+            return;
+        }
+        let agent = ds.agent;
+        let name = ds.name();
+        self.add_visited(now_ms, ds, false, |cfg, v| {
+            let mut m = Masked::new(v);
+            m.emit(KeyId::AGENT, 0, Value::Ip(agent));
+            m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
+            m.emit(KeyId::BYTES, 0, Value::U64(u64::from(frame_len)));
+            m.emit(KeyId::SAMPLINGRATE, 0, Value::U64(u64::from(rate)));
+            if m.wants_any(KeyMask::PACKET) {
+                packet::walk(link, data, cfg).visit_keys(&mut m);
+            }
+            Weight {
+                rate: rate.max(1),
+                frames: 1.0,
+                bytes: f64::from(frame_len),
+            }
+        });
+    }
+
+    /// One sample the caller chose to take ([`Engine::wants`]) at data source `ds`: its keys
+    /// are collected through `visit`, then fed to the definitions of its kind (`dropped`).
+    fn add_visited(
+        &mut self,
+        now_ms: u64,
+        ds: DataSource,
+        dropped: bool,
+        visit: impl FnOnce(&WalkConfig, &mut Tee<'_, '_>) -> Weight,
+    ) {
+        let w = self.collect(now_ms, visit);
+        self.feed(now_ms, ds, w, dropped);
+    }
+
+    /// Updates every definition of this kind (`dropped`) that accepts the sample whose keys
+    /// are in the key buffer, at data source `ds`, with `weight`. New keys beyond
+    /// [`Limits::max_active_keys`](super::Limits::max_active_keys) are refused, and room is
+    /// made after the sample ([`eviction::evict_smallest`]).
+    fn feed(&mut self, now_ms: u64, ds: DataSource, weight: Weight, dropped: bool) {
+        let Engine {
+            flows,
+            thresholds,
+            buf,
+            key_text,
+            scratch,
+            env,
+            limits,
+            stats,
+            active_keys,
+            events,
+            flow_log,
+            ..
+        } = self;
+        let input = Input {
+            now_ms,
+            weight,
+            keys: buf,
+            env,
+            scratch,
+        };
+        let mut over_cap = false;
+        for flow in flows.iter_mut() {
+            let def = &flow.def;
+            if def.dropped != dropped || !flow_key(def, buf, env, key_text) {
+                continue;
+            }
+            let ds = table_source(def, ds);
+            let table = match flow.tables.get_mut(&ds) {
+                Some(t) => t,
+                None => flow.tables.entry(ds).or_default(),
+            };
+            let mut is_new = false;
+            let entry = match table.entries.get_mut(key_text.as_str()) {
+                Some(e) => e,
+                None => {
+                    let count = KeyCount {
+                        active: active_keys,
+                        stats,
+                    };
+                    match eviction::insert_key(table, key_text.as_str(), def, now_ms, limits, count)
+                    {
+                        Some(e) => {
+                            is_new = true;
+                            e
+                        }
+                        None => {
+                            over_cap = true;
+                            continue;
+                        }
+                    }
+                }
+            };
+            entry.update(def.t_secs, &def.value, &def.values, &input);
+            let updated = Updated {
+                def,
+                ds,
+                key_text: key_text.as_str(),
+                entry,
+            };
+            if is_new && def.log && def.flow_start {
+                flow_log.push(flow_started(&updated, now_ms));
+            }
+            thresholds.on_value(&flow.watch, now_ms, &updated, events);
+        }
+        if over_cap {
+            let removed = eviction::evict_smallest(flows, now_ms, GLOBAL_EVICT_FRACTION);
+            *active_keys -= removed;
+            stats.keys_evicted += removed as u64;
+        }
+    }
+}
+
+/// Whether definition `def` accepts the sample in `buf` (its filter matches), writing the
+/// sample's key text for it (its key functions' values joined by its separator) into
+/// `key_text`. False when the filter refuses or a key function has no value.
+fn flow_key(def: &FlowDef, buf: &KeyBuf, env: &Env, key_text: &mut String) -> bool {
+    if let Some(f) = &def.filter {
+        if !f.matches(buf, env) {
+            return false;
+        }
+    }
+    key_text.clear();
+    for (i, k) in def.keys.iter().enumerate() {
+        if i > 0 {
+            key_text.push_str(&def.fs);
+        }
+        if !k.eval(buf, env, key_text) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The data source whose table of `def` a sample of `ds` goes to: `ds` itself, or the
+/// agent's [`DataSource::AGENT`] for definitions aggregated per agent (`agg_agent`).
+fn table_source(def: &FlowDef, ds: DataSource) -> DataSource {
+    if def.agg_agent {
+        DataSource {
+            agent: ds.agent,
+            id: DataSource::AGENT,
+        }
+    } else {
+        ds
+    }
+}
+
+/// The flow-start record (`flowStart:true` definitions) of a key just added: its first
+/// sample's scaled value.
+fn flow_started(u: &Updated<'_>, now_ms: u64) -> LoggedFlow {
+    LoggedFlow {
+        id: 0,
+        name: u.def.name.clone(),
+        flow_keys: u.key_text.to_string(),
+        value: u.entry.total,
+        start_ms: now_ms,
+        end_ms: now_ms,
+        agent: u.ds.agent.to_string(),
+        data_source: u.ds.name().to_string(),
+    }
+}
