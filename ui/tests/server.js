@@ -1,18 +1,20 @@
 // Starts `flowlens run` on loopback for one test: HTTP and UDP ports picked by the kernel,
-// a fresh state directory, a capture from ../shared/data replayed at capture speed.
+// a fresh state directory, the repository's Open vSwitch capture (testdata/captures) replayed at
+// capture speed.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '../..');
-/** The real captures shared by the project's tests (see its PROVENANCE.md). */
+/** Beside a checkout: the full capture set and the sFlow-RT article scripts (absent from a
+ * plain clone; tests that need them skip, see ui.spec.js). */
 const SHARED = path.resolve(ROOT, '../shared');
 /** The binary: FLOWLENS_BIN (read at each start), else the debug build. */
 const bin = () => process.env.FLOWLENS_BIN || path.join(ROOT, 'target/debug/flowlens');
 
 /** The Open vSwitch sFlow capture: agent 127.0.0.1, iperf3 10.99.0.1 -> 10.99.0.2 first. */
-const OVS_CAPTURE = path.join(SHARED, 'data/exporters/sflow-ovs-br0.pcap');
+const OVS_CAPTURE = path.join(ROOT, 'testdata/captures/exporters/sflow-ovs-br0.pcap');
 
 /**
  * Starts a server; `opts.args` are extra flags, `opts.stateDir` reuses a state directory.

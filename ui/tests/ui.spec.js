@@ -1,5 +1,5 @@
 // Browser tests of the web UI: each page against a live `flowlens run` replaying the Open
-// vSwitch sFlow capture from ../shared/data (agent 127.0.0.1; iperf3 from 10.99.0.1 to
+// vSwitch sFlow capture from testdata/captures (agent 127.0.0.1; iperf3 from 10.99.0.1 to
 // 10.99.0.2 dominates its first 20 seconds). Every test also asserts that the page logged
 // no console error, and saves a screenshot (docs/screenshots/ with UPDATE_SCREENSHOTS=1).
 const { test: base, expect } = require('@playwright/test');
@@ -173,11 +173,15 @@ test('Events: a threshold created on the page fires an event; it can be deleted'
 });
 
 test('Apps: scripts status and app links', async ({ page, errors, request }) => {
+  // dns_queries.js is one of the sFlow-RT article scripts, only in ../shared (their licence is
+  // not known, so they stay out of the repository); ui_browser.rs reports the skip.
+  const seed = path.join(SHARED, 'sflow-rt-scripts/dns_queries.js');
+  test.skip(!fs.existsSync(seed), `needs ${seed}, which is not beside this checkout`);
   // An apps directory with one app running a script from the sFlow-RT articles.
   const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'flowlens-apps-'));
   fs.mkdirSync(path.join(dir, 'dns/scripts'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'dns/html'), { recursive: true });
-  fs.copyFileSync(path.join(SHARED, 'sflow-rt-scripts/dns_queries.js'), path.join(dir, 'dns/scripts/dns_queries.js'));
+  fs.copyFileSync(seed, path.join(dir, 'dns/scripts/dns_queries.js'));
   fs.writeFileSync(path.join(dir, 'dns/html/index.html'), '<!doctype html><title>dns app</title><h1>DNS queries</h1>');
   const server = await startServer({ args: ['--apps-dir', dir] });
   try {

@@ -27,15 +27,16 @@ struct Dgram {
     payload: Vec<u8>,
 }
 
-fn data_dir() -> PathBuf {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    assert!(p.is_dir(), "test data directory {} is missing", p.display());
-    p
+/// A capture of the set by its relative path: the repository's copy (`testdata/captures`),
+/// else `../shared/data`. Every capture these tests read is in the repository.
+fn data_file(rel: &str) -> PathBuf {
+    flowlens_testdata::file(rel)
+        .unwrap_or_else(|| panic!("{rel}: neither in testdata/captures nor in ../shared/data"))
 }
 
 /// UDP payloads of an Ethernet (or Linux SLL) IPv4 pcap.
 fn pcap(rel: &str) -> Vec<Dgram> {
-    let bytes = std::fs::read(data_dir().join(rel)).unwrap();
+    let bytes = std::fs::read(data_file(rel)).unwrap();
     let cap = PcapCapture::from_file(&bytes).unwrap();
     let (link, et_at) = match cap.header.network {
         Linktype::ETHERNET => (14, 12),

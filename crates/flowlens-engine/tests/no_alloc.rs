@@ -73,8 +73,11 @@ const DEFS: &[(&str, &str)] = &[
     ),
 ];
 
-fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+/// A capture of the set by its relative path: the repository's copy (`testdata/captures`),
+/// else `../shared/data`. Every capture this test reads is in the repository.
+fn data_file(rel: &str) -> PathBuf {
+    flowlens_testdata::file(rel)
+        .unwrap_or_else(|| panic!("{rel}: neither in testdata/captures nor in ../shared/data"))
 }
 
 /// UDP payloads of `path` that [`sniff`] takes for `want` (sFlow, or any NetFlow/IPFIX),
@@ -176,7 +179,7 @@ fn warmed_engine_allocates_nothing_per_sample() {
         "exporters/sflow-pmacct-live.pcap",
         "exporters/sflow-ovs-underlay-tunnels.pcap",
     ] {
-        sflow.extend(payloads(&data_dir().join(f), true));
+        sflow.extend(payloads(&data_file(f), true));
     }
     assert!(sflow.len() > 100);
     let (bytes, first) = allocations("sFlow", &sflow);
@@ -188,7 +191,7 @@ fn warmed_engine_allocates_nothing_per_sample() {
         "exporters/netflow5-softflowd.pcap",
         "exporters/ipfix-ovs.pcap",
     ] {
-        let nf = payloads(&data_dir().join(f), false);
+        let nf = payloads(&data_file(f), false);
         assert!(!nf.is_empty(), "{f}");
         let (bytes, first) = allocations(f, &nf);
         assert_eq!(bytes, 0, "{f}: allocated, first at datagram {first:?}");

@@ -103,6 +103,10 @@ fn absurd_templates_are_refused_and_counted() {
 /// captures: same records as an uninterrupted session. A corrupt snapshot is an error.
 #[test]
 fn persistence_round_trip() {
+    // Its templates are akvorado's (AGPL-3.0), only in ../shared/data.
+    if !full_set_or_skip("persistence_round_trip") {
+        return;
+    }
     let templates = [
         "netflow-ipfix/akvorado__nfv9-template.pcap",
         "netflow-ipfix/akvorado__ipfix-srv6-template.pcap",

@@ -1,4 +1,5 @@
-//! Shared helpers: locating the real captures in the workspace's sibling `shared/data`, reading
+//! Shared helpers: locating the real captures (`testdata/captures`, or the full set in the
+//! workspace's sibling `shared/data`), reading
 //! UDP payloads (with their source address) from Ethernet pcaps and raw payload files, and a
 //! collecting sink.
 #![allow(
@@ -20,11 +21,17 @@ use flowlens_netflow::{
 };
 use pcap_parser::{Linktype, PcapCapture};
 
-/// The shared data directory. Fails loudly if it is missing: these tests never skip.
+/// The data directory: `../shared/data` (the full set) when it is beside the checkout, else
+/// the repository's `testdata/captures` (its permissively licensed part and the testbed's
+/// recordings, same layout); see `flowlens_testdata::corpus_dir`.
 pub fn data_dir() -> PathBuf {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    assert!(p.is_dir(), "test data directory {} is missing", p.display());
-    p
+    flowlens_testdata::corpus_dir()
+}
+
+/// `false` after printing `SKIPPED <test>: <reason>` when `../shared/data` is absent: for the
+/// tests whose captures (akvorado, AGPL-3.0; pmacct, GPL-2.0) are only there.
+pub fn full_set_or_skip(test: &str) -> bool {
+    flowlens_testdata::shared_or_skip(test).is_some()
 }
 
 /// Reads a file under the data directory.

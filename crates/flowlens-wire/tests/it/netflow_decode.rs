@@ -321,7 +321,22 @@ fn every_file_decodes_with_the_expected_counts() {
         .iter()
         .map(|&(f, a, b, c, d, e)| (f.to_string(), (a, b, c, d, e)))
         .collect();
-    assert_eq!(per.len(), 148, "every NetFlow/IPFIX file of the corpus");
+    if util::full_set() {
+        assert_eq!(per.len(), 148, "every NetFlow/IPFIX file of the corpus");
+    } else {
+        // The 36 pcaps of netflow-ipfix/ (akvorado, nDPI, pmacct, pktvisor) are only in
+        // ../shared/data; their rows of EXPECTED are not checked.
+        flowlens_testdata::skip(
+            "every_file_decodes_with_the_expected_counts (netflow-ipfix/ part)",
+            "the 36 NetFlow/IPFIX pcaps of akvorado, nDPI, pmacct and pktvisor are only in \
+             ../shared/data, which is not beside this checkout",
+        );
+        assert_eq!(
+            per.len(),
+            148 - 36,
+            "every NetFlow/IPFIX file in the repository"
+        );
+    }
     for (f, got) in &per {
         assert_eq!(
             Some(got),
@@ -365,6 +380,21 @@ fn every_file_decodes_with_the_expected_counts() {
     );
 }
 
+/// Whether akvorado's captures (AGPL-3.0, only in `../shared/data`) are there; prints
+/// `SKIPPED <test> (akvorado part): <reason>` when they are not, and the caller leaves that
+/// part out.
+fn akvorado(test: &str) -> bool {
+    let there = util::full_set();
+    if !there {
+        flowlens_testdata::skip(
+            &format!("{test} (akvorado part)"),
+            "akvorado's captures (AGPL-3.0) are only in ../shared/data, which is not beside \
+             this checkout",
+        );
+    }
+    there
+}
+
 fn pcap_payloads(rel: &str) -> Vec<Vec<u8>> {
     util::corpus()
         .into_iter()
@@ -376,38 +406,40 @@ fn pcap_payloads(rel: &str) -> Vec<Vec<u8>> {
 
 #[test]
 fn netflow_v5_header_and_records_match_tshark() {
-    let p = pcap_payloads("akvorado__nfv5.pcap");
-    assert_eq!(p.len(), 1);
-    assert_eq!(sniff(&p[0]), Some(Protocol::NetflowV5));
-    let pkt = v5::Packet::parse(&p[0]).unwrap();
-    assert_eq!(
-        (pkt.version(), pkt.count(), pkt.len()),
-        (5, 29, 24 + 29 * 48)
-    );
-    assert_eq!(pkt.sys_uptime_ms(), 2_874_339_000);
-    assert_eq!((pkt.unix_secs(), pkt.unix_nsecs()), (1_680_626_679, 0));
-    assert_eq!(pkt.flow_sequence(), 1_961_402_419);
-    assert_eq!((pkt.engine_type(), pkt.engine_id()), (0, 3));
-    assert_eq!((pkt.sampling_mode(), pkt.sampling_interval()), (0, 0));
-    let r = pkt.records().next().unwrap();
-    assert_eq!(r.src_addr(), Ipv4Addr::new(161, 202, 212, 212));
-    assert_eq!(r.dst_addr(), Ipv4Addr::new(202, 152, 70, 24));
-    assert_eq!(r.next_hop(), Ipv4Addr::new(61, 6, 255, 150));
-    assert_eq!((r.input(), r.output()), (117, 86));
-    assert_eq!((r.packets(), r.octets()), (1, 133));
-    assert_eq!((r.first_ms(), r.last_ms()), (2_874_324_000, 2_874_324_000));
-    assert_eq!((r.src_port(), r.dst_port()), (30104, 11963));
-    assert_eq!((r.tcp_flags(), r.protocol(), r.tos()), (0x18, 6, 0));
-    assert_eq!(
-        (r.src_as(), r.dst_as(), r.src_mask(), r.dst_mask()),
-        (36351, 10101, 19, 24)
-    );
-    let mut f = Fields::default();
-    r.visit_fields(&mut f);
-    assert_eq!(f.get("srcaddr"), Some("161.202.212.212"));
-    assert_eq!(f.get("dOctets"), Some("133"));
-    assert_eq!(f.get("prot"), Some("6"));
-    assert_eq!(f.0.len(), 18);
+    if akvorado("netflow_v5_header_and_records_match_tshark") {
+        let p = pcap_payloads("akvorado__nfv5.pcap");
+        assert_eq!(p.len(), 1);
+        assert_eq!(sniff(&p[0]), Some(Protocol::NetflowV5));
+        let pkt = v5::Packet::parse(&p[0]).unwrap();
+        assert_eq!(
+            (pkt.version(), pkt.count(), pkt.len()),
+            (5, 29, 24 + 29 * 48)
+        );
+        assert_eq!(pkt.sys_uptime_ms(), 2_874_339_000);
+        assert_eq!((pkt.unix_secs(), pkt.unix_nsecs()), (1_680_626_679, 0));
+        assert_eq!(pkt.flow_sequence(), 1_961_402_419);
+        assert_eq!((pkt.engine_type(), pkt.engine_id()), (0, 3));
+        assert_eq!((pkt.sampling_mode(), pkt.sampling_interval()), (0, 0));
+        let r = pkt.records().next().unwrap();
+        assert_eq!(r.src_addr(), Ipv4Addr::new(161, 202, 212, 212));
+        assert_eq!(r.dst_addr(), Ipv4Addr::new(202, 152, 70, 24));
+        assert_eq!(r.next_hop(), Ipv4Addr::new(61, 6, 255, 150));
+        assert_eq!((r.input(), r.output()), (117, 86));
+        assert_eq!((r.packets(), r.octets()), (1, 133));
+        assert_eq!((r.first_ms(), r.last_ms()), (2_874_324_000, 2_874_324_000));
+        assert_eq!((r.src_port(), r.dst_port()), (30104, 11963));
+        assert_eq!((r.tcp_flags(), r.protocol(), r.tos()), (0x18, 6, 0));
+        assert_eq!(
+            (r.src_as(), r.dst_as(), r.src_mask(), r.dst_mask()),
+            (36351, 10101, 19, 24)
+        );
+        let mut f = Fields::default();
+        r.visit_fields(&mut f);
+        assert_eq!(f.get("srcaddr"), Some("161.202.212.212"));
+        assert_eq!(f.get("dOctets"), Some("133"));
+        assert_eq!(f.get("prot"), Some("6"));
+        assert_eq!(f.0.len(), 18);
+    }
 
     // Logstash netflow5.dat: 12 datagrams recorded back to back, split on the count field.
     let bytes =
@@ -471,6 +503,9 @@ fn find_record(file: &str, pred: impl Fn(&util::Rec) -> bool) -> (util::Rec, Fie
 
 #[test]
 fn netflow_v9_header_templates_and_named_fields() {
+    if flowlens_testdata::shared_or_skip("netflow_v9_header_templates_and_named_fields").is_none() {
+        return;
+    }
     let p = pcap_payloads("akvorado__nfv9-template.pcap");
     let pkt = v9::Packet::parse(&p[0]).unwrap();
     assert_eq!((pkt.version(), pkt.source_id()), (9, 0));
@@ -499,6 +534,10 @@ fn netflow_v9_header_templates_and_named_fields() {
 
 #[test]
 fn ipfix_frame_section_walks_to_the_inner_packet() {
+    if flowlens_testdata::shared_or_skip("ipfix_frame_section_walks_to_the_inner_packet").is_none()
+    {
+        return;
+    }
     let p = pcap_payloads("akvorado__ipfix-datalink-template.pcap");
     let m = ipfix::Message::parse(&p[0]).unwrap();
     assert_eq!(
@@ -530,8 +569,11 @@ fn ipfix_frame_section_walks_to_the_inner_packet() {
 #[test]
 fn vendor_reverse_and_list_elements() {
     // RFC 5103 reverse elements (PEN 29305) from ipfixprobe.
-    let (_, f) = first_record("akvorado__ipfix-ipfixprobe-data.pcap", 258);
-    assert!(f.get("reverseOctetDeltaCount").is_some(), "{:?}", f.0);
+    if akvorado("vendor_reverse_and_list_elements") {
+        let (_, f) = first_record("akvorado__ipfix-ipfixprobe-data.pcap", 258);
+        assert!(f.get("reverseOctetDeltaCount").is_some(), "{:?}", f.0);
+    }
+
     // Open vSwitch tunnel elements (VMware PEN 6876).
     let (_, f) = find_record("ipfix-ovs.pcap", |r| {
         r.fields.iter().any(|(s, _)| s.enterprise == 6876)
@@ -595,16 +637,18 @@ fn registry_contents_and_time_conversion() {
         "reverseFlowAttributes"
     );
     // flowStartMilliseconds of the first NetFlow v9 ICMP record, as tshark shows it.
-    let (r, f) = first_record("akvorado__nfv9-icmp-data.pcap", 1024);
-    let ms = r.uint(152).unwrap();
-    assert_eq!(
-        f.get("flowStartMilliseconds"),
-        Some(ms.to_string().as_str())
-    );
-    assert_eq!(
-        ie::datetime_unix_nanos(ie::DataType::DateTimeMilliseconds, r.get(152).unwrap()),
-        Some(ms * 1_000_000)
-    );
-    // tshark: "Jun  4, 2023 08:39:55.034000000 UTC".
-    assert_eq!(ms, 1_685_867_995_034);
+    if akvorado("registry_contents_and_time_conversion") {
+        let (r, f) = first_record("akvorado__nfv9-icmp-data.pcap", 1024);
+        let ms = r.uint(152).unwrap();
+        assert_eq!(
+            f.get("flowStartMilliseconds"),
+            Some(ms.to_string().as_str())
+        );
+        assert_eq!(
+            ie::datetime_unix_nanos(ie::DataType::DateTimeMilliseconds, r.get(152).unwrap()),
+            Some(ms * 1_000_000)
+        );
+        // tshark: "Jun  4, 2023 08:39:55.034000000 UTC".
+        assert_eq!(ms, 1_685_867_995_034);
+    }
 }

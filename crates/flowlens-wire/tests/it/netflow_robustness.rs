@@ -33,7 +33,10 @@ fn samples() -> Vec<(String, util::Store, util::Datagram)> {
             store.decode(d.exporter, &d.payload);
         }
     }
-    assert!(out.len() >= 160, "samples: {}", out.len());
+    // 122 from a plain clone: netflow-ipfix/ (akvorado, nDPI, pmacct, pktvisor) is only in
+    // ../shared/data.
+    let least = if util::full_set() { 160 } else { 120 };
+    assert!(out.len() >= least, "samples: {}", out.len());
     out
 }
 

@@ -677,9 +677,20 @@ fn every_datagram_matches_tshark_field_by_field() {
 
     // netflow_decode's count table, from tshark: every file tshark dissects whole.
     let partial: BTreeSet<&str> = KNOWN.iter().map(|k| k.file).collect();
-    assert_eq!(counts.len(), super::netflow_decode::EXPECTED.len());
+    // From a plain clone the 36 pcaps of netflow-ipfix/ (only in ../shared/data) are not in
+    // the corpus: their rows are not compared.
+    let full = util::full_set();
+    if !full {
+        flowlens_testdata::skip(
+            "every_datagram_matches_tshark_field_by_field (netflow-ipfix/ part)",
+            "the 36 NetFlow/IPFIX pcaps of akvorado, nDPI, pmacct and pktvisor are only in \
+             ../shared/data, which is not beside this checkout",
+        );
+    }
+    let rows = super::netflow_decode::EXPECTED.len();
+    assert_eq!(counts.len(), if full { rows } else { rows - 36 });
     for &(file, datagrams, templates, records, undecodable, _) in super::netflow_decode::EXPECTED {
-        if partial.contains(file) {
+        if partial.contains(file) || (!full && !counts.contains_key(file)) {
             continue;
         }
         assert_eq!(

@@ -7,14 +7,7 @@ use common::{data_dir, flowlens};
 
 #[test]
 fn tcpdump_segv_capture_is_rejected_with_layer_and_offset() {
-    if common::shared_data_or_skip(
-        "bad_input::tcpdump_segv_capture_is_rejected_with_layer_and_offset",
-    )
-    .is_none()
-    {
-        return;
-    }
-    let file = data_dir().join("sflow/tcpdump__sflow_print-segv.pcap");
+    let file = common::data_file("sflow/tcpdump__sflow_print-segv.pcap");
     let out = flowlens(&["decode", file.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");

@@ -1,6 +1,7 @@
-//! Key masks change nothing but speed: `flowlens top` over every capture in `../shared/data`
-//! answers the same with the decoders producing only the keys the definitions read (the
-//! default) and with them producing every key (`--full-visit`, hidden, for this test).
+//! Key masks change nothing but speed: `flowlens top` over every capture (`../shared/data`,
+//! else the repository's `testdata/captures`) answers the same with the decoders producing
+//! only the keys the definitions read (the default) and with them producing every key
+//! (`--full-visit`, hidden, for this test).
 //!
 //! Each definition runs alone (so its mask is as small as it gets) over all captures, for
 //! both `--totals --json` (every key's total) and `--json` (sFlow-RT's activeflows at the
@@ -10,7 +11,7 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use common::{data_dir, flowlens};
+use common::flowlens;
 
 /// Definitions covering the packet walker's keys at two depths, sFlow sample keys,
 /// NetFlow/IPFIX normalised and `ipfix:` keys, key functions, values over keys and filters.
@@ -125,7 +126,7 @@ fn top(args: &[&str], files: &[PathBuf], full: bool) -> Vec<String> {
 
 #[test]
 fn masked_and_full_visits_answer_alike_on_every_capture() {
-    let files = captures(&data_dir());
+    let files = captures(&common::corpus_dir());
     assert!(files.len() > 100, "only {} captures", files.len());
     for def in DEFS {
         for totals in [true, false] {

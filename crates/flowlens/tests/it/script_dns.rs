@@ -23,10 +23,10 @@ const CAPTURES: &[&str] = &[
     "zeek__dns-txt-multiple.pcap",
 ];
 
+/// `packets/dns/<name>`: the repository's copy (all three are in `testdata/captures`), else
+/// `../shared/data`'s.
 fn capture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/packets/dns")
-        .join(name)
+    common::data_file(&format!("packets/dns/{name}"))
 }
 
 /// tshark's decode of the queries (not responses) of `pcap`: query type numbers, and the
@@ -75,14 +75,6 @@ fn dns_queries_js_tracks_query_types_of_real_captures() {
     if common::shared_file_or_skip(
         "script_dns::dns_queries_js_tracks_query_types_of_real_captures",
         "sflow-rt-scripts",
-    )
-    .is_none()
-    {
-        return;
-    }
-    if common::shared_file_or_skip(
-        "script_dns::dns_queries_js_tracks_query_types_of_real_captures",
-        "data/packets/dns",
     )
     .is_none()
     {

@@ -46,17 +46,9 @@ const MESSAGES_WITHIN: Duration = Duration::from_secs(30);
 /// How long the script may take to load the feed.
 const LOAD_WITHIN: Duration = Duration::from_secs(120);
 
-/// `../shared/data/packets/dns/<name>`.
+/// `packets/dns/<name>`: the repository's copy, else `../shared/data`'s.
 fn dns_capture(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/packets/dns")
-        .join(name);
-    assert!(
-        p.is_file(),
-        "the shared captures are missing: {}",
-        p.display()
-    );
-    p
+    common::data_file(&format!("packets/dns/{name}"))
 }
 
 /// The i-th generated IPv4 /24: distinct for every i below 116 × 65536, all inside
@@ -195,14 +187,6 @@ fn phish_js_matches_a_real_dns_capture_against_a_300k_cidr_feed() {
     if common::shared_file_or_skip(
         "script_phish::phish_js_matches_a_real_dns_capture_against_a_300k_cidr_feed",
         "sflow-rt-scripts",
-    )
-    .is_none()
-    {
-        return;
-    }
-    if common::shared_file_or_skip(
-        "script_phish::phish_js_matches_a_real_dns_capture_against_a_300k_cidr_feed",
-        "data/packets/dns",
     )
     .is_none()
     {

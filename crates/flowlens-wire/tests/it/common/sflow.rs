@@ -9,11 +9,17 @@ use std::path::PathBuf;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-/// The shared data directory. Fails loudly if it is missing: these tests never skip.
+/// The data directory: `../shared/data` (the full set) when it is beside the checkout, else
+/// the repository's `testdata/captures` (its permissively licensed part, same layout); see
+/// `flowlens_testdata::corpus_dir`. Tests whose expectations name files outside the
+/// repository check [`full_set`] and print a `SKIPPED` line for that part without it.
 pub fn data_dir() -> PathBuf {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    assert!(p.is_dir(), "test data directory {} is missing", p.display());
-    p
+    flowlens_testdata::corpus_dir()
+}
+
+/// Whether [`data_dir`] is the full set (`../shared/data`).
+pub fn full_set() -> bool {
+    flowlens_testdata::has_full_set()
 }
 
 /// Reads a file under the data directory.

@@ -20,6 +20,13 @@ fn shared_data_path() -> PathBuf {
     workspace_dir().join("../shared/data")
 }
 
+/// The folder to enumerate a whole corpus from, for the oracle tests (tshark comparisons,
+/// which hold no per-file table): `../shared/data` when it is there (the full set), else the
+/// repository's `testdata/captures` (same layout, its permissively licensed part).
+pub(crate) fn corpus_dir() -> PathBuf {
+    shared_data().unwrap_or_else(|| workspace_dir().join("testdata/captures"))
+}
+
 /// `../shared/data` when it is there.
 pub(crate) fn shared_data() -> Option<PathBuf> {
     let dir = shared_data_path();

@@ -1,0 +1,106 @@
+//! Where the workspace's test captures are, for the crates' integration tests (a
+//! `dev-dependency` only; never published).
+//!
+//! Two places hold captures with the same layout (`sflow/`, `netflow-ipfix/`, `payloads/…`,
+//! `packets/…`, `exporters/`):
+//!
+//! - `testdata/captures/` in the repository: the permissively licensed part of the set and
+//!   the testbed's recordings (see its PROVENANCE.md);
+//! - `../shared/data` beside the checkout: the full set, including the captures whose
+//!   licences keep them out of the repository (AGPL, GPL, LGPL). A plain clone has no such
+//!   folder.
+//!
+//! Files are taken from the repository first. A test that needs something that is in
+//! neither place prints `SKIPPED <test>: <reason>` on standard output and returns: nextest
+//! has no skip status, so that line is the record (`--no-capture` or the JUnit output shows
+//! it).
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root (two levels above this crate's manifest).
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `testdata/captures` in the repository.
+pub fn repo_dir() -> PathBuf {
+    workspace_dir().join("testdata/captures")
+}
+
+/// `../shared/data` beside the workspace when it is there (recognised by its PROVENANCE.md).
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = workspace_dir().join("../shared/data");
+    dir.join("PROVENANCE.md").is_file().then_some(dir)
+}
+
+/// The folder to enumerate a whole corpus from: `../shared/data` when it is there (the full
+/// set, a superset of the repository's copies, byte for byte), else `testdata/captures`.
+/// Tests that list folders get the largest set available; the tables of expectations they
+/// hold for files outside the repository are skipped with [`skip`] when it is the latter.
+pub fn corpus_dir() -> PathBuf {
+    shared_dir().unwrap_or_else(repo_dir)
+}
+
+/// Whether the full set (`../shared/data`) is available.
+pub fn has_full_set() -> bool {
+    shared_dir().is_some()
+}
+
+/// One capture by its path in the set (`sflow/tcpdump__sflow_expanded.pcap`,
+/// `exporters/sflow-ovs-br0.pcap`, …): the repository's copy when it has one, else
+/// `../shared/data/<rel>`, else `None`.
+pub fn file(rel: &str) -> Option<PathBuf> {
+    let local = repo_dir().join(rel);
+    if local.exists() {
+        return Some(local);
+    }
+    shared_dir().map(|d| d.join(rel)).filter(|p| p.exists())
+}
+
+/// [`file`], printing `SKIPPED <test>: <reason>` when the capture is in neither place.
+pub fn file_or_skip(test: &str, rel: &str) -> Option<PathBuf> {
+    let found = file(rel);
+    if found.is_none() {
+        skip(
+            test,
+            &format!(
+                "needs {rel}, which is only in ../shared/data (its licence keeps it out of \
+                 the repository) and that is not beside this checkout"
+            ),
+        );
+    }
+    found
+}
+
+/// `../shared/data` for a test whose point needs the full set; `None` after printing
+/// `SKIPPED <test>: <reason>` when it is absent.
+pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
+    let dir = shared_dir();
+    if dir.is_none() {
+        skip(
+            test,
+            "needs the full capture set in ../shared/data (captures whose licences keep them \
+             out of the repository), which is not beside this checkout",
+        );
+    }
+    dir
+}
+
+/// `../shared/<rel>` (a helper tool or script outside the data set) when it exists; else
+/// prints `SKIPPED <test>: <reason>` and gives `None`.
+pub fn shared_file_or_skip(test: &str, rel: &str) -> Option<PathBuf> {
+    let p = workspace_dir().join("../shared").join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    skip(
+        test,
+        &format!("needs ../shared/{rel}, which is not beside this checkout"),
+    );
+    None
+}
+
+/// Prints the record of a skipped test or part of a test: `SKIPPED <test>: <reason>`.
+pub fn skip(test: &str, reason: &str) {
+    println!("SKIPPED {test}: {reason}");
+}
