@@ -57,7 +57,7 @@ pub fn file(rel: &str) -> Option<PathBuf> {
     shared_dir().map(|d| d.join(rel)).filter(|p| p.exists())
 }
 
-/// [`file`], printing `SKIPPED <test>: <reason>` when the capture is in neither place.
+/// [`file()`], printing `SKIPPED <test>: <reason>` when the capture is in neither place.
 pub fn file_or_skip(test: &str, rel: &str) -> Option<PathBuf> {
     let found = file(rel);
     if found.is_none() {
