@@ -148,7 +148,11 @@ fn fail(msg: &str) -> ! {
 const DIRECT_IDS: usize = 1024;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("registry");
+    // Read at run time: cargo sets it for the build script, and a build script compiled in
+    // another checkout sharing the target directory must still read this checkout's files.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|| fail("CARGO_MANIFEST_DIR is not set (run by cargo)"));
+    let dir = Path::new(&manifest).join("registry");
     let mut table: BTreeMap<(u32, u16), Ie> = BTreeMap::new();
 
     // IANA registry.

@@ -553,16 +553,16 @@ fn forwarding_survives_a_restart_refuses_loops_and_scripts_set_it() {
         format!(
             "setForward('fromscript', '127.0.0.1', {});\n\
              try {{ setForward('bad', 'nowhere'); }} catch (e) {{ logWarning('refused: ' + e.message); }}\n\
-             setForward('gone', '127.0.0.1');\nclearForward('gone');\n",
+             setForward('gone', '127.0.0.1');\nclearForward('gone');\nlogInfo('fwd.js loaded');\n",
             sink.addr.port()
         ),
     )
     .unwrap();
     let state = dir.join("state");
     let server = Server::start_with(&state, &["--script", script.to_str().unwrap()]);
-    let d = wait_json(&server, "/forwarding/json", |d| {
-        d.get("fromscript").is_some()
-    });
+    // The script's last line has run: every setForward/clearForward before it took effect.
+    server.stderr_with(&["fwd.js loaded"]);
+    let d = server.get_json("/forwarding/json");
     assert_eq!(d["fromscript"]["port"], sink.addr.port());
     assert!(d.get("gone").is_none(), "{d}");
     assert!(d.get("bad").is_none(), "{d}");
