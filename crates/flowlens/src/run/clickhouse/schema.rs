@@ -166,13 +166,14 @@ pub(crate) fn migrate(client: &Client, db: &str) -> Result<u32, Error> {
         "CREATE TABLE IF NOT EXISTS {db}.schema_version (version UInt32, applied DateTime) \
          ENGINE = TinyLog"
     ))?;
-    let recorded = || -> Result<u32, Error> {
+    let read = || -> Result<u32, Error> {
         Ok(client
             .query(&format!("SELECT max(version) FROM {db}.schema_version"))?
             .trim()
             .parse::<u32>()
             .unwrap_or(0))
     };
+    let recorded = || tiny_log_retry(read);
     let had = recorded()?;
     if had > VERSION {
         return Err(Error::Local(format!(
@@ -186,14 +187,14 @@ pub(crate) fn migrate(client: &Client, db: &str) -> Result<u32, Error> {
     // A version another collector recorded meanwhile is not recorded twice (TinyLog takes
     // concurrent inserts badly; this narrows the window, it cannot close it).
     let record = |v: u32| {
-        if recorded()? >= v {
-            return Ok(());
-        }
-        client
-            .query(&format!(
-                "INSERT INTO {db}.schema_version VALUES ({v}, now())"
-            ))
-            .map(drop)
+        tiny_log_retry(|| {
+            if read()? < v {
+                client.query(&format!(
+                    "INSERT INTO {db}.schema_version VALUES ({v}, now())"
+                ))?;
+            }
+            Ok(())
+        })
     };
     // The steps also run for a new database (the columns are there: nothing to do), so tables
     // a first start left unrecorded, at an older shape, are brought up too.
@@ -207,6 +208,27 @@ pub(crate) fn migrate(client: &Client, db: &str) -> Result<u32, Error> {
         record(VERSION)?;
     }
     Ok(had)
+}
+
+/// How often a `schema_version` statement is tried when the server answers with an error.
+const TINY_LOG_ATTEMPTS: u32 = 6;
+
+/// Runs `statement` (reads, or a read then an insert) on the `TinyLog` version table, trying again (after 50, 100, 200, …
+/// ms) while the server answers with an error: TinyLog has no locks, so a read that meets
+/// another collector's insert fails (`File not found: …/schema_version/sizes.json`, code
+/// 1000) although the table is sound. Transport errors and the last server error are
+/// returned as they are.
+fn tiny_log_retry<T>(mut statement: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    let mut attempt = 1;
+    loop {
+        match statement() {
+            Err(Error::Server { .. }) if attempt < TINY_LOG_ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(50 << (attempt - 1)));
+                attempt += 1;
+            }
+            answer => return answer,
+        }
+    }
 }
 
 /// Drops the day partitions of every table older than `days` days (server's clock). Returns
