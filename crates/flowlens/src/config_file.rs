@@ -68,6 +68,12 @@ pub struct File {
     pub syslog_format: Option<String>,
     /// `bgp`: BGP speaker's TCP address.
     pub bgp: Option<SocketAddr>,
+    /// `pcap`: interfaces to capture on, each `IFACE` or `IFACE:N` (1 in N packets sampled),
+    /// started before the `--pcap` ones.
+    pub pcap: Option<Vec<String>>,
+    /// `mirror`: this host's IPv4 addresses that receive GRE/ERSPAN mirror copies, before the
+    /// `--mirror` ones.
+    pub mirror: Option<Vec<std::net::Ipv4Addr>>,
     /// `[properties]`: values of scripts' `getSystemProperty()`.
     pub properties: Option<BTreeMap<String, String>>,
     /// `[clickhouse]`: history in ClickHouse.

@@ -140,13 +140,13 @@ struct RunArgs {
     /// Capture on interface IFACE (libpcap, promiscuous, first 256 bytes of each packet) and
     /// feed 1 in N of its packets (randomly, as sFlow samples; N = 1 by default) as samples of
     /// agent 0.0.0.0, data source the interface's ifIndex. Repeatable. Needs root or
-    /// CAP_NET_RAW. Flag only.
+    /// CAP_NET_RAW. Config file: `pcap = ["eth1:100"]` (started first).
     #[arg(long = "pcap", value_name = "IFACE[:N]")]
     pcap: Vec<String>,
     /// Receive GRE and ERSPAN (type I, II, III) mirror copies sent to this host's IPv4
     /// address ADDR (a raw socket for IP protocol 47; needs root or CAP_NET_RAW) and feed
     /// each mirrored frame as a sample of agent = the sender, data source = the GRE key or
-    /// ERSPAN session ID. Repeatable. Flag only.
+    /// ERSPAN session ID. Repeatable. Config file: `mirror = ["192.0.2.10"]` (started first).
     #[arg(long = "mirror", value_name = "ADDR")]
     mirror: Vec<std::net::Ipv4Addr>,
     /// Keep history in ClickHouse: every flow sample and record, counters and events are

@@ -62,6 +62,10 @@ pub(crate) struct Settings {
     pub(crate) log: LogSettings,
     /// BGP speaker's TCP address (`None`: off).
     pub(crate) bgp: Option<SocketAddr>,
+    /// Live capture interfaces, `IFACE[:N]` (the file's list first, then `--pcap`).
+    pub(crate) pcap: Vec<String>,
+    /// Mirror receive addresses (the file's list first, then `--mirror`).
+    pub(crate) mirror: Vec<std::net::Ipv4Addr>,
 }
 
 /// Settings of the logs.
@@ -165,6 +169,10 @@ impl Settings {
         cf::check_script_time_limit_ms(time_limit_ms).map_err(anyhow::Error::msg)?;
         let mut scripts = file.script.unwrap_or_default();
         scripts.extend(args.scripts.iter().cloned());
+        let mut pcap = file.pcap.unwrap_or_default();
+        pcap.extend(args.pcap.iter().cloned());
+        let mut mirror = file.mirror.unwrap_or_default();
+        mirror.extend(args.mirror.iter().copied());
         let clickhouse = clickhouse(args.clickhouse.clone(), file.clickhouse)?;
         let filter = args
             .log_level
@@ -186,6 +194,8 @@ impl Settings {
             },
             clickhouse,
             bgp: args.bgp.or(file.bgp),
+            pcap,
+            mirror,
             scripts,
             apps_dir: args.apps_dir.clone().or(file.apps_dir),
             script: ScriptSettings {
@@ -241,6 +251,8 @@ impl Settings {
             ("properties", s.properties != n.properties),
             ("clickhouse", self.clickhouse != new.clickhouse),
             ("bgp", self.bgp != new.bgp),
+            ("pcap", self.pcap != new.pcap),
+            ("mirror", self.mirror != new.mirror),
             ("log-format", self.log.format != new.log.format),
         ];
         let pick = |v: &[(&'static str, bool)]| {
@@ -403,6 +415,40 @@ mod tests {
         assert_eq!(f.loss_log_interval, Some(DEFAULT_LOSS_LOG_SECS));
         assert_eq!(f.log_level.as_deref(), Some("info"));
         assert_eq!(f.log_format, Some(LogFormat::Text));
+    }
+
+    #[test]
+    fn live_sources_of_the_file_come_first_then_the_flags() {
+        let dir = std::env::temp_dir().join(format!("flowlens-cfg-live-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flowlens.toml");
+        std::fs::write(&path, "pcap = [\"eth1:100\"]\nmirror = [\"192.0.2.10\"]\n").unwrap();
+        let p = path.to_str().unwrap();
+        let s = Settings::resolve(&args(&[
+            "--config",
+            p,
+            "--pcap",
+            "eth2",
+            "--mirror",
+            "192.0.2.11",
+        ]))
+        .unwrap();
+        assert_eq!(s.pcap, ["eth1:100", "eth2"]);
+        assert_eq!(
+            s.mirror,
+            [
+                std::net::Ipv4Addr::new(192, 0, 2, 10),
+                std::net::Ipv4Addr::new(192, 0, 2, 11)
+            ]
+        );
+        assert_eq!(
+            Settings::resolve(&args(&[])).unwrap().changes(&s).1,
+            ["pcap", "mirror"]
+        );
+        std::fs::write(&path, "mirror = [\"2001:db8::1\"]\n").unwrap();
+        let e = Settings::resolve(&args(&["--config", p])).unwrap_err();
+        assert!(format!("{e:#}").contains("line 1"), "{e:#}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

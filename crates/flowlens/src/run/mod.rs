@@ -116,7 +116,7 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
         .context("cannot configure the HTTP socket")?;
     let http_local = http.local_addr().unwrap_or(args.http);
     let bgp_listener = bgp_addr.map(bgp::bind).transpose()?;
-    let packet_sources = live::open(&cli.pcap, &cli.mirror)?;
+    let packet_sources = live::open(&args.pcap, &args.mirror)?;
     // The same address given for two protocols is one socket: every port takes every protocol.
     let mut asked: Vec<SocketAddr> = Vec::new();
     let mut listeners = Vec::new();

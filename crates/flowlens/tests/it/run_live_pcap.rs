@@ -422,7 +422,7 @@ fn pcap_missing_interface_is_a_startup_error() {
     );
 }
 
-/// `--pcap IFACE:N`: every packet is received (counted against the datagrams the test sent on
+/// `pcap = ["IFACE:N"]` in the config file: every packet is received (counted against the datagrams the test sent on
 /// a quiet link), about 1 in N is sampled, and the engine scales each sample by N: the
 /// flow's frames (value × t) are the samples times N.
 #[test]
@@ -437,7 +437,13 @@ fn pcap_one_in_n() {
     let sink = UdpSocket::bind(("10.216.1.1", 0)).unwrap();
     let port = sink.local_addr().unwrap().port();
     let state = temp_dir("live-pcap-n");
-    let s = Server::start_with(&state, &["--pcap", &format!("fl16p1:{N}")]);
+    // Given by the config file's `pcap` key (the other tests use the flag).
+    let config = state.join("flowlens.toml");
+    std::fs::write(&config, format!("pcap = [\"fl16p1:{N}\"]\n")).unwrap();
+    let s = Server::start_with(
+        &state.join("state"),
+        &["--config", config.to_str().unwrap()],
+    );
     let r = s.put(
         "/flow/udp/json",
         &format!("{{keys:'ipsource,udpdestinationport',value:'frames',t:{T}}}"),
