@@ -1,12 +1,14 @@
-//! `flowlens run --mirror ADDR` fed by a real Open vSwitch port mirror into a GRE port (the
-//! RSPAN-to-GRE recipe) in the namespaces `../shared/tools/nftestbed.sh` creates: everything
-//! on port `nftb-v1` (namespace `nftb-h1`, 10.99.0.1) is mirrored to `nftb-gre0`
-//! (`type=gre options:remote_ip=10.99.1.2 options:key=42`), whose GRE packets cross the
-//! underlay bridge to namespace `nftb-vtep`, where flowlens runs with `--mirror 10.99.1.2`.
-//! While h1 pings h2, tshark captures `nftb-v1`; once both have seen every echo (on their
-//! counters), the inner flows in `/activeflows` have the pings' addresses, agent 10.99.1.1
-//! (the tunnel's source), data source 42 (the GRE key), and per direction the frame counts
-//! tshark saw.
+//! `flowlens run --mirror ADDR` fed by real Open vSwitch port mirrors (the RSPAN-to-GRE and
+//! ERSPAN recipes) in the namespaces `../shared/tools/nftestbed.sh` creates: everything on
+//! port `nftb-v1` (namespace `nftb-h1`, 10.99.0.1) is mirrored to `nftb-gre0`
+//! (`type=gre options:remote_ip=10.99.1.2 options:key=42`), everything on `nftb-v3`
+//! (`nftb-h3`, 10.99.0.3) to `nftb-ers0` (`type=erspan options:erspan_ver=1 options:key=7`:
+//! ERSPAN type II, session ID 7); their packets cross the underlay bridge to namespace
+//! `nftb-vtep`, where flowlens runs with `--mirror 10.99.1.2`. While a host of the mirrored
+//! port pings another, tshark captures the mirrored port; once both have seen every echo (on
+//! their counters), the inner flows in `/activeflows` have the pings' addresses, agent
+//! 10.99.1.1 (the tunnel's source), data source the GRE key or ERSPAN session ID, and per
+//! direction the frame counts tshark saw.
 //!
 //! Needs root, Open vSwitch and tshark (`nftestbed.sh deps`); otherwise it reports SKIPPED.
 
@@ -21,23 +23,63 @@ use std::time::{Duration, Instant};
 use common::{testbed_script, Testbed};
 use run_support::{temp_dir, Ports, Server};
 
-/// Pings from h1 to h2 (each an echo request and a reply, each mirrored once).
+/// Pings from the mirrored host to its peer (each an echo request and a reply, each mirrored
+/// once).
 const PINGS: u64 = 30;
 /// Smoothing time of the flow definition, s.
 const T: f64 = 600.0;
 
+/// One of the testbed's port mirrors.
+struct Mirror {
+    /// The test's name, for SKIPPED lines.
+    test: &'static str,
+    /// The mirrored OVS port (tshark captures it).
+    port: &'static str,
+    /// The namespace of the pinging host on that port, and its address.
+    host: (&'static str, &'static str),
+    /// The address it pings (a host on an unmirrored port).
+    peer: &'static str,
+    /// The data source flowlens names the mirror session by: the GRE key or ERSPAN session ID.
+    data_source: &'static str,
+    /// The `type` of the OVS tunnel port the mirror sends to, as `/analyzer/json` has no such
+    /// field: checked on the OVS side so that the test drives the encapsulation it says.
+    ovs_type: &'static str,
+    /// The OVS tunnel port.
+    ovs_port: &'static str,
+}
+
 #[test]
 fn ovs_gre_mirror_counts_equal_tshark() {
-    if common::shared_file_or_skip(
-        "run_live_mirror::ovs_gre_mirror_counts_equal_tshark",
-        "tools/nftestbed.sh",
-    )
-    .is_none()
-    {
+    mirror_counts_equal_tshark(&Mirror {
+        test: "run_live_mirror::ovs_gre_mirror_counts_equal_tshark",
+        port: "nftb-v1",
+        host: ("nftb-h1", "10.99.0.1"),
+        peer: "10.99.0.2",
+        data_source: "42",
+        ovs_type: "gre",
+        ovs_port: "nftb-gre0",
+    });
+}
+
+#[test]
+fn ovs_erspan_mirror_counts_equal_tshark() {
+    mirror_counts_equal_tshark(&Mirror {
+        test: "run_live_mirror::ovs_erspan_mirror_counts_equal_tshark",
+        port: "nftb-v3",
+        host: ("nftb-h3", "10.99.0.3"),
+        peer: "10.99.0.2",
+        data_source: "7",
+        ovs_type: "erspan",
+        ovs_port: "nftb-ers0",
+    });
+}
+
+fn mirror_counts_equal_tshark(m: &Mirror) {
+    if common::shared_file_or_skip(m.test, "tools/nftestbed.sh").is_none() {
         return;
     }
     if let Some(why) = missing() {
-        eprintln!("SKIPPED run_live_mirror::ovs_gre_mirror_counts_equal_tshark: {why}");
+        eprintln!("SKIPPED {}: {why}", m.test);
         return;
     }
     assert!(
@@ -55,9 +97,21 @@ fn ovs_gre_mirror_counts_equal_tshark() {
             .env("NFTB_DIR", &dir),
     );
 
-    // tshark on the mirrored port first, known to capture once it shows a probe (h1 → h3,
-    // a pair left out of the comparison).
-    let tshark = Tshark::start("nftb-v1");
+    let ovs_type = Command::new("ovs-vsctl")
+        .arg(format!("--db=unix:{dir}/ovs/db.sock"))
+        .args(["get", "interface", m.ovs_port, "type"])
+        .output()
+        .expect("ovs-vsctl");
+    assert_eq!(
+        String::from_utf8_lossy(&ovs_type.stdout).trim(),
+        m.ovs_type,
+        "{}",
+        String::from_utf8_lossy(&ovs_type.stderr)
+    );
+
+    // tshark on the mirrored port first, known to capture once it shows a probe (to a third
+    // host, a pair left out of the comparison, sent before flowlens starts).
+    let tshark = Tshark::start(m.port);
     let start = Instant::now();
     while tshark.count() == 0 {
         assert!(
@@ -68,14 +122,18 @@ fn ovs_gre_mirror_counts_equal_tshark() {
             .args([
                 "netns",
                 "exec",
-                "nftb-h1",
+                m.host.0,
                 "ping",
                 "-q",
                 "-c",
                 "1",
                 "-W",
                 "1",
-                "10.99.0.3",
+                if m.host.1 == "10.99.0.1" {
+                    "10.99.0.3"
+                } else {
+                    "10.99.0.1"
+                },
             ])
             .output();
     }
@@ -109,14 +167,14 @@ fn ovs_gre_mirror_counts_equal_tshark() {
         "ip",
         "netns",
         "exec",
-        "nftb-h1",
+        m.host.0,
         "ping",
         "-q",
         "-c",
         &PINGS.to_string(),
         "-i",
         "0.02",
-        "10.99.0.2",
+        m.peer,
     ]);
     let pair_frames = |src: &str, dst: &str| -> u64 {
         tshark
@@ -127,13 +185,13 @@ fn ovs_gre_mirror_counts_equal_tshark() {
             .filter(|f| f[0] == src && f[1] == dst && f[2] == "1")
             .count() as u64
     };
-    let (h1, h2) = ("10.99.0.1", "10.99.0.2");
-    while pair_frames(h1, h2) < PINGS || pair_frames(h2, h1) < PINGS {
+    let (host, peer) = (m.host.1, m.peer);
+    while pair_frames(host, peer) < PINGS || pair_frames(peer, host) < PINGS {
         assert!(
             start.elapsed() < Duration::from_secs(60),
             "tshark saw {} and {} of {PINGS}",
-            pair_frames(h1, h2),
-            pair_frames(h2, h1)
+            pair_frames(host, peer),
+            pair_frames(peer, host)
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -146,21 +204,22 @@ fn ovs_gre_mirror_counts_equal_tshark() {
             .map_or(0, |f| (f["value"].as_f64().unwrap() * T).round() as u64)
     };
     let flows = s.wait_for("/activeflows/ALL/pair/json?maxFlows=100", |f| {
-        value(f, &format!("{h1},{h2},1")) >= PINGS && value(f, &format!("{h2},{h1},1")) >= PINGS
+        value(f, &format!("{host},{peer},1")) >= PINGS
+            && value(f, &format!("{peer},{host},1")) >= PINGS
     });
     assert_eq!(
-        value(&flows, &format!("{h1},{h2},1")),
-        pair_frames(h1, h2),
+        value(&flows, &format!("{host},{peer},1")),
+        pair_frames(host, peer),
         "{flows}"
     );
     assert_eq!(
-        value(&flows, &format!("{h2},{h1},1")),
-        pair_frames(h2, h1),
+        value(&flows, &format!("{peer},{host},1")),
+        pair_frames(peer, host),
         "{flows}"
     );
     for f in flows.as_array().unwrap() {
         assert_eq!(f["agent"], "10.99.1.1", "{f}");
-        assert_eq!(f["dataSource"], "42", "{f}");
+        assert_eq!(f["dataSource"], m.data_source, "{f}");
     }
     let doc = s.get_json("/analyzer/json");
     let src = &doc["packetSources"][0];
