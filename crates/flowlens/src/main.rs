@@ -130,6 +130,12 @@ struct RunArgs {
     /// repeatable).
     #[arg(long = "property", value_name = "NAME=VALUE")]
     properties: Vec<String>,
+    /// Run this built-in app (repeatable): `tenants` (traffic and top flows per VXLAN VNI,
+    /// NVGRE VSID or VLAN tenant; see `apps/tenants/scripts/tenants.js`). Its pages are at
+    /// `/app/NAME/html/`, its REST at `/app/NAME/scripts/NAME.js/…/json`; an app of the same
+    /// name in the apps directory replaces it. Config file: `builtin-apps = ["tenants"]`.
+    #[arg(long = "builtin-app", value_name = "NAME")]
+    builtin_apps: Vec<String>,
     /// Feed the UDP datagrams of this pcap or pcapng capture into the engine at capture
     /// speed, as if its exporters sent them now (alongside the UDP sockets). Flag only.
     #[arg(long, value_name = "FILE")]

@@ -62,6 +62,8 @@ pub(crate) struct Settings {
     pub(crate) log: LogSettings,
     /// BGP speaker's TCP address (`None`: off).
     pub(crate) bgp: Option<SocketAddr>,
+    /// Built-in apps to run (the file's list first, then `--builtin-app`; no repeats).
+    pub(crate) builtin_apps: Vec<String>,
     /// Live capture interfaces, `IFACE[:N]` (the file's list first, then `--pcap`).
     pub(crate) pcap: Vec<String>,
     /// Mirror receive addresses (the file's list first, then `--mirror`).
@@ -169,6 +171,18 @@ impl Settings {
         cf::check_script_time_limit_ms(time_limit_ms).map_err(anyhow::Error::msg)?;
         let mut scripts = file.script.unwrap_or_default();
         scripts.extend(args.scripts.iter().cloned());
+        let mut builtin_apps: Vec<String> = Vec::new();
+        for a in file
+            .builtin_apps
+            .unwrap_or_default()
+            .iter()
+            .chain(&args.builtin_apps)
+        {
+            super::builtin_apps::check(a).map_err(anyhow::Error::msg)?;
+            if !builtin_apps.contains(a) {
+                builtin_apps.push(a.clone());
+            }
+        }
         let mut pcap = file.pcap.unwrap_or_default();
         pcap.extend(args.pcap.iter().cloned());
         let mut mirror = file.mirror.unwrap_or_default();
@@ -194,6 +208,7 @@ impl Settings {
             },
             clickhouse,
             bgp: args.bgp.or(file.bgp),
+            builtin_apps,
             pcap,
             mirror,
             scripts,
@@ -251,6 +266,7 @@ impl Settings {
             ("properties", s.properties != n.properties),
             ("clickhouse", self.clickhouse != new.clickhouse),
             ("bgp", self.bgp != new.bgp),
+            ("builtin-apps", self.builtin_apps != new.builtin_apps),
             ("pcap", self.pcap != new.pcap),
             ("mirror", self.mirror != new.mirror),
             ("log-format", self.log.format != new.log.format),
@@ -415,6 +431,19 @@ mod tests {
         assert_eq!(f.loss_log_interval, Some(DEFAULT_LOSS_LOG_SECS));
         assert_eq!(f.log_level.as_deref(), Some("info"));
         assert_eq!(f.log_format, Some(LogFormat::Text));
+    }
+
+    #[test]
+    fn builtin_apps_are_checked_and_given_once() {
+        let s = Settings::resolve(&args(&[
+            "--builtin-app",
+            "tenants",
+            "--builtin-app",
+            "tenants",
+        ]))
+        .unwrap();
+        assert_eq!(s.builtin_apps, ["tenants"]);
+        refused(&["--builtin-app", "nope"], "no built-in app `nope`");
     }
 
     #[test]

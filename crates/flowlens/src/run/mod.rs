@@ -36,6 +36,7 @@
 mod analyzer;
 mod api;
 mod bgp;
+mod builtin_apps;
 mod clickhouse;
 mod config;
 mod core;
@@ -135,7 +136,8 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
     let (engine, oui_note) = load_engine(&state);
     let session = load_session(&state)?;
     let apps = scripts::apps_dir(args, &state);
-    let specs = scripts::specs(args, &apps)?;
+    let builtin = builtin_apps::install(state.path(), &args.builtin_apps)?;
+    let specs = scripts::specs(args, &apps, &builtin)?;
     let script_slot = Arc::new(std::sync::OnceLock::new());
     let mut core = self::core::Core::new(engine, session, state.clone(), script_slot.clone());
     let mut export_thread = None;

@@ -95,11 +95,17 @@ pub(crate) fn apps_dir(args: &Settings, state: &StateDir) -> PathBuf {
         .unwrap_or_else(|| state.path().join("apps"))
 }
 
-/// The scripts to start: `--script` files (each must exist), then the apps' scripts.
+/// The scripts to start: `--script` files (each must exist), then the apps' scripts, then
+/// those of the built-in apps installed in `builtin` (`super::builtin_apps`) that no app of
+/// the apps directory replaces (same name).
 ///
 /// # Errors
-/// A script file that does not exist or the apps directory cannot be read (startup errors).
-pub(crate) fn specs(args: &Settings, apps: &std::path::Path) -> Result<Vec<ScriptSpec>> {
+/// A script file that does not exist or an apps directory cannot be read (startup errors).
+pub(crate) fn specs(
+    args: &Settings,
+    apps: &std::path::Path,
+    builtin: &std::path::Path,
+) -> Result<Vec<ScriptSpec>> {
     let mut specs = Vec::new();
     for path in &args.scripts {
         if !path.is_file() {
@@ -110,7 +116,12 @@ pub(crate) fn specs(args: &Settings, apps: &std::path::Path) -> Result<Vec<Scrip
             app: None,
         });
     }
-    specs.extend(flowlens_script::find_apps(apps).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let own = flowlens_script::find_apps(apps).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let built_in = flowlens_script::find_apps(builtin).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let replaced = |s: &ScriptSpec| own.iter().any(|o| o.app == s.app);
+    let built_in: Vec<ScriptSpec> = built_in.into_iter().filter(|s| !replaced(s)).collect();
+    specs.extend(own);
+    specs.extend(built_in);
     Ok(specs)
 }
 

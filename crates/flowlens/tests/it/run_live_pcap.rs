@@ -59,14 +59,14 @@ pub(crate) fn missing() -> Option<String> {
 }
 
 /// The namespace and veth pair; removed on drop.
-struct Link {
+pub(crate) struct Link {
     ns: &'static str,
     host_if: &'static str,
 }
 
 impl Link {
     /// Namespace `ns` with `eth0` at `NET.2/30`, joined to `host_if` at `NET.1/30` here.
-    fn up(ns: &'static str, host_if: &'static str, net: &str) -> Link {
+    pub(crate) fn up(ns: &'static str, host_if: &'static str, net: &str) -> Link {
         let (host_ip, ns_ip) = (format!("{net}.1"), format!("{net}.2"));
         let _ = sh(&["ip", "netns", "del", ns]);
         let _ = sh(&["ip", "link", "del", host_if]);

@@ -146,7 +146,7 @@ async fn serve_html(api: &Api, app: &str, path: &str, req: Request) -> Response 
     if app.is_empty() || app.starts_with('.') || app.contains(['/', '\\']) {
         return ApiError::not_found("app", app).into_response();
     }
-    let dir = api.apps.join(app).join("html");
+    let dir = app_root(api, app).join("html");
     if !stays_inside(&dir, path) {
         return ApiError::not_found("file", path).into_response();
     }
@@ -187,6 +187,25 @@ fn stays_inside(dir: &std::path::Path, path: &str) -> bool {
     !target.is_dir() || inside(&target.join("index.html"))
 }
 
+/// The folder of `app`: that of its running scripts (`<root>/<app>/scripts/<file>.js`: an app
+/// of the apps directory or a built-in one), else `<apps directory>/<app>` (an app with pages
+/// only).
+fn app_root(api: &Api, app: &str) -> std::path::PathBuf {
+    api.scripts
+        .get()
+        .into_iter()
+        .flat_map(|s| s.iter())
+        .find(|h| h.spec().app.as_deref() == Some(app))
+        .and_then(|h| {
+            h.spec()
+                .path
+                .parent()?
+                .parent()
+                .map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or_else(|| api.apps.join(app))
+}
+
 /// The running apps: `(name, its scripts)`, in start order (scripts given with `--script`
 /// belong to no app).
 fn apps_of(api: &Api) -> Vec<(String, Vec<&flowlens_script::ScriptHandle>)> {
@@ -209,7 +228,7 @@ pub(super) async fn apps_json(State(api): State<Api>) -> ApiResult {
     let doc: serde_json::Map<String, serde_json::Value> = apps_of(&api)
         .into_iter()
         .map(|(app, scripts)| {
-            let html = api.apps.join(&app).join("html").is_dir();
+            let html = app_root(&api, &app).join("html").is_dir();
             let files: Vec<String> = scripts.iter().map(|h| h.spec().file()).collect();
             let entry = html.then_some("/html/");
             (app, serde_json::json!({"entry": entry, "scripts": files}))

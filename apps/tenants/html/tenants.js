@@ -1,0 +1,89 @@
+// The tenants app's page: a client of the app's REST only.
+(function () {
+  'use strict';
+  var base = '../scripts/tenants.js/';
+  var selected = null;
+
+  function si(v) {
+    var units = ['', 'k', 'M', 'G', 'T'];
+    var i = 0;
+    while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+    return (v >= 100 || i === 0 ? v.toFixed(0) : v.toPrecision(3)) + units[i];
+  }
+
+  function cell(tr, text, cls) {
+    var td = document.createElement('td');
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  }
+
+  function fill(id, rows, make) {
+    var body = document.querySelector('#' + id + ' tbody');
+    body.textContent = '';
+    if (!rows.length) {
+      var tr = document.createElement('tr');
+      var td = cell(tr, 'none', 'muted');
+      td.colSpan = 8;
+      body.appendChild(tr);
+      return;
+    }
+    rows.forEach(function (r) { body.appendChild(make(r)); });
+  }
+
+  function get(path) {
+    return fetch(base + path).then(function (r) {
+      if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
+      return r.json();
+    });
+  }
+
+  function refresh() {
+    var q = selected ? '?maxFlows=50&tenant=' + encodeURIComponent(selected) : '?maxFlows=50';
+    Promise.all([get('tenants/json'), get('flows/json' + q), get('crossing/json')])
+      .then(function (all) {
+        fill('tenants', all[0], function (t) {
+          var tr = document.createElement('tr');
+          tr.dataset.tenant = t.tenant;
+          if (t.tenant === selected) tr.className = 'sel';
+          cell(tr, t.tenant + (t.named ? '' : ' (unnamed)'));
+          cell(tr, t.segments.join(' '));
+          cell(tr, si(t.bytes * 8), 'num');
+          cell(tr, si(t.frames), 'num');
+          cell(tr, String(t.flows), 'num');
+          cell(tr, String(t.crossing), t.crossing ? 'num flag' : 'num');
+          tr.onclick = function () {
+            selected = selected === t.tenant ? null : t.tenant;
+            refresh();
+          };
+          return tr;
+        });
+        document.getElementById('flows-title').textContent =
+          'Top flows' + (selected ? ' of ' + selected : '');
+        fill('flows', all[1], function (f) {
+          var tr = document.createElement('tr');
+          cell(tr, f.tenant);
+          cell(tr, f.segment);
+          cell(tr, f.ipsource);
+          cell(tr, f.ipdestination);
+          cell(tr, String(f.ipprotocol), 'num');
+          cell(tr, si(f.bytes * 8), 'num');
+          cell(tr, si(f.frames), 'num');
+          return tr;
+        });
+        fill('crossing', all[2], function (c) {
+          var tr = document.createElement('tr');
+          cell(tr, c.ipsource);
+          cell(tr, c.ipdestination);
+          cell(tr, String(c.ipprotocol), 'num');
+          cell(tr, c.tenants.join(', '), 'flag');
+          return tr;
+        });
+      })
+      .catch(function (e) { console.error(e); });
+  }
+
+  refresh();
+  setInterval(refresh, 2000);
+})();
