@@ -342,11 +342,21 @@ pub(crate) fn kernel_drops(local: SocketAddr) -> Option<u64> {
         ),
     };
     let text = std::fs::read_to_string(file).ok()?;
-    proc_net_udp_drops(&text, &format!("{addr}:{:04X}", local.port()))
+    proc_net_drops(&text, &format!("{addr}:{:04X}", local.port()))
 }
 
-/// The summed `drops` of the `/proc/net/udp` lines whose local address is `want`.
-fn proc_net_udp_drops(text: &str, want: &str) -> Option<u64> {
+/// Packets the kernel dropped on raw IPv4 sockets for IP protocol `protocol` bound to `addr`
+/// because their receive buffer was full (the `drops` column of `/proc/net/raw`, whose
+/// "port" is the protocol number, summed over those sockets); `None` where that is not
+/// available.
+pub(crate) fn raw_kernel_drops(addr: std::net::Ipv4Addr, protocol: u8) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/raw").ok()?;
+    let want = format!("{:08X}:{:04X}", u32::from_ne_bytes(addr.octets()), protocol);
+    proc_net_drops(&text, &want)
+}
+
+/// The summed `drops` of the `/proc/net/udp` (or `raw`) lines whose local address is `want`.
+fn proc_net_drops(text: &str, want: &str) -> Option<u64> {
     let mut found = None;
     for line in text.lines().skip(1) {
         let mut fields = line.split_whitespace();
@@ -391,9 +401,9 @@ mod tests {
             0 12345 2 0000000000000000 17\n\
             2: 00000000:0807 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        \
             0 12346 2 0000000000000000 0\n";
-        assert_eq!(proc_net_udp_drops(text, "0100007F:18BF"), Some(17));
-        assert_eq!(proc_net_udp_drops(text, "00000000:0807"), Some(0));
-        assert_eq!(proc_net_udp_drops(text, "00000000:18BF"), None);
+        assert_eq!(proc_net_drops(text, "0100007F:18BF"), Some(17));
+        assert_eq!(proc_net_drops(text, "00000000:0807"), Some(0));
+        assert_eq!(proc_net_drops(text, "00000000:18BF"), None);
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! The socket is a raw IPv4 socket for IP protocol 47 (GRE) bound to ADDR, so it needs root
 //! or `CAP_NET_RAW`; Linux hands it each GRE packet addressed to ADDR, IPv4 header included
 //! and reassembled. [`super::decap::strip`] removes the outer IPv4, GRE and ERSPAN headers;
-//! what is not a mirrored frame is counted in `decodeErrors`.
+//! what is not a mirrored frame is counted in `decodeErrors`, and what the kernel dropped on a
+//! full receive buffer (`/proc/net/raw`'s `drops` of the socket, read every second) in
+//! `kernelDrops`.
 //!
 //! Each sample's agent is the outer IPv4 source (the mirroring switch, as an sFlow agent is
 //! the switch that samples) and its data source the mirror session: the GRE key or ERSPAN
@@ -18,6 +20,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use crossbeam_channel::Sender;
@@ -27,6 +30,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::decap::strip;
 use super::{send, PacketBatch, SourceInfo, SourceStats, IDLE_WAIT};
 use crate::run::core::Input;
+use crate::run::ingest::raw_kernel_drops;
 
 /// IP protocol number of GRE.
 const IPPROTO_GRE: i32 = 47;
@@ -34,6 +38,8 @@ const IPPROTO_GRE: i32 = 47;
 const MAX_PACKET: usize = 65_535;
 /// Receive buffer asked of the kernel, bytes (capped by `net.core.rmem_max`).
 const RCVBUF: usize = 8 << 20;
+/// How often the socket's kernel drops are read from `/proc/net/raw` (`kernelDrops`).
+const DROPS_EVERY: Duration = Duration::from_secs(1);
 
 /// The bound raw socket, before its thread starts.
 #[derive(Debug)]
@@ -91,7 +97,14 @@ impl MirrorSource {
     fn run(self, tx: &Sender<Input>, stats: &SourceStats, stop: &AtomicBool) {
         let mut buf = vec![0u8; MAX_PACKET];
         let mut batch = PacketBatch::new();
+        let mut drops_read = Instant::now();
         while !stop.load(Ordering::Relaxed) {
+            if drops_read.elapsed() >= DROPS_EVERY {
+                drops_read = Instant::now();
+                if let Some(d) = raw_kernel_drops(self.addr, IPPROTO_GRE as u8) {
+                    stats.kernel_drops.store(d, Ordering::Relaxed);
+                }
+            }
             // One read(2) is one datagram: the whole IPv4 packet.
             match (&self.socket).read(&mut buf) {
                 Ok(n) => {
@@ -127,5 +140,33 @@ impl MirrorSource {
             }
         }
         let _ = send(tx, stats, &mut batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GRE packets sent to a raw socket that nobody reads, with a small receive buffer:
+    /// the kernel's drops of that socket are what `raw_kernel_drops` reads.
+    #[test]
+    fn kernel_drops_of_a_full_raw_socket_are_read() {
+        let addr = Ipv4Addr::new(127, 0, 0, 47);
+        let Ok(source) = MirrorSource::open(addr) else {
+            println!("SKIPPED kernel_drops_of_a_full_raw_socket_are_read: needs CAP_NET_RAW");
+            return;
+        };
+        let _ = source.socket.set_recv_buffer_size(4096);
+        assert_eq!(raw_kernel_drops(addr, IPPROTO_GRE as u8), Some(0));
+        let tx = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_GRE))).unwrap();
+        let to: SocketAddr = SocketAddr::new(IpAddr::V4(addr), 0);
+        // GRE header (no key) + 1,000 bytes: the buffer holds a few, the rest are dropped.
+        let mut packet = vec![0u8; 1004];
+        packet[2..4].copy_from_slice(&0x6558u16.to_be_bytes());
+        for _ in 0..200 {
+            tx.send_to(&packet, &to.into()).unwrap();
+        }
+        let drops = raw_kernel_drops(addr, IPPROTO_GRE as u8).unwrap();
+        assert!(drops > 100, "{drops}");
     }
 }
