@@ -9,6 +9,7 @@ netflow_v5, netflow_v9, ipfix: every NetFlow v5 / v9 / IPFIX UDP payload and pay
 engine_sflow:    the sFlow datagrams again (fed to an engine with several definitions).
 flow_expr:       the filters, keys and flow definitions of the sFlow-RT seed scripts.
 rest_body:       those filters inside flow definitions in JavaScript-object syntax.
+mirror_strip:    every IPv4 packet carrying GRE (port-mirror copies: GRE, ERSPAN I/II/III).
 netflow_session: per capture or payload file, its NetFlow/IPFIX datagrams (up to 40) joined
                  with the separator the target splits on, so templates precede their data.
 config_file:     packaging/flowlens.toml as shipped, with every `#key = value` line made a
@@ -55,6 +56,14 @@ def udp_payload_eth(frame):
     if len(frame) < 14 + ihl + 8 or frame[14 + 9] != 17:
         return None
     return frame[14 + ihl + 8:]
+
+
+def gre_packet_eth(frame):
+    """The IPv4 packet of an Ethernet frame carrying GRE (protocol 47), as a raw GRE socket
+    returns it (the mirror_strip target's input), or None."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[14 + 9] != 47:
+        return None
+    return frame[14:]
 
 
 SEPARATOR = b"FLOWLENS"
@@ -135,7 +144,8 @@ def main():
     seed_config(os.path.join(out, "config_file"))
     walk_dir = os.path.join(out, "packet_walk")
     session_dir = os.path.join(out, "netflow_session")
-    for d in [sflow_dir, walk_dir, session_dir] + [os.path.join(out, t) for t in NETFLOW_TARGET.values()]:
+    mirror_dir = os.path.join(out, "mirror_strip")
+    for d in [sflow_dir, walk_dir, session_dir, mirror_dir] + [os.path.join(out, t) for t in NETFLOW_TARGET.values()]:
         os.makedirs(d, exist_ok=True)
     n_sflow = n_walk = n_netflow = 0
     for root, _, files in os.walk(data):
@@ -153,6 +163,9 @@ def main():
                     if sel is not None and i < 200:
                         put(walk_dir, bytes([sel]) + frame)
                         n_walk += 1
+                    g = gre_packet_eth(frame) if lt == 1 else None
+                    if g and i < 200:
+                        put(mirror_dir, g)
                     p = udp_payload_eth(frame) if lt == 1 else None
                     if p and p[:4] == b"\x00\x00\x00\x05" and i < 200:
                         put(sflow_dir, p)

@@ -1,10 +1,12 @@
 //! Tunnel encapsulation headers: GRE (incl. NVGRE and PPTP enhanced GRE), ERSPAN I/II/III,
-//! VXLAN, Geneve, GTP-U, Teredo and STT.
+//! VXLAN, Geneve, GTP-U, Teredo and STT; [`mirror`] strips a port-mirror copy's GRE/ERSPAN
+//! encapsulation.
 
 pub mod erspan;
 pub mod geneve;
 pub mod gre;
 pub mod gtp;
+pub mod mirror;
 pub mod stt;
 pub mod teredo;
 pub mod vxlan;

@@ -5,7 +5,7 @@
 //!
 //! The socket is a raw IPv4 socket for IP protocol 47 (GRE) bound to ADDR, so it needs root
 //! or `CAP_NET_RAW`; Linux hands it each GRE packet addressed to ADDR, IPv4 header included
-//! and reassembled. [`super::decap::strip`] removes the outer IPv4, GRE and ERSPAN headers;
+//! and reassembled. [`flowlens_wire::packet::tunnel::mirror::strip`] removes the outer IPv4, GRE and ERSPAN headers;
 //! what is not a mirrored frame is counted in `decodeErrors`, and what the kernel dropped on a
 //! full receive buffer (`/proc/net/raw`'s `drops` of the socket, read every second) in
 //! `kernelDrops`.
@@ -27,13 +27,11 @@ use crossbeam_channel::Sender;
 use flowlens_engine::DataSource;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use super::decap::strip;
 use super::{send, PacketBatch, SourceInfo, SourceStats, IDLE_WAIT};
 use crate::run::core::Input;
 use crate::run::ingest::raw_kernel_drops;
+use flowlens_wire::packet::tunnel::mirror::{strip, IPPROTO_GRE};
 
-/// IP protocol number of GRE.
-const IPPROTO_GRE: i32 = 47;
 /// Largest IPv4 packet.
 const MAX_PACKET: usize = 65_535;
 /// Receive buffer asked of the kernel, bytes (capped by `net.core.rmem_max`).
@@ -55,7 +53,11 @@ impl MirrorSource {
     /// No `CAP_NET_RAW` (not root), or `addr` is not an address of this host.
     pub(crate) fn open(addr: Ipv4Addr) -> Result<MirrorSource> {
         let open = || -> std::io::Result<Socket> {
-            let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_GRE)))?;
+            let s = Socket::new(
+                Domain::IPV4,
+                Type::RAW,
+                Some(Protocol::from(i32::from(IPPROTO_GRE))),
+            )?;
             let _ = s.set_recv_buffer_size(RCVBUF);
             s.bind(&SocketAddr::new(IpAddr::V4(addr), 0).into())?;
             s.set_read_timeout(Some(IDLE_WAIT))?;
@@ -101,7 +103,7 @@ impl MirrorSource {
         while !stop.load(Ordering::Relaxed) {
             if drops_read.elapsed() >= DROPS_EVERY {
                 drops_read = Instant::now();
-                if let Some(d) = raw_kernel_drops(self.addr, IPPROTO_GRE as u8) {
+                if let Some(d) = raw_kernel_drops(self.addr, IPPROTO_GRE) {
                     stats.kernel_drops.store(d, Ordering::Relaxed);
                 }
             }
@@ -157,8 +159,13 @@ mod tests {
             return;
         };
         let _ = source.socket.set_recv_buffer_size(4096);
-        assert_eq!(raw_kernel_drops(addr, IPPROTO_GRE as u8), Some(0));
-        let tx = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_GRE))).unwrap();
+        assert_eq!(raw_kernel_drops(addr, IPPROTO_GRE), Some(0));
+        let tx = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IPPROTO_GRE))),
+        )
+        .unwrap();
         let to: SocketAddr = SocketAddr::new(IpAddr::V4(addr), 0);
         // GRE header (no key) + 1,000 bytes: the buffer holds a few, the rest are dropped.
         let mut packet = vec![0u8; 1004];
@@ -166,7 +173,7 @@ mod tests {
         for _ in 0..200 {
             tx.send_to(&packet, &to.into()).unwrap();
         }
-        let drops = raw_kernel_drops(addr, IPPROTO_GRE as u8).unwrap();
+        let drops = raw_kernel_drops(addr, IPPROTO_GRE).unwrap();
         assert!(drops > 100, "{drops}");
     }
 }

@@ -1,6 +1,6 @@
 //! Live packet sources of `flowlens run`: `--pcap IFACE[:N]` ([`capture`], libpcap through
 //! the `pcap` crate) and `--mirror ADDR` ([`mirror`], GRE/ERSPAN mirror copies on a raw
-//! socket, decapsulated by [`decap`]).
+//! socket, decapsulated by [`flowlens_wire::packet::tunnel::mirror::strip`]).
 //!
 //! Each source has one thread of its own. It turns packets into samples (a frame, its link
 //! type, its length on the wire, its sampling rate and its [`DataSource`]) in a
@@ -14,7 +14,6 @@
 //! totals) and `/prometheus/analyzer/txt`.
 
 pub(crate) mod capture;
-pub(crate) mod decap;
 pub(crate) mod mirror;
 
 use std::net::IpAddr;
