@@ -143,3 +143,53 @@ fn tenants_with_overlapping_addresses_are_kept_apart() {
     let r = s.put(&format!("{base}/map/json"), r#"{"vni:abc": "x"}"#);
     assert_eq!(r.status, 400, "{}", r.body);
 }
+
+/// Built-in apps run only when asked for, and an app of the same name in the apps directory
+/// is the operator's: it runs instead, with its own page.
+#[test]
+fn builtin_apps_are_opt_in_and_the_apps_directory_replaces_them() {
+    let dir = temp_dir("tenants-replaced");
+    let s = Server::start(&dir.join("plain"));
+    let apps = s.get_json("/apps/json");
+    assert!(apps.get("tenants").is_none(), "{apps}");
+    drop(s);
+
+    let own = dir.join("apps/tenants");
+    std::fs::create_dir_all(own.join("scripts")).unwrap();
+    std::fs::create_dir_all(own.join("html")).unwrap();
+    std::fs::write(
+        own.join("scripts/tenants.js"),
+        "setHttpHandler(function (req) { return {mine: true}; });\n",
+    )
+    .unwrap();
+    std::fs::write(own.join("html/index.html"), "<p>my tenants</p>\n").unwrap();
+    let s = Server::start_with(
+        &dir.join("state"),
+        &[
+            "--builtin-app",
+            "tenants",
+            "--apps-dir",
+            dir.join("apps").to_str().unwrap(),
+        ],
+    );
+    let base = "/app/tenants/scripts/tenants.js";
+    assert_eq!(
+        s.get_json(&format!("{base}/map/json")),
+        serde_json::json!({"mine": true})
+    );
+    assert_eq!(s.get("/app/tenants/html/").body, "<p>my tenants</p>\n");
+    let status = s.get_json("/scripts/json");
+    assert_eq!(status.as_array().unwrap().len(), 1, "{status}");
+    // Without `--apps-dir`'s app, the built-in one answers (and is not left over on disk
+    // from the last start: each start writes what it runs).
+    drop(s);
+    let s = Server::start_with(&dir.join("state"), &["--builtin-app", "tenants"]);
+    assert_eq!(
+        s.get_json(&format!("{base}/map/json")),
+        serde_json::json!({})
+    );
+    assert!(s
+        .get("/app/tenants/html/")
+        .body
+        .contains("<h1>Tenants</h1>"));
+}
