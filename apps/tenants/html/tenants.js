@@ -41,7 +41,8 @@
 
   function refresh() {
     var q = selected ? '?maxFlows=50&tenant=' + encodeURIComponent(selected) : '?maxFlows=50';
-    Promise.all([get('tenants/json'), get('flows/json' + q), get('crossing/json')])
+    Promise.all([get('tenants/json'), get('flows/json' + q), get('crossing/json'),
+                 get('events/json')])
       .then(function (all) {
         fill('tenants', all[0], function (t) {
           var tr = document.createElement('tr');
@@ -70,6 +71,17 @@
           cell(tr, String(f.ipprotocol), 'num');
           cell(tr, si(f.bytes * 8), 'num');
           cell(tr, si(f.frames), 'num');
+          return tr;
+        });
+        fill('events', all[3].slice(0, 20), function (e) {
+          var tr = document.createElement('tr');
+          cell(tr, new Date(e.time).toLocaleTimeString());
+          cell(tr, e.tenant);
+          cell(tr, e.segment);
+          cell(tr, e.ipsource);
+          cell(tr, e.ipdestination);
+          cell(tr, String(e.ipprotocol), 'num');
+          cell(tr, si(e.value * 8), 'num');
           return tr;
         });
         fill('crossing', all[2], function (c) {

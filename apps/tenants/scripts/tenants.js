@@ -12,6 +12,11 @@
 // map PUT over REST (kept in the script store, so it survives restarts). tenants.t sets the
 // flows' smoothing time, seconds (default 10).
 //
+// Events: a tenant flow above tenants.flow_threshold_bytes (bytes per second, default
+// 12500000 = 100 Mbit/s) raises a threshold event in the usual event stream (/events/json,
+// thresholdID tenants_<kind>_bytes, flowKey "<segment id>,<source>,<destination>,<protocol>");
+// the last 100 are kept with their tenant name at events/json.
+//
 // REST, under /app/tenants/scripts/tenants.js/:
 //   GET map/json        {"vni:100": "blue", ...}: the map in effect
 //   PUT map/json        {"vni:100": "blue", "vlan:10": null}: set (or, with null, remove)
@@ -21,6 +26,8 @@
 //                       also active in another tenant)
 //   GET flows/json      ?tenant=NAME&maxFlows=N: [{tenant, segment, ipsource, ipdestination,
 //                       ipprotocol, bytes, frames}], largest first
+//   GET events/json     [{time, tenant, segment, ipsource, ipdestination, ipprotocol, value,
+//                       threshold}]: the app's threshold events, newest first
 //   GET crossing/json   [{ipsource, ipdestination, ipprotocol, tenants}]: address pairs
 //                       active in more than one tenant at once (a gateway or bridge carrying
 //                       traffic between tenants, or two tenants reusing the same pair)
@@ -37,11 +44,15 @@ function flowName(k, value) {
   return 'tenants_' + k.kind + '_' + value;
 }
 
+var flowThreshold = parseFloat(getSystemProperty('tenants.flow_threshold_bytes')) || 12500000;
+
 KINDS.forEach(function (k) {
   var s = k.inner ? '.1' : '';
   var keys = k.key + ',ipsource' + s + ',ipdestination' + s + ',ipprotocol' + s;
   setFlow(flowName(k, 'bytes'), {keys: keys, value: 'bytes', t: t, n: 20});
   setFlow(flowName(k, 'frames'), {keys: keys, value: 'frames', t: t, n: 20});
+  setThreshold(flowName(k, 'bytes'), {metric: flowName(k, 'bytes'), value: flowThreshold,
+                                      byFlow: true, timeout: 60});
 });
 
 function configMap() {
@@ -156,6 +167,27 @@ function tenants() {
   return order;
 }
 
+var recentEvents = [];
+
+setEventHandler(function (evt) {
+  var kind = KINDS.filter(function (k) { return evt.thresholdID === flowName(k, 'bytes'); })[0];
+  if (!kind) return;
+  var p = String(evt.flowKey).split(',');
+  var segment = kind.kind + ':' + p[0];
+  var name = mapInEffect()[segment];
+  recentEvents.unshift({
+    time: evt.timestamp,
+    tenant: name || segment,
+    segment: segment,
+    ipsource: p[1],
+    ipdestination: p[2],
+    ipprotocol: parseInt(p[3], 10),
+    value: evt.value,
+    threshold: evt.threshold
+  });
+  if (recentEvents.length > 100) recentEvents.length = 100;
+}, KINDS.map(function (k) { return flowName(k, 'bytes'); }));
+
 setHttpHandler(function (req) {
   var what = req.path[0];
   if (what === 'map') {
@@ -171,5 +203,6 @@ setHttpHandler(function (req) {
     return flows.slice(0, max > 0 ? max : 100);
   }
   if (what === 'crossing') return crossing(tenantFlows());
+  if (what === 'events') return recentEvents;
   throw 'not_found';
 });

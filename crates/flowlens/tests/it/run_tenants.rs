@@ -19,6 +19,9 @@ const BLUE_PINGS: u64 = 20;
 const RED_PINGS: u64 = 30;
 /// The app's smoothing time (`tenants.t`), s: decay negligible over the test.
 const T: f64 = 600.0;
+/// The app's event threshold (`tenants.flow_threshold_bytes`), bytes/s: red's pings (30
+/// frames of 148 bytes on the underlay, over T: 7.4) cross it, blue's (20: 4.9) do not.
+const THRESHOLD: f64 = 6.0;
 
 /// Namespace `ns` joined to this host by `host_if` (underlay `net.1`/`net.2`), with VXLAN
 /// device `vx` of VNI `vni` towards `net.1` holding overlay address 10.0.0.1/24, and a
@@ -81,7 +84,7 @@ fn tenants_with_overlapping_addresses_are_kept_apart() {
         format!(
             "builtin-apps = [\"tenants\"]\npcap = [\"fl16tb\", \"fl16tr\"]\n\
              [properties]\n\"tenants.vni.100\" = \"blue\"\n\"tenants.vni.200\" = \"red\"\n\
-             \"tenants.t\" = \"{T}\"\n"
+             \"tenants.t\" = \"{T}\"\n\"tenants.flow_threshold_bytes\" = \"{THRESHOLD}\"\n"
         ),
     )
     .unwrap();
@@ -133,6 +136,25 @@ fn tenants_with_overlapping_addresses_are_kept_apart() {
         s.get_json(&format!("{base}/crossing/json")),
         serde_json::json!([])
     );
+
+    // Red's flow crossed the threshold: one event in the usual stream naming VNI 200 and its
+    // hosts, and in the app's list with the tenant's name; blue's did not.
+    let events = s.wait_for("/events/json", |e| {
+        e.as_array()
+            .is_some_and(|a| a.iter().any(|e| e["thresholdID"] == "tenants_vni_bytes"))
+    });
+    let ours: Vec<&Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["thresholdID"] == "tenants_vni_bytes")
+        .collect();
+    assert_eq!(ours.len(), 1, "{events}");
+    assert_eq!(ours[0]["flowKey"], "200,10.0.0.1,10.0.0.3,1", "{events}");
+    let app_events = s.get_json(&format!("{base}/events/json"));
+    assert_eq!(app_events[0]["tenant"], "red", "{app_events}");
+    assert_eq!(app_events[0]["segment"], "vni:200", "{app_events}");
+    assert_eq!(app_events.as_array().unwrap().len(), 1, "{app_events}");
 
     // A name set over REST replaces the configured one; a bad segment is refused.
     let r = s.put(&format!("{base}/map/json"), r#"{"vni:200": "green"}"#);
