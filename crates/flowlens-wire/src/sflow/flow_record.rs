@@ -1154,7 +1154,18 @@ mod tests {
         let mut records = records(&RECORDS_BYTES[..100], 6);
         assert!(records.next().unwrap().is_ok());
         assert!(records.next().unwrap().is_ok());
-        assert!(records.next().unwrap().is_err());
+        let err = records.next().unwrap().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                crate::Error::Invalid {
+                    layer: Layer::SflowFlowRecord,
+                    field: "length",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(records.next().is_none());
     }
 }

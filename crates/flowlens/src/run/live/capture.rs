@@ -223,8 +223,15 @@ mod tests {
             }
         );
         assert_eq!(PcapSpec::parse("veth-a:100").unwrap().rate, 100);
-        for bad in ["", ":10", "eth0:0", "eth0:x", "eth0:16777217"] {
-            assert!(PcapSpec::parse(bad).is_err(), "{bad}");
+        for (bad, why) in [
+            ("", "no interface name"),
+            (":10", "no interface name"),
+            ("eth0:0", "sampling rate must be 1 to"),
+            ("eth0:x", "sampling rate must be 1 to"),
+            ("eth0:16777217", "sampling rate must be 1 to"),
+        ] {
+            let e = PcapSpec::parse(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--pcap {bad}: {why}")), "{bad}: {e}");
         }
     }
 }
