@@ -41,6 +41,7 @@ mod run_ingest;
 mod run_live_mirror;
 mod run_live_pcap;
 mod run_logs;
+mod run_mtu;
 mod run_ovs_testbed;
 mod run_pmacct;
 mod run_readme;
