@@ -85,6 +85,7 @@ mod tests {
     #[test]
     fn tenants_is_built_in_and_unknown_names_are_refused() {
         assert!(names().contains("tenants"));
+        assert!(names().contains("tcp"));
         assert!(check("tenants").is_ok());
         let e = check("nope").unwrap_err();
         assert!(
