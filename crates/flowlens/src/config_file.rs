@@ -68,7 +68,7 @@ pub struct File {
     pub syslog_format: Option<String>,
     /// `bgp`: BGP speaker's TCP address.
     pub bgp: Option<SocketAddr>,
-    /// `builtin-apps`: built-in apps to run (`tenants`), before the `--builtin-app` ones.
+    /// `builtin-apps`: built-in apps to run (`tenants`, `tcp`), before the `--builtin-app` ones.
     pub builtin_apps: Option<Vec<String>>,
     /// `pcap`: interfaces to capture on, each `IFACE` or `IFACE:N` (1 in N packets sampled),
     /// started before the `--pcap` ones.

@@ -86,6 +86,7 @@ mod tests {
     fn tenants_is_built_in_and_unknown_names_are_refused() {
         assert!(names().contains("tenants"));
         assert!(names().contains("mtu"));
+        assert!(names().contains("tcp"));
         assert!(check("tenants").is_ok());
         let e = check("nope").unwrap_err();
         assert!(

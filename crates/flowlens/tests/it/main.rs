@@ -49,6 +49,7 @@ mod run_reliability;
 mod run_replay;
 mod run_service;
 mod run_state;
+mod run_tcp;
 mod run_tenants;
 mod run_ui;
 mod script_api;

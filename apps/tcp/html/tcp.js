@@ -1,0 +1,97 @@
+// The tcp app's page: a client of the app's REST and of /events/json (its thresholds only).
+(function () {
+  'use strict';
+  var base = '../scripts/tcp.js/';
+  var EVENTS = '/events/json?maxEvents=50&thresholdID=tcp_syn&thresholdID=tcp_rst';
+  var NAMES = {tcp_syn: 'SYN flood', tcp_rst: 'RST storm'};
+
+  function num(v) {
+    if (v === 0) return '0';
+    if (Math.abs(v) < 10) return v.toFixed(2);
+    var units = ['', 'k', 'M', 'G'];
+    var i = 0;
+    while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+    return (v >= 100 || i === 0 ? v.toFixed(0) : v.toPrecision(3)) + units[i];
+  }
+
+  function cell(tr, text, cls) {
+    var td = document.createElement('td');
+    td.textContent = text;
+    if (cls) td.className = cls;
+    tr.appendChild(td);
+    return td;
+  }
+
+  function fill(id, rows, make) {
+    var body = document.querySelector('#' + id + ' tbody');
+    body.textContent = '';
+    if (!rows.length) {
+      var tr = document.createElement('tr');
+      var td = cell(tr, 'none', 'muted');
+      td.colSpan = 8;
+      body.appendChild(tr);
+      return;
+    }
+    rows.forEach(function (r) { body.appendChild(make(r)); });
+  }
+
+  function get(path) {
+    return fetch(path).then(function (r) {
+      if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
+      return r.json();
+    });
+  }
+
+  function service(key) {
+    var i = key.lastIndexOf(',');
+    var addr = key.substring(0, i);
+    return (addr.indexOf(':') >= 0 ? '[' + addr + ']' : addr) + ':' + key.substring(i + 1);
+  }
+
+  function refresh() {
+    Promise.all([get(base + 'services/json'), get(base + 'rst/json'), get(EVENTS),
+                 get(base + 'thresholds/json')])
+      .then(function (all) {
+        var th = all[3];
+        document.getElementById('about').textContent =
+          'Connection requests per service (server address and port) on the outermost TCP ' +
+          'header, frames/s smoothed over ' + th.t + ' s. Half-open: SYNs of about the last ' +
+          th.t + ' s not answered by a SYN-ACK. Events at ' + th.syn + ' SYN/s and ' + th.rst +
+          ' RST/s per service. Refreshes every 2 s.';
+        fill('services', all[0], function (s) {
+          var tr = document.createElement('tr');
+          cell(tr, s.ipaddress);
+          cell(tr, String(s.port), 'num');
+          cell(tr, num(s.syn), s.syn >= th.syn ? 'num flag' : 'num');
+          cell(tr, num(s.synack), 'num');
+          cell(tr, num(s.rst), s.rst >= th.rst ? 'num flag' : 'num');
+          cell(tr, num(s.rst_total), 'num');
+          cell(tr, num(s.halfopen), s.syn > 0 && s.synack === 0 ? 'num flag' : 'num');
+          return tr;
+        });
+        var rstRow = function (r) {
+          var tr = document.createElement('tr');
+          cell(tr, r.ipaddress);
+          cell(tr, num(r.rst), 'num');
+          return tr;
+        };
+        fill('rst-sources', all[1].sources, rstRow);
+        fill('rst-destinations', all[1].destinations, rstRow);
+        fill('events', all[2], function (e) {
+          var tr = document.createElement('tr');
+          cell(tr, new Date(e.timestamp).toLocaleTimeString());
+          cell(tr, NAMES[e.thresholdID] || e.thresholdID, 'flag');
+          cell(tr, e.flowKey ? service(e.flowKey) : '');
+          cell(tr, num(e.value), 'num');
+          cell(tr, num(e.threshold), 'num');
+          cell(tr, e.agent);
+          cell(tr, e.dataSource);
+          return tr;
+        });
+      })
+      .catch(function (e) { console.error(e); });
+  }
+
+  refresh();
+  setInterval(refresh, 2000);
+})();

@@ -1,0 +1,128 @@
+// flowlens built-in app "tcp": TCP connection health per service: SYNs that find no SYN-ACK,
+// RST rates and storms, half-open estimates.
+//
+// A service is a server address and TCP port (IPv4 or IPv6). Flows are keyed on the
+// outermost TCP header (depth 0, no ".1" keys): TCP carried inside a tunnel (VXLAN, GRE) is
+// not counted, and tenants are not told apart (no per-VNI prefix yet). Flags are read from
+// the flow key tcpflags (9-char bit string NS CWR ECE URG ACK PSH RST SYN FIN, RFC 9293 and
+// RFC 3168):
+//   SYN      SYN set, ACK clear (a connection request), counted against its destination
+//   SYN-ACK  SYN and ACK set (the service accepting), counted against its source
+//   RST      RST set; "rst" counts those sent by the service (its source address and port:
+//            a closed port answers a SYN with RST+ACK), "rst_total" adds those sent to it
+//            (by its clients)
+// Every rate is in frames per second (the sampled frames scaled by the sampling rate),
+// smoothed over tcp.t seconds (default 10) as every flowlens flow is.
+//
+// Thresholds (byFlow: one event per service; the event's flowKey is "address,port"), in
+// /events/json with thresholdID:
+//   tcp_syn  SYNs to one service reach tcp.syn_threshold frames/s (default 500). Answered
+//            SYNs count too: set it above the busiest service's normal connection rate.
+//   tcp_rst  RSTs sent by one service reach tcp.rst_threshold frames/s (default 500).
+// An event re-arms after the rate stays below the threshold for tcp.timeout seconds
+// (default 60). Properties are the config file's [properties] table (or --property).
+//
+// REST, under /app/tcp/scripts/tcp.js/:
+//   GET services/json   ?maxServices=N (default 100): [{ipaddress, port, syn, synack, rst,
+//                       rst_total, halfopen}], most SYNs first. syn, synack, rst, rst_total
+//                       in frames/s. halfopen = max(0, syn - synack) * t: an estimate of the
+//                       connection requests of about the last t seconds that no SYN-ACK
+//                       answered (the half-open connections a SYN flood leaves; retransmitted
+//                       SYNs count again, and a listener answering with SYN cookies keeps no
+//                       state for those it answers). Services are those with SYNs to or
+//                       SYN-ACKs from them.
+//   GET rst/json        {sources: [{ipaddress, rst}], destinations: [{ipaddress, rst}]}: the
+//                       addresses sending and receiving the most RSTs (frames/s), largest
+//                       first, up to 20 each.
+//   GET thresholds/json {syn, rst, t, timeout}: the thresholds (frames/s) and times (s) in
+//                       effect.
+
+function numberProperty(name, fallback) {
+  var v = parseFloat(getSystemProperty(name));
+  return isFinite(v) && v > 0 ? v : fallback;
+}
+
+var t = numberProperty('tcp.t', 10);
+var synThreshold = numberProperty('tcp.syn_threshold', 500);
+var rstThreshold = numberProperty('tcp.rst_threshold', 500);
+var timeout = numberProperty('tcp.timeout', 60);
+
+var SRC = 'or:ipsource:ip6source';
+var DST = 'or:ipdestination:ip6destination';
+// tcpflags positions: 0 NS, 1 CWR, 2 ECE, 3 URG, 4 ACK, 5 PSH, 6 RST, 7 SYN, 8 FIN.
+var IS_SYN = 'tcpflags~^....0..1.$';
+var IS_SYNACK = 'tcpflags~^....1..1.$';
+var IS_RST = 'tcpflags~^......1..$';
+
+function flow(name, keys, filter) {
+  setFlow(name, {keys: keys, value: 'frames', filter: filter, t: t, n: 20});
+}
+
+flow('tcp_syn', DST + ',tcpdestinationport', IS_SYN);
+flow('tcp_synack', SRC + ',tcpsourceport', IS_SYNACK);
+flow('tcp_rst', SRC + ',tcpsourceport', IS_RST);
+flow('tcp_rst_in', DST + ',tcpdestinationport', IS_RST);
+flow('tcp_rst_src', SRC, IS_RST);
+flow('tcp_rst_dst', DST, IS_RST);
+
+setThreshold('tcp_syn', {metric: 'tcp_syn', value: synThreshold, byFlow: true, timeout: timeout});
+setThreshold('tcp_rst', {metric: 'tcp_rst', value: rstThreshold, byFlow: true, timeout: timeout});
+
+// {key: frames/s} of flow `name`, summed over the data sources.
+function rates(name, max) {
+  var out = {};
+  activeFlows('ALL', name, max, 0, 'sum').forEach(function (f) { out[f.key] = f.value; });
+  return out;
+}
+
+// "address,port" → [address, port]; an IPv6 address has no comma, so the last one splits.
+function splitKey(key) {
+  var i = key.lastIndexOf(',');
+  return [key.substring(0, i), parseInt(key.substring(i + 1), 10)];
+}
+
+function services(max) {
+  var syn = rates('tcp_syn', 1000);
+  var synack = rates('tcp_synack', 1000);
+  var rst = rates('tcp_rst', 1000);
+  var rstIn = rates('tcp_rst_in', 1000);
+  var keys = {};
+  Object.keys(syn).forEach(function (k) { keys[k] = true; });
+  Object.keys(synack).forEach(function (k) { keys[k] = true; });
+  var out = Object.keys(keys).map(function (k) {
+    var p = splitKey(k);
+    var s = syn[k] || 0;
+    var a = synack[k] || 0;
+    var r = rst[k] || 0;
+    return {
+      ipaddress: p[0],
+      port: p[1],
+      syn: s,
+      synack: a,
+      rst: r,
+      rst_total: r + (rstIn[k] || 0),
+      halfopen: Math.max(0, s - a) * t
+    };
+  });
+  out.sort(function (a, b) { return b.syn - a.syn || b.rst - a.rst; });
+  return out.slice(0, max);
+}
+
+function top(name) {
+  return activeFlows('ALL', name, 20, 0, 'sum').map(function (f) {
+    return {ipaddress: f.key, rst: f.value};
+  });
+}
+
+setHttpHandler(function (req) {
+  var what = req.path[0];
+  if (what === 'services') {
+    var max = parseInt(req.query.maxServices && req.query.maxServices[0], 10);
+    return services(max > 0 ? max : 100);
+  }
+  if (what === 'rst') return {sources: top('tcp_rst_src'), destinations: top('tcp_rst_dst')};
+  if (what === 'thresholds') {
+    return {syn: synThreshold, rst: rstThreshold, t: t, timeout: timeout};
+  }
+  throw 'not_found';
+});
