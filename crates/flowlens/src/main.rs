@@ -131,7 +131,9 @@ struct RunArgs {
     #[arg(long = "property", value_name = "NAME=VALUE")]
     properties: Vec<String>,
     /// Run this built-in app (repeatable): `tenants` (traffic and top flows per VXLAN VNI,
-    /// NVGRE VSID or VLAN tenant; see `apps/tenants/scripts/tenants.js`). Its pages are at
+    /// NVGRE VSID or VLAN tenant; see `apps/tenants/scripts/tenants.js`), `placement` (hosts
+    /// ranked for the next workload from Host sFlow CPU, memory and network counters,
+    /// hotspots flagged; see `apps/placement/scripts/placement.js`). Its pages are at
     /// `/app/NAME/html/`, its REST at `/app/NAME/scripts/NAME.js/…/json`; an app of the same
     /// name in the apps directory replaces it. Config file: `builtin-apps = ["tenants"]`.
     #[arg(long = "builtin-app", value_name = "NAME")]

@@ -42,6 +42,7 @@ mod run_live_mirror;
 mod run_live_pcap;
 mod run_logs;
 mod run_ovs_testbed;
+mod run_placement;
 mod run_pmacct;
 mod run_readme;
 mod run_reliability;
