@@ -135,7 +135,9 @@ struct RunArgs {
     /// too big for their overlay's underlay MTU, ICMP fragmentation needed / packet too big
     /// with the next-hop MTU, fragments; see `apps/mtu/scripts/mtu.js`), `tcp` (SYNs,
     /// SYN-ACKs, RSTs and half-open estimates per service, events on SYN floods and RST
-    /// storms; see `apps/tcp/scripts/tcp.js`). Its pages are at
+    /// storms; see `apps/tcp/scripts/tcp.js`), `placement` (hosts ranked for the next
+    /// workload from Host sFlow CPU, memory and network counters, hotspots flagged; see
+    /// `apps/placement/scripts/placement.js`). Its pages are at
     /// `/app/NAME/html/`, its REST at `/app/NAME/scripts/NAME.js/…/json`; an app of the same
     /// name in the apps directory replaces it. Config file: `builtin-apps = ["tenants"]`.
     #[arg(long = "builtin-app", value_name = "NAME")]

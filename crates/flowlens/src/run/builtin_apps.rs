@@ -83,10 +83,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tenants_is_built_in_and_unknown_names_are_refused() {
+    fn tenants_and_placement_are_built_in_and_unknown_names_are_refused() {
         assert!(names().contains("tenants"));
         assert!(names().contains("mtu"));
         assert!(names().contains("tcp"));
+        assert!(names().contains("placement"));
         assert!(check("tenants").is_ok());
         let e = check("nope").unwrap_err();
         assert!(

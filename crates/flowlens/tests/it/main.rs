@@ -43,6 +43,7 @@ mod run_live_pcap;
 mod run_logs;
 mod run_mtu;
 mod run_ovs_testbed;
+mod run_placement;
 mod run_pmacct;
 mod run_readme;
 mod run_reliability;

@@ -430,7 +430,8 @@ fn graphite_js_exports_sum_load_one_to_carbon() {
 }
 
 /// tshark reads the generator's datagrams as sFlow v5 counter samples from the right
-/// agents; the host_cpu floats (which tshark 4.0 cannot decode) are where the spec puts them.
+/// agents; the host_cpu floats and the host_memory and host_net_io members (which tshark 4.0
+/// cannot decode) are where the spec puts them.
 #[test]
 fn host_sflow_datagrams_match_the_spec() {
     let dir = temp_dir("graphite-tshark");
@@ -478,14 +479,15 @@ fn host_sflow_datagrams_match_the_spec() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), sent.len(), "{text}");
-    for (line, (agent, hostname, load_one)) in lines.iter().zip(&sent) {
+    let values = report["hosts"].as_array().unwrap();
+    for ((line, (agent, hostname, load_one)), v) in lines.iter().zip(&sent).zip(values) {
         let f: Vec<&str> = line.split('|').collect();
         assert_eq!(f[0], "5", "{line}");
         assert_eq!(f[1], agent, "{line}");
         assert_eq!(f[2], "1", "{line}");
         assert_eq!(f[3], "2", "counter sample: {line}");
         assert_eq!((f[4], f[5]), ("2", "1"), "data source 2:1: {line}");
-        assert_eq!(f[6], "2", "two records: {line}");
+        assert_eq!(f[6], "4", "four records: {line}");
         assert_eq!(
             f[7].split(',').next(),
             Some("2000"),
@@ -502,7 +504,7 @@ fn host_sflow_datagrams_match_the_spec() {
         let word = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
         let sample_len = word(32) as usize;
         assert_eq!(36 + sample_len, bytes.len(), "sample length");
-        assert_eq!(word(44), 2, "record count");
+        assert_eq!(word(44), 4, "record count");
         let mut at = 48;
         let mut seen = Vec::new();
         while at < bytes.len() {
@@ -521,13 +523,26 @@ fn host_sflow_datagrams_match_the_spec() {
                     let l1 = f32::from_be_bytes(body[..4].try_into().unwrap());
                     assert_same(f64::from(l1), *load_one, agent);
                 }
+                2004 => {
+                    assert_eq!(len, 72, "host_memory length");
+                    let hyper = |i: usize| u64::from_be_bytes(body[i..i + 8].try_into().unwrap());
+                    assert_eq!(Some(hyper(0)), v["mem_total"].as_u64(), "mem_total");
+                    assert_eq!(Some(hyper(8)), v["mem_free"].as_u64(), "mem_free");
+                    assert_eq!(Some(hyper(32)), v["mem_cached"].as_u64(), "mem_cached");
+                }
+                2006 => {
+                    assert_eq!(len, 40, "host_net_io length");
+                    let hyper = |i: usize| u64::from_be_bytes(body[i..i + 8].try_into().unwrap());
+                    assert_eq!(Some(hyper(0)), v["bytes_in"].as_u64(), "bytes_in");
+                    assert_eq!(Some(hyper(20)), v["bytes_out"].as_u64(), "bytes_out");
+                }
                 other => panic!("unexpected record {other}"),
             }
             seen.push(format);
             at += 8 + len;
         }
         assert_eq!(at, bytes.len());
-        assert_eq!(seen, [2000, 2003]);
+        assert_eq!(seen, [2000, 2003, 2004, 2006]);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
