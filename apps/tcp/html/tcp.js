@@ -2,8 +2,10 @@
 (function () {
   'use strict';
   var base = '../scripts/tcp.js/';
-  var EVENTS = '/events/json?maxEvents=50&thresholdID=tcp_syn&thresholdID=tcp_rst';
-  var NAMES = {tcp_syn: 'SYN flood', tcp_rst: 'RST storm'};
+  var EVENTS = '/events/json?maxEvents=50&thresholdID=tcp_syn&thresholdID=tcp_rst' +
+    '&thresholdID=tcp_syn_vni&thresholdID=tcp_rst_vni&thresholdID=tcp_syn_vsid&thresholdID=tcp_rst_vsid';
+  var NAMES = {tcp_syn: 'SYN flood', tcp_rst: 'RST storm', tcp_syn_vni: 'SYN flood',
+    tcp_rst_vni: 'RST storm', tcp_syn_vsid: 'SYN flood', tcp_rst_vsid: 'RST storm'};
 
   function num(v) {
     if (v === 0) return '0';
@@ -54,12 +56,13 @@
       .then(function (all) {
         var th = all[3];
         document.getElementById('about').textContent =
-          'Connection requests per service (server address and port) on the outermost TCP ' +
-          'header, frames/s smoothed over ' + th.t + ' s. Half-open: SYNs of about the last ' +
+          'Connection requests per service (tenant segment, server address and port; the ' +
+          'inner TCP header in overlays), frames/s smoothed over ' + th.t + ' s. Half-open: SYNs of about the last ' +
           th.t + ' s not answered by a SYN-ACK. Events at ' + th.syn + ' SYN/s and ' + th.rst +
           ' RST/s per service. Refreshes every 2 s.';
         fill('services', all[0], function (s) {
           var tr = document.createElement('tr');
+          cell(tr, s.tenant ? s.tenant + (s.tenant === s.segment ? '' : ' (' + s.segment + ')') : '—');
           cell(tr, s.ipaddress);
           cell(tr, String(s.port), 'num');
           cell(tr, num(s.syn), s.syn >= th.syn ? 'num flag' : 'num');
@@ -81,7 +84,11 @@
           var tr = document.createElement('tr');
           cell(tr, new Date(e.timestamp).toLocaleTimeString());
           cell(tr, NAMES[e.thresholdID] || e.thresholdID, 'flag');
-          cell(tr, e.flowKey ? service(e.flowKey) : '');
+          var m = /_(vni|vsid)$/.exec(e.thresholdID);
+          var key = String(e.flowKey || '');
+          var c = key.indexOf(',');
+          cell(tr, !key ? '' : m ? m[1] + ':' + key.substring(0, c) + ' ' +
+            service(key.substring(c + 1)) : service(key));
           cell(tr, num(e.value), 'num');
           cell(tr, num(e.threshold), 'num');
           cell(tr, e.agent);

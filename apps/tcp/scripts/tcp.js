@@ -1,9 +1,12 @@
 // flowlens built-in app "tcp": TCP connection health per service: SYNs that find no SYN-ACK,
 // RST rates and storms, half-open estimates.
 //
-// A service is a server address and TCP port (IPv4 or IPv6). Flows are keyed on the
-// outermost TCP header (depth 0, no ".1" keys): TCP carried inside a tunnel (VXLAN, GRE) is
-// not counted, and tenants are not told apart (no per-VNI prefix yet). Flags are read from
+// A service is a server address and TCP port (IPv4 or IPv6), and, for TCP carried in an
+// overlay, its segment: a VXLAN VNI (vxlanvni) or NVGRE VSID (grevsid), with the inner
+// (depth 1) TCP header read, so that tenants reusing the same addresses stay apart. The
+// segment's tenant name comes from the tenants app's properties (tenants.vni.<id>,
+// tenants.vsid.<id>); unnamed segments show their id. Services outside any overlay have
+// segment null and are read from the outermost TCP header. Flags are read from
 // the flow key tcpflags (9-char bit string NS CWR ECE URG ACK PSH RST SYN FIN, RFC 9293 and
 // RFC 3168):
 //   SYN      SYN set, ACK clear (a connection request), counted against its destination
@@ -19,12 +22,15 @@
 //   tcp_syn  SYNs to one service reach tcp.syn_threshold frames/s (default 500). Answered
 //            SYNs count too: set it above the busiest service's normal connection rate.
 //   tcp_rst  RSTs sent by one service reach tcp.rst_threshold frames/s (default 500).
+//   tcp_syn_vni, tcp_rst_vni, tcp_syn_vsid, tcp_rst_vsid: the same for services in an
+//            overlay; flowKey "<segment id>,address,port".
 // An event re-arms after the rate stays below the threshold for tcp.timeout seconds
 // (default 60). Properties are the config file's [properties] table (or --property).
 //
 // REST, under /app/tcp/scripts/tcp.js/:
-//   GET services/json   ?maxServices=N (default 100): [{ipaddress, port, syn, synack, rst,
-//                       rst_total, halfopen}], most SYNs first. syn, synack, rst, rst_total
+//   GET services/json   ?maxServices=N (default 100), ?tenant=NAME: [{segment, tenant,
+//                       ipaddress, port, syn, synack, rst, rst_total, halfopen}], most SYNs
+//                       first (segment and tenant null outside an overlay). syn, synack, rst, rst_total
 //                       in frames/s. halfopen = max(0, syn - synack) * t: an estimate of the
 //                       connection requests of about the last t seconds that no SYN-ACK
 //                       answered (the half-open connections a SYN flood leaves; retransmitted
@@ -68,6 +74,28 @@ flow('tcp_rst_dst', DST, IS_RST);
 setThreshold('tcp_syn', {metric: 'tcp_syn', value: synThreshold, byFlow: true, timeout: timeout});
 setThreshold('tcp_rst', {metric: 'tcp_rst', value: rstThreshold, byFlow: true, timeout: timeout});
 
+// The same per overlay segment, on the inner TCP header.
+var SEGMENTS = [{kind: 'vni', key: 'vxlanvni'}, {kind: 'vsid', key: 'grevsid'}];
+var SRC1 = 'or:ipsource.1:ip6source.1';
+var DST1 = 'or:ipdestination.1:ip6destination.1';
+SEGMENTS.forEach(function (g) {
+  var inner = function (f) { return f.replace('tcpflags', 'tcpflags.1'); };
+  flow('tcp_syn_' + g.kind, g.key + ',' + DST1 + ',tcpdestinationport.1', inner(IS_SYN));
+  flow('tcp_synack_' + g.kind, g.key + ',' + SRC1 + ',tcpsourceport.1', inner(IS_SYNACK));
+  flow('tcp_rst_' + g.kind, g.key + ',' + SRC1 + ',tcpsourceport.1', inner(IS_RST));
+  flow('tcp_rst_in_' + g.kind, g.key + ',' + DST1 + ',tcpdestinationport.1', inner(IS_RST));
+  setThreshold('tcp_syn_' + g.kind, {metric: 'tcp_syn_' + g.kind, value: synThreshold,
+                                     byFlow: true, timeout: timeout});
+  setThreshold('tcp_rst_' + g.kind, {metric: 'tcp_rst_' + g.kind, value: rstThreshold,
+                                     byFlow: true, timeout: timeout});
+});
+
+// Tenant names of segments, from the tenants app's properties.
+function tenantName(segment) {
+  var m = /^(vni|vsid):(\d+)$/.exec(segment);
+  return (m && getSystemProperty('tenants.' + m[1] + '.' + m[2])) || segment;
+}
+
 // {key: frames/s} of flow `name`, summed over the data sources.
 function rates(name, max) {
   var out = {};
@@ -81,20 +109,31 @@ function splitKey(key) {
   return [key.substring(0, i), parseInt(key.substring(i + 1), 10)];
 }
 
-function services(max) {
-  var syn = rates('tcp_syn', 1000);
-  var synack = rates('tcp_synack', 1000);
-  var rst = rates('tcp_rst', 1000);
-  var rstIn = rates('tcp_rst_in', 1000);
+// The services of one set of flows (suffix '' outside overlays, '_vni', '_vsid'); keys of
+// the overlay flows start with the segment id.
+function servicesOf(suffix, kind) {
+  var syn = rates('tcp_syn' + suffix, 1000);
+  var synack = rates('tcp_synack' + suffix, 1000);
+  var rst = rates('tcp_rst' + suffix, 1000);
+  var rstIn = rates('tcp_rst_in' + suffix, 1000);
   var keys = {};
   Object.keys(syn).forEach(function (k) { keys[k] = true; });
   Object.keys(synack).forEach(function (k) { keys[k] = true; });
-  var out = Object.keys(keys).map(function (k) {
-    var p = splitKey(k);
+  return Object.keys(keys).map(function (k) {
+    var segment = null;
+    var rest = k;
+    if (kind) {
+      var c = k.indexOf(',');
+      segment = kind + ':' + k.substring(0, c);
+      rest = k.substring(c + 1);
+    }
+    var p = splitKey(rest);
     var s = syn[k] || 0;
     var a = synack[k] || 0;
     var r = rst[k] || 0;
     return {
+      segment: segment,
+      tenant: segment && tenantName(segment),
       ipaddress: p[0],
       port: p[1],
       syn: s,
@@ -104,6 +143,12 @@ function services(max) {
       halfopen: Math.max(0, s - a) * t
     };
   });
+}
+
+function services(max, tenant) {
+  var out = servicesOf('', null);
+  SEGMENTS.forEach(function (g) { out = out.concat(servicesOf('_' + g.kind, g.kind)); });
+  if (tenant) out = out.filter(function (s) { return s.tenant === tenant; });
   out.sort(function (a, b) { return b.syn - a.syn || b.rst - a.rst; });
   return out.slice(0, max);
 }
@@ -118,7 +163,7 @@ setHttpHandler(function (req) {
   var what = req.path[0];
   if (what === 'services') {
     var max = parseInt(req.query.maxServices && req.query.maxServices[0], 10);
-    return services(max > 0 ? max : 100);
+    return services(max > 0 ? max : 100, req.query.tenant && req.query.tenant[0]);
   }
   if (what === 'rst') return {sources: top('tcp_rst_src'), destinations: top('tcp_rst_dst')};
   if (what === 'thresholds') {

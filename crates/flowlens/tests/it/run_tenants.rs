@@ -17,6 +17,8 @@ use serde_json::Value;
 /// Echo requests sent by each tenant.
 const BLUE_PINGS: u64 = 20;
 const RED_PINGS: u64 = 30;
+/// SYNs blue sends to 10.0.0.2:80 (the tcp app's services per tenant).
+const SYNS: u64 = 10;
 /// The app's smoothing time (`tenants.t`), s: decay negligible over the test.
 const T: f64 = 600.0;
 /// The app's event threshold (`tenants.flow_threshold_bytes`), bytes/s: red's pings (30
@@ -82,9 +84,9 @@ fn tenants_with_overlapping_addresses_are_kept_apart() {
     std::fs::write(
         &config,
         format!(
-            "builtin-apps = [\"tenants\"]\npcap = [\"fl16tb\", \"fl16tr\"]\n\
+            "builtin-apps = [\"tenants\", \"tcp\"]\npcap = [\"fl16tb\", \"fl16tr\"]\n\
              [properties]\n\"tenants.vni.100\" = \"blue\"\n\"tenants.vni.200\" = \"red\"\n\
-             \"tenants.t\" = \"{T}\"\n\"tenants.flow_threshold_bytes\" = \"{THRESHOLD}\"\n"
+             \"tenants.t\" = \"{T}\"\n\"tcp.t\" = \"{T}\"\n\"tenants.flow_threshold_bytes\" = \"{THRESHOLD}\"\n"
         ),
     )
     .unwrap();
@@ -155,6 +157,45 @@ fn tenants_with_overlapping_addresses_are_kept_apart() {
     assert_eq!(app_events[0]["tenant"], "red", "{app_events}");
     assert_eq!(app_events[0]["segment"], "vni:200", "{app_events}");
     assert_eq!(app_events.as_array().unwrap().len(), 1, "{app_events}");
+
+    // The tcp app keeps services per tenant too: blue's SYNs to 10.0.0.2:80 (inside VNI 100;
+    // no answer comes back) are blue's service, named from the same map.
+    // hping3 exits 1 when nothing answers, as here: the captured SYNs are what counts.
+    let _ = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            "fl16-blue",
+            "hping3",
+            "-q",
+            "-S",
+            "-p",
+            "80",
+            "-c",
+        ])
+        .arg(SYNS.to_string())
+        .args(["-i", "u10000", "10.0.0.2"])
+        .output()
+        .unwrap();
+    let tcp = "/app/tcp/scripts/tcp.js/services/json?tenant=blue";
+    let services = s.wait_for(tcp, |d| {
+        d[0]["syn"]
+            .as_f64()
+            .is_some_and(|v| (v * T).round() as u64 >= SYNS)
+    });
+    assert_eq!(services.as_array().unwrap().len(), 1, "{services}");
+    let svc = &services[0];
+    assert_eq!(svc["segment"], "vni:100", "{services}");
+    assert_eq!(svc["ipaddress"], "10.0.0.2", "{services}");
+    assert_eq!(svc["port"], 80, "{services}");
+    assert_eq!(
+        (svc["syn"].as_f64().unwrap() * T).round() as u64,
+        SYNS,
+        "{services}"
+    );
+    assert_eq!(svc["synack"], 0.0, "{services}");
+    let red = s.get_json("/app/tcp/scripts/tcp.js/services/json?tenant=red");
+    assert_eq!(red, serde_json::json!([]));
 
     // A name set over REST replaces the configured one; a bad segment is refused.
     let r = s.put(&format!("{base}/map/json"), r#"{"vni:200": "green"}"#);
