@@ -219,9 +219,10 @@ fn syn_flood_on_a_closed_port_raises_an_event_and_iperf3_none() {
     assert_eq!(num(target, "synack"), 0.0, "{doc}");
     // Every RST is the service's own: none is sent to it.
     assert_eq!(num(target, "rst_total"), num(target, "rst"), "{doc}");
-    assert_eq!(
-        num(target, "halfopen"),
-        num(target, "syn") * T,
+    // halfopen = syn × t (no SYN answered), to the last bits of the JSON numbers' rounding.
+    let expected = num(target, "syn") * T;
+    assert!(
+        (num(target, "halfopen") - expected).abs() <= expected * 1e-12,
         "no SYN answered: {doc}"
     );
     // Most SYNs first.
