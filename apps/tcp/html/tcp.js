@@ -52,7 +52,7 @@
 
   function refresh() {
     Promise.all([get(base + 'services/json'), get(base + 'rst/json'), get(EVENTS),
-                 get(base + 'thresholds/json')])
+                 get(base + 'thresholds/json'), get(base + 'anomalies/json')])
       .then(function (all) {
         var th = all[3];
         document.getElementById('about').textContent =
@@ -80,6 +80,17 @@
         };
         fill('rst-sources', all[1].sources, rstRow);
         fill('rst-destinations', all[1].destinations, rstRow);
+        fill('anomalies', all[4], function (a) {
+          var tr = document.createElement('tr');
+          cell(tr, new Date(a.since).toLocaleTimeString());
+          cell(tr, a.tenant || '—');
+          cell(tr, service(a.ipaddress + ',' + a.port));
+          cell(tr, a.status === 'high' ? 'surge' : 'drop', 'flag');
+          cell(tr, num(a.syn), 'num');
+          cell(tr, num(a.mean), 'num');
+          cell(tr, num(a.sdev), 'num');
+          return tr;
+        });
         fill('events', all[2], function (e) {
           var tr = document.createElement('tr');
           cell(tr, new Date(e.timestamp).toLocaleTimeString());

@@ -42,6 +42,19 @@
 //                       first, up to 20 each.
 //   GET thresholds/json {syn, rst, t, timeout}: the thresholds (frames/s) and times (s) in
 //                       effect.
+//   GET anomalies/json  [{segment, tenant, ipaddress, port, status, syn, mean, sdev,
+//                       since}]: services whose connection rate left its baseline, newest
+//                       first (status "high": a surge of connection requests; "low": they
+//                       stopped); since in ms since the epoch.
+//
+// Connection-rate anomalies: every tcp.baseline_interval seconds (default 10) the SYN rate
+// of each of the 100 busiest services is checked against its own baseline
+// (baselineCreate/baselineCheck): the last tcp.baseline_window values (default 60, i.e. ten
+// minutes) inside the limits, mean ± tcp.baseline_sensitivity standard deviations (default
+// 3), tcp.baseline_repeat successive values outside (default 3) make an anomaly, and only
+// when the rate is also tcp.baseline_min_syn frames/s (default 10) away from the mean (a
+// flat history has a tiny deviation). A service gone quiet is checked at 0 for a window,
+// then forgotten.
 
 function numberProperty(name, fallback) {
   var v = parseFloat(getSystemProperty(name));
@@ -159,15 +172,75 @@ function top(name) {
   });
 }
 
+var baselineInterval = numberProperty('tcp.baseline_interval', 10);
+var baselineWindow = Math.round(numberProperty('tcp.baseline_window', 60));
+var baselineSensitivity = numberProperty('tcp.baseline_sensitivity', 3);
+var baselineRepeat = Math.round(numberProperty('tcp.baseline_repeat', 3));
+var baselineMinSyn = numberProperty('tcp.baseline_min_syn', 10);
+var FOLLOWED_MAX = 100;
+var followed = {};   // service id → {idle: checks since last seen, s: its service}
+var anomalies = {};  // service id → anomaly
+
+function serviceId(s) {
+  return (s.segment || '') + '|' + s.ipaddress + '|' + s.port;
+}
+
+function checkBaseline(id, s, syn, now) {
+  var name = 'tcp ' + id;
+  var status = baselineCheck(name, syn);
+  var st = baselineStatistics(name);
+  var far = st && Math.abs(syn - st.mean) >= baselineMinSyn;
+  if ((status === 'high' || status === 'low') && far) {
+    var a = anomalies[id] || {since: now};
+    anomalies[id] = {segment: s.segment, tenant: s.tenant, ipaddress: s.ipaddress,
+                     port: s.port, status: status, syn: syn, mean: st.mean, sdev: st.sdev,
+                     since: a.status === status ? a.since : now};
+  } else {
+    delete anomalies[id];
+  }
+}
+
+setIntervalHandler(function (now) {
+  var seen = {};
+  services(FOLLOWED_MAX).forEach(function (s) {
+    var id = serviceId(s);
+    seen[id] = true;
+    if (!followed[id]) {
+      baselineCreate('tcp ' + id, baselineWindow, baselineSensitivity, baselineRepeat);
+    }
+    followed[id] = {idle: 0, s: s};
+    checkBaseline(id, s, s.syn, now);
+  });
+  Object.keys(followed).forEach(function (id) {
+    if (seen[id]) return;
+    var f = followed[id];
+    f.idle += 1;
+    if (f.idle > baselineWindow) {
+      baselineDelete('tcp ' + id);
+      delete followed[id];
+      delete anomalies[id];
+    } else {
+      checkBaseline(id, f.s, 0, now);
+    }
+  });
+}, baselineInterval);
+
 setHttpHandler(function (req) {
   var what = req.path[0];
   if (what === 'services') {
     var max = parseInt(req.query.maxServices && req.query.maxServices[0], 10);
     return services(max > 0 ? max : 100, req.query.tenant && req.query.tenant[0]);
   }
+  if (what === 'anomalies') {
+    return Object.keys(anomalies).map(function (id) { return anomalies[id]; })
+      .sort(function (a, b) { return b.since - a.since; });
+  }
   if (what === 'rst') return {sources: top('tcp_rst_src'), destinations: top('tcp_rst_dst')};
   if (what === 'thresholds') {
-    return {syn: synThreshold, rst: rstThreshold, t: t, timeout: timeout};
+    return {syn: synThreshold, rst: rstThreshold, t: t, timeout: timeout,
+            baseline: {interval: baselineInterval, window: baselineWindow,
+                       sensitivity: baselineSensitivity, repeat: baselineRepeat,
+                       min_syn: baselineMinSyn}};
   }
   throw 'not_found';
 });

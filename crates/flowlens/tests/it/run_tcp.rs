@@ -9,6 +9,9 @@
 //!   threshold raise events naming that service, and its view shows SYNs with no SYN-ACK,
 //!   RSTs and a half-open estimate. The iperf3 service still has no event.
 //!
+//! * hping3 then sends SYNs (500/s) to the iperf3 service, whose baseline learnt its quiet
+//!   rate: the app lists a connection-rate anomaly ("high") for it.
+//!
 //! Needs root, tshark, iperf3 and hping3; otherwise it reports SKIPPED.
 
 use crate::run_live_pcap::{missing, sh, Link};
@@ -128,7 +131,9 @@ fn syn_flood_on_a_closed_port_raises_an_event_and_iperf3_none() {
         format!(
             "builtin-apps = [\"tcp\"]\npcap = [\"fl16ca\", \"fl16cb\"]\n\
              [properties]\n\"tcp.t\" = \"{T}\"\n\"tcp.syn_threshold\" = \"{SYN_THRESHOLD}\"\n\
-             \"tcp.rst_threshold\" = \"{RST_THRESHOLD}\"\n"
+             \"tcp.rst_threshold\" = \"{RST_THRESHOLD}\"\n\
+             \"tcp.baseline_interval\" = \"0.2\"\n\"tcp.baseline_window\" = \"5\"\n\
+             \"tcp.baseline_repeat\" = \"2\"\n\"tcp.baseline_min_syn\" = \"5\"\n"
         ),
     )
     .unwrap();
@@ -234,4 +239,36 @@ fn syn_flood_on_a_closed_port_raises_an_event_and_iperf3_none() {
     assert_eq!(rst["sources"][0]["ipaddress"], TARGET_IP, "{rst}");
     assert_eq!(rst["destinations"][0]["ipaddress"], "10.216.21.1", "{rst}");
     assert!(num(&rst["sources"][0], "rst") >= RST_THRESHOLD, "{rst}");
+
+    // (c) A surge of connection requests to the iperf3 service, whose baseline (a window of
+    // 5 checks every 0.2 s) learnt its quiet rate during (a) and (b): an anomaly, "high".
+    let anomalies = format!("{BASE}/anomalies/json");
+    let quiet = s.get_json(&anomalies);
+    assert!(
+        !quiet
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["port"] == IPERF_PORT),
+        "{quiet}"
+    );
+    #[rustfmt::skip]
+    let _surge = spawn(&["hping3", "-q", "-S", "-p", &IPERF_PORT.to_string(), "-i", "u2000",
+        "-c", "30000", IPERF_IP]);
+    let doc = s.wait_for(&anomalies, |d| {
+        d.as_array()
+            .is_some_and(|a| a.iter().any(|a| a["port"] == IPERF_PORT))
+    });
+    let a = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["port"] == IPERF_PORT)
+        .unwrap();
+    assert_eq!(a["ipaddress"], IPERF_IP, "{doc}");
+    assert_eq!(a["status"], "high", "{doc}");
+    assert_eq!(a["segment"], serde_json::Value::Null, "{doc}");
+    assert!(num(a, "syn") >= num(a, "mean") + 5.0, "{doc}");
+    // The quiet rate learnt: iperf3's two connections over t.
+    assert!(num(a, "mean") < 1.0, "{doc}");
 }
