@@ -2,44 +2,12 @@
 (function () {
   'use strict';
   var base = '../scripts/placement.js/';
-
-  function si(v) {
-    var units = ['', 'k', 'M', 'G', 'T'];
-    var i = 0;
-    while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-    return (v >= 100 || i === 0 ? v.toFixed(0) : v.toPrecision(3)) + units[i];
-  }
+  var P = window.flowlensPage;
+  var si = P.si, cell = P.cell, fill = P.fill;
+  var get = P.getter(base);
 
   function fixed(v, digits) {
     return v === null || v === undefined ? '–' : v.toFixed(digits);
-  }
-
-  function cell(tr, text, cls) {
-    var td = document.createElement('td');
-    td.textContent = text;
-    if (cls) td.className = cls;
-    tr.appendChild(td);
-    return td;
-  }
-
-  function fill(id, rows, make) {
-    var body = document.querySelector('#' + id + ' tbody');
-    body.textContent = '';
-    if (!rows.length) {
-      var tr = document.createElement('tr');
-      var td = cell(tr, 'none', 'muted');
-      td.colSpan = 10;
-      body.appendChild(tr);
-      return;
-    }
-    rows.forEach(function (r, i) { body.appendChild(make(r, i)); });
-  }
-
-  function get(path) {
-    return fetch(base + path).then(function (r) {
-      if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
-      return r.json();
-    });
   }
 
   function showConfig(c) {

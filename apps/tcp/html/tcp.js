@@ -2,47 +2,14 @@
 (function () {
   'use strict';
   var base = '../scripts/tcp.js/';
+  var P = window.flowlensPage;
+  var cell = P.cell, fill = P.fill;
+  var get = P.getter('');
+  var num = P.si;
   var EVENTS = '/events/json?maxEvents=50&thresholdID=tcp_syn&thresholdID=tcp_rst' +
     '&thresholdID=tcp_syn_vni&thresholdID=tcp_rst_vni&thresholdID=tcp_syn_vsid&thresholdID=tcp_rst_vsid';
   var NAMES = {tcp_syn: 'SYN flood', tcp_rst: 'RST storm', tcp_syn_vni: 'SYN flood',
     tcp_rst_vni: 'RST storm', tcp_syn_vsid: 'SYN flood', tcp_rst_vsid: 'RST storm'};
-
-  function num(v) {
-    if (v === 0) return '0';
-    if (Math.abs(v) < 10) return v.toFixed(2);
-    var units = ['', 'k', 'M', 'G'];
-    var i = 0;
-    while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-    return (v >= 100 || i === 0 ? v.toFixed(0) : v.toPrecision(3)) + units[i];
-  }
-
-  function cell(tr, text, cls) {
-    var td = document.createElement('td');
-    td.textContent = text;
-    if (cls) td.className = cls;
-    tr.appendChild(td);
-    return td;
-  }
-
-  function fill(id, rows, make) {
-    var body = document.querySelector('#' + id + ' tbody');
-    body.textContent = '';
-    if (!rows.length) {
-      var tr = document.createElement('tr');
-      var td = cell(tr, 'none', 'muted');
-      td.colSpan = 8;
-      body.appendChild(tr);
-      return;
-    }
-    rows.forEach(function (r) { body.appendChild(make(r)); });
-  }
-
-  function get(path) {
-    return fetch(path).then(function (r) {
-      if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
-      return r.json();
-    });
-  }
 
   function service(key) {
     var i = key.lastIndexOf(',');

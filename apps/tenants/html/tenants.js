@@ -2,42 +2,10 @@
 (function () {
   'use strict';
   var base = '../scripts/tenants.js/';
+  var P = window.flowlensPage;
+  var si = P.si, cell = P.cell, fill = P.fill;
+  var get = P.getter(base);
   var selected = null;
-
-  function si(v) {
-    var units = ['', 'k', 'M', 'G', 'T'];
-    var i = 0;
-    while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-    return (v >= 100 || i === 0 ? v.toFixed(0) : v.toPrecision(3)) + units[i];
-  }
-
-  function cell(tr, text, cls) {
-    var td = document.createElement('td');
-    td.textContent = text;
-    if (cls) td.className = cls;
-    tr.appendChild(td);
-    return td;
-  }
-
-  function fill(id, rows, make) {
-    var body = document.querySelector('#' + id + ' tbody');
-    body.textContent = '';
-    if (!rows.length) {
-      var tr = document.createElement('tr');
-      var td = cell(tr, 'none', 'muted');
-      td.colSpan = 8;
-      body.appendChild(tr);
-      return;
-    }
-    rows.forEach(function (r) { body.appendChild(make(r)); });
-  }
-
-  function get(path) {
-    return fetch(base + path).then(function (r) {
-      if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
-      return r.json();
-    });
-  }
 
   function refresh() {
     var q = selected ? '?maxFlows=50&tenant=' + encodeURIComponent(selected) : '?maxFlows=50';
