@@ -16,7 +16,7 @@
 
   function refresh() {
     Promise.all(['oversize/json', 'blackhole/json', 'icmp/json', 'fragments/json',
-                 'events/json'].map(get))
+                 'events/json', 'paths/json'].map(get))
       .then(function (all) {
         fill('oversize', all[0], function (o) {
           return [[o.segment], [o.tenant], [o.ipsource], [o.ipdestination],
@@ -28,6 +28,10 @@
         });
         fill('icmp', all[2], function (m) {
           return [[m.sender], [m.ipdestination], [m.mtu_bytes, 'num flag'],
+                  [si(m.frames), 'num']];
+        });
+        fill('paths', all[5], function (m) {
+          return [[m.ipsource], [m.ipdestination], [m.mtu_bytes, 'num flag'], [m.sender],
                   [si(m.frames), 'num']];
         });
         fill('fragments', all[3], function (f) {

@@ -12,8 +12,9 @@
 // 2. ICMP fragmentation needed (ICMPv4 type 3 code 4, RFC 1191) and ICMPv6 packet too big
 //    (type 2, RFC 4443 §3.2): keyed by the ICMP sender (the router that could not forward),
 //    the ICMP destination (the host whose packet was too big) and the next-hop MTU it
-//    announces (icmpnexthopmtu). The quoted packet's own destination is not a flow key for
-//    these messages (icmpunreachable* keys cover codes 0-3 only), so it is not shown.
+//    announces (icmpnexthopmtu). Per path, the learned path MTU: the host told, the
+//    destination its too-big packet was for (icmptoobighost, the quoted packet's
+//    destination) and the MTU.
 // 3. Fragments: IPv4 packets with MF set or a non-zero fragment offset, IPv6 packets with a
 //    fragment header, per (outermost) source and destination.
 // 4. Black-hole suspicion (REST only, no event): an oversize flow of 1. that keeps going,
@@ -48,6 +49,9 @@
 //                       thresholds: {...}}
 //   GET oversize/json   [{segment, tenant, ipsource, ipdestination, mtu_bytes, frames, bytes}]
 //   GET icmp/json       [{sender, ipdestination, mtu_bytes, frames}]
+//   GET paths/json      [{ipsource, ipdestination, mtu_bytes, sender, frames}]: the path MTU
+//                       learnt per path, from the host told (ipsource) to the destination
+//                       of its too-big packet, as the router (sender) announced it
 //   GET fragments/json  [{ipsource, ipdestination, frames, bytes}]
 //   GET blackhole/json  [{segment, tenant, ipsource, ipdestination, mtu_bytes, frames}]
 //   GET events/json     the app's last 100 events, newest first: [{time, thresholdID, agent,
@@ -128,6 +132,13 @@ setFlow('mtu_icmp_frames', {
 });
 setThreshold('mtu_icmp', {metric: 'mtu_icmp_frames', value: levels.icmp, byFlow: true,
                           timeout: 60});
+setFlow('mtu_paths_frames', {
+  keys: 'or:ipdestination:ip6destination,icmptoobighost,icmpnexthopmtu,or:ipsource:ip6source',
+  value: 'frames',
+  filter: 'icmptoobighost!=null',
+  t: t,
+  n: 20
+});
 
 var FRAGMENT = '(ipflags~..1|ipfragoffset!=0,null|ip6fragm=yes)';
 var PAIR = 'or:ipsource:ip6source,or:ipdestination:ip6destination';
@@ -169,6 +180,14 @@ function icmp() {
   return activeFlows('ALL', 'mtu_icmp_frames', 1000, 0, 'sum').map(function (f) {
     var p = f.key.split(',');
     return {sender: p[0], ipdestination: p[1], mtu_bytes: parseInt(p[2], 10), frames: f.value};
+  }).sort(byRate);
+}
+
+function paths() {
+  return activeFlows('ALL', 'mtu_paths_frames', 1000, 0, 'sum').map(function (f) {
+    var p = f.key.split(',');
+    return {ipsource: p[0], ipdestination: p[1], mtu_bytes: parseInt(p[2], 10), sender: p[3],
+            frames: f.value};
   }).sort(byRate);
 }
 
@@ -238,6 +257,7 @@ setHttpHandler(function (req) {
     case 'config': return config();
     case 'oversize': return oversize();
     case 'icmp': return icmp();
+    case 'paths': return paths();
     case 'fragments': return fragments();
     case 'blackhole': return blackhole();
     case 'events': return events;

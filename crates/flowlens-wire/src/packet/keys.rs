@@ -41,6 +41,7 @@
 //! | `icmpunreachableprotocol` | ICMPv4 3/2 | quoted packet's protocol number | RFC 792 |
 //! | `icmpunreachableport` | ICMPv4 3/3, ICMPv6 1/4 | quoted L4 destination `<proto>_<port>` (`udp_53`; protocol number if not TCP/UDP/SCTP) | RFC 792 |
 //! | `icmpnexthopmtu` | ICMPv4 3/4, ICMPv6 2 | *flowlens*: next-hop MTU / packet-too-big MTU | RFC 1191, RFC 4443 §3.2 |
+//! | `icmptoobighost` | ICMPv4 3/4, ICMPv6 2 | *flowlens*: quoted packet's destination address (the host the too-big packet was for) | RFC 1191, RFC 4443 §3.2 |
 //! | `dnsid`, `dnsopcode`, `dnsrcode` | per DNS message | id, opcode, rcode | RFC 1035 §4.1.1 |
 //! | `dnsqr`, `dnsaa`, `dnstc`, `dnsrd`, `dnsra`, `dnsz` | per DNS message | flag bits as booleans (`dnsqr` false = query) | RFC 1035, RFC 6895 |
 //! | `dnsqdcount`, `dnsancount`, `dnsnscount`, `dnsarcount` | per DNS message | section counts | RFC 1035 |
@@ -433,7 +434,8 @@ fn icmp_keys(
         v.emit(KeyId::ICMPID, d, u(id));
         v.emit(KeyId::ICMPSEQNO, d, u(seq));
     }
-    if let Some(mtu) = h.mtu() {
+    let mtu = h.mtu();
+    if let Some(mtu) = mtu {
         v.emit(KeyId::ICMPNEXTHOPMTU, d, u(mtu));
     }
     let mut dst: Option<IpAddr> = None;
@@ -454,6 +456,9 @@ fn icmp_keys(
             Header::Udp(q) => port = Some(q.dst_port()),
             _ => {}
         }
+    }
+    if let (Some(_), Some(a)) = (mtu, dst) {
+        v.emit(KeyId::ICMPTOOBIGHOST, d, Value::Ip(a));
     }
     let kind = match (h.is_v6(), t, c) {
         (false, 3, 0) | (true, 1, 0) => "net",

@@ -943,10 +943,27 @@ fn icmp_errors_quote_the_invoking_packet() {
         .filter(|(k, _, _)| k.get("icmptype", 0) == Some("3"))
         .collect();
     assert_eq!(pmtu.len(), 4);
+    let out = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(capture("suricata-verify__smtp-with-icmp-frag-needed.pcap"))
+        .args(["-Y", "icmp.type == 3", "-T", "fields", "-e", "ip.dst"])
+        .output()
+        .expect("tshark");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let quoted_dsts: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(',').nth(1).expect("outer and quoted ip.dst"))
+        .collect();
+    assert_eq!(quoted_dsts.len(), 4, "{text}");
+    let quoted_dst = quoted_dsts[0].to_string();
+    assert!(quoted_dsts.iter().all(|d| *d == quoted_dst), "{text}");
     for (k, stack, stop) in pmtu {
         assert_eq!((stack.as_str(), *stop), ("eth.ip.icmp", None));
         assert_eq!(k.get("icmpcode", 0), Some("4"));
         assert_eq!(k.get("icmpnexthopmtu", 0), Some("1492"));
+        // The destination of the packet that was too big: the quoted IPv4 header's, as
+        // tshark reads it (the second `ip.dst` of the frame), not the ICMP message's own.
+        assert_eq!(k.get("icmptoobighost", 0), Some(quoted_dst.as_str()));
         // Outer keys are the ICMP message's own, not the quoted TCP segment's.
         assert_eq!(k.get("ipprotocol", 0), Some("1"));
         assert_eq!(k.get("tcpdestinationport", 0), None);

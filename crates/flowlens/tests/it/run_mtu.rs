@@ -22,8 +22,9 @@
 //!   and refuses to send more); the router's kernel answers each with ICMP fragmentation
 //!   needed (3/4, next-hop MTU 1400; its ICMP rate limit is off) before it would resolve
 //!   the far neighbour. Asserted: `icmp/json` shows sender
-//!   10.216.31.2, destination 10.216.31.1, MTU 1400 and as many messages as pings, and an
-//!   `mtu_icmp` event names them.
+//!   10.216.31.2, destination 10.216.31.1, MTU 1400 and as many messages as pings, an
+//!   `mtu_icmp` event names them, and `paths/json` has the path MTU learnt for each far
+//!   address (the quoted packets' destinations, `icmptoobighost`).
 //! * Fragments (`fl16mb`): `ping -M dont -s 3000` to the router: each request leaves this
 //!   host in 3 fragments (MTU 1500) and each reply comes back in 3; `fragments/json` counts
 //!   them per direction.
@@ -319,6 +320,26 @@ fn mtu_app_names_oversize_tenants_and_icmp_next_hop_mtu() {
     assert_eq!(icmp[0]["sender"], "10.216.31.2", "{doc}");
     assert_eq!(icmp[0]["ipdestination"], "10.216.31.1", "{doc}");
     assert_eq!(count(&icmp[0]), PROBE_PINGS, "{doc}");
+    // The path MTU learnt per path: this host to each far address, 1400, once each.
+    let doc = s.wait_for(&format!("{base}/paths/json"), |d| {
+        rows(d, |r| r["mtu_bytes"] == 1400).len() as u64 >= PROBE_PINGS
+    });
+    let mut far: Vec<String> = rows(&doc, |_| true)
+        .iter()
+        .map(|r| {
+            assert_eq!(r["ipsource"], "10.216.31.1", "{doc}");
+            assert_eq!(r["sender"], "10.216.31.2", "{doc}");
+            assert_eq!(r["mtu_bytes"], 1400, "{doc}");
+            assert_eq!(count(r), 1, "{doc}");
+            r["ipdestination"].as_str().unwrap().to_string()
+        })
+        .collect();
+    far.sort();
+    let mut sent: Vec<String> = (2..2 + PROBE_PINGS)
+        .map(|i| format!("10.216.32.{i}"))
+        .collect();
+    sent.sort();
+    assert_eq!(far, sent, "{doc}");
     let named = rows(&s.get_json(&format!("{base}/events/json")), |e| {
         e["kind"] == "icmp" && e["sender"] == "10.216.31.2" && e["mtu_bytes"] == 1400
     })
