@@ -43,7 +43,8 @@
 # system's Open vSwitch service, if any, is not used. The only address added outside the
 # namespaces is 10.99.1.1/24 on nftb-phy. No kernel module and no sysctl is needed
 # (datapath_type=netdev: the userspace datapath). Telemetry goes only to the targets, which
-# must be loopback addresses. Every step is bounded (timeout).
+# must be loopback addresses. Every step that could wait (the daemons' start, ovs-vsctl,
+# ovs-appctl, ethtool, ping, waiting for Open vSwitch) is bounded.
 #
 # Notes for operators:
 # * The userspace datapath forwards frames as they are: the partial checksums veth transmit
