@@ -1,11 +1,11 @@
 //! Real Open vSwitch exporting sFlow, NetFlow v5 and IPFIX to `flowlens decode --listen`, in network namespaces the
-//! test creates with `../shared/tools/nftestbed.sh` (private ovsdb/ovs-vswitchd, userspace
-//! datapath, bridges `nftb-br0` and underlay `nftb-phy`, hosts `nftb-h1..3`, a kernel VXLAN
-//! VTEP in `nftb-vtep`; see `../shared/tools/TESTBED.md`). Traffic stays inside those
+//! test creates with `scripts/testbed.sh` (private ovsdb/ovs-vswitchd, userspace datapath,
+//! bridges `nftb-br0` and underlay `nftb-phy`, hosts `nftb-h1..3`, a kernel VXLAN VTEP in
+//! `nftb-vtep`; see the script's header). Traffic stays inside those
 //! namespaces; telemetry goes to 127.0.0.1.
 //!
 //! With sampling 1-in-1 every packet crossing a bridge is sampled, so the counts are exact:
-//! `nftestbed.sh up` itself pings h1→h2 once and h1→10.99.0.100 (across VXLAN VNI 100) twice;
+//! `testbed.sh up` itself pings h1→h2 once and h1→10.99.0.100 (across VXLAN VNI 100) twice;
 //! the test then pings h1→h2 `PINGS` times and across the overlay `OVERLAY_PINGS` times, and
 //! requires every echo request and reply, exactly once (reading goes on past a marker ping
 //! sent afterwards, so a late duplicate would be counted), in the decoded sFlow, with the right agent, addresses
@@ -20,7 +20,8 @@
 //! of the overlay flows carry OVS's tunnel elements (VMware PEN 6876), giving `vxlanvni` 100
 //! and the tenant's addresses at depth 1.
 //!
-//! Needs root, Open vSwitch and iproute2 (`nftestbed.sh deps` installs them; `.ci/run` does).
+//! Needs root, Open vSwitch and iproute2 (`scripts/testbed.sh deps` lists the packages;
+//! `.ci/run` installs them).
 
 use crate::common;
 
@@ -36,7 +37,7 @@ use serde_json::Value as Json;
 
 const PINGS: u32 = 20;
 const OVERLAY_PINGS: u32 = 10;
-/// Echo requests `nftestbed.sh up` sends itself to check the bridge and the overlay.
+/// Echo requests `testbed.sh up` sends itself to check the bridge and the overlay.
 const UP_PINGS: u32 = 1;
 const UP_OVERLAY_PINGS: u32 = 2;
 
@@ -200,20 +201,12 @@ impl Seen {
 
 #[test]
 fn open_vswitch_exports_decode_to_exact_packet_counts() {
-    if common::shared_file_or_skip(
-        "ovs_testbed::open_vswitch_exports_decode_to_exact_packet_counts",
-        "tools/nftestbed.sh",
-    )
-    .is_none()
-    {
-        return;
-    }
     assert!(
         Command::new("ovs-vsctl")
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success()),
-        "Open vSwitch is not installed: run ../shared/tools/nftestbed.sh deps (as .ci/run does)"
+        "Open vSwitch is not installed: install what scripts/testbed.sh deps lists (as .ci/run does)"
     );
     let lock = common::testbed_lock();
     let dir = format!("/tmp/nftb-flowlens-{}", std::process::id());

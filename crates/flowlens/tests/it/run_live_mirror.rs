@@ -1,5 +1,5 @@
 //! `flowlens run --mirror ADDR` fed by real Open vSwitch port mirrors (the RSPAN-to-GRE and
-//! ERSPAN recipes) in the namespaces `../shared/tools/nftestbed.sh` creates: everything on
+//! ERSPAN recipes) in the namespaces `scripts/testbed.sh` creates: everything on
 //! port `nftb-v1` (namespace `nftb-h1`, 10.99.0.1) is mirrored to `nftb-gre0`
 //! (`type=gre options:remote_ip=10.99.1.2 options:key=42`), everything on `nftb-v3`
 //! (`nftb-h3`, 10.99.0.3) to `nftb-ers0` (`type=erspan options:erspan_ver=1 options:key=7`:
@@ -10,7 +10,8 @@
 //! 10.99.1.1 (the tunnel's source), data source the GRE key or ERSPAN session ID, and per
 //! direction the frame counts tshark saw.
 //!
-//! Needs root, Open vSwitch and tshark (`nftestbed.sh deps`); otherwise it reports SKIPPED.
+//! Needs root and tshark, otherwise it reports SKIPPED, and Open vSwitch (`scripts/testbed.sh
+//! deps` lists the packages; `.ci/run` installs them).
 
 use crate::common;
 use crate::run_live_pcap::{missing, ok, Tshark};
@@ -75,9 +76,6 @@ fn ovs_erspan_mirror_counts_equal_tshark() {
 }
 
 fn mirror_counts_equal_tshark(m: &Mirror) {
-    if common::shared_file_or_skip(m.test, "tools/nftestbed.sh").is_none() {
-        return;
-    }
     if let Some(why) = missing() {
         eprintln!("SKIPPED {}: {why}", m.test);
         return;
@@ -87,7 +85,7 @@ fn mirror_counts_equal_tshark(m: &Mirror) {
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success()),
-        "ovs-vsctl is not installed: run ../shared/tools/nftestbed.sh deps (as .ci/run does)"
+        "ovs-vsctl is not installed: install what scripts/testbed.sh deps lists (as .ci/run does)"
     );
     let dir = temp_dir("live-mirror-nftb").display().to_string();
     let _bed = Testbed::take(&dir);

@@ -1,6 +1,6 @@
 //! `flowlens run` fed live by a real Open vSwitch (sFlow 1-in-10, NetFlow v5, IPFIX) in the
-//! namespaces `../shared/tools/nftestbed.sh` creates (see `ovs_testbed.rs` and
-//! `../shared/tools/TESTBED.md`), while iperf3 runs between two of them:
+//! namespaces `scripts/testbed.sh` creates (see `ovs_testbed.rs` and the script's header),
+//! while iperf3 runs between two of them:
 //!
 //! * `/activeflows` shows the iperf3 pair on top, its bit rate within three standard errors
 //!   of its reported confidence interval (`ci95` / 1.96, plus 2 % and the Ethernet/IP/TCP
@@ -10,8 +10,8 @@
 //! * `/agents/json` lists both bridges' agents with no datagram lost, duplicated or
 //!   reordered (sequence numbers), and the NetFlow v5 / IPFIX exports arrive and decode.
 //!
-//! Needs root, Open vSwitch, iproute2 and iperf3 (`nftestbed.sh deps` installs them; `.ci/run`
-//! does).
+//! Needs root, Open vSwitch, iproute2 and iperf3 (`scripts/testbed.sh deps` lists the
+//! packages; `.ci/run` installs them).
 
 use crate::common;
 
@@ -39,21 +39,13 @@ fn netns(ns: &str) -> Command {
 
 #[test]
 fn open_vswitch_exports_to_flowlens_run() {
-    if common::shared_file_or_skip(
-        "run_ovs_testbed::open_vswitch_exports_to_flowlens_run",
-        "tools/nftestbed.sh",
-    )
-    .is_none()
-    {
-        return;
-    }
     for tool in ["ovs-vsctl", "iperf3"] {
         assert!(
             Command::new(tool)
                 .arg("--version")
                 .output()
                 .is_ok_and(|o| o.status.success()),
-            "{tool} is not installed: run ../shared/tools/nftestbed.sh deps (as .ci/run does)"
+            "{tool} is not installed: install what scripts/testbed.sh deps lists (as .ci/run does)"
         );
     }
     let state = temp_dir("ovs");

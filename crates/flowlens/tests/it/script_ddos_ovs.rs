@@ -1,6 +1,6 @@
 //! The seeds' DDoS mitigation demo, `../shared/sflow-rt-scripts/ddos-ovs.js`, loaded unchanged
 //! into `flowlens run --script … --allow-run-cmd`, against a real Open vSwitch (the shared
-//! testbed, `../shared/tools/nftestbed.sh`, see `../shared/tools/TESTBED.md`):
+//! testbed, `scripts/testbed.sh`, see its header):
 //!
 //! * the script's load-time `runCmd(['ovs-ofctl','add-flow','tcp:127.0.0.1',…])` installs its
 //!   `priority=10,action=normal` rule on bridge `nftb-br0` (which listens for OpenFlow on
@@ -247,21 +247,13 @@ fn ddos_ovs_script_blocks_a_flood_on_open_vswitch() {
     {
         return;
     }
-    if common::shared_file_or_skip(
-        "script_ddos_ovs::ddos_ovs_script_blocks_a_flood_on_open_vswitch",
-        "tools/nftestbed.sh",
-    )
-    .is_none()
-    {
-        return;
-    }
     for tool in ["ovs-vsctl", "ovs-ofctl"] {
         assert!(
             Command::new(tool)
                 .arg("--version")
                 .output()
                 .is_ok_and(|o| o.status.success()),
-            "{tool} is not installed: run ../shared/tools/nftestbed.sh deps (as .ci/run does)"
+            "{tool} is not installed: install what scripts/testbed.sh deps lists (as .ci/run does)"
         );
     }
     let script = shared().join("sflow-rt-scripts/ddos-ovs.js");

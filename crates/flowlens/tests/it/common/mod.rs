@@ -47,9 +47,8 @@ pub(crate) fn shared_data_or_skip(test: &str) -> Option<PathBuf> {
     dir
 }
 
-/// `../shared/<rel>` (the sFlow-RT article scripts in `sflow-rt-scripts/`, the Open vSwitch
-/// testbed script `tools/nftestbed.sh`: files whose licences are not known, so they stay out
-/// of the repository) when it exists; else prints `SKIPPED <test>: <reason>` and gives
+/// `../shared/<rel>` (the sFlow-RT article scripts in `sflow-rt-scripts/`: files whose
+/// licences are not known, so they stay out of the repository) when it exists; else prints `SKIPPED <test>: <reason>` and gives
 /// `None`.
 pub(crate) fn shared_file_or_skip(test: &str, rel: &str) -> Option<PathBuf> {
     let p = workspace_dir().join("../shared").join(rel);
@@ -133,8 +132,9 @@ pub(crate) fn files_in(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> 
     v
 }
 
-/// An exclusive lock on the shared testbed: `../shared/tools/nftestbed.sh` uses fixed network
-/// namespace names (`nftb-h1`, ...), so tests (and test runs) that bring it up must take turns.
+/// An exclusive lock on the Open vSwitch testbed: `scripts/testbed.sh` uses fixed network
+/// namespace, link and bridge names (`nftb-h1`, ...), so tests (and test runs) that bring it up
+/// must take turns.
 /// Blocks until the lock is free; released when the returned file is dropped.
 pub(crate) fn testbed_lock() -> std::fs::File {
     let f = std::fs::OpenOptions::new()
@@ -147,12 +147,12 @@ pub(crate) fn testbed_lock() -> std::fs::File {
     f
 }
 
-/// `../shared/tools/nftestbed.sh`.
+/// `scripts/testbed.sh`, the Open vSwitch testbed (`up`, `down`; see its header).
 pub(crate) fn testbed_script() -> PathBuf {
-    workspace_dir().join("../shared/tools/nftestbed.sh")
+    workspace_dir().join("scripts/testbed.sh")
 }
 
-/// The shared testbed for one test: holds [`testbed_lock`] and brings the testbed in
+/// The Open vSwitch testbed for one test: holds [`testbed_lock`] and brings the testbed in
 /// `NFTB_DIR` = `dir` down however the test ends (the lock is released after that).
 pub(crate) struct Testbed {
     dir: String,
