@@ -4,6 +4,7 @@
 // no console error, and saves a screenshot (docs/screenshots/ with UPDATE_SCREENSHOTS=1).
 const { test: base, expect } = require('@playwright/test');
 const fs = require('node:fs');
+const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { startServer, SHARED, ROOT } = require('./server');
 
@@ -194,6 +195,42 @@ test('Apps: scripts status and app links', async ({ page, errors, request }) => 
     const app = await request.get(`${server.url}/app/dns/html/`);
     expect(await app.text()).toContain('<h1>DNS queries</h1>');
   } finally {
+    await leave(page);
+    await server.stop();
+  }
+});
+
+test('Built-in apps: listed with their pages; placement ranks Host sFlow hosts', async ({ page, errors }) => {
+  const server = await startServer({
+    replay: false,
+    args: ['--builtin-app', 'tenants', '--builtin-app', 'mtu', '--builtin-app', 'tcp',
+      '--builtin-app', 'placement'],
+  });
+  // Three hosts sending Host sFlow from this machine's counters, host k with k × 0.5 load on
+  // 4 CPUs and 20 % CPU: placement ranks host 1 first.
+  const [host, port] = server.udp.sflow.split(':');
+  const hosts = spawn('python3', [path.join(ROOT, 'scripts/host-sflow.py'), '-H', host, '-p', port,
+    '-n', '3', '--hostname', 'web', '--cpu-num', '4', '--load-one', '0.5', '--cpu-util', '20',
+    '--interval', '0.5'], { stdio: 'ignore' });
+  try {
+    await page.goto(`${server.url}/#/apps`);
+    for (const app of ['tenants', 'mtu', 'tcp', 'placement']) {
+      await expect(page.locator(`#apps a[data-app="${app}"]`)).toHaveAttribute('href', `/app/${app}/html/`);
+    }
+    await page.goto(`${server.url}/app/placement/html/`);
+    const rows = page.locator('#rank tbody tr');
+    await expect(rows).toHaveCount(3, { timeout: 30_000 });
+    await expect(rows.nth(0)).toContainText('web-1');
+    await expect(rows.nth(2)).toContainText('web-3');
+    await shot(page, 'app-placement');
+    // The other pages load clean without traffic ("none" rows).
+    for (const app of ['tenants', 'mtu', 'tcp']) {
+      await page.goto(`${server.url}/app/${app}/html/`);
+      await expect(page.locator('tbody tr').first()).toBeVisible();
+      await expect(page.locator('td.muted', { hasText: 'none' }).first()).toBeVisible();
+    }
+  } finally {
+    hosts.kill();
     await leave(page);
     await server.stop();
   }

@@ -10,7 +10,7 @@ export function mount(main) {
   const scriptsEl = h('div', { class: 'scroll', id: 'scripts' });
   main.append(
     h('div', { class: 'bar' }, h('h1', {}, 'Apps and scripts'),
-      h('span', { class: 'hint' }, 'Scripts started with --script or from the apps directory.')),
+      h('span', { class: 'hint' }, 'Scripts started with --script, from the apps directory, or built in (--builtin-app).')),
     err,
     h('div', { class: 'panel', style: 'margin-bottom:10px' }, h('h2', {}, 'Apps'), appsEl),
     h('div', { class: 'panel' }, h('h2', {}, 'Scripts'), scriptsEl),
@@ -22,7 +22,7 @@ export function mount(main) {
     appsEl.replaceChildren(apps.length
       ? h('ul', { class: 'ops' }, apps.map((a) => h('li', { style: 'grid-template-columns: 1fr' },
         h('a', { href: `/app/${encodeURIComponent(a)}/html/`, dataset: { app: a } }, a))))
-      : h('p', { class: 'empty' }, 'No apps. Put sFlow-RT apps in the apps directory (--apps-dir) to run them here.'));
+      : h('p', { class: 'empty' }, 'No apps. Put sFlow-RT apps in the apps directory (--apps-dir), or run a built-in one (--builtin-app tenants, mtu, tcp, placement).'));
     const now = Date.now();
     const rows = scripts.map((s) => h('tr', { dataset: { id: s.id } },
       h('td', { class: 'mono' }, s.file), h('td', {}, s.app || '–'),
