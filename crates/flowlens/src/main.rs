@@ -131,15 +131,13 @@ struct RunArgs {
     #[arg(long = "property", value_name = "NAME=VALUE")]
     properties: Vec<String>,
     /// Run this built-in app (repeatable): `tenants` (traffic and top flows per VXLAN VNI,
-    /// NVGRE VSID or VLAN tenant; see `apps/tenants/scripts/tenants.js`), `mtu` (DF packets
-    /// too big for their overlay's underlay MTU, ICMP fragmentation needed / packet too big
-    /// with the next-hop MTU, fragments; see `apps/mtu/scripts/mtu.js`), `tcp` (SYNs,
-    /// SYN-ACKs, RSTs and half-open estimates per service, events on SYN floods and RST
-    /// storms; see `apps/tcp/scripts/tcp.js`), `placement` (hosts ranked for the next
-    /// workload from Host sFlow CPU, memory and network counters, hotspots flagged; see
-    /// `apps/placement/scripts/placement.js`). Its pages are at
-    /// `/app/NAME/html/`, its REST at `/app/NAME/scripts/NAME.js/…/json`; an app of the same
-    /// name in the apps directory replaces it. Config file: `builtin-apps = ["tenants"]`.
+    /// NVGRE VSID or VLAN tenant), `mtu` (DF packets too big for their overlay, ICMP
+    /// fragmentation needed with the next-hop MTU, fragments), `tcp` (SYN, SYN-ACK and RST
+    /// rates per service, SYN floods, RST storms, connection-rate anomalies), `placement`
+    /// (hosts ranked for the next workload from Host sFlow). Each has its page at
+    /// `/app/NAME/html/` and its REST at `/app/NAME/scripts/NAME.js/…/json` (README: "Built-in
+    /// apps"); an app of the same name in the apps directory replaces it. Config file:
+    /// `builtin-apps = ["tenants"]`.
     #[arg(long = "builtin-app", value_name = "NAME")]
     builtin_apps: Vec<String>,
     /// Feed the UDP datagrams of this pcap or pcapng capture into the engine at capture
