@@ -162,11 +162,28 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Parses `RUST_LOG`-style filter directives (`info`, `warn,flowlens::run::http=debug`).
+/// Longest `log-level` / `--log-level` / `RUST_LOG` text taken, bytes.
+pub const MAX_LOG_FILTER_BYTES: usize = 4096;
+
+/// Parses `RUST_LOG`-style filter directives (`info`, `warn,flowlens::run::http=debug`):
+/// levels and targets only. Span and field filters (`[span{field=value}]`) are refused: their
+/// values are regular expressions, compiled into automata whose size the text does not bound
+/// (the `config_file` fuzz target found a one-line `log-level` taking over 2 GiB).
 ///
 /// # Errors
-/// The directives do not parse; the parser's message.
+/// Longer than [`MAX_LOG_FILTER_BYTES`], a `[` (span or field filter), or directives that do
+/// not parse (the parser's message).
 pub fn parse_log_filter(directives: &str) -> Result<tracing_subscriber::EnvFilter, String> {
+    if directives.len() > MAX_LOG_FILTER_BYTES {
+        return Err(format!(
+            "longer than {MAX_LOG_FILTER_BYTES} bytes ({} bytes)",
+            directives.len()
+        ));
+    }
+    if directives.contains('[') {
+        return Err("span and field filters ([...]) are not supported: give levels and                     targets (e.g. info,flowlens::run::http=debug)"
+            .into());
+    }
     tracing_subscriber::EnvFilter::builder()
         .parse(directives)
         .map_err(|e| e.to_string())

@@ -90,5 +90,11 @@ mod tests {
         }
         let e = parse_filter("flowlens=everything").unwrap_err();
         assert!(e.starts_with("error parsing level filter"), "{e}");
+        // Field filters are regular expressions compiled into automata of unbounded size (the
+        // config_file fuzz target's out-of-memory input had one): refused before compiling.
+        let e = parse_filter("in[FFFFFFFFFFF{{{{{{{{{{y{{$$$$bws= 34}]=debug").unwrap_err();
+        assert!(e.starts_with("span and field filters"), "{e}");
+        let e = parse_filter(&"info,".repeat(1000)).unwrap_err();
+        assert!(e.starts_with("longer than 4096 bytes"), "{e}");
     }
 }
