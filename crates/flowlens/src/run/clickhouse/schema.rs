@@ -213,9 +213,9 @@ pub(crate) fn migrate(client: &Client, db: &str) -> Result<u32, Error> {
 /// How often a `schema_version` statement is tried when the server answers with an error.
 const TINY_LOG_ATTEMPTS: u32 = 6;
 
-/// Runs `statement` (reads, or a read then an insert) on the `TinyLog` version table, trying again (after 50, 100, 200, …
-/// ms) while the server answers with an error: TinyLog has no locks, so a read that meets
-/// another collector's insert fails (`File not found: …/schema_version/sizes.json`, code
+/// Runs `statement` (reads, or a read then an insert) on the `TinyLog` version table, trying
+/// again (after 50, 100, 200, … ms) while the server answers with an error: TinyLog has no
+/// locks, so a read that meets another collector's insert fails (`File not found: …/schema_version/sizes.json`, code
 /// 1000) although the table is sound. Transport errors and the last server error are
 /// returned as they are.
 fn tiny_log_retry<T>(mut statement: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
