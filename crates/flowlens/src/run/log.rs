@@ -94,6 +94,9 @@ mod tests {
         // config_file fuzz target's out-of-memory input had one): refused before compiling.
         let e = parse_filter("in[FFFFFFFFFFF{{{{{{{{{{y{{$$$$bws= 34}]=debug").unwrap_err();
         assert!(e.starts_with("span and field filters"), "{e}");
+        // Not ASCII: the parser would panic inside a multi-byte character (fuzz input).
+        let e = parse_filter(" \u{69f}=F").unwrap_err();
+        assert!(e.starts_with("only ASCII"), "{e}");
         let e = parse_filter(&"info,".repeat(1000)).unwrap_err();
         assert!(e.starts_with("longer than 4096 bytes"), "{e}");
     }
