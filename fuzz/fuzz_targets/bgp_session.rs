@@ -1,8 +1,8 @@
 //! Feeds arbitrary bytes to the BGP speaker as a peer would send them: first through the
 //! message framer and decoder alone, then into a connected session (in chunks whose size the
-//! first byte picks, at most 64 chunks, one second of time per chunk), with pushed routes and flow specs so the
-//! session's announcements run too. Must never panic, must keep its output bounded, and a
-//! session that closed must accept a new connection.
+//! first byte picks, at most 64 chunks, one second of time per chunk), with pushed routes and
+//! flow specs so the session's announcements run too. Must never panic, must keep its output
+//! bounded, and a session that closed must accept a new connection.
 #![no_main]
 
 use flowlens_bgp::msg;
