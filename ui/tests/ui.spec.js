@@ -277,6 +277,40 @@ test('read-only server: no write control on any page', async ({ page, errors, re
   }
 });
 
+test('a page left before its data arrives does not take the location back', async ({ page, errors, request }) => {
+  // The read-only Flows page saves its state (#/flows?flow=…) once /flow/json answers. Held
+  // until the Events page is shown, that answer must not rewrite the location (the view and
+  // the bookmark would then disagree, or a pending hash change would bring Flows back).
+  const w = await startServer({ replay: false });
+  expect((await request.put(`${w.url}/flow/pair/json`, { data: { keys: 'ipsource', value: 'bytes' } })).status()).toBe(204);
+  await w.stop();
+  const s = await startServer({ stateDir: w.stateDir, replay: false, args: ['--read-only'] });
+  try {
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let asked;
+    const wasAsked = new Promise((r) => { asked = r; });
+    let first = null;
+    await page.route('**/flow/json', async (route) => {
+      if (!first) { first = route.request(); asked(); await held; }
+      await route.continue();
+    });
+    await page.goto(`${s.url}/#/flows`);
+    await wasAsked;
+    await page.goto(`${s.url}/#/events`);
+    await expect(page.locator('main[data-view="events"] h1')).toBeVisible();
+    release();
+    await (await first.response()).finished();
+    // Two animation frames: the answer's promise chain has run by then.
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    expect(new URL(page.url()).hash).toBe('#/events');
+    await expect(page.locator('main')).toHaveAttribute('data-view', 'events');
+  } finally {
+    await leave(page);
+    await s.stop();
+  }
+});
+
 test('token server: the page asks for the token, then defines flows with it', async ({ page, errors }) => {
   const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'flowlens-token-'));
   fs.writeFileSync(path.join(dir, 'token'), 's3cret-token\n');

@@ -42,7 +42,12 @@ async function route() {
   main.replaceChildren();
   main.dataset.view = page;
   document.title = `${page[0].toUpperCase()}${page.slice(1)} · flowlens`;
-  cleanup = mod.mount(main, params, (p) => setParams(page, p)) || null;
+  // A view may save its state after an await; by then the location may name another page
+  // (a link followed, a hash typed): writing this view's hash over it would bring it back.
+  const save = (p) => {
+    if (gen === generation && parseHash().page === page) setParams(page, p);
+  };
+  cleanup = mod.mount(main, params, save) || null;
 }
 
 function tokenDialog() {

@@ -234,10 +234,13 @@ export function mount(main, params, setParams) {
   const onToken = () => apply();
   window.addEventListener('flowlens:token', onToken);
   let defs = {};
+  // Set once the page is left: an answer arriving later must not start polling again.
+  let gone = false;
   if (writable) {
     apply();
   } else {
     getJson('/flow/json').then((d) => {
+      if (gone) return;
       defs = d;
       const names = Object.keys(d).sort();
       flowSelect.replaceChildren(...names.map((x) => h('option', { value: x, selected: x === params.get('flow') }, x)));
@@ -246,6 +249,7 @@ export function mount(main, params, setParams) {
     }).catch((e) => { err.textContent = `Cannot list flows: ${e.message}`; });
   }
   return () => {
+    gone = true;
     window.removeEventListener('flowlens:token', onToken);
     stopPoll();
     stopKeys();
