@@ -331,10 +331,13 @@ impl Engine {
                     let idle =
                         limits.idle_factor > 0.0 && now_ms.saturating_sub(e.last_ms) > idle_ms;
                     if log_end {
-                        if let Some(ls) = e.more.as_deref_mut().and_then(|m| m.log.as_mut()) {
+                        let more = e.more.as_deref_mut();
+                        if let Some((total, ls)) =
+                            more.and_then(|m| Some((m.total, m.log.as_mut()?)))
+                        {
                             let flush =
                                 idle || now_ms.saturating_sub(ls.record_start_ms) >= active_ms;
-                            let value = e.total - ls.total_at_start;
+                            let value = total - ls.total_at_start;
                             if flush && value > 0.0 {
                                 flow_log.push(LoggedFlow {
                                     id: 0,
@@ -347,7 +350,7 @@ impl Engine {
                                     data_source: ds.name().to_string(),
                                 });
                                 ls.record_start_ms = now_ms;
-                                ls.total_at_start = e.total;
+                                ls.total_at_start = total;
                             }
                         }
                     }

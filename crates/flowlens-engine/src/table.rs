@@ -81,21 +81,23 @@ pub(crate) struct More {
     pub values: Vec<ValState>,
     /// Logging state (definitions with `log`).
     pub log: Option<LogState>,
+    /// Undecayed total of the main value since the entry was created (rate kinds), kept only
+    /// when asked for ([`Entry::new`]'s `total`): totals, flow logs and flow starts.
+    pub total: f64,
 }
 
-/// One active key.
+/// One active key: 40 bytes, so that a table's hash-map slot (this and the key's
+/// `Box<str>`) is 56 bytes; what only some definitions need is in [`More`].
 #[derive(Debug)]
 pub(crate) struct Entry {
     /// Time of the last sample, Unix ms.
     pub last_ms: u64,
-    /// Decayed sample count (f32: a count needs no more, and the entry stays 48 bytes).
+    /// Decayed sample count (f32: a count needs no more).
     pub n: f32,
     /// Decayed sum of the main value (rate kinds).
     pub sum: f64,
     /// Decayed sum of variance terms (rate kinds).
     pub var: f64,
-    /// Undecayed total of the main value since the entry was created (rate kinds).
-    pub total: f64,
     /// See [`More`].
     pub more: Option<Box<More>>,
 }
@@ -111,15 +113,21 @@ pub(crate) struct Input<'a> {
 }
 
 impl Entry {
-    /// A new entry for a definition with this main value and these values.
-    pub(crate) fn new(now_ms: u64, main: &ValueSpec, values: &[ValueSpec], log: bool) -> Entry {
-        let needs_more = !main.kind.is_rate() || !values.is_empty() || log;
+    /// A new entry for a definition with this main value and these values; `log` keeps the
+    /// state of flow-log records, `total` the undecayed total ([`Entry::total`]).
+    pub(crate) fn new(
+        now_ms: u64,
+        main: &ValueSpec,
+        values: &[ValueSpec],
+        log: bool,
+        total: bool,
+    ) -> Entry {
+        let needs_more = !main.kind.is_rate() || !values.is_empty() || log || total;
         Entry {
             last_ms: now_ms,
             n: 0.0,
             sum: 0.0,
             var: 0.0,
-            total: 0.0,
             more: needs_more.then(|| {
                 Box::new(More {
                     main: (!main.kind.is_rate()).then(|| ValState::new(&main.kind)),
@@ -128,6 +136,7 @@ impl Entry {
                         record_start_ms: now_ms,
                         total_at_start: 0.0,
                     }),
+                    total: 0.0,
                 })
             }),
         }
@@ -149,7 +158,9 @@ impl Entry {
             if let Some((x, vc)) = rate_term(&main.kind, i) {
                 self.sum = self.sum * d + x;
                 self.var = self.var * d * d + vc;
-                self.total += x;
+                if let Some(more) = self.more.as_deref_mut() {
+                    more.total += x;
+                }
             } else {
                 self.sum *= d;
                 self.var *= d * d;
@@ -163,6 +174,12 @@ impl Entry {
                 update_state(st, &spec.kind, d, t_secs, i);
             }
         }
+    }
+
+    /// The undecayed total of the main value since the entry was created (rate kinds), when
+    /// the entry keeps one (see [`Entry::new`]).
+    pub(crate) fn total(&self) -> Option<f64> {
+        self.more.as_deref().map(|m| m.total)
     }
 
     /// The main value at `now_ms`.
@@ -322,8 +339,9 @@ impl Default for Table {
 mod tests {
     #[test]
     fn entry_stays_small() {
-        // 8 (last) + 4 (n) + 3 × 8 (sum, var, total) + 8 (more), padded: the memory per active
-        // key in BENCHMARKS.md depends on it.
-        assert_eq!(core::mem::size_of::<super::Entry>(), 48);
+        // 8 (last) + 4 (n) + 2 × 8 (sum, var) + 8 (more), padded; with the key's `Box<str>` a
+        // hash-map slot of 56 bytes: the memory per active key in BENCHMARKS.md depends on it.
+        assert_eq!(core::mem::size_of::<super::Entry>(), 40);
+        assert_eq!(core::mem::size_of::<(Box<str>, super::Entry)>(), 56);
     }
 }

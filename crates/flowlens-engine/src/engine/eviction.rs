@@ -43,7 +43,14 @@ pub(super) fn insert_key<'t>(
     }
     *count.active += 1;
     count.stats.keys_added += 1;
-    let e = Entry::new(now_ms, &def.value, &def.values, def.log && !def.flow_start);
+    let total = def.log || limits.keep_totals;
+    let e = Entry::new(
+        now_ms,
+        &def.value,
+        &def.values,
+        def.log && !def.flow_start,
+        total,
+    );
     Some(table.entries.entry(key.into()).or_insert(e))
 }
 

@@ -288,7 +288,7 @@ fn flow_started(u: &Updated<'_>, now_ms: u64) -> LoggedFlow {
         id: 0,
         name: u.def.name.clone(),
         flow_keys: u.key_text.to_string(),
-        value: u.entry.total,
+        value: u.entry.total().unwrap_or(0.0),
         start_ms: now_ms,
         end_ms: now_ms,
         agent: u.ds.agent.to_string(),

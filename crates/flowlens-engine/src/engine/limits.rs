@@ -26,6 +26,11 @@ pub struct Limits {
     /// A key idle for `idle_factor × t` seconds is removed (its value is then below
     /// `e^-idle_factor` of its last level). 0 keeps idle keys (offline totals).
     pub idle_factor: f64,
+    /// Keep each key's undecayed total since it became active ([`Engine::flow_totals`](
+    /// super::Engine::flow_totals), `flowlens top --totals`), at about 60 more bytes per key
+    /// (a boxed state). Off by default: live queries read smoothed values only. Definitions
+    /// with `log` keep totals either way (their records are differences of totals).
+    pub keep_totals: bool,
     /// Counter-metric caps.
     pub counters: CounterLimits,
     /// Caps of the per-agent sFlow statistics (agents, data sources, per UDP sender).
@@ -42,6 +47,7 @@ impl Default for Limits {
             flow_log_len: 1000,
             event_log_len: 1000,
             idle_factor: 5.0,
+            keep_totals: false,
             counters: CounterLimits::default(),
             agents: AgentLimits::default(),
         }

@@ -169,9 +169,17 @@ impl Engine {
     /// Undecayed totals of definition `name` per key, summed over the selected agents' data
     /// sources, largest first (`flowlens top --totals`; keep keys with
     /// [`Limits::idle_factor`](crate::Limits::idle_factor) 0 so none expires). Only for rate values (`bytes`, `frames`,
-    /// numeric keys): others are refused.
+    /// numeric keys), and only with [`Limits::keep_totals`](crate::Limits::keep_totals): others
+    /// are refused.
     pub fn flow_totals(&self, agents: &AgentSel, name: &str) -> Result<Vec<(String, f64)>> {
         let flow = self.find_flow(name)?;
+        if !self.limits.keep_totals {
+            return Err(Error::invalid(
+                "flow",
+                "totals",
+                "totals are not kept (Limits::keep_totals)".to_string(),
+            ));
+        }
         if !flow.def.value.kind.is_rate() {
             return Err(Error::invalid(
                 "flow",
@@ -186,7 +194,7 @@ impl Engine {
         for (ds, t) in &flow.tables {
             if agents.contains_ds(*ds) {
                 for (k, e) in &t.entries {
-                    *sums.entry(k).or_default() += e.total;
+                    *sums.entry(k).or_default() += e.total().unwrap_or(0.0);
                 }
             }
         }

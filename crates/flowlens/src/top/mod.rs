@@ -29,6 +29,7 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
         // Totals need every key until the end: no idle expiry, room for a whole capture.
         limits.idle_factor = 0.0;
         limits.max_keys_per_table = usize::MAX;
+        limits.keep_totals = true;
     }
     let mut engine = Engine::new(limits);
     engine.set_full_visit(args.full_visit);
