@@ -242,6 +242,8 @@ struct Fixed {
     len: usize,
     slots: Vec<(u16, u16, Role)>,
     extras: Vec<(u16, u16, Extra)>,
+    /// Byte range of the first non-scope `ingressInterface` (IE 10), the record's data source.
+    ingress: Option<(u16, u16)>,
 }
 
 impl Plan {
@@ -256,6 +258,7 @@ impl Plan {
             len: 0,
             slots: Vec::new(),
             extras: Vec::new(),
+            ingress: None,
         });
         let mut pos = 0u16;
         for f in fields {
@@ -268,6 +271,9 @@ impl Plan {
             let r = role(f, v9);
             if r != Role::Skip {
                 fx.slots.push((pos, end, r));
+            }
+            if f.id == 10 && f.enterprise == 0 && !f.scope && fx.ingress.is_none() {
+                fx.ingress = Some((pos, end));
             }
             if let Some(x) = extra(f, v9) {
                 fx.extras.push((pos, end, x));
@@ -283,6 +289,17 @@ impl Plan {
             fixed,
             sampling_fields,
         }
+    }
+
+    /// The bytes of `record`'s first non-scope `ingressInterface` (IE 10) by offset, for a
+    /// fixed-layout template whose record has the planned length: `Some(None)` when the
+    /// template has no such field, `None` when the plan cannot tell (read field by field).
+    pub(crate) fn ingress<'a>(&self, record: &'a [u8]) -> Option<Option<&'a [u8]>> {
+        let fx = self.fixed.as_ref().filter(|fx| fx.len == record.len())?;
+        Some(match fx.ingress {
+            Some((start, end)) => Some(record.get(usize::from(start)..usize::from(end))?),
+            None => None,
+        })
     }
 }
 

@@ -84,6 +84,18 @@ impl<'t, 'a> NetflowRecord<'t, 'a> {
             .map(|(_, v)| v)
     }
 
+    /// The record's `ingressInterface` (IE 10, the first non-scope one), as an unsigned
+    /// integer of its encoded width (reduced-size encoding, RFC 7011 section 6.2); `None` when
+    /// the record has none or it is longer than 8 bytes. The same value as
+    /// `field(10).and_then(be_uint)`, read by offset when the template has a fixed layout.
+    pub fn ingress_interface(&self) -> Option<u64> {
+        let bytes = match self.plan.and_then(|p| p.ingress(self.data.bytes())) {
+            Some(planned) => planned,
+            None => self.field(10),
+        };
+        bytes.and_then(uint)
+    }
+
     /// Normalised flow keys (see the crate's key table), and the record's counts from the
     /// same pass.
     pub fn visit_keys(&self, v: &mut impl KeyVisitor) -> RecordCounts {

@@ -27,6 +27,7 @@ fn run(files: &[&str]) -> (NetflowSession, Collect) {
 fn every_capture_decodes_without_errors() {
     let dir = data_dir();
     let mut n = 0;
+    let mut with_ingress = 0;
     let full = flowlens_testdata::has_full_set();
     if !full {
         flowlens_testdata::skip(
@@ -50,6 +51,7 @@ fn every_capture_decodes_without_errors() {
             assert!(c.errors.is_empty(), "{name}: {:?}", c.errors);
             // ICMP keys only on ICMP flows, although templates shared between protocols carry
             // icmpTypeCode (0) in TCP and UDP records too.
+            with_ingress += c.records.iter().filter(|r| r.ingress.is_some()).count();
             for r in &c.records {
                 let proto = r
                     .keys
@@ -67,6 +69,10 @@ fn every_capture_decodes_without_errors() {
         }
     }
     assert_eq!(n, if full { 44 } else { 44 - 36 });
+    assert!(
+        with_ingress > 0,
+        "no record had an ingressInterface: the by-offset reading went untested"
+    );
 }
 
 #[test]

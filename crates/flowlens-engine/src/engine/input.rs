@@ -82,10 +82,7 @@ impl Engine {
             return;
         }
         let agent = rec.exporter;
-        let ifindex = rec
-            .field(10)
-            .and_then(flowlens_wire::netflow::ie::be_uint)
-            .unwrap_or(0);
+        let ifindex = rec.ingress_interface().unwrap_or(0);
         let ds = DataSource::new(agent, 0, ifindex as u32);
         let name = ds.name();
         self.add_visited(now_ms, ds, false, |_, v| {

@@ -144,6 +144,8 @@ pub struct Rec {
     pub start_ms: Option<u64>,
     pub end_ms: Option<u64>,
     pub keys: BTreeMap<String, String>,
+    /// `ingressInterface` (IE 10), the engine's data source of the record.
+    pub ingress: Option<u64>,
 }
 
 /// Collects everything a session reports.
@@ -159,6 +161,12 @@ fn rec(r: &NetflowRecord<'_, '_>) -> Rec {
     let mut t = KeyText::default();
     let counts = r.visit_keys(&mut t);
     assert_eq!(counts, r.counts(), "one summary, two ways");
+    let ingress = r.ingress_interface();
+    assert_eq!(
+        ingress,
+        r.field(10).and_then(flowlens_wire::netflow::ie::be_uint),
+        "ingressInterface by the template's plan and field by field"
+    );
     let keys =
         t.0.lines()
             .filter_map(|l| l.split_once('='))
@@ -176,6 +184,7 @@ fn rec(r: &NetflowRecord<'_, '_>) -> Rec {
         start_ms: counts.start_ms,
         end_ms: counts.end_ms,
         keys,
+        ingress,
     }
 }
 
