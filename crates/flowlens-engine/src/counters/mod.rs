@@ -103,6 +103,9 @@ pub struct Counters {
     /// Metric name → time it was last updated anywhere.
     seen: Map<&'static str, u64>,
     stats: CounterStats,
+    /// Buffers reused by every counter sample (no allocation per sample once warm).
+    observed: names::Observed,
+    fresh: Vec<(&'static str, f64)>,
 }
 
 impl Counters {
@@ -114,6 +117,8 @@ impl Counters {
             sources: 0,
             seen: map(),
             stats: CounterStats::default(),
+            observed: names::Observed::default(),
+            fresh: Vec::new(),
         }
     }
 
@@ -140,10 +145,11 @@ impl Counters {
         let virtual_ds = sample
             .records()
             .any(|r| r.is_ok_and(|r| names::is_virtual_record(&r)));
-        let mut obs = Vec::new();
+        let obs = &mut self.observed;
+        obs.clear();
         for rec in sample.records() {
             match rec {
-                Ok(rec) => names::observe(&rec, virtual_ds, &mut obs),
+                Ok(rec) => names::observe(&rec, virtual_ds, obs),
                 Err(_) => self.stats.record_errors += 1,
             }
         }
@@ -158,7 +164,8 @@ impl Counters {
         match src.update(
             now_ms,
             sample.sequence_number(),
-            obs,
+            &self.observed,
+            &mut self.fresh,
             &mut self.stats.counter_resets,
         ) {
             Outcome::Applied => {}

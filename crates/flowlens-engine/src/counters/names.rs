@@ -89,6 +89,8 @@
 //! are left out. Records not listed (token ring, 100BaseVG, 802.11, LAG, radio, host
 //! adapters/parent) are ignored.
 
+use core::fmt::Write as _;
+
 use flowlens_wire::sflow::{CounterData, CounterRecord};
 use flowlens_wire::{FieldVisitor, Value};
 
@@ -101,8 +103,31 @@ pub(crate) enum Obs {
     C32(u32),
     /// A monotonic 64-bit counter (becomes a per-second rate).
     C64(u64),
-    /// Text (`host_name`, `os_name`, `ifname`, ...).
-    Text(String),
+    /// Text (`host_name`, `os_name`, `ifname`, ...): its byte range in [`Observed::text`].
+    Text(core::ops::Range<usize>),
+}
+
+/// The observations of one counter sample, in buffers reused from sample to sample (a warm
+/// store allocates nothing per counter sample).
+#[derive(Debug, Default)]
+pub(crate) struct Observed {
+    /// Metric name and observation, in record order.
+    pub(crate) items: Vec<(&'static str, Obs)>,
+    /// The text of every [`Obs::Text`], back to back.
+    pub(crate) text: String,
+}
+
+impl Observed {
+    /// Empties both buffers, keeping their capacity.
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+        self.text.clear();
+    }
+
+    /// The text of an [`Obs::Text`] range.
+    pub(crate) fn text(&self, r: &core::ops::Range<usize>) -> &str {
+        self.text.get(r.clone()).unwrap_or_default()
+    }
 }
 
 /// How a field becomes a metric.
@@ -583,11 +608,7 @@ pub fn all_names() -> Vec<&'static str> {
 }
 
 /// Appends the observations of one record to `out`.
-pub(crate) fn observe(
-    rec: &CounterRecord<'_>,
-    virtual_ds: bool,
-    out: &mut Vec<(&'static str, Obs)>,
-) {
+pub(crate) fn observe(rec: &CounterRecord<'_>, virtual_ds: bool, out: &mut Observed) {
     if let Some(rows) = table(&rec.data, virtual_ds) {
         rec.visit_fields(&mut Collect { rows, out });
     }
@@ -596,7 +617,16 @@ pub(crate) fn observe(
 /// The visitor that applies a table.
 struct Collect<'o> {
     rows: &'static [Row],
-    out: &'o mut Vec<(&'static str, Obs)>,
+    out: &'o mut Observed,
+}
+
+impl Collect<'_> {
+    /// Writes text with `write` at the end of the text buffer; returns its range.
+    fn text(&mut self, write: impl FnOnce(&mut String)) -> Obs {
+        let start = self.out.text.len();
+        write(&mut self.out.text);
+        Obs::Text(start..self.out.text.len())
+    }
 }
 
 impl FieldVisitor for Collect<'_> {
@@ -628,49 +658,62 @@ impl FieldVisitor for Collect<'_> {
                 Some(v) => Obs::C64(v),
                 None => return,
             },
-            (Text, Value::Str(s)) => Obs::Text(text(s)),
-            (Text, v) => Obs::Text(v.to_string()),
+            // Writing to a String cannot fail.
+            (Text, Value::Str(s)) => self.text(|out| text(s, out)),
+            (Text, v) => self.text(|out| {
+                let _ = write!(out, "{v}");
+            }),
             (Enum(f), _) => match num {
-                Some(v) => Obs::Text(f(v).map_or_else(|| v.to_string(), str::to_string)),
+                Some(v) => self.text(|out| match f(v) {
+                    Some(name) => out.push_str(name),
+                    None => {
+                        let _ = write!(out, "{v}");
+                    }
+                }),
                 None => return,
             },
-            (Uuid, Value::Hex(b)) => Obs::Text(uuid(b)),
+            (Uuid, Value::Hex(b)) => self.text(|out| uuid(b, out)),
             (Uuid, _) => return,
             (Hex64, _) => match num {
-                Some(v) => Obs::Text(format!("{v:016x}")),
+                Some(v) => self.text(|out| {
+                    let _ = write!(out, "{v:016x}");
+                }),
                 None => return,
             },
             (IfStatus, _) => {
                 let Some(v) = num else { return };
-                let up = |bit: u64| Obs::Text(if v & bit != 0 { "up" } else { "down" }.into());
-                self.out.push(("ifadminstatus", up(1)));
-                self.out.push(("ifoperstatus", up(2)));
+                for (name, bit) in [("ifadminstatus", 1), ("ifoperstatus", 2)] {
+                    let obs =
+                        self.text(|out| out.push_str(if v & bit != 0 { "up" } else { "down" }));
+                    self.out.items.push((name, obs));
+                }
                 return;
             }
         };
-        self.out.push((row.name, obs));
+        self.out.items.push((row.name, obs));
     }
 }
 
-/// Wire text as a string: invalid UTF-8 replaced, trailing NULs (padding some agents leave
-/// inside the string) and control characters dropped.
-fn text(s: &[u8]) -> String {
-    String::from_utf8_lossy(s)
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect()
+/// Appends wire text to `out`: invalid UTF-8 replaced, trailing NULs (padding some agents
+/// leave inside the string) and control characters dropped.
+fn text(s: &[u8], out: &mut String) {
+    out.extend(
+        String::from_utf8_lossy(s)
+            .chars()
+            .filter(|c| !c.is_control()),
+    );
 }
 
-/// 16 bytes as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`; other lengths as plain hex.
-fn uuid(b: &[u8]) -> String {
-    let mut s = String::with_capacity(36);
+/// Appends 16 bytes as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` to `out`; other lengths as
+/// plain hex.
+fn uuid(b: &[u8], out: &mut String) {
     for (i, byte) in b.iter().enumerate() {
         if b.len() == 16 && matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+            out.push('-');
         }
-        s.push_str(&format!("{byte:02x}"));
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{byte:02x}");
     }
-    s
 }
 
 /// IANAifType names for the common interface types.
@@ -763,6 +806,16 @@ mod tests {
     #[test]
     fn uuid_format() {
         let b: Vec<u8> = (0u8..16).collect();
-        assert_eq!(uuid(&b), "00010203-0405-0607-0809-0a0b0c0d0e0f");
+        let mut s = String::from("x");
+        uuid(&b, &mut s);
+        assert_eq!(s, "x00010203-0405-0607-0809-0a0b0c0d0e0f");
+    }
+
+    #[test]
+    fn text_drops_control_characters_and_replaces_invalid_utf8() {
+        let mut s = String::new();
+        text(b"eth0\0\0", &mut s);
+        text(b"a\xffb", &mut s);
+        assert_eq!(s, "eth0a\u{fffd}b");
     }
 }

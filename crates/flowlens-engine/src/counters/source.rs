@@ -18,7 +18,7 @@
 //! * Several samples in the same millisecond keep the older base (no division by zero); a
 //!   clock that went backwards rebases without a rate.
 
-use super::names::Obs;
+use super::names::{Obs, Observed};
 use super::types::Metric;
 
 /// Host CPU times (ms counters) turned into percentages of their sum.
@@ -115,11 +115,15 @@ impl Source {
     }
 
     /// Applies one sample's observations; adds the counter resets seen to `resets`.
+    ///
+    /// `fresh` is a buffer reused from sample to sample (emptied here): with it and `obs`, a
+    /// sample whose metrics are all known and whose texts are unchanged allocates nothing.
     pub(crate) fn update(
         &mut self,
         now_ms: u64,
         seq: u32,
-        obs: Vec<(&'static str, Obs)>,
+        obs: &Observed,
+        fresh: &mut Vec<(&'static str, f64)>,
         resets: &mut u64,
     ) -> Outcome {
         let mut outcome = Outcome::Applied;
@@ -139,20 +143,21 @@ impl Source {
         }
         self.seq = Some(seq);
         self.last_ms = self.last_ms.max(now_ms);
-        let mut fresh: Vec<(&'static str, f64)> = Vec::new();
-        for (name, o) in obs {
+        fresh.clear();
+        for (name, o) in &obs.items {
+            let name = *name;
             match o {
                 Obs::Num(v) if v.is_finite() => {
-                    fresh.push((name, v));
-                    self.set(name, Metric::Num(v), now_ms, false);
+                    fresh.push((name, *v));
+                    self.set(name, Metric::Num(*v), now_ms, false);
                 }
                 Obs::Num(_) => {}
-                Obs::Text(t) => self.set(name, Metric::Text(t), now_ms, false),
-                Obs::C32(v) => self.counter(name, u64::from(v), false, now_ms, resets, &mut fresh),
-                Obs::C64(v) => self.counter(name, v, true, now_ms, resets, &mut fresh),
+                Obs::Text(r) => self.set_text(name, obs.text(r), now_ms),
+                Obs::C32(v) => self.counter(name, u64::from(*v), false, now_ms, resets, fresh),
+                Obs::C64(v) => self.counter(name, *v, true, now_ms, resets, fresh),
             }
         }
-        self.derive(now_ms, &fresh);
+        self.derive(now_ms, fresh);
         outcome
     }
 
@@ -212,7 +217,8 @@ impl Source {
     /// Metrics computed from this sample's fresh values (see `names::DERIVED`).
     fn derive(&mut self, now_ms: u64, fresh: &[(&'static str, f64)]) {
         let f = |n: &str| fresh.iter().find(|x| x.0 == n).map(|x| x.1);
-        let mut out: Vec<(&'static str, f64)> = Vec::new();
+        // At most 17 derived metrics (4 interface, 8 CPU, 5 others): on the stack.
+        let mut out: arrayvec::ArrayVec<(&'static str, f64), 24> = arrayvec::ArrayVec::new();
         for (dir, ucast, mcast, bcast, octets, util) in [
             (
                 "ifinpkts",
@@ -232,51 +238,55 @@ impl Source {
             ),
         ] {
             if let Some(u) = f(ucast) {
-                out.push((dir, u + f(mcast).unwrap_or(0.0) + f(bcast).unwrap_or(0.0)));
+                let _ = out.try_push((dir, u + f(mcast).unwrap_or(0.0) + f(bcast).unwrap_or(0.0)));
             }
             if let (Some(o), Some(speed)) = (f(octets), f("ifspeed")) {
                 if speed > 0.0 {
-                    out.push((util, o * 8.0 / speed * 100.0));
+                    let _ = out.try_push((util, o * 8.0 / speed * 100.0));
                 }
             }
         }
-        let cpu: Option<Vec<f64>> = CPU_TIMES.iter().map(|n| f(n)).collect();
-        if let Some(cpu) = cpu {
+        let mut cpu = [0.0; CPU_TIMES.len()];
+        let all_cpu = CPU_TIMES
+            .iter()
+            .zip(cpu.iter_mut())
+            .all(|(n, slot)| f(n).map(|v| *slot = v).is_some());
+        if all_cpu {
             let total: f64 = cpu.iter().sum();
             if total > 0.0 {
                 for (n, v) in CPU_TIMES.iter().zip(&cpu) {
-                    out.push((n, v / total * 100.0));
+                    let _ = out.try_push((n, v / total * 100.0));
                 }
                 let idle = cpu.get(3).copied().unwrap_or(0.0);
-                out.push(("cpu_utilization", 100.0 - idle / total * 100.0));
+                let _ = out.try_push(("cpu_utilization", 100.0 - idle / total * 100.0));
             }
         }
         if let (Some(t), Some(free)) = (f("mem_total"), f("mem_free")) {
             if t > 0.0 {
                 let used =
                     t - free - f("mem_buffers").unwrap_or(0.0) - f("mem_cached").unwrap_or(0.0);
-                out.push(("mem_utilization", (used / t * 100.0).clamp(0.0, 100.0)));
+                let _ = out.try_push(("mem_utilization", (used / t * 100.0).clamp(0.0, 100.0)));
             }
         }
         if let (Some(t), Some(free)) = (f("disk_total"), f("disk_free")) {
             if t > 0.0 {
-                out.push((
+                let _ = out.try_push((
                     "disk_utilization",
                     ((t - free) / t * 100.0).clamp(0.0, 100.0),
                 ));
             }
         }
         if let Some(ms) = f("vir_cpu_time") {
-            out.push(("vir_cpu_utilization", ms / 10.0));
+            let _ = out.try_push(("vir_cpu_utilization", ms / 10.0));
         }
         if let (Some(used), Some(t)) = (f("vir_mem_used"), f("vir_mem_total")) {
             if t > 0.0 {
-                out.push(("vir_mem_utilization", used / t * 100.0));
+                let _ = out.try_push(("vir_mem_utilization", used / t * 100.0));
             }
         }
         if let (Some(h), Some(m)) = (f("ovs_dp_hits"), f("ovs_dp_misses")) {
             let all = h + m;
-            out.push((
+            let _ = out.try_push((
                 "ovs_dp_missrate",
                 if all > 0.0 { m / all * 100.0 } else { 0.0 },
             ));
@@ -303,6 +313,20 @@ impl Source {
             }
             Err(i) => self.values.insert(i, e),
         }
+    }
+
+    /// Sets a text metric, reusing the stored text when it did not change (no allocation).
+    fn set_text(&mut self, name: &'static str, text: &str, at_ms: u64) {
+        if let Ok(i) = self.values.binary_search_by(|x| x.name.cmp(name)) {
+            if let Some(e) = self.values.get_mut(i) {
+                if matches!(&e.value, Metric::Text(t) if t == text) {
+                    e.at_ms = at_ms;
+                    e.rate = false;
+                    return;
+                }
+            }
+        }
+        self.set(name, Metric::Text(text.to_string()), at_ms, false);
     }
 
     fn remove(&mut self, name: &str) {
