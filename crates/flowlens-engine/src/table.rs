@@ -344,4 +344,11 @@ mod tests {
         assert_eq!(core::mem::size_of::<super::Entry>(), 40);
         assert_eq!(core::mem::size_of::<(Box<str>, super::Entry)>(), 56);
     }
+
+    #[test]
+    fn more_is_what_keep_totals_documents() {
+        // `Limits::keep_totals` gives every key a boxed `More`: "about 100 bytes".
+        let n = core::mem::size_of::<super::More>();
+        assert!((80..=112).contains(&n), "More is {n} bytes");
+    }
 }
