@@ -1,7 +1,8 @@
 // Browser tests of the web UI: each page against a live `flowlens run` replaying the Open
 // vSwitch sFlow capture from testdata/captures (agent 127.0.0.1; iperf3 from 10.99.0.1 to
 // 10.99.0.2 dominates its first 20 seconds). Every test also asserts that the page logged
-// no console error, and saves a screenshot (docs/screenshots/ with UPDATE_SCREENSHOTS=1).
+// no console error; the tests of a page's look save a screenshot (docs/screenshots/ with
+// UPDATE_SCREENSHOTS=1).
 const { test: base, expect } = require('@playwright/test');
 const fs = require('node:fs');
 const { spawn } = require('node:child_process');
