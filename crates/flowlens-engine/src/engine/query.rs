@@ -80,13 +80,16 @@ impl Engine {
             AggMode::Max | AggMode::Sum => None,
         };
         let topology = &self.env.topology;
-        let tables: Vec<(DataSource, &Table)> = flow
+        let mut tables: Vec<(DataSource, &Table)> = flow
             .tables
             .iter()
             .filter(|(ds, _)| agents.contains_ds(**ds))
             .filter(|(ds, _)| role.is_none_or(|r| topology.role(**ds) == Some(r)))
             .map(|(ds, t)| (*ds, t))
             .collect();
+        // In data-source order, not the map's (seeded) order: a key as large in two data
+        // sources reports the first, and sums add up in the same order on every run.
+        tables.sort_unstable_by_key(|(ds, _)| *ds);
         let (t, main) = (def.t_secs, &def.value);
         // (value, key, data source, entry of that data source)
         let mut cands: Vec<(f64, &str, DataSource, &Entry)> = Vec::new();
@@ -261,7 +264,7 @@ impl Engine {
     pub fn flow_metric(&self, now_ms: u64, agents: &AgentSel, name: &str) -> Result<Vec<Json>> {
         let flow = self.find_flow(name)?;
         let def = &flow.def;
-        let mut rows: Vec<(f64, Json)> = Vec::new();
+        let mut rows: Vec<(f64, DataSource, Json)> = Vec::new();
         for (ds, table) in &flow.tables {
             if !agents.contains_ds(*ds) {
                 continue;
@@ -280,6 +283,7 @@ impl Engine {
                 .unwrap_or(now_ms);
             rows.push((
                 total,
+                *ds,
                 serde_json::json!({
                     "agent": ds.agent.to_string(),
                     "dataSource": ds.name().to_string(),
@@ -290,8 +294,9 @@ impl Engine {
                 }),
             ));
         }
-        rows.sort_by(|a, b| b.0.total_cmp(&a.0));
-        Ok(rows.into_iter().map(|(_, j)| j).collect())
+        // Equal values in data-source order, not the map's (seeded) order.
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        Ok(rows.into_iter().map(|(_, _, j)| j).collect())
     }
 
     /// The data sources that currently hold keys of definition `name`.
