@@ -95,11 +95,16 @@ fn script() -> &'static Scripts {
             load_time_limit: Duration::from_secs(2),
             ..Config::default()
         };
-        let spec = ScriptSpec { path, app: None };
+        let spec = ScriptSpec {
+            path: path.clone(),
+            app: None,
+        };
         let scripts = Scripts::start(vec![spec], host, config).expect("start the fuzz script");
         for s in scripts.iter() {
             assert!(s.wait_loaded(Instant::now() + Duration::from_secs(5)));
         }
+        // Loaded: the file is read once, so the run leaves nothing in the temporary directory.
+        let _ = std::fs::remove_file(&path);
         scripts
     })
 }
