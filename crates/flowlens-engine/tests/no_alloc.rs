@@ -158,6 +158,23 @@ fn allocations(what: &str, dgrams: &[(IpAddr, Vec<u8>)]) -> (usize, Option<usize
             now_ms += 1;
         }
     }
+    let (total, first) = count_allocations(&mut c, dgrams, now_ms, 1);
+    assert!(
+        c.engine().active_keys() > 10,
+        "{what}: the definitions matched {} keys",
+        c.engine().active_keys()
+    );
+    (total, first)
+}
+
+/// Feeds `dgrams` from `now_ms` on, `step_ms` apart, counting the bytes allocated meanwhile;
+/// returns them and the index of the first datagram that allocated.
+fn count_allocations(
+    c: &mut Collector,
+    dgrams: &[(IpAddr, Vec<u8>)],
+    mut now_ms: u64,
+    step_ms: u64,
+) -> (usize, Option<usize>) {
     let mut total = 0;
     let mut first = None;
     for (i, (from, d)) in dgrams.iter().enumerate() {
@@ -168,13 +185,8 @@ fn allocations(what: &str, dgrams: &[(IpAddr, Vec<u8>)]) -> (usize, Option<usize
             first = Some(i);
         }
         total += grew;
-        now_ms += 1;
+        now_ms += step_ms;
     }
-    assert!(
-        c.engine().active_keys() > 10,
-        "{what}: the definitions matched {} keys",
-        c.engine().active_keys()
-    );
     (total, first)
 }
 
@@ -242,18 +254,7 @@ fn counter_samples_allocate_nothing_once_warm() {
             s.samples - s.ignored
         };
         let before_applied = applied(&c);
-        let mut total = 0;
-        let mut first = None;
-        for (i, (from, d)) in counted.iter().enumerate() {
-            let before = ALLOC.total_allocated();
-            c.handle_datagram(now_ms, *from, d);
-            let grew = ALLOC.total_allocated() - before;
-            if grew > 0 && first.is_none() {
-                first = Some((i, grew));
-            }
-            total += grew;
-            now_ms += 1000;
-        }
+        let (total, first) = count_allocations(&mut c, counted, now_ms, 1000);
         let applied = applied(&c) - before_applied;
         assert!(
             applied >= 10,
