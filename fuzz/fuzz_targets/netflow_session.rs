@@ -1,7 +1,8 @@
 //! Feeds an arbitrary sequence of datagrams through one `NetflowSession`: the input is split on
 //! the separator `FLOWLENS` (so seeds can chain template and data datagrams), each piece sent
 //! from one of four exporters, at increasing times. Every record's keys and times are
-//! extracted. Must never panic, and the caps must hold after every datagram.
+//! extracted, and its `ingressInterface` read both ways must agree. Must never panic, and the
+//! caps must hold after every datagram.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -19,6 +20,11 @@ impl RecordSink for Sink {
         let counts = r.visit_keys(&mut k);
         self.0 += k.0.len();
         assert_eq!(counts, r.counts(), "one summary, two ways");
+        assert_eq!(
+            r.ingress_interface(),
+            r.field(10).and_then(flowlens_wire::netflow::ie::be_uint),
+            "ingressInterface by the template's plan and field by field"
+        );
         let _ = (counts.bytes(), counts.frames());
     }
     fn options(&mut self, r: &NetflowRecord<'_, '_>) {
