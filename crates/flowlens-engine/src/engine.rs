@@ -332,8 +332,8 @@ impl Engine {
                         limits.idle_factor > 0.0 && now_ms.saturating_sub(e.last_ms) > idle_ms;
                     if log_end {
                         let more = e.more.as_deref_mut();
-                        if let Some((total, ls)) =
-                            more.and_then(|m| Some((m.total, m.log.as_mut()?)))
+                        if let Some((total, ls)) = more
+                            .and_then(|m| Some((m.total, m.states.as_deref_mut()?.log.as_mut()?)))
                         {
                             let flush =
                                 idle || now_ms.saturating_sub(ls.record_start_ms) >= active_ms;

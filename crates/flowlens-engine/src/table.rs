@@ -72,18 +72,26 @@ pub(crate) struct LogState {
     pub total_at_start: f64,
 }
 
-/// Rarely needed parts of an entry, boxed so plain entries stay small.
+/// Rarely needed parts of an entry, boxed so plain entries stay small: 16 bytes, so that
+/// keeping totals (`Limits::keep_totals`, every key of `flowlens top --totals`) costs little.
 #[derive(Debug, Default)]
 pub(crate) struct More {
+    /// Undecayed total of the main value since the entry was created (rate kinds), kept only
+    /// when asked for ([`Entry::new`]'s `total`): totals, flow logs and flow starts.
+    pub total: f64,
+    /// See [`States`].
+    pub states: Option<Box<States>>,
+}
+
+/// The states of definitions with more than a rate: non-rate main values, `values[]`, logs.
+#[derive(Debug, Default)]
+pub(crate) struct States {
     /// State of the main value when it is not a rate.
     pub main: Option<ValState>,
     /// State of `values[]`.
     pub values: Vec<ValState>,
     /// Logging state (definitions with `log`).
     pub log: Option<LogState>,
-    /// Undecayed total of the main value since the entry was created (rate kinds), kept only
-    /// when asked for ([`Entry::new`]'s `total`): totals, flow logs and flow starts.
-    pub total: f64,
 }
 
 /// One active key: 40 bytes, so that a table's hash-map slot (this and the key's
@@ -122,23 +130,23 @@ impl Entry {
         log: bool,
         total: bool,
     ) -> Entry {
-        let needs_more = !main.kind.is_rate() || !values.is_empty() || log || total;
+        let needs_states = !main.kind.is_rate() || !values.is_empty() || log;
+        let states = needs_states.then(|| {
+            Box::new(States {
+                main: (!main.kind.is_rate()).then(|| ValState::new(&main.kind)),
+                values: values.iter().map(|v| ValState::new(&v.kind)).collect(),
+                log: log.then_some(LogState {
+                    record_start_ms: now_ms,
+                    total_at_start: 0.0,
+                }),
+            })
+        });
         Entry {
             last_ms: now_ms,
             n: 0.0,
             sum: 0.0,
             var: 0.0,
-            more: needs_more.then(|| {
-                Box::new(More {
-                    main: (!main.kind.is_rate()).then(|| ValState::new(&main.kind)),
-                    values: values.iter().map(|v| ValState::new(&v.kind)).collect(),
-                    log: log.then_some(LogState {
-                        record_start_ms: now_ms,
-                        total_at_start: 0.0,
-                    }),
-                    total: 0.0,
-                })
-            }),
+            more: (needs_states || total).then(|| Box::new(More { total: 0.0, states })),
         }
     }
 
@@ -166,14 +174,26 @@ impl Entry {
                 self.var *= d * d;
             }
         }
-        if let Some(more) = self.more.as_deref_mut() {
-            if let Some(st) = more.main.as_mut() {
+        if let Some(states) = self.states_mut() {
+            if let Some(st) = states.main.as_mut() {
                 update_state(st, &main.kind, d, t_secs, i);
             }
-            for (st, spec) in more.values.iter_mut().zip(values) {
+            for (st, spec) in states.values.iter_mut().zip(values) {
                 update_state(st, &spec.kind, d, t_secs, i);
             }
         }
+    }
+
+    /// See [`States`].
+    pub(crate) fn states(&self) -> Option<&States> {
+        self.more.as_deref().and_then(|m| m.states.as_deref())
+    }
+
+    /// See [`States`].
+    pub(crate) fn states_mut(&mut self) -> Option<&mut States> {
+        self.more
+            .as_deref_mut()
+            .and_then(|m| m.states.as_deref_mut())
     }
 
     /// The undecayed total of the main value since the entry was created (rate kinds), when
@@ -184,7 +204,7 @@ impl Entry {
 
     /// The main value at `now_ms`.
     pub(crate) fn value(&self, now_ms: u64, t_secs: f64, main: &ValueSpec) -> f64 {
-        match self.more.as_deref().and_then(|m| m.main.as_ref()) {
+        match self.states().and_then(|s| s.main.as_ref()) {
             Some(st) => state_value(st, &main.kind, now_ms, self.last_ms, t_secs),
             None => self.sum * decay(now_ms.saturating_sub(self.last_ms), t_secs) / t_secs,
         }
@@ -207,7 +227,7 @@ impl Entry {
 
     /// The `values[]` at `now_ms`.
     pub(crate) fn values(&self, now_ms: u64, t_secs: f64, values: &[ValueSpec]) -> Vec<f64> {
-        match self.more.as_deref() {
+        match self.states() {
             Some(m) => m
                 .values
                 .iter()
@@ -347,8 +367,7 @@ mod tests {
 
     #[test]
     fn more_is_what_keep_totals_documents() {
-        // `Limits::keep_totals` gives every key a boxed `More`: "about 100 bytes".
-        let n = core::mem::size_of::<super::More>();
-        assert!((80..=112).contains(&n), "More is {n} bytes");
+        // `Limits::keep_totals` gives every key a boxed `More`: "16 more bytes".
+        assert_eq!(core::mem::size_of::<super::More>(), 16);
     }
 }

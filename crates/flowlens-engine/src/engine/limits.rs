@@ -27,8 +27,8 @@ pub struct Limits {
     /// `e^-idle_factor` of its last level). 0 keeps idle keys (offline totals).
     pub idle_factor: f64,
     /// Keep each key's undecayed total since it became active ([`Engine::flow_totals`](
-    /// super::Engine::flow_totals), `flowlens top --totals`), at about 100 more bytes per key
-    /// (a boxed state). Off by default: live queries read smoothed values only. Definitions
+    /// super::Engine::flow_totals), `flowlens top --totals`), at 16 more bytes per key (a
+    /// boxed state). Off by default: live queries read smoothed values only. Definitions
     /// with `log` keep totals either way (their records are differences of totals).
     pub keep_totals: bool,
     /// Counter-metric caps.
