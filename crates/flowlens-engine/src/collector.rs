@@ -21,6 +21,7 @@ use flowlens_wire::sflow::Datagram;
 use flowlens_wire::sniff::{sniff, Export};
 use serde_json::{json, Value as Json};
 
+use crate::engine::Fork;
 use crate::Engine;
 
 /// What the collector counted of its input (`/analyzer/json`).
@@ -205,27 +206,16 @@ impl Collector {
         hook: &mut H,
     ) -> Handled {
         match sniff(payload) {
-            Some(Export::Sflow) => {
-                self.stats.sflow_datagrams += 1;
-                match Datagram::parse(payload) {
-                    Ok(d) => {
-                        hook.sflow(&d);
-                        if let Some(o) = self.observer.as_deref_mut() {
-                            o.sflow(now_ms, &d);
-                        }
-                        self.engine.add_sflow_from(now_ms, Some(from), &d);
-                        if self.engine.env().topology.is_set() {
-                            self.engine.env_mut().topology.observe_sflow(now_ms, &d);
-                        }
-                        Handled::Decoded(Export::Sflow)
+            Some(Export::Sflow) => match self.parse_sflow(now_ms, payload, hook) {
+                Some(d) => {
+                    self.engine.add_sflow_from(now_ms, Some(from), &d);
+                    if self.engine.env().topology.is_set() {
+                        self.engine.env_mut().topology.observe_sflow(now_ms, &d);
                     }
-                    Err(e) => {
-                        hook.sflow_rejected(&e);
-                        self.stats.rejected_datagrams += 1;
-                        Handled::Rejected(Export::Sflow)
-                    }
+                    Handled::Decoded(Export::Sflow)
                 }
-            }
+                None => Handled::Rejected(Export::Sflow),
+            },
             Some(export @ Export::Netflow(_)) => {
                 self.stats.netflow_datagrams += 1;
                 let mut records = Records {
@@ -250,6 +240,64 @@ impl Collector {
                 Handled::Unknown
             }
         }
+    }
+
+    /// An sFlow datagram (by its first bytes), counted, parsed and shown to `hook` and the
+    /// observer; `None` (counted) when it does not parse.
+    fn parse_sflow<'p, H: DatagramHook>(
+        &mut self,
+        now_ms: u64,
+        payload: &'p [u8],
+        hook: &mut H,
+    ) -> Option<Datagram<'p>> {
+        self.stats.sflow_datagrams += 1;
+        match Datagram::parse(payload) {
+            Ok(d) => {
+                hook.sflow(&d);
+                if let Some(o) = self.observer.as_deref_mut() {
+                    o.sflow(now_ms, &d);
+                }
+                Some(d)
+            }
+            Err(e) => {
+                hook.sflow_rejected(&e);
+                self.stats.rejected_datagrams += 1;
+                None
+            }
+        }
+    }
+
+    /// Handles a batch of UDP payloads received at `now_ms`, each with its sender, as
+    /// [`Collector::handle_datagram`] would one after the other, except that the flow samples
+    /// of its sFlow datagrams go to the engine's shards through `fork` (which may run them on
+    /// several threads: [`Engine::set_shards`]) after the rest of the batch, and the
+    /// topology learns from the batch's sFlow datagrams after that. Events and flow records
+    /// come out in input order whatever the number of shards.
+    pub fn handle_batch<'p>(
+        &mut self,
+        now_ms: u64,
+        batch: impl IntoIterator<Item = (IpAddr, &'p [u8])>,
+        fork: &dyn Fork,
+    ) {
+        self.engine.begin_batch();
+        let mut sflow: Vec<(u64, Datagram<'p>)> = Vec::new();
+        for (from, payload) in batch {
+            if sniff(payload) == Some(Export::Sflow) {
+                if let Some(d) = self.parse_sflow(now_ms, payload, &mut ()) {
+                    let seq = self.engine.add_sflow_common(now_ms, Some(from), &d);
+                    sflow.push((seq, d));
+                }
+            } else {
+                self.handle_datagram(now_ms, from, payload);
+            }
+        }
+        self.engine.add_sflow_flows(now_ms, &sflow, fork);
+        if self.engine.env().topology.is_set() {
+            for (_, d) in &sflow {
+                self.engine.env_mut().topology.observe_sflow(now_ms, d);
+            }
+        }
+        self.engine.end_batch();
     }
 
     /// Handles one captured frame of link type `link` (`data` as captured, `original_len` its

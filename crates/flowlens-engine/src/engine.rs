@@ -6,7 +6,8 @@
 //! state, the definitions and [`Engine::tick`]; `engine/input.rs` the samples' way into the
 //! tables, `engine/keys.rs` which keys producers are asked for, `engine/eviction.rs` room
 //! under the [`Limits`] (`engine/limits.rs`), `engine/threshold.rs` the threshold runtime,
-//! `engine/query.rs` the read side and `engine/rows.rs` the answer rows.
+//! `engine/query.rs` the read side, `engine/rows.rs` the answer rows and `engine/shard.rs`
+//! the shards that hold the per-sample state (tables, threshold states, key buffers).
 
 use serde_json::Value as Json;
 
@@ -14,13 +15,11 @@ use crate::agents::Agents;
 use crate::counters::Counters;
 use crate::definition::FlowDef;
 use crate::error::{Error, Result};
-use crate::keybuf::{KeyBuf, Schema};
+use crate::keybuf::Schema;
 use crate::ring::Ring;
-use crate::sample::DataSource;
-use crate::table::Table;
 use crate::threshold::{Event, Threshold};
 use crate::Env;
-use flowlens_netflow::hash::{map, Map};
+use flowlens_netflow::hash::map;
 use flowlens_wire::packet::WalkConfig;
 use flowlens_wire::KeyMask;
 
@@ -30,11 +29,14 @@ mod keys;
 mod limits;
 mod query;
 mod rows;
+mod shard;
 mod threshold;
 
 pub use limits::Limits;
 pub use query::{FlowQuery, DEFAULT_MAX_FLOWS};
 pub use rows::{ActiveFlow, AggMode, LoggedFlow};
+pub use shard::{Fork, Sequential, Shard};
+use shard::Route;
 use threshold::Thresholds;
 
 /// How often idle agents and data sources are forgotten ([`Agents::expire`]), ms.
@@ -71,9 +73,10 @@ pub struct EngineStats {
     pub events: u64,
 }
 
+/// A definition and the thresholds that watch it; its tables are in the shards (at the
+/// definition's index).
 struct Flow {
     def: FlowDef,
-    tables: Map<DataSource, Table>,
     /// Indices of the thresholds watching this flow.
     watch: Vec<usize>,
 }
@@ -88,21 +91,26 @@ pub struct Engine {
     counters: Counters,
     flow_log: Ring<LoggedFlow>,
     events: Ring<Event>,
-    buf: KeyBuf,
-    key_text: String,
-    scratch: std::cell::RefCell<String>,
     walk: WalkConfig,
-    active_keys: usize,
+    /// Datagram and sample counts, and the key counts of shards since replaced.
     stats: EngineStats,
-    seen_keys: Map<(&'static str, u8), u64>,
     /// The keys the definitions read (what producers are asked for).
     mask: KeyMask,
     /// Ask producers for every key, whatever the definitions read ([`Engine::set_full_visit`]).
     full_visit: bool,
-    sample_tick: u32,
+    /// Whether a definition of flow samples, of dropped packets, exists.
+    any_flow: bool,
+    any_dropped: bool,
     /// When [`Agents::expire`] runs next (every [`AGENTS_EXPIRY_EVERY_MS`]).
     next_agents_expiry_ms: u64,
     agents: Agents,
+    /// The per-sample state, split by [`Route`].
+    shards: Vec<Shard>,
+    route: Route,
+    /// The newest input position handed out ([`Engine::next_seq`]).
+    seq: u64,
+    /// Inside [`Engine::begin_batch`]: events and flow records wait in the shards.
+    in_batch: bool,
 }
 
 impl Default for Engine {
@@ -115,7 +123,7 @@ impl Engine {
     /// An engine with these caps.
     pub fn new(limits: Limits) -> Engine {
         let (flow_log_len, event_log_len) = (limits.flow_log_len, limits.event_log_len);
-        Engine {
+        let mut e = Engine {
             counters: Counters::new(limits.counters),
             agents: Agents::new(limits.agents),
             limits,
@@ -125,18 +133,23 @@ impl Engine {
             thresholds: Thresholds::default(),
             flow_log: Ring::new(flow_log_len),
             events: Ring::new(event_log_len),
-            buf: KeyBuf::default(),
-            key_text: String::new(),
-            scratch: std::cell::RefCell::new(String::new()),
             walk: WalkConfig::default(),
-            active_keys: 0,
             stats: EngineStats::default(),
-            seen_keys: map(),
             mask: KeyMask::NONE,
             full_visit: false,
-            sample_tick: 0,
+            any_flow: false,
+            any_dropped: false,
             next_agents_expiry_ms: 0,
-        }
+            shards: Vec::new(),
+            route: Route {
+                shards: 1,
+                by_agent: false,
+            },
+            seq: 0,
+            in_batch: false,
+        };
+        e.reshard(e.route);
+        e
     }
 
     /// Packet-walker settings (tunnel ports) used for sampled headers and raw packets.
@@ -146,16 +159,23 @@ impl Engine {
 
     /// What the engine did so far.
     pub fn stats(&self) -> EngineStats {
-        EngineStats {
+        let mut st = EngineStats {
             flows_logged: self.flow_log.last_id(),
             events: self.events.last_id(),
             ..self.stats
+        };
+        for s in &self.shards {
+            st.keys_added += s.stats.keys_added;
+            st.keys_expired += s.stats.keys_expired;
+            st.keys_evicted += s.stats.keys_evicted;
+            st.keys_refused += s.stats.keys_refused;
         }
+        st
     }
 
     /// Active keys over all tables.
     pub fn active_keys(&self) -> usize {
-        self.active_keys
+        self.shards.iter().map(|s| s.active_keys).sum()
     }
 
     /// The lookup tables of key functions (groups, maps, OUI).
@@ -184,11 +204,13 @@ impl Engine {
     /// a definition drops its tables.
     pub fn set_flow(&mut self, name: &str, spec: &Json) -> Result<()> {
         let def = FlowDef::parse(name, spec, &mut self.schema)?;
-        match self.flows.iter_mut().find(|f| f.def.name == name) {
-            Some(f) => {
-                self.active_keys -= f.tables.values().map(|t| t.entries.len()).sum::<usize>();
-                f.def = def;
-                f.tables = map();
+        match self.flows.iter().position(|f| f.def.name == name) {
+            Some(i) => {
+                self.flows[i].def = def;
+                for s in &mut self.shards {
+                    let t = std::mem::replace(&mut s.tables[i], map());
+                    s.active_keys -= t.values().map(|t| t.entries.len()).sum::<usize>();
+                }
             }
             None => {
                 if self.flows.len() >= self.limits.max_flows {
@@ -199,9 +221,11 @@ impl Engine {
                 }
                 self.flows.push(Flow {
                     def,
-                    tables: map(),
                     watch: Vec::new(),
                 });
+                for s in &mut self.shards {
+                    s.tables.push(map());
+                }
             }
         }
         self.rewire();
@@ -213,8 +237,11 @@ impl Engine {
         let Some(i) = self.flows.iter().position(|f| f.def.name == name) else {
             return false;
         };
-        let f = self.flows.remove(i);
-        self.active_keys -= f.tables.values().map(|t| t.entries.len()).sum::<usize>();
+        self.flows.remove(i);
+        for s in &mut self.shards {
+            let t = s.tables.remove(i);
+            s.active_keys -= t.values().map(|t| t.entries.len()).sum::<usize>();
+        }
         self.rewire();
         true
     }
@@ -243,7 +270,14 @@ impl Engine {
     /// The threshold does not parse, or [`Limits::max_thresholds`] is reached.
     pub fn set_threshold(&mut self, name: &str, spec: &Json) -> Result<()> {
         let th = Threshold::parse(name, spec)?;
-        self.thresholds.set(th, self.limits.max_thresholds)?;
+        let (i, new) = self.thresholds.set(th, self.limits.max_thresholds)?;
+        for s in &mut self.shards {
+            if new {
+                s.triggered.push(map());
+            } else {
+                s.triggered[i] = map();
+            }
+        }
         self.rewire();
         Ok(())
     }
@@ -251,8 +285,13 @@ impl Engine {
     /// Removes a threshold; false when there was none.
     pub fn clear_threshold(&mut self, name: &str) -> bool {
         let cleared = self.thresholds.clear(name);
+        if let Some(i) = cleared {
+            for s in &mut self.shards {
+                s.triggered.remove(i);
+            }
+        }
         self.rewire();
-        cleared
+        cleared.is_some()
     }
 
     /// A threshold as JSON.
@@ -266,7 +305,8 @@ impl Engine {
     }
 
     /// Recomputes what depends on the set of definitions and thresholds: the key mask (the
-    /// union of the definitions' [`FlowDef::reads`]) and which thresholds watch each flow.
+    /// union of the definitions' [`FlowDef::reads`]), which thresholds watch each flow, and
+    /// the shards' [`Route`] (by agent while a definition aggregates per agent).
     fn rewire(&mut self) {
         self.mask = self
             .flows
@@ -274,6 +314,15 @@ impl Engine {
             .fold(KeyMask::NONE, |m, f| m.union(f.def.reads));
         for f in &mut self.flows {
             f.watch = self.thresholds.watching(&f.def.name);
+        }
+        self.any_flow = self.flows.iter().any(|f| !f.def.dropped);
+        self.any_dropped = self.flows.iter().any(|f| f.def.dropped);
+        let by_agent = self.flows.iter().any(|f| f.def.agg_agent);
+        if by_agent != self.route.by_agent {
+            self.reshard(Route {
+                shards: self.route.shards,
+                by_agent,
+            });
         }
     }
 
@@ -312,58 +361,70 @@ impl Engine {
             flows,
             thresholds,
             limits,
-            stats,
-            active_keys,
             flow_log,
             events,
             counters,
             agents,
             next_agents_expiry_ms,
+            shards,
             ..
         } = self;
-        for flow in flows.iter_mut() {
+        // Records flushed this tick, put in (data source, key) order below: the same whatever
+        // the shards and the tables' (seeded) order.
+        let mut flushed: Vec<(crate::sample::DataSource, LoggedFlow)> = Vec::new();
+        for (fi, flow) in flows.iter().enumerate() {
             let def = &flow.def;
             let idle_ms = (limits.idle_factor * def.t_secs * 1000.0) as u64;
             let active_ms = def.active_timeout_secs * 1000;
             let log_end = def.log && !def.flow_start;
-            for (ds, table) in flow.tables.iter_mut() {
-                table.entries.retain(|key, e| {
-                    let idle =
-                        limits.idle_factor > 0.0 && now_ms.saturating_sub(e.last_ms) > idle_ms;
-                    if log_end {
-                        let more = e.more.as_deref_mut();
-                        if let Some((total, ls)) = more
-                            .and_then(|m| Some((m.total, m.states.as_deref_mut()?.log.as_mut()?)))
-                        {
-                            let flush =
-                                idle || now_ms.saturating_sub(ls.record_start_ms) >= active_ms;
-                            let value = total - ls.total_at_start;
-                            if flush && value > 0.0 {
-                                flow_log.push(LoggedFlow {
-                                    id: 0,
-                                    name: def.name.clone(),
-                                    flow_keys: key.to_string(),
-                                    value,
-                                    start_ms: ls.record_start_ms,
-                                    end_ms: e.last_ms,
-                                    agent: ds.agent.to_string(),
-                                    data_source: ds.name().to_string(),
-                                });
-                                ls.record_start_ms = now_ms;
-                                ls.total_at_start = total;
+            for shard in shards.iter_mut() {
+                let Some(tables) = shard.tables.get_mut(fi) else {
+                    continue;
+                };
+                let (active_keys, stats) = (&mut shard.active_keys, &mut shard.stats);
+                for (ds, table) in tables.iter_mut() {
+                    table.entries.retain(|key, e| {
+                        let idle = limits.idle_factor > 0.0
+                            && now_ms.saturating_sub(e.last_ms) > idle_ms;
+                        if log_end {
+                            let more = e.more.as_deref_mut();
+                            if let Some((total, ls)) = more.and_then(|m| {
+                                Some((m.total, m.states.as_deref_mut()?.log.as_mut()?))
+                            }) {
+                                let flush =
+                                    idle || now_ms.saturating_sub(ls.record_start_ms) >= active_ms;
+                                let value = total - ls.total_at_start;
+                                if flush && value > 0.0 {
+                                    flushed.push((*ds, LoggedFlow {
+                                        id: 0,
+                                        name: def.name.clone(),
+                                        flow_keys: key.to_string(),
+                                        value,
+                                        start_ms: ls.record_start_ms,
+                                        end_ms: e.last_ms,
+                                        agent: ds.agent.to_string(),
+                                        data_source: ds.name().to_string(),
+                                    }));
+                                    ls.record_start_ms = now_ms;
+                                    ls.total_at_start = total;
+                                }
                             }
                         }
-                    }
-                    if idle {
-                        *active_keys -= 1;
-                        stats.keys_expired += 1;
-                    }
-                    !idle
-                });
+                        if idle {
+                            *active_keys -= 1;
+                            stats.keys_expired += 1;
+                        }
+                        !idle
+                    });
+                }
+                tables.retain(|_, t| !t.entries.is_empty());
             }
-            flow.tables.retain(|_, t| !t.entries.is_empty());
+            flushed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.flow_keys.cmp(&b.1.flow_keys)));
+            for (_, f) in flushed.drain(..) {
+                flow_log.push(f);
+            }
         }
-        thresholds.tick(flows, counters, now_ms, events);
+        thresholds.tick(flows, shards, counters, now_ms, events);
         if now_ms >= *next_agents_expiry_ms {
             agents.expire(now_ms);
             *next_agents_expiry_ms = now_ms + AGENTS_EXPIRY_EVERY_MS;

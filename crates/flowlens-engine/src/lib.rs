@@ -63,7 +63,8 @@ pub mod topology;
 
 pub use collector::{Collector, CollectorStats, DatagramHook, Handled, Observer};
 pub use engine::{
-    ActiveFlow, AggMode, Engine, EngineStats, FlowQuery, Limits, LoggedFlow, DEFAULT_MAX_FLOWS,
+    ActiveFlow, AggMode, Engine, EngineStats, FlowQuery, Fork, Limits, LoggedFlow, Sequential,
+    Shard, DEFAULT_MAX_FLOWS,
 };
 pub use env::Env;
 pub use error::{Error, ExprKind, Result};

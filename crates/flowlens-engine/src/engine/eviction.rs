@@ -3,8 +3,11 @@
 //! ([`evict_half`]); after a sample that reached the active-key cap every definition drops
 //! its smallest keys ([`evict_smallest`]).
 
+use flowlens_netflow::hash::Map;
+
 use super::{EngineStats, Flow, Limits};
 use crate::definition::FlowDef;
+use crate::sample::DataSource;
 use crate::table::{Entry, Table};
 
 /// Share of each definition's keys given up when the active-key cap is reached.
@@ -12,16 +15,18 @@ pub(super) const GLOBAL_EVICT_FRACTION: f64 = 0.125;
 
 /// The engine's key accounting that admitting and evicting keys updates.
 pub(super) struct KeyCount<'a> {
-    /// Active keys over all tables.
+    /// Active keys over the shard's tables.
     pub(super) active: &'a mut usize,
+    /// The shard's share of [`Limits::max_active_keys`].
+    pub(super) cap: usize,
     /// `keys_added`, `keys_evicted`, `keys_refused` are counted here.
     pub(super) stats: &'a mut EngineStats,
 }
 
 /// Inserts new key `key` of definition `def` into `table` (which lacks it), first making
 /// room in a full table ([`Limits::max_keys_per_table`]). `None` (counted as refused) when
-/// [`Limits::max_active_keys`] is reached: the caller then runs [`evict_smallest`] after the
-/// sample.
+/// the shard's share of [`Limits::max_active_keys`] is reached: the caller then runs
+/// [`evict_smallest`] after the sample.
 pub(super) fn insert_key<'t>(
     table: &'t mut Table,
     key: &str,
@@ -30,7 +35,7 @@ pub(super) fn insert_key<'t>(
     limits: &Limits,
     count: KeyCount<'_>,
 ) -> Option<&'t mut Entry> {
-    if *count.active >= limits.max_active_keys {
+    if *count.active >= count.cap {
         // Room is made after this sample (every definition gives up its smallest keys);
         // only this sample's new keys are refused.
         count.stats.keys_refused += 1;
@@ -54,18 +59,23 @@ pub(super) fn insert_key<'t>(
     Some(table.entries.entry(key.into()).or_insert(e))
 }
 
-/// Makes room under [`Limits::max_active_keys`]: every definition drops its `fraction`
-/// smallest keys (by current value, over all its data sources), so a flood of small keys
+/// Makes room under [`Limits::max_active_keys`] in one shard (`tables`, per definition of
+/// `flows`): every definition drops its `fraction` smallest keys (by current value, over all
+/// the shard's data sources), so a flood of small keys
 /// spread over many data sources cannot lock out new ones, heavy flows stay, and no
 /// definition pays for another's keys (values of different definitions are not compared).
 /// Returns how many keys were removed. Cost: one pass over the keys, amortised over the
 /// `fraction × cap` new keys that then fit.
-pub(super) fn evict_smallest(flows: &mut [Flow], now_ms: u64, fraction: f64) -> usize {
+pub(super) fn evict_smallest(
+    flows: &[Flow],
+    tables: &mut [Map<DataSource, Table>],
+    now_ms: u64,
+    fraction: f64,
+) -> usize {
     let mut removed = 0;
-    for flow in flows.iter_mut() {
+    for (flow, tables) in flows.iter().zip(tables.iter_mut()) {
         let def = &flow.def;
-        let mut vals: Vec<f64> = flow
-            .tables
+        let mut vals: Vec<f64> = tables
             .values()
             .flat_map(|t| t.entries.values())
             .map(|e| e.value(now_ms, def.t_secs, &def.value))
@@ -77,7 +87,7 @@ pub(super) fn evict_smallest(flows: &mut [Flow], now_ms: u64, fraction: f64) -> 
         let (_, cut, _) = vals.select_nth_unstable_by(budget - 1, f64::total_cmp);
         let cut = *cut;
         let mut left = budget;
-        for table in flow.tables.values_mut() {
+        for table in tables.values_mut() {
             let before = table.entries.len();
             table.entries.retain(|_, e| {
                 if left > 0 && e.value(now_ms, def.t_secs, &def.value) <= cut {
@@ -89,7 +99,7 @@ pub(super) fn evict_smallest(flows: &mut [Flow], now_ms: u64, fraction: f64) -> 
             });
             removed += before - table.entries.len();
         }
-        flow.tables.retain(|_, t| !t.entries.is_empty());
+        tables.retain(|_, t| !t.entries.is_empty());
     }
     removed
 }

@@ -14,11 +14,12 @@ use flowlens_wire::{KeyId, KeyMask, Masked, Value};
 
 use super::eviction::{self, KeyCount, GLOBAL_EVICT_FRACTION};
 use super::keys::Tee;
+use super::shard::{Ctx, Sequential, Shard};
 use super::threshold::Updated;
 use super::{Engine, LoggedFlow};
 use crate::definition::FlowDef;
 use crate::keybuf::KeyBuf;
-use crate::sample::{self, DataSource, Weight};
+use crate::sample::{DataSource, Weight};
 use crate::table::Input;
 use crate::Env;
 
@@ -32,6 +33,19 @@ impl Engine {
     /// [`Engine::add_sflow`] for a datagram received from `source` (the UDP sender, listed in
     /// the agent's statistics).
     pub fn add_sflow_from(&mut self, now_ms: u64, source: Option<IpAddr>, dgram: &Datagram<'_>) {
+        let seq = self.add_sflow_common(now_ms, source, dgram);
+        self.add_sflow_flows(now_ms, &[(seq, *dgram)], &Sequential);
+    }
+
+    /// The part of an sFlow datagram that stays on the caller's thread: datagram, sample and
+    /// agent statistics and counter samples. Returns the datagram's input position, for
+    /// [`Engine::add_sflow_flows`].
+    pub(crate) fn add_sflow_common(
+        &mut self,
+        now_ms: u64,
+        source: Option<IpAddr>,
+        dgram: &Datagram<'_>,
+    ) -> u64 {
         self.stats.datagrams += 1;
         self.agents.datagram(now_ms, source, dgram);
         let agent = dgram.agent_address();
@@ -44,22 +58,10 @@ impl Engine {
                 Sample::Flow(fs) => {
                     self.stats.flow_samples += 1;
                     self.agents.flow_sample(now_ms, agent, &fs);
-                    if self.wants(false) {
-                        let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
-                        self.add_visited(now_ms, ds, false, |cfg, v| {
-                            sample::visit_flow_sample(agent, &fs, cfg, v)
-                        });
-                    }
                 }
-                Sample::Discard(d) => {
+                Sample::Discard(_) => {
                     self.stats.discard_samples += 1;
                     self.agents.discard_sample(agent);
-                    if self.wants(true) {
-                        let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
-                        self.add_visited(now_ms, ds, true, |cfg, v| {
-                            sample::visit_discard_sample(agent, &d, cfg, v)
-                        });
-                    }
                 }
                 Sample::Counter(c) => {
                     self.stats.counter_samples += 1;
@@ -69,6 +71,7 @@ impl Engine {
                 Sample::Unknown(_) => {}
             }
         }
+        self.next_seq()
     }
 
     /// Feeds one NetFlow/IPFIX data record (options records are ignored). The agent is the
@@ -78,14 +81,11 @@ impl Engine {
             return;
         }
         self.stats.records += 1;
-        if !self.wants(false) {
-            return;
-        }
         let agent = rec.exporter;
         let ifindex = rec.ingress_interface().unwrap_or(0);
         let ds = DataSource::new(agent, 0, ifindex as u32);
-        let name = ds.name();
-        self.add_visited(now_ms, ds, false, |_, v| {
+        self.add_one(now_ms, ds, false, |_, v| {
+            let name = ds.name();
             let mut m = Masked::new(v);
             m.emit(KeyId::AGENT, 0, Value::Ip(agent));
             m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
@@ -131,12 +131,9 @@ impl Engine {
         frame_len: u32,
     ) {
         self.stats.packets += 1;
-        if !self.wants(false) {
-            return;
-        }
         let agent = ds.agent;
-        let name = ds.name();
-        self.add_visited(now_ms, ds, false, |cfg, v| {
+        self.add_one(now_ms, ds, false, |cfg, v| {
+            let name = ds.name();
             let mut m = Masked::new(v);
             m.emit(KeyId::AGENT, 0, Value::Ip(agent));
             m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
@@ -153,38 +150,70 @@ impl Engine {
         });
     }
 
-    /// One sample the caller chose to take ([`Engine::wants`]) at data source `ds`: its keys
-    /// are collected through `visit`, then fed to the definitions of its kind (`dropped`).
-    fn add_visited(
+    /// One sample at data source `ds`, on the caller's thread: the shard that keeps `ds`
+    /// takes it if it wants it ([`Shard::wants`]), collecting its keys through `visit`.
+    fn add_one(
         &mut self,
         now_ms: u64,
         ds: DataSource,
         dropped: bool,
         visit: impl FnOnce(&WalkConfig, &mut Tee<'_, '_>) -> Weight,
     ) {
-        let w = self.collect(now_ms, visit);
-        self.feed(now_ms, ds, w, dropped);
+        let seq = self.next_seq();
+        let (ctx, shards) = self.split();
+        let shard = &mut shards[ctx.route.of(ds)];
+        if shard.wants(&ctx, dropped) {
+            shard.add_visited(&ctx, now_ms, ds, dropped, seq, visit);
+        }
+        if !self.in_batch {
+            self.drain();
+        }
+    }
+}
+
+impl Shard {
+    /// One sample the shard chose to take ([`Shard::wants`]) at data source `ds`, at input
+    /// position `seq`: its keys are collected through `visit`, then fed to the definitions of
+    /// its kind (`dropped`).
+    pub(super) fn add_visited(
+        &mut self,
+        ctx: &Ctx<'_>,
+        now_ms: u64,
+        ds: DataSource,
+        dropped: bool,
+        seq: u64,
+        visit: impl FnOnce(&WalkConfig, &mut Tee<'_, '_>) -> Weight,
+    ) {
+        let w = self.collect(ctx, now_ms, visit);
+        self.feed(ctx, now_ms, ds, w, dropped, seq);
     }
 
     /// Updates every definition of this kind (`dropped`) that accepts the sample whose keys
-    /// are in the key buffer, at data source `ds`, with `weight`. New keys beyond
-    /// [`Limits::max_active_keys`](super::Limits::max_active_keys) are refused, and room is
-    /// made after the sample ([`eviction::evict_smallest`]).
-    fn feed(&mut self, now_ms: u64, ds: DataSource, weight: Weight, dropped: bool) {
-        let Engine {
-            flows,
-            thresholds,
+    /// are in the key buffer, at data source `ds`, with `weight`. New keys beyond this shard's
+    /// share of [`Limits::max_active_keys`](super::Limits::max_active_keys) are refused, and
+    /// room is made after the sample ([`eviction::evict_smallest`]).
+    fn feed(
+        &mut self,
+        ctx: &Ctx<'_>,
+        now_ms: u64,
+        ds: DataSource,
+        weight: Weight,
+        dropped: bool,
+        seq: u64,
+    ) {
+        let Shard {
+            tables,
+            triggered,
             buf,
             key_text,
             scratch,
-            env,
-            limits,
             stats,
             active_keys,
             events,
-            flow_log,
+            logs,
             ..
         } = self;
+        let env = ctx.env;
         let input = Input {
             now_ms,
             weight,
@@ -193,15 +222,15 @@ impl Engine {
             scratch,
         };
         let mut over_cap = false;
-        for flow in flows.iter_mut() {
+        for (flow, tables) in ctx.flows.iter().zip(tables.iter_mut()) {
             let def = &flow.def;
             if def.dropped != dropped || !flow_key(def, buf, env, key_text) {
                 continue;
             }
             let ds = table_source(def, ds);
-            let table = match flow.tables.get_mut(&ds) {
+            let table = match tables.get_mut(&ds) {
                 Some(t) => t,
-                None => flow.tables.entry(ds).or_default(),
+                None => tables.entry(ds).or_default(),
             };
             let mut is_new = false;
             let entry = match table.entries.get_mut(key_text.as_str()) {
@@ -209,10 +238,17 @@ impl Engine {
                 None => {
                     let count = KeyCount {
                         active: active_keys,
+                        cap: ctx.key_cap,
                         stats,
                     };
-                    match eviction::insert_key(table, key_text.as_str(), def, now_ms, limits, count)
-                    {
+                    match eviction::insert_key(
+                        table,
+                        key_text.as_str(),
+                        def,
+                        now_ms,
+                        ctx.limits,
+                        count,
+                    ) {
                         Some(e) => {
                             is_new = true;
                             e
@@ -232,12 +268,16 @@ impl Engine {
                 entry,
             };
             if is_new && def.log && def.flow_start {
-                flow_log.push(flow_started(&updated, now_ms));
+                logs.push((seq, flow_started(&updated, now_ms)));
             }
-            thresholds.on_value(&flow.watch, now_ms, &updated, events);
+            if !flow.watch.is_empty() {
+                ctx.thresholds
+                    .on_value(&flow.watch, now_ms, &updated, triggered, events, seq);
+            }
         }
         if over_cap {
-            let removed = eviction::evict_smallest(flows, now_ms, GLOBAL_EVICT_FRACTION);
+            let removed =
+                eviction::evict_smallest(ctx.flows, tables, now_ms, GLOBAL_EVICT_FRACTION);
             *active_keys -= removed;
             stats.keys_evicted += removed as u64;
         }

@@ -7,6 +7,7 @@ use flowlens_netflow::hash::Map;
 use flowlens_wire::packet::WalkConfig;
 use flowlens_wire::{KeyId, KeyMask, KeyVisitor, Value};
 
+use super::shard::{Ctx, Shard};
 use super::Engine;
 use crate::sample::Weight;
 
@@ -72,34 +73,32 @@ impl Engine {
             self.mask
         }
     }
+}
 
+impl Shard {
     /// Counts the sample and says whether to collect its keys: when a definition of this
     /// kind exists, and for every 64th sample anyway (key names for `flow_keys`).
-    pub(super) fn wants(&mut self, dropped: bool) -> bool {
+    #[inline]
+    pub(super) fn wants(&mut self, ctx: &Ctx<'_>, dropped: bool) -> bool {
         self.sample_tick = self.sample_tick.wrapping_add(1);
-        self.flows.iter().any(|f| f.def.dropped == dropped) || self.sample_tick % 64 == 1
+        (if dropped { ctx.any_dropped } else { ctx.any_flow }) || self.sample_tick % 64 == 1
     }
 
     /// Fills the key buffer through `visit`; every 64th sample (counted by [`Self::wants`])
     /// also records the key names seen.
     pub(super) fn collect(
         &mut self,
+        ctx: &Ctx<'_>,
         now_ms: u64,
         visit: impl FnOnce(&WalkConfig, &mut Tee<'_, '_>) -> Weight,
     ) -> Weight {
-        self.buf.reset(&self.schema);
+        self.buf.reset(ctx.schema);
         let seen = (self.sample_tick % 64 == 1).then_some(Seen {
             map: &mut self.seen_keys,
             now_ms,
         });
-        // Not `key_mask()`: `seen` holds a field of `self` mutably.
-        let mask = if self.full_visit {
-            KeyMask::ALL
-        } else {
-            self.mask
-        };
-        let mut c = self.buf.collector_masked(&self.schema, mask);
+        let mut c = self.buf.collector_masked(ctx.schema, ctx.mask);
         let mut tee = Tee(&mut c, seen);
-        visit(&self.walk, &mut tee)
+        visit(ctx.walk, &mut tee)
     }
 }

@@ -72,7 +72,7 @@ impl Engine {
             agg,
             key_filter,
         } = *q;
-        let flow = self.find_flow(name)?;
+        let (fi, flow) = self.find_flow(name)?;
         let def = &flow.def;
         let role = match agg {
             AggMode::Edge => Some(PortRole::Edge),
@@ -80,9 +80,8 @@ impl Engine {
             AggMode::Max | AggMode::Sum => None,
         };
         let topology = &self.env.topology;
-        let mut tables: Vec<(DataSource, &Table)> = flow
-            .tables
-            .iter()
+        let mut tables: Vec<(DataSource, &Table)> = self
+            .tables(fi)
             .filter(|(ds, _)| agents.contains_ds(**ds))
             .filter(|(ds, _)| role.is_none_or(|r| topology.role(**ds) == Some(r)))
             .map(|(ds, t)| (*ds, t))
@@ -175,7 +174,7 @@ impl Engine {
     /// numeric keys), and only with [`Limits::keep_totals`](crate::Limits::keep_totals): others
     /// are refused.
     pub fn flow_totals(&self, agents: &AgentSel, name: &str) -> Result<Vec<(String, f64)>> {
-        let flow = self.find_flow(name)?;
+        let (fi, flow) = self.find_flow(name)?;
         if !self.limits.keep_totals {
             return Err(Error::invalid(
                 "flow",
@@ -194,7 +193,7 @@ impl Engine {
             ));
         }
         let mut sums: Map<&str, f64> = map();
-        for (ds, t) in &flow.tables {
+        for (ds, t) in self.tables(fi) {
             if agents.contains_ds(*ds) {
                 for (k, e) in &t.entries {
                     *sums.entry(k).or_default() += e.total().unwrap_or(0.0);
@@ -222,15 +221,14 @@ impl Engine {
         data_source: u32,
         name: &str,
     ) -> Result<Vec<ActiveFlow>> {
-        let flow = self.find_flow(name)?;
+        let (fi, flow) = self.find_flow(name)?;
         let def = &flow.def;
         let ds = DataSource {
             agent,
             id: data_source,
         };
-        let mut out: Vec<ActiveFlow> = flow
-            .tables
-            .get(&ds)
+        let mut out: Vec<ActiveFlow> = self
+            .table(fi, ds)
             .map(|t| {
                 t.entries
                     .iter()
@@ -262,10 +260,10 @@ impl Engine {
     /// e.g. bytes/s of all matching traffic) and `topKeys` (the `n` largest keys, each as
     /// [`ActiveFlow::to_json`]), largest `metricValue` first.
     pub fn flow_metric(&self, now_ms: u64, agents: &AgentSel, name: &str) -> Result<Vec<Json>> {
-        let flow = self.find_flow(name)?;
+        let (fi, flow) = self.find_flow(name)?;
         let def = &flow.def;
         let mut rows: Vec<(f64, DataSource, Json)> = Vec::new();
-        for (ds, table) in &flow.tables {
+        for (ds, table) in self.tables(fi) {
             if !agents.contains_ds(*ds) {
                 continue;
             }
@@ -301,7 +299,8 @@ impl Engine {
 
     /// The data sources that currently hold keys of definition `name`.
     pub fn flow_data_sources(&self, name: &str) -> Result<Vec<DataSource>> {
-        let mut v: Vec<DataSource> = self.find_flow(name)?.tables.keys().copied().collect();
+        let (fi, _) = self.find_flow(name)?;
+        let mut v: Vec<DataSource> = self.tables(fi).map(|(ds, _)| *ds).collect();
         v.sort();
         Ok(v)
     }
@@ -316,11 +315,10 @@ impl Engine {
         name: &str,
         key: &str,
     ) -> Result<Option<f64>> {
-        let flow = self.find_flow(name)?;
+        let (fi, flow) = self.find_flow(name)?;
         let def = &flow.def;
-        Ok(flow
-            .tables
-            .iter()
+        Ok(self
+            .tables(fi)
             .filter(|(ds, _)| agents.contains_ds(**ds) && data_source.is_none_or(|id| id == ds.id))
             .filter_map(|(_, t)| t.entries.get(key))
             .map(|e| e.value(now_ms, def.t_secs, &def.value))
@@ -336,11 +334,10 @@ impl Engine {
         name: &str,
         key: &str,
     ) -> Result<Vec<(DataSource, f64)>> {
-        let flow = self.find_flow(name)?;
+        let (fi, flow) = self.find_flow(name)?;
         let def = &flow.def;
-        let mut v: Vec<(DataSource, f64)> = flow
-            .tables
-            .iter()
+        let mut v: Vec<(DataSource, f64)> = self
+            .tables(fi)
             .filter(|(ds, _)| agents.contains_ds(**ds))
             .filter_map(|(ds, t)| Some((*ds, t.entries.get(key)?)))
             .map(|(ds, e)| (ds, e.value(now_ms, def.t_secs, &def.value)))
@@ -406,14 +403,24 @@ impl Engine {
         flow_key: Option<&str>,
     ) -> Result<bool> {
         self.thresholds
-            .triggered(name, agent, data_source, flow_key)
+            .triggered(name, agent, data_source, flow_key, |ds| {
+                &self.shards[self.route.of(ds)]
+            })
     }
 
     /// Key names seen recently (every 64th sample is inspected) with ms since last seen
     /// (`/flowkeys/json`), sorted by name.
     pub fn flow_keys(&self, now_ms: u64) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self
-            .seen_keys
+        // Each shard inspects every 64th of its own samples; a key seen by several shards
+        // counts as last seen by any.
+        let mut seen: Map<(&'static str, u8), u64> = map();
+        for s in &self.shards {
+            for (k, t) in &s.seen_keys {
+                let e = seen.entry(*k).or_insert(*t);
+                *e = (*e).max(*t);
+            }
+        }
+        let mut v: Vec<(String, u64)> = seen
             .iter()
             .map(|((n, d), t)| {
                 let name = if *d == 0 {
@@ -428,14 +435,33 @@ impl Engine {
         v
     }
 
-    fn find_flow(&self, name: &str) -> Result<&Flow> {
+    /// Definition `name` and its index (its tables' in every shard).
+    fn find_flow(&self, name: &str) -> Result<(usize, &Flow)> {
         self.flows
             .iter()
-            .find(|f| f.def.name == name)
+            .enumerate()
+            .find(|(_, f)| f.def.name == name)
             .ok_or_else(|| Error::NotFound {
                 what: "flow",
                 name: name.to_string(),
             })
+    }
+
+    /// Every table of definition `fi` (by index), over all shards, in no particular order.
+    fn tables(&self, fi: usize) -> impl Iterator<Item = (&DataSource, &Table)> {
+        self.shards
+            .iter()
+            .filter_map(move |s| s.tables.get(fi))
+            .flat_map(|t| t.iter())
+    }
+
+    /// The table of definition `fi` at data source `ds`, if it has keys.
+    fn table(&self, fi: usize, ds: DataSource) -> Option<&Table> {
+        self.shards
+            .get(self.route.of(ds))?
+            .tables
+            .get(fi)?
+            .get(&ds)
     }
 }
 

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use flowlens_netflow::hash::{map, Map};
 use serde_json::Value as Json;
 
+use super::shard::Shard;
 use super::Flow;
 use crate::counters::{Counters, Metric};
 use crate::definition::FlowDef;
@@ -17,20 +18,27 @@ use crate::sample::{DataSource, DataSourceId};
 use crate::table::Entry;
 use crate::threshold::{Event, Threshold};
 
+/// What a threshold is triggered for: a data source, and a flow key's hash for `byFlow`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct TrigKey {
-    ds: DataSource,
+pub(super) struct TrigKey {
+    pub(super) ds: DataSource,
     key_hash: u64,
 }
 
+/// A triggered state: the key it fired for, and since when the value has been below.
 #[derive(Debug)]
-struct Trig {
+pub(super) struct Trig {
     flow_key: Option<String>,
     below_since: Option<u64>,
 }
 
+/// The triggered states of every threshold of one shard, by threshold index.
+pub(super) type Triggered = Vec<Map<TrigKey, Trig>>;
+
 struct ThresholdState {
     th: Threshold,
+    /// Triggered states of a counter-metric threshold (flow thresholds keep theirs in the
+    /// shard of the data source: [`Triggered`]).
     triggered: Map<TrigKey, Trig>,
 }
 
@@ -56,12 +64,15 @@ pub(super) struct Thresholds {
 
 impl Thresholds {
     /// Creates or replaces threshold `th` (a replaced one forgets its triggered states);
-    /// refuses a new one beyond `max`.
-    pub(super) fn set(&mut self, th: Threshold, max: usize) -> Result<()> {
-        match self.states.iter_mut().find(|t| t.th.name == th.name) {
-            Some(t) => {
+    /// refuses a new one beyond `max`. Returns its index and whether it is new (the caller
+    /// resets or adds the shards' [`Triggered`] states at that index).
+    pub(super) fn set(&mut self, th: Threshold, max: usize) -> Result<(usize, bool)> {
+        match self.states.iter().position(|t| t.th.name == th.name) {
+            Some(i) => {
+                let t = &mut self.states[i];
                 t.th = th;
                 t.triggered = map();
+                Ok((i, false))
             }
             None => {
                 if self.states.len() >= max {
@@ -74,16 +85,21 @@ impl Thresholds {
                     th,
                     triggered: map(),
                 });
+                Ok((self.states.len() - 1, true))
             }
         }
-        Ok(())
     }
 
-    /// Removes threshold `name`; false when there was none.
-    pub(super) fn clear(&mut self, name: &str) -> bool {
-        let before = self.states.len();
-        self.states.retain(|t| t.th.name != name);
-        before != self.states.len()
+    /// Removes threshold `name`; its index, `None` when there was none.
+    pub(super) fn clear(&mut self, name: &str) -> Option<usize> {
+        let i = self.states.iter().position(|t| t.th.name == name)?;
+        self.states.remove(i);
+        Some(i)
+    }
+
+    /// How many thresholds there are.
+    pub(super) fn len(&self) -> usize {
+        self.states.len()
     }
 
     /// Threshold `name` as it was written.
@@ -116,13 +132,15 @@ impl Thresholds {
 
     /// A flow key's entry was updated (`u`): each threshold in `watch` whose value it now
     /// reaches (and whose filter accepts the data source) triggers, once per data source (and
-    /// key, for `byFlow`), pushing an event.
+    /// key, for `byFlow`), in the shard's `triggered` states, pushing an event tagged `seq`.
     pub(super) fn on_value(
-        &mut self,
+        &self,
         watch: &[usize],
         now_ms: u64,
         u: &Updated<'_>,
-        events: &mut Ring<Event>,
+        triggered: &mut Triggered,
+        events: &mut Vec<(u64, Event)>,
+        seq: u64,
     ) {
         let Updated {
             def,
@@ -131,7 +149,7 @@ impl Thresholds {
             entry,
         } = *u;
         for &ti in watch {
-            let Some(ts) = self.states.get_mut(ti) else {
+            let (Some(ts), Some(trig)) = (self.states.get(ti), triggered.get_mut(ti)) else {
                 continue;
             };
             let value = entry.value(now_ms, def.t_secs, &def.value);
@@ -145,11 +163,11 @@ impl Thresholds {
                 ds,
                 key_hash: if ts.th.by_flow { key_hash(key_text) } else { 0 },
             };
-            if let Some(t) = ts.triggered.get_mut(&tk) {
+            if let Some(t) = trig.get_mut(&tk) {
                 t.below_since = None;
                 continue;
             }
-            ts.triggered.insert(
+            trig.insert(
                 tk,
                 Trig {
                     flow_key: Some(key_text.to_string()),
@@ -157,7 +175,7 @@ impl Thresholds {
                 },
             );
             let values = entry.values(now_ms, def.t_secs, &def.values);
-            events.push(Event {
+            events.push((seq, Event {
                 id: 0,
                 timestamp_ms: now_ms,
                 threshold_id: ts.th.name.clone(),
@@ -168,32 +186,37 @@ impl Thresholds {
                 data_source: ds.name().to_string(),
                 flow_key: Some(key_text.to_string()),
                 values,
-            });
+            }));
         }
     }
 
-    /// Once a second: re-arms flow thresholds whose value stayed below for their timeout and
-    /// checks thresholds on counter metrics.
+    /// Once a second: re-arms flow thresholds whose value stayed below for their timeout (in
+    /// every shard) and checks thresholds on counter metrics.
     pub(super) fn tick(
         &mut self,
         flows: &[Flow],
+        shards: &mut [Shard],
         counters: &Counters,
         now_ms: u64,
         events: &mut Ring<Event>,
     ) {
-        // Re-arm flow thresholds.
-        for ts in self.states.iter_mut() {
-            let Some(flow) = flows.iter().find(|f| f.def.name == ts.th.metric) else {
+        for (ti, ts) in self.states.iter_mut().enumerate() {
+            let Some(fi) = flows.iter().position(|f| f.def.name == ts.th.metric) else {
                 // A counter metric (or a flow not defined yet).
                 check_counter_threshold(ts, counters, now_ms, events);
                 continue;
             };
-            let def = &flow.def;
+            let def = &flows[fi].def;
             let th = ts.th.value;
             let timeout = ts.th.timeout_ms;
-            ts.triggered.retain(|tk, trig| {
-                let v =
-                    flow.tables
+            for shard in shards.iter_mut() {
+                let (Some(tables), Some(triggered)) =
+                    (shard.tables.get(fi), shard.triggered.get_mut(ti))
+                else {
+                    continue;
+                };
+                triggered.retain(|tk, trig| {
+                    let v = tables
                         .get(&tk.ds)
                         .map_or(0.0, |t| match (&trig.flow_key, tk.key_hash) {
                             (Some(k), h) if h != 0 => t
@@ -206,24 +229,28 @@ impl Thresholds {
                                 .map(|e| e.value(now_ms, def.t_secs, &def.value))
                                 .fold(0.0, f64::max),
                         });
-                rearm(trig, v < th, now_ms, timeout)
-            });
+                    rearm(trig, v < th, now_ms, timeout)
+                });
+            }
         }
     }
 
     /// True while threshold `name` is triggered (not yet re-armed) for this agent and data
     /// source (and flow key, for `byFlow` thresholds).
-    pub(super) fn triggered(
+    /// `shard` finds the shard that keeps a data source's states.
+    pub(super) fn triggered<'s>(
         &self,
         name: &str,
         agent: IpAddr,
         data_source: u32,
         flow_key: Option<&str>,
+        shard: impl Fn(DataSource) -> &'s Shard,
     ) -> Result<bool> {
-        let ts = self
+        let (ti, ts) = self
             .states
             .iter()
-            .find(|t| t.th.name == name)
+            .enumerate()
+            .find(|(_, t)| t.th.name == name)
             .ok_or_else(|| Error::NotFound {
                 what: "threshold",
                 name: name.to_string(),
@@ -238,7 +265,11 @@ impl Thresholds {
                 _ => 0,
             },
         };
-        Ok(ts.triggered.contains_key(&tk))
+        Ok(ts.triggered.contains_key(&tk)
+            || shard(tk.ds)
+                .triggered
+                .get(ti)
+                .is_some_and(|t| t.contains_key(&tk)))
     }
 }
 

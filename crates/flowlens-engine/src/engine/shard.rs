@@ -1,0 +1,357 @@
+//! Engine shards: the per-sample state split by (agent, data source), so that several
+//! threads can feed one engine. A [`Shard`] owns the flow tables, threshold states, key
+//! buffer and key counts of the data sources [`Route`] gives it; the definitions, thresholds,
+//! lookup tables and counter metrics stay in the [`Engine`], shared read-only by the shards
+//! while they take a batch ([`Ctx`]).
+//!
+//! The engine never starts a thread. [`Engine::add_sflow_batch`] hands each shard to the
+//! caller's [`Fork`], which may run them on several threads (`flowlens run
+//! --engine-threads`) or one after the other ([`Sequential`]). A shard is lent whole
+//! (`&mut`) to one thread at a time, so no lock guards it.
+//!
+//! Answers do not depend on the number of shards: queries read every shard's tables the way
+//! they read every data source's, and the events and flow records a batch raises are merged
+//! in input order (each is tagged with its datagram's and sample's position, `seq`). Two
+//! caps are per shard: [`Limits::max_active_keys`] is divided among the shards, and key
+//! names for `/flowkeys/json` are sampled per shard.
+
+use std::cell::RefCell;
+use std::hash::BuildHasher;
+
+use flowlens_netflow::hash::{map, Map};
+use flowlens_wire::packet::WalkConfig;
+use flowlens_wire::sflow::{Datagram, Sample};
+use flowlens_wire::KeyMask;
+
+use super::threshold::{Thresholds, Triggered};
+use super::{Engine, EngineStats, Flow, Limits, LoggedFlow};
+use crate::keybuf::{KeyBuf, Schema};
+use crate::sample::{self, DataSource};
+use crate::table::Table;
+use crate::threshold::Event;
+use crate::Env;
+
+/// Which shard keeps a data source's state: by (agent, data source), or by agent alone while
+/// a definition aggregates per agent (`aggMode:'agent'`, whose table gathers all of an
+/// agent's data sources).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Route {
+    /// Number of shards (≥ 1).
+    pub(super) shards: usize,
+    /// Route by agent only.
+    pub(super) by_agent: bool,
+}
+
+impl Route {
+    /// The index of the shard that keeps `ds`.
+    #[inline]
+    pub(super) fn of(self, ds: DataSource) -> usize {
+        if self.shards <= 1 {
+            return 0;
+        }
+        let h = foldhash::fast::FixedState::with_seed(0x5a4d);
+        let hash = if self.by_agent {
+            h.hash_one(ds.agent)
+        } else {
+            h.hash_one(ds)
+        };
+        // The high bits: foldhash's low bits are weaker for small inputs.
+        ((hash >> 32) as usize) % self.shards
+    }
+}
+
+/// Runs a closure over every shard of a batch ([`Engine::add_sflow_batch`]): possibly on
+/// several threads, each shard on one of them.
+pub trait Fork {
+    /// Calls `f` once for every shard in `shards`, returning when all calls have.
+    fn each(&self, shards: &mut [Shard], f: &(dyn Fn(&mut Shard) + Sync));
+}
+
+/// The [`Fork`] that runs the shards one after the other on the caller's thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sequential;
+
+impl Fork for Sequential {
+    fn each(&self, shards: &mut [Shard], f: &(dyn Fn(&mut Shard) + Sync)) {
+        for s in shards {
+            f(s);
+        }
+    }
+}
+
+/// One shard of the engine's per-sample state (see the module docs). Opaque: it is only
+/// handed to a [`Fork`].
+pub struct Shard {
+    /// This shard's index in [`Route::of`].
+    index: usize,
+    /// Per definition (by index), the tables of this shard's data sources.
+    pub(super) tables: Vec<Map<DataSource, Table>>,
+    /// Per threshold (by index), the triggered states of this shard's data sources.
+    pub(super) triggered: Triggered,
+    pub(super) buf: KeyBuf,
+    pub(super) key_text: String,
+    pub(super) scratch: RefCell<String>,
+    /// Active keys over this shard's tables.
+    pub(super) active_keys: usize,
+    /// `keys_added`, `keys_expired`, `keys_evicted`, `keys_refused` of this shard.
+    pub(super) stats: EngineStats,
+    pub(super) sample_tick: u32,
+    /// Key names seen (every 64th sample) with when, Unix ms.
+    pub(super) seen_keys: Map<(&'static str, u8), u64>,
+    /// Events raised and not yet merged into the engine's log, with their input position.
+    pub(super) events: Vec<(u64, Event)>,
+    /// Flow records (`flowStart`) not yet merged, with their input position.
+    pub(super) logs: Vec<(u64, LoggedFlow)>,
+}
+
+impl Shard {
+    fn new(index: usize, flows: usize, thresholds: usize) -> Shard {
+        Shard {
+            index,
+            tables: (0..flows).map(|_| map()).collect(),
+            triggered: (0..thresholds).map(|_| map()).collect(),
+            buf: KeyBuf::default(),
+            key_text: String::new(),
+            scratch: RefCell::new(String::new()),
+            active_keys: 0,
+            stats: EngineStats::default(),
+            sample_tick: 0,
+            seen_keys: map(),
+            events: Vec::new(),
+            logs: Vec::new(),
+        }
+    }
+
+    /// This shard's place among the engine's shards.
+    #[must_use]
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Feeds the flow samples and dropped-packet notifications of `dgram` whose data source
+    /// this shard keeps; `seq` is the datagram's position in the input (its samples'
+    /// positions are `seq | sample index`).
+    pub(super) fn add_sflow_flows(&mut self, ctx: &Ctx<'_>, now_ms: u64, seq: u64, dgram: &Datagram<'_>) {
+        let agent = dgram.agent_address();
+        for (j, s) in dgram.samples().enumerate() {
+            let Ok(s) = s else { break };
+            let seq = seq | j as u64;
+            match s {
+                Sample::Flow(fs) => {
+                    let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
+                    if ctx.route.of(ds) == self.index && self.wants(ctx, false) {
+                        self.add_visited(ctx, now_ms, ds, false, seq, |cfg, v| {
+                            sample::visit_flow_sample(agent, &fs, cfg, v)
+                        });
+                    }
+                }
+                Sample::Discard(d) => {
+                    let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
+                    if ctx.route.of(ds) == self.index && self.wants(ctx, true) {
+                        self.add_visited(ctx, now_ms, ds, true, seq, |cfg, v| {
+                            sample::visit_discard_sample(agent, &d, cfg, v)
+                        });
+                    }
+                }
+                Sample::Counter(_) | Sample::Unknown(_) => {}
+            }
+        }
+    }
+}
+
+/// What the shards share, read-only, while they take samples: the definitions and what is
+/// compiled from them, the thresholds, the lookup tables and the caps.
+pub(super) struct Ctx<'a> {
+    pub(super) flows: &'a [Flow],
+    pub(super) thresholds: &'a Thresholds,
+    pub(super) env: &'a Env,
+    pub(super) schema: &'a Schema,
+    pub(super) walk: &'a WalkConfig,
+    /// The keys producers are asked for.
+    pub(super) mask: KeyMask,
+    pub(super) limits: &'a Limits,
+    /// This shard's share of [`Limits::max_active_keys`].
+    pub(super) key_cap: usize,
+    pub(super) route: Route,
+    /// Whether a definition of flow samples (`dropped: false`) exists.
+    pub(super) any_flow: bool,
+    /// Whether a definition of dropped packets exists.
+    pub(super) any_dropped: bool,
+}
+
+impl Engine {
+    /// Splits the engine's state into what the shards share and the shards themselves.
+    pub(super) fn split(&mut self) -> (Ctx<'_>, &mut [Shard]) {
+        let key_cap = self.limits.max_active_keys.div_ceil(self.route.shards.max(1));
+        (
+            Ctx {
+                flows: &self.flows,
+                thresholds: &self.thresholds,
+                env: &self.env,
+                schema: &self.schema,
+                walk: &self.walk,
+                mask: if self.full_visit {
+                    KeyMask::ALL
+                } else {
+                    self.mask
+                },
+                limits: &self.limits,
+                key_cap,
+                route: self.route,
+                any_flow: self.any_flow,
+                any_dropped: self.any_dropped,
+            },
+            &mut self.shards,
+        )
+    }
+
+    /// The number of shards (1 unless [`Engine::set_shards`] changed it).
+    pub fn shards(&self) -> usize {
+        self.route.shards
+    }
+
+    /// Splits the per-sample state into `n` shards (at least 1), moving every table and
+    /// triggered threshold state to its new shard. Answers do not change; only
+    /// [`Engine::add_sflow_batch`] can then feed the shards on several threads.
+    pub fn set_shards(&mut self, n: usize) {
+        self.reshard(Route {
+            shards: n.max(1),
+            by_agent: self.route.by_agent,
+        });
+    }
+
+    /// Moves the shards' state to the shards of `route`.
+    pub(super) fn reshard(&mut self, route: Route) {
+        let old = std::mem::take(&mut self.shards);
+        self.route = route;
+        let (flows, thresholds) = (self.flows.len(), self.thresholds.len());
+        self.shards = (0..route.shards)
+            .map(|i| Shard::new(i, flows, thresholds))
+            .collect();
+        for s in old {
+            let st = s.stats;
+            self.stats.keys_added += st.keys_added;
+            self.stats.keys_expired += st.keys_expired;
+            self.stats.keys_evicted += st.keys_evicted;
+            self.stats.keys_refused += st.keys_refused;
+            for (k, t) in s.seen_keys {
+                let e = self.shards[0].seen_keys.entry(k).or_insert(t);
+                *e = (*e).max(t);
+            }
+            for (fi, tables) in s.tables.into_iter().enumerate() {
+                for (ds, t) in tables {
+                    let to = &mut self.shards[route.of(ds)];
+                    to.active_keys += t.entries.len();
+                    to.tables[fi].insert(ds, t);
+                }
+            }
+            for (ti, trig) in s.triggered.into_iter().enumerate() {
+                for (tk, tr) in trig {
+                    self.shards[route.of(tk.ds)].triggered[ti].insert(tk, tr);
+                }
+            }
+            self.shards[0].events.extend(s.events);
+            self.shards[0].logs.extend(s.logs);
+        }
+        self.drain();
+    }
+
+    /// Moves the events and flow records the shards raised into the engine's logs, in input
+    /// order.
+    pub(super) fn drain(&mut self) {
+        let with: usize = self
+            .shards
+            .iter()
+            .filter(|s| !s.events.is_empty() || !s.logs.is_empty())
+            .count();
+        match with {
+            0 => {}
+            1 => {
+                for s in &mut self.shards {
+                    for (_, e) in s.events.drain(..) {
+                        self.events.push(e);
+                    }
+                    for (_, f) in s.logs.drain(..) {
+                        self.flow_log.push(f);
+                    }
+                }
+            }
+            _ => {
+                let mut events: Vec<(u64, Event)> = Vec::new();
+                let mut logs: Vec<(u64, LoggedFlow)> = Vec::new();
+                for s in &mut self.shards {
+                    events.append(&mut s.events);
+                    logs.append(&mut s.logs);
+                }
+                // Stable: one sample's items stay in the order its shard raised them.
+                events.sort_by_key(|(seq, _)| *seq);
+                logs.sort_by_key(|(seq, _)| *seq);
+                for (_, e) in events {
+                    self.events.push(e);
+                }
+                for (_, f) in logs {
+                    self.flow_log.push(f);
+                }
+            }
+        }
+    }
+
+    /// Feeds a batch of sFlow datagrams, received at `now_ms`, each with the UDP sender it
+    /// came from: their flow samples go to the shards through `fork` (which may run them on
+    /// several threads), everything else (datagram and agent statistics, counter samples)
+    /// on the caller's thread. The result is the same as [`Engine::add_sflow_from`] for each
+    /// datagram in order, whatever the number of shards.
+    pub fn add_sflow_batch(
+        &mut self,
+        now_ms: u64,
+        batch: &[(Option<std::net::IpAddr>, Datagram<'_>)],
+        fork: &dyn Fork,
+    ) {
+        let placed: Vec<(u64, Datagram<'_>)> = batch
+            .iter()
+            .map(|(source, d)| (self.add_sflow_common(now_ms, *source, d), *d))
+            .collect();
+        self.add_sflow_flows(now_ms, &placed, fork);
+    }
+
+    /// The flow samples of `batch` (each datagram with its position from
+    /// [`Engine::add_sflow_common`]) into the shards through `fork`, then, outside a batch,
+    /// the events and records they raised into the logs.
+    pub(crate) fn add_sflow_flows(&mut self, now_ms: u64, batch: &[(u64, Datagram<'_>)], fork: &dyn Fork) {
+        let (ctx, shards) = self.split();
+        if shards.len() == 1 {
+            // No thread to hand it to.
+            for (seq, d) in batch {
+                shards[0].add_sflow_flows(&ctx, now_ms, *seq, d);
+            }
+        } else {
+            fork.each(shards, &|shard: &mut Shard| {
+                for (seq, d) in batch {
+                    shard.add_sflow_flows(&ctx, now_ms, *seq, d);
+                }
+            });
+        }
+        if !self.in_batch {
+            self.drain();
+        }
+    }
+
+    /// The next input position: a datagram's, packet's or NetFlow datagram's, in its top 32
+    /// bits (samples and records number the low 32).
+    pub(super) fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq << 32
+    }
+
+    /// Starts a batch: events and flow records stay in the shards until
+    /// [`Engine::end_batch`] merges them in input order.
+    pub(crate) fn begin_batch(&mut self) {
+        self.in_batch = true;
+    }
+
+    /// Ends a batch ([`Engine::begin_batch`]).
+    pub(crate) fn end_batch(&mut self) {
+        self.in_batch = false;
+        self.drain();
+    }
+}
