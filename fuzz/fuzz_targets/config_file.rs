@@ -35,6 +35,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(w) = f.workers {
         assert!(cf::WORKERS.contains(&w), "workers {w}");
     }
+    if let Some(n) = f.engine_threads {
+        assert!(cf::ENGINE_THREADS.contains(&n), "engine-threads {n}");
+    }
     if let Some(m) = f.script_memory_mb {
         assert!(cf::SCRIPT_MEMORY_MB.contains(&m), "script-memory-mb {m}");
     }

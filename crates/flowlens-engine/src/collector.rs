@@ -313,16 +313,26 @@ impl Collector {
         data: &[u8],
         original_len: u32,
     ) -> Option<Handled> {
-        let walk = packet::walk(link, data, &self.outer);
-        if let Some(udp) = walk.outer_udp() {
-            if sniff(udp.payload).is_some() {
-                return Some(self.handle_datagram(now_ms, udp.src_addr, udp.payload));
-            }
+        if let Some((from, payload)) = self.datagram_in(link, data) {
+            return Some(self.handle_datagram(now_ms, from, payload));
         }
         self.stats.packets += 1;
         self.engine
             .add_packet(now_ms, agent, link, data, original_len);
         None
+    }
+
+    /// The sFlow/NetFlow/IPFIX datagram (recognised by content, on any UDP port) that a
+    /// captured frame of link type `link` carries, with its IP source: what
+    /// [`Collector::handle_packet`] hands to [`Collector::handle_datagram`]. `None` for any
+    /// other packet.
+    #[must_use]
+    pub fn datagram_in<'d>(&self, link: LinkType, data: &'d [u8]) -> Option<(IpAddr, &'d [u8])> {
+        let walk = packet::walk(link, data, &self.outer);
+        let udp = walk.outer_udp()?;
+        sniff(udp.payload)
+            .is_some()
+            .then_some((udp.src_addr, udp.payload))
     }
 
     /// Handles one packet sampled 1-in-`rate` by a live packet source of the caller's (an

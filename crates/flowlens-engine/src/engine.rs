@@ -35,8 +35,8 @@ mod threshold;
 pub use limits::Limits;
 pub use query::{FlowQuery, DEFAULT_MAX_FLOWS};
 pub use rows::{ActiveFlow, AggMode, LoggedFlow};
-pub use shard::{Fork, Sequential, Shard};
 use shard::Route;
+pub use shard::{Fork, Sequential, Shard};
 use threshold::Thresholds;
 
 /// How often idle agents and data sources are forgotten ([`Agents::expire`]), ms.
@@ -384,8 +384,8 @@ impl Engine {
                 let (active_keys, stats) = (&mut shard.active_keys, &mut shard.stats);
                 for (ds, table) in tables.iter_mut() {
                     table.entries.retain(|key, e| {
-                        let idle = limits.idle_factor > 0.0
-                            && now_ms.saturating_sub(e.last_ms) > idle_ms;
+                        let idle =
+                            limits.idle_factor > 0.0 && now_ms.saturating_sub(e.last_ms) > idle_ms;
                         if log_end {
                             let more = e.more.as_deref_mut();
                             if let Some((total, ls)) = more.and_then(|m| {
@@ -395,16 +395,19 @@ impl Engine {
                                     idle || now_ms.saturating_sub(ls.record_start_ms) >= active_ms;
                                 let value = total - ls.total_at_start;
                                 if flush && value > 0.0 {
-                                    flushed.push((*ds, LoggedFlow {
-                                        id: 0,
-                                        name: def.name.clone(),
-                                        flow_keys: key.to_string(),
-                                        value,
-                                        start_ms: ls.record_start_ms,
-                                        end_ms: e.last_ms,
-                                        agent: ds.agent.to_string(),
-                                        data_source: ds.name().to_string(),
-                                    }));
+                                    flushed.push((
+                                        *ds,
+                                        LoggedFlow {
+                                            id: 0,
+                                            name: def.name.clone(),
+                                            flow_keys: key.to_string(),
+                                            value,
+                                            start_ms: ls.record_start_ms,
+                                            end_ms: e.last_ms,
+                                            agent: ds.agent.to_string(),
+                                            data_source: ds.name().to_string(),
+                                        },
+                                    ));
                                     ls.record_start_ms = now_ms;
                                     ls.total_at_start = total;
                                 }
@@ -419,7 +422,10 @@ impl Engine {
                 }
                 tables.retain(|_, t| !t.entries.is_empty());
             }
-            flushed.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.flow_keys.cmp(&b.1.flow_keys)));
+            flushed.sort_by(|a, b| {
+                a.0.cmp(&b.0)
+                    .then_with(|| a.1.flow_keys.cmp(&b.1.flow_keys))
+            });
             for (_, f) in flushed.drain(..) {
                 flow_log.push(f);
             }

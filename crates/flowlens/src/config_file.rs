@@ -17,6 +17,8 @@ use serde::Deserialize;
 
 /// Receive threads per UDP address (`workers`).
 pub const WORKERS: RangeInclusive<u16> = 1..=64;
+/// Engine shards, each fed by its own thread (`engine-threads`).
+pub const ENGINE_THREADS: RangeInclusive<u16> = 1..=64;
 /// Heap limit per script, MiB (`script-memory-mb`).
 pub const SCRIPT_MEMORY_MB: RangeInclusive<usize> = 8..=65_536;
 /// Handler time limit, milliseconds (`script-time-limit-ms`).
@@ -45,6 +47,9 @@ pub struct File {
     pub rcvbuf: Option<usize>,
     /// `workers`: receive threads per UDP address (after [`parse`]: within [`WORKERS`]).
     pub workers: Option<u16>,
+    /// `engine-threads`: engine shards, one thread each (after [`parse`]: within
+    /// [`ENGINE_THREADS`]).
+    pub engine_threads: Option<u16>,
     /// `read-only`: refuse writes over REST (after [`parse`]: not with `token-file`).
     pub read_only: Option<bool>,
     /// `token-file`: bearer token file for writes (after [`parse`]: resolved like
@@ -196,7 +201,7 @@ pub fn parse_log_filter(directives: &str) -> Result<tracing_subscriber::EnvFilte
 }
 
 /// Parses a settings file's text, checks every value that needs only the file (the ranges of
-/// `workers`, `script-memory-mb`, `script-time-limit-ms`, `loss-log-interval`; `syslog-format`;
+/// `workers`, `engine-threads`, `script-memory-mb`, `script-time-limit-ms`, `loss-log-interval`; `syslog-format`;
 /// `log-level`'s syntax; `read-only` with `token-file`), and makes its relative paths
 /// relative to `base_dir` (the file's directory).
 ///
@@ -239,6 +244,9 @@ fn check(f: &File) -> Result<(), String> {
     if let Some(w) = f.workers {
         check_workers(w)?;
     }
+    if let Some(n) = f.engine_threads {
+        check_engine_threads(n)?;
+    }
     if f.read_only == Some(true) && f.token_file.is_some() {
         return Err(READ_ONLY_WITH_TOKEN.into());
     }
@@ -258,6 +266,21 @@ fn check(f: &File) -> Result<(), String> {
         check_loss_log_interval(s)?;
     }
     Ok(())
+}
+
+/// `engine-threads` within [`ENGINE_THREADS`].
+///
+/// # Errors
+/// Out of range: a message naming the key and the range.
+pub fn check_engine_threads(n: u16) -> Result<(), String> {
+    if ENGINE_THREADS.contains(&n) {
+        return Ok(());
+    }
+    Err(format!(
+        "engine-threads must be {} to {}, not {n}",
+        ENGINE_THREADS.start(),
+        ENGINE_THREADS.end()
+    ))
 }
 
 /// The message for `read-only` with `token-file`.
@@ -356,6 +379,8 @@ mod tests {
         for (text, key) in [
             ("workers = 0\n", "workers must be 1 to 64"),
             ("workers = 65\n", "workers must be 1 to 64"),
+            ("engine-threads = 0\n", "engine-threads must be 1 to 64"),
+            ("engine-threads = 65\n", "engine-threads must be 1 to 64"),
             (
                 "script-memory-mb = 7\n",
                 "script-memory-mb must be 8 to 65536",

@@ -20,6 +20,7 @@ mod capture;
 mod decode;
 mod generate;
 mod run;
+mod shards;
 mod top;
 
 /// `flowlens --version`: the package version and, when built from git, the commit and its
@@ -97,6 +98,11 @@ struct RunArgs {
     /// with SO_REUSEPORT; one exporter's datagrams always reach the same thread). Default: 1.
     #[arg(long, value_name = "N")]
     workers: Option<u16>,
+    /// Engine shards, 1 to 64, each fed by its own thread: the flow state is split by (agent,
+    /// data source) so that N threads take sFlow flow samples at once (answers do not
+    /// change). Default: 1.
+    #[arg(long, value_name = "N")]
+    engine_threads: Option<u16>,
     /// Refuse every change of definitions over REST (PUT/DELETE answer 403).
     #[arg(long, conflicts_with = "token_file")]
     read_only: bool,
@@ -250,6 +256,10 @@ struct TopArgs {
     /// answers are the same; the key-mask differential test compares the two).
     #[arg(long, hide = true)]
     full_visit: bool,
+    /// Engine shards, 1 to 64, each fed by its own thread (the answers are the same).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    engine_threads: u16,
     /// Captures (pcap, pcapng) or datagram payload files.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,

@@ -81,7 +81,11 @@ impl Shard {
     #[inline]
     pub(super) fn wants(&mut self, ctx: &Ctx<'_>, dropped: bool) -> bool {
         self.sample_tick = self.sample_tick.wrapping_add(1);
-        (if dropped { ctx.any_dropped } else { ctx.any_flow }) || self.sample_tick % 64 == 1
+        (if dropped {
+            ctx.any_dropped
+        } else {
+            ctx.any_flow
+        }) || self.sample_tick % 64 == 1
     }
 
     /// Fills the key buffer through `visit`; every 64th sample (counted by [`Self::wants`])

@@ -249,7 +249,8 @@ impl Engine {
                     .collect()
             })
             .unwrap_or_default();
-        out.sort_by(|a, b| b.value.total_cmp(&a.value));
+        // Equal values in key order, not the table's (seeded) order.
+        out.sort_by(|a, b| b.value.total_cmp(&a.value).then_with(|| a.key.cmp(&b.key)));
         out.truncate(def.n);
         Ok(out)
     }
@@ -457,11 +458,7 @@ impl Engine {
 
     /// The table of definition `fi` at data source `ds`, if it has keys.
     fn table(&self, fi: usize, ds: DataSource) -> Option<&Table> {
-        self.shards
-            .get(self.route.of(ds))?
-            .tables
-            .get(fi)?
-            .get(&ds)
+        self.shards.get(self.route.of(ds))?.tables.get(fi)?.get(&ds)
     }
 }
 

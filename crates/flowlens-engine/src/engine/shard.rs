@@ -131,7 +131,13 @@ impl Shard {
     /// Feeds the flow samples and dropped-packet notifications of `dgram` whose data source
     /// this shard keeps; `seq` is the datagram's position in the input (its samples'
     /// positions are `seq | sample index`).
-    pub(super) fn add_sflow_flows(&mut self, ctx: &Ctx<'_>, now_ms: u64, seq: u64, dgram: &Datagram<'_>) {
+    pub(super) fn add_sflow_flows(
+        &mut self,
+        ctx: &Ctx<'_>,
+        now_ms: u64,
+        seq: u64,
+        dgram: &Datagram<'_>,
+    ) {
         let agent = dgram.agent_address();
         for (j, s) in dgram.samples().enumerate() {
             let Ok(s) = s else { break };
@@ -182,7 +188,10 @@ pub(super) struct Ctx<'a> {
 impl Engine {
     /// Splits the engine's state into what the shards share and the shards themselves.
     pub(super) fn split(&mut self) -> (Ctx<'_>, &mut [Shard]) {
-        let key_cap = self.limits.max_active_keys.div_ceil(self.route.shards.max(1));
+        let key_cap = self
+            .limits
+            .max_active_keys
+            .div_ceil(self.route.shards.max(1));
         (
             Ctx {
                 flows: &self.flows,
@@ -317,7 +326,12 @@ impl Engine {
     /// The flow samples of `batch` (each datagram with its position from
     /// [`Engine::add_sflow_common`]) into the shards through `fork`, then, outside a batch,
     /// the events and records they raised into the logs.
-    pub(crate) fn add_sflow_flows(&mut self, now_ms: u64, batch: &[(u64, Datagram<'_>)], fork: &dyn Fork) {
+    pub(crate) fn add_sflow_flows(
+        &mut self,
+        now_ms: u64,
+        batch: &[(u64, Datagram<'_>)],
+        fork: &dyn Fork,
+    ) {
         let (ctx, shards) = self.split();
         if shards.len() == 1 {
             // No thread to hand it to.

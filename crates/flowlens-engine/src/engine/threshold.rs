@@ -175,18 +175,21 @@ impl Thresholds {
                 },
             );
             let values = entry.values(now_ms, def.t_secs, &def.values);
-            events.push((seq, Event {
-                id: 0,
-                timestamp_ms: now_ms,
-                threshold_id: ts.th.name.clone(),
-                metric: ts.th.metric.clone(),
-                threshold: ts.th.value,
-                value,
-                agent: ds.agent.to_string(),
-                data_source: ds.name().to_string(),
-                flow_key: Some(key_text.to_string()),
-                values,
-            }));
+            events.push((
+                seq,
+                Event {
+                    id: 0,
+                    timestamp_ms: now_ms,
+                    threshold_id: ts.th.name.clone(),
+                    metric: ts.th.metric.clone(),
+                    threshold: ts.th.value,
+                    value,
+                    agent: ds.agent.to_string(),
+                    data_source: ds.name().to_string(),
+                    flow_key: Some(key_text.to_string()),
+                    values,
+                },
+            ));
         }
     }
 
@@ -216,19 +219,20 @@ impl Thresholds {
                     continue;
                 };
                 triggered.retain(|tk, trig| {
-                    let v = tables
-                        .get(&tk.ds)
-                        .map_or(0.0, |t| match (&trig.flow_key, tk.key_hash) {
-                            (Some(k), h) if h != 0 => t
-                                .entries
-                                .get(k.as_str())
-                                .map_or(0.0, |e| e.value(now_ms, def.t_secs, &def.value)),
-                            _ => t
-                                .entries
-                                .values()
-                                .map(|e| e.value(now_ms, def.t_secs, &def.value))
-                                .fold(0.0, f64::max),
-                        });
+                    let v =
+                        tables
+                            .get(&tk.ds)
+                            .map_or(0.0, |t| match (&trig.flow_key, tk.key_hash) {
+                                (Some(k), h) if h != 0 => t
+                                    .entries
+                                    .get(k.as_str())
+                                    .map_or(0.0, |e| e.value(now_ms, def.t_secs, &def.value)),
+                                _ => t
+                                    .entries
+                                    .values()
+                                    .map(|e| e.value(now_ms, def.t_secs, &def.value))
+                                    .fold(0.0, f64::max),
+                            });
                     rearm(trig, v < th, now_ms, timeout)
                 });
             }

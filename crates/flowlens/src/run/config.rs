@@ -2,7 +2,7 @@
 //! `--config`, overridden by flags.
 //!
 //! The file's keys are the flags' names without `--` (`http`, `sflow`, `netflow`, `ipfix`,
-//! `state-dir`, `rcvbuf`, `workers`, `read-only`, `token-file`, `apps-dir`, `allow-run-cmd`,
+//! `state-dir`, `rcvbuf`, `workers`, `engine-threads`, `read-only`, `token-file`, `apps-dir`, `allow-run-cmd`,
 //! `script-memory-mb`, `script-time-limit-ms`, `syslog-format`, `bgp`), plus `script = ["a.js"]`
 //! (scripts, before those of `--script`), a `[properties]` table (`--property`) and a
 //! `[clickhouse]` table (`url`, overridden by `--clickhouse`; `database`, `user`,
@@ -46,6 +46,8 @@ pub(crate) struct Settings {
     pub(crate) rcvbuf: usize,
     /// Receive threads per address.
     pub(crate) workers: usize,
+    /// Engine shards, one thread each (`--engine-threads`).
+    pub(crate) engine_threads: usize,
     /// Refuse writes.
     pub(crate) read_only: bool,
     /// Bearer token file for writes.
@@ -139,6 +141,8 @@ impl Settings {
         // because flags override them.
         let workers = args.workers.or(file.workers).unwrap_or(1);
         cf::check_workers(workers).map_err(anyhow::Error::msg)?;
+        let engine_threads = args.engine_threads.or(file.engine_threads).unwrap_or(1);
+        cf::check_engine_threads(engine_threads).map_err(anyhow::Error::msg)?;
         let read_only = args.read_only || file.read_only.unwrap_or(false);
         let token_file = args.token_file.clone().or(file.token_file);
         if read_only && token_file.is_some() {
@@ -227,6 +231,7 @@ impl Settings {
             state_dir: args.state_dir.clone().or(file.state_dir),
             rcvbuf: args.rcvbuf.or(file.rcvbuf).unwrap_or(DEFAULT_RCVBUF),
             workers: usize::from(workers),
+            engine_threads: usize::from(engine_threads),
             read_only,
             token_file,
         })
@@ -255,6 +260,7 @@ impl Settings {
             ("state-dir", self.state_dir != new.state_dir),
             ("rcvbuf", self.rcvbuf != new.rcvbuf),
             ("workers", self.workers != new.workers),
+            ("engine-threads", self.engine_threads != new.engine_threads),
             ("read-only", self.read_only != new.read_only),
             ("token-file", self.token_file != new.token_file),
             ("script", self.scripts != new.scripts),
@@ -665,6 +671,10 @@ mod tests {
         std::fs::write(&cfg, "workers = 0\n").unwrap();
         refused(&["--config", c], "workers must be 1 to 64, not 0");
         refused(&["--workers", "65"], "workers must be 1 to 64, not 65");
+        refused(
+            &["--engine-threads", "0"],
+            "engine-threads must be 1 to 64, not 0",
+        );
         std::fs::write(&cfg, "read-only = true\ntoken-file = \"t\"\n").unwrap();
         refused(
             &["--config", c],

@@ -104,15 +104,19 @@ pub(crate) struct Core {
     delivered: Ids,
     /// Counter and event rows for ClickHouse (`--clickhouse`).
     export: Option<super::clickhouse::Side>,
+    /// The threads that feed the engine's shards (`--engine-threads`).
+    threads: crate::shards::Threads,
 }
 
 impl Core {
-    /// A core over `engine` and `session`, saving to `state`.
+    /// A core over `engine` and `session`, saving to `state`, feeding the engine's shards
+    /// with `threads`.
     pub(crate) fn new(
         engine: Engine,
         session: NetflowSession,
         state: StateDir,
         scripts: Arc<std::sync::OnceLock<Scripts>>,
+        threads: crate::shards::Threads,
     ) -> Core {
         let delivered = Ids {
             flow: engine.last_flow_id(),
@@ -126,6 +130,7 @@ impl Core {
             scripts,
             delivered,
             export: None,
+            threads,
         }
     }
 
@@ -209,9 +214,15 @@ impl Core {
         }
     }
 
-    /// Feeds one batch of datagrams, each recognised by content.
+    /// Feeds one batch of datagrams, each recognised by content; with several engine
+    /// shards, their sFlow flow samples on the shards' threads.
     fn feed(&mut self, batch: &Batch) {
         let now_ms = self.now_ms();
+        if self.collector.engine().shards() > 1 {
+            self.collector
+                .handle_batch(now_ms, batch.iter(), &self.threads);
+            return;
+        }
         for (from, payload) in batch.iter() {
             self.collector.handle_datagram(now_ms, from, payload);
         }

@@ -133,13 +133,16 @@ fn collect(cli: &RunArgs, settings: Settings, logs: &log::Logs) -> Result<ExitCo
         listeners.extend(Listener::bind_group(name, addr, args.rcvbuf, args.workers)?);
     }
 
-    let (engine, oui_note) = load_engine(&state);
+    let (mut engine, oui_note) = load_engine(&state);
+    engine.set_shards(args.engine_threads);
+    let threads = crate::shards::Threads::new(args.engine_threads)?;
     let session = load_session(&state)?;
     let apps = scripts::apps_dir(args, &state);
     let builtin = builtin_apps::install(state.path(), &args.builtin_apps)?;
     let specs = scripts::specs(args, &apps, &builtin)?;
     let script_slot = Arc::new(std::sync::OnceLock::new());
-    let mut core = self::core::Core::new(engine, session, state.clone(), script_slot.clone());
+    let mut core =
+        self::core::Core::new(engine, session, state.clone(), script_slot.clone(), threads);
     let mut export_thread = None;
     let mut export_stats = None;
     if let Some(ch) = &args.clickhouse {

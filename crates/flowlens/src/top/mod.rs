@@ -8,6 +8,8 @@
 
 mod output;
 mod replay;
+#[cfg(test)]
+mod shards_test;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
@@ -33,6 +35,7 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
     }
     let mut engine = Engine::new(limits);
     engine.set_full_visit(args.full_visit);
+    engine.set_shards(usize::from(args.engine_threads));
     lookups(&mut engine, args)?;
     let defs = define(&mut engine, args)?;
     let agg = AggMode::parse(&args.agg_mode).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -55,16 +58,21 @@ pub(crate) fn run(args: &TopArgs) -> Result<ExitCode> {
     }
     for path in &args.files {
         replayer
-            .file(path, &progress, |engine, now_ms, engine_ms| {
-                if let Some(every) = every_ms {
-                    let due = *next_report.get_or_insert(now_ms + every);
-                    if now_ms >= due {
-                        report(engine, &defs, args, agg, (due, engine_ms), &mut out)?;
-                        next_report = Some(due + every);
+            .file(
+                path,
+                &progress,
+                every_ms.is_some(),
+                |engine, now_ms, engine_ms| {
+                    if let Some(every) = every_ms {
+                        let due = *next_report.get_or_insert(now_ms + every);
+                        if now_ms >= due {
+                            report(engine, &defs, args, agg, (due, engine_ms), &mut out)?;
+                            next_report = Some(due + every);
+                        }
                     }
-                }
-                Ok(())
-            })
+                    Ok(())
+                },
+            )
             .with_context(|| format!("{}", path.display()))?;
     }
     progress.finish();

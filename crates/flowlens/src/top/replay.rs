@@ -1,7 +1,11 @@
 //! Feeds capture frames into the engine: sFlow, NetFlow/IPFIX datagrams by content, other
-//! packets as raw 1-in-1 samples; ticks the engine once per second of capture time.
+//! packets as raw 1-in-1 samples; ticks the engine once per second of capture time. With
+//! several engine shards (`--engine-threads`), consecutive datagrams given the same engine
+//! time go to the engine as one batch ([`Collector::handle_batch`]), so the answers are those
+//! of one datagram at a time.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,6 +16,17 @@ use flowlens_wire::packet::LinkType;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::capture::{self, Frame};
+use crate::shards::Threads;
+
+/// Datagrams in one batch for the shards, at most.
+const BATCH_DATAGRAMS: usize = 64;
+
+/// Datagrams waiting for the shards: their payloads back to back, each with its sender.
+#[derive(Default)]
+struct Pending {
+    data: Vec<u8>,
+    items: Vec<(IpAddr, Range<usize>)>,
+}
 
 /// Agent of raw packets (a capture has none).
 pub(super) const CAPTURE_AGENT: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
@@ -63,6 +78,9 @@ pub(super) struct Replayer {
     hold: bool,
     /// The first frame's capture time, Unix ms (0: none yet).
     first_ms: u64,
+    /// Feeds the engine's shards; batches are only made with several.
+    threads: Threads,
+    pending: Pending,
 }
 
 fn unix_ms(t: SystemTime) -> u64 {
@@ -72,10 +90,14 @@ fn unix_ms(t: SystemTime) -> u64 {
 }
 
 impl Replayer {
+    /// A replayer into `engine`, feeding its shards ([`Engine::shards`]) on as many threads.
     pub(super) fn new(engine: Engine) -> Result<Replayer> {
         let session = NetflowSession::new(Limits::default())
             .map_err(|e| anyhow::anyhow!("netflow session: {e}"))?;
+        let threads = Threads::new(engine.shards())?;
         Ok(Replayer {
+            threads,
+            pending: Pending::default(),
             collector: Collector::new(engine, session),
             now_ms: 0,
             next_tick_ms: 0,
@@ -123,12 +145,13 @@ impl Replayer {
     }
 
     /// Replays one file; `at(engine, now_ms, engine_ms)` runs after every frame (for periodic
-    /// reports; `now_ms` is capture time, `engine_ms` the engine's, see
-    /// [`Replayer::hold_clock`]).
+    /// reports, with `reports`: the engine has then taken every frame so far; `now_ms` is
+    /// capture time, `engine_ms` the engine's, see [`Replayer::hold_clock`]).
     pub(super) fn file(
         &mut self,
         path: &Path,
         progress: &Progress,
+        reports: bool,
         mut at: impl FnMut(&Engine, u64, u64) -> Result<()>,
     ) -> Result<()> {
         capture::for_each_frame(path, |_, frame| {
@@ -147,6 +170,7 @@ impl Replayer {
                 }
                 Frame::Payload { data } => {
                     progress.inc(data.len() as u64);
+                    self.flush();
                     let now = self.engine_ms();
                     let handled = self.collector.handle_datagram(now, CAPTURE_AGENT, data);
                     if handled == Handled::Unknown {
@@ -155,14 +179,38 @@ impl Replayer {
                 }
                 Frame::Received { .. } => {}
             }
+            if reports {
+                self.flush();
+            }
             at(self.collector.engine(), self.now_ms, self.engine_ms())
-        })
+        })?;
+        self.flush();
+        Ok(())
+    }
+
+    /// Hands the waiting datagrams to the engine as one batch.
+    fn flush(&mut self) {
+        if self.pending.items.is_empty() {
+            return;
+        }
+        let now = self.engine_ms();
+        let Pending { data, items } = &mut self.pending;
+        let batch = items
+            .iter()
+            .filter_map(|(from, r)| Some((*from, data.get(r.clone())?)));
+        self.collector.handle_batch(now, batch, &self.threads);
+        items.clear();
+        data.clear();
     }
 
     /// Moves the clock forward (never back) and ticks the engine once per second crossed.
     fn advance(&mut self, t_ms: u64) {
         if t_ms <= self.now_ms {
             return;
+        }
+        // A batch shares one engine time, and ticks see every datagram before them.
+        if !self.hold || t_ms >= self.next_tick_ms {
+            self.flush();
         }
         self.now_ms = t_ms;
         if self.first_ms == 0 {
@@ -198,8 +246,27 @@ impl Replayer {
             self.unusable += 1;
             return;
         };
+        if self.threads_wanted() {
+            if let Some((from, payload)) = self.collector.datagram_in(link, data) {
+                let start = self.pending.data.len();
+                self.pending.data.extend_from_slice(payload);
+                self.pending
+                    .items
+                    .push((from, start..self.pending.data.len()));
+                if self.pending.items.len() >= BATCH_DATAGRAMS {
+                    self.flush();
+                }
+                return;
+            }
+            self.flush();
+        }
         let now = self.engine_ms();
         self.collector
             .handle_packet(now, CAPTURE_AGENT, link, data, original_len);
+    }
+
+    /// Whether datagrams wait for batches (several shards).
+    fn threads_wanted(&self) -> bool {
+        self.collector.engine().shards() > 1
     }
 }

@@ -1,0 +1,236 @@
+//! Engine shards change nothing but speed: every capture (`../shared/data`, else the
+//! repository's `testdata/captures`) replayed one datagram at a time into one shard (today's
+//! path) and in batches into 4 shards fed by 4 threads ([`crate::shards::Threads`]) gives the
+//! same answers: active flows merged with `max` and with `sum`, flows as metrics, flow
+//! values and locations, the data sources holding keys, events (in the same order, with the
+//! same ids), thresholds still triggered, logged flows (flow ends and flow starts) and the
+//! engine's counters.
+//!
+//! Twice over: with definitions kept per data source (shards chosen by agent and data
+//! source), and with an `aggMode:'agent'` definition besides (shards chosen by agent).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use flowlens_engine::api::Query;
+use flowlens_engine::{AgentSel, AggMode, Engine, Limits};
+use serde_json::{json, Value as Json};
+
+use super::replay::{Progress, Replayer};
+
+/// Definitions over sFlow, NetFlow/IPFIX and raw packets: flow-end and flow-start records,
+/// `values`, key functions, a filter.
+const FLOWS: &[(&str, &str)] = &[
+    (
+        "pair",
+        "{keys:'ipsource,ipdestination,ipprotocol',value:'bytes',log:true,activeTimeout:2}",
+    ),
+    (
+        "start",
+        "{keys:'ipdestination,or:tcpdestinationport:udpdestinationport',value:'frames',log:true,flowStart:true}",
+    ),
+    (
+        "fanin",
+        "{keys:'mask:ipdestination:24',value:'frames',values:['count:ipsource','avg:ipbytes']}",
+    ),
+    (
+        "ports",
+        "{keys:'ipprotocol,null:tcpflags:-',value:'bytes',filter:'ipprotocol=6,17',t:5}",
+    ),
+];
+
+/// Thresholds on the flows (per data source, and `byFlow` re-arming after 2 s) and on a
+/// counter metric.
+const THRESHOLDS: &[(&str, &str)] = &[
+    ("loud", "{metric:'pair',value:1000}"),
+    ("each", "{metric:'ports',value:10,byFlow:true,timeout:2}"),
+    ("busy", "{metric:'ifinoctets',value:1}"),
+];
+
+/// An engine with the definitions (and `by_agent`'s per-agent one) in `shards` shards.
+fn engine(shards: usize, by_agent: bool) -> Engine {
+    let mut e = Engine::new(Limits::default());
+    for (name, spec) in FLOWS {
+        e.set_flow(name, &json5::from_str(spec).unwrap()).unwrap();
+    }
+    if by_agent {
+        e.set_flow(
+            "agents",
+            &json!({"keys":"ipsource","value":"bytes","aggMode":"agent"}),
+        )
+        .unwrap();
+    }
+    for (name, spec) in THRESHOLDS {
+        e.set_threshold(name, &json5::from_str(spec).unwrap())
+            .unwrap();
+    }
+    e.set_shards(shards);
+    e
+}
+
+/// Every capture and payload file under `dir`, recursively, sorted.
+fn captures(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| matches!(x, "pcap" | "pcapng" | "bin" | "dat" | "raw"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Everything the engine answers about flows, thresholds and events, as JSON.
+fn answers(e: &Engine, now_ms: u64) -> Json {
+    let mut names: Vec<&str> = FLOWS.iter().map(|(n, _)| *n).collect();
+    if e.flow_def("agents").is_some() {
+        names.push("agents");
+    }
+    let mut out = serde_json::Map::new();
+    for name in &names {
+        for agg in [AggMode::Max, AggMode::Sum] {
+            let q = Query::ActiveFlows {
+                agents: AgentSel::All,
+                name: (*name).to_string(),
+                max_flows: usize::MAX,
+                min_value: 0.0,
+                agg,
+                key_filter: None,
+            };
+            out.insert(format!("{name} {agg:?}"), q.answer(e, now_ms).unwrap());
+        }
+        let metric = Query::Metric {
+            agents: AgentSel::All,
+            metrics: vec![(*name).to_string()],
+            filter: Default::default(),
+        };
+        out.insert(format!("{name} metric"), metric.answer(e, now_ms).unwrap());
+        let sources = e.flow_data_sources(name).unwrap();
+        out.insert(
+            format!("{name} sources"),
+            json!(sources.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>()),
+        );
+        // The first few keys: their value and where they are.
+        let top = e
+            .active_flows(
+                now_ms,
+                &flowlens_engine::FlowQuery::new(&AgentSel::All, name),
+            )
+            .unwrap();
+        for f in top.iter().take(3) {
+            let value = Query::FlowValue {
+                agents: AgentSel::All,
+                name: (*name).to_string(),
+                key: f.key.clone(),
+            };
+            let at = Query::FlowLocations {
+                agents: AgentSel::All,
+                name: (*name).to_string(),
+                key: f.key.clone(),
+            };
+            out.insert(
+                format!("{name} {} value", f.key),
+                value.answer(e, now_ms).unwrap(),
+            );
+            out.insert(
+                format!("{name} {} at", f.key),
+                at.answer(e, now_ms).unwrap(),
+            );
+            for ds in &sources {
+                let triggered = e
+                    .threshold_triggered("each", ds.agent, ds.id, Some(&f.key))
+                    .unwrap();
+                out.insert(format!("each {ds:?} {} triggered", f.key), json!(triggered));
+            }
+        }
+        for ds in &sources {
+            let triggered = e
+                .threshold_triggered("loud", ds.agent, ds.id, None)
+                .unwrap();
+            out.insert(format!("loud {ds:?} triggered"), json!(triggered));
+        }
+    }
+    let events: Vec<Json> = e
+        .events(0, &[], usize::MAX)
+        .into_iter()
+        .map(|v| v.to_json())
+        .collect();
+    out.insert("events".into(), Json::Array(events));
+    let flows: Vec<Json> = e
+        .logged_flows(0, None, usize::MAX)
+        .into_iter()
+        .map(|f| f.to_json())
+        .collect();
+    out.insert("logged flows".into(), Json::Array(flows));
+    out.insert("stats".into(), json!(format!("{:?}", e.stats())));
+    out.insert("active keys".into(), json!(e.active_keys()));
+    Json::Object(out)
+}
+
+/// `v` with every number to 12 significant digits: sums over a table's keys run in the
+/// table's (seeded) order, so their last digits differ from run to run, shards or not.
+fn rounded(v: Json) -> Json {
+    match v {
+        Json::Number(n) => match n.as_f64() {
+            Some(x) if n.is_f64() => json!(format!("{x:.11e}")),
+            _ => Json::Number(n),
+        },
+        Json::Array(a) => Json::Array(a.into_iter().map(rounded).collect()),
+        Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, rounded(v))).collect()),
+        other => other,
+    }
+}
+
+/// One capture replayed into an engine of `shards` shards; its answers at the end.
+fn replay(path: &Path, shards: usize, by_agent: bool) -> Json {
+    let mut r = Replayer::new(engine(shards, by_agent)).unwrap();
+    let progress = Progress::new(&[], false);
+    r.file(path, &progress, false, |_, _, _| Ok(())).unwrap();
+    rounded(answers(r.engine(), r.engine_ms()))
+}
+
+#[test]
+fn four_shards_answer_like_one_on_every_capture() {
+    let files = captures(&flowlens_testdata::corpus_dir());
+    assert!(files.len() > 20, "only {} captures", files.len());
+    let (mut events, mut logged, mut with_keys) = (0, 0, 0);
+    for by_agent in [false, true] {
+        for f in &files {
+            let one = replay(f, 1, by_agent);
+            let four = replay(f, 4, by_agent);
+            if one != four {
+                let (a, b) = (one.as_object().unwrap(), four.as_object().unwrap());
+                let first = a.keys().find(|k| a.get(*k) != b.get(*k)).unwrap();
+                panic!(
+                    "{} (by agent: {by_agent}): `{first}` differs with 4 shards:\n1: {}\n4: {}",
+                    f.display(),
+                    a[first],
+                    b[first]
+                );
+            }
+            events += one["events"].as_array().unwrap().len();
+            logged += one["logged flows"].as_array().unwrap().len();
+            with_keys += usize::from(one["active keys"].as_u64().unwrap() > 0);
+        }
+    }
+    // The comparison saw something: events, flow records and keys on many captures.
+    assert!(events > 100, "{events} events");
+    assert!(logged > 100, "{logged} logged flows");
+    let replays = 2 * files.len();
+    assert!(
+        with_keys * 3 >= replays,
+        "{with_keys} of {replays} replays end with keys"
+    );
+    println!("{replays} replays alike: {events} events, {logged} logged flows");
+}
