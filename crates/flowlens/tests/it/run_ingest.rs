@@ -273,10 +273,17 @@ fn netflow_is_recognised_by_content_on_any_port() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Several receive threads per address, and the engine split into 4 shards fed by 4
+/// threads (`--engine-threads`): every datagram is taken, and the flows are those that
+/// `flowlens top` (one shard, one datagram at a time) finds in the capture.
 #[test]
 fn several_receive_threads_share_each_address() {
     let dir = temp_dir("ingest-workers");
-    let server = Server::start_with(&dir, &["--workers", "3"]);
+    let server = Server::start_with(&dir, &["--workers", "3", "--engine-threads", "4"]);
+    // Packet sizes make many keys.
+    let def = "{keys:'ipsource,ipdestination,ipbytes',value:'bytes'}";
+    let r = server.put("/flow/conv/json", def);
+    assert_eq!(r.status, 204, "{}", r.body);
     let capture = exporter_capture("sflow-ovs-br0.pcap");
     let payloads = udp_payloads(&capture);
     let expected = sflow_counts(&capture, &payloads);
@@ -302,6 +309,29 @@ fn several_receive_threads_share_each_address() {
         // One exporter stays on one socket, so its datagrams stay in order.
         assert_eq!(agents[agent]["sFlowDatagramsOutOfOrder"], 0);
     }
+    let keys = |rows: &Json| -> std::collections::BTreeSet<String> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let live = keys(&server.get_json("/activeflows/ALL/conv/json?maxFlows=100000"));
+    let top = crate::common::flowlens(&[
+        "top",
+        "--quiet",
+        "--json",
+        "--totals",
+        "--max-flows",
+        "100000",
+        "--flow",
+        &format!("conv={def}"),
+        capture.to_str().unwrap(),
+    ]);
+    assert!(top.status.success(), "{top:?}");
+    let offline = keys(&serde_json::from_slice(&top.stdout).unwrap());
+    assert!(offline.len() > 10, "{offline:?}");
+    assert_eq!(live, offline);
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
