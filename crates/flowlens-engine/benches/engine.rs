@@ -13,6 +13,12 @@
 //! - `engine/walk-only`: the same datagrams decoded the way the engine does before
 //!   aggregation (every record, every sampled header walked, every flow key visited) without
 //!   an engine: the decode share of the `defs-N` figures.
+//! - `shards/shards-N` (N = 1, 2, 4): the `defs-3` engine split into N shards
+//!   ([`Engine::set_shards`]), fed batches of 64 datagrams ([`Engine::add_sflow_batch`],
+//!   1 ms apart per datagram as above) through a [`Fork`] that runs shard 0 on the calling
+//!   thread and the others on a rayon pool of N − 1 threads: the binary's own
+//!   (`crates/flowlens/src/shards.rs`). The datagrams are already received, and are those
+//!   of 8 agents sending at once ([`fabric`]); throughput in flow samples.
 //! - `netflow/defs-N` (N = 0, 3): every NetFlow v9 and IPFIX datagram of
 //!   `exporters/netflow9-softflowd.pcap` and `exporters/ipfix-softflowd.pcap` through
 //!   [`Collector::handle_datagram`] (templates cached by a first pass), with the first N
@@ -48,7 +54,7 @@ use std::path::PathBuf;
 
 use cap::Cap;
 use criterion::{criterion_group, Criterion, Throughput};
-use flowlens_engine::{AgentSel, AggMode, Collector, Engine, FlowQuery, Limits};
+use flowlens_engine::{AgentSel, AggMode, Collector, Engine, FlowQuery, Fork, Limits, Shard};
 use flowlens_netflow::NetflowSession;
 use flowlens_wire::packet::{walk, LinkType, WalkConfig};
 use flowlens_wire::sflow::{Datagram, FlowData, Sample};
@@ -261,6 +267,98 @@ fn bench_throughput(c: &mut Criterion) {
     g.finish();
 }
 
+/// Shard 0 on the calling thread, the others on a pool: `flowlens run`'s `Threads`.
+struct Pool(Option<rayon::ThreadPool>);
+
+impl Fork for Pool {
+    fn each(&self, shards: &mut [Shard], f: &(dyn Fn(&mut Shard) + Sync)) {
+        let (Some(pool), Some((first, rest))) = (&self.0, shards.split_first_mut()) else {
+            shards.iter_mut().for_each(f);
+            return;
+        };
+        pool.in_place_scope(|scope| {
+            for s in rest {
+                scope.spawn(move |_| f(s));
+            }
+            f(first);
+        });
+    }
+}
+
+/// Datagrams per batch ([`feed_batches`]): `BENCH_BATCH`, default 64 (a `recvmmsg` batch of
+/// `flowlens run`).
+static BATCH: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
+    std::env::var("BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
+});
+
+/// Feeds every datagram once in batches of [`BATCH`], as [`feed`] does one by one.
+fn feed_batches(engine: &mut Engine, dgrams: &[Vec<u8>], now_ms: &mut u64, fork: &Pool) {
+    let mut batch: Vec<(Option<IpAddr>, Datagram<'_>)> = Vec::with_capacity(*BATCH);
+    for chunk in dgrams.chunks(*BATCH) {
+        batch.clear();
+        batch.extend(
+            chunk
+                .iter()
+                .filter_map(|d| Datagram::parse(black_box(d)).ok())
+                .map(|d| (None, d)),
+        );
+        engine.add_sflow_batch(*now_ms, &batch, fork);
+        let before = *now_ms;
+        *now_ms += chunk.len() as u64;
+        if *now_ms / 1000 != before / 1000 {
+            engine.tick(*now_ms);
+        }
+    }
+}
+
+/// The datagrams as a fabric of `agents` switches would send them together: each datagram
+/// `agents` times, from agents `10.255.k.1` (an IPv4 agent address rewritten; other
+/// datagrams keep theirs), interleaved datagram by datagram. The captures each come from
+/// one or two agents, one after the other; live, many agents' datagrams arrive mixed, and
+/// that is what lets shards work at once.
+fn fabric(dgrams: &[Vec<u8>], agents: u8) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(dgrams.len() * usize::from(agents));
+    for d in dgrams {
+        for k in 0..agents {
+            let mut d = d.clone();
+            // sample_datagram_v5: version (4 bytes), address type (4; 1 = IPv4), address.
+            if d.len() > 12 && d[4..8] == [0, 0, 0, 1] {
+                d[8..12].copy_from_slice(&[10, 255, k, 1]);
+            }
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// `shards/shards-{1,2,4}`: the `defs-3` engine in N shards on N threads, over [`fabric`]
+/// input of 8 agents.
+fn bench_shards(c: &mut Criterion) {
+    let dgrams = fabric(&all_sflow(), 8);
+    let samples = count_flow_samples(&dgrams);
+    let mut g = c.benchmark_group("shards");
+    g.throughput(Throughput::Elements(samples));
+    for n in [1, 2, 4] {
+        let mut engine = engine_with(3);
+        engine.set_shards(n);
+        let pool = Pool((n > 1).then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n - 1)
+                .build()
+                .expect("pool")
+        }));
+        let mut now_ms = 1_700_000_000_000u64;
+        feed_batches(&mut engine, &dgrams, &mut now_ms, &pool);
+        g.bench_function(format!("shards-{n}"), |b| {
+            b.iter(|| feed_batches(&mut engine, &dgrams, &mut now_ms, &pool))
+        });
+    }
+    g.finish();
+}
+
 /// NetFlow/IPFIX datagrams of the softflowd exports, with their senders.
 fn netflow_datagrams() -> Vec<(IpAddr, Vec<u8>)> {
     let cfg = WalkConfig::default();
@@ -418,7 +516,13 @@ fn bench_query(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_throughput, bench_netflow, bench_query);
+criterion_group!(
+    benches,
+    bench_throughput,
+    bench_shards,
+    bench_netflow,
+    bench_query
+);
 
 /// `ENGINE_BENCH_PASSES=<what>:<n>` (`what`: `defs-0`, `defs-3`, `netflow-0`, `netflow-3`):
 /// instead of criterion, feed the input `n` times after one warm-up pass and exit, for
@@ -438,6 +542,20 @@ fn passes(spec: &str) {
             "{what}: {} flow samples per pass",
             count_flow_samples(&dgrams)
         );
+    } else if let Some(k) = what.strip_prefix("shards-") {
+        let k: usize = k.parse().expect("shard count");
+        let dgrams = fabric(&all_sflow(), 8);
+        let mut engine = engine_with(3);
+        engine.set_shards(k);
+        let pool = Pool((k > 1).then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(k - 1)
+                .build()
+                .expect("pool")
+        }));
+        for _ in 0..=n {
+            feed_batches(&mut engine, &dgrams, &mut now_ms, &pool);
+        }
     } else if let Some(d) = what.strip_prefix("netflow-") {
         let dgrams = netflow_datagrams();
         let mut col = Collector::new(

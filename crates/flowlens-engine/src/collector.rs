@@ -21,7 +21,7 @@ use flowlens_wire::sflow::Datagram;
 use flowlens_wire::sniff::{sniff, Export};
 use serde_json::{json, Value as Json};
 
-use crate::engine::Fork;
+use crate::engine::{Fork, Work};
 use crate::Engine;
 
 /// What the collector counted of its input (`/analyzer/json`).
@@ -280,20 +280,22 @@ impl Collector {
         fork: &dyn Fork,
     ) {
         self.engine.begin_batch();
-        let mut sflow: Vec<(u64, Datagram<'p>)> = Vec::new();
+        let mut work = Work::new(self.engine.shards());
+        let mut sflow: Vec<Datagram<'p>> = Vec::new();
         for (from, payload) in batch {
             if sniff(payload) == Some(Export::Sflow) {
                 if let Some(d) = self.parse_sflow(now_ms, payload, &mut ()) {
-                    let seq = self.engine.add_sflow_common(now_ms, Some(from), &d);
-                    sflow.push((seq, d));
+                    self.engine
+                        .add_sflow_sorted(now_ms, Some(from), &d, &mut work);
+                    sflow.push(d);
                 }
             } else {
                 self.handle_datagram(now_ms, from, payload);
             }
         }
-        self.engine.add_sflow_flows(now_ms, &sflow, fork);
+        self.engine.add_sflow_work(now_ms, &work, fork);
         if self.engine.env().topology.is_set() {
-            for (_, d) in &sflow {
+            for d in &sflow {
                 self.engine.env_mut().topology.observe_sflow(now_ms, d);
             }
         }

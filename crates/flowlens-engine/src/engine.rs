@@ -36,6 +36,7 @@ pub use limits::Limits;
 pub use query::{FlowQuery, DEFAULT_MAX_FLOWS};
 pub use rows::{ActiveFlow, AggMode, LoggedFlow};
 use shard::Route;
+pub(crate) use shard::Work;
 pub use shard::{Fork, Sequential, Shard};
 use threshold::Thresholds;
 
@@ -204,12 +205,19 @@ impl Engine {
     /// a definition drops its tables.
     pub fn set_flow(&mut self, name: &str, spec: &Json) -> Result<()> {
         let def = FlowDef::parse(name, spec, &mut self.schema)?;
-        match self.flows.iter().position(|f| f.def.name == name) {
-            Some(i) => {
-                self.flows[i].def = def;
+        match self
+            .flows
+            .iter_mut()
+            .enumerate()
+            .find(|(_, f)| f.def.name == name)
+        {
+            Some((i, f)) => {
+                f.def = def;
                 for s in &mut self.shards {
-                    let t = std::mem::replace(&mut s.tables[i], map());
-                    s.active_keys -= t.values().map(|t| t.entries.len()).sum::<usize>();
+                    if let Some(t) = s.tables.get_mut(i) {
+                        let t = std::mem::replace(t, map());
+                        s.active_keys -= t.values().map(|t| t.entries.len()).sum::<usize>();
+                    }
                 }
             }
             None => {
@@ -274,8 +282,8 @@ impl Engine {
         for s in &mut self.shards {
             if new {
                 s.triggered.push(map());
-            } else {
-                s.triggered[i] = map();
+            } else if let Some(t) = s.triggered.get_mut(i) {
+                *t = map();
             }
         }
         self.rewire();

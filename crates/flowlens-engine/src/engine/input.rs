@@ -14,7 +14,7 @@ use flowlens_wire::{KeyId, KeyMask, Masked, Value};
 
 use super::eviction::{self, KeyCount, GLOBAL_EVICT_FRACTION};
 use super::keys::Tee;
-use super::shard::{Ctx, Sequential, Shard};
+use super::shard::{Ctx, Shard};
 use super::threshold::Updated;
 use super::{Engine, LoggedFlow};
 use crate::definition::FlowDef;
@@ -34,7 +34,7 @@ impl Engine {
     /// the agent's statistics).
     pub fn add_sflow_from(&mut self, now_ms: u64, source: Option<IpAddr>, dgram: &Datagram<'_>) {
         let seq = self.add_sflow_common(now_ms, source, dgram);
-        self.add_sflow_flows(now_ms, &[(seq, *dgram)], &Sequential);
+        self.add_sflow_flows(now_ms, seq, dgram);
     }
 
     /// The part of an sFlow datagram that stays on the caller's thread: datagram, sample and
@@ -46,10 +46,22 @@ impl Engine {
         source: Option<IpAddr>,
         dgram: &Datagram<'_>,
     ) -> u64 {
+        self.sflow_common(now_ms, source, dgram, |_, _, _| {})
+    }
+
+    /// [`Engine::add_sflow_common`], handing each flow sample and dropped-packet notification
+    /// to `each` with its position in the datagram and its data source.
+    pub(super) fn sflow_common<'d>(
+        &mut self,
+        now_ms: u64,
+        source: Option<IpAddr>,
+        dgram: &Datagram<'d>,
+        mut each: impl FnMut(u64, DataSource, Sample<'d>),
+    ) -> u64 {
         self.stats.datagrams += 1;
         self.agents.datagram(now_ms, source, dgram);
         let agent = dgram.agent_address();
-        for s in dgram.samples() {
+        for (j, s) in dgram.samples().enumerate() {
             let Ok(s) = s else {
                 self.stats.sample_errors += 1;
                 break;
@@ -58,10 +70,14 @@ impl Engine {
                 Sample::Flow(fs) => {
                     self.stats.flow_samples += 1;
                     self.agents.flow_sample(now_ms, agent, &fs);
+                    let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
+                    each(j as u64, ds, s);
                 }
-                Sample::Discard(_) => {
+                Sample::Discard(d) => {
                     self.stats.discard_samples += 1;
                     self.agents.discard_sample(agent);
+                    let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
+                    each(j as u64, ds, s);
                 }
                 Sample::Counter(c) => {
                     self.stats.counter_samples += 1;
@@ -161,9 +177,10 @@ impl Engine {
     ) {
         let seq = self.next_seq();
         let (ctx, shards) = self.split();
-        let shard = &mut shards[ctx.route.of(ds)];
-        if shard.wants(&ctx, dropped) {
-            shard.add_visited(&ctx, now_ms, ds, dropped, seq, visit);
+        if let Some(shard) = shards.get_mut(ctx.route.of(ds)) {
+            if shard.wants(&ctx, dropped) {
+                shard.add_visited(&ctx, now_ms, ds, dropped, seq, visit);
+            }
         }
         if !self.in_batch {
             self.drain();

@@ -405,7 +405,7 @@ impl Engine {
     ) -> Result<bool> {
         self.thresholds
             .triggered(name, agent, data_source, flow_key, |ds| {
-                &self.shards[self.route.of(ds)]
+                self.shards.get(self.route.of(ds))
             })
     }
 

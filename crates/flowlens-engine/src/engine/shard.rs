@@ -79,6 +79,29 @@ impl Fork for Sequential {
     }
 }
 
+/// A batch's flow samples and dropped-packet notifications, sorted by the shard that takes
+/// them ([`Engine::add_sflow_sorted`]).
+pub(crate) struct Work<'d> {
+    per_shard: Vec<Vec<Item<'d>>>,
+}
+
+impl Work<'_> {
+    /// Empty lists for `shards` shards.
+    pub(crate) fn new(shards: usize) -> Self {
+        Work {
+            per_shard: (0..shards).map(|_| Vec::new()).collect(),
+        }
+    }
+}
+
+/// One sample of a batch with its input position, agent and data source.
+struct Item<'d> {
+    seq: u64,
+    agent: std::net::IpAddr,
+    ds: DataSource,
+    sample: Sample<'d>,
+}
+
 /// One shard of the engine's per-sample state (see the module docs). Opaque: it is only
 /// handed to a [`Fork`].
 pub struct Shard {
@@ -105,6 +128,28 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// A sample sorted to this shard ([`Work`]).
+    fn add_item(&mut self, ctx: &Ctx<'_>, now_ms: u64, it: &Item<'_>) {
+        let (agent, ds, seq) = (it.agent, it.ds, it.seq);
+        match &it.sample {
+            Sample::Flow(fs) => {
+                if self.wants(ctx, false) {
+                    self.add_visited(ctx, now_ms, ds, false, seq, |cfg, v| {
+                        sample::visit_flow_sample(agent, fs, cfg, v)
+                    });
+                }
+            }
+            Sample::Discard(d) => {
+                if self.wants(ctx, true) {
+                    self.add_visited(ctx, now_ms, ds, true, seq, |cfg, v| {
+                        sample::visit_discard_sample(agent, d, cfg, v)
+                    });
+                }
+            }
+            Sample::Counter(_) | Sample::Unknown(_) => {}
+        }
+    }
+
     fn new(index: usize, flows: usize, thresholds: usize) -> Shard {
         Shard {
             index,
@@ -243,24 +288,35 @@ impl Engine {
             self.stats.keys_expired += st.keys_expired;
             self.stats.keys_evicted += st.keys_evicted;
             self.stats.keys_refused += st.keys_refused;
-            for (k, t) in s.seen_keys {
-                let e = self.shards[0].seen_keys.entry(k).or_insert(t);
-                *e = (*e).max(t);
-            }
             for (fi, tables) in s.tables.into_iter().enumerate() {
                 for (ds, t) in tables {
-                    let to = &mut self.shards[route.of(ds)];
-                    to.active_keys += t.entries.len();
-                    to.tables[fi].insert(ds, t);
+                    if let Some(to) = self.shards.get_mut(route.of(ds)) {
+                        to.active_keys += t.entries.len();
+                        if let Some(map) = to.tables.get_mut(fi) {
+                            map.insert(ds, t);
+                        }
+                    }
                 }
             }
             for (ti, trig) in s.triggered.into_iter().enumerate() {
                 for (tk, tr) in trig {
-                    self.shards[route.of(tk.ds)].triggered[ti].insert(tk, tr);
+                    if let Some(map) = self
+                        .shards
+                        .get_mut(route.of(tk.ds))
+                        .and_then(|to| to.triggered.get_mut(ti))
+                    {
+                        map.insert(tk, tr);
+                    }
                 }
             }
-            self.shards[0].events.extend(s.events);
-            self.shards[0].logs.extend(s.logs);
+            if let Some(first) = self.shards.first_mut() {
+                for (k, t) in s.seen_keys {
+                    let e = first.seen_keys.entry(k).or_insert(t);
+                    *e = (*e).max(t);
+                }
+                first.events.extend(s.events);
+                first.logs.extend(s.logs);
+            }
         }
         self.drain();
     }
@@ -308,42 +364,79 @@ impl Engine {
     /// Feeds a batch of sFlow datagrams, received at `now_ms`, each with the UDP sender it
     /// came from: their flow samples go to the shards through `fork` (which may run them on
     /// several threads), everything else (datagram and agent statistics, counter samples)
-    /// on the caller's thread. The result is the same as [`Engine::add_sflow_from`] for each
-    /// datagram in order, whatever the number of shards.
+    /// on the caller's thread first. The result is the same as [`Engine::add_sflow_from`] for
+    /// each datagram in order, whatever the number of shards.
     pub fn add_sflow_batch(
         &mut self,
         now_ms: u64,
         batch: &[(Option<std::net::IpAddr>, Datagram<'_>)],
         fork: &dyn Fork,
     ) {
-        let placed: Vec<(u64, Datagram<'_>)> = batch
-            .iter()
-            .map(|(source, d)| (self.add_sflow_common(now_ms, *source, d), *d))
-            .collect();
-        self.add_sflow_flows(now_ms, &placed, fork);
+        let mut work = Work::new(self.route.shards);
+        for (source, d) in batch {
+            self.add_sflow_sorted(now_ms, *source, d, &mut work);
+        }
+        self.add_sflow_work(now_ms, &work, fork);
     }
 
-    /// The flow samples of `batch` (each datagram with its position from
-    /// [`Engine::add_sflow_common`]) into the shards through `fork`, then, outside a batch,
-    /// the events and records they raised into the logs.
-    pub(crate) fn add_sflow_flows(
+    /// [`Engine::add_sflow_common`] for a datagram of a batch, sorting its flow samples and
+    /// dropped-packet notifications into `work` by shard.
+    pub(crate) fn add_sflow_sorted<'d>(
         &mut self,
         now_ms: u64,
-        batch: &[(u64, Datagram<'_>)],
-        fork: &dyn Fork,
+        source: Option<std::net::IpAddr>,
+        dgram: &Datagram<'d>,
+        work: &mut Work<'d>,
     ) {
-        let (ctx, shards) = self.split();
-        if shards.len() == 1 {
-            // No thread to hand it to.
-            for (seq, d) in batch {
-                shards[0].add_sflow_flows(&ctx, now_ms, *seq, d);
+        let route = self.route;
+        let agent = dgram.agent_address();
+        let base = self.seq + 1;
+        self.sflow_common(now_ms, source, dgram, |j, ds, sample| {
+            if let Some(list) = work.per_shard.get_mut(route.of(ds)) {
+                list.push(Item {
+                    seq: (base << 32) | j,
+                    agent,
+                    ds,
+                    sample,
+                });
             }
-        } else {
-            fork.each(shards, &|shard: &mut Shard| {
-                for (seq, d) in batch {
-                    shard.add_sflow_flows(&ctx, now_ms, *seq, d);
+        });
+    }
+
+    /// The samples sorted into `work` into the shards through `fork`, then, outside a batch,
+    /// the events and records they raised into the logs.
+    pub(crate) fn add_sflow_work(&mut self, now_ms: u64, work: &Work<'_>, fork: &dyn Fork) {
+        let (ctx, shards) = self.split();
+        let run = |shard: &mut Shard| {
+            if let Some(items) = work.per_shard.get(shard.index) {
+                for it in items {
+                    shard.add_item(&ctx, now_ms, it);
                 }
-            });
+            }
+        };
+        match shards {
+            [one] => run(one),
+            _ => {
+                // Only the shards with samples are handed over.
+                let busy = work.per_shard.iter().filter(|l| !l.is_empty()).count();
+                if busy <= 1 {
+                    shards.iter_mut().for_each(run);
+                } else {
+                    fork.each(shards, &run);
+                }
+            }
+        }
+        if !self.in_batch {
+            self.drain();
+        }
+    }
+
+    /// The flow samples of one datagram (`seq`: its position, from
+    /// [`Engine::add_sflow_common`]) into its shards, one after the other on this thread.
+    pub(super) fn add_sflow_flows(&mut self, now_ms: u64, seq: u64, dgram: &Datagram<'_>) {
+        let (ctx, shards) = self.split();
+        for shard in shards.iter_mut() {
+            shard.add_sflow_flows(&ctx, now_ms, seq, dgram);
         }
         if !self.in_batch {
             self.drain();

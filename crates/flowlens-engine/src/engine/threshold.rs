@@ -67,9 +67,13 @@ impl Thresholds {
     /// refuses a new one beyond `max`. Returns its index and whether it is new (the caller
     /// resets or adds the shards' [`Triggered`] states at that index).
     pub(super) fn set(&mut self, th: Threshold, max: usize) -> Result<(usize, bool)> {
-        match self.states.iter().position(|t| t.th.name == th.name) {
-            Some(i) => {
-                let t = &mut self.states[i];
+        match self
+            .states
+            .iter_mut()
+            .enumerate()
+            .find(|(_, t)| t.th.name == th.name)
+        {
+            Some((i, t)) => {
                 t.th = th;
                 t.triggered = map();
                 Ok((i, false))
@@ -204,12 +208,16 @@ impl Thresholds {
         events: &mut Ring<Event>,
     ) {
         for (ti, ts) in self.states.iter_mut().enumerate() {
-            let Some(fi) = flows.iter().position(|f| f.def.name == ts.th.metric) else {
+            let Some((fi, flow)) = flows
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.def.name == ts.th.metric)
+            else {
                 // A counter metric (or a flow not defined yet).
                 check_counter_threshold(ts, counters, now_ms, events);
                 continue;
             };
-            let def = &flows[fi].def;
+            let def = &flow.def;
             let th = ts.th.value;
             let timeout = ts.th.timeout_ms;
             for shard in shards.iter_mut() {
@@ -248,7 +256,7 @@ impl Thresholds {
         agent: IpAddr,
         data_source: u32,
         flow_key: Option<&str>,
-        shard: impl Fn(DataSource) -> &'s Shard,
+        shard: impl Fn(DataSource) -> Option<&'s Shard>,
     ) -> Result<bool> {
         let (ti, ts) = self
             .states
@@ -271,8 +279,7 @@ impl Thresholds {
         };
         Ok(ts.triggered.contains_key(&tk)
             || shard(tk.ds)
-                .triggered
-                .get(ti)
+                .and_then(|s| s.triggered.get(ti))
                 .is_some_and(|t| t.contains_key(&tk)))
     }
 }

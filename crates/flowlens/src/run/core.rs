@@ -48,6 +48,9 @@ enum Msg {
     Shutdown,
 }
 
+/// Datagram batches fed to the engine's shards at once, at most ([`Core::feed_queued`]).
+const QUEUED_BATCHES: usize = 8;
+
 /// What the receive threads and packet sources hand the engine thread.
 #[derive(Debug)]
 pub(crate) enum Input {
@@ -214,17 +217,37 @@ impl Core {
         }
     }
 
-    /// Feeds one batch of datagrams, each recognised by content; with several engine
-    /// shards, their sFlow flow samples on the shards' threads.
+    /// Feeds one batch of datagrams, each recognised by content, one at a time (one engine
+    /// shard; with several, [`Core::feed_queued`]).
     fn feed(&mut self, batch: &Batch) {
         let now_ms = self.now_ms();
-        if self.collector.engine().shards() > 1 {
-            self.collector
-                .handle_batch(now_ms, batch.iter(), &self.threads);
-            return;
-        }
         for (from, payload) in batch.iter() {
             self.collector.handle_datagram(now_ms, from, payload);
+        }
+    }
+
+    /// Feeds `first` with the datagram batches queued behind it (up to
+    /// [`QUEUED_BATCHES`] in all) as one batch to the engine's shards: waking the shards'
+    /// threads costs about the same for 64 datagrams as for 512. A batch of packet samples
+    /// found in the queue is fed after them, in order.
+    fn feed_queued(&mut self, first: Batch, queue: &Receiver<Input>) {
+        let mut held = vec![first];
+        let mut packets = None;
+        while held.len() < QUEUED_BATCHES {
+            match queue.try_recv() {
+                Ok(Input::Datagrams(b)) => held.push(b),
+                Ok(Input::Packets(p)) => {
+                    packets = Some(p);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let now_ms = self.now_ms();
+        self.collector
+            .handle_batch(now_ms, held.iter().flat_map(Batch::iter), &self.threads);
+        if let Some(p) = packets {
+            self.feed_packets(&p);
         }
     }
 
@@ -382,7 +405,13 @@ fn run(mut core: Core, batches: &Receiver<Input>, jobs: &Receiver<Msg>, ids: &wa
                 Ok(Msg::Shutdown) | Err(_) => break,
             },
             recv(batches) -> batch => match batch {
-                Ok(Input::Datagrams(b)) => core.feed(&b),
+                Ok(Input::Datagrams(b)) => {
+                    if core.collector.engine().shards() > 1 {
+                        core.feed_queued(b, batches);
+                    } else {
+                        core.feed(&b);
+                    }
+                }
                 Ok(Input::Packets(b)) => core.feed_packets(&b),
                 // Every receive thread has stopped; keep answering jobs.
                 Err(_) => batches = &never,
