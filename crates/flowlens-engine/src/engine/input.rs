@@ -14,7 +14,7 @@ use flowlens_wire::{KeyId, KeyMask, Masked, Value};
 
 use super::eviction::{self, KeyCount, GLOBAL_EVICT_FRACTION};
 use super::keys::Tee;
-use super::shard::{Ctx, Shard};
+use super::shard::{Common, Ctx, Item, Shard};
 use super::threshold::Updated;
 use super::{Engine, LoggedFlow};
 use crate::definition::FlowDef;
@@ -33,61 +33,23 @@ impl Engine {
     /// [`Engine::add_sflow`] for a datagram received from `source` (the UDP sender, listed in
     /// the agent's statistics).
     pub fn add_sflow_from(&mut self, now_ms: u64, source: Option<IpAddr>, dgram: &Datagram<'_>) {
-        let seq = self.add_sflow_common(now_ms, source, dgram);
-        self.add_sflow_flows(now_ms, seq, dgram);
-    }
-
-    /// The part of an sFlow datagram that stays on the caller's thread: datagram, sample and
-    /// agent statistics and counter samples. Returns the datagram's input position, for
-    /// [`Engine::add_sflow_flows`].
-    pub(crate) fn add_sflow_common(
-        &mut self,
-        now_ms: u64,
-        source: Option<IpAddr>,
-        dgram: &Datagram<'_>,
-    ) -> u64 {
-        self.sflow_common(now_ms, source, dgram, |_, _, _| {})
-    }
-
-    /// [`Engine::add_sflow_common`], handing each flow sample and dropped-packet notification
-    /// to `each` with its position in the datagram and its data source.
-    pub(super) fn sflow_common<'d>(
-        &mut self,
-        now_ms: u64,
-        source: Option<IpAddr>,
-        dgram: &Datagram<'d>,
-        mut each: impl FnMut(u64, DataSource, Sample<'d>),
-    ) -> u64 {
-        self.stats.datagrams += 1;
-        self.agents.datagram(now_ms, source, dgram);
+        let seq = self.next_seq();
         let agent = dgram.agent_address();
-        for (j, s) in dgram.samples().enumerate() {
-            let Ok(s) = s else {
-                self.stats.sample_errors += 1;
-                break;
-            };
-            match s {
-                Sample::Flow(fs) => {
-                    self.stats.flow_samples += 1;
-                    self.agents.flow_sample(now_ms, agent, &fs);
-                    let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
-                    each(j as u64, ds, s);
-                }
-                Sample::Discard(d) => {
-                    self.stats.discard_samples += 1;
-                    self.agents.discard_sample(agent);
-                    let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
-                    each(j as u64, ds, s);
-                }
-                Sample::Counter(c) => {
-                    self.stats.counter_samples += 1;
-                    self.agents.counter_sample(now_ms, agent, &c);
-                    self.counters.add_sample(now_ms, agent, &c);
-                }
-                Sample::Unknown(_) => {}
+        let (ctx, shards, mut common) = self.parts();
+        common.add_sflow(now_ms, source, dgram, |j, ds, sample| {
+            if let Some(shard) = shards.get_mut(ctx.route.of(ds)) {
+                let it = Item {
+                    seq: seq | j,
+                    agent,
+                    ds,
+                    sample,
+                };
+                shard.add_item(&ctx, now_ms, &it);
             }
+        });
+        if !self.in_batch {
+            self.drain();
         }
-        self.next_seq()
     }
 
     /// Feeds one NetFlow/IPFIX data record (options records are ignored). The agent is the
@@ -184,6 +146,49 @@ impl Engine {
         }
         if !self.in_batch {
             self.drain();
+        }
+    }
+}
+
+impl Common<'_> {
+    /// The part of an sFlow datagram that is not the shards': datagram, sample and agent
+    /// statistics and counter samples. Each flow sample and dropped-packet notification goes
+    /// to `each` with its index in the datagram and its data source.
+    pub(super) fn add_sflow<'d>(
+        &mut self,
+        now_ms: u64,
+        source: Option<IpAddr>,
+        dgram: &Datagram<'d>,
+        mut each: impl FnMut(u64, DataSource, Sample<'d>),
+    ) {
+        self.stats.datagrams += 1;
+        self.agents.datagram(now_ms, source, dgram);
+        let agent = dgram.agent_address();
+        for (j, s) in dgram.samples().enumerate() {
+            let Ok(s) = s else {
+                self.stats.sample_errors += 1;
+                break;
+            };
+            match s {
+                Sample::Flow(fs) => {
+                    self.stats.flow_samples += 1;
+                    self.agents.flow_sample(now_ms, agent, &fs);
+                    let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
+                    each(j as u64, ds, s);
+                }
+                Sample::Discard(d) => {
+                    self.stats.discard_samples += 1;
+                    self.agents.discard_sample(agent);
+                    let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
+                    each(j as u64, ds, s);
+                }
+                Sample::Counter(c) => {
+                    self.stats.counter_samples += 1;
+                    self.agents.counter_sample(now_ms, agent, &c);
+                    self.counters.add_sample(now_ms, agent, &c);
+                }
+                Sample::Unknown(_) => {}
+            }
         }
     }
 }

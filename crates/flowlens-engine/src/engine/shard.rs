@@ -94,12 +94,19 @@ impl Work<'_> {
     }
 }
 
-/// One sample of a batch with its input position, agent and data source.
-struct Item<'d> {
-    seq: u64,
-    agent: std::net::IpAddr,
-    ds: DataSource,
-    sample: Sample<'d>,
+/// One sample with its input position, agent and data source.
+pub(super) struct Item<'d> {
+    pub(super) seq: u64,
+    pub(super) agent: std::net::IpAddr,
+    pub(super) ds: DataSource,
+    pub(super) sample: Sample<'d>,
+}
+
+/// The engine's state that a datagram touches outside the shards, on the caller's thread.
+pub(super) struct Common<'a> {
+    pub(super) stats: &'a mut EngineStats,
+    pub(super) agents: &'a mut crate::agents::Agents,
+    pub(super) counters: &'a mut crate::counters::Counters,
 }
 
 /// One shard of the engine's per-sample state (see the module docs). Opaque: it is only
@@ -128,8 +135,8 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// A sample sorted to this shard ([`Work`]).
-    fn add_item(&mut self, ctx: &Ctx<'_>, now_ms: u64, it: &Item<'_>) {
+    /// A sample of this shard's data sources.
+    pub(super) fn add_item(&mut self, ctx: &Ctx<'_>, now_ms: u64, it: &Item<'_>) {
         let (agent, ds, seq) = (it.agent, it.ds, it.seq);
         match &it.sample {
             Sample::Flow(fs) => {
@@ -172,42 +179,6 @@ impl Shard {
     pub fn index(&self) -> usize {
         self.index
     }
-
-    /// Feeds the flow samples and dropped-packet notifications of `dgram` whose data source
-    /// this shard keeps; `seq` is the datagram's position in the input (its samples'
-    /// positions are `seq | sample index`).
-    pub(super) fn add_sflow_flows(
-        &mut self,
-        ctx: &Ctx<'_>,
-        now_ms: u64,
-        seq: u64,
-        dgram: &Datagram<'_>,
-    ) {
-        let agent = dgram.agent_address();
-        for (j, s) in dgram.samples().enumerate() {
-            let Ok(s) = s else { break };
-            let seq = seq | j as u64;
-            match s {
-                Sample::Flow(fs) => {
-                    let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
-                    if ctx.route.of(ds) == self.index && self.wants(ctx, false) {
-                        self.add_visited(ctx, now_ms, ds, false, seq, |cfg, v| {
-                            sample::visit_flow_sample(agent, &fs, cfg, v)
-                        });
-                    }
-                }
-                Sample::Discard(d) => {
-                    let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
-                    if ctx.route.of(ds) == self.index && self.wants(ctx, true) {
-                        self.add_visited(ctx, now_ms, ds, true, seq, |cfg, v| {
-                            sample::visit_discard_sample(agent, &d, cfg, v)
-                        });
-                    }
-                }
-                Sample::Counter(_) | Sample::Unknown(_) => {}
-            }
-        }
-    }
 }
 
 /// What the shards share, read-only, while they take samples: the definitions and what is
@@ -233,29 +204,51 @@ pub(super) struct Ctx<'a> {
 impl Engine {
     /// Splits the engine's state into what the shards share and the shards themselves.
     pub(super) fn split(&mut self) -> (Ctx<'_>, &mut [Shard]) {
-        let key_cap = self
-            .limits
-            .max_active_keys
-            .div_ceil(self.route.shards.max(1));
+        let (ctx, shards, _) = self.parts();
+        (ctx, shards)
+    }
+
+    /// [`Engine::split`], and the state outside the shards that input changes ([`Common`]).
+    pub(super) fn parts(&mut self) -> (Ctx<'_>, &mut [Shard], Common<'_>) {
+        let Engine {
+            limits,
+            schema,
+            env,
+            flows,
+            thresholds,
+            counters,
+            walk,
+            stats,
+            mask,
+            full_visit,
+            any_flow,
+            any_dropped,
+            agents,
+            shards,
+            route,
+            ..
+        } = self;
+        let key_cap = limits.max_active_keys.div_ceil(route.shards.max(1));
         (
             Ctx {
-                flows: &self.flows,
-                thresholds: &self.thresholds,
-                env: &self.env,
-                schema: &self.schema,
-                walk: &self.walk,
-                mask: if self.full_visit {
-                    KeyMask::ALL
-                } else {
-                    self.mask
-                },
-                limits: &self.limits,
+                flows,
+                thresholds,
+                env,
+                schema,
+                walk,
+                mask: if *full_visit { KeyMask::ALL } else { *mask },
+                limits,
                 key_cap,
-                route: self.route,
-                any_flow: self.any_flow,
-                any_dropped: self.any_dropped,
+                route: *route,
+                any_flow: *any_flow,
+                any_dropped: *any_dropped,
             },
-            &mut self.shards,
+            shards,
+            Common {
+                stats,
+                agents,
+                counters,
+            },
         )
     }
 
@@ -379,8 +372,9 @@ impl Engine {
         self.add_sflow_work(now_ms, &work, fork);
     }
 
-    /// [`Engine::add_sflow_common`] for a datagram of a batch, sorting its flow samples and
-    /// dropped-packet notifications into `work` by shard.
+    /// The part of a batch's datagram that stays on the caller's thread (datagram, sample
+    /// and agent statistics, counter samples), sorting its flow samples and dropped-packet
+    /// notifications into `work` by shard.
     pub(crate) fn add_sflow_sorted<'d>(
         &mut self,
         now_ms: u64,
@@ -388,13 +382,14 @@ impl Engine {
         dgram: &Datagram<'d>,
         work: &mut Work<'d>,
     ) {
+        let seq = self.next_seq();
         let route = self.route;
         let agent = dgram.agent_address();
-        let base = self.seq + 1;
-        self.sflow_common(now_ms, source, dgram, |j, ds, sample| {
+        let (_, _, mut common) = self.parts();
+        common.add_sflow(now_ms, source, dgram, |j, ds, sample| {
             if let Some(list) = work.per_shard.get_mut(route.of(ds)) {
                 list.push(Item {
-                    seq: (base << 32) | j,
+                    seq: seq | j,
                     agent,
                     ds,
                     sample,
@@ -425,18 +420,6 @@ impl Engine {
                     fork.each(shards, &run);
                 }
             }
-        }
-        if !self.in_batch {
-            self.drain();
-        }
-    }
-
-    /// The flow samples of one datagram (`seq`: its position, from
-    /// [`Engine::add_sflow_common`]) into its shards, one after the other on this thread.
-    pub(super) fn add_sflow_flows(&mut self, now_ms: u64, seq: u64, dgram: &Datagram<'_>) {
-        let (ctx, shards) = self.split();
-        for shard in shards.iter_mut() {
-            shard.add_sflow_flows(&ctx, now_ms, seq, dgram);
         }
         if !self.in_batch {
             self.drain();

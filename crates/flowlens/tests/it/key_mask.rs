@@ -5,7 +5,8 @@
 //!
 //! Each definition runs alone (so its mask is as small as it gets) over all captures, for
 //! both `--totals --json` (every key's total) and `--json` (sFlow-RT's activeflows at the
-//! end); then all definitions together run capture by capture with `--totals`.
+//! end); then all definitions together run capture by capture with `--totals`, also with 4
+//! engine shards (`--engine-threads 4`), which must not change an answer either.
 
 use crate::common;
 
@@ -148,12 +149,21 @@ fn masked_and_full_visits_answer_alike_on_every_capture() {
         all.extend(["--flow", def]);
     }
     all.push("--totals");
+    let mut sharded = all.clone();
+    sharded.extend(["--engine-threads", "4"]);
     for f in &files {
         let one = std::slice::from_ref(f);
+        let masked = top(&all, one, false);
         assert_eq!(
-            top(&all, one, false),
+            masked,
             top(&all, one, true),
             "{} differs with a mask",
+            f.display()
+        );
+        assert_eq!(
+            masked,
+            top(&sharded, one, false),
+            "{} differs with 4 engine shards",
             f.display()
         );
     }
