@@ -17,7 +17,9 @@ pub struct Limits {
     pub max_keys_per_table: usize,
     /// Active keys over all tables (default 2,000,000); reaching it makes every definition
     /// drop its smallest eighth of keys (counted as evicted); the new keys of the sample that
-    /// reached it are refused (counted).
+    /// reached it are refused (counted). With several shards ([`Engine::set_shards`](
+    /// super::Engine::set_shards)) each shard has its share (the cap divided by the number
+    /// of shards, rounded up) and makes room among its own keys.
     pub max_active_keys: usize,
     /// Completed-flow records kept for `/flows/json` (sFlow-RT `flows.max`).
     pub flow_log_len: usize,
