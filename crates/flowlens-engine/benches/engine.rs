@@ -270,6 +270,18 @@ fn bench_throughput(c: &mut Criterion) {
 /// Shard 0 on the calling thread, the others on a pool: `flowlens run`'s `Threads`.
 struct Pool(Option<rayon::ThreadPool>);
 
+impl Pool {
+    /// For `shards` shards: a pool of `shards - 1` threads (none for 1).
+    fn new(shards: usize) -> Pool {
+        Pool((shards > 1).then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(shards - 1)
+                .build()
+                .expect("pool")
+        }))
+    }
+}
+
 impl Fork for Pool {
     fn each(&self, shards: &mut [Shard], f: &(dyn Fn(&mut Shard) + Sync)) {
         let (Some(pool), Some((first, rest))) = (&self.0, shards.split_first_mut()) else {
@@ -344,12 +356,7 @@ fn bench_shards(c: &mut Criterion) {
     for n in [1, 2, 4] {
         let mut engine = engine_with(3);
         engine.set_shards(n);
-        let pool = Pool((n > 1).then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n - 1)
-                .build()
-                .expect("pool")
-        }));
+        let pool = Pool::new(n);
         let mut now_ms = 1_700_000_000_000u64;
         feed_batches(&mut engine, &dgrams, &mut now_ms, &pool);
         g.bench_function(format!("shards-{n}"), |b| {
@@ -547,12 +554,7 @@ fn passes(spec: &str) {
         let dgrams = fabric(&all_sflow(), 8);
         let mut engine = engine_with(3);
         engine.set_shards(k);
-        let pool = Pool((k > 1).then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(k - 1)
-                .build()
-                .expect("pool")
-        }));
+        let pool = Pool::new(k);
         for _ in 0..=n {
             feed_batches(&mut engine, &dgrams, &mut now_ms, &pool);
         }

@@ -41,6 +41,35 @@ pub fn corpus_dir() -> PathBuf {
     shared_dir().unwrap_or_else(repo_dir)
 }
 
+/// Every capture and payload file (`.pcap`, `.pcapng`, `.bin`, `.dat`, `.raw`) under
+/// [`corpus_dir`], recursively, sorted by path.
+///
+/// # Panics
+/// A folder of the corpus cannot be read (the test using it then fails).
+#[allow(clippy::panic)]
+pub fn corpus_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![corpus_dir()];
+    while let Some(d) = todo.pop() {
+        let entries =
+            std::fs::read_dir(&d).unwrap_or_else(|e| panic!("reading {}: {e}", d.display()));
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| matches!(x, "pcap" | "pcapng" | "bin" | "dat" | "raw"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Whether the full set (`../shared/data`) is available.
 pub fn has_full_set() -> bool {
     shared_dir().is_some()

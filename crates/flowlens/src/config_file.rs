@@ -273,14 +273,7 @@ fn check(f: &File) -> Result<(), String> {
 /// # Errors
 /// Out of range: a message naming the key and the range.
 pub fn check_engine_threads(n: u16) -> Result<(), String> {
-    if ENGINE_THREADS.contains(&n) {
-        return Ok(());
-    }
-    Err(format!(
-        "engine-threads must be {} to {}, not {n}",
-        ENGINE_THREADS.start(),
-        ENGINE_THREADS.end()
-    ))
+    in_range("engine-threads", n, &ENGINE_THREADS)
 }
 
 /// The message for `read-only` with `token-file`.
@@ -291,13 +284,18 @@ pub const READ_ONLY_WITH_TOKEN: &str = "read-only and token-file exclude each ot
 /// # Errors
 /// Out of range: a message naming the key and the range.
 pub fn check_workers(w: u16) -> Result<(), String> {
-    if WORKERS.contains(&w) {
+    in_range("workers", w, &WORKERS)
+}
+
+/// `value` of setting `key` within `range`, else a message naming both.
+fn in_range(key: &str, value: u16, range: &RangeInclusive<u16>) -> Result<(), String> {
+    if range.contains(&value) {
         return Ok(());
     }
     Err(format!(
-        "workers must be {} to {}, not {w}",
-        WORKERS.start(),
-        WORKERS.end()
+        "{key} must be {} to {}, not {value}",
+        range.start(),
+        range.end()
     ))
 }
 

@@ -11,7 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flowlens_engine::api::Query;
 use flowlens_engine::{AgentSel, AggMode, Engine, Limits};
@@ -67,28 +67,6 @@ fn engine(shards: usize, by_agent: bool) -> Engine {
     }
     e.set_shards(shards);
     e
-}
-
-/// Every capture and payload file under `dir`, recursively, sorted.
-fn captures(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p
-                .extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| matches!(x, "pcap" | "pcapng" | "bin" | "dat" | "raw"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Everything the engine answers about flows, thresholds and events, as JSON.
@@ -202,7 +180,7 @@ fn replay(path: &Path, shards: usize, by_agent: bool) -> Json {
 
 #[test]
 fn four_shards_answer_like_one_on_every_capture() {
-    let files = captures(&flowlens_testdata::corpus_dir());
+    let files = flowlens_testdata::corpus_files();
     assert!(files.len() > 20, "only {} captures", files.len());
     let (mut events, mut logged, mut with_keys) = (0, 0, 0);
     for by_agent in [false, true] {

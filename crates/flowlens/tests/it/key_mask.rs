@@ -10,7 +10,7 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::flowlens;
 
@@ -36,28 +36,6 @@ const DEFS: &[&str] = &[
 /// True for definitions whose value has a total (`--totals` refuses `avg:`, `max:`, `count:`).
 fn has_total(def: &str) -> bool {
     def.contains("value:'bytes'") || def.contains("value:'frames'")
-}
-
-/// Every capture and payload file under `dir`, recursively, sorted.
-fn captures(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p
-                .extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| matches!(x, "pcap" | "pcapng" | "bin" | "dat" | "raw"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Each output line as JSON with its rows sorted: hash maps are seeded per process, so keys
@@ -127,7 +105,7 @@ fn top(args: &[&str], files: &[PathBuf], full: bool) -> Vec<String> {
 
 #[test]
 fn masked_and_full_visits_answer_alike_on_every_capture() {
-    let files = captures(&common::corpus_dir());
+    let files = flowlens_testdata::corpus_files();
     assert!(files.len() > 100, "only {} captures", files.len());
     for def in DEFS {
         for totals in [true, false] {
