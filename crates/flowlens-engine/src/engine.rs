@@ -76,6 +76,17 @@ pub struct EngineStats {
 
 /// A definition and the thresholds that watch it; its tables are in the shards (at the
 /// definition's index).
+impl EngineStats {
+    /// Adds `other`'s key counts (`keys_added`, `keys_expired`, `keys_evicted`,
+    /// `keys_refused`): a shard's, to the engine's.
+    fn add_key_counts(&mut self, other: &EngineStats) {
+        self.keys_added += other.keys_added;
+        self.keys_expired += other.keys_expired;
+        self.keys_evicted += other.keys_evicted;
+        self.keys_refused += other.keys_refused;
+    }
+}
+
 struct Flow {
     def: FlowDef,
     /// Indices of the thresholds watching this flow.
@@ -166,10 +177,7 @@ impl Engine {
             ..self.stats
         };
         for s in &self.shards {
-            st.keys_added += s.stats.keys_added;
-            st.keys_expired += s.stats.keys_expired;
-            st.keys_evicted += s.stats.keys_evicted;
-            st.keys_refused += s.stats.keys_refused;
+            st.add_key_counts(&s.stats);
         }
         st
     }

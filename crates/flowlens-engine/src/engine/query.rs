@@ -416,10 +416,7 @@ impl Engine {
         // counts as last seen by any.
         let mut seen: Map<(&'static str, u8), u64> = map();
         for s in &self.shards {
-            for (k, t) in &s.seen_keys {
-                let e = seen.entry(*k).or_insert(*t);
-                *e = (*e).max(*t);
-            }
+            super::shard::merge_seen(&mut seen, &s.seen_keys);
         }
         let mut v: Vec<(String, u64)> = seen
             .iter()

@@ -55,7 +55,6 @@ impl Route {
         } else {
             h.hash_one(ds)
         };
-        // The high bits: foldhash's low bits are weaker for small inputs.
         ((hash >> 32) as usize) % self.shards
     }
 }
@@ -173,12 +172,6 @@ impl Shard {
             logs: Vec::new(),
         }
     }
-
-    /// This shard's place among the engine's shards.
-    #[must_use]
-    pub fn index(&self) -> usize {
-        self.index
-    }
 }
 
 /// What the shards share, read-only, while they take samples: the definitions and what is
@@ -276,11 +269,7 @@ impl Engine {
             .map(|i| Shard::new(i, flows, thresholds))
             .collect();
         for s in old {
-            let st = s.stats;
-            self.stats.keys_added += st.keys_added;
-            self.stats.keys_expired += st.keys_expired;
-            self.stats.keys_evicted += st.keys_evicted;
-            self.stats.keys_refused += st.keys_refused;
+            self.stats.add_key_counts(&s.stats);
             for (fi, tables) in s.tables.into_iter().enumerate() {
                 for (ds, t) in tables {
                     if let Some(to) = self.shards.get_mut(route.of(ds)) {
@@ -303,10 +292,7 @@ impl Engine {
                 }
             }
             if let Some(first) = self.shards.first_mut() {
-                for (k, t) in s.seen_keys {
-                    let e = first.seen_keys.entry(k).or_insert(t);
-                    *e = (*e).max(t);
-                }
+                merge_seen(&mut first.seen_keys, &s.seen_keys);
                 first.events.extend(s.events);
                 first.logs.extend(s.logs);
             }
@@ -315,42 +301,30 @@ impl Engine {
     }
 
     /// Moves the events and flow records the shards raised into the engine's logs, in input
-    /// order.
+    /// order. A shard's own list need not be in order: in a batch, NetFlow/IPFIX records
+    /// reach their shards as the batch is read, and sFlow samples after it.
     pub(super) fn drain(&mut self) {
-        let with: usize = self
+        if self
             .shards
             .iter()
-            .filter(|s| !s.events.is_empty() || !s.logs.is_empty())
-            .count();
-        match with {
-            0 => {}
-            1 => {
-                for s in &mut self.shards {
-                    for (_, e) in s.events.drain(..) {
-                        self.events.push(e);
-                    }
-                    for (_, f) in s.logs.drain(..) {
-                        self.flow_log.push(f);
-                    }
-                }
-            }
-            _ => {
-                let mut events: Vec<(u64, Event)> = Vec::new();
-                let mut logs: Vec<(u64, LoggedFlow)> = Vec::new();
-                for s in &mut self.shards {
-                    events.append(&mut s.events);
-                    logs.append(&mut s.logs);
-                }
-                // Stable: one sample's items stay in the order its shard raised them.
-                events.sort_by_key(|(seq, _)| *seq);
-                logs.sort_by_key(|(seq, _)| *seq);
-                for (_, e) in events {
-                    self.events.push(e);
-                }
-                for (_, f) in logs {
-                    self.flow_log.push(f);
-                }
-            }
+            .all(|s| s.events.is_empty() && s.logs.is_empty())
+        {
+            return;
+        }
+        let mut events: Vec<(u64, Event)> = Vec::new();
+        let mut logs: Vec<(u64, LoggedFlow)> = Vec::new();
+        for s in &mut self.shards {
+            events.append(&mut s.events);
+            logs.append(&mut s.logs);
+        }
+        // Stable: one sample's items stay in the order its shard raised them.
+        events.sort_by_key(|(seq, _)| *seq);
+        logs.sort_by_key(|(seq, _)| *seq);
+        for (_, e) in events {
+            self.events.push(e);
+        }
+        for (_, f) in logs {
+            self.flow_log.push(f);
         }
     }
 
@@ -426,8 +400,8 @@ impl Engine {
         }
     }
 
-    /// The next input position: a datagram's, packet's or NetFlow datagram's, in its top 32
-    /// bits (samples and records number the low 32).
+    /// The next input position, in its top 32 bits: an sFlow datagram's (its samples number
+    /// the low 32), a NetFlow/IPFIX record's or a packet's.
     pub(super) fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq << 32
@@ -443,5 +417,16 @@ impl Engine {
     pub(crate) fn end_batch(&mut self) {
         self.in_batch = false;
         self.drain();
+    }
+}
+
+/// Adds the key names `from` saw to `into`, each with the later of the two times.
+pub(super) fn merge_seen(
+    into: &mut Map<(&'static str, u8), u64>,
+    from: &Map<(&'static str, u8), u64>,
+) {
+    for (k, t) in from {
+        let e = into.entry(*k).or_insert(*t);
+        *e = (*e).max(*t);
     }
 }

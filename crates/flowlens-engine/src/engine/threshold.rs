@@ -346,6 +346,9 @@ fn check_counter_threshold(
             .unwrap_or(0.0);
         rearm(trig, v < thv, now_ms, timeout)
     });
+    // In data-source order, not the value map's (seeded) order: events of one tick are
+    // numbered the same way on every run.
+    crossed.sort_by_key(|c| c.0);
     for (ds, ds_name, v) in crossed {
         let tk = TrigKey { ds, key_hash: 0 };
         if ts.triggered.contains_key(&tk) {

@@ -67,6 +67,12 @@ impl Batch {
         self.items.push((from, start..self.data.len()));
     }
 
+    /// Empties the batch, keeping its room.
+    pub(crate) fn clear(&mut self) {
+        self.data.clear();
+        self.items.clear();
+    }
+
     /// Datagrams in the batch.
     pub(crate) fn len(&self) -> usize {
         self.items.len()

@@ -44,6 +44,7 @@ mod durable;
 mod forward;
 mod http;
 mod ingest;
+pub(crate) use ingest::{Batch, BATCH_DATAGRAMS};
 mod live;
 mod log;
 mod losses;

@@ -5,7 +5,6 @@
 //! of one datagram at a time.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,17 +15,8 @@ use flowlens_wire::packet::LinkType;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::capture::{self, Frame};
+use crate::run::{Batch, BATCH_DATAGRAMS};
 use crate::shards::Threads;
-
-/// Datagrams in one batch for the shards, at most.
-const BATCH_DATAGRAMS: usize = 64;
-
-/// Datagrams waiting for the shards: their payloads back to back, each with its sender.
-#[derive(Default)]
-struct Pending {
-    data: Vec<u8>,
-    items: Vec<(IpAddr, Range<usize>)>,
-}
 
 /// Agent of raw packets (a capture has none).
 pub(super) const CAPTURE_AGENT: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
@@ -80,7 +70,8 @@ pub(super) struct Replayer {
     first_ms: u64,
     /// Feeds the engine's shards; batches are only made with several.
     threads: Threads,
-    pending: Pending,
+    /// Datagrams waiting for the shards (at most [`BATCH_DATAGRAMS`], `flowlens run`'s batch).
+    pending: Batch,
 }
 
 fn unix_ms(t: SystemTime) -> u64 {
@@ -97,7 +88,7 @@ impl Replayer {
         let threads = Threads::new(engine.shards())?;
         Ok(Replayer {
             threads,
-            pending: Pending::default(),
+            pending: Batch::with_capacity(),
             collector: Collector::new(engine, session),
             now_ms: 0,
             next_tick_ms: 0,
@@ -190,17 +181,13 @@ impl Replayer {
 
     /// Hands the waiting datagrams to the engine as one batch.
     fn flush(&mut self) {
-        if self.pending.items.is_empty() {
+        if self.pending.len() == 0 {
             return;
         }
         let now = self.engine_ms();
-        let Pending { data, items } = &mut self.pending;
-        let batch = items
-            .iter()
-            .filter_map(|(from, r)| Some((*from, data.get(r.clone())?)));
-        self.collector.handle_batch(now, batch, &self.threads);
-        items.clear();
-        data.clear();
+        self.collector
+            .handle_batch(now, self.pending.iter(), &self.threads);
+        self.pending.clear();
     }
 
     /// Moves the clock forward (never back) and ticks the engine once per second crossed.
@@ -248,12 +235,8 @@ impl Replayer {
         };
         if self.threads_wanted() {
             if let Some((from, payload)) = self.collector.datagram_in(link, data) {
-                let start = self.pending.data.len();
-                self.pending.data.extend_from_slice(payload);
-                self.pending
-                    .items
-                    .push((from, start..self.pending.data.len()));
-                if self.pending.items.len() >= BATCH_DATAGRAMS {
+                self.pending.push(from, payload);
+                if self.pending.len() >= BATCH_DATAGRAMS {
                     self.flush();
                 }
                 return;
