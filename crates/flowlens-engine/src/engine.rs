@@ -416,7 +416,7 @@ impl Engine {
                                         LoggedFlow {
                                             id: 0,
                                             name: def.name.clone(),
-                                            flow_keys: key.to_string(),
+                                            flow_keys: crate::flow_key::text(key, &def.fs),
                                             value,
                                             start_ms: ls.record_start_ms,
                                             end_ms: e.last_ms,

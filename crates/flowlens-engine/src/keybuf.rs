@@ -7,13 +7,17 @@
 //! is the [`KeyVisitor`] that does it), so a sample costs work in proportion to what the
 //! definitions read, not to what the packet carries.
 //!
-//! Values are kept as text (the form sFlow-RT shows and flow keys are joined from) plus, for
-//! numbers and addresses, the typed value so `group:`, `mask:`, `range:` and numeric flow values
-//! do not parse text again.
+//! Values stay typed where the wire gives them typed (integers, IPv4/IPv6 addresses, MACs,
+//! fixed names): their text, the form sFlow-RT shows and flow keys are joined from, is written
+//! only when a definition reads the key as text, straight into the flow key or on the stack.
+//! `group:`, `mask:`, `range:` and numeric flow values read the typed value. Values borrowed
+//! from the datagram (wire strings, hex, lists) are copied as text.
 
-use core::fmt::{self, Write as _};
+use core::cell::{Cell, RefCell};
+use core::fmt::{self, Write};
 use std::net::IpAddr;
 
+use arrayvec::ArrayString;
 use flowlens_wire::{KeyId, KeyMask, KeyVisitor, Value};
 
 use crate::error::{Error, ExprKind, Result};
@@ -225,15 +229,25 @@ impl Schema {
     }
 }
 
-/// A typed copy of a value, beside its text.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Typed {
-    /// Only text.
-    None,
-    /// A number (integers up to 2^53 exactly).
-    Num(f64),
-    /// An address.
+/// A slot's value as the sample gave it: typed where the wire value is a number, an
+/// address, a MAC or a fixed name (no text is made for those until a definition reads it as
+/// text), else text in the buffer's arena.
+#[derive(Clone, Copy, Debug)]
+enum Val {
+    /// Text in the arena (`start..end`).
+    Text,
+    /// An unsigned integer: text in decimal.
+    U64(u64),
+    /// A signed integer: text in decimal.
+    I64(i64),
+    /// A single-precision number: text as Rust's `Display`.
+    F32(f32),
+    /// An address: dotted quad or RFC 5952 text.
     Ip(IpAddr),
+    /// A MAC, in transmission order: text as 12 lowercase hex digits.
+    Mac([u8; 6]),
+    /// A fixed name (`discard`, `ingress`, `true`).
+    Name(&'static str),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -241,22 +255,71 @@ struct Entry {
     generation: u32,
     start: u32,
     end: u32,
-    typed: Typed,
+    val: Val,
 }
 
 const EMPTY: Entry = Entry {
     generation: 0,
     start: 0,
     end: 0,
-    typed: Typed::None,
+    val: Val::Text,
 };
 
+/// Where a typed value's text was made (see `KeyBuf::made`).
+#[derive(Clone, Copy, Debug)]
+struct Made {
+    generation: u32,
+    start: u32,
+    end: u32,
+}
+
+impl Made {
+    const NONE: Made = Made {
+        generation: 0,
+        start: 0,
+        end: 0,
+    };
+}
+
+/// Longest text of a typed value: an IPv6 address with an embedded IPv4 one (45 bytes).
+const INLINE_TEXT: usize = 48;
+
+/// A slot's text: borrowed from the buffer (values that came as text, fixed names) or made
+/// on the stack from the typed value (numbers, addresses, MACs), so that reading a key as
+/// text never allocates.
+#[derive(Clone, Debug)]
+pub enum KeyText<'a> {
+    /// Text kept by the buffer, or a fixed name.
+    Borrowed(&'a str),
+    /// Text made from a typed value.
+    Inline(ArrayString<INLINE_TEXT>),
+}
+
+impl core::ops::Deref for KeyText<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            KeyText::Borrowed(s) => s,
+            KeyText::Inline(s) => s.as_str(),
+        }
+    }
+}
+
 /// The values of one sample's interned keys. Reused across samples: [`KeyBuf::reset`] is O(1).
+///
+/// Numbers, addresses, MACs and fixed names are stored typed: their text is made only when a
+/// definition reads the key as text ([`KeyBuf::write_text`] writes it straight into the flow
+/// key), so keys that are only filtered by address or summed as numbers never become text.
 #[derive(Debug)]
 pub struct KeyBuf {
     generation: u32,
     entries: Vec<Entry>,
     text: String,
+    /// Where each typed value's text was made this sample (its generation, `start..end` in
+    /// `made_text`), so that several definitions reading one key make its text once.
+    made: Vec<Cell<Made>>,
+    made_text: RefCell<String>,
     /// Direct-mapped cache from a visitor's `&'static str` name (address, length) and depth to
     /// a slot (`u16::MAX`: not interned), for the schema version `cache_version`.
     cache: Vec<CacheLine>,
@@ -269,6 +332,8 @@ impl Default for KeyBuf {
             generation: 1,
             entries: Vec::new(),
             text: String::new(),
+            made: Vec::new(),
+            made_text: RefCell::new(String::new()),
             cache: vec![CacheLine::EMPTY; CACHE_LINES],
             cache_version: u32::MAX,
         }
@@ -281,11 +346,14 @@ impl KeyBuf {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.entries.iter_mut().for_each(|e| *e = EMPTY);
+            self.made.iter_mut().for_each(|m| *m.get_mut() = Made::NONE);
             self.generation = 1;
         }
         if self.entries.len() < schema.len() {
             self.entries.resize(schema.len(), EMPTY);
+            self.made.resize(schema.len(), Cell::new(Made::NONE));
         }
+        self.made_text.get_mut().clear();
         if self.cache_version != schema.version() {
             self.cache.iter_mut().for_each(|l| *l = CacheLine::EMPTY);
             self.cache_version = schema.version();
@@ -294,54 +362,46 @@ impl KeyBuf {
     }
 
     /// Sets a slot's value unless it already has one (the first occurrence of a key in a
-    /// sample wins, as with repeated headers at one depth).
+    /// sample wins, as with repeated headers at one depth). Borrowed values (wire text, hex,
+    /// lists, computed text) are copied into the buffer as text; the others stay typed.
     pub fn set(&mut self, slot: Slot, value: Value<'_>) {
         if self.has(slot) {
             return;
         }
-        let typed = match value {
-            Value::U64(v) => Typed::Num(v as f64),
-            Value::I64(v) => Typed::Num(v as f64),
-            Value::F32(v) => Typed::Num(f64::from(v)),
-            Value::Ip(a) => Typed::Ip(a),
-            _ => Typed::None,
-        };
-        let start = self.text.len();
-        match value {
-            Value::Ip(IpAddr::V4(a)) => push_ipv4(&mut self.text, a.octets()),
-            Value::U64(v) => push_u64(&mut self.text, v),
-            Value::Name(n) => self.text.push_str(n),
-            Value::Bool(b) => self.text.push_str(if b { "true" } else { "false" }),
-            // Writing to a String cannot fail.
+        let val = match value {
+            Value::U64(v) => Val::U64(v),
+            Value::I64(v) => Val::I64(v),
+            Value::F32(v) => Val::F32(v),
+            Value::Ip(a) => Val::Ip(a),
+            Value::Mac(m) => Val::Mac(m),
+            Value::Name(n) => Val::Name(n),
+            Value::Bool(b) => Val::Name(if b { "true" } else { "false" }),
             _ => {
+                let start = self.text.len();
+                // Writing to a String cannot fail.
                 let _ = write!(self.text, "{value}");
+                self.store(slot, start, Val::Text);
+                return;
             }
-        }
-        self.store(slot, start, typed);
+        };
+        self.store(slot, self.text.len(), val);
     }
 
     /// Sets a slot to text (overwrites).
     pub fn set_text(&mut self, slot: Slot, text: &str) {
         let start = self.text.len();
         self.text.push_str(text);
-        self.store(slot, start, Typed::None);
+        self.store(slot, start, Val::Text);
     }
 
-    /// Sets a slot to a number (overwrites).
-    pub fn set_num(&mut self, slot: Slot, v: f64) {
-        let start = self.text.len();
-        let _ = write!(self.text, "{v}");
-        self.store(slot, start, Typed::Num(v));
-    }
-
-    fn store(&mut self, slot: Slot, start: usize, typed: Typed) {
+    fn store(&mut self, slot: Slot, start: usize, val: Val) {
         let end = self.text.len();
         if let Some(e) = self.entries.get_mut(slot.index()) {
             *e = Entry {
                 generation: self.generation,
                 start: start as u32,
                 end: end as u32,
-                typed,
+                val,
             };
         }
     }
@@ -357,17 +417,95 @@ impl KeyBuf {
         self.entry(slot).is_some()
     }
 
-    /// The slot's value as text (`None`: the sample does not have the key).
-    pub fn text(&self, slot: Slot) -> Option<&str> {
+    /// The slot's value as text (`None`: the sample does not have the key). Typed values are
+    /// written on the stack; nothing is allocated.
+    pub fn text(&self, slot: Slot) -> Option<KeyText<'_>> {
         let e = self.entry(slot)?;
-        self.text.get(e.start as usize..e.end as usize)
+        Some(match e.val {
+            Val::Text => KeyText::Borrowed(self.arena(e)),
+            Val::Name(n) => KeyText::Borrowed(n),
+            val => KeyText::Inline(self.with_made(slot, val, |t| {
+                // Every typed value's text fits `INLINE_TEXT` bytes.
+                ArrayString::from(t).unwrap_or_default()
+            })),
+        })
+    }
+
+    /// Calls `f` with the text of slot `slot`'s typed value `val`, made on the first call
+    /// of the sample and kept for the next.
+    fn with_made<R>(&self, slot: Slot, val: Val, f: impl FnOnce(&str) -> R) -> R {
+        let (Some(cell), Ok(mut arena)) =
+            (self.made.get(slot.index()), self.made_text.try_borrow_mut())
+        else {
+            // Not reached (the buffer is sized for the schema and no borrow outlives a call);
+            // make the text on the stack.
+            let mut t = ArrayString::<INLINE_TEXT>::new();
+            let _ = write_val(&mut t, val);
+            return f(&t);
+        };
+        let m = cell.get();
+        if m.generation != self.generation {
+            let start = arena.len();
+            // Writing to a String cannot fail.
+            let _ = write_val(&mut *arena, val);
+            cell.set(Made {
+                generation: self.generation,
+                start: start as u32,
+                end: arena.len() as u32,
+            });
+        }
+        let m = cell.get();
+        f(arena
+            .get(m.start as usize..m.end as usize)
+            .unwrap_or_default())
+    }
+
+    /// Appends the slot's text to `out` (what [`KeyBuf::text`] gives, without a copy on
+    /// the way); false, with `out` unchanged, when the sample does not have the key.
+    pub fn write_text(&self, slot: Slot, out: &mut String) -> bool {
+        let Some(e) = self.entry(slot) else {
+            return false;
+        };
+        match e.val {
+            Val::Text => out.push_str(self.arena(e)),
+            Val::Name(n) => out.push_str(n),
+            val => self.with_made(slot, val, |t| out.push_str(t)),
+        }
+        true
+    }
+
+    /// Appends the slot's value to `out` as a stored flow-key component
+    /// ([`crate::flow_key`]): numbers and addresses straight from their typed value, other
+    /// values from their text. False, with `out` unchanged, when the sample lacks the key.
+    #[inline]
+    pub(crate) fn write_key(&self, slot: Slot, out: &mut Vec<u8>) -> bool {
+        let Some(e) = self.entry(slot) else {
+            return false;
+        };
+        match e.val {
+            Val::U64(v) => crate::flow_key::push_typed_u64(out, v),
+            Val::Ip(a) => crate::flow_key::push_ip(out, a),
+            Val::Text => crate::flow_key::push_text(out, self.arena(e)),
+            Val::Name(n) => crate::flow_key::push_text(out, n),
+            val => self.with_made(slot, val, |t| crate::flow_key::push_text(out, t)),
+        }
+        true
+    }
+
+    fn arena(&self, e: &Entry) -> &str {
+        self.text
+            .get(e.start as usize..e.end as usize)
+            .unwrap_or_default()
     }
 
     /// The slot's value as a number: the typed number, or the text parsed as one.
     pub fn num(&self, slot: Slot) -> Option<f64> {
         let e = self.entry(slot)?;
-        match e.typed {
-            Typed::Num(v) => Some(v),
+        match e.val {
+            Val::U64(v) => Some(v as f64),
+            Val::I64(v) => Some(v as f64),
+            Val::F32(v) => Some(f64::from(v)),
+            Val::Text => self.arena(e).parse().ok(),
             _ => self.text(slot)?.parse().ok(),
         }
     }
@@ -375,8 +513,11 @@ impl KeyBuf {
     /// The slot's value as an address: the typed address, or the text parsed as one.
     pub fn ip(&self, slot: Slot) -> Option<IpAddr> {
         let e = self.entry(slot)?;
-        match e.typed {
-            Typed::Ip(a) => Some(a),
+        match e.val {
+            Val::Ip(a) => Some(a),
+            // Decimal numbers and 12 hex digits are never addresses.
+            Val::U64(_) | Val::I64(_) | Val::Mac(_) => None,
+            Val::Text => self.arena(e).parse().ok(),
             _ => self.text(slot)?.parse().ok(),
         }
     }
@@ -440,12 +581,38 @@ impl CacheLine {
     };
 }
 
+/// Writes a typed value's text (as [`Value`]'s `Display`: decimal integers, dotted-quad or
+/// RFC 5952 addresses, MACs as 12 lowercase hex digits).
+fn write_val(out: &mut impl Write, val: Val) -> fmt::Result {
+    match val {
+        Val::U64(v) => push_u64(out, v),
+        Val::I64(v) => write!(out, "{v}"),
+        Val::F32(v) => write!(out, "{v}"),
+        Val::Ip(IpAddr::V4(a)) => push_ipv4(out, a.octets()),
+        Val::Ip(a) => write!(out, "{a}"),
+        Val::Mac(m) => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut b = [0u8; 12];
+            for (pair, byte) in b.chunks_exact_mut(2).zip(m) {
+                if let [hi, lo] = pair {
+                    *hi = HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0');
+                    *lo = HEX.get(usize::from(byte & 0xf)).copied().unwrap_or(b'0');
+                }
+            }
+            out.write_str(ascii(&b))
+        }
+        Val::Name(n) => out.write_str(n),
+        // Text lives in the arena; callers handle it.
+        Val::Text => Ok(()),
+    }
+}
+
 /// Appends `v` in decimal (what `Display` gives, without the formatting machinery): the
 /// digits are made on the stack and appended in one copy.
-fn push_u64(s: &mut String, v: u64) {
+fn push_u64(s: &mut impl Write, v: u64) -> fmt::Result {
     let mut buf = [0u8; 20];
     let i = digits(&mut buf, v);
-    s.push_str(ascii(buf.get(i..).unwrap_or(&[])));
+    s.write_str(ascii(buf.get(i..).unwrap_or(&[])))
 }
 
 /// Writes `v`'s decimal digits at the end of `buf`; returns where they start.
@@ -469,7 +636,7 @@ fn ascii(b: &[u8]) -> &str {
 }
 
 /// Appends a dotted-quad IPv4 address (as `Ipv4Addr`'s `Display`), in one copy.
-fn push_ipv4(s: &mut String, o: [u8; 4]) {
+fn push_ipv4(s: &mut impl Write, o: [u8; 4]) -> fmt::Result {
     let mut out = [0u8; 15];
     let mut n = 0;
     for (i, b) in o.into_iter().enumerate() {
@@ -489,7 +656,7 @@ fn push_ipv4(s: &mut String, o: [u8; 4]) {
             }
         }
     }
-    s.push_str(ascii(out.get(..n).unwrap_or(&[])));
+    s.write_str(ascii(out.get(..n).unwrap_or(&[])))
 }
 
 /// Stores visited keys that the schema interns (see [`KeyBuf::collector`]).
@@ -528,7 +695,7 @@ mod tests {
     fn fast_formatting_matches_display() {
         for v in [0u64, 7, 10, 99, 100, 65535, u64::MAX] {
             let mut s = String::new();
-            push_u64(&mut s, v);
+            push_u64(&mut s, v).unwrap();
             assert_eq!(s, v.to_string());
         }
         for o in [
@@ -538,13 +705,13 @@ mod tests {
             [192, 168, 100, 9],
         ] {
             let mut s = String::new();
-            push_ipv4(&mut s, o);
+            push_ipv4(&mut s, o).unwrap();
             assert_eq!(s, std::net::Ipv4Addr::from(o).to_string());
         }
         for b in 0..=255u8 {
             let o = [b, 0, 255, b.wrapping_mul(7)];
             let mut s = String::from("x");
-            push_ipv4(&mut s, o);
+            push_ipv4(&mut s, o).unwrap();
             assert_eq!(s, format!("x{}", std::net::Ipv4Addr::from(o)));
         }
     }
@@ -586,10 +753,10 @@ mod tests {
             c.key("ipsource", 0, Value::Ip("10.0.0.9".parse().unwrap()));
             c.key("ipdestination", 0, Value::Ip("10.0.0.2".parse().unwrap()));
         }
-        assert_eq!(buf.text(a), Some("10.0.0.1"));
+        assert_eq!(buf.text(a).as_deref(), Some("10.0.0.1"));
         assert_eq!(buf.ip(a), Some("10.0.0.1".parse().unwrap()));
-        assert_eq!(buf.text(b), None);
+        assert!(buf.text(b).is_none());
         buf.reset(&s);
-        assert_eq!(buf.text(a), None);
+        assert!(buf.text(a).is_none());
     }
 }

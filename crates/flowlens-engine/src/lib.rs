@@ -45,6 +45,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod expr;
+mod flow_key;
 pub mod geo;
 pub mod groups;
 mod json_query;

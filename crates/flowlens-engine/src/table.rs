@@ -346,7 +346,8 @@ fn state_value(st: &ValState, kind: &ValueKind, now_ms: u64, last_ms: u64, t_sec
 /// All active keys of one definition at one data source.
 #[derive(Debug)]
 pub(crate) struct Table {
-    pub entries: Map<Box<str>, Entry>,
+    /// Entries by stored key ([`crate::flow_key`]: typed components, hashed as bytes).
+    pub entries: Map<Box<[u8]>, Entry>,
 }
 
 impl Default for Table {

@@ -29,7 +29,7 @@ pub(super) struct KeyCount<'a> {
 /// [`evict_smallest`] after the sample.
 pub(super) fn insert_key<'t>(
     table: &'t mut Table,
-    key: &str,
+    key: &[u8],
     def: &FlowDef,
     now_ms: u64,
     limits: &Limits,

@@ -227,6 +227,7 @@ impl Shard {
             tables,
             triggered,
             buf,
+            key,
             key_text,
             scratch,
             stats,
@@ -246,7 +247,7 @@ impl Shard {
         let mut over_cap = false;
         for (flow, tables) in ctx.flows.iter().zip(tables.iter_mut()) {
             let def = &flow.def;
-            if def.dropped != dropped || !flow_key(def, buf, env, key_text) {
+            if def.dropped != dropped || !flow_key(def, buf, env, key, key_text) {
                 continue;
             }
             let ds = table_source(def, ds);
@@ -255,7 +256,7 @@ impl Shard {
                 None => tables.entry(ds).or_default(),
             };
             let mut is_new = false;
-            let entry = match table.entries.get_mut(key_text.as_str()) {
+            let entry = match table.entries.get_mut(key.as_slice()) {
                 Some(e) => e,
                 None => {
                     let count = KeyCount {
@@ -263,14 +264,7 @@ impl Shard {
                         cap: ctx.key_cap,
                         stats,
                     };
-                    match eviction::insert_key(
-                        table,
-                        key_text.as_str(),
-                        def,
-                        now_ms,
-                        ctx.limits,
-                        count,
-                    ) {
+                    match eviction::insert_key(table, key, def, now_ms, ctx.limits, count) {
                         Some(e) => {
                             is_new = true;
                             e
@@ -286,7 +280,7 @@ impl Shard {
             let updated = Updated {
                 def,
                 ds,
-                key_text: key_text.as_str(),
+                key,
                 entry,
             };
             if is_new && def.log && def.flow_start {
@@ -307,24 +301,17 @@ impl Shard {
 }
 
 /// Whether definition `def` accepts the sample in `buf` (its filter matches), writing the
-/// sample's key text for it (its key functions' values joined by its separator) into
-/// `key_text`. False when the filter refuses or a key function has no value.
-fn flow_key(def: &FlowDef, buf: &KeyBuf, env: &Env, key_text: &mut String) -> bool {
+/// sample's stored key for it (its key functions' values, typed: [`crate::flow_key`]) into
+/// `key`, through `text` (a reused buffer for functions that compute text). False when the
+/// filter refuses or a key function has no value.
+fn flow_key(def: &FlowDef, buf: &KeyBuf, env: &Env, key: &mut Vec<u8>, text: &mut String) -> bool {
     if let Some(f) = &def.filter {
         if !f.matches(buf, env) {
             return false;
         }
     }
-    key_text.clear();
-    for (i, k) in def.keys.iter().enumerate() {
-        if i > 0 {
-            key_text.push_str(&def.fs);
-        }
-        if !k.eval(buf, env, key_text) {
-            return false;
-        }
-    }
-    true
+    key.clear();
+    def.keys.iter().all(|k| k.eval_key(buf, env, key, text))
 }
 
 /// The data source whose table of `def` a sample of `ds` goes to: `ds` itself, or the
@@ -346,7 +333,7 @@ fn flow_started(u: &Updated<'_>, now_ms: u64) -> LoggedFlow {
     LoggedFlow {
         id: 0,
         name: u.def.name.clone(),
-        flow_keys: u.key_text.to_string(),
+        flow_keys: crate::flow_key::text(u.key, &u.def.fs),
         value: u.entry.total().unwrap_or(0.0),
         start_ms: now_ms,
         end_ms: now_ms,

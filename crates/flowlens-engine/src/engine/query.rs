@@ -2,6 +2,7 @@
 //! flow values, logged flows, events, triggered thresholds and the key names seen. Read-only:
 //! every answer is computed from the tables at the caller's `now_ms`.
 
+use core::cell::RefCell;
 use std::net::IpAddr;
 
 use flowlens_netflow::hash::{map, Map};
@@ -10,6 +11,7 @@ use serde_json::Value as Json;
 use super::{ActiveFlow, AggMode, Engine, Flow, LoggedFlow};
 use crate::definition::FlowDef;
 use crate::error::{Error, Result};
+use crate::flow_key;
 use crate::sample::{DataSource, DataSourceId};
 use crate::select::AgentSel;
 use crate::table::{Entry, Table};
@@ -91,7 +93,7 @@ impl Engine {
         tables.sort_unstable_by_key(|(ds, _)| *ds);
         let (t, main) = (def.t_secs, &def.value);
         // (value, key, data source, entry of that data source)
-        let mut cands: Vec<(f64, &str, DataSource, &Entry)> = Vec::new();
+        let mut cands: Vec<(f64, &[u8], DataSource, &Entry)> = Vec::new();
         match tables.as_slice() {
             [(ds, table)] => {
                 cands.reserve(table.entries.len());
@@ -101,7 +103,7 @@ impl Engine {
             }
             _ => {
                 let n: usize = tables.iter().map(|(_, t)| t.entries.len()).sum();
-                let mut merged: Map<&str, (f64, DataSource, &Entry)> = map();
+                let mut merged: Map<&[u8], (f64, DataSource, &Entry)> = map();
                 merged.reserve(n);
                 for (ds, table) in &tables {
                     for (k, e) in &table.entries {
@@ -121,11 +123,28 @@ impl Engine {
                 cands.extend(merged.into_iter().map(|(k, (v, ds, e))| (v, k, ds, e)));
             }
         }
+        let mut text = String::new();
         cands.retain(|c| {
-            c.0 >= min_value && c.0 > 0.0 && key_filter.is_none_or(|re| re.is_match(c.1))
+            c.0 >= min_value
+                && c.0 > 0.0
+                && key_filter.is_none_or(|re| {
+                    text.clear();
+                    flow_key::write_text(c.1, &def.fs, &mut text);
+                    re.is_match(&text)
+                })
         });
-        let order = |a: &(f64, &str, DataSource, &Entry), b: &(f64, &str, DataSource, &Entry)| {
-            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+        // Equal values in the order of the keys' texts.
+        let (a_text, b_text) = (RefCell::new(String::new()), RefCell::new(String::new()));
+        let order = |a: &(f64, &[u8], DataSource, &Entry), b: &(f64, &[u8], DataSource, &Entry)| {
+            b.0.total_cmp(&a.0).then_with(|| {
+                flow_key::cmp_text(
+                    a.1,
+                    b.1,
+                    &def.fs,
+                    &mut a_text.borrow_mut(),
+                    &mut b_text.borrow_mut(),
+                )
+            })
         };
         if cands.len() > max_flows && max_flows > 0 {
             cands.select_nth_unstable_by(max_flows - 1, order);
@@ -192,7 +211,7 @@ impl Engine {
                 ),
             ));
         }
-        let mut sums: Map<&str, f64> = map();
+        let mut sums: Map<&[u8], f64> = map();
         for (ds, t) in self.tables(fi) {
             if agents.contains_ds(*ds) {
                 for (k, e) in &t.entries {
@@ -200,7 +219,11 @@ impl Engine {
                 }
             }
         }
-        let mut v: Vec<(String, f64)> = sums.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let fs = &flow.def.fs;
+        let mut v: Vec<(String, f64)> = sums
+            .into_iter()
+            .map(|(k, v)| (flow_key::text(k, fs), v))
+            .collect();
         v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(v)
     }
@@ -318,10 +341,11 @@ impl Engine {
     ) -> Result<Option<f64>> {
         let (fi, flow) = self.find_flow(name)?;
         let def = &flow.def;
+        let stored = Stored::of(key, def);
         Ok(self
             .tables(fi)
             .filter(|(ds, _)| agents.contains_ds(**ds) && data_source.is_none_or(|id| id == ds.id))
-            .filter_map(|(_, t)| t.entries.get(key))
+            .filter_map(|(_, t)| stored.find(t))
             .map(|e| e.value(now_ms, def.t_secs, &def.value))
             .reduce(f64::max))
     }
@@ -337,10 +361,11 @@ impl Engine {
     ) -> Result<Vec<(DataSource, f64)>> {
         let (fi, flow) = self.find_flow(name)?;
         let def = &flow.def;
+        let stored = Stored::of(key, def);
         let mut v: Vec<(DataSource, f64)> = self
             .tables(fi)
             .filter(|(ds, _)| agents.contains_ds(**ds))
-            .filter_map(|(ds, t)| Some((*ds, t.entries.get(key)?)))
+            .filter_map(|(ds, t)| Some((*ds, stored.find(t)?)))
             .map(|(ds, e)| (ds, e.value(now_ms, def.t_secs, &def.value)))
             .filter(|(_, v)| *v > 0.0)
             .collect();
@@ -403,10 +428,14 @@ impl Engine {
         data_source: u32,
         flow_key: Option<&str>,
     ) -> Result<bool> {
-        self.thresholds
-            .triggered(name, agent, data_source, flow_key, |ds| {
-                self.shards.get(self.route.of(ds))
-            })
+        self.thresholds.triggered(
+            name,
+            agent,
+            data_source,
+            flow_key,
+            |metric| self.flow_def(metric),
+            |ds| self.shards.get(self.route.of(ds)),
+        )
     }
 
     /// Key names seen recently (every 64th sample is inspected) with ms since last seen
@@ -459,10 +488,41 @@ impl Engine {
     }
 }
 
+/// A key given as text (`/flowvalue`, `/flowlocations`), to find in tables.
+struct Stored<'k> {
+    text: &'k str,
+    fs: &'k str,
+    /// Its stored form; `None` when the text cannot be split into the definition's keys
+    /// (a component contains the separator): tables are then searched by text.
+    stored: Option<Vec<u8>>,
+}
+
+impl<'k> Stored<'k> {
+    fn of(text: &'k str, def: &'k FlowDef) -> Stored<'k> {
+        Stored {
+            text,
+            fs: &def.fs,
+            stored: flow_key::from_text(text, &def.fs, def.keys.len()),
+        }
+    }
+
+    fn find<'t>(&self, t: &'t Table) -> Option<&'t Entry> {
+        match &self.stored {
+            Some(k) => t.entries.get(k.as_slice()),
+            None => t
+                .entries
+                .iter()
+                .find(|(k, _)| flow_key::text(k, self.fs) == self.text)
+                .map(|(_, e)| e),
+        }
+    }
+}
+
 /// One key of a definition at one data source, with its value at query time: what an
 /// [`ActiveFlow`] row is built from.
 struct Row<'a> {
-    key: &'a str,
+    /// The stored key ([`flow_key`]).
+    key: &'a [u8],
     value: f64,
     ds: DataSource,
     entry: &'a Entry,
@@ -473,7 +533,7 @@ struct Row<'a> {
 fn active(r: &Row<'_>, now_ms: u64, def: &FlowDef) -> ActiveFlow {
     let (e, t) = (r.entry, def.t_secs);
     ActiveFlow {
-        key: r.key.to_string(),
+        key: flow_key::text(r.key, &def.fs),
         value: r.value,
         values: e.values(now_ms, t, &def.values),
         agent: r.ds.agent,

@@ -118,6 +118,8 @@ pub struct Shard {
     /// Per threshold (by index), the triggered states of this shard's data sources.
     pub(super) triggered: Triggered,
     pub(super) buf: KeyBuf,
+    /// The sample's stored key for the definition at hand ([`crate::flow_key`]).
+    pub(super) key: Vec<u8>,
     pub(super) key_text: String,
     pub(super) scratch: RefCell<String>,
     /// Active keys over this shard's tables.
@@ -162,6 +164,7 @@ impl Shard {
             tables: (0..flows).map(|_| map()).collect(),
             triggered: (0..thresholds).map(|_| map()).collect(),
             buf: KeyBuf::default(),
+            key: Vec::new(),
             key_text: String::new(),
             scratch: RefCell::new(String::new()),
             active_keys: 0,

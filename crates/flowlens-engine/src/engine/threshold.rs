@@ -18,17 +18,20 @@ use crate::sample::{DataSource, DataSourceId};
 use crate::table::Entry;
 use crate::threshold::{Event, Threshold};
 
-/// What a threshold is triggered for: a data source, and a flow key's hash for `byFlow`.
+/// What a threshold is triggered for: a data source, and the hash of a stored flow key
+/// ([`crate::flow_key`]) for `byFlow`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct TrigKey {
     pub(super) ds: DataSource,
     key_hash: u64,
 }
 
-/// A triggered state: the key it fired for, and since when the value has been below.
+/// A triggered state: the key it fired for (its text, and its stored form for `byFlow`), and
+/// since when the value has been below.
 #[derive(Debug)]
 pub(super) struct Trig {
     flow_key: Option<String>,
+    stored: Option<Box<[u8]>>,
     below_since: Option<u64>,
 }
 
@@ -49,8 +52,9 @@ pub(super) struct Updated<'a> {
     pub(super) def: &'a FlowDef,
     /// The data source of the key's table.
     pub(super) ds: DataSource,
-    /// The key text (key function values joined by the definition's separator).
-    pub(super) key_text: &'a str,
+    /// The stored key ([`crate::flow_key`]; its text joins the key functions' values with
+    /// the definition's separator).
+    pub(super) key: &'a [u8],
     /// The key's entry, already updated.
     pub(super) entry: &'a Entry,
 }
@@ -149,7 +153,7 @@ impl Thresholds {
         let Updated {
             def,
             ds,
-            key_text,
+            key,
             entry,
         } = *u;
         for &ti in watch {
@@ -165,16 +169,18 @@ impl Thresholds {
             }
             let tk = TrigKey {
                 ds,
-                key_hash: if ts.th.by_flow { key_hash(key_text) } else { 0 },
+                key_hash: if ts.th.by_flow { key_hash(key) } else { 0 },
             };
             if let Some(t) = trig.get_mut(&tk) {
                 t.below_since = None;
                 continue;
             }
+            let key_text = crate::flow_key::text(key, &def.fs);
             trig.insert(
                 tk,
                 Trig {
-                    flow_key: Some(key_text.to_string()),
+                    flow_key: Some(key_text.clone()),
+                    stored: ts.th.by_flow.then(|| key.into()),
                     below_since: None,
                 },
             );
@@ -190,7 +196,7 @@ impl Thresholds {
                     value,
                     agent: ds.agent.to_string(),
                     data_source: ds.name().to_string(),
-                    flow_key: Some(key_text.to_string()),
+                    flow_key: Some(key_text),
                     values,
                 },
             ));
@@ -227,20 +233,17 @@ impl Thresholds {
                     continue;
                 };
                 triggered.retain(|tk, trig| {
-                    let v =
-                        tables
-                            .get(&tk.ds)
-                            .map_or(0.0, |t| match (&trig.flow_key, tk.key_hash) {
-                                (Some(k), h) if h != 0 => t
-                                    .entries
-                                    .get(k.as_str())
-                                    .map_or(0.0, |e| e.value(now_ms, def.t_secs, &def.value)),
-                                _ => t
-                                    .entries
-                                    .values()
-                                    .map(|e| e.value(now_ms, def.t_secs, &def.value))
-                                    .fold(0.0, f64::max),
-                            });
+                    let v = tables.get(&tk.ds).map_or(0.0, |t| match &trig.stored {
+                        Some(k) => t
+                            .entries
+                            .get(k)
+                            .map_or(0.0, |e| e.value(now_ms, def.t_secs, &def.value)),
+                        _ => t
+                            .entries
+                            .values()
+                            .map(|e| e.value(now_ms, def.t_secs, &def.value))
+                            .fold(0.0, f64::max),
+                    });
                     rearm(trig, v < th, now_ms, timeout)
                 });
             }
@@ -256,6 +259,7 @@ impl Thresholds {
         agent: IpAddr,
         data_source: u32,
         flow_key: Option<&str>,
+        flow_def: impl Fn(&str) -> Option<&'s FlowDef>,
         shard: impl Fn(DataSource) -> Option<&'s Shard>,
     ) -> Result<bool> {
         let (ti, ts) = self
@@ -267,27 +271,41 @@ impl Thresholds {
                 what: "threshold",
                 name: name.to_string(),
             })?;
-        let tk = TrigKey {
-            ds: DataSource {
-                agent,
-                id: data_source,
-            },
-            key_hash: match (ts.th.by_flow, flow_key) {
-                (true, Some(k)) => key_hash(k),
-                _ => 0,
-            },
+        let ds = DataSource {
+            agent,
+            id: data_source,
         };
-        Ok(ts.triggered.contains_key(&tk)
-            || shard(tk.ds)
-                .and_then(|s| s.triggered.get(ti))
-                .is_some_and(|t| t.contains_key(&tk)))
+        let states =
+            || core::iter::once(&ts.triggered).chain(shard(ds).and_then(|s| s.triggered.get(ti)));
+        let key_hash = match (ts.th.by_flow, flow_key) {
+            (true, Some(k)) => {
+                match flow_def(&ts.th.metric)
+                    .and_then(|d| crate::flow_key::from_text(k, &d.fs, d.keys.len()))
+                {
+                    Some(stored) => key_hash(&stored),
+                    // A key whose text cannot be split into its components (one contains the
+                    // separator): compare the texts of the keys it fired for.
+                    None => {
+                        return Ok(states().any(|t| {
+                            t.iter().any(|(tk, trig)| {
+                                tk.ds == ds && trig.flow_key.as_deref() == Some(k)
+                            })
+                        }))
+                    }
+                }
+            }
+            _ => 0,
+        };
+        let tk = TrigKey { ds, key_hash };
+        Ok(states().any(|t| t.contains_key(&tk)))
     }
 }
 
-fn key_hash(s: &str) -> u64 {
+/// The hash of a stored flow key (never 0 in practice; 0 stands for "no key").
+fn key_hash(stored: &[u8]) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = foldhash::fast::FixedState::with_seed(0x7e57).build_hasher();
-    h.write(s.as_bytes());
+    h.write(stored);
     h.finish()
 }
 
@@ -358,6 +376,7 @@ fn check_counter_threshold(
             tk,
             Trig {
                 flow_key: None,
+                stored: None,
                 below_since: None,
             },
         );

@@ -1,12 +1,11 @@
 //! Key functions: the parsed tree ([`Node`]) and its evaluation (parser: `parse.rs`).
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::uri::{uri_part, UriPart};
 use crate::env::Env;
 use crate::groups::{mask_addr, LEGACY_SET};
-use crate::keybuf::{KeyBuf, Slot};
+use crate::keybuf::{KeyBuf, KeyText, Slot};
 use crate::oui::parse_mac;
 
 /// What `asn:` returns.
@@ -98,6 +97,27 @@ pub(crate) enum Node {
     Unsupported,
 }
 
+/// A key function's value for one sample: borrowed (from the definition, a group, a map),
+/// a key's text ([`KeyText`]: borrowed or made on the stack), or text a function computed.
+#[derive(Clone, Debug)]
+pub(crate) enum Text<'a> {
+    Borrowed(&'a str),
+    Key(KeyText<'a>),
+    Owned(String),
+}
+
+impl core::ops::Deref for Text<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Text::Borrowed(s) => s,
+            Text::Key(k) => k,
+            Text::Owned(s) => s,
+        }
+    }
+}
+
 impl Node {
     /// Appends the node's value for this sample to `out`; false (and `out` as it was) for
     /// null. The functions that compute text (`mask:`, `bits:`, `concat:`, `oui:`) write it
@@ -127,6 +147,7 @@ impl Node {
                     None => false,
                 }
             }
+            Node::Key(s) => keys.write_text(*s, out),
             _ => match self.value(keys, env) {
                 Some(v) => {
                     out.push_str(&v);
@@ -142,55 +163,55 @@ impl Node {
     }
 
     /// The node's value for this sample; `None` = null.
-    pub(crate) fn value<'a>(&'a self, keys: &'a KeyBuf, env: &'a Env) -> Option<Cow<'a, str>> {
+    pub(crate) fn value<'a>(&'a self, keys: &'a KeyBuf, env: &'a Env) -> Option<Text<'a>> {
         match self {
-            Node::Key(s) => keys.text(*s).map(Cow::Borrowed),
+            Node::Key(s) => keys.text(*s).map(Text::Key),
             Node::Legacy { v4, v6 } => {
                 let ip = keys.ip(*v4).or_else(|| keys.ip(*v6))?;
-                env.groups.get(LEGACY_SET)?.lookup(ip).map(Cow::Borrowed)
+                env.groups.get(LEGACY_SET)?.lookup(ip).map(Text::Borrowed)
             }
             Node::Group { arg, sets } => {
                 let ip = arg.ip(keys, env)?;
                 sets.iter()
                     .find_map(|s| env.groups.get(s).and_then(|g| g.lookup(ip)))
-                    .map(Cow::Borrowed)
+                    .map(Text::Borrowed)
             }
             Node::Map { arg, map } => {
                 let v = arg.value(keys, env)?;
-                env.maps.get(map)?.lookup(&v).map(Cow::Borrowed)
+                env.maps.get(map)?.lookup(&v).map(Text::Borrowed)
             }
-            Node::Mask { arg, bits } => {
-                Some(Cow::Owned(mask_addr(arg.ip(keys, env)?, *bits).to_string()))
-            }
+            Node::Mask { arg, bits } => Some(Text::Owned(
+                mask_addr(arg.ip(keys, env)?, *bits).to_string(),
+            )),
             Node::Affix {
                 arg,
                 delim,
                 n,
                 suffix,
-            } => Some(Cow::Owned(affix(
+            } => Some(Text::Owned(affix(
                 &arg.value(keys, env)?,
                 delim,
                 *n,
                 *suffix,
             ))),
             Node::Null { arg, default } => {
-                Some(arg.value(keys, env).unwrap_or(Cow::Borrowed(&**default)))
+                Some(arg.value(keys, env).unwrap_or(Text::Borrowed(default)))
             }
             Node::Or(args) => args.iter().find_map(|a| a.value(keys, env)),
             Node::Eq(l, r) => {
                 let (l, r) = (l.value(keys, env)?, r.value(keys, env)?);
-                Some(Cow::Borrowed(bool_text(l == r)))
+                Some(Text::Borrowed(bool_text(*l == *r)))
             }
             Node::Range { arg, lo, hi } => {
                 let v = arg.num(keys, env)?;
-                Some(Cow::Borrowed(bool_text(*lo <= v && v <= *hi)))
+                Some(Text::Borrowed(bool_text(*lo <= v && v <= *hi)))
             }
             Node::First { arg, delim, tokens } => {
                 let v = arg.value(keys, env)?;
                 let found = v
                     .split(&**delim)
                     .find_map(|t| tokens.iter().find(|k| ***k == *t))?;
-                Some(Cow::Borrowed(&**found))
+                Some(Text::Borrowed(found))
             }
             Node::If {
                 cond,
@@ -212,36 +233,38 @@ impl Node {
                     }
                     out.push_str(&a.value(keys, env)?);
                 }
-                Some(Cow::Owned(out))
+                Some(Text::Owned(out))
             }
             Node::Bits { arg, mask } => {
                 let v = arg.num(keys, env)?;
                 if !(v >= 0.0 && v <= u64::MAX as f64 && v.fract() == 0.0) {
                     return None;
                 }
-                Some(Cow::Owned(((v as u64) & mask).to_string()))
+                Some(Text::Owned(((v as u64) & mask).to_string()))
             }
             Node::Oui { arg, name } => {
                 let mac = parse_mac(&arg.value(keys, env)?)?;
                 if *name {
-                    env.oui.as_ref()?.lookup(mac).map(Cow::Borrowed)
+                    env.oui.as_ref()?.lookup(mac).map(Text::Borrowed)
                 } else {
                     let [a, b, c, ..] = mac;
-                    Some(Cow::Owned(format!("{a:02x}{b:02x}{c:02x}")))
+                    Some(Text::Owned(format!("{a:02x}{b:02x}{c:02x}")))
                 }
             }
             Node::Uri { arg, part } => match arg.value(keys, env)? {
-                Cow::Borrowed(s) => uri_part(s, *part).map(Cow::Borrowed),
-                Cow::Owned(s) => uri_part(&s, *part).map(|p| Cow::Owned(p.to_string())),
+                Text::Borrowed(s) | Text::Key(KeyText::Borrowed(s)) => {
+                    uri_part(s, *part).map(Text::Borrowed)
+                }
+                other => uri_part(&other, *part).map(|p| Text::Owned(p.to_string())),
             },
             Node::Country(arg) => {
                 let ip = arg.ip(keys, env)?;
-                env.geo.as_ref()?.country(ip).map(Cow::Owned)
+                env.geo.as_ref()?.country(ip).map(Text::Owned)
             }
             Node::Asn { arg, attr } => {
                 let ip = arg.ip(keys, env)?;
                 let (n, d) = env.geo.as_ref()?.asn(ip)?;
-                Some(Cow::Owned(match attr {
+                Some(Text::Owned(match attr {
                     AsnAttr::Number => n.to_string(),
                     AsnAttr::Descr => d,
                     AsnAttr::Both => format!("{n} {d}"),
@@ -250,7 +273,7 @@ impl Node {
             Node::Link { arg, agent } => {
                 let agent = keys.ip(*agent)?;
                 let ifindex: u32 = arg.value(keys, env)?.trim().parse().ok()?;
-                env.topology.link_name(agent, ifindex).map(Cow::Borrowed)
+                env.topology.link_name(agent, ifindex).map(Text::Borrowed)
             }
             Node::Unsupported => None,
         }

@@ -158,6 +158,27 @@ impl KeyExpr {
         self.node.write(keys, env, out)
     }
 
+    /// Appends the expression's value for this sample to `key` as a stored flow-key
+    /// component ([`crate::flow_key`]); a plain key goes from its typed value, a function's
+    /// value through `text` (a reused buffer). False (`key` as it was) when null/missing.
+    pub(crate) fn eval_key(
+        &self,
+        keys: &KeyBuf,
+        env: &Env,
+        key: &mut Vec<u8>,
+        text: &mut String,
+    ) -> bool {
+        if let keyfn::Node::Key(s) = &self.node {
+            return keys.write_key(*s, key);
+        }
+        text.clear();
+        if !self.node.write(keys, env, text) {
+            return false;
+        }
+        crate::flow_key::push_text(key, text);
+        true
+    }
+
     /// The expression's text as given (for display).
     pub fn source(&self) -> &str {
         &self.src
