@@ -1,7 +1,7 @@
 //! The engine's input: sFlow datagrams ([`Engine::add_sflow`]), NetFlow/IPFIX data records
 //! ([`Engine::add_netflow_record`]) and raw packets ([`Engine::add_packet`]). Each sample's
-//! keys are collected once ([`super::keys`]), then [`Engine::feed`] updates every definition
-//! that accepts it, one named step at a time: filter and key text ([`flow_key`]), the table
+//! keys are collected once ([`super::keys`]), then its shard's `feed` updates every definition
+//! that accepts it, one named step at a time: filter and stored key ([`flow_key`]), the table
 //! of its data source ([`table_source`]), the key's entry (new keys admitted under the
 //! [`Limits`](super::Limits), [`super::eviction`]), the flow-start record, the thresholds.
 
