@@ -17,11 +17,12 @@
 //! as text ([`push_text`]). So a key given as text (`/flowvalue`, `flowValue()`) finds its
 //! entry by [`from_text`], and two keys are equal exactly when their texts are.
 
-use core::cmp::Ordering;
 use core::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use arrayvec::ArrayString;
+
+use crate::keybuf::{push_ipv4, push_u64};
 
 const TAG_V4: u8 = 0x01;
 const TAG_V6: u8 = 0x02;
@@ -163,9 +164,9 @@ pub(crate) fn write_text(key: &[u8], fs: &str, out: &mut String) {
         }
         // Writing to a String cannot fail.
         let _ = match p {
-            Part::V4(a) => write!(out, "{}", Ipv4Addr::from(a)),
+            Part::V4(a) => push_ipv4(out, a),
             Part::V6(a) => write!(out, "{}", Ipv6Addr::from(a)),
-            Part::U64(v) => write!(out, "{v}"),
+            Part::U64(v) => push_u64(out, v),
             Part::Text(t) => {
                 out.push_str(core::str::from_utf8(t).unwrap_or_default());
                 Ok(())
@@ -199,25 +200,6 @@ pub(crate) fn from_text(t: &str, fs: &str, n_keys: usize) -> Option<Vec<u8>> {
         push_text(&mut out, part);
     }
     (n == n_keys).then_some(out)
-}
-
-/// Stored keys in the order of their texts (what sorting the texts would give), made in
-/// `a_text` and `b_text` (reused buffers).
-pub(crate) fn cmp_text(
-    a: &[u8],
-    b: &[u8],
-    fs: &str,
-    a_text: &mut String,
-    b_text: &mut String,
-) -> Ordering {
-    if a == b {
-        return Ordering::Equal;
-    }
-    a_text.clear();
-    b_text.clear();
-    write_text(a, fs, a_text);
-    write_text(b, fs, b_text);
-    (*a_text).cmp(&*b_text)
 }
 
 #[cfg(test)]
@@ -314,14 +296,5 @@ mod tests {
                 assert_eq!(typed, enc(&[&a.to_string()]), "{a}");
             }
         }
-    }
-
-    #[test]
-    fn order_is_text_order() {
-        let (mut a, mut b) = (String::new(), String::new());
-        let k9 = enc(&["9"]);
-        let k10 = enc(&["10"]);
-        assert_eq!(cmp_text(&k10, &k9, ",", &mut a, &mut b), Ordering::Less);
-        assert_eq!(cmp_text(&k9, &k9, ",", &mut a, &mut b), Ordering::Equal);
     }
 }

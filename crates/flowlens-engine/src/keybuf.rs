@@ -609,7 +609,7 @@ fn write_val(out: &mut impl Write, val: Val) -> fmt::Result {
 
 /// Appends `v` in decimal (what `Display` gives, without the formatting machinery): the
 /// digits are made on the stack and appended in one copy.
-fn push_u64(s: &mut impl Write, v: u64) -> fmt::Result {
+pub(crate) fn push_u64(s: &mut impl Write, v: u64) -> fmt::Result {
     let mut buf = [0u8; 20];
     let i = digits(&mut buf, v);
     s.write_str(ascii(buf.get(i..).unwrap_or(&[])))
@@ -636,7 +636,7 @@ fn ascii(b: &[u8]) -> &str {
 }
 
 /// Appends a dotted-quad IPv4 address (as `Ipv4Addr`'s `Display`), in one copy.
-fn push_ipv4(s: &mut impl Write, o: [u8; 4]) -> fmt::Result {
+pub(crate) fn push_ipv4(s: &mut impl Write, o: [u8; 4]) -> fmt::Result {
     let mut out = [0u8; 15];
     let mut n = 0;
     for (i, b) in o.into_iter().enumerate() {

@@ -712,3 +712,59 @@ fn ties_between_data_sources_do_not_depend_on_hash_seeds() {
         );
     }
 }
+
+/// Keys are stored typed, but answers sort equal values by the keys' texts (`10.0.0.10`
+/// before `10.0.0.2`), also for the keys that tie at the `maxFlows` cut; and a key whose
+/// text cannot be split at the separator (`fs` `.` inside addresses) is still found by
+/// its text, as are the numbers and names of a key given as text.
+#[test]
+fn typed_keys_answer_by_text() {
+    let mut e = Engine::default();
+    e.set_flow("src", &json!({"keys":"ipsource","value":"frames","t":1}))
+        .unwrap();
+    e.set_flow(
+        "dotted",
+        &json!({"keys":"ipsource,udpdestinationport,ipdestination","value":"frames","t":1,"fs":"."}),
+    )
+    .unwrap();
+    for ms in 0..100u64 {
+        for i in 1..=30u8 {
+            let f = udp_frame([10, 0, 0, i], [10, 0, 0, 200], 53, 64);
+            e.add_packet(ms, agent(AGENT), LinkType::Ethernet, &f, 64);
+        }
+    }
+    let top5 = e
+        .active_flows(
+            100,
+            &FlowQuery {
+                max_flows: 5,
+                ..FlowQuery::new(&AgentSel::All, "src")
+            },
+        )
+        .unwrap();
+    let keys: Vec<&str> = top5.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["10.0.0.1", "10.0.0.10", "10.0.0.11", "10.0.0.12", "10.0.0.13"]
+    );
+    let all = top(&e, 100, "dotted");
+    assert_eq!(all.len(), 30);
+    assert_eq!(all[0].0, "10.0.0.1.53.10.0.0.200");
+    let v = e
+        .flow_value(100, &AgentSel::All, None, "dotted", "10.0.0.7.53.10.0.0.200")
+        .unwrap();
+    assert!(v.is_some_and(|v| (v - all[0].1).abs() < 1e-9), "{v:?}");
+    assert_eq!(
+        e.flow_value(100, &AgentSel::All, None, "dotted", "10.0.0.7.54.10.0.0.200")
+            .unwrap(),
+        None
+    );
+    let at = e
+        .flow_locations(100, &AgentSel::All, "src", "10.0.0.30")
+        .unwrap();
+    assert_eq!(at.len(), 1);
+    assert!(e
+        .flow_locations(100, &AgentSel::All, "src", "010.0.0.30")
+        .unwrap()
+        .is_empty());
+}

@@ -2,7 +2,6 @@
 //! flow values, logged flows, events, triggered thresholds and the key names seen. Read-only:
 //! every answer is computed from the tables at the caller's `now_ms`.
 
-use core::cell::RefCell;
 use std::net::IpAddr;
 
 use flowlens_netflow::hash::{map, Map};
@@ -133,30 +132,27 @@ impl Engine {
                     re.is_match(&text)
                 })
         });
-        // Equal values in the order of the keys' texts.
-        let (a_text, b_text) = (RefCell::new(String::new()), RefCell::new(String::new()));
-        let order = |a: &(f64, &[u8], DataSource, &Entry), b: &(f64, &[u8], DataSource, &Entry)| {
-            b.0.total_cmp(&a.0).then_with(|| {
-                flow_key::cmp_text(
-                    a.1,
-                    b.1,
-                    &def.fs,
-                    &mut a_text.borrow_mut(),
-                    &mut b_text.borrow_mut(),
-                )
-            })
-        };
+        // The `max_flows` largest by value, then the keys that tie with the smallest of them
+        // (they compete by text): only those are made text.
         if cands.len() > max_flows && max_flows > 0 {
-            cands.select_nth_unstable_by(max_flows - 1, order);
+            cands.select_nth_unstable_by(max_flows - 1, |a, b| b.0.total_cmp(&a.0));
+            if let Some(cut) = cands.get(max_flows - 1).map(|c| c.0) {
+                cands.retain(|c| c.0.total_cmp(&cut).is_ge());
+            }
         }
-        cands.truncate(max_flows);
-        cands.sort_by(order);
-        Ok(cands
+        let mut rows: Vec<(f64, String, &[u8], DataSource, &Entry)> = cands
             .into_iter()
-            .map(|(value, key, ds, e)| {
+            .map(|(v, k, ds, e)| (v, flow_key::text(k, &def.fs), k, ds, e))
+            .collect();
+        // Equal values in the order of the keys' texts.
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        rows.truncate(max_flows);
+        Ok(rows
+            .into_iter()
+            .map(|(value, text, key, ds, e)| {
                 let mut a = active(
-                    &Row {
-                        key,
+                    Row {
+                        key: text,
                         value,
                         ds,
                         entry: e,
@@ -258,8 +254,8 @@ impl Engine {
                     .map(|(k, e)| {
                         let v = e.value(now_ms, def.t_secs, &def.value);
                         active(
-                            &Row {
-                                key: k,
+                            Row {
+                                key: flow_key::text(k, &def.fs),
                                 value: v,
                                 ds,
                                 entry: e,
@@ -521,8 +517,8 @@ impl<'k> Stored<'k> {
 /// One key of a definition at one data source, with its value at query time: what an
 /// [`ActiveFlow`] row is built from.
 struct Row<'a> {
-    /// The stored key ([`flow_key`]).
-    key: &'a [u8],
+    /// The key's text.
+    key: String,
     value: f64,
     ds: DataSource,
     entry: &'a Entry,
@@ -530,10 +526,10 @@ struct Row<'a> {
 
 /// The answer row of `r` at `now_ms`: its value, `values[]`, effective sample count and 95%
 /// confidence half-width as [`Entry`] computes them over the definition's time constant.
-fn active(r: &Row<'_>, now_ms: u64, def: &FlowDef) -> ActiveFlow {
+fn active(r: Row<'_>, now_ms: u64, def: &FlowDef) -> ActiveFlow {
     let (e, t) = (r.entry, def.t_secs);
     ActiveFlow {
-        key: flow_key::text(r.key, &def.fs),
+        key: r.key,
         value: r.value,
         values: e.values(now_ms, t, &def.values),
         agent: r.ds.agent,
