@@ -745,18 +745,36 @@ fn typed_keys_answer_by_text() {
     let keys: Vec<&str> = top5.iter().map(|a| a.key.as_str()).collect();
     assert_eq!(
         keys,
-        ["10.0.0.1", "10.0.0.10", "10.0.0.11", "10.0.0.12", "10.0.0.13"]
+        [
+            "10.0.0.1",
+            "10.0.0.10",
+            "10.0.0.11",
+            "10.0.0.12",
+            "10.0.0.13"
+        ]
     );
     let all = top(&e, 100, "dotted");
     assert_eq!(all.len(), 30);
     assert_eq!(all[0].0, "10.0.0.1.53.10.0.0.200");
     let v = e
-        .flow_value(100, &AgentSel::All, None, "dotted", "10.0.0.7.53.10.0.0.200")
+        .flow_value(
+            100,
+            &AgentSel::All,
+            None,
+            "dotted",
+            "10.0.0.7.53.10.0.0.200",
+        )
         .unwrap();
     assert!(v.is_some_and(|v| (v - all[0].1).abs() < 1e-9), "{v:?}");
     assert_eq!(
-        e.flow_value(100, &AgentSel::All, None, "dotted", "10.0.0.7.54.10.0.0.200")
-            .unwrap(),
+        e.flow_value(
+            100,
+            &AgentSel::All,
+            None,
+            "dotted",
+            "10.0.0.7.54.10.0.0.200"
+        )
+        .unwrap(),
         None
     );
     let at = e
