@@ -203,6 +203,9 @@ pub const fn dscp_name_of(dscp: u8) -> Option<&'static str> {
 }
 
 fn dscp_name(v: &mut Masked<'_, impl KeyVisitor + ?Sized>, key: KeyId, d: u8, dscp: u8) {
+    if !v.wants(key) {
+        return;
+    }
     match dscp_name_of(dscp) {
         Some(n) => v.emit(key, d, Value::Name(n)),
         None => v.emit(key, d, u(dscp)),
@@ -232,14 +235,19 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut (impl KeyVisitor + ?Sized)) {
     }
     v.emit(KeyId::STACK, 0, Value::Display(&w.stack()));
     let layers = w.layers();
-    if let Some(n) = tunnel_overhead(layers) {
-        v.emit(KeyId::TUNNELOVERHEAD_BYTES, 0, u(n as u64));
+    // Keys computed from several layers are computed only when asked for.
+    if v.wants(KeyId::TUNNELOVERHEAD_BYTES) {
+        if let Some(n) = tunnel_overhead(layers) {
+            v.emit(KeyId::TUNNELOVERHEAD_BYTES, 0, u(n as u64));
+        }
     }
-    if let Some(ip) = layers
-        .iter()
-        .find(|l| matches!(l.header, Header::Ipv4(_) | Header::Ipv6(_)))
-    {
-        v.emit(KeyId::IP_OFFSET, 0, u(ip.offset as u64));
+    if v.wants(KeyId::IP_OFFSET) {
+        if let Some(ip) = layers
+            .iter()
+            .find(|l| matches!(l.header, Header::Ipv4(_) | Header::Ipv6(_)))
+        {
+            v.emit(KeyId::IP_OFFSET, 0, u(ip.offset as u64));
+        }
     }
     let mut prev: Option<&LayerView<'_>> = None;
     for (i, l) in layers.iter().enumerate() {
