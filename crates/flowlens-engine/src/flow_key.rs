@@ -76,7 +76,7 @@ pub(crate) fn push_text(out: &mut Vec<u8>, t: &str) {
 }
 
 /// `t` as a number when it is a canonical decimal: digits only, no leading zero, < 2^64.
-fn canonical_u64(t: &str) -> Option<u64> {
+pub(crate) fn canonical_u64(t: &str) -> Option<u64> {
     let b = t.as_bytes();
     match b {
         [] => None,

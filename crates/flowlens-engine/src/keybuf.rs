@@ -498,6 +498,16 @@ impl KeyBuf {
             .unwrap_or_default()
     }
 
+    /// The slot's value when the sample gave it as an unsigned integer (its text is then its
+    /// decimal); `None` for other values and missing keys.
+    #[inline]
+    pub(crate) fn u64(&self, slot: Slot) -> Option<u64> {
+        match self.entry(slot)?.val {
+            Val::U64(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// The slot's value as a number: the typed number, or the text parsed as one.
     pub fn num(&self, slot: Slot) -> Option<f64> {
         let e = self.entry(slot)?;

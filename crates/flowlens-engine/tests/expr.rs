@@ -742,6 +742,12 @@ fn equals_lists_null_and_negation() {
     // `!=` is the negation of `=`: a missing key matches.
     assert!(matches("ipprotocol!=6", &[]));
     assert!(!matches("ipprotocol=6", &[]));
+    // A number is compared as its decimal text: `06` is another text.
+    assert!(!matches("ipprotocol=06", &[("ipprotocol", "6")]));
+    assert!(matches(
+        "ipprotocol!=06,x,null,10.0.0.0/8",
+        &[("ipprotocol", "6")]
+    ));
 
     assert!(matches("vxlanvni=null", &[]));
     assert!(!matches("vxlanvni=null", &[("vxlanvni", "5000")]));

@@ -45,6 +45,9 @@ struct ValueSet {
     texts: Texts,
     /// CIDR and address values, matched against the key's value as an address.
     cidrs: Option<Box<Lpm>>,
+    /// The texts that are canonical decimals (no leading zero, below 2^64), as numbers,
+    /// sorted: the only ones a key holding a number can equal (its text is its decimal).
+    decimals: Vec<u64>,
 }
 
 const FEW: usize = 4;
@@ -77,6 +80,12 @@ impl Cond {
 
 impl Cmp {
     fn eval(&self, keys: &KeyBuf, env: &Env) -> bool {
+        if let (Node::Key(s), Test::Equals(set)) = (&self.lhs, &self.test) {
+            if let Some(n) = keys.u64(*s) {
+                // A number's text is its decimal, which no CIDR matches: compare numbers.
+                return set.decimals.binary_search(&n).is_ok() != self.negate;
+            }
+        }
         let v = self.lhs.value(keys, env);
         let hit = match (&self.test, v) {
             (Test::Equals(set), None) => set.null,
@@ -412,10 +421,14 @@ fn value_set(values: Vec<Value>) -> ValueSet {
     let mut null = false;
     let mut texts: Vec<Box<str>> = Vec::with_capacity(values.len());
     let mut cidrs: Option<Box<Lpm>> = None;
+    let mut decimals = Vec::new();
     for v in values {
         if v.text == "null" {
             null = true;
             continue;
+        }
+        if let Some(n) = crate::flow_key::canonical_u64(&v.text) {
+            decimals.push(n);
         }
         if v.text.contains('/') || v.text.parse::<std::net::IpAddr>().is_ok() {
             if let Ok(c) = parse_cidr(&v.text) {
@@ -434,5 +447,11 @@ fn value_set(values: Vec<Value>) -> ValueSet {
         }
         Texts::Many(m)
     };
-    ValueSet { null, texts, cidrs }
+    decimals.sort_unstable();
+    ValueSet {
+        null,
+        texts,
+        cidrs,
+        decimals,
+    }
 }
