@@ -281,8 +281,9 @@ impl Made {
     };
 }
 
-/// Longest text of a typed value: an IPv6 address with an embedded IPv4 one (45 bytes).
-const INLINE_TEXT: usize = 48;
+/// Room for the text of any typed value: at most 48 bytes (a negative `f32` subnormal, in
+/// full decimal; an IPv6 address takes at most 45). Tested below.
+const INLINE_TEXT: usize = 64;
 
 /// A slot's text: borrowed from the buffer (values that came as text, fixed names) or made
 /// on the stack from the typed value (numbers, addresses, MACs), so that reading a key as
@@ -747,6 +748,44 @@ mod tests {
             matches!(&r, Err(Error::Syntax { kind: ExprKind::Key, input, offset: 0, reason }) if input.is_empty() && reason.contains("empty key name")),
             "{r:?}"
         );
+    }
+
+    /// The longest texts of typed values fit [`INLINE_TEXT`] and read as `Display` writes
+    /// them, whether read as text once or twice in a sample.
+    #[test]
+    fn typed_values_read_as_their_display_text() {
+        let mut s = Schema::default();
+        let slot = s.intern("x").unwrap();
+        let mut buf = KeyBuf::default();
+        let v6: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+            .parse()
+            .unwrap();
+        let cases: Vec<(Value<'_>, String)> = vec![
+            (Value::F32(-1e-45), format!("{}", -1e-45f32)),
+            (Value::F32(f32::MIN), format!("{}", f32::MIN)),
+            (
+                Value::F32(-f32::MIN_POSITIVE),
+                format!("{}", -f32::MIN_POSITIVE),
+            ),
+            (Value::I64(i64::MIN), i64::MIN.to_string()),
+            (Value::U64(u64::MAX), u64::MAX.to_string()),
+            (Value::Ip(v6), v6.to_string()),
+            (
+                Value::Mac([0x0a, 0xb0, 0, 0xff, 1, 2]),
+                "0ab000ff0102".to_string(),
+            ),
+            (Value::Bool(false), "false".to_string()),
+        ];
+        for (v, want) in cases {
+            buf.reset(&s);
+            buf.set(slot, v);
+            for _ in 0..2 {
+                assert_eq!(buf.text(slot).as_deref(), Some(want.as_str()), "{v:?}");
+                let mut out = String::from("k=");
+                assert!(buf.write_text(slot, &mut out));
+                assert_eq!(out, format!("k={want}"));
+            }
+        }
     }
 
     #[test]
