@@ -509,6 +509,16 @@ impl KeyBuf {
         }
     }
 
+    /// The slot's value when the sample gave it as an address; `None` for other values
+    /// (even text that reads as an address) and missing keys.
+    #[inline]
+    pub(crate) fn typed_ip(&self, slot: Slot) -> Option<IpAddr> {
+        match self.entry(slot)?.val {
+            Val::Ip(a) => Some(a),
+            _ => None,
+        }
+    }
+
     /// The slot's value as a number: the typed number, or the text parsed as one.
     pub fn num(&self, slot: Slot) -> Option<f64> {
         let e = self.entry(slot)?;

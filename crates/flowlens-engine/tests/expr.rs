@@ -784,6 +784,17 @@ fn cidr_and_address_values() {
         &[("ipsource", "192.0.2.1")]
     ));
     assert!(matches("ipsource!=10.0.0.0/8", &[("ipsource", "11.2.3.4")]));
+    // An address is compared as an address: its text, or any form of it in the list.
+    assert!(matches(
+        "ipsource=10.0.0.9,10.0.0.1",
+        &[("ipsource", "10.0.0.1")]
+    ));
+    assert!(!matches(
+        "ipsource=10.0.0.9,10.0.0.10",
+        &[("ipsource", "10.0.0.1")]
+    ));
+    assert!(matches("ip6source=FE80::1", &[("ip6source", "fe80::1")]));
+    assert!(matches("ipsource!=x,null,6", &[("ipsource", "10.0.0.1")]));
     assert!(matches(
         "ip6source=2001:DB8::/32",
         &[("ip6source", "2001:db8::1")]
