@@ -88,7 +88,7 @@ pub(crate) fn canonical_u64(t: &str) -> Option<u64> {
 }
 
 /// `t` as an address when it is one written as this module writes it back.
-pub(crate) fn canonical_ip(t: &str) -> Option<IpAddr> {
+fn canonical_ip(t: &str) -> Option<IpAddr> {
     let b = t.as_bytes();
     let a: IpAddr =
         if (7..=15).contains(&b.len()) && b.iter().all(|c| c.is_ascii_digit() || *c == b'.') {

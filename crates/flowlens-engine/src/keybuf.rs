@@ -8,10 +8,11 @@
 //! definitions read, not to what the packet carries.
 //!
 //! Values stay typed where the wire gives them typed (integers, IPv4/IPv6 addresses, MACs,
-//! fixed names): their text, the form sFlow-RT shows and flow keys are joined from, is written
-//! only when a definition reads the key as text, straight into the flow key or on the stack.
-//! `group:`, `mask:`, `range:` and numeric flow values read the typed value. Values borrowed
-//! from the datagram (wire strings, hex, lists) are copied as text.
+//! fixed names). Flow keys store numbers and addresses typed (`KeyBuf::write_key`); the
+//! text, the form sFlow-RT shows, is made only when a filter or key function reads the key
+//! as text, once per sample. `group:`, `mask:`, `range:` and numeric flow values read the
+//! typed value. Values borrowed from the datagram (wire strings, hex, lists) are copied as
+//! text.
 
 use core::cell::{Cell, RefCell};
 use core::fmt::{self, Write};
@@ -310,8 +311,9 @@ impl core::ops::Deref for KeyText<'_> {
 /// The values of one sample's interned keys. Reused across samples: [`KeyBuf::reset`] is O(1).
 ///
 /// Numbers, addresses, MACs and fixed names are stored typed: their text is made only when a
-/// definition reads the key as text ([`KeyBuf::write_text`] writes it straight into the flow
-/// key), so keys that are only filtered by address or summed as numbers never become text.
+/// filter or key function reads the key as text ([`KeyBuf::text`], [`KeyBuf::write_text`]),
+/// once per sample, so keys that go into flow keys, are filtered by number or address, or
+/// are summed as numbers never become text.
 #[derive(Debug)]
 pub struct KeyBuf {
     generation: u32,

@@ -120,6 +120,7 @@ pub struct Shard {
     pub(super) buf: KeyBuf,
     /// The sample's stored key for the definition at hand ([`crate::flow_key`]).
     pub(super) key: Vec<u8>,
+    /// Reused text of key functions that compute text, on their way into `key`.
     pub(super) key_text: String,
     pub(super) scratch: RefCell<String>,
     /// Active keys over this shard's tables.

@@ -1,7 +1,5 @@
 //! Filter expressions: parser and evaluation (grammar in the [`super`] module docs).
 
-use std::net::IpAddr;
-
 use regex::Regex;
 
 use super::keyfn::Node;
@@ -50,9 +48,6 @@ struct ValueSet {
     /// The texts that are canonical decimals (no leading zero, below 2^64), as numbers,
     /// sorted: the only ones a key holding a number can equal (its text is its decimal).
     decimals: Vec<u64>,
-    /// The texts that are addresses written as flowlens writes them: the only ones a key
-    /// holding an address can equal as text.
-    addrs: Vec<IpAddr>,
 }
 
 const FEW: usize = 4;
@@ -91,9 +86,10 @@ impl Cmp {
                 return set.decimals.binary_search(&n).is_ok() != self.negate;
             }
             if let Some(ip) = keys.typed_ip(*s) {
-                // An address equals a text when the text is its canonical form.
-                let hit = set.addrs.contains(&ip)
-                    || set.cidrs.as_ref().is_some_and(|l| l.lookup(ip).is_some());
+                // A text equal to the address's text parses as that address, and every text
+                // that parses as an address is in `cidrs` (as a /32 or /128): the look-up
+                // alone answers.
+                let hit = set.cidrs.as_ref().is_some_and(|l| l.lookup(ip).is_some());
                 return hit != self.negate;
             }
         }
@@ -433,7 +429,6 @@ fn value_set(values: Vec<Value>) -> ValueSet {
     let mut texts: Vec<Box<str>> = Vec::with_capacity(values.len());
     let mut cidrs: Option<Box<Lpm>> = None;
     let mut decimals = Vec::new();
-    let mut addrs = Vec::new();
     for v in values {
         if v.text == "null" {
             null = true;
@@ -441,9 +436,6 @@ fn value_set(values: Vec<Value>) -> ValueSet {
         }
         if let Some(n) = crate::flow_key::canonical_u64(&v.text) {
             decimals.push(n);
-        }
-        if let Some(a) = crate::flow_key::canonical_ip(&v.text) {
-            addrs.push(a);
         }
         if v.text.contains('/') || v.text.parse::<std::net::IpAddr>().is_ok() {
             if let Ok(c) = parse_cidr(&v.text) {
@@ -468,6 +460,5 @@ fn value_set(values: Vec<Value>) -> ValueSet {
         texts,
         cidrs,
         decimals,
-        addrs,
     }
 }
