@@ -716,10 +716,16 @@ fn ties_between_data_sources_do_not_depend_on_hash_seeds() {
 /// Keys are stored typed, but answers sort equal values by the keys' texts (`10.0.0.10`
 /// before `10.0.0.2`), also for the keys that tie at the `maxFlows` cut; and a key whose
 /// text cannot be split at the separator (`fs` `.` inside addresses) is still found by
-/// its text, as are the numbers and names of a key given as text.
+/// its text, as are the numbers and names of a key given as text. `mask:` and `bits:`
+/// values, stored without text, are found by their text too.
 #[test]
 fn typed_keys_answer_by_text() {
     let mut e = Engine::default();
+    e.set_flow(
+        "nets",
+        &json!({"keys":"mask:ipsource:24,bits:udpdestinationport:65520","value":"frames","t":1}),
+    )
+    .unwrap();
     e.set_flow("src", &json!({"keys":"ipsource","value":"frames","t":1}))
         .unwrap();
     e.set_flow(
@@ -777,6 +783,13 @@ fn typed_keys_answer_by_text() {
         .unwrap(),
         None
     );
+    let nets = top(&e, 100, "nets");
+    assert_eq!(nets.len(), 1, "{nets:?}");
+    assert_eq!(nets[0].0, "10.0.0.0,48");
+    let v = e
+        .flow_value(100, &AgentSel::All, None, "nets", "10.0.0.0,48")
+        .unwrap();
+    assert!(v.is_some_and(|v| (v - nets[0].1).abs() < 1e-9), "{v:?}");
     let at = e
         .flow_locations(100, &AgentSel::All, "src", "10.0.0.30")
         .unwrap();

@@ -129,12 +129,10 @@ impl Node {
             Node::Mask { arg, bits } => arg
                 .ip(keys, env)
                 .is_some_and(|ip| write!(out, "{}", mask_addr(ip, *bits)).is_ok()),
-            Node::Bits { arg, mask } => match arg.num(keys, env) {
-                Some(v) if v >= 0.0 && v <= u64::MAX as f64 && v.fract() == 0.0 => {
-                    write!(out, "{}", (v as u64) & mask).is_ok()
-                }
-                _ => false,
-            },
+            Node::Bits { arg, mask } => arg
+                .num(keys, env)
+                .and_then(|v| masked_bits(v, *mask))
+                .is_some_and(|b| write!(out, "{b}").is_ok()),
             Node::Concat { sep, args } => args.iter().enumerate().all(|(i, a)| {
                 if i > 0 {
                     out.push_str(sep);
@@ -160,6 +158,26 @@ impl Node {
             out.truncate(start);
         }
         ok
+    }
+
+    /// Appends the value of a node whose value is typed (a plain key, `mask:`, `bits:`) to
+    /// `key` as a stored flow-key component ([`crate::flow_key`]), without making its text:
+    /// `Some(false)` for null; `None` for the other nodes (their text is stored instead).
+    #[inline]
+    pub(crate) fn write_typed(&self, keys: &KeyBuf, env: &Env, key: &mut Vec<u8>) -> Option<bool> {
+        Some(match self {
+            Node::Key(s) => keys.write_key(*s, key),
+            Node::Mask { arg, bits } => arg
+                .ip(keys, env)
+                .map(|ip| crate::flow_key::push_ip(key, mask_addr(ip, *bits)))
+                .is_some(),
+            Node::Bits { arg, mask } => arg
+                .num(keys, env)
+                .and_then(|v| masked_bits(v, *mask))
+                .map(|b| crate::flow_key::push_typed_u64(key, b))
+                .is_some(),
+            _ => return None,
+        })
     }
 
     /// The node's value for this sample; `None` = null.
@@ -235,13 +253,9 @@ impl Node {
                 }
                 Some(Text::Owned(out))
             }
-            Node::Bits { arg, mask } => {
-                let v = arg.num(keys, env)?;
-                if !(v >= 0.0 && v <= u64::MAX as f64 && v.fract() == 0.0) {
-                    return None;
-                }
-                Some(Text::Owned(((v as u64) & mask).to_string()))
-            }
+            Node::Bits { arg, mask } => Some(Text::Owned(
+                masked_bits(arg.num(keys, env)?, *mask)?.to_string(),
+            )),
             Node::Oui { arg, name } => {
                 let mac = parse_mac(&arg.value(keys, env)?)?;
                 if *name {
@@ -294,6 +308,11 @@ impl Node {
             _ => self.value(keys, env)?.parse().ok(),
         }
     }
+}
+
+/// `bits:`'s value: `v` masked with `mask`, when `v` is a whole number within `u64`.
+fn masked_bits(v: f64, mask: u64) -> Option<u64> {
+    (v >= 0.0 && v <= u64::MAX as f64 && v.fract() == 0.0).then_some((v as u64) & mask)
 }
 
 fn bool_text(b: bool) -> &'static str {

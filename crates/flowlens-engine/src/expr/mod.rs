@@ -159,8 +159,9 @@ impl KeyExpr {
     }
 
     /// Appends the expression's value for this sample to `key` as a stored flow-key
-    /// component ([`crate::flow_key`]); a plain key goes from its typed value, a function's
-    /// value through `text` (a reused buffer). False (`key` as it was) when null/missing.
+    /// component ([`crate::flow_key`]); a plain key, `mask:` and `bits:` go from their typed
+    /// value, other functions' values through `text` (a reused buffer). False (`key` as it
+    /// was) when null/missing.
     pub(crate) fn eval_key(
         &self,
         keys: &KeyBuf,
@@ -168,8 +169,8 @@ impl KeyExpr {
         key: &mut Vec<u8>,
         text: &mut String,
     ) -> bool {
-        if let keyfn::Node::Key(s) = &self.node {
-            return keys.write_key(*s, key);
+        if let Some(done) = self.node.write_typed(keys, env, key) {
+            return done;
         }
         text.clear();
         if !self.node.write(keys, env, text) {
