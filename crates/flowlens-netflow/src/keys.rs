@@ -372,7 +372,9 @@ fn frame_keys(
         return;
     };
     if v.wants_any(KeyMask::PACKET) {
-        packet::walk(LinkType::Ethernet, frame, &WalkConfig::default()).visit_keys(v);
+        packet::with_walk(LinkType::Ethernet, frame, &WalkConfig::default(), |w| {
+            w.visit_keys(v)
+        });
     }
     if s.counts().packets.is_none() {
         v.emit(KeyId::FRAMES, 0, Value::U64(s.rate));

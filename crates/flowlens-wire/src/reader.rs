@@ -124,6 +124,31 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
+    /// Reads `N` consecutive big-endian `u32`s (a fixed XDR header) with one bounds check.
+    ///
+    /// # Errors
+    /// If fewer than `4 × N` bytes remain, the [`Error::Truncated`] that `N` calls of
+    /// [`Reader::u32`] would have raised: at the first word that does not fit, needing 4
+    /// bytes. The reader does not move.
+    #[inline]
+    pub(crate) fn words<const N: usize>(&mut self) -> Result<[u32; N]> {
+        let Some(b) = self.buf.get(self.pos..).and_then(|b| b.get(..N * 4)) else {
+            let whole = self.remaining() / 4 * 4;
+            return Err(Error::Truncated {
+                layer: self.layer,
+                offset: self.offset().saturating_add(whole),
+                needed: 4,
+                available: self.remaining() - whole,
+            });
+        };
+        let mut out = [0u32; N];
+        for (w, c) in out.iter_mut().zip(b.chunks_exact(4)) {
+            *w = c.try_into().map_or(0, u32::from_be_bytes);
+        }
+        self.pos += N * 4;
+        Ok(out)
+    }
+
     /// Reads a big-endian `u64`.
     ///
     /// # Errors
@@ -167,6 +192,42 @@ pub(crate) const fn xdr_pad(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `words` reads what `u32` reads, and fails where the first `u32` that does not fit
+    /// would, for every length of input, without moving.
+    #[test]
+    fn words_read_and_fail_as_u32s_do() {
+        let buf: [u8; 14] = core::array::from_fn(|i| i as u8 + 1);
+        for len in 0..=buf.len() {
+            for skip in 0..3 {
+                let mut one_by_one = Reader::new(&buf[..len], 40, Layer::SflowSample);
+                let mut at_once = one_by_one;
+                let (Ok(()), Ok(())) = (one_by_one.skip(skip), at_once.skip(skip)) else {
+                    continue;
+                };
+                let mut words = [0u32; 3];
+                let mut expected = Ok(words);
+                for w in &mut words {
+                    match one_by_one.u32() {
+                        Ok(v) => *w = v,
+                        Err(e) => {
+                            expected = Err(e);
+                            break;
+                        }
+                    }
+                }
+                let expected = expected.map(|_| words);
+                let before = at_once.offset();
+                let got = at_once.words::<3>();
+                assert_eq!(got, expected, "len {len}, skip {skip}");
+                if got.is_err() {
+                    assert_eq!(at_once.offset(), before, "len {len}, skip {skip}");
+                } else {
+                    assert_eq!(at_once.offset(), one_by_one.offset(), "len {len}, skip {skip}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn reads_big_endian_and_reports_absolute_offsets() {

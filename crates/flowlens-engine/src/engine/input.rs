@@ -118,7 +118,7 @@ impl Engine {
             m.emit(KeyId::BYTES, 0, Value::U64(u64::from(frame_len)));
             m.emit(KeyId::SAMPLINGRATE, 0, Value::U64(u64::from(rate)));
             if m.wants_any(KeyMask::PACKET) {
-                packet::walk(link, data, cfg).visit_keys(&mut m);
+                packet::with_walk(link, data, cfg, |w| w.visit_keys(&mut m));
             }
             Weight {
                 rate: rate.max(1),

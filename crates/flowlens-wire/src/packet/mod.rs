@@ -428,6 +428,19 @@ pub fn walk<'a>(link: LinkType, data: &'a [u8], cfg: &WalkConfig) -> Walk<'a> {
     walker::run(link, data, cfg)
 }
 
+/// [`walk`], with the result lent to `f` instead of returned: the [`Walk`] (about 1 KiB)
+/// stays where it was built, so the hot path does not copy it once per packet. `f`'s result
+/// is returned.
+#[inline]
+pub fn with_walk<'a, R>(
+    link: LinkType,
+    data: &'a [u8],
+    cfg: &WalkConfig,
+    f: impl FnOnce(&Walk<'a>) -> R,
+) -> R {
+    walker::run_with(link, data, cfg, f)
+}
+
 /// Walks `data` in strict mode.
 ///
 /// # Errors

@@ -67,16 +67,45 @@ struct Walker<'a, 'c, 'w> {
 #[inline]
 pub(super) fn run<'a>(link: LinkType, data: &'a [u8], cfg: &WalkConfig) -> Walk<'a> {
     // Built in place and filled through `&mut` so the ~1 KiB result is not copied around.
-    let mut out = Walk {
+    let mut out = empty(data);
+    fill(&mut out, link, cfg);
+    out
+}
+
+/// Walks `data` into a `Walk` on this frame's stack and hands it to `f` by reference: unlike
+/// [`run`], whose ~1 KiB result the caller receives by a copy (about 150 instructions per
+/// packet, measured), nothing is moved.
+#[inline]
+pub(super) fn run_with<'a, R>(
+    link: LinkType,
+    data: &'a [u8],
+    cfg: &WalkConfig,
+    f: impl FnOnce(&Walk<'a>) -> R,
+) -> R {
+    let mut out = empty(data);
+    fill(&mut out, link, cfg);
+    f(&out)
+}
+
+/// A walk of `data` with no layer yet.
+#[inline]
+const fn empty(data: &[u8]) -> Walk<'_> {
+    Walk {
         data,
         layers: ArrayVec::new_const(),
         stop: None,
         payload_offset: 0,
-    };
+    }
+}
+
+/// Walks `out.data` from its start, as `link`, into `out` (empty).
+#[inline]
+fn fill(out: &mut Walk<'_>, link: LinkType, cfg: &WalkConfig) {
+    let data = out.data;
     let mut w = Walker {
         data,
         cfg,
-        out: &mut out,
+        out,
         depth: 0,
         quoted: false,
         frag_complete: false,
@@ -109,7 +138,6 @@ pub(super) fn run<'a>(link: LinkType, data: &'a [u8], cfg: &WalkConfig) -> Walk<
             }
         }
     }
-    out
 }
 
 /// Offset arithmetic that cannot overflow for slices.

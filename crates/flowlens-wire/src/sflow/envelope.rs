@@ -56,9 +56,8 @@ impl<'a> Envelopes<'a> {
 
     fn read(&mut self) -> Result<Envelope<'a>> {
         let start = self.r.offset();
-        let tag = self.r.u32()?;
-        let len_at = self.r.offset();
-        let len = self.r.u32()?;
+        let [tag, len] = self.r.words::<2>()?;
+        let len_at = start.saturating_add(4);
         let n = usize::try_from(len)
             .ok()
             .filter(|&n| n <= self.r.remaining())

@@ -291,9 +291,7 @@ pub struct SampledHeader<'a> {
 impl<'a> SampledHeader<'a> {
     fn parse(data: &'a [u8], offset: usize) -> Result<Self> {
         let mut r = Reader::new(data, offset, L);
-        let header_protocol = r.u32()?;
-        let frame_length = r.u32()?;
-        let stripped = r.u32()?;
+        let [header_protocol, frame_length, stripped] = r.words::<3>()?;
         let header_offset = r.offset().saturating_add(4);
         let header = read_string(&mut r, "header", usize::MAX)?;
         Ok(SampledHeader {

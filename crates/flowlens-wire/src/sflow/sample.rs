@@ -139,24 +139,44 @@ pub struct FlowSample<'a> {
 
 impl<'a> FlowSample<'a> {
     fn parse(expanded: bool, offset: usize, mut r: Reader<'a>) -> Result<Self> {
-        let sequence_number = r.u32()?;
-        let (source_id_type, source_id_index) = source(expanded, &mut r)?;
-        let sampling_rate = r.u32()?;
-        let sample_pool = r.u32()?;
-        let drops = r.u32()?;
-        let (input, output) = if expanded {
-            let (fi, vi, fo, vo) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
+        // The fixed header in one read: this runs once per flow sample.
+        let (
+            sequence_number,
+            source_id_type,
+            source_id_index,
+            sampling_rate,
+            sample_pool,
+            drops,
+            input,
+            output,
+            records_count,
+        ) = if expanded {
+            let [seq, st, si, rate, pool, drops, fi, vi, fo, vo, n] = r.words::<11>()?;
             (
+                seq,
+                st,
+                si,
+                rate,
+                pool,
+                drops,
                 Interface::from_expanded(fi, vi),
                 Interface::from_expanded(fo, vo),
+                n,
             )
         } else {
+            let [seq, src, rate, pool, drops, input, output, n] = r.words::<8>()?;
             (
-                Interface::from_compact(r.u32()?),
-                Interface::from_compact(r.u32()?),
+                seq,
+                src >> 24,
+                src & 0x00FF_FFFF,
+                rate,
+                pool,
+                drops,
+                Interface::from_compact(input),
+                Interface::from_compact(output),
+                n,
             )
         };
-        let records_count = r.u32()?;
         Ok(FlowSample {
             expanded,
             offset,
