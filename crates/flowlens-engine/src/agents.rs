@@ -322,14 +322,18 @@ impl Agents {
         };
         a.stats.flow_samples += 1;
         let id = DataSource::new(agent, f.source_id_type(), f.source_id_index()).id;
-        if !a.flow_ds.contains_key(&id) {
-            let b = self.budgets.entry(a.owner).or_default();
-            let len = a.flow_ds.len();
-            if !admit_ds(a, len, b, &mut self.stats, &self.limits) {
-                return;
+        // One look-up for a known data source (every sample but its first).
+        let ds = match a.flow_ds.get_mut(&id) {
+            Some(ds) => ds,
+            None => {
+                let b = self.budgets.entry(a.owner).or_default();
+                let len = a.flow_ds.len();
+                if !admit_ds(a, len, b, &mut self.stats, &self.limits) {
+                    return;
+                }
+                a.flow_ds.entry(id).or_default()
             }
-        }
-        let ds = a.flow_ds.entry(id).or_default();
+        };
         ds.last_ms = now_ms;
         if let Some(last) = ds.flow_seq {
             let q = f.sequence_number();
