@@ -21,7 +21,7 @@ use flowlens_wire::sflow::Datagram;
 use flowlens_wire::sniff::{sniff, Export};
 use serde_json::{json, Value as Json};
 
-use crate::engine::{Fork, Work};
+use crate::engine::Fork;
 use crate::Engine;
 
 /// What the collector counted of its input (`/analyzer/json`).
@@ -280,7 +280,7 @@ impl Collector {
         fork: &dyn Fork,
     ) {
         self.engine.begin_batch();
-        let mut work = Work::new(self.engine.shards());
+        let mut work = self.engine.take_work();
         let mut sflow: Vec<Datagram<'p>> = Vec::new();
         for (from, payload) in batch {
             if sniff(payload) == Some(Export::Sflow) {
@@ -294,6 +294,7 @@ impl Collector {
             }
         }
         self.engine.add_sflow_work(now_ms, &work, fork);
+        self.engine.put_work(work);
         if self.engine.env().topology.is_set() {
             for d in &sflow {
                 self.engine.env_mut().topology.observe_sflow(now_ms, d);

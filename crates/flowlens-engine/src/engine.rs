@@ -36,7 +36,7 @@ pub use limits::Limits;
 pub use query::{FlowQuery, DEFAULT_MAX_FLOWS};
 pub use rows::{ActiveFlow, AggMode, LoggedFlow};
 use shard::Route;
-pub(crate) use shard::Work;
+
 pub use shard::{Fork, Sequential, Shard};
 use threshold::Thresholds;
 
@@ -123,6 +123,9 @@ pub struct Engine {
     seq: u64,
     /// Inside [`Engine::begin_batch`]: events and flow records wait in the shards.
     in_batch: bool,
+    /// The last batch's per-shard sample lists, emptied, kept for their capacity
+    /// ([`Engine::take_work`]).
+    spare_work: shard::SpareWork,
 }
 
 impl Default for Engine {
@@ -159,6 +162,7 @@ impl Engine {
             },
             seq: 0,
             in_batch: false,
+            spare_work: shard::SpareWork::default(),
         };
         e.reshard(e.route);
         e

@@ -223,7 +223,11 @@ mod tests {
                 if got.is_err() {
                     assert_eq!(at_once.offset(), before, "len {len}, skip {skip}");
                 } else {
-                    assert_eq!(at_once.offset(), one_by_one.offset(), "len {len}, skip {skip}");
+                    assert_eq!(
+                        at_once.offset(),
+                        one_by_one.offset(),
+                        "len {len}, skip {skip}"
+                    );
                 }
             }
         }

@@ -34,13 +34,11 @@ impl Engine {
     /// the agent's statistics).
     pub fn add_sflow_from(&mut self, now_ms: u64, source: Option<IpAddr>, dgram: &Datagram<'_>) {
         let seq = self.next_seq();
-        let agent = dgram.agent_address();
         let (ctx, shards, mut common) = self.parts();
         common.add_sflow(now_ms, source, dgram, |j, ds, sample| {
             if let Some(shard) = shards.get_mut(ctx.route.of(ds)) {
                 let it = Item {
                     seq: seq | j,
-                    agent,
                     ds,
                     sample,
                 };

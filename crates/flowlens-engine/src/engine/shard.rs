@@ -84,19 +84,47 @@ pub(crate) struct Work<'d> {
     per_shard: Vec<Vec<Item<'d>>>,
 }
 
+/// Emptied per-shard sample lists kept between batches, so that a batch's lists neither
+/// allocate nor regrow (and copy their items) once the lists have reached a batch's size.
+#[derive(Default)]
+pub(crate) struct SpareWork(Vec<Vec<Item<'static>>>);
+
+/// Lists kept at most this long (items) between batches: one batch of oversized datagrams
+/// does not keep its memory.
+const SPARE_ITEMS_MAX: usize = 1 << 16;
+
+/// `v` emptied, as a list of items of another lifetime, keeping its allocation: an empty
+/// `Vec` collected in place from its own iterator reuses its buffer (the items' layout does
+/// not depend on the lifetime). Were the standard library not to, the list would only start
+/// empty, as a new one does.
+fn relabel<'b>(mut v: Vec<Item<'_>>) -> Vec<Item<'b>> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
 impl Work<'_> {
-    /// Empty lists for `shards` shards.
-    pub(crate) fn new(shards: usize) -> Self {
-        Work {
-            per_shard: (0..shards).map(|_| Vec::new()).collect(),
-        }
+    /// Empty lists for `shards` shards, reusing `spare`'s.
+    pub(crate) fn new<'d>(shards: usize, spare: &mut SpareWork) -> Work<'d> {
+        let mut per_shard: Vec<Vec<Item<'d>>> = spare.0.drain(..).map(relabel).collect();
+        per_shard.resize_with(shards, Vec::new);
+        Work { per_shard }
+    }
+
+    /// Gives the lists back to `spare`, emptied.
+    pub(crate) fn recycle(self, spare: &mut SpareWork) {
+        spare.0 = self
+            .per_shard
+            .into_iter()
+            .filter(|l| l.capacity() <= SPARE_ITEMS_MAX)
+            .map(relabel)
+            .collect();
     }
 }
 
 /// One sample with its input position, agent and data source.
 pub(super) struct Item<'d> {
     pub(super) seq: u64,
-    pub(super) agent: std::net::IpAddr,
+    /// Its data source, whose `agent` is the datagram's.
     pub(super) ds: DataSource,
     pub(super) sample: Sample<'d>,
 }
@@ -139,7 +167,7 @@ pub struct Shard {
 impl Shard {
     /// A sample of this shard's data sources.
     pub(super) fn add_item(&mut self, ctx: &Ctx<'_>, now_ms: u64, it: &Item<'_>) {
-        let (agent, ds, seq) = (it.agent, it.ds, it.seq);
+        let (agent, ds, seq) = (it.ds.agent, it.ds, it.seq);
         match &it.sample {
             Sample::Flow(fs) => {
                 if self.wants(ctx, false) {
@@ -343,11 +371,22 @@ impl Engine {
         batch: &[(Option<std::net::IpAddr>, Datagram<'_>)],
         fork: &dyn Fork,
     ) {
-        let mut work = Work::new(self.route.shards);
+        let mut work = self.take_work();
         for (source, d) in batch {
             self.add_sflow_sorted(now_ms, *source, d, &mut work);
         }
         self.add_sflow_work(now_ms, &work, fork);
+        self.put_work(work);
+    }
+
+    /// Empty per-shard sample lists for a batch, with the capacity the last batch's reached.
+    pub(crate) fn take_work<'d>(&mut self) -> Work<'d> {
+        Work::new(self.route.shards, &mut self.spare_work)
+    }
+
+    /// Keeps a batch's lists (emptied) for the next [`Engine::take_work`].
+    pub(crate) fn put_work(&mut self, work: Work<'_>) {
+        work.recycle(&mut self.spare_work);
     }
 
     /// The part of a batch's datagram that stays on the caller's thread (datagram, sample
@@ -362,13 +401,11 @@ impl Engine {
     ) {
         let seq = self.next_seq();
         let route = self.route;
-        let agent = dgram.agent_address();
         let (_, _, mut common) = self.parts();
         common.add_sflow(now_ms, source, dgram, |j, ds, sample| {
             if let Some(list) = work.per_shard.get_mut(route.of(ds)) {
                 list.push(Item {
                     seq: seq | j,
-                    agent,
                     ds,
                     sample,
                 });
@@ -432,5 +469,31 @@ pub(super) fn merge_seen(
     for (k, t) in from {
         let e = into.entry(*k).or_insert(*t);
         *e = (*e).max(*t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch's lists come back with their buffers: relabelling keeps the allocation, so
+    /// batches after the first do not allocate or regrow their lists.
+    #[test]
+    fn work_lists_keep_their_buffers_between_batches() {
+        let list: Vec<Item<'_>> = Vec::with_capacity(300);
+        let (ptr, cap) = (list.as_ptr() as usize, list.capacity());
+        let list: Vec<Item<'static>> = relabel(list);
+        assert_eq!((list.as_ptr() as usize, list.capacity()), (ptr, cap));
+
+        let mut spare = SpareWork(vec![list, Vec::with_capacity(SPARE_ITEMS_MAX + 1)]);
+        let work = Work::new(3, &mut spare);
+        assert!(spare.0.is_empty());
+        let caps: Vec<usize> = work.per_shard.iter().map(Vec::capacity).collect();
+        assert_eq!(caps, [300, SPARE_ITEMS_MAX + 1, 0]);
+        assert_eq!(work.per_shard[0].as_ptr() as usize, ptr);
+        // An oversized list is not kept.
+        work.recycle(&mut spare);
+        let caps: Vec<usize> = spare.0.iter().map(Vec::capacity).collect();
+        assert_eq!(caps, [300, 0]);
     }
 }
