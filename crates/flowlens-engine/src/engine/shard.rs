@@ -138,6 +138,12 @@ pub(super) struct Common<'a> {
 
 /// One shard of the engine's per-sample state (see the module docs). Opaque: it is only
 /// handed to a [`Fork`].
+///
+/// Aligned to 128 bytes (two cache lines, the unit the adjacent-line prefetcher pairs), so
+/// that shards side by side in the engine's list share no cache line: fields written per
+/// sample in one shard's struct would otherwise bounce between the cores of neighbouring
+/// shards (2 shards spent 10–15 % more CPU time than 1 on the same samples; 1–3 % with it).
+#[repr(align(128))]
 pub struct Shard {
     /// This shard's index in [`Route::of`].
     index: usize,
