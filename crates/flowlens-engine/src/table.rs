@@ -151,6 +151,7 @@ impl Entry {
     }
 
     /// Adds one sample. Samples older than the entry's last one count as of its last time.
+    #[inline]
     pub(crate) fn update(
         &mut self,
         t_secs: f64,
