@@ -281,13 +281,17 @@ impl Collector {
     ) {
         self.engine.begin_batch();
         let mut work = self.engine.take_work();
+        // The datagrams are kept for the topology only when one is set (no list otherwise).
+        let learn = self.engine.env().topology.is_set();
         let mut sflow: Vec<Datagram<'p>> = Vec::new();
         for (from, payload) in batch {
             if sniff(payload) == Some(Export::Sflow) {
                 if let Some(d) = self.parse_sflow(now_ms, payload, &mut ()) {
                     self.engine
                         .add_sflow_sorted(now_ms, Some(from), &d, &mut work);
-                    sflow.push(d);
+                    if learn {
+                        sflow.push(d);
+                    }
                 }
             } else {
                 self.handle_datagram(now_ms, from, payload);
@@ -295,7 +299,7 @@ impl Collector {
         }
         self.engine.add_sflow_work(now_ms, &work, fork);
         self.engine.put_work(work);
-        if self.engine.env().topology.is_set() {
+        if learn {
             for d in &sflow {
                 self.engine.env_mut().topology.observe_sflow(now_ms, d);
             }
