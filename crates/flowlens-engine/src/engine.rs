@@ -36,7 +36,6 @@ pub use limits::Limits;
 pub use query::{FlowQuery, DEFAULT_MAX_FLOWS};
 pub use rows::{ActiveFlow, AggMode, LoggedFlow};
 use shard::Route;
-
 pub use shard::{Fork, Sequential, Shard};
 use threshold::Thresholds;
 
