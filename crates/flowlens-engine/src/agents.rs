@@ -175,6 +175,99 @@ impl Default for Agents {
     }
 }
 
+/// One tracked agent while a datagram of it is decoded ([`Agents::datagram`]): its samples
+/// are counted through this handle without looking the agent up again.
+pub struct AgentDatagram<'a> {
+    agent: IpAddr,
+    a: &'a mut AgentState,
+    budgets: &'a mut Map<Option<IpAddr>, Budget>,
+    limits: &'a AgentLimits,
+    stats: &'a mut AgentsStats,
+}
+
+impl AgentDatagram<'_> {
+    /// Accounts one flow sample at `now_ms`: its data source's sequence (samples lost),
+    /// drops, sampling rate and sample pool (the effective sampling rate).
+    pub fn flow_sample(&mut self, now_ms: u64, f: &FlowSample<'_>) {
+        let (agent, a) = (self.agent, &mut *self.a);
+        a.stats.flow_samples += 1;
+        let id = DataSource::new(agent, f.source_id_type(), f.source_id_index()).id;
+        // One look-up for a known data source (every sample but its first).
+        let ds = match a.flow_ds.get_mut(&id) {
+            Some(ds) => ds,
+            None => {
+                let b = self.budgets.entry(a.owner).or_default();
+                let len = a.flow_ds.len();
+                if !admit_ds(a, len, b, self.stats, self.limits) {
+                    return;
+                }
+                a.flow_ds.entry(id).or_default()
+            }
+        };
+        ds.last_ms = now_ms;
+        if let Some(last) = ds.flow_seq {
+            let q = f.sequence_number();
+            if q > last && q - last < 1 << 30 {
+                a.stats.flow_samples_lost += u64::from(q - last - 1);
+            }
+        }
+        ds.flow_seq = Some(f.sequence_number());
+        if let Some(last) = ds.drops_last {
+            a.stats.flow_drops += u64::from(f.drops().wrapping_sub(last));
+        }
+        ds.drops_last = Some(f.drops());
+        ds.info.sampling_rate = f.sampling_rate();
+        ds.info.flow_samples += 1;
+        let pool = f.sample_pool();
+        match ds.pool_first {
+            None => ds.pool_first = Some((pool, ds.info.flow_samples)),
+            Some((first, n0)) => {
+                if pool < ds.pool_last {
+                    ds.pool_wrapped += 1 << 32;
+                }
+                let grown = ds.pool_wrapped + u64::from(pool) - u64::from(first);
+                let samples = ds.info.flow_samples - n0;
+                if samples > 0 {
+                    ds.info.effective_sampling_rate = grown as f64 / samples as f64;
+                }
+            }
+        }
+        ds.pool_last = pool;
+    }
+
+    /// Accounts one counter sample at `now_ms`: its data source's polling interval.
+    pub fn counter_sample(&mut self, now_ms: u64, c: &CounterSample<'_>) {
+        let (agent, a) = (self.agent, &mut *self.a);
+        a.stats.counter_samples += 1;
+        let id = DataSource::new(agent, c.source_id_type(), c.source_id_index()).id;
+        if !a.counter_ds.contains_key(&id) {
+            let b = self.budgets.entry(a.owner).or_default();
+            let len = a.counter_ds.len();
+            if !admit_ds(a, len, b, self.stats, self.limits) {
+                return;
+            }
+        }
+        let ds = a.counter_ds.entry(id).or_default();
+        ds.last_ms = now_ms;
+        if ds.info.counter_samples == 0 {
+            ds.counter_first_ms = now_ms;
+        }
+        ds.info.counter_samples += 1;
+        ds.counter_last_ms = now_ms;
+        if ds.info.counter_samples > 1 {
+            ds.info.effective_polling_interval_secs = (ds.counter_last_ms - ds.counter_first_ms)
+                as f64
+                / 1000.0
+                / (ds.info.counter_samples - 1) as f64;
+        }
+    }
+
+    /// Accounts one dropped-packet notification.
+    pub fn discard_sample(&mut self) {
+        self.a.stats.discard_samples += 1;
+    }
+}
+
 /// Admits a new data source of `a` (owned by budget `b`) within the caps; counts a refusal.
 fn admit_ds(
     a: &mut AgentState,
@@ -265,20 +358,28 @@ impl Agents {
     }
 
     /// Accounts one datagram's header from `source` (the UDP sender, when known) at
-    /// `now_ms`; the caller then reports each of its samples ([`Agents::flow_sample`],
-    /// [`Agents::counter_sample`], [`Agents::discard_sample`]) while it decodes them, so
-    /// samples are parsed once.
-    pub fn datagram(&mut self, now_ms: u64, source: Option<IpAddr>, d: &Datagram<'_>) {
+    /// `now_ms`, and returns its agent's handle, through which the caller reports each of
+    /// the datagram's samples ([`AgentDatagram::flow_sample`],
+    /// [`AgentDatagram::counter_sample`], [`AgentDatagram::discard_sample`]) while it
+    /// decodes them: samples are parsed once and the agent is looked up once per datagram.
+    /// `None` when the agent is not tracked (a cap was reached): its samples are not
+    /// counted.
+    pub fn datagram(
+        &mut self,
+        now_ms: u64,
+        source: Option<IpAddr>,
+        d: &Datagram<'_>,
+    ) -> Option<AgentDatagram<'_>> {
         let agent = d.agent_address();
         if !self.agents.contains_key(&agent) {
             if self.agents.len() >= self.limits.max_agents {
                 self.stats.agents_refused += 1;
-                return;
+                return None;
             }
             let b = self.budgets.entry(source).or_default();
             if b.agents >= self.limits.max_agents_per_source {
                 self.stats.agents_refused += 1;
-                return;
+                return None;
             }
             b.agents += 1;
             self.agents.insert(
@@ -290,9 +391,7 @@ impl Agents {
             );
             self.stats.agents = self.agents.len();
         }
-        let Some(a) = self.agents.get_mut(&agent) else {
-            return;
-        };
+        let a = self.agents.get_mut(&agent)?;
         let s = &mut a.stats;
         if s.datagrams == 0 {
             s.first_seen_ms = now_ms;
@@ -313,91 +412,46 @@ impl Agents {
         if advance && a.seq.len() < self.limits.max_data_sources_per_agent {
             a.seq.insert(d.sub_agent_id(), seq);
         }
+        Some(AgentDatagram {
+            agent,
+            a,
+            budgets: &mut self.budgets,
+            limits: &self.limits,
+            stats: &mut self.stats,
+        })
     }
 
-    /// Accounts one flow sample of `agent` (after [`Agents::datagram`]).
+    /// The handle of a tracked `agent` ([`Agents::datagram`] without a datagram).
+    fn handle(&mut self, agent: IpAddr) -> Option<AgentDatagram<'_>> {
+        Some(AgentDatagram {
+            agent,
+            a: self.agents.get_mut(&agent)?,
+            budgets: &mut self.budgets,
+            limits: &self.limits,
+            stats: &mut self.stats,
+        })
+    }
+
+    /// Accounts one flow sample of `agent` (after [`Agents::datagram`]); see
+    /// [`AgentDatagram::flow_sample`].
     pub fn flow_sample(&mut self, now_ms: u64, agent: IpAddr, f: &FlowSample<'_>) {
-        let Some(a) = self.agents.get_mut(&agent) else {
-            return;
-        };
-        a.stats.flow_samples += 1;
-        let id = DataSource::new(agent, f.source_id_type(), f.source_id_index()).id;
-        // One look-up for a known data source (every sample but its first).
-        let ds = match a.flow_ds.get_mut(&id) {
-            Some(ds) => ds,
-            None => {
-                let b = self.budgets.entry(a.owner).or_default();
-                let len = a.flow_ds.len();
-                if !admit_ds(a, len, b, &mut self.stats, &self.limits) {
-                    return;
-                }
-                a.flow_ds.entry(id).or_default()
-            }
-        };
-        ds.last_ms = now_ms;
-        if let Some(last) = ds.flow_seq {
-            let q = f.sequence_number();
-            if q > last && q - last < 1 << 30 {
-                a.stats.flow_samples_lost += u64::from(q - last - 1);
-            }
+        if let Some(mut h) = self.handle(agent) {
+            h.flow_sample(now_ms, f);
         }
-        ds.flow_seq = Some(f.sequence_number());
-        if let Some(last) = ds.drops_last {
-            a.stats.flow_drops += u64::from(f.drops().wrapping_sub(last));
-        }
-        ds.drops_last = Some(f.drops());
-        ds.info.sampling_rate = f.sampling_rate();
-        ds.info.flow_samples += 1;
-        let pool = f.sample_pool();
-        match ds.pool_first {
-            None => ds.pool_first = Some((pool, ds.info.flow_samples)),
-            Some((first, n0)) => {
-                if pool < ds.pool_last {
-                    ds.pool_wrapped += 1 << 32;
-                }
-                let grown = ds.pool_wrapped + u64::from(pool) - u64::from(first);
-                let samples = ds.info.flow_samples - n0;
-                if samples > 0 {
-                    ds.info.effective_sampling_rate = grown as f64 / samples as f64;
-                }
-            }
-        }
-        ds.pool_last = pool;
     }
 
-    /// Accounts one counter sample of `agent` at `now_ms`.
+    /// Accounts one counter sample of `agent` at `now_ms`; see
+    /// [`AgentDatagram::counter_sample`].
     pub fn counter_sample(&mut self, now_ms: u64, agent: IpAddr, c: &CounterSample<'_>) {
-        let Some(a) = self.agents.get_mut(&agent) else {
-            return;
-        };
-        a.stats.counter_samples += 1;
-        let id = DataSource::new(agent, c.source_id_type(), c.source_id_index()).id;
-        if !a.counter_ds.contains_key(&id) {
-            let b = self.budgets.entry(a.owner).or_default();
-            let len = a.counter_ds.len();
-            if !admit_ds(a, len, b, &mut self.stats, &self.limits) {
-                return;
-            }
-        }
-        let ds = a.counter_ds.entry(id).or_default();
-        ds.last_ms = now_ms;
-        if ds.info.counter_samples == 0 {
-            ds.counter_first_ms = now_ms;
-        }
-        ds.info.counter_samples += 1;
-        ds.counter_last_ms = now_ms;
-        if ds.info.counter_samples > 1 {
-            ds.info.effective_polling_interval_secs = (ds.counter_last_ms - ds.counter_first_ms)
-                as f64
-                / 1000.0
-                / (ds.info.counter_samples - 1) as f64;
+        if let Some(mut h) = self.handle(agent) {
+            h.counter_sample(now_ms, c);
         }
     }
 
     /// Accounts one dropped-packet notification of `agent`.
     pub fn discard_sample(&mut self, agent: IpAddr) {
-        if let Some(a) = self.agents.get_mut(&agent) {
-            a.stats.discard_samples += 1;
+        if let Some(mut h) = self.handle(agent) {
+            h.discard_sample();
         }
     }
 

@@ -160,7 +160,8 @@ impl Common<'_> {
         mut each: impl FnMut(u64, DataSource, Sample<'d>),
     ) {
         self.stats.datagrams += 1;
-        self.agents.datagram(now_ms, source, dgram);
+        // The agent's statistics, looked up once for the datagram (`None`: not tracked).
+        let mut stats = self.agents.datagram(now_ms, source, dgram);
         let agent = dgram.agent_address();
         for (j, s) in dgram.samples().enumerate() {
             let Ok(s) = s else {
@@ -170,19 +171,25 @@ impl Common<'_> {
             match s {
                 Sample::Flow(fs) => {
                     self.stats.flow_samples += 1;
-                    self.agents.flow_sample(now_ms, agent, &fs);
+                    if let Some(a) = stats.as_mut() {
+                        a.flow_sample(now_ms, &fs);
+                    }
                     let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
                     each(j as u64, ds, s);
                 }
                 Sample::Discard(d) => {
                     self.stats.discard_samples += 1;
-                    self.agents.discard_sample(agent);
+                    if let Some(a) = stats.as_mut() {
+                        a.discard_sample();
+                    }
                     let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
                     each(j as u64, ds, s);
                 }
                 Sample::Counter(c) => {
                     self.stats.counter_samples += 1;
-                    self.agents.counter_sample(now_ms, agent, &c);
+                    if let Some(a) = stats.as_mut() {
+                        a.counter_sample(now_ms, &c);
+                    }
                     self.counters.add_sample(now_ms, agent, &c);
                 }
                 Sample::Unknown(_) => {}
