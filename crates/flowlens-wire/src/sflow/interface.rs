@@ -44,7 +44,14 @@ pub enum Interface {
 impl Interface {
     /// Decodes the compact (`flow_sample`) encoding.
     pub const fn from_compact(v: u32) -> Self {
-        Self::from_expanded(v >> 30, v & VALUE_MASK)
+        let (format, value) = Self::split_compact(v);
+        Self::from_expanded(format, value)
+    }
+
+    /// The compact encoding's format (top 2 bits) and value (low 30 bits), as the expanded
+    /// encoding carries them.
+    pub(crate) const fn split_compact(v: u32) -> (u32, u32) {
+        (v >> 30, v & VALUE_MASK)
     }
 
     /// Decodes the expanded (`flow_sample_expanded`, `interface_expanded`) encoding.

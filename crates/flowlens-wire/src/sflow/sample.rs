@@ -139,56 +139,41 @@ pub struct FlowSample<'a> {
 
 impl<'a> FlowSample<'a> {
     fn parse(expanded: bool, offset: usize, mut r: Reader<'a>) -> Result<Self> {
-        // The fixed header in one read: this runs once per flow sample.
-        let (
-            sequence_number,
-            source_id_type,
-            source_id_index,
-            sampling_rate,
-            sample_pool,
-            drops,
-            input,
-            output,
-            records_count,
-        ) = if expanded {
-            let [seq, st, si, rate, pool, drops, fi, vi, fo, vo, n] = r.words::<11>()?;
-            (
-                seq,
-                st,
-                si,
-                rate,
-                pool,
-                drops,
-                Interface::from_expanded(fi, vi),
-                Interface::from_expanded(fo, vo),
-                n,
-            )
+        // The fixed header in one read (this runs once per flow sample), the compact form
+        // spread into the expanded one's words: source id type and index, and each
+        // interface's format (top 2 bits) and value (the other 30).
+        let [seq, st, si, rate, pool, drops, fi, vi, fo, vo, n] = if expanded {
+            r.words::<11>()?
         } else {
             let [seq, src, rate, pool, drops, input, output, n] = r.words::<8>()?;
-            (
+            let (fi, vi) = Interface::split_compact(input);
+            let (fo, vo) = Interface::split_compact(output);
+            [
                 seq,
                 src >> 24,
                 src & 0x00FF_FFFF,
                 rate,
                 pool,
                 drops,
-                Interface::from_compact(input),
-                Interface::from_compact(output),
+                fi,
+                vi,
+                fo,
+                vo,
                 n,
-            )
+            ]
         };
         Ok(FlowSample {
             expanded,
             offset,
-            sequence_number,
-            source_id_type,
-            source_id_index,
-            sampling_rate,
-            sample_pool,
+            sequence_number: seq,
+            source_id_type: st,
+            source_id_index: si,
+            sampling_rate: rate,
+            sample_pool: pool,
             drops,
-            input,
-            output,
-            records_count,
+            input: Interface::from_expanded(fi, vi),
+            output: Interface::from_expanded(fo, vo),
+            records_count: n,
             records: r,
         })
     }
