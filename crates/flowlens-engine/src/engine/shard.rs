@@ -144,8 +144,8 @@ pub(super) struct Common<'a> {
 /// Aligned to 128 bytes (two cache lines, the unit the adjacent-line prefetcher pairs), so
 /// that shards side by side in the engine's list share no cache line: fields written per
 /// sample in one shard's struct would otherwise bounce between the cores of neighbouring
-/// shards (2 shards spent 10–15 % more CPU time than 1 on the same samples; a few per cent
-/// with it).
+/// shards (2 shards spent 10–20 % more CPU time than 1 on the same samples; about 6 % with
+/// it).
 #[repr(align(128))]
 pub struct Shard {
     /// This shard's index in [`Route::of`].
