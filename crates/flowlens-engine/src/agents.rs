@@ -421,40 +421,6 @@ impl Agents {
         })
     }
 
-    /// The handle of a tracked `agent` ([`Agents::datagram`] without a datagram).
-    fn handle(&mut self, agent: IpAddr) -> Option<AgentDatagram<'_>> {
-        Some(AgentDatagram {
-            agent,
-            a: self.agents.get_mut(&agent)?,
-            budgets: &mut self.budgets,
-            limits: &self.limits,
-            stats: &mut self.stats,
-        })
-    }
-
-    /// Accounts one flow sample of `agent` (after [`Agents::datagram`]); see
-    /// [`AgentDatagram::flow_sample`].
-    pub fn flow_sample(&mut self, now_ms: u64, agent: IpAddr, f: &FlowSample<'_>) {
-        if let Some(mut h) = self.handle(agent) {
-            h.flow_sample(now_ms, f);
-        }
-    }
-
-    /// Accounts one counter sample of `agent` at `now_ms`; see
-    /// [`AgentDatagram::counter_sample`].
-    pub fn counter_sample(&mut self, now_ms: u64, agent: IpAddr, c: &CounterSample<'_>) {
-        if let Some(mut h) = self.handle(agent) {
-            h.counter_sample(now_ms, c);
-        }
-    }
-
-    /// Accounts one dropped-packet notification of `agent`.
-    pub fn discard_sample(&mut self, agent: IpAddr) {
-        if let Some(mut h) = self.handle(agent) {
-            h.discard_sample();
-        }
-    }
-
     /// One agent's counters.
     pub fn get(&self, agent: IpAddr) -> Option<&AgentStats> {
         self.agents.get(&agent).map(|a| &a.stats)
@@ -582,10 +548,12 @@ mod tests {
     fn feed(a: &mut Agents, now_ms: u64, source: IpAddr, agent: Ipv4Addr, seq: u32, ds: u32) {
         let bytes = datagram(agent, seq, ds);
         let d = Datagram::parse(&bytes).expect("a valid datagram");
-        a.datagram(now_ms, Some(source), &d);
+        let Some(mut h) = a.datagram(now_ms, Some(source), &d) else {
+            return;
+        };
         for s in d.samples() {
             if let Ok(flowlens_wire::sflow::Sample::Flow(f)) = s {
-                a.flow_sample(now_ms, IpAddr::V4(agent), &f);
+                h.flow_sample(now_ms, &f);
             }
         }
     }
