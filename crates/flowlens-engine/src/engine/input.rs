@@ -161,7 +161,7 @@ impl Common<'_> {
     ) {
         self.stats.datagrams += 1;
         // The agent's statistics, looked up once for the datagram (`None`: not tracked).
-        let mut stats = self.agents.datagram(now_ms, source, dgram);
+        let mut agent_stats = self.agents.datagram(now_ms, source, dgram);
         let agent = dgram.agent_address();
         for (j, s) in dgram.samples().enumerate() {
             let Ok(s) = s else {
@@ -171,7 +171,7 @@ impl Common<'_> {
             match s {
                 Sample::Flow(fs) => {
                     self.stats.flow_samples += 1;
-                    if let Some(a) = stats.as_mut() {
+                    if let Some(a) = agent_stats.as_mut() {
                         a.flow_sample(now_ms, &fs);
                     }
                     let ds = DataSource::new(agent, fs.source_id_type(), fs.source_id_index());
@@ -179,7 +179,7 @@ impl Common<'_> {
                 }
                 Sample::Discard(d) => {
                     self.stats.discard_samples += 1;
-                    if let Some(a) = stats.as_mut() {
+                    if let Some(a) = agent_stats.as_mut() {
                         a.discard_sample();
                     }
                     let ds = DataSource::new(agent, d.source_id_type(), d.source_id_index());
@@ -187,7 +187,7 @@ impl Common<'_> {
                 }
                 Sample::Counter(c) => {
                     self.stats.counter_samples += 1;
-                    if let Some(a) = stats.as_mut() {
+                    if let Some(a) = agent_stats.as_mut() {
                         a.counter_sample(now_ms, &c);
                     }
                     self.counters.add_sample(now_ms, agent, &c);

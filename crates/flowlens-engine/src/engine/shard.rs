@@ -107,7 +107,11 @@ fn relabel<'b>(mut v: Vec<Item<'_>>) -> Vec<Item<'b>> {
 impl Work<'_> {
     /// Empty lists for `shards` shards, reusing `spare`'s.
     pub(crate) fn new<'d>(shards: usize, spare: &mut SpareWork) -> Work<'d> {
-        let mut per_shard: Vec<Vec<Item<'d>>> = spare.0.drain(..).map(relabel).collect();
+        // `into_iter` (not `drain`) so that the list of lists is collected in place too.
+        let mut per_shard: Vec<Vec<Item<'d>>> = std::mem::take(&mut spare.0)
+            .into_iter()
+            .map(relabel)
+            .collect();
         per_shard.resize_with(shards, Vec::new);
         Work { per_shard }
     }
@@ -504,5 +508,11 @@ mod tests {
         work.recycle(&mut spare);
         let caps: Vec<usize> = spare.0.iter().map(Vec::capacity).collect();
         assert_eq!(caps, [300, 0]);
+        // The list of lists keeps its buffer too, batch after batch.
+        let outer = spare.0.as_ptr() as usize;
+        let work = Work::new(2, &mut spare);
+        assert_eq!(work.per_shard.as_ptr() as usize, outer);
+        work.recycle(&mut spare);
+        assert_eq!(spare.0.as_ptr() as usize, outer);
     }
 }
