@@ -133,13 +133,10 @@ impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn words<const N: usize>(&mut self) -> Result<[u32; N]> {
         let Some(b) = self.buf.get(self.pos..).and_then(|b| b.get(..N * 4)) else {
-            let whole = self.remaining() / 4 * 4;
-            return Err(Error::Truncated {
-                layer: self.layer,
-                offset: self.offset().saturating_add(whole),
-                needed: 4,
-                available: self.remaining() - whole,
-            });
+            // The error of the first word that does not fit: at the last whole word.
+            let mut at = *self;
+            at.pos += self.remaining() / 4 * 4;
+            return Err(at.truncated(4));
         };
         let mut out = [0u32; N];
         for (w, c) in out.iter_mut().zip(b.chunks_exact(4)) {

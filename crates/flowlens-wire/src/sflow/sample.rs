@@ -114,9 +114,13 @@ fn source(expanded: bool, r: &mut Reader<'_>) -> Result<(u32, u32)> {
     if expanded {
         Ok((r.u32()?, r.u32()?))
     } else {
-        let v = r.u32()?;
-        Ok((v >> 24, v & 0x00FF_FFFF))
+        Ok(split_source(r.u32()?))
     }
+}
+
+/// The compact `source_id`'s type (top 8 bits) and index (low 24 bits).
+const fn split_source(v: u32) -> (u32, u32) {
+    (v >> 24, v & 0x00FF_FFFF)
 }
 
 /// A flow sample: sFlow v5 `flow_sample` (enterprise 0 format 1) or `flow_sample_expanded`
@@ -146,21 +150,10 @@ impl<'a> FlowSample<'a> {
             r.words::<11>()?
         } else {
             let [seq, src, rate, pool, drops, input, output, n] = r.words::<8>()?;
+            let (st, si) = split_source(src);
             let (fi, vi) = Interface::split_compact(input);
             let (fo, vo) = Interface::split_compact(output);
-            [
-                seq,
-                src >> 24,
-                src & 0x00FF_FFFF,
-                rate,
-                pool,
-                drops,
-                fi,
-                vi,
-                fo,
-                vo,
-                n,
-            ]
+            [seq, st, si, rate, pool, drops, fi, vi, fo, vo, n]
         };
         Ok(FlowSample {
             expanded,
