@@ -33,8 +33,16 @@ const TAG_U64: u8 = 0x10;
 #[inline]
 pub(crate) fn push_typed_u64(out: &mut Vec<u8>, v: u64) {
     let n = 8 - (v.leading_zeros() / 8) as usize;
-    out.push(TAG_U64 + n as u8);
-    out.extend_from_slice(v.to_be_bytes().get(8 - n..).unwrap_or_default());
+    // Tag and bytes in one append: `b[1..]` is the big-endian value, `b[8 - n]` one of its
+    // leading zero bytes (or the spare first byte when n = 8), where the tag goes.
+    let mut b = [0u8; 9];
+    if let Some(be) = b.get_mut(1..) {
+        be.copy_from_slice(&v.to_be_bytes());
+    }
+    if let Some(t) = b.get_mut(8 - n) {
+        *t = TAG_U64 + n as u8;
+    }
+    out.extend_from_slice(b.get(8 - n..).unwrap_or_default());
 }
 
 /// Appends an address component.
@@ -42,12 +50,15 @@ pub(crate) fn push_typed_u64(out: &mut Vec<u8>, v: u64) {
 pub(crate) fn push_ip(out: &mut Vec<u8>, a: IpAddr) {
     match a {
         IpAddr::V4(a) => {
-            out.push(TAG_V4);
-            out.extend_from_slice(&a.octets());
+            let [a0, a1, a2, a3] = a.octets();
+            out.extend_from_slice(&[TAG_V4, a0, a1, a2, a3]);
         }
         IpAddr::V6(a) => {
-            out.push(TAG_V6);
-            out.extend_from_slice(&a.octets());
+            let mut b = [TAG_V6; 17];
+            if let Some(o) = b.get_mut(1..) {
+                o.copy_from_slice(&a.octets());
+            }
+            out.extend_from_slice(&b);
         }
     }
 }

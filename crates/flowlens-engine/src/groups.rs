@@ -294,18 +294,35 @@ impl fmt::Debug for GroupSet {
 #[derive(Clone, Debug, Default)]
 pub struct Groups {
     sets: BTreeMap<Box<str>, Arc<GroupSet>>,
+    /// The set [`LEGACY_SET`] again, read by every `sourcegroup` / `destinationgroup` of
+    /// every sample without a look-up by name.
+    legacy: Option<Arc<GroupSet>>,
 }
 
 impl Groups {
     /// Adds or replaces the set `name`. Expressions resolve sets by name when they run, so a
     /// replacement takes effect for flows defined earlier.
     pub fn set(&mut self, name: &str, set: GroupSet) {
-        self.sets.insert(name.into(), Arc::new(set));
+        let set = Arc::new(set);
+        if name == LEGACY_SET {
+            self.legacy = Some(Arc::clone(&set));
+        }
+        self.sets.insert(name.into(), set);
     }
 
     /// Removes the set `name`; false when there was none.
     pub fn remove(&mut self, name: &str) -> bool {
+        if name == LEGACY_SET {
+            self.legacy = None;
+        }
         self.sets.remove(name).is_some()
+    }
+
+    /// The set [`LEGACY_SET`] (the `sourcegroup` / `destinationgroup` keys'), as
+    /// `get(LEGACY_SET)` gives it.
+    #[inline]
+    pub fn legacy(&self) -> Option<&Arc<GroupSet>> {
+        self.legacy.as_ref()
     }
 
     /// The set `name`.

@@ -367,6 +367,7 @@ impl KeyBuf {
     /// Sets a slot's value unless it already has one (the first occurrence of a key in a
     /// sample wins, as with repeated headers at one depth). Borrowed values (wire text, hex,
     /// lists, computed text) are copied into the buffer as text; the others stay typed.
+    #[inline]
     pub fn set(&mut self, slot: Slot, value: Value<'_>) {
         if self.has(slot) {
             return;
@@ -379,15 +380,19 @@ impl KeyBuf {
             Value::Mac(m) => Val::Mac(m),
             Value::Name(n) => Val::Name(n),
             Value::Bool(b) => Val::Name(if b { "true" } else { "false" }),
-            _ => {
-                let start = self.text.len();
-                // Writing to a String cannot fail.
-                let _ = write!(self.text, "{value}");
-                self.store(slot, start, Val::Text);
-                return;
-            }
+            _ => return self.set_as_text(slot, value),
         };
         self.store(slot, self.text.len(), val);
+    }
+
+    /// [`KeyBuf::set`] for a borrowed value, copied as text (out of line: the typed values
+    /// are the common case).
+    #[inline(never)]
+    fn set_as_text(&mut self, slot: Slot, value: Value<'_>) {
+        let start = self.text.len();
+        // Writing to a String cannot fail.
+        let _ = write!(self.text, "{value}");
+        self.store(slot, start, Val::Text);
     }
 
     /// Sets a slot to text (overwrites).
@@ -517,6 +522,16 @@ impl KeyBuf {
     pub(crate) fn typed_ip(&self, slot: Slot) -> Option<IpAddr> {
         match self.entry(slot)?.val {
             Val::Ip(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The slot's value when the sample gave it as a fixed name (`discard`, `ingress`,
+    /// `true`; its text is the name); `None` for other values and missing keys.
+    #[inline]
+    pub(crate) fn typed_name(&self, slot: Slot) -> Option<&'static str> {
+        match self.entry(slot)?.val {
+            Val::Name(n) => Some(n),
             _ => None,
         }
     }

@@ -29,6 +29,7 @@
 //! walked first).
 
 use core::fmt;
+use core::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use flowlens_wire::packet::keys::TcpFlagBits;
@@ -38,12 +39,27 @@ use flowlens_wire::{KeyId, KeyMask, KeyVisitor, Masked, Value};
 
 /// A data source: the agent and the sFlow `source_id` (class in the top 8 bits, index in the
 /// low 24), or [`DataSource::AGENT`] for flows aggregated over a whole agent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DataSource {
     /// The agent (sFlow `agent_address`, NetFlow/IPFIX exporter).
     pub agent: IpAddr,
     /// `source_id_type << 24 | source_id_index`.
     pub id: u32,
+}
+
+/// Hashed as one or two integers (the derived `Hash` fed the address's discriminant, length
+/// and bytes separately): every sample looks its data source up in each definition's tables.
+impl Hash for DataSource {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match self.agent {
+            IpAddr::V4(a) => h.write_u64(u64::from(a.to_bits()) << 32 | u64::from(self.id)),
+            IpAddr::V6(a) => {
+                h.write_u128(a.to_bits());
+                h.write_u32(self.id);
+            }
+        }
+    }
 }
 
 impl DataSource {

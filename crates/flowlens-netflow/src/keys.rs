@@ -541,8 +541,9 @@ impl<'a> Summary<'a> {
             .or_else(|| from_rel(rel.1));
     }
 
-    /// Stores the value `b` of a field with role `role`.
-    #[inline]
+    /// Stores the value `b` of a field with role `role`. Always inlined: called once per
+    /// field of every record, a call cost about a third of the field's work.
+    #[inline(always)]
     fn take(&mut self, role: Role, b: &[u8], t: &mut Times) {
         use Role as R;
         let s = self;

@@ -13,7 +13,7 @@ use flowlens_wire::sflow::{Datagram, Sample};
 use flowlens_wire::{KeyId, KeyMask, Masked, Value};
 
 use super::eviction::{self, KeyCount, GLOBAL_EVICT_FRACTION};
-use super::keys::Tee;
+use super::keys::SampleKeys;
 use super::shard::{Common, Ctx, Item, Shard};
 use super::threshold::Updated;
 use super::{Engine, LoggedFlow};
@@ -60,19 +60,7 @@ impl Engine {
         let agent = rec.exporter;
         let ifindex = rec.ingress_interface().unwrap_or(0);
         let ds = DataSource::new(agent, 0, ifindex as u32);
-        self.add_one(now_ms, ds, false, |_, v| {
-            let name = ds.name();
-            let mut m = Masked::new(v);
-            m.emit(KeyId::AGENT, 0, Value::Ip(agent));
-            m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
-            // The record's own counts; the tables scale them by the rate (once).
-            let counts = rec.visit_keys(&mut m);
-            Weight {
-                rate: rec.sampling_rate.max(1),
-                frames: counts.packets.unwrap_or(0) as f64,
-                bytes: counts.octets.unwrap_or(0) as f64,
-            }
-        });
+        self.add_one(now_ms, ds, false, RecordKeys { ds, rec });
     }
 
     /// Feeds one raw packet as a 1-in-1 sample of `agent` (data source 0). `frame_len` is the
@@ -107,43 +95,78 @@ impl Engine {
         frame_len: u32,
     ) {
         self.stats.packets += 1;
-        let agent = ds.agent;
-        self.add_one(now_ms, ds, false, |cfg, v| {
-            let name = ds.name();
-            let mut m = Masked::new(v);
-            m.emit(KeyId::AGENT, 0, Value::Ip(agent));
-            m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
-            m.emit(KeyId::BYTES, 0, Value::U64(u64::from(frame_len)));
-            m.emit(KeyId::SAMPLINGRATE, 0, Value::U64(u64::from(rate)));
-            if m.wants_any(KeyMask::PACKET) {
-                packet::with_walk(link, data, cfg, |w| w.visit_keys(&mut m));
-            }
-            Weight {
-                rate: rate.max(1),
-                frames: 1.0,
-                bytes: f64::from(frame_len),
-            }
-        });
+        let keys = PacketKeys {
+            ds,
+            rate,
+            link,
+            data,
+            frame_len,
+        };
+        self.add_one(now_ms, ds, false, keys);
     }
 
     /// One sample at data source `ds`, on the caller's thread: the shard that keeps `ds`
-    /// takes it if it wants it ([`Shard::wants`]), collecting its keys through `visit`.
-    fn add_one(
-        &mut self,
-        now_ms: u64,
-        ds: DataSource,
-        dropped: bool,
-        visit: impl FnOnce(&WalkConfig, &mut Tee<'_, '_>) -> Weight,
-    ) {
+    /// takes it if it wants it ([`Shard::wants`]), collecting its keys from `keys`.
+    fn add_one(&mut self, now_ms: u64, ds: DataSource, dropped: bool, keys: impl SampleKeys) {
         let seq = self.next_seq();
         let (ctx, shards) = self.split();
         if let Some(shard) = shards.get_mut(ctx.route.of(ds)) {
             if shard.wants(&ctx, dropped) {
-                shard.add_visited(&ctx, now_ms, ds, dropped, seq, visit);
+                shard.add_visited(&ctx, now_ms, ds, dropped, seq, keys);
             }
         }
         if !self.in_batch {
             self.drain();
+        }
+    }
+}
+
+/// A NetFlow/IPFIX data record's keys ([`Engine::add_netflow_record`]).
+struct RecordKeys<'r, 'a, 'b> {
+    ds: DataSource,
+    rec: &'r NetflowRecord<'a, 'b>,
+}
+
+impl SampleKeys for RecordKeys<'_, '_, '_> {
+    fn visit(self, _: &WalkConfig, v: &mut impl flowlens_wire::KeyVisitor) -> Weight {
+        let name = self.ds.name();
+        let mut m = Masked::new(v);
+        m.emit(KeyId::AGENT, 0, Value::Ip(self.ds.agent));
+        m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
+        // The record's own counts; the tables scale them by the rate (once).
+        let counts = self.rec.visit_keys(&mut m);
+        Weight {
+            rate: self.rec.sampling_rate.max(1),
+            frames: counts.packets.unwrap_or(0) as f64,
+            bytes: counts.octets.unwrap_or(0) as f64,
+        }
+    }
+}
+
+/// A packet's keys ([`Engine::add_sampled_packet`]).
+struct PacketKeys<'d> {
+    ds: DataSource,
+    rate: u32,
+    link: LinkType,
+    data: &'d [u8],
+    frame_len: u32,
+}
+
+impl SampleKeys for PacketKeys<'_> {
+    fn visit(self, cfg: &WalkConfig, v: &mut impl flowlens_wire::KeyVisitor) -> Weight {
+        let name = self.ds.name();
+        let mut m = Masked::new(v);
+        m.emit(KeyId::AGENT, 0, Value::Ip(self.ds.agent));
+        m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
+        m.emit(KeyId::BYTES, 0, Value::U64(u64::from(self.frame_len)));
+        m.emit(KeyId::SAMPLINGRATE, 0, Value::U64(u64::from(self.rate)));
+        if m.wants_any(KeyMask::PACKET) {
+            packet::with_walk(self.link, self.data, cfg, |w| w.visit_keys(&mut m));
+        }
+        Weight {
+            rate: self.rate.max(1),
+            frames: 1.0,
+            bytes: f64::from(self.frame_len),
         }
     }
 }
@@ -200,7 +223,7 @@ impl Common<'_> {
 
 impl Shard {
     /// One sample the shard chose to take ([`Shard::wants`]) at data source `ds`, at input
-    /// position `seq`: its keys are collected through `visit`, then fed to the definitions of
+    /// position `seq`: its keys are collected from `keys`, then fed to the definitions of
     /// its kind (`dropped`).
     pub(super) fn add_visited(
         &mut self,
@@ -209,9 +232,9 @@ impl Shard {
         ds: DataSource,
         dropped: bool,
         seq: u64,
-        visit: impl FnOnce(&WalkConfig, &mut Tee<'_, '_>) -> Weight,
+        keys: impl SampleKeys,
     ) {
-        let w = self.collect(ctx, now_ms, visit);
+        let w = self.collect(ctx, now_ms, keys);
         self.feed(ctx, now_ms, ds, w, dropped, seq);
     }
 

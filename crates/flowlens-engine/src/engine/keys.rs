@@ -17,42 +17,46 @@ struct Seen<'m> {
     now_ms: u64,
 }
 
-impl KeyVisitor for Seen<'_> {
-    fn key(&mut self, name: &'static str, depth: u8, _v: Value<'_>) {
+impl Seen<'_> {
+    /// Records key `name` at `depth` as seen now.
+    #[inline]
+    fn record(&mut self, name: &'static str, depth: u8) {
         if self.map.len() < 10_000 || self.map.contains_key(&(name, depth)) {
             self.map.insert((name, depth), self.now_ms);
         }
     }
 }
 
-/// Both visitors at once. With a [`Seen`] it asks for every key, else for the collector's.
-pub(super) struct Tee<'a, 'b>(&'a mut crate::keybuf::Collector<'b>, Option<Seen<'a>>);
+/// The collector and a [`Seen`] at once, asking for every key: the visitor of every 64th
+/// sample. The other samples' keys go to the collector alone ([`Shard::collect`]), so its
+/// per-key store inlines into the producers.
+struct Tee<'a, 'b>(&'a mut crate::keybuf::Collector<'b>, Seen<'a>);
 
 impl KeyVisitor for Tee<'_, '_> {
     #[inline]
     fn key(&mut self, name: &'static str, depth: u8, v: Value<'_>) {
         self.0.key(name, depth, v);
-        if let Some(s) = self.1.as_mut() {
-            s.key(name, depth, v);
-        }
+        self.1.record(name, depth);
     }
 
     #[inline]
     fn mask(&self) -> KeyMask {
-        if self.1.is_some() {
-            KeyMask::ALL
-        } else {
-            self.0.mask()
-        }
+        KeyMask::ALL
     }
 
     #[inline]
     fn key_id(&mut self, id: KeyId, depth: u8, v: Value<'_>) {
         self.0.key_id(id, depth, v);
-        if let Some(s) = self.1.as_mut() {
-            s.key(id.name(), depth, v);
-        }
+        self.1.record(id.name(), depth);
     }
+}
+
+/// A sample's keys, produced into whichever visitor [`Shard::collect`] gives (the producers
+/// are generic: a closure could take one visitor type only).
+pub(super) trait SampleKeys {
+    /// Calls `v` for the sample's keys (walking sampled headers with `cfg`), returning the
+    /// sample's weight.
+    fn visit(self, cfg: &WalkConfig, v: &mut impl KeyVisitor) -> Weight;
 }
 
 impl Engine {
@@ -88,21 +92,19 @@ impl Shard {
         }) || self.sample_tick % 64 == 1
     }
 
-    /// Fills the key buffer through `visit`; every 64th sample (counted by [`Self::wants`])
+    /// Fills the key buffer through `keys`; every 64th sample (counted by [`Self::wants`])
     /// also records the key names seen.
-    pub(super) fn collect(
-        &mut self,
-        ctx: &Ctx<'_>,
-        now_ms: u64,
-        visit: impl FnOnce(&WalkConfig, &mut Tee<'_, '_>) -> Weight,
-    ) -> Weight {
+    pub(super) fn collect(&mut self, ctx: &Ctx<'_>, now_ms: u64, keys: impl SampleKeys) -> Weight {
         self.buf.reset(ctx.schema);
-        let seen = (self.sample_tick % 64 == 1).then_some(Seen {
-            map: &mut self.seen_keys,
-            now_ms,
-        });
         let mut c = self.buf.collector_masked(ctx.schema, ctx.mask);
-        let mut tee = Tee(&mut c, seen);
-        visit(ctx.walk, &mut tee)
+        if self.sample_tick % 64 == 1 {
+            let seen = Seen {
+                map: &mut self.seen_keys,
+                now_ms,
+            };
+            keys.visit(ctx.walk, &mut Tee(&mut c, seen))
+        } else {
+            keys.visit(ctx.walk, &mut c)
+        }
     }
 }

@@ -17,12 +17,14 @@
 
 use std::cell::RefCell;
 use std::hash::BuildHasher;
+use std::net::IpAddr;
 
 use flowlens_netflow::hash::{map, Map};
 use flowlens_wire::packet::WalkConfig;
-use flowlens_wire::sflow::{Datagram, Sample};
-use flowlens_wire::KeyMask;
+use flowlens_wire::sflow::{Datagram, DiscardSample, FlowSample, Sample};
+use flowlens_wire::{KeyMask, KeyVisitor};
 
+use super::keys::SampleKeys;
 use super::threshold::{Thresholds, Triggered};
 use super::{Engine, EngineStats, Flow, Limits, LoggedFlow};
 use crate::keybuf::{KeyBuf, Schema};
@@ -135,6 +137,30 @@ pub(super) struct Item<'d> {
     pub(super) sample: Sample<'d>,
 }
 
+/// An sFlow flow sample's keys ([`sample::visit_flow_sample`]).
+struct FlowKeys<'s, 'd> {
+    agent: IpAddr,
+    fs: &'s FlowSample<'d>,
+}
+
+impl SampleKeys for FlowKeys<'_, '_> {
+    fn visit(self, cfg: &WalkConfig, v: &mut impl KeyVisitor) -> sample::Weight {
+        sample::visit_flow_sample(self.agent, self.fs, cfg, v)
+    }
+}
+
+/// An sFlow dropped-packet notification's keys ([`sample::visit_discard_sample`]).
+struct DiscardKeys<'s, 'd> {
+    agent: IpAddr,
+    d: &'s DiscardSample<'d>,
+}
+
+impl SampleKeys for DiscardKeys<'_, '_> {
+    fn visit(self, cfg: &WalkConfig, v: &mut impl KeyVisitor) -> sample::Weight {
+        sample::visit_discard_sample(self.agent, self.d, cfg, v)
+    }
+}
+
 /// The engine's state that a datagram touches outside the shards, on the caller's thread.
 pub(super) struct Common<'a> {
     pub(super) stats: &'a mut EngineStats,
@@ -184,16 +210,12 @@ impl Shard {
         match &it.sample {
             Sample::Flow(fs) => {
                 if self.wants(ctx, false) {
-                    self.add_visited(ctx, now_ms, ds, false, seq, |cfg, v| {
-                        sample::visit_flow_sample(agent, fs, cfg, v)
-                    });
+                    self.add_visited(ctx, now_ms, ds, false, seq, FlowKeys { agent, fs });
                 }
             }
             Sample::Discard(d) => {
                 if self.wants(ctx, true) {
-                    self.add_visited(ctx, now_ms, ds, true, seq, |cfg, v| {
-                        sample::visit_discard_sample(agent, d, cfg, v)
-                    });
+                    self.add_visited(ctx, now_ms, ds, true, seq, DiscardKeys { agent, d });
                 }
             }
             Sample::Counter(_) | Sample::Unknown(_) => {}

@@ -92,6 +92,10 @@ impl Cmp {
                 let hit = set.cidrs.as_ref().is_some_and(|l| l.lookup(ip).is_some());
                 return hit != self.negate;
             }
+            if let Some(name) = keys.typed_name(*s) {
+                // A fixed name (`ingress`, `discard`) is its own text and never an address.
+                return set.texts.contains(name) != self.negate;
+            }
         }
         let v = self.lhs.value(keys, env);
         let hit = match (&self.test, v) {

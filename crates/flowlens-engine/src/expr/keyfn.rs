@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use super::uri::{uri_part, UriPart};
 use crate::env::Env;
-use crate::groups::{mask_addr, LEGACY_SET};
+use crate::groups::mask_addr;
 use crate::keybuf::{KeyBuf, KeyText, Slot};
 use crate::oui::parse_mac;
 
@@ -21,7 +21,7 @@ pub(crate) enum AsnAttr {
 pub(crate) enum Node {
     Key(Slot),
     /// `sourcegroup` / `destinationgroup`: group of the IPv4 key, else the IPv6 key, in
-    /// [`LEGACY_SET`].
+    /// [`LEGACY_SET`](crate::groups::LEGACY_SET).
     Legacy {
         v4: Slot,
         v6: Slot,
@@ -186,7 +186,7 @@ impl Node {
             Node::Key(s) => keys.text(*s).map(Text::Key),
             Node::Legacy { v4, v6 } => {
                 let ip = keys.ip(*v4).or_else(|| keys.ip(*v6))?;
-                env.groups.get(LEGACY_SET)?.lookup(ip).map(Text::Borrowed)
+                env.groups.legacy()?.lookup(ip).map(Text::Borrowed)
             }
             Node::Group { arg, sets } => {
                 let ip = arg.ip(keys, env)?;

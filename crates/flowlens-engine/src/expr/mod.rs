@@ -162,6 +162,7 @@ impl KeyExpr {
     /// component ([`crate::flow_key`]); a plain key, `mask:` and `bits:` go from their typed
     /// value, other functions' values through `text` (a reused buffer). False (`key` as it
     /// was) when null/missing.
+    #[inline]
     pub(crate) fn eval_key(
         &self,
         keys: &KeyBuf,
@@ -169,6 +170,16 @@ impl KeyExpr {
         key: &mut Vec<u8>,
         text: &mut String,
     ) -> bool {
+        // A plain key, the common case, inline; the rest out of line.
+        if let Node::Key(s) = self.node {
+            return keys.write_key(s, key);
+        }
+        self.eval_key_fn(keys, env, key, text)
+    }
+
+    /// [`KeyExpr::eval_key`] for a key function.
+    #[inline(never)]
+    fn eval_key_fn(&self, keys: &KeyBuf, env: &Env, key: &mut Vec<u8>, text: &mut String) -> bool {
         if let Some(done) = self.node.write_typed(keys, env, key) {
             return done;
         }
