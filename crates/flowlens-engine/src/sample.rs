@@ -270,7 +270,7 @@ fn visit_records(
                 v.emit(KeyId::STRIPPED, 0, Value::U64(u64::from(h.stripped())));
                 let link = LinkType::from_sflow_header_protocol(h.header_protocol());
                 if let Some(link) = link.filter(|_| v.wants_any(KeyMask::PACKET)) {
-                    packet::with_walk(link, h.header(), cfg, |w| w.visit_keys(v));
+                    packet::with_walk(link, h.header(), cfg, |w| w.visit_keys_masked(v));
                 }
             }
             FlowData::SampledEthernet(e) => {

@@ -316,7 +316,15 @@ struct Times {
 /// Only the keys in `v`'s mask ([`KeyVisitor::mask`]) are delivered; the `ipfix:` elements are
 /// not even looked at unless the mask has [`KeyId::IPFIX`].
 pub fn visit_keys(record: &NetflowRecord<'_, '_>, v: &mut impl KeyVisitor) -> RecordCounts {
-    let v = &mut Masked::new(v);
+    visit_keys_masked(record, &mut Masked::new(v))
+}
+
+/// [`visit_keys`] for a caller that already holds its visitor [`Masked`]: its mask is not
+/// read and checked a second time per key.
+pub fn visit_keys_masked(
+    record: &NetflowRecord<'_, '_>,
+    v: &mut Masked<'_, impl KeyVisitor>,
+) -> RecordCounts {
     let mut s = Summary::default();
     s.fill(record);
     s.emit(record, v);
@@ -373,7 +381,7 @@ fn frame_keys(
     };
     if v.wants_any(KeyMask::PACKET) {
         packet::with_walk(LinkType::Ethernet, frame, &WalkConfig::default(), |w| {
-            w.visit_keys(v)
+            w.visit_keys_masked(v)
         });
     }
     if s.counts().packets.is_none() {

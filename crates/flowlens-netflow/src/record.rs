@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use flowlens_wire::netflow::{DataRecord, Fields};
-use flowlens_wire::KeyVisitor;
+use flowlens_wire::{KeyVisitor, Masked};
 
 use crate::keys::{Plan, RecordCounts, Summary};
 use crate::{Protocol, SamplingSource};
@@ -100,6 +100,12 @@ impl<'t, 'a> NetflowRecord<'t, 'a> {
     /// same pass.
     pub fn visit_keys(&self, v: &mut impl KeyVisitor) -> RecordCounts {
         crate::keys::visit_keys(self, v)
+    }
+
+    /// [`NetflowRecord::visit_keys`] for a caller that already holds its visitor [`Masked`]
+    /// (its mask is not checked twice per key).
+    pub fn visit_keys_masked(&self, v: &mut Masked<'_, impl KeyVisitor>) -> RecordCounts {
+        crate::keys::visit_keys_masked(self, v)
     }
 
     /// The record's counts (packets, octets, flow times, sampling rate) without its keys.

@@ -134,7 +134,7 @@ impl SampleKeys for RecordKeys<'_, '_, '_> {
         m.emit(KeyId::AGENT, 0, Value::Ip(self.ds.agent));
         m.emit(KeyId::DATASOURCE, 0, Value::Display(&name));
         // The record's own counts; the tables scale them by the rate (once).
-        let counts = self.rec.visit_keys(&mut m);
+        let counts = self.rec.visit_keys_masked(&mut m);
         Weight {
             rate: self.rec.sampling_rate.max(1),
             frames: counts.packets.unwrap_or(0) as f64,
@@ -161,7 +161,7 @@ impl SampleKeys for PacketKeys<'_> {
         m.emit(KeyId::BYTES, 0, Value::U64(u64::from(self.frame_len)));
         m.emit(KeyId::SAMPLINGRATE, 0, Value::U64(u64::from(self.rate)));
         if m.wants_any(KeyMask::PACKET) {
-            packet::with_walk(self.link, self.data, cfg, |w| w.visit_keys(&mut m));
+            packet::with_walk(self.link, self.data, cfg, |w| w.visit_keys_masked(&mut m));
         }
         Weight {
             rate: self.rate.max(1),

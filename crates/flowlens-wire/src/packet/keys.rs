@@ -227,9 +227,64 @@ fn tunnel_overhead(layers: &[LayerView<'_>]) -> Option<usize> {
     inner.offset.checked_sub(outer.offset)
 }
 
-/// Visits the keys of `w` that `v`'s mask holds ([`KeyVisitor::mask`]).
-pub(super) fn visit(w: &Walk<'_>, v: &mut (impl KeyVisitor + ?Sized)) {
-    let v = &mut Masked::new(v);
+/// The keys an Ethernet layer gives.
+const ETHERNET_KEYS: KeyMask = KeyMask::of(KeyId::MACDESTINATION)
+    .with(KeyId::MACSOURCE)
+    .with(KeyId::ISUNICAST)
+    .with(KeyId::ISMULTICAST)
+    .with(KeyId::ISBROADCAST)
+    .with(KeyId::ETHERNETPROTOCOL);
+
+/// The keys an IPv4 layer gives.
+const IPV4_KEYS: KeyMask = KeyMask::of(KeyId::IPSOURCE)
+    .with(KeyId::IPDESTINATION)
+    .with(KeyId::IPPROTOCOL)
+    .with(KeyId::IPTOS)
+    .with(KeyId::IPDSCP)
+    .with(KeyId::IPDSCPNAME)
+    .with(KeyId::IPECN)
+    .with(KeyId::IPTTL)
+    .with(KeyId::IPFLAGS)
+    .with(KeyId::IPDONTFRAGMENT)
+    .with(KeyId::IPFRAGOFFSET)
+    .with(KeyId::IPBYTES);
+
+/// The keys an IPv6 layer gives.
+const IPV6_KEYS: KeyMask = KeyMask::of(KeyId::IP6SOURCE)
+    .with(KeyId::IP6DESTINATION)
+    .with(KeyId::IP6NEXTHDR)
+    .with(KeyId::IP6TOS)
+    .with(KeyId::IP6DSCP)
+    .with(KeyId::IP6DSCPNAME)
+    .with(KeyId::IP6ECN)
+    .with(KeyId::IP6FLOWLABEL)
+    .with(KeyId::IP6HOPLIMIT)
+    .with(KeyId::IP6FRAGM)
+    .with(KeyId::IP6FRAGOFFSET)
+    .with(KeyId::IP6BYTES);
+
+/// The keys a DNS message gives.
+const DNS_KEYS: KeyMask = KeyMask::of(KeyId::DNSID)
+    .with(KeyId::DNSQR)
+    .with(KeyId::DNSOPCODE)
+    .with(KeyId::DNSAA)
+    .with(KeyId::DNSTC)
+    .with(KeyId::DNSRD)
+    .with(KeyId::DNSRA)
+    .with(KeyId::DNSZ)
+    .with(KeyId::DNSRCODE)
+    .with(KeyId::DNSQDCOUNT)
+    .with(KeyId::DNSANCOUNT)
+    .with(KeyId::DNSNSCOUNT)
+    .with(KeyId::DNSARCOUNT)
+    .with(KeyId::DNSQNAME)
+    .with(KeyId::DNSQTYPE)
+    .with(KeyId::DNSQTYPENAME)
+    .with(KeyId::DNSQCLASS);
+
+/// Visits the keys of `w` that `v`'s mask holds ([`KeyVisitor::mask`]). The layers with many
+/// keys (Ethernet, IPv4, IPv6, DNS) are skipped whole when the mask holds none of theirs.
+pub(super) fn visit(w: &Walk<'_>, v: &mut Masked<'_, impl KeyVisitor + ?Sized>) {
     if !v.wants_any(KeyMask::PACKET) {
         return;
     }
@@ -260,6 +315,7 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut (impl KeyVisitor + ?Sized)) {
             p.is_some_and(|p| p.depth == d && !p.quoted && same(&p.header))
         };
         match l.header {
+            Header::Ethernet(_) if !v.wants_any(ETHERNET_KEYS) => {}
             Header::Ethernet(h) => {
                 let dst = h.dst_addr();
                 v.emit(KeyId::MACDESTINATION, d, Value::Mac(dst));
@@ -303,6 +359,7 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut (impl KeyVisitor + ?Sized)) {
                     v.emit(KeyId::ARPIPTARGET, d, Value::Ip(t));
                 }
             }
+            Header::Ipv4(_) if !v.wants_any(IPV4_KEYS) => {}
             Header::Ipv4(h) => {
                 v.emit(KeyId::IPSOURCE, d, Value::Ip(h.src_addr().into()));
                 v.emit(KeyId::IPDESTINATION, d, Value::Ip(h.dst_addr().into()));
@@ -317,6 +374,7 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut (impl KeyVisitor + ?Sized)) {
                 v.emit(KeyId::IPFRAGOFFSET, d, u(h.fragment_offset()));
                 v.emit(KeyId::IPBYTES, d, u(h.total_len()));
             }
+            Header::Ipv6(_) if !v.wants_any(IPV6_KEYS) => {}
             Header::Ipv6(h) => {
                 v.emit(KeyId::IP6SOURCE, d, Value::Ip(h.src_addr().into()));
                 v.emit(KeyId::IP6DESTINATION, d, Value::Ip(h.dst_addr().into()));
@@ -358,6 +416,7 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut (impl KeyVisitor + ?Sized)) {
                 v.emit(KeyId::UDPDESTINATIONPORT, d, u(h.dst_port()));
             }
             Header::Icmp(h) => icmp_keys(&h, d, quoted_of(rest), v),
+            Header::Dns(_) if !v.wants_any(DNS_KEYS) => {}
             Header::Dns(m) => {
                 v.emit(KeyId::DNSID, d, u(m.id()));
                 v.emit(KeyId::DNSQR, d, Value::Bool(m.qr()));

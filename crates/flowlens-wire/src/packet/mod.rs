@@ -55,7 +55,7 @@ use core::net::IpAddr;
 use arrayvec::ArrayVec;
 
 use crate::error::{Error, Layer, Result};
-use crate::value::{FieldVisitor, KeyVisitor};
+use crate::value::{FieldVisitor, KeyVisitor, Masked};
 
 pub(crate) mod bytes;
 
@@ -344,6 +344,12 @@ impl<'a> Walk<'a> {
 
     /// Visits the flow keys (see [`keys`] for the table).
     pub fn visit_keys(&self, v: &mut impl KeyVisitor) {
+        keys::visit(self, &mut Masked::new(v));
+    }
+
+    /// [`Walk::visit_keys`] for a producer that already holds its visitor [`Masked`] (an
+    /// sFlow sample's records): its mask is not read and checked a second time per key.
+    pub fn visit_keys_masked(&self, v: &mut Masked<'_, impl KeyVisitor + ?Sized>) {
         keys::visit(self, v);
     }
 

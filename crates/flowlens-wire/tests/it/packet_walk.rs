@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use flowlens_wire::packet::{walk, walk_strict, Header, LinkType, Walk, WalkConfig};
-use flowlens_wire::{Error, FieldVisitor, KeyVisitor, Layer, Value};
+use flowlens_wire::{Error, FieldVisitor, KeyId, KeyMask, KeyVisitor, Layer, Value};
 
 /// `packets/` of the data directory: `../shared/data` (the full set) when it is beside the
 /// checkout, else the repository's `testdata/captures` (see `flowlens_testdata::corpus_dir`).
@@ -482,6 +482,49 @@ fn every_packet_walks_without_panic_and_keys_render() {
             assert_eq!(walk_strict(link, f, &cfg()).err(), w.stop());
         }
     }
+}
+
+/// Keys of one id only, asked for through the visitor's mask.
+struct OneKey(KeyId, Vec<(String, u8, String)>);
+
+impl KeyVisitor for OneKey {
+    fn key(&mut self, name: &'static str, depth: u8, value: Value<'_>) {
+        self.1.push((name.to_string(), depth, value.to_string()));
+    }
+    fn mask(&self) -> KeyMask {
+        KeyMask::of(self.0)
+    }
+}
+
+/// The walker's mask checks (per key, and per layer for the layers with many keys) drop
+/// nothing asked for: asked for one key alone, every packet of every capture gives exactly
+/// that key's values of the full visit (and nothing else).
+#[test]
+fn each_key_asked_alone_gives_what_the_full_visit_gives() {
+    let mut compared = 0usize;
+    for path in all_captures() {
+        let (link, frames) = read_pcap(&path);
+        for f in &frames {
+            let w = walk(link, f, &cfg());
+            let full = Keys::of(&w);
+            for id in KeyMask::PACKET.iter() {
+                let mut one = OneKey(id, Vec::new());
+                w.visit_keys(&mut one);
+                let want: Vec<_> = full.0.iter().filter(|(n, ..)| n == id.name()).collect();
+                let got: Vec<_> = one.1.iter().collect();
+                assert_eq!(
+                    got,
+                    want,
+                    "{} ({}): key {}",
+                    path.display(),
+                    f.len(),
+                    id.name()
+                );
+                compared += want.len();
+            }
+        }
+    }
+    assert!(compared > 10_000, "only {compared} values compared");
 }
 
 struct Sink(usize);
