@@ -332,6 +332,7 @@ impl Shard {
 /// sample's stored key for it (its key functions' values, typed: [`crate::flow_key`]) into
 /// `key`, through `text` (a reused buffer for functions that compute text). False when the
 /// filter refuses or a key function has no value.
+#[inline(always)]
 fn flow_key(def: &FlowDef, buf: &KeyBuf, env: &Env, key: &mut Vec<u8>, text: &mut String) -> bool {
     if let Some(f) = &def.filter {
         if !f.matches(buf, env) {

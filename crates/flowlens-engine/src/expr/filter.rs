@@ -68,17 +68,37 @@ impl Texts {
 }
 
 impl Cond {
+    /// Evaluates the condition for this sample. Inlined into the per-definition loop: the
+    /// top level and its comparisons run without a call; nested `&`/`|` groups recurse
+    /// through [`Cond::eval_nested`].
+    #[inline(always)]
     pub(crate) fn eval(&self, keys: &KeyBuf, env: &Env) -> bool {
+        let one = |c: &Cond| match c {
+            Cond::Cmp(c) => c.eval(keys, env),
+            c => c.eval_nested(keys, env),
+        };
         match self {
             Cond::True => true,
-            Cond::All(c) => c.iter().all(|c| c.eval(keys, env)),
-            Cond::Any(c) => c.iter().any(|c| c.eval(keys, env)),
+            Cond::All(c) => c.iter().all(one),
+            Cond::Any(c) => c.iter().any(one),
+            Cond::Cmp(c) => c.eval(keys, env),
+        }
+    }
+
+    /// [`Cond::eval`] below the top level.
+    #[inline(never)]
+    fn eval_nested(&self, keys: &KeyBuf, env: &Env) -> bool {
+        match self {
+            Cond::True => true,
+            Cond::All(c) => c.iter().all(|c| c.eval_nested(keys, env)),
+            Cond::Any(c) => c.iter().any(|c| c.eval_nested(keys, env)),
             Cond::Cmp(c) => c.eval(keys, env),
         }
     }
 }
 
 impl Cmp {
+    #[inline(always)]
     fn eval(&self, keys: &KeyBuf, env: &Env) -> bool {
         if let (Node::Key(s), Test::Equals(set)) = (&self.lhs, &self.test) {
             if let Some(n) = keys.u64(*s) {
@@ -97,6 +117,12 @@ impl Cmp {
                 return set.texts.contains(name) != self.negate;
             }
         }
+        self.eval_text(keys, env)
+    }
+
+    /// [`Cmp::eval`] through the left-hand side's text (key functions, text values).
+    #[inline(never)]
+    fn eval_text(&self, keys: &KeyBuf, env: &Env) -> bool {
         let v = self.lhs.value(keys, env);
         let hit = match (&self.test, v) {
             (Test::Equals(set), None) => set.null,

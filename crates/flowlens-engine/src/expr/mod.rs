@@ -249,6 +249,7 @@ impl Filter {
     }
 
     /// True when this sample passes the filter.
+    #[inline]
     pub fn matches(&self, keys: &KeyBuf, env: &Env) -> bool {
         self.cond.eval(keys, env)
     }
