@@ -233,6 +233,17 @@ impl KeyMask {
         KeyMask(1 << id.0)
     }
 
+    /// The set of the keys in `ids`.
+    pub const fn of_all(ids: &[KeyId]) -> KeyMask {
+        let mut m = KeyMask::NONE;
+        let mut rest = ids;
+        while let [first, tail @ ..] = rest {
+            m = m.with(*first);
+            rest = tail;
+        }
+        m
+    }
+
     /// This set with `id` added.
     #[must_use]
     pub const fn with(self, id: KeyId) -> KeyMask {

@@ -21,7 +21,7 @@ use std::net::IpAddr;
 
 use flowlens_netflow::hash::{map, Map};
 use flowlens_wire::packet::WalkConfig;
-use flowlens_wire::sflow::{Datagram, DiscardSample, FlowSample, Sample};
+use flowlens_wire::sflow::{Datagram, Sample};
 use flowlens_wire::{KeyMask, KeyVisitor};
 
 use super::keys::SampleKeys;
@@ -140,27 +140,25 @@ pub(super) struct Item<'d> {
     pub(super) sample: Sample<'d>,
 }
 
-/// An sFlow flow sample's keys ([`sample::visit_flow_sample`]).
-struct FlowKeys<'s, 'd> {
+/// An sFlow flow sample's or dropped-packet notification's keys
+/// ([`sample::visit_flow_sample`], [`sample::visit_discard_sample`]).
+struct SflowKeys<'s, 'd> {
     agent: IpAddr,
-    fs: &'s FlowSample<'d>,
+    sample: &'s Sample<'d>,
 }
 
-impl SampleKeys for FlowKeys<'_, '_> {
+impl SampleKeys for SflowKeys<'_, '_> {
     fn visit(self, cfg: &WalkConfig, v: &mut impl KeyVisitor) -> sample::Weight {
-        sample::visit_flow_sample(self.agent, self.fs, cfg, v)
-    }
-}
-
-/// An sFlow dropped-packet notification's keys ([`sample::visit_discard_sample`]).
-struct DiscardKeys<'s, 'd> {
-    agent: IpAddr,
-    d: &'s DiscardSample<'d>,
-}
-
-impl SampleKeys for DiscardKeys<'_, '_> {
-    fn visit(self, cfg: &WalkConfig, v: &mut impl KeyVisitor) -> sample::Weight {
-        sample::visit_discard_sample(self.agent, self.d, cfg, v)
+        match self.sample {
+            Sample::Flow(fs) => sample::visit_flow_sample(self.agent, fs, cfg, v),
+            Sample::Discard(d) => sample::visit_discard_sample(self.agent, d, cfg, v),
+            // Not routed to a shard ([`Common::add_sflow`]).
+            Sample::Counter(_) | Sample::Unknown(_) => sample::Weight {
+                rate: 1,
+                frames: 0.0,
+                bytes: 0.0,
+            },
+        }
     }
 }
 
@@ -209,19 +207,17 @@ pub struct Shard {
 impl Shard {
     /// A sample of this shard's data sources.
     pub(super) fn add_item(&mut self, ctx: &Ctx<'_>, now_ms: u64, it: &Item<'_>) {
-        let (agent, ds, seq) = (it.ds.agent, it.ds, it.seq);
-        match &it.sample {
-            Sample::Flow(fs) => {
-                if self.wants(ctx, false) {
-                    self.add_visited(ctx, now_ms, ds, false, seq, FlowKeys { agent, fs });
-                }
-            }
-            Sample::Discard(d) => {
-                if self.wants(ctx, true) {
-                    self.add_visited(ctx, now_ms, ds, true, seq, DiscardKeys { agent, d });
-                }
-            }
-            Sample::Counter(_) | Sample::Unknown(_) => {}
+        let dropped = match it.sample {
+            Sample::Flow(_) => false,
+            Sample::Discard(_) => true,
+            Sample::Counter(_) | Sample::Unknown(_) => return,
+        };
+        if self.wants(ctx, dropped) {
+            let keys = SflowKeys {
+                agent: it.ds.agent,
+                sample: &it.sample,
+            };
+            self.add_visited(ctx, now_ms, it.ds, dropped, it.seq, keys);
         }
     }
 

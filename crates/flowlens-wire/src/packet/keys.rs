@@ -228,59 +228,67 @@ fn tunnel_overhead(layers: &[LayerView<'_>]) -> Option<usize> {
 }
 
 /// The keys an Ethernet layer gives.
-const ETHERNET_KEYS: KeyMask = KeyMask::of(KeyId::MACDESTINATION)
-    .with(KeyId::MACSOURCE)
-    .with(KeyId::ISUNICAST)
-    .with(KeyId::ISMULTICAST)
-    .with(KeyId::ISBROADCAST)
-    .with(KeyId::ETHERNETPROTOCOL);
+const ETHERNET_KEYS: KeyMask = KeyMask::of_all(&[
+    KeyId::MACDESTINATION,
+    KeyId::MACSOURCE,
+    KeyId::ISUNICAST,
+    KeyId::ISMULTICAST,
+    KeyId::ISBROADCAST,
+    KeyId::ETHERNETPROTOCOL,
+]);
 
 /// The keys an IPv4 layer gives.
-const IPV4_KEYS: KeyMask = KeyMask::of(KeyId::IPSOURCE)
-    .with(KeyId::IPDESTINATION)
-    .with(KeyId::IPPROTOCOL)
-    .with(KeyId::IPTOS)
-    .with(KeyId::IPDSCP)
-    .with(KeyId::IPDSCPNAME)
-    .with(KeyId::IPECN)
-    .with(KeyId::IPTTL)
-    .with(KeyId::IPFLAGS)
-    .with(KeyId::IPDONTFRAGMENT)
-    .with(KeyId::IPFRAGOFFSET)
-    .with(KeyId::IPBYTES);
+const IPV4_KEYS: KeyMask = KeyMask::of_all(&[
+    KeyId::IPSOURCE,
+    KeyId::IPDESTINATION,
+    KeyId::IPPROTOCOL,
+    KeyId::IPTOS,
+    KeyId::IPDSCP,
+    KeyId::IPDSCPNAME,
+    KeyId::IPECN,
+    KeyId::IPTTL,
+    KeyId::IPFLAGS,
+    KeyId::IPDONTFRAGMENT,
+    KeyId::IPFRAGOFFSET,
+    KeyId::IPBYTES,
+]);
 
 /// The keys an IPv6 layer gives.
-const IPV6_KEYS: KeyMask = KeyMask::of(KeyId::IP6SOURCE)
-    .with(KeyId::IP6DESTINATION)
-    .with(KeyId::IP6NEXTHDR)
-    .with(KeyId::IP6TOS)
-    .with(KeyId::IP6DSCP)
-    .with(KeyId::IP6DSCPNAME)
-    .with(KeyId::IP6ECN)
-    .with(KeyId::IP6FLOWLABEL)
-    .with(KeyId::IP6HOPLIMIT)
-    .with(KeyId::IP6FRAGM)
-    .with(KeyId::IP6FRAGOFFSET)
-    .with(KeyId::IP6BYTES);
+const IPV6_KEYS: KeyMask = KeyMask::of_all(&[
+    KeyId::IP6SOURCE,
+    KeyId::IP6DESTINATION,
+    KeyId::IP6NEXTHDR,
+    KeyId::IP6TOS,
+    KeyId::IP6DSCP,
+    KeyId::IP6DSCPNAME,
+    KeyId::IP6ECN,
+    KeyId::IP6FLOWLABEL,
+    KeyId::IP6HOPLIMIT,
+    KeyId::IP6FRAGM,
+    KeyId::IP6FRAGOFFSET,
+    KeyId::IP6BYTES,
+]);
 
 /// The keys a DNS message gives.
-const DNS_KEYS: KeyMask = KeyMask::of(KeyId::DNSID)
-    .with(KeyId::DNSQR)
-    .with(KeyId::DNSOPCODE)
-    .with(KeyId::DNSAA)
-    .with(KeyId::DNSTC)
-    .with(KeyId::DNSRD)
-    .with(KeyId::DNSRA)
-    .with(KeyId::DNSZ)
-    .with(KeyId::DNSRCODE)
-    .with(KeyId::DNSQDCOUNT)
-    .with(KeyId::DNSANCOUNT)
-    .with(KeyId::DNSNSCOUNT)
-    .with(KeyId::DNSARCOUNT)
-    .with(KeyId::DNSQNAME)
-    .with(KeyId::DNSQTYPE)
-    .with(KeyId::DNSQTYPENAME)
-    .with(KeyId::DNSQCLASS);
+const DNS_KEYS: KeyMask = KeyMask::of_all(&[
+    KeyId::DNSID,
+    KeyId::DNSQR,
+    KeyId::DNSOPCODE,
+    KeyId::DNSAA,
+    KeyId::DNSTC,
+    KeyId::DNSRD,
+    KeyId::DNSRA,
+    KeyId::DNSZ,
+    KeyId::DNSRCODE,
+    KeyId::DNSQDCOUNT,
+    KeyId::DNSANCOUNT,
+    KeyId::DNSNSCOUNT,
+    KeyId::DNSARCOUNT,
+    KeyId::DNSQNAME,
+    KeyId::DNSQTYPE,
+    KeyId::DNSQTYPENAME,
+    KeyId::DNSQCLASS,
+]);
 
 /// Visits the keys of `w` that `v`'s mask holds ([`KeyVisitor::mask`]). The layers with many
 /// keys (Ethernet, IPv4, IPv6, DNS) are skipped whole when the mask holds none of theirs.
