@@ -37,7 +37,7 @@ pub mod template;
 mod v5;
 
 pub use error::Error;
-pub use keys::{ipfix_key_name, visit_keys, KeyText, RecordCounts};
+pub use keys::{ipfix_key_name, visit_keys, visit_keys_masked, KeyText, RecordCounts};
 pub use pending::PendingStats;
 pub use record::{ExportClock, NetflowRecord};
 pub use sampling::{v5_rate, SamplingSource};
