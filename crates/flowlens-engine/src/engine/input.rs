@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use flowlens_netflow::NetflowRecord;
 use flowlens_wire::packet::{self, LinkType, WalkConfig};
 use flowlens_wire::sflow::{Datagram, Sample};
-use flowlens_wire::{KeyId, KeyMask, Masked, Value};
+use flowlens_wire::{KeyId, KeyMask, KeyVisitor, Masked, Value};
 
 use super::eviction::{self, KeyCount, GLOBAL_EVICT_FRACTION};
 use super::keys::SampleKeys;
@@ -128,7 +128,7 @@ struct RecordKeys<'r, 'a, 'b> {
 }
 
 impl SampleKeys for RecordKeys<'_, '_, '_> {
-    fn visit(self, _: &WalkConfig, v: &mut impl flowlens_wire::KeyVisitor) -> Weight {
+    fn visit(self, _: &WalkConfig, v: &mut impl KeyVisitor) -> Weight {
         let name = self.ds.name();
         let mut m = Masked::new(v);
         m.emit(KeyId::AGENT, 0, Value::Ip(self.ds.agent));
@@ -153,7 +153,7 @@ struct PacketKeys<'d> {
 }
 
 impl SampleKeys for PacketKeys<'_> {
-    fn visit(self, cfg: &WalkConfig, v: &mut impl flowlens_wire::KeyVisitor) -> Weight {
+    fn visit(self, cfg: &WalkConfig, v: &mut impl KeyVisitor) -> Weight {
         let name = self.ds.name();
         let mut m = Masked::new(v);
         m.emit(KeyId::AGENT, 0, Value::Ip(self.ds.agent));

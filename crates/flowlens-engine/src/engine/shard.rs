@@ -21,7 +21,7 @@ use std::net::IpAddr;
 
 use flowlens_netflow::hash::{map, Map};
 use flowlens_wire::packet::WalkConfig;
-use flowlens_wire::sflow::{Datagram, Sample};
+use flowlens_wire::sflow::{Datagram, DiscardSample, FlowSample, Sample};
 use flowlens_wire::{KeyMask, KeyVisitor};
 
 use super::keys::SampleKeys;
@@ -140,24 +140,18 @@ pub(super) struct Item<'d> {
     pub(super) sample: Sample<'d>,
 }
 
-/// An sFlow flow sample's or dropped-packet notification's keys
+/// An sFlow flow sample's or dropped-packet notification's keys, with the datagram's agent
 /// ([`sample::visit_flow_sample`], [`sample::visit_discard_sample`]).
-struct SflowKeys<'s, 'd> {
-    agent: IpAddr,
-    sample: &'s Sample<'d>,
+enum SflowKeys<'s, 'd> {
+    Flow(IpAddr, &'s FlowSample<'d>),
+    Discard(IpAddr, &'s DiscardSample<'d>),
 }
 
 impl SampleKeys for SflowKeys<'_, '_> {
     fn visit(self, cfg: &WalkConfig, v: &mut impl KeyVisitor) -> sample::Weight {
-        match self.sample {
-            Sample::Flow(fs) => sample::visit_flow_sample(self.agent, fs, cfg, v),
-            Sample::Discard(d) => sample::visit_discard_sample(self.agent, d, cfg, v),
-            // Not routed to a shard ([`Common::add_sflow`]).
-            Sample::Counter(_) | Sample::Unknown(_) => sample::Weight {
-                rate: 1,
-                frames: 0.0,
-                bytes: 0.0,
-            },
+        match self {
+            SflowKeys::Flow(agent, fs) => sample::visit_flow_sample(agent, fs, cfg, v),
+            SflowKeys::Discard(agent, d) => sample::visit_discard_sample(agent, d, cfg, v),
         }
     }
 }
@@ -207,16 +201,13 @@ pub struct Shard {
 impl Shard {
     /// A sample of this shard's data sources.
     pub(super) fn add_item(&mut self, ctx: &Ctx<'_>, now_ms: u64, it: &Item<'_>) {
-        let dropped = match it.sample {
-            Sample::Flow(_) => false,
-            Sample::Discard(_) => true,
+        let agent = it.ds.agent;
+        let (dropped, keys) = match &it.sample {
+            Sample::Flow(fs) => (false, SflowKeys::Flow(agent, fs)),
+            Sample::Discard(d) => (true, SflowKeys::Discard(agent, d)),
             Sample::Counter(_) | Sample::Unknown(_) => return,
         };
         if self.wants(ctx, dropped) {
-            let keys = SflowKeys {
-                agent: it.ds.agent,
-                sample: &it.sample,
-            };
             self.add_visited(ctx, now_ms, it.ds, dropped, it.seq, keys);
         }
     }
