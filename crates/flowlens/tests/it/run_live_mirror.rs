@@ -5,8 +5,9 @@
 //! (`nftb-h3`, 10.99.0.3) to `nftb-ers0` (`type=erspan options:erspan_ver=1 options:key=7`:
 //! ERSPAN type II, session ID 7); their packets cross the underlay bridge to namespace
 //! `nftb-vtep`, where flowlens runs with `--mirror 10.99.1.2`. Once a probe ping has crossed
-//! the whole mirror path into flowlens, while a host of the mirrored port pings another, tshark captures the mirrored port; once both have seen every echo (on
-//! their counters), the inner flows in `/activeflows` have the pings' addresses, agent
+//! the whole mirror path into flowlens, a host of the mirrored port pings another while
+//! tshark captures the mirrored port; once both have seen every echo (on their counters),
+//! the inner flows in `/activeflows` have the pings' addresses, agent
 //! 10.99.1.1 (the tunnel's source), data source the GRE key or ERSPAN session ID, and per
 //! direction the frame counts tshark saw.
 //!
