@@ -4,12 +4,18 @@
 //! (`type=gre options:remote_ip=10.99.1.2 options:key=42`), everything on `nftb-v3`
 //! (`nftb-h3`, 10.99.0.3) to `nftb-ers0` (`type=erspan options:erspan_ver=1 options:key=7`:
 //! ERSPAN type II, session ID 7); their packets cross the underlay bridge to namespace
-//! `nftb-vtep`, where flowlens runs with `--mirror 10.99.1.2`. Once a probe ping has crossed
-//! the whole mirror path into flowlens, a host of the mirrored port pings another while
-//! tshark captures the mirrored port; once both have seen every echo (on their counters),
-//! the inner flows in `/activeflows` have the pings' addresses, agent
+//! `nftb-vtep`, where flowlens runs with `--mirror 10.99.1.2`.
+//!
+//! Two tshark captures are the reference: one on the mirrored port (what was sent), one on
+//! nftb-vtep's `eth0` (the GRE packets that reached flowlens's host, decapsulated by tshark
+//! itself). Once a probe ping has crossed the whole mirror path into flowlens, a host of the
+//! mirrored port pings another; once the first capture has every echo, a last, larger ping
+//! to the third host shows (when its copy reaches nftb-vtep) that the second has every copy
+//! that will arrive. Then the inner flows in `/activeflows` have the pings' addresses, agent
 //! 10.99.1.1 (the tunnel's source), data source the GRE key or ERSPAN session ID, and per
-//! direction the frame counts tshark saw.
+//! direction the frame counts of the copies that arrived, which are those sent unless Open
+//! vSwitch lost a copy (it lost one exchange once in a CI run under load; the test says so
+//! on its output, and holds flowlens to what arrived).
 //!
 //! Needs root and tshark, otherwise it reports SKIPPED, and Open vSwitch (`scripts/testbed.sh
 //! deps` lists the packages; `.ci/run` installs them).
@@ -30,6 +36,27 @@ use run_support::{temp_dir, Ports, Server};
 const PINGS: u64 = 30;
 /// Smoothing time of the flow definition, s.
 const T: f64 = 600.0;
+/// ICMP data bytes of the ping sent after the counted ones (the probes carry 56).
+const SENTINEL_BYTES: u32 = 999;
+/// What tshark reports of each GRE packet reaching nftb-vtep; a field of both the outer and
+/// the inner IPv4 header is `outer;inner`.
+const ARRIVED_FIELDS: [&str; 6] = [
+    "ip.src",
+    "ip.dst",
+    "ip.proto",
+    "ip.len",
+    "gre.key",
+    "erspan.spanid",
+];
+
+/// The mirror session of an arrived packet as tshark decodes it: the GRE key (tshark prints it
+/// in hex) or the ERSPAN session ID, in decimal as flowlens's data source.
+fn session(f: &[String]) -> Option<String> {
+    if let Some(hex) = f[4].strip_prefix("0x") {
+        return u32::from_str_radix(hex, 16).ok().map(|k| k.to_string());
+    }
+    (!f[5].is_empty()).then(|| f[5].clone())
+}
 
 /// One of the testbed's port mirrors.
 struct Mirror {
@@ -111,7 +138,16 @@ fn mirror_counts_equal_tshark(m: &Mirror) {
     // tshark on the mirrored port first, known to capture once it shows a probe (to a third
     // host, a pair left out of the comparison, sent before flowlens starts).
     let tshark = Tshark::start(m.port);
-    let probe = || {
+    // And tshark where flowlens runs: the GRE packets that reach nftb-vtep, decoded by tshark
+    // itself (outer and inner IPv4, GRE key, ERSPAN session ID).
+    let arrived = Tshark::start_in(
+        &["ip", "netns", "exec", "nftb-vtep"],
+        "eth0",
+        "ip proto 47",
+        &ARRIVED_FIELDS,
+    );
+    // A ping from the mirrored host to the third host, with `size` bytes of ICMP data.
+    let ping_third = |size: u32| {
         let _ = Command::new("ip")
             .args([
                 "netns",
@@ -123,6 +159,8 @@ fn mirror_counts_equal_tshark(m: &Mirror) {
                 "1",
                 "-W",
                 "1",
+                "-s",
+                &size.to_string(),
                 if m.host.1 == "10.99.0.1" {
                     "10.99.0.3"
                 } else {
@@ -131,6 +169,7 @@ fn mirror_counts_equal_tshark(m: &Mirror) {
             ])
             .output();
     };
+    let probe = || ping_third(56);
     let start = Instant::now();
     while tshark.count() == 0 {
         assert!(
@@ -215,6 +254,64 @@ fn mirror_counts_equal_tshark(m: &Mirror) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Every mirrored copy of the pings that reaches nftb-vtep has arrived once a later ping
+    // (to the third host, SENTINEL_BYTES of data) has: Open vSwitch sends the copies in order.
+    let sentinel = Instant::now();
+    while !arrived
+        .frames
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|f| f[3].ends_with(&format!(";{}", SENTINEL_BYTES + 28)))
+    {
+        assert!(
+            sentinel.elapsed() < Duration::from_secs(30),
+            "no mirrored copy of the sentinel ping reaches nftb-vtep; last arrived: {:?}",
+            arrived
+                .frames
+                .lock()
+                .unwrap()
+                .iter()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+        );
+        ping_third(SENTINEL_BYTES);
+    }
+    // Per direction, the copies that arrived, from this mirror (outer source the underlay's
+    // 10.99.1.1, the GRE key or ERSPAN session ID tshark decodes).
+    let arrived_frames = |src: &str, dst: &str| -> u64 {
+        arrived
+            .frames
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f[0] == format!("10.99.1.1;{src}")
+                    && f[1] == format!("10.99.1.2;{dst}")
+                    && f[2] == "47;1"
+                    && session(f).as_deref() == Some(m.data_source)
+            })
+            .count() as u64
+    };
+    let expected = [
+        (host, peer, arrived_frames(host, peer)),
+        (peer, host, arrived_frames(peer, host)),
+    ];
+    for (src, dst, n) in expected {
+        let sent = pair_frames(src, dst);
+        assert!(
+            n <= sent,
+            "{n} copies of {src} -> {dst} arrived, {sent} sent"
+        );
+        // Open vSwitch's mirror is not the system under test: what it loses (one exchange
+        // in a CI run, under load) is named, and flowlens is held to what arrived.
+        if n < sent {
+            eprintln!("note: Open vSwitch mirrored {n} of {sent} frames {src} -> {dst}");
+        }
+        assert!(n > 0, "no copy of {src} -> {dst} arrived");
+    }
+
     // A flow's frames: its smoothed rate × T is its frames decayed by e^(-age/T) since they
     // were counted, which is undone here. Without it a slow run (tshark late by 10 s under
     // load) left 30 frames at 29.5 or less, and the count never matched.
@@ -229,20 +326,25 @@ fn mirror_counts_equal_tshark(m: &Mirror) {
                 (f["value"].as_f64().unwrap() * T * (age_secs / T).exp()).round() as u64
             })
     };
-    let flows = s.wait_for("/activeflows/ALL/pair/json?maxFlows=100", |f| {
-        value(f, &format!("{host},{peer},1")) >= PINGS
-            && value(f, &format!("{peer},{host},1")) >= PINGS
-    });
-    assert_eq!(
-        value(&flows, &format!("{host},{peer},1")),
-        pair_frames(host, peer),
-        "{flows}"
-    );
-    assert_eq!(
-        value(&flows, &format!("{peer},{host},1")),
-        pair_frames(peer, host),
-        "{flows}"
-    );
+    let counted = Instant::now();
+    let flows = loop {
+        let flows = s.get_json("/activeflows/ALL/pair/json?maxFlows=100");
+        if expected
+            .iter()
+            .all(|(src, dst, n)| value(&flows, &format!("{src},{dst},1")) >= *n)
+        {
+            break flows;
+        }
+        assert!(
+            counted.elapsed() < Duration::from_secs(20),
+            "flowlens did not count the {expected:?} copies that arrived within 20 s: {flows}; {}",
+            s.get_json("/analyzer/json")["packetSources"]
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for (src, dst, n) in expected {
+        assert_eq!(value(&flows, &format!("{src},{dst},1")), n, "{flows}");
+    }
     // The pings' flows come from this mirror. (The probe's, to the other mirrored host, may
     // also arrive through the other mirror, with its data source.)
     let pings = [format!("{host},{peer},1"), format!("{peer},{host},1")];

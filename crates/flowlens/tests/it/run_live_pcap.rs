@@ -161,37 +161,47 @@ impl Drop for Link {
 /// `tshark -i IFACE`, one line of fields per frame as it arrives.
 pub(crate) struct Tshark {
     child: Child,
-    /// (ip.src, ip.dst, ip.proto, udp.srcport, udp.dstport) per frame.
-    pub(crate) frames: Arc<Mutex<Vec<[String; 5]>>>,
+    /// The fields asked for, per frame; a field that occurs more than once (the outer and
+    /// inner headers of a tunnelled frame) has its values joined with `;`, outermost first.
+    pub(crate) frames: Arc<Mutex<Vec<Vec<String>>>>,
 }
 
+/// The fields [`Tshark::start`] asks for: ip.src, ip.dst, ip.proto, udp.srcport,
+/// udp.dstport.
+const FIELDS: [&str; 5] = ["ip.src", "ip.dst", "ip.proto", "udp.srcport", "udp.dstport"];
+
 impl Tshark {
-    /// Starts tshark and waits until it captures (its "Capturing on" line).
+    /// Starts tshark on `iface` with [`FIELDS`] and waits until it captures (its "Capturing
+    /// on" line).
     pub(crate) fn start(iface: &str) -> Tshark {
-        let mut child = Command::new("tshark")
+        Tshark::start_in(&[], iface, "", &FIELDS)
+    }
+
+    /// Starts `tshark -i iface -f filter` with `fields`, run under `wrapper` (such as `ip netns
+    /// exec NS`, or nothing), and waits until it captures.
+    pub(crate) fn start_in(wrapper: &[&str], iface: &str, filter: &str, fields: &[&str]) -> Tshark {
+        let (program, wrapper_args) = match wrapper.split_first() {
+            Some((p, rest)) => (*p, rest.iter().copied().chain(["tshark"]).collect()),
+            None => ("tshark", Vec::new()),
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(wrapper_args)
+            .args(["-i", iface, "-n", "-l", "-p", "-T", "fields"])
             .args([
-                "-i",
-                iface,
-                "-n",
-                "-l",
-                "-p",
-                "-T",
-                "fields",
                 "-E",
                 "separator=,",
-            ])
-            .args([
-                "-e",
-                "ip.src",
-                "-e",
-                "ip.dst",
-                "-e",
-                "ip.proto",
-                "-e",
-                "udp.srcport",
-                "-e",
-                "udp.dstport",
-            ])
+                "-E",
+                "aggregator=;",
+                "-E",
+                "occurrence=a",
+            ]);
+        if !filter.is_empty() {
+            cmd.args(["-f", filter]);
+        }
+        for f in fields {
+            cmd.args(["-e", f]);
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -200,13 +210,12 @@ impl Tshark {
         let frames = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&frames);
         let out = child.stdout.take().unwrap();
+        let n = fields.len();
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                let f: Vec<String> = line.split(',').map(str::to_string).collect();
-                let get = |i: usize| f.get(i).cloned().unwrap_or_default();
-                sink.lock()
-                    .unwrap()
-                    .push([get(0), get(1), get(2), get(3), get(4)]);
+                let mut f: Vec<String> = line.split(',').map(str::to_string).collect();
+                f.resize(n, String::new());
+                sink.lock().unwrap().push(f);
             }
         });
         let (tx, rx) = std::sync::mpsc::channel();
@@ -229,7 +238,7 @@ impl Tshark {
     }
 
     /// Frames seen, probes left out.
-    fn test_frames(&self) -> Vec<[String; 5]> {
+    fn test_frames(&self) -> Vec<Vec<String>> {
         let probe = PROBE_PORT.to_string();
         let frames = self.frames.lock().unwrap();
         frames.iter().filter(|f| f[3] != probe).cloned().collect()
@@ -368,7 +377,10 @@ fn pcap_counts_equal_tshark() {
     let frames = tshark.test_frames();
     let mut pairs: BTreeMap<String, u64> = BTreeMap::new();
     let mut tuples: BTreeMap<String, u64> = BTreeMap::new();
-    for [src, dst, proto, sport, dport] in &frames {
+    for f in &frames {
+        let [src, dst, proto, sport, dport] = f.as_slice() else {
+            panic!("{f:?}")
+        };
         *pairs.entry(format!("{src},{dst},{proto}")).or_default() += 1;
         if proto == "17" {
             *tuples
