@@ -254,16 +254,15 @@ fn mirror_counts_equal_tshark(m: &Mirror) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Every mirrored copy of the pings that reaches nftb-vtep has arrived once a later ping
-    // (to the third host, SENTINEL_BYTES of data) has: Open vSwitch sends the copies in order.
+    // Every mirrored copy of the pings that reaches nftb-vtep has arrived once this mirror's
+    // copy of a later ping (to the third host, SENTINEL_BYTES of data) has: Open vSwitch
+    // sends one mirror's copies in order. (The third host's port is mirrored too, by the
+    // other session, whose copies are not ordered with this one's.)
     let sentinel = Instant::now();
-    while !arrived
-        .frames
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|f| f[3].ends_with(&format!(";{}", SENTINEL_BYTES + 28)))
-    {
+    while !arrived.frames.lock().unwrap().iter().any(|f| {
+        f[3].ends_with(&format!(";{}", SENTINEL_BYTES + 28))
+            && session(f).as_deref() == Some(m.data_source)
+    }) {
         assert!(
             sentinel.elapsed() < Duration::from_secs(30),
             "no mirrored copy of the sentinel ping reaches nftb-vtep; last arrived: {:?}",
