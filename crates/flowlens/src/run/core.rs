@@ -11,7 +11,10 @@
 //!
 //! Time: `now_ms` is Unix milliseconds from a monotonic clock anchored at startup, so a
 //! wall-clock step never moves the engine's time backwards. The engine is ticked once per
-//! second of that time.
+//! second of that time. Samples count at the time their batch's first datagram or packet
+//! was received, not when this thread takes the batch: after a stall (a long job, a busy
+//! machine) the queued samples keep their own times instead of landing together as a burst.
+//! That time never goes back from one batch to the next ([`receipt_ms`]).
 //!
 //! After every message the thread publishes the newest logged-flow and event ids on a
 //! `watch` channel; the long-polls of `/flows/json` and `/events/json` wait on it.
@@ -88,9 +91,23 @@ impl Clock {
     }
 
     fn now_ms(&self) -> u64 {
-        let since = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.start_unix_ms.saturating_add(since)
+        self.ms_at(Instant::now())
     }
+
+    /// `t` in Unix milliseconds (the start's time for instants before it).
+    fn ms_at(&self, t: Instant) -> u64 {
+        let since = t.saturating_duration_since(self.start).as_millis();
+        self.start_unix_ms
+            .saturating_add(u64::try_from(since).unwrap_or(u64::MAX))
+    }
+}
+
+/// The time, Unix ms, at which a batch received at `received_ms` counts, when the previous
+/// batch counted at `last_ms` and it is now `now_ms`: its receipt, kept between the previous
+/// batch's time and now, so that the engine's time never goes back (batches of different
+/// sockets reach the queue up to a batch wait out of order) nor ahead.
+fn receipt_ms(received_ms: u64, last_ms: u64, now_ms: u64) -> u64 {
+    received_ms.clamp(last_ms.min(now_ms), now_ms)
 }
 
 /// The state of the engine thread; jobs get `&mut Core`.
@@ -101,6 +118,8 @@ pub(crate) struct Core {
     /// Failed writes to the state directory.
     pub(crate) state_errors: u64,
     clock: Clock,
+    /// The time the last batch counted at ([`receipt_ms`]).
+    fed_ms: u64,
     /// The scripts, once started; they get events and logged flows as they happen.
     scripts: Arc<std::sync::OnceLock<Scripts>>,
     /// Newest event and logged-flow ids offered to the scripts.
@@ -130,6 +149,7 @@ impl Core {
             state,
             state_errors: 0,
             clock: Clock::new(),
+            fed_ms: 0,
             scripts,
             delivered,
             export: None,
@@ -185,6 +205,15 @@ impl Core {
         self.clock.now_ms()
     }
 
+    /// The time a batch received at `received` counts at ([`receipt_ms`]; now when
+    /// `None`), remembered for the next batch.
+    fn stamp(&mut self, received: Option<Instant>) -> u64 {
+        let now_ms = self.now_ms();
+        let received_ms = received.map_or(now_ms, |t| self.clock.ms_at(t));
+        self.fed_ms = receipt_ms(received_ms, self.fed_ms, now_ms);
+        self.fed_ms
+    }
+
     /// Milliseconds since the server started.
     pub(crate) fn uptime_ms(&self) -> u64 {
         u64::try_from(self.clock.start.elapsed().as_millis()).unwrap_or(u64::MAX)
@@ -220,7 +249,7 @@ impl Core {
     /// Feeds one batch of datagrams, each recognised by content, one at a time (one engine
     /// shard; with several, [`Core::feed_queued`]).
     fn feed(&mut self, batch: &Batch) {
-        let now_ms = self.now_ms();
+        let now_ms = self.stamp(batch.received_at());
         for (from, payload) in batch.iter() {
             self.collector.handle_datagram(now_ms, from, payload);
         }
@@ -243,7 +272,8 @@ impl Core {
                 Err(_) => break,
             }
         }
-        let now_ms = self.now_ms();
+        // One time for the lot: the first batch's receipt (the others waited less).
+        let now_ms = self.stamp(held.first().and_then(Batch::received_at));
         self.collector
             .handle_batch(now_ms, held.iter().flat_map(Batch::iter), &self.threads);
         if let Some(p) = packets {
@@ -253,7 +283,7 @@ impl Core {
 
     /// Feeds one batch of packet samples (`--pcap`, `--mirror`).
     fn feed_packets(&mut self, batch: &PacketBatch) {
-        let now_ms = self.now_ms();
+        let now_ms = self.stamp(batch.received_at());
         for s in batch.iter() {
             self.collector.handle_sampled_packet(
                 now_ms,
@@ -442,4 +472,33 @@ fn run(mut core: Core, batches: &Receiver<Input>, jobs: &Receiver<Msg>, ids: &wa
         });
     }
     core.shutdown();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A batch counts at its receipt, never before the previous batch's time nor after now.
+    #[test]
+    fn batches_count_at_their_receipt_and_time_never_goes_back() {
+        // Received 700 ms before it is fed, after a batch that counted 1 s earlier.
+        assert_eq!(receipt_ms(10_300, 9_000, 11_000), 10_300);
+        // Received before the previous batch's time (another socket's batch came first).
+        assert_eq!(receipt_ms(8_998, 9_000, 11_000), 9_000);
+        // A receipt after now cannot be; a previous time after now neither.
+        assert_eq!(receipt_ms(11_500, 9_000, 11_000), 11_000);
+        assert_eq!(receipt_ms(10_300, 12_000, 11_000), 11_000);
+    }
+
+    /// The clock gives an instant's Unix time from the one it was started with.
+    #[test]
+    fn clock_turns_instants_into_unix_ms() {
+        let clock = Clock::new();
+        let later = clock.start + Duration::from_millis(1_234);
+        assert_eq!(clock.ms_at(later), clock.start_unix_ms + 1_234);
+        let before = clock.start.checked_sub(Duration::from_secs(1));
+        if let Some(before) = before {
+            assert_eq!(clock.ms_at(before), clock.start_unix_ms);
+        }
+    }
 }

@@ -20,7 +20,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::io::IoSliceMut;
 
@@ -49,6 +49,8 @@ pub(crate) struct Batch {
     data: Vec<u8>,
     /// Sender and extent in `data` of each datagram.
     items: Vec<(IpAddr, Range<usize>)>,
+    /// When its first datagram was taken from the socket (the samples' time).
+    first_at: Option<Instant>,
 }
 
 impl Batch {
@@ -57,20 +59,29 @@ impl Batch {
         Batch {
             data: Vec::with_capacity(BATCH_DATAGRAMS * 1500),
             items: Vec::with_capacity(BATCH_DATAGRAMS),
+            first_at: None,
         }
     }
 
-    /// Appends one datagram from `from`.
+    /// Appends one datagram from `from`; the first one stamps the batch with the time now.
     pub(crate) fn push(&mut self, from: IpAddr, payload: &[u8]) {
         let start = self.data.len();
         self.data.extend_from_slice(payload);
         self.items.push((from, start..self.data.len()));
+        self.first_at.get_or_insert_with(Instant::now);
     }
 
     /// Empties the batch, keeping its room.
     pub(crate) fn clear(&mut self) {
         self.data.clear();
         self.items.clear();
+        self.first_at = None;
+    }
+
+    /// When the first datagram was pushed (`None` while empty): the time its samples count
+    /// at, however long the batch then waits for the engine thread.
+    pub(crate) fn received_at(&self) -> Option<Instant> {
+        self.first_at
     }
 
     /// Datagrams in the batch.
@@ -397,6 +408,24 @@ fn send(out: &Out<'_>, batch: &mut Batch) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A batch is stamped by its first datagram and keeps that time; cleared, it has none.
+    #[test]
+    fn a_batch_is_stamped_by_its_first_datagram() {
+        let from = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        let mut b = Batch::with_capacity();
+        assert_eq!(b.received_at(), None);
+        let before = Instant::now();
+        b.push(from, b"one");
+        let first = b.received_at().expect("stamped");
+        assert!(first >= before);
+        b.push(from, b"two");
+        assert_eq!(b.received_at(), Some(first));
+        b.clear();
+        assert_eq!(b.received_at(), None);
+        b.push(from, b"three");
+        assert!(b.received_at() >= Some(first));
+    }
 
     #[test]
     fn drops_from_proc_net_udp() {

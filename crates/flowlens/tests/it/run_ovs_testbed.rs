@@ -29,10 +29,11 @@ use serde_json::Value as Json;
 /// iperf3's target rate, bits/s, and duration, s.
 const IPERF_RATE: &str = "50M";
 const IPERF_SECS: u64 = 8;
-/// Smoothing time of the pair flow, s (its `t`). A sample counts at the time flowlens takes it,
-/// so after a stall under load (the full suite on 2 cores) a burst of late samples lifts the
-/// smoothed rate by about the stall over `t`, and a snapshot answered just after it reads
-/// high. With `t` = 1 s a full run read 15 % above the wire's rate; 4 s cuts that fourfold.
+/// Smoothing time of the pair flow, s (its `t`). Samples counted at the time flowlens took
+/// them once read high just after a stall under load (the full suite on 2 cores): with `t` =
+/// 1 s, 15 % above the wire's rate. They now count at their receipt, but the exporter itself
+/// (Open vSwitch) stalls under load too and sends late samples as a burst; 4 s cuts what that
+/// does fourfold.
 const PAIR_T_SECS: f64 = 4.0;
 /// Payload bytes of a full-sized TCP segment on the testbed's 1500-byte MTU: 1500 − IPv4 20 −
 /// TCP 32 (with timestamps).

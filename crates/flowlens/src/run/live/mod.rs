@@ -99,6 +99,11 @@ impl PacketBatch {
         self.items.len()
     }
 
+    /// When the first sample was pushed (`None` while empty): the time the samples count at.
+    pub(crate) fn received_at(&self) -> Option<Instant> {
+        self.first_at
+    }
+
     /// The samples.
     pub(crate) fn iter(&self) -> impl Iterator<Item = Sample<'_>> + '_ {
         self.items.iter().map(|i| Sample {
