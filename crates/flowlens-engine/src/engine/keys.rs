@@ -18,10 +18,13 @@ struct Seen<'m> {
 }
 
 impl Seen<'_> {
-    /// Records key `name` at `depth` as seen now.
+    /// Records key `name` at `depth` as seen now: one look-up for a name seen before (the
+    /// common case); a new one is added while the map holds fewer than 10,000.
     #[inline]
     fn record(&mut self, name: &'static str, depth: u8) {
-        if self.map.len() < 10_000 || self.map.contains_key(&(name, depth)) {
+        if let Some(at) = self.map.get_mut(&(name, depth)) {
+            *at = self.now_ms;
+        } else if self.map.len() < 10_000 {
             self.map.insert((name, depth), self.now_ms);
         }
     }

@@ -415,8 +415,11 @@ pub(super) fn visit(w: &Walk<'_>, v: &mut Masked<'_, impl KeyVisitor + ?Sized>) 
                     v.emit(KeyId::TCPFLAGS, d, Value::Display(&TcpFlagBits(h.flags())));
                     v.emit(KeyId::TCPWINDOW, d, u(h.window()));
                 }
-                if let Some(m) = h.mss() {
-                    v.emit(KeyId::TCPMSS, d, u(m));
+                // The MSS is a scan of the options: only when asked for.
+                if v.wants(KeyId::TCPMSS) {
+                    if let Some(m) = h.mss() {
+                        v.emit(KeyId::TCPMSS, d, u(m));
+                    }
                 }
             }
             Header::Udp(h) => {
