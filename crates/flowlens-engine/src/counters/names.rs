@@ -610,13 +610,20 @@ pub fn all_names() -> Vec<&'static str> {
 /// Appends the observations of one record to `out`.
 pub(crate) fn observe(rec: &CounterRecord<'_>, virtual_ds: bool, out: &mut Observed) {
     if let Some(rows) = table(&rec.data, virtual_ds) {
-        rec.visit_fields(&mut Collect { rows, out });
+        rec.visit_fields(&mut Collect {
+            rows,
+            next_row: 0,
+            out,
+        });
     }
 }
 
 /// The visitor that applies a table.
 struct Collect<'o> {
     rows: &'static [Row],
+    /// The row after the last one matched: the fields mostly come in the table's order, so
+    /// the next one is found without a scan.
+    next_row: usize,
     out: &'o mut Observed,
 }
 
@@ -631,7 +638,14 @@ impl Collect<'_> {
 
 impl FieldVisitor for Collect<'_> {
     fn field(&mut self, spec: &'static str, value: Value<'_>) {
-        let Some(row) = self.rows.iter().find(|r| r.spec == spec) else {
+        let at = match self.rows.get(self.next_row) {
+            Some(r) if r.spec == spec => Some(self.next_row),
+            _ => self.rows.iter().position(|r| r.spec == spec),
+        };
+        let Some(row) = at.and_then(|i| {
+            self.next_row = i + 1;
+            self.rows.get(i)
+        }) else {
             return;
         };
         let num = match value {
