@@ -29,11 +29,11 @@ use serde_json::Value as Json;
 /// iperf3's target rate, bits/s, and duration, s.
 const IPERF_RATE: &str = "50M";
 const IPERF_SECS: u64 = 8;
-/// Smoothing time of the pair flow, s (its `t`). Samples counted at the time flowlens took
-/// them once read high just after a stall under load (the full suite on 2 cores): with `t` =
-/// 1 s, 15 % above the wire's rate. They now count at their receipt, but the exporter itself
-/// (Open vSwitch) stalls under load too and sends late samples as a burst; 4 s cuts what that
-/// does fourfold.
+/// Smoothing time of the pair flow, s (its `t`). When samples counted at the time flowlens
+/// took them, a snapshot just after a stall under load (the full suite on 2 cores) read high:
+/// with `t` = 1 s, 15 % above the wire's rate; 4 s cut that fourfold. They now count at their
+/// receipt; whether 1 s would do again is not measured (the exporter, Open vSwitch, shares
+/// the loaded cores too), so the test keeps 4 s.
 const PAIR_T_SECS: f64 = 4.0;
 /// Payload bytes of a full-sized TCP segment on the testbed's 1500-byte MTU: 1500 − IPv4 20 −
 /// TCP 32 (with timestamps).
