@@ -161,8 +161,22 @@ struct Budget {
 }
 
 /// All agents.
+///
+/// Split into parts by agent ([`crate::part`]), one per engine shard: each shard's thread
+/// accounts its agents' datagrams in their part ([`Part`]) while the engine takes a batch;
+/// the queries read every part. The caps of [`AgentLimits`] other than per agent are shared
+/// equally among the parts (each part holds at most its share, rounded up), the UDP senders'
+/// budgets included.
 #[derive(Debug)]
 pub struct Agents {
+    limits: AgentLimits,
+    parts: Vec<Part>,
+}
+
+/// One part of [`Agents`]: the agents [`crate::part::of_agent`] gives it, with its share of
+/// the caps.
+#[derive(Debug)]
+pub(crate) struct Part {
     agents: Map<IpAddr, AgentState>,
     budgets: Map<Option<IpAddr>, Budget>,
     limits: AgentLimits,
@@ -305,11 +319,9 @@ fn seq_step(last: u32, seq: u32, s: &mut AgentStats) -> bool {
     }
 }
 
-impl Agents {
-    /// Empty statistics with these caps.
-    #[must_use]
-    pub fn new(limits: AgentLimits) -> Agents {
-        Agents {
+impl Part {
+    fn new(limits: AgentLimits) -> Part {
+        Part {
             agents: map(),
             budgets: map(),
             limits,
@@ -317,17 +329,11 @@ impl Agents {
         }
     }
 
-    /// What was tracked, refused and forgotten.
-    #[must_use]
-    pub fn stats(&self) -> AgentsStats {
-        self.stats
-    }
-
     /// Forgets agents with no datagram, and data sources with no sample, for
     /// [`AgentLimits::idle_ms`] before `now_ms`; their budgets are freed.
-    pub fn expire(&mut self, now_ms: u64) {
+    fn expire(&mut self, now_ms: u64) {
         let idle = self.limits.idle_ms;
-        let Agents {
+        let Part {
             agents,
             budgets,
             stats,
@@ -364,7 +370,7 @@ impl Agents {
     /// decodes them: samples are parsed once and the agent is looked up once per datagram.
     /// `None` when the agent is not tracked (a cap was reached): its samples are not
     /// counted.
-    pub fn datagram(
+    pub(crate) fn datagram(
         &mut self,
         now_ms: u64,
         source: Option<IpAddr>,
@@ -420,15 +426,126 @@ impl Agents {
             stats: &mut self.stats,
         })
     }
+}
+
+/// `limits` with the caps shared among `parts` parts (the per-agent caps and the idle time
+/// stay whole).
+fn part_limits(limits: AgentLimits, parts: usize) -> AgentLimits {
+    use crate::part::share;
+    AgentLimits {
+        max_agents: share(limits.max_agents, parts),
+        max_agents_per_source: share(limits.max_agents_per_source, parts),
+        max_data_sources_per_source: share(limits.max_data_sources_per_source, parts),
+        max_data_sources: share(limits.max_data_sources, parts),
+        ..limits
+    }
+}
+
+impl Agents {
+    /// Empty statistics with these caps.
+    #[must_use]
+    pub fn new(limits: AgentLimits) -> Agents {
+        Agents {
+            limits,
+            parts: vec![Part::new(limits)],
+        }
+    }
+
+    /// Splits the statistics into `n` parts (at least 1), moving every agent to its part
+    /// ([`crate::part::of_agent`]) with its data sources counted against its UDP sender's
+    /// budget there; the cumulative counts stay (in the first part).
+    pub(crate) fn set_parts(&mut self, n: usize) {
+        let n = n.max(1);
+        let limits = part_limits(self.limits, n);
+        let old = std::mem::take(&mut self.parts);
+        self.parts = (0..n).map(|_| Part::new(limits)).collect();
+        for p in old {
+            if let Some(first) = self.parts.first_mut() {
+                let s = &mut first.stats;
+                s.agents_refused += p.stats.agents_refused;
+                s.data_sources_refused += p.stats.data_sources_refused;
+                s.agents_expired += p.stats.agents_expired;
+                s.data_sources_expired += p.stats.data_sources_expired;
+            }
+            for (ip, a) in p.agents {
+                let Some(to) = self.parts.get_mut(crate::part::of_agent(ip, n)) else {
+                    continue;
+                };
+                let held = a.flow_ds.len() + a.counter_ds.len();
+                let b = to.budgets.entry(a.owner).or_default();
+                b.agents += 1;
+                b.data_sources += held;
+                to.stats.data_sources += held;
+                to.agents.insert(ip, a);
+                to.stats.agents = to.agents.len();
+            }
+        }
+    }
+
+    /// The parts, by index ([`crate::part::of_agent`]).
+    pub(crate) fn parts_mut(&mut self) -> &mut [Part] {
+        &mut self.parts
+    }
+
+    /// The part that keeps `agent`.
+    fn part(&self, agent: IpAddr) -> Option<&Part> {
+        self.parts
+            .get(crate::part::of_agent(agent, self.parts.len()))
+    }
+
+    /// `agent`'s state, from its part.
+    fn agent(&self, agent: IpAddr) -> Option<&AgentState> {
+        self.part(agent)?.agents.get(&agent)
+    }
+
+    /// What was tracked, refused and forgotten.
+    #[must_use]
+    pub fn stats(&self) -> AgentsStats {
+        let mut st = AgentsStats::default();
+        for p in &self.parts {
+            let s = &p.stats;
+            st.agents += s.agents;
+            st.data_sources += s.data_sources;
+            st.agents_refused += s.agents_refused;
+            st.data_sources_refused += s.data_sources_refused;
+            st.agents_expired += s.agents_expired;
+            st.data_sources_expired += s.data_sources_expired;
+        }
+        st
+    }
+
+    /// Forgets agents with no datagram, and data sources with no sample, for
+    /// [`AgentLimits::idle_ms`] before `now_ms`; their budgets are freed.
+    pub fn expire(&mut self, now_ms: u64) {
+        for p in &mut self.parts {
+            p.expire(now_ms);
+        }
+    }
+
+    /// Accounts one datagram's header in its agent's part ([`Part::datagram`], which
+    /// documents the handle returned).
+    pub fn datagram(
+        &mut self,
+        now_ms: u64,
+        source: Option<IpAddr>,
+        d: &Datagram<'_>,
+    ) -> Option<AgentDatagram<'_>> {
+        let i = crate::part::of_agent(d.agent_address(), self.parts.len());
+        self.parts.get_mut(i)?.datagram(now_ms, source, d)
+    }
 
     /// One agent's counters.
     pub fn get(&self, agent: IpAddr) -> Option<&AgentStats> {
-        self.agents.get(&agent).map(|a| &a.stats)
+        self.agent(agent).map(|a| &a.stats)
     }
 
     /// Agents, sorted by address.
     pub fn list(&self) -> Vec<IpAddr> {
-        let mut v: Vec<IpAddr> = self.agents.keys().copied().collect();
+        let mut v: Vec<IpAddr> = self
+            .parts
+            .iter()
+            .flat_map(|p| p.agents.keys().copied())
+            .collect();
         v.sort();
         v
     }
@@ -436,8 +553,7 @@ impl Agents {
     /// Ids of the data sources that sent flow samples (see [`DataSource`]), sorted.
     pub fn flow_data_sources(&self, agent: IpAddr) -> Vec<u32> {
         let mut v: Vec<u32> = self
-            .agents
-            .get(&agent)
+            .agent(agent)
             .map(|a| a.flow_ds.keys().copied().collect())
             .unwrap_or_default();
         v.sort_unstable();
@@ -446,7 +562,7 @@ impl Agents {
 
     /// Sampling facts of one data source (flow and counter sides merged).
     pub fn data_source(&self, agent: IpAddr, id: u32) -> Option<DataSourceInfo> {
-        let a = self.agents.get(&agent)?;
+        let a = self.agent(agent)?;
         let f = a.flow_ds.get(&id).map(|d| d.info);
         let c = a.counter_ds.get(&id).map(|d| d.info);
         match (f, c) {
@@ -464,13 +580,13 @@ impl Agents {
 
     /// Datagrams of agents not tracked (a cap of [`AgentLimits`] was reached).
     pub fn refused(&self) -> u64 {
-        self.stats.agents_refused
+        self.parts.iter().map(|p| p.stats.agents_refused).sum()
     }
 
     /// sFlow-RT's `/agents/json` object for one agent (`firstSeen`/`lastSeen` are ms ago at
     /// `now_ms`, `uptime` ms).
     pub fn to_json(&self, now_ms: u64, agent: IpAddr) -> Option<Json> {
-        let a = self.agents.get(&agent)?;
+        let a = self.agent(agent)?;
         let s = &a.stats;
         let (rate, effective) = sampling_summary(a.flow_ds.values().map(|d| d.info));
         Some(json!({

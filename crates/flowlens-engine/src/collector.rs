@@ -112,6 +112,10 @@ pub struct Collector {
     outer: WalkConfig,
     /// Sees the input beside the engine.
     observer: Option<Box<dyn Observer>>,
+    /// A batch's sFlow datagrams and their input positions ([`Collector::handle_batch`]),
+    /// emptied, kept for their capacity.
+    spare_sflow: Vec<(Option<IpAddr>, Datagram<'static>)>,
+    spare_seqs: Vec<u64>,
 }
 
 /// Carries NetFlow/IPFIX records from the session into the engine (and the hook).
@@ -153,6 +157,8 @@ impl Collector {
             stats: CollectorStats::default(),
             outer: WalkConfig::default(),
             observer: None,
+            spare_sflow: Vec::new(),
+            spare_seqs: Vec::new(),
         }
     }
 
@@ -280,30 +286,31 @@ impl Collector {
         fork: &dyn Fork,
     ) {
         self.engine.begin_batch();
-        let mut work = self.engine.take_work();
-        // The datagrams are kept for the topology only when one is set (no list otherwise).
-        let learn = self.engine.env().topology.is_set();
-        let mut sflow: Vec<Datagram<'p>> = Vec::new();
+        let mut sflow: Vec<(Option<IpAddr>, Datagram<'p>)> =
+            crate::engine::relabel(std::mem::take(&mut self.spare_sflow));
+        let mut seqs = std::mem::take(&mut self.spare_seqs);
+        seqs.clear();
         for (from, payload) in batch {
             if sniff(payload) == Some(Export::Sflow) {
                 if let Some(d) = self.parse_sflow(now_ms, payload, &mut ()) {
-                    self.engine
-                        .add_sflow_sorted(now_ms, Some(from), &d, &mut work);
-                    if learn {
-                        sflow.push(d);
-                    }
+                    // Its input position now, among the batch's NetFlow/IPFIX records.
+                    seqs.push(self.engine.next_seq());
+                    sflow.push((Some(from), d));
                 }
             } else {
                 self.handle_datagram(now_ms, from, payload);
             }
         }
-        self.engine.add_sflow_work(now_ms, &work, fork);
-        self.engine.put_work(work);
-        if learn {
-            for d in &sflow {
+        let seq = |k: usize| seqs.get(k).copied().unwrap_or(0);
+        self.engine.add_sflow_batch_at(now_ms, &sflow, seq, fork);
+        // The topology learns only when one is set.
+        if self.engine.env().topology.is_set() {
+            for (_, d) in &sflow {
                 self.engine.env_mut().topology.observe_sflow(now_ms, d);
             }
         }
+        self.spare_sflow = crate::engine::relabel(sflow);
+        self.spare_seqs = seqs;
         self.engine.end_batch();
     }
 

@@ -35,6 +35,7 @@ mod threshold;
 pub use limits::Limits;
 pub use query::{FlowQuery, DEFAULT_MAX_FLOWS};
 pub use rows::{ActiveFlow, AggMode, LoggedFlow};
+pub(crate) use shard::relabel;
 use shard::Route;
 pub use shard::{Fork, Sequential, Shard};
 use threshold::Thresholds;
@@ -76,6 +77,16 @@ pub struct EngineStats {
 /// A definition and the thresholds that watch it; its tables are in the shards (at the
 /// definition's index).
 impl EngineStats {
+    /// Adds `other`'s sFlow input counts (`datagrams`, `flow_samples`, `counter_samples`,
+    /// `discard_samples`, `sample_errors`): a part's in a batch, to the engine's.
+    fn add_sflow_counts(&mut self, other: &EngineStats) {
+        self.datagrams += other.datagrams;
+        self.flow_samples += other.flow_samples;
+        self.counter_samples += other.counter_samples;
+        self.discard_samples += other.discard_samples;
+        self.sample_errors += other.sample_errors;
+    }
+
     /// Adds `other`'s key counts (`keys_added`, `keys_expired`, `keys_evicted`,
     /// `keys_refused`): a shard's, to the engine's.
     fn add_key_counts(&mut self, other: &EngineStats) {
@@ -125,6 +136,8 @@ pub struct Engine {
     /// The last batch's per-shard sample lists, emptied, kept for their capacity
     /// ([`Engine::take_work`]).
     spare_work: shard::SpareWork,
+    /// A batch's datagram indices per part, emptied, kept for their capacity.
+    spare_chunks: Vec<Vec<usize>>,
 }
 
 impl Default for Engine {
@@ -162,6 +175,7 @@ impl Engine {
             seq: 0,
             in_batch: false,
             spare_work: shard::SpareWork::default(),
+            spare_chunks: Vec::new(),
         };
         e.reshard(e.route);
         e

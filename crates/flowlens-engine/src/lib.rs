@@ -53,6 +53,7 @@ pub mod keybuf;
 pub mod known_keys;
 pub mod maps;
 pub mod oui;
+mod part;
 pub mod persist;
 mod ring;
 pub mod sample;

@@ -95,12 +95,25 @@ struct Agent {
 }
 
 /// The counter metric store. See the module documentation.
+///
+/// Split into parts by agent ([`crate::part`]), one per engine shard: each shard's thread
+/// updates its agents' part ([`Part`]) while the engine takes a batch; the queries read
+/// every part. The caps of [`CounterLimits`] other than per agent are shared equally among
+/// the parts (each part holds at most its share, rounded up).
 #[derive(Debug)]
 pub struct Counters {
     limits: CounterLimits,
+    parts: Vec<Part>,
+}
+
+/// One part of [`Counters`]: the agents [`crate::part::of_agent`] gives it, with its share of
+/// the caps.
+#[derive(Debug)]
+pub(crate) struct Part {
+    limits: CounterLimits,
     agents: Map<IpAddr, Agent>,
     sources: usize,
-    /// Metric name → time it was last updated anywhere.
+    /// Metric name → time it was last updated anywhere in this part.
     seen: Map<&'static str, u64>,
     stats: CounterStats,
     /// Buffers reused by every counter sample (no allocation per sample once warm).
@@ -108,10 +121,9 @@ pub struct Counters {
     fresh: Vec<(&'static str, f64)>,
 }
 
-impl Counters {
-    /// An empty store with the given caps.
-    pub fn new(limits: CounterLimits) -> Self {
-        Counters {
+impl Part {
+    fn new(limits: CounterLimits) -> Part {
+        Part {
             limits,
             agents: map(),
             sources: 0,
@@ -122,9 +134,8 @@ impl Counters {
         }
     }
 
-    /// One counter sample from `agent` (the sFlow datagram's agent address) at `now_ms`
-    /// (Unix ms, caller's clock). Records the wire layer rejects are counted and skipped.
-    pub fn add_sample(&mut self, now_ms: u64, agent: IpAddr, sample: &CounterSample<'_>) {
+    /// [`Counters::add_sample`] for an agent of this part.
+    pub(crate) fn add_sample(&mut self, now_ms: u64, agent: IpAddr, sample: &CounterSample<'_>) {
         self.stats.samples += 1;
         let key = (sample.source_id_type(), sample.source_id_index());
         let known_agent = self.agents.get(&agent);
@@ -180,9 +191,7 @@ impl Counters {
         }
     }
 
-    /// Forgets data sources whose last sample is more than the timeout before `now_ms`, agents
-    /// left without data sources, and metric names not updated within the timeout.
-    pub fn expire(&mut self, now_ms: u64) {
+    fn expire(&mut self, now_ms: u64) {
         let timeout = self.limits.timeout_ms;
         let stale = |t: u64| now_ms.saturating_sub(t) > timeout;
         let mut expired = 0u64;
@@ -196,27 +205,124 @@ impl Counters {
         self.stats.expired += expired;
         self.seen.retain(|_, t| !stale(*t));
     }
+}
+
+/// `limits` with the caps shared among `parts` parts (the per-agent cap stays whole).
+fn part_limits(limits: CounterLimits, parts: usize) -> CounterLimits {
+    CounterLimits {
+        max_agents: crate::part::share(limits.max_agents, parts),
+        max_data_sources: crate::part::share(limits.max_data_sources, parts),
+        ..limits
+    }
+}
+
+impl Counters {
+    /// An empty store with the given caps.
+    pub fn new(limits: CounterLimits) -> Self {
+        Counters {
+            limits,
+            parts: vec![Part::new(limits)],
+        }
+    }
+
+    /// Splits the store into `n` parts (at least 1), moving every agent to its part
+    /// ([`crate::part::of_agent`]); the cumulative counts stay (in the first part). Answers do
+    /// not change while no cap is reached.
+    pub(crate) fn set_parts(&mut self, n: usize) {
+        let n = n.max(1);
+        let limits = part_limits(self.limits, n);
+        let old = std::mem::take(&mut self.parts);
+        self.parts = (0..n).map(|_| Part::new(limits)).collect();
+        for p in old {
+            if let Some(first) = self.parts.first_mut() {
+                let s = &mut first.stats;
+                s.samples += p.stats.samples;
+                s.expired += p.stats.expired;
+                s.refused_agents += p.stats.refused_agents;
+                s.refused_data_sources += p.stats.refused_data_sources;
+                s.counter_resets += p.stats.counter_resets;
+                s.restarts += p.stats.restarts;
+                s.ignored += p.stats.ignored;
+                s.record_errors += p.stats.record_errors;
+                for (name, t) in p.seen {
+                    let e = first.seen.entry(name).or_insert(t);
+                    *e = (*e).max(t);
+                }
+            }
+            for (ip, a) in p.agents {
+                if let Some(to) = self.parts.get_mut(crate::part::of_agent(ip, n)) {
+                    to.sources += a.sources.len();
+                    to.agents.insert(ip, a);
+                }
+            }
+        }
+    }
+
+    /// The parts, by index ([`crate::part::of_agent`]).
+    pub(crate) fn parts_mut(&mut self) -> &mut [Part] {
+        &mut self.parts
+    }
+
+    /// One counter sample from `agent` (the sFlow datagram's agent address) at `now_ms`
+    /// (Unix ms, caller's clock). Records the wire layer rejects are counted and skipped.
+    pub fn add_sample(&mut self, now_ms: u64, agent: IpAddr, sample: &CounterSample<'_>) {
+        let i = crate::part::of_agent(agent, self.parts.len());
+        if let Some(p) = self.parts.get_mut(i) {
+            p.add_sample(now_ms, agent, sample);
+        }
+    }
+
+    /// Forgets data sources whose last sample is more than the timeout before `now_ms`, agents
+    /// left without data sources, and metric names not updated within the timeout.
+    pub fn expire(&mut self, now_ms: u64) {
+        for p in &mut self.parts {
+            p.expire(now_ms);
+        }
+    }
 
     /// Counts describing the store.
     pub fn stats(&self) -> CounterStats {
-        CounterStats {
-            data_sources: self.sources,
-            agents: self.agents.len(),
-            ..self.stats
+        let mut st = CounterStats::default();
+        for p in &self.parts {
+            let s = &p.stats;
+            st.samples += s.samples;
+            st.data_sources += p.sources;
+            st.agents += p.agents.len();
+            st.expired += s.expired;
+            st.refused_agents += s.refused_agents;
+            st.refused_data_sources += s.refused_data_sources;
+            st.counter_resets += s.counter_resets;
+            st.restarts += s.restarts;
+            st.ignored += s.ignored;
+            st.record_errors += s.record_errors;
         }
+        st
+    }
+
+    /// The agent's data sources, from its part.
+    fn agent(&self, agent: IpAddr) -> Option<&Agent> {
+        self.parts
+            .get(crate::part::of_agent(agent, self.parts.len()))?
+            .agents
+            .get(&agent)
+    }
+
+    /// Every agent with its data sources, part after part.
+    fn agents(&self) -> impl Iterator<Item = (&IpAddr, &Agent)> {
+        self.parts.iter().flat_map(|p| p.agents.iter())
     }
 
     /// The current value of `metric` at `data_source` (`"3"`, `"2.1"`) of `agent`.
     pub fn value(&self, agent: IpAddr, data_source: &str, metric: &str) -> Option<&Metric> {
         let key = data_source.parse::<DataSourceId>().ok()?.class_index();
-        let src = self.agents.get(&agent)?.sources.get(&key)?;
+        let src = self.agent(agent)?.sources.get(&key)?;
         src.get(metric).map(|e| &e.value)
     }
 
     /// Calls `f(agent, data source, value, last update ms)` for every data source carrying
     /// `metric`, in no particular order (threshold evaluation).
     pub fn each(&self, metric: &str, mut f: impl FnMut(IpAddr, &str, &Metric, u64)) {
-        for (ip, a) in &self.agents {
+        for (ip, a) in self.agents() {
             for s in a.sources.values() {
                 if let Some(e) = s.get(metric) {
                     f(*ip, &s.name, &e.value, e.at_ms);

@@ -9,11 +9,12 @@ use std::net::IpAddr;
 
 use super::source::{Entry, Source};
 use super::types::{Metric, MetricValue, Statistic};
-use super::{Counters, DsFilter};
+use super::{Agent, Counters, DsFilter};
 use crate::error::{Error, Result};
 use crate::sample::DataSourceId;
 use crate::select::AgentSel;
 use crate::summary::Stat;
+use flowlens_netflow::hash::{map, Map};
 
 /// One selected data source.
 struct Sel<'a> {
@@ -42,17 +43,13 @@ impl Counters {
     /// The selected data sources that pass `filter`, in stable order.
     fn select(&self, agents: &AgentSel, filter: &DsFilter) -> Vec<Sel<'_>> {
         let mut out = Vec::new();
-        let mut ips: Vec<&IpAddr> = self
-            .agents
-            .keys()
-            .filter(|ip| agents.contains(**ip))
+        let mut ips: Vec<(&IpAddr, &Agent)> = self
+            .agents()
+            .filter(|(ip, _)| agents.contains(**ip))
             .collect();
-        ips.sort_unstable();
+        ips.sort_unstable_by_key(|(ip, _)| **ip);
         let attrs: Vec<&str> = filter.attrs().collect();
-        for ip in ips {
-            let Some(a) = self.agents.get(ip) else {
-                continue;
-            };
+        for (ip, a) in ips {
             let mut srcs: Vec<(&(u32, u32), &Source)> = a.sources.iter().collect();
             srcs.sort_unstable_by_key(|(k, _)| **k);
             // agent-level fallback value of each filter attribute (first data source having it)
@@ -254,8 +251,15 @@ impl Counters {
     /// Active metric names and milliseconds since each was last updated anywhere
     /// (`/metrics/json`), sorted by name.
     pub fn names(&self, now_ms: u64) -> Vec<(String, u64)> {
-        let mut v: Vec<(String, u64)> = self
-            .seen
+        // A name updated in several parts: its latest update.
+        let mut seen: Map<&'static str, u64> = map();
+        for p in &self.parts {
+            for (n, t) in &p.seen {
+                let e = seen.entry(*n).or_insert(*t);
+                *e = (*e).max(*t);
+            }
+        }
+        let mut v: Vec<(String, u64)> = seen
             .iter()
             .map(|(n, t)| ((*n).to_string(), now_ms.saturating_sub(*t)))
             .collect();
@@ -267,7 +271,7 @@ impl Counters {
     /// `None` for an unknown agent (HTTP 404). Deviation from the brief: takes `now_ms`, which
     /// `lastUpdate` (ms ago) needs.
     pub fn agent_metrics(&self, now_ms: u64, agent: IpAddr) -> Option<Vec<MetricValue>> {
-        self.agents.get(&agent)?;
+        self.agent(agent)?;
         Some(self.dump(
             now_ms,
             &AgentSel::List(vec![agent]),

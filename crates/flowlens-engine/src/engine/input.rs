@@ -173,7 +173,8 @@ impl SampleKeys for PacketKeys<'_> {
 
 impl Common<'_> {
     /// The part of an sFlow datagram that is not the shards': datagram, sample and agent
-    /// statistics and counter samples. Each flow sample and dropped-packet notification goes
+    /// statistics and counter samples, in the datagram's agent's part of the agents'
+    /// statistics and counter metrics ([`crate::part::of_agent`] over the parts lent). Each flow sample and dropped-packet notification goes
     /// to `each` with its index in the datagram and its data source.
     pub(super) fn add_sflow<'d>(
         &mut self,
@@ -183,9 +184,13 @@ impl Common<'_> {
         mut each: impl FnMut(u64, DataSource, Sample<'d>),
     ) {
         self.stats.datagrams += 1;
-        // The agent's statistics, looked up once for the datagram (`None`: not tracked).
-        let mut agent_stats = self.agents.datagram(now_ms, source, dgram);
         let agent = dgram.agent_address();
+        let part = crate::part::of_agent(agent, self.agents.len());
+        // The agent's statistics, looked up once for the datagram (`None`: not tracked).
+        let mut agent_stats = self
+            .agents
+            .get_mut(part)
+            .and_then(|p| p.datagram(now_ms, source, dgram));
         for (j, s) in dgram.samples().enumerate() {
             let Ok(s) = s else {
                 self.stats.sample_errors += 1;
@@ -213,7 +218,9 @@ impl Common<'_> {
                     if let Some(a) = agent_stats.as_mut() {
                         a.counter_sample(now_ms, &c);
                     }
-                    self.counters.add_sample(now_ms, agent, &c);
+                    if let Some(p) = self.counters.get_mut(part) {
+                        p.add_sample(now_ms, agent, &c);
+                    }
                 }
                 Sample::Unknown(_) => {}
             }

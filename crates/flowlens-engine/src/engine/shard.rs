@@ -51,15 +51,13 @@ impl Route {
         if self.shards <= 1 {
             return 0;
         }
-        let h = foldhash::fast::FixedState::with_seed(0x5a4d);
+        if self.by_agent {
+            return crate::part::of_agent(ds.agent, self.shards);
+        }
         // The address hashed as the standard library does (its discriminant, then its
         // bytes): `DataSource`'s own `Hash`, one integer for the tables' look-ups, spread the
         // fabric bench's data sources unevenly over 2 shards.
-        let hash = if self.by_agent {
-            h.hash_one(ds.agent)
-        } else {
-            h.hash_one((ds.agent, ds.id))
-        };
+        let hash = foldhash::fast::FixedState::with_seed(0x5a4d).hash_one((ds.agent, ds.id));
         ((hash >> 32) as usize) % self.shards
     }
 }
@@ -84,7 +82,7 @@ impl Fork for Sequential {
 }
 
 /// A batch's flow samples and dropped-packet notifications, sorted by the shard that takes
-/// them ([`Engine::add_sflow_sorted`]).
+/// them ([`Engine::add_sflow_batch`]).
 pub(crate) struct Work<'d> {
     per_shard: Vec<Vec<Item<'d>>>,
 }
@@ -98,13 +96,14 @@ pub(crate) struct SpareWork(Vec<Vec<Item<'static>>>);
 /// does not keep its memory.
 const SPARE_ITEMS_MAX: usize = 1 << 16;
 
-/// `v` emptied, as a list of items of another lifetime, keeping its allocation: an empty
+/// `v` emptied, as a list of items of another lifetime (`A` and `B` are one type but for a
+/// lifetime; for other types the list would only start empty), keeping its allocation: an empty
 /// `Vec` collected in place from its own iterator reuses its buffer (the items' layout does
 /// not depend on the lifetime). Were the standard library not to, the list would only start
 /// empty, as a new one does.
 // `filter` cannot stand in: it keeps the item type, and the point is to change its lifetime.
 #[allow(clippy::unnecessary_filter_map)]
-fn relabel<'b>(mut v: Vec<Item<'_>>) -> Vec<Item<'b>> {
+pub(crate) fn relabel<A, B>(mut v: Vec<A>) -> Vec<B> {
     v.clear();
     v.into_iter().filter_map(|_| None).collect()
 }
@@ -132,6 +131,19 @@ impl Work<'_> {
     }
 }
 
+/// What one part's thread holds in the first step of a batch of several shards
+/// ([`Engine::add_sflow_batch`]).
+struct Slot<'a, 'd> {
+    agents: &'a mut crate::agents::Part,
+    counters: &'a mut crate::counters::Part,
+    /// The part's datagram and sample counts, added to the engine's after the step.
+    stats: EngineStats,
+    /// The part's flow samples, by shard.
+    work: &'a mut Work<'d>,
+    /// The part's datagrams, by index in the batch.
+    chunk: &'a [usize],
+}
+
 /// One sample with its input position and data source.
 pub(super) struct Item<'d> {
     pub(super) seq: u64,
@@ -156,11 +168,15 @@ impl SampleKeys for SflowKeys<'_, '_> {
     }
 }
 
-/// The engine's state that a datagram touches outside the shards, on the caller's thread.
+/// The engine's state that a datagram touches outside the shards: on the caller's thread,
+/// or, in a batch of several shards, on the thread of the shard whose agents' parts it is
+/// lent ([`Engine::add_sflow_batch`]).
 pub(super) struct Common<'a> {
     pub(super) stats: &'a mut EngineStats,
-    pub(super) agents: &'a mut crate::agents::Agents,
-    pub(super) counters: &'a mut crate::counters::Counters,
+    /// Parts of the agents' statistics (all of them, or the one of the datagrams' agents).
+    pub(super) agents: &'a mut [crate::agents::Part],
+    /// Parts of the counter metrics, as `agents`.
+    pub(super) counters: &'a mut [crate::counters::Part],
 }
 
 /// One shard of the engine's per-sample state (see the module docs). Opaque: it is only
@@ -296,8 +312,8 @@ impl Engine {
             shards,
             Common {
                 stats,
-                agents,
-                counters,
+                agents: agents.parts_mut(),
+                counters: counters.parts_mut(),
             },
         )
     }
@@ -311,6 +327,8 @@ impl Engine {
     /// triggered threshold state to its new shard. Answers do not change; only
     /// [`Engine::add_sflow_batch`] can then feed the shards on several threads.
     pub fn set_shards(&mut self, n: usize) {
+        self.agents.set_parts(n);
+        self.counters.set_parts(n);
         self.reshard(Route {
             shards: n.max(1),
             by_agent: self.route.by_agent,
@@ -390,18 +408,123 @@ impl Engine {
     /// several threads), everything else (datagram and agent statistics, counter samples)
     /// on the caller's thread first. The result is the same as [`Engine::add_sflow_from`] for
     /// each datagram in order, whatever the number of shards.
+    ///
+    /// With several shards the batch goes in two steps, each on the shards' threads: first
+    /// every datagram on the thread of its agent's part ([`crate::part::of_agent`]: its
+    /// samples are parsed there, its agent's statistics and counter samples taken there, its
+    /// flow samples sorted by shard), then every shard takes its flow samples, from one part
+    /// after the other. A data source's samples keep their order, since all come from one
+    /// agent.
     pub fn add_sflow_batch(
         &mut self,
         now_ms: u64,
-        batch: &[(Option<std::net::IpAddr>, Datagram<'_>)],
+        batch: &[(Option<IpAddr>, Datagram<'_>)],
         fork: &dyn Fork,
     ) {
-        let mut work = self.take_work();
-        for (source, d) in batch {
-            self.add_sflow_sorted(now_ms, *source, d, &mut work);
+        let first = self.seq + 1;
+        self.seq += batch.len() as u64;
+        self.add_sflow_batch_at(now_ms, batch, |k| (first + k as u64) << 32, fork);
+    }
+
+    /// [`Engine::add_sflow_batch`] with each datagram's input position given by `seq`
+    /// (from [`Engine::next_seq`], by the datagram's index in `batch`).
+    pub(crate) fn add_sflow_batch_at<'d>(
+        &mut self,
+        now_ms: u64,
+        batch: &[(Option<IpAddr>, Datagram<'d>)],
+        seq: impl Fn(usize) -> u64 + Sync,
+        fork: &dyn Fork,
+    ) {
+        let n = self.route.shards;
+        if n <= 1 {
+            let mut work = self.take_work();
+            for (k, (source, d)) in batch.iter().enumerate() {
+                self.add_sflow_sorted_at(now_ms, seq(k), *source, d, &mut work);
+            }
+            self.add_sflow_work(now_ms, std::slice::from_ref(&work), fork);
+            self.put_work(work);
+            return;
         }
-        self.add_sflow_work(now_ms, &work, fork);
-        self.put_work(work);
+        // The datagrams of each part, by index in `batch`.
+        let mut chunks = std::mem::take(&mut self.spare_chunks);
+        chunks.iter_mut().for_each(Vec::clear);
+        chunks.resize_with(n, Vec::new);
+        for (k, (_, d)) in batch.iter().enumerate() {
+            if let Some(c) = chunks.get_mut(crate::part::of_agent(d.agent_address(), n)) {
+                c.push(k);
+            }
+        }
+        let mut works: Vec<Work<'d>> = (0..n).map(|_| self.take_work()).collect();
+        let route = self.route;
+        let (_, shards, common) = self.parts();
+        let slots: Vec<std::sync::Mutex<Slot<'_, 'd>>> = common
+            .agents
+            .iter_mut()
+            .zip(common.counters.iter_mut())
+            .zip(works.iter_mut())
+            .zip(&chunks)
+            .map(|(((agents, counters), work), chunk)| {
+                std::sync::Mutex::new(Slot {
+                    agents,
+                    counters,
+                    stats: EngineStats::default(),
+                    work,
+                    chunk,
+                })
+            })
+            .collect();
+        let sort = |shard: &mut Shard| {
+            let Some(slot) = slots.get(shard.index) else {
+                return;
+            };
+            // Each slot is locked once, by its own shard's thread: never contended.
+            let mut slot = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Slot {
+                agents,
+                counters,
+                stats,
+                work,
+                chunk,
+            } = &mut *slot;
+            let mut common = Common {
+                stats,
+                agents: std::slice::from_mut(&mut **agents),
+                counters: std::slice::from_mut(&mut **counters),
+            };
+            for &k in chunk.iter() {
+                let Some((source, d)) = batch.get(k) else {
+                    continue;
+                };
+                let s = seq(k);
+                common.add_sflow(now_ms, *source, d, |j, ds, sample| {
+                    if let Some(list) = work.per_shard.get_mut(route.of(ds)) {
+                        list.push(Item {
+                            seq: s | j,
+                            ds,
+                            sample,
+                        });
+                    }
+                });
+            }
+        };
+        if chunks.iter().filter(|c| !c.is_empty()).count() <= 1 {
+            shards.iter_mut().for_each(sort);
+        } else {
+            fork.each(shards, &sort);
+        }
+        for slot in slots {
+            let slot = slot
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            common.stats.add_sflow_counts(&slot.stats);
+        }
+        self.add_sflow_work(now_ms, &works, fork);
+        for w in works {
+            self.put_work(w);
+        }
+        self.spare_chunks = chunks;
     }
 
     /// Empty per-shard sample lists for a batch, with the capacity the last batch's reached.
@@ -417,14 +540,14 @@ impl Engine {
     /// The part of a batch's datagram that stays on the caller's thread (datagram, sample
     /// and agent statistics, counter samples), sorting its flow samples and dropped-packet
     /// notifications into `work` by shard.
-    pub(crate) fn add_sflow_sorted<'d>(
+    pub(crate) fn add_sflow_sorted_at<'d>(
         &mut self,
         now_ms: u64,
-        source: Option<std::net::IpAddr>,
+        seq: u64,
+        source: Option<IpAddr>,
         dgram: &Datagram<'d>,
         work: &mut Work<'d>,
     ) {
-        let seq = self.next_seq();
         let route = self.route;
         let (_, _, mut common) = self.parts();
         common.add_sflow(now_ms, source, dgram, |j, ds, sample| {
@@ -438,14 +561,17 @@ impl Engine {
         });
     }
 
-    /// The samples sorted into `work` into the shards through `fork`, then, outside a batch,
-    /// the events and records they raised into the logs.
-    pub(crate) fn add_sflow_work(&mut self, now_ms: u64, work: &Work<'_>, fork: &dyn Fork) {
+    /// The samples sorted into `works` into the shards through `fork` (each shard takes its
+    /// list of the first work, then of the next...), then, outside a batch, the events and
+    /// records they raised into the logs.
+    pub(crate) fn add_sflow_work(&mut self, now_ms: u64, works: &[Work<'_>], fork: &dyn Fork) {
         let (ctx, shards) = self.split();
         let run = |shard: &mut Shard| {
-            if let Some(items) = work.per_shard.get(shard.index) {
-                for it in items {
-                    shard.add_item(&ctx, now_ms, it);
+            for work in works {
+                if let Some(items) = work.per_shard.get(shard.index) {
+                    for it in items {
+                        shard.add_item(&ctx, now_ms, it);
+                    }
                 }
             }
         };
@@ -453,7 +579,13 @@ impl Engine {
             [one] => run(one),
             _ => {
                 // Only the shards with samples are handed over.
-                let busy = work.per_shard.iter().filter(|l| !l.is_empty()).count();
+                let busy = (0..shards.len())
+                    .filter(|&i| {
+                        works
+                            .iter()
+                            .any(|w| w.per_shard.get(i).is_some_and(|l| !l.is_empty()))
+                    })
+                    .count();
                 if busy <= 1 {
                     shards.iter_mut().for_each(run);
                 } else {
@@ -468,7 +600,7 @@ impl Engine {
 
     /// The next input position, in its top 32 bits: an sFlow datagram's (its samples number
     /// the low 32), a NetFlow/IPFIX record's or a packet's.
-    pub(super) fn next_seq(&mut self) -> u64 {
+    pub(crate) fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq << 32
     }
@@ -507,7 +639,7 @@ mod tests {
     fn work_lists_keep_their_buffers_between_batches() {
         let list: Vec<Item<'_>> = Vec::with_capacity(300);
         let (ptr, cap) = (list.as_ptr() as usize, list.capacity());
-        let list: Vec<Item<'static>> = relabel(list);
+        let list: Vec<Item<'static>> = relabel::<Item<'_>, Item<'static>>(list);
         assert_eq!((list.as_ptr() as usize, list.capacity()), (ptr, cap));
 
         let mut spare = SpareWork(vec![list, Vec::with_capacity(SPARE_ITEMS_MAX + 1)]);

@@ -1,0 +1,25 @@
+//! Which part of a store partitioned by agent keeps an agent's state: the agents' statistics
+//! ([`crate::agents::Agents`]) and the counter metrics ([`crate::counters::Counters`]) are
+//! split into as many parts as the engine has shards, so that each shard's thread takes
+//! whole datagrams of its agents ([`crate::Engine::add_sflow_batch`]) with no lock. An
+//! agent's state is always in one part; queries read every part.
+
+use std::hash::BuildHasher;
+use std::net::IpAddr;
+
+/// The part (`0..parts`) that keeps `agent`'s state; 0 for `parts` ≤ 1. Also the shard of a
+/// data source while the shards are routed by agent (`aggMode:'agent'`).
+#[inline]
+pub(crate) fn of_agent(agent: IpAddr, parts: usize) -> usize {
+    if parts <= 1 {
+        return 0;
+    }
+    // The address hashed as the standard library does (its discriminant, then its bytes).
+    let hash = foldhash::fast::FixedState::with_seed(0x5a4d).hash_one(agent);
+    ((hash >> 32) as usize) % parts
+}
+
+/// `cap` shared by `parts` parts: each part's share, rounded up (a cap of 0 stays 0).
+pub(crate) fn share(cap: usize, parts: usize) -> usize {
+    cap.div_ceil(parts.max(1))
+}
