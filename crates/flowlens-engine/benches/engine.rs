@@ -283,6 +283,14 @@ impl Pool {
 }
 
 impl Fork for Pool {
+    fn at_once(&self, shards: usize) -> bool {
+        // One shard on the caller's thread, one on each pool thread, and nothing else runs
+        // on the pool.
+        self.0
+            .as_ref()
+            .is_some_and(|p| p.current_num_threads() + 1 >= shards)
+    }
+
     fn each(&self, shards: &mut [Shard], f: &(dyn Fn(&mut Shard) + Sync)) {
         let (Some(pool), Some((first, rest))) = (&self.0, shards.split_first_mut()) else {
             shards.iter_mut().for_each(f);

@@ -23,3 +23,40 @@ pub(crate) fn of_agent(agent: IpAddr, parts: usize) -> usize {
 pub(crate) fn share(cap: usize, parts: usize) -> usize {
     cap.div_ceil(parts.max(1))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    /// A fabric's agents spread over the parts, each agent always to the same part.
+    #[test]
+    fn agents_spread_over_the_parts() {
+        let agents: Vec<IpAddr> = (0..=255u8)
+            .map(|k| IpAddr::V4(Ipv4Addr::new(10, 255, k, 1)))
+            .collect();
+        for parts in [2, 3, 4] {
+            let mut held = vec![0usize; parts];
+            for a in &agents {
+                let p = of_agent(*a, parts);
+                assert_eq!(p, of_agent(*a, parts));
+                held[p] += 1;
+            }
+            let fair = agents.len() / parts;
+            assert!(
+                held.iter().all(|n| *n > fair * 3 / 4 && *n < fair * 5 / 4),
+                "{held:?} over {parts} parts"
+            );
+        }
+        assert_eq!(of_agent(agents[7], 1), 0);
+        assert_eq!(of_agent(agents[7], 0), 0);
+    }
+
+    #[test]
+    fn shares_round_up() {
+        assert_eq!(share(10_000, 1), 10_000);
+        assert_eq!(share(10_000, 3), 3_334);
+        assert_eq!(share(0, 4), 0);
+        assert_eq!(share(5, 0), 5);
+    }
+}

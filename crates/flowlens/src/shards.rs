@@ -34,6 +34,14 @@ impl Threads {
 }
 
 impl Fork for Threads {
+    fn at_once(&self, shards: usize) -> bool {
+        // One shard on the caller's thread, one on each pool thread, and nothing else runs
+        // on the pool.
+        self.pool
+            .as_ref()
+            .is_some_and(|p| p.current_num_threads() + 1 >= shards)
+    }
+
     fn each(&self, shards: &mut [Shard], f: &(dyn Fn(&mut Shard) + Sync)) {
         let (Some(pool), Some((first, rest))) = (&self.pool, shards.split_first_mut()) else {
             for s in shards {

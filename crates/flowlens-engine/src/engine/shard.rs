@@ -1,8 +1,10 @@
 //! Engine shards: the per-sample state split by (agent, data source), so that several
 //! threads can feed one engine. A [`Shard`] owns the flow tables, threshold states, key
-//! buffer and key counts of the data sources [`Route`] gives it; the definitions, thresholds,
-//! lookup tables and counter metrics stay in the [`Engine`], shared read-only by the shards
-//! while they take a batch ([`Ctx`]).
+//! buffer and key counts of the data sources [`Route`] gives it; the definitions, thresholds
+//! and lookup tables stay in the [`Engine`], shared read-only by the shards while they take a
+//! batch ([`Ctx`]). The agents' statistics and counter metrics are split by agent into one
+//! part per shard ([`crate::part`]), lent to the shards' threads in the first step of a batch
+//! ([`Engine::add_sflow_batch`]).
 //!
 //! The engine never starts a thread. [`Engine::add_sflow_batch`] hands each shard to the
 //! caller's [`Fork`], which may run them on several threads (`flowlens run
@@ -11,9 +13,10 @@
 //!
 //! Answers do not depend on the number of shards: queries read every shard's tables the way
 //! they read every data source's, and the events and flow records a batch raises are merged
-//! in input order (each is tagged with its datagram's and sample's position, `seq`). Two
-//! caps are per shard: [`Limits::max_active_keys`] is divided among the shards, and key
-//! names for `/flowkeys/json` are sampled per shard.
+//! in input order (each is tagged with its datagram's and sample's position, `seq`). Caps are
+//! per shard: [`Limits::max_active_keys`] is divided among the shards, as are the agents' and
+//! counter metrics' caps other than per agent; key names for `/flowkeys/json` are sampled
+//! per shard.
 
 use std::cell::RefCell;
 use std::hash::BuildHasher;
@@ -67,6 +70,40 @@ impl Route {
 pub trait Fork {
     /// Calls `f` once for every shard in `shards`, returning when all calls have.
     fn each(&self, shards: &mut [Shard], f: &(dyn Fn(&mut Shard) + Sync));
+
+    /// Whether [`Fork::each`] over `shards` shards runs all the calls at the same time, each
+    /// on its own thread, so that the calls may wait for one another: a batch then takes
+    /// both of its steps in one call ([`Engine::add_sflow_batch`]), the shards meeting
+    /// between them, instead of two. False unless the implementation guarantees it (a call
+    /// waiting for one that is not running would never return).
+    fn at_once(&self, shards: usize) -> bool {
+        let _ = shards;
+        false
+    }
+}
+
+/// Where the threads of one [`Fork::each`] call wait for one another
+/// ([`Fork::at_once`]): each arrives once, then spins until all have (the steps it separates
+/// are even, so the wait is short), yielding the core now and then.
+struct Meet {
+    arrived: std::sync::atomic::AtomicUsize,
+    all: usize,
+}
+
+impl Meet {
+    fn arrive_and_wait(&self) {
+        use std::sync::atomic::Ordering;
+        self.arrived.fetch_add(1, Ordering::AcqRel);
+        let mut spins = 0u32;
+        while self.arrived.load(Ordering::Acquire) < self.all {
+            spins = spins.wrapping_add(1);
+            if spins % 256 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
 }
 
 /// The [`Fork`] that runs the shards one after the other on the caller's thread.
@@ -456,15 +493,15 @@ impl Engine {
         }
         let mut works: Vec<Work<'d>> = (0..n).map(|_| self.take_work()).collect();
         let route = self.route;
-        let (_, shards, common) = self.parts();
-        let slots: Vec<std::sync::Mutex<Slot<'_, 'd>>> = common
+        let (ctx, shards, common) = self.parts();
+        let slots: Vec<std::sync::RwLock<Slot<'_, 'd>>> = common
             .agents
             .iter_mut()
             .zip(common.counters.iter_mut())
             .zip(works.iter_mut())
             .zip(&chunks)
             .map(|(((agents, counters), work), chunk)| {
-                std::sync::Mutex::new(Slot {
+                std::sync::RwLock::new(Slot {
                     agents,
                     counters,
                     stats: EngineStats::default(),
@@ -477,9 +514,9 @@ impl Engine {
             let Some(slot) = slots.get(shard.index) else {
                 return;
             };
-            // Each slot is locked once, by its own shard's thread: never contended.
+            // Each slot is written once, by its own shard's thread: never contended.
             let mut slot = slot
-                .lock()
+                .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let Slot {
                 agents,
@@ -509,7 +546,30 @@ impl Engine {
                 });
             }
         };
-        if chunks.iter().filter(|c| !c.is_empty()).count() <= 1 {
+        let fused = fork.at_once(n);
+        if fused {
+            // Both steps in one call: the shards meet between them, then each takes its
+            // flow samples from every part's lists.
+            let meet = Meet {
+                arrived: std::sync::atomic::AtomicUsize::new(0),
+                all: shards.len(),
+            };
+            let both = |shard: &mut Shard| {
+                sort(shard);
+                meet.arrive_and_wait();
+                for slot in &slots {
+                    let slot = slot
+                        .read()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(items) = slot.work.per_shard.get(shard.index) {
+                        for it in items {
+                            shard.add_item(&ctx, now_ms, it);
+                        }
+                    }
+                }
+            };
+            fork.each(shards, &both);
+        } else if chunks.iter().filter(|c| !c.is_empty()).count() <= 1 {
             shards.iter_mut().for_each(sort);
         } else {
             fork.each(shards, &sort);
@@ -520,7 +580,13 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             common.stats.add_sflow_counts(&slot.stats);
         }
-        self.add_sflow_work(now_ms, &works, fork);
+        if fused {
+            if !self.in_batch {
+                self.drain();
+            }
+        } else {
+            self.add_sflow_work(now_ms, &works, fork);
+        }
         for w in works {
             self.put_work(w);
         }
