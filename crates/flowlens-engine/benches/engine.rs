@@ -329,7 +329,7 @@ fn feed_batches(engine: &mut Engine, dgrams: &[Vec<u8>], now_ms: &mut u64, fork:
         let before = *now_ms;
         *now_ms += chunk.len() as u64;
         if *now_ms / 1000 != before / 1000 {
-            engine.tick(*now_ms);
+            engine.tick_with(*now_ms, fork);
         }
     }
 }

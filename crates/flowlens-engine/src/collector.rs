@@ -372,7 +372,13 @@ impl Collector {
     /// flow logs, host locations of the topology not seen for their TTL, and NetFlow/IPFIX
     /// data held for a template longer than its TTL.
     pub fn tick(&mut self, now_ms: u64) {
-        self.engine.tick(now_ms);
+        self.tick_with(now_ms, &crate::Sequential);
+    }
+
+    /// [`Collector::tick`] with the engine's shards scanned through `fork`
+    /// ([`Engine::tick_with`]).
+    pub fn tick_with(&mut self, now_ms: u64, fork: &dyn Fork) {
+        self.engine.tick_with(now_ms, fork);
         self.engine.env_mut().topology.expire_hosts(now_ms);
         self.session.expire(now_ms);
         if let Some(o) = self.observer.as_deref_mut() {

@@ -390,6 +390,12 @@ impl Engine {
     /// thresholds whose value stayed below for `timeout`, checks counter-metric thresholds,
     /// expires counter data sources.
     pub fn tick(&mut self, now_ms: u64) {
+        self.tick_with(now_ms, &Sequential);
+    }
+
+    /// [`Engine::tick`] with each shard's tables scanned through `fork` (which may run them on
+    /// several threads, as [`Engine::add_sflow_batch`] does); the result is the same.
+    pub fn tick_with(&mut self, now_ms: u64, fork: &dyn Fork) {
         let Engine {
             flows,
             thresholds,
@@ -402,66 +408,24 @@ impl Engine {
             shards,
             ..
         } = self;
-        // Records flushed this tick, put in (data source, key) order below: the same whatever
-        // the shards and the tables' (seeded) order.
-        let mut flushed: Vec<(crate::sample::DataSource, LoggedFlow)> = Vec::new();
-        for (fi, flow) in flows.iter().enumerate() {
-            let def = &flow.def;
-            let idle_ms = (limits.idle_factor * def.t_secs * 1000.0) as u64;
-            let active_ms = def.active_timeout_secs * 1000;
-            let log_end = def.log && !def.flow_start;
-            for shard in shards.iter_mut() {
-                let Some(tables) = shard.tables.get_mut(fi) else {
-                    continue;
-                };
-                let (active_keys, stats) = (&mut shard.active_keys, &mut shard.stats);
-                for (ds, table) in tables.iter_mut() {
-                    table.entries.retain(|key, e| {
-                        let idle =
-                            limits.idle_factor > 0.0 && now_ms.saturating_sub(e.last_ms) > idle_ms;
-                        if log_end {
-                            let more = e.more.as_deref_mut();
-                            if let Some((total, ls)) = more.and_then(|m| {
-                                Some((m.total, m.states.as_deref_mut()?.log.as_mut()?))
-                            }) {
-                                let flush =
-                                    idle || now_ms.saturating_sub(ls.record_start_ms) >= active_ms;
-                                let value = total - ls.total_at_start;
-                                if flush && value > 0.0 {
-                                    flushed.push((
-                                        *ds,
-                                        LoggedFlow {
-                                            id: 0,
-                                            name: def.name.clone(),
-                                            flow_keys: crate::flow_key::text(key, &def.fs),
-                                            value,
-                                            start_ms: ls.record_start_ms,
-                                            end_ms: e.last_ms,
-                                            agent: ds.agent.to_string(),
-                                            data_source: ds.name().to_string(),
-                                        },
-                                    ));
-                                    ls.record_start_ms = now_ms;
-                                    ls.total_at_start = total;
-                                }
-                            }
-                        }
-                        if idle {
-                            *active_keys -= 1;
-                            stats.keys_expired += 1;
-                        }
-                        !idle
-                    });
-                }
-                tables.retain(|_, t| !t.entries.is_empty());
-            }
-            flushed.sort_by(|a, b| {
-                a.0.cmp(&b.0)
-                    .then_with(|| a.1.flow_keys.cmp(&b.1.flow_keys))
-            });
-            for (_, f) in flushed.drain(..) {
-                flow_log.push(f);
-            }
+        let expire = |shard: &mut Shard| shard.expire(flows, limits, now_ms);
+        match shards.as_mut_slice() {
+            [one] => expire(one),
+            all => fork.each(all, &expire),
+        }
+        // Records flushed this tick, by definition, then in (data source, key) order: the
+        // same whatever the shards and the tables' (seeded) order.
+        let mut flushed: Vec<(usize, crate::sample::DataSource, LoggedFlow)> = Vec::new();
+        for shard in shards.iter_mut() {
+            flushed.append(&mut shard.flushed);
+        }
+        flushed.sort_by(|a, b| {
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| a.2.flow_keys.cmp(&b.2.flow_keys))
+        });
+        for (_, _, f) in flushed {
+            flow_log.push(f);
         }
         thresholds.tick(flows, shards, counters, now_ms, events);
         if now_ms >= *next_agents_expiry_ms {

@@ -245,6 +245,9 @@ pub struct Shard {
     pub(super) sample_tick: u32,
     /// Key names seen (every 64th sample) with when, Unix ms.
     pub(super) seen_keys: Map<(&'static str, u8), u64>,
+    /// Flow records (flow ends, `activeTimeout` flushes) of the last [`Shard::expire`], by
+    /// definition index and data source; taken by the engine's tick.
+    pub(super) flushed: Vec<(usize, DataSource, LoggedFlow)>,
     /// Events raised and not yet merged into the engine's log, with their input position.
     pub(super) events: Vec<(u64, Event)>,
     /// Flow records (`flowStart`) not yet merged, with their input position.
@@ -265,6 +268,65 @@ impl Shard {
         }
     }
 
+    /// The tick's scan of this shard's tables at `now_ms` ([`Engine::tick_with`]): removes
+    /// idle keys (their flows ending), flushes logged flows older than their
+    /// `activeTimeout` into [`Shard::flushed`], drops emptied tables.
+    pub(super) fn expire(&mut self, flows: &[Flow], limits: &Limits, now_ms: u64) {
+        let Shard {
+            tables: shard_tables,
+            active_keys,
+            stats,
+            flushed,
+            ..
+        } = self;
+        for (fi, (flow, tables)) in flows.iter().zip(shard_tables.iter_mut()).enumerate() {
+            let def = &flow.def;
+            let idle_ms = (limits.idle_factor * def.t_secs * 1000.0) as u64;
+            let active_ms = def.active_timeout_secs * 1000;
+            let log_end = def.log && !def.flow_start;
+            for (ds, table) in tables.iter_mut() {
+                table.entries.retain(|key, e| {
+                    let idle =
+                        limits.idle_factor > 0.0 && now_ms.saturating_sub(e.last_ms) > idle_ms;
+                    if log_end {
+                        let more = e.more.as_deref_mut();
+                        if let Some((total, ls)) = more
+                            .and_then(|m| Some((m.total, m.states.as_deref_mut()?.log.as_mut()?)))
+                        {
+                            let flush =
+                                idle || now_ms.saturating_sub(ls.record_start_ms) >= active_ms;
+                            let value = total - ls.total_at_start;
+                            if flush && value > 0.0 {
+                                flushed.push((
+                                    fi,
+                                    *ds,
+                                    LoggedFlow {
+                                        id: 0,
+                                        name: def.name.clone(),
+                                        flow_keys: crate::flow_key::text(key, &def.fs),
+                                        value,
+                                        start_ms: ls.record_start_ms,
+                                        end_ms: e.last_ms,
+                                        agent: ds.agent.to_string(),
+                                        data_source: ds.name().to_string(),
+                                    },
+                                ));
+                                ls.record_start_ms = now_ms;
+                                ls.total_at_start = total;
+                            }
+                        }
+                    }
+                    if idle {
+                        *active_keys -= 1;
+                        stats.keys_expired += 1;
+                    }
+                    !idle
+                });
+            }
+            tables.retain(|_, t| !t.entries.is_empty());
+        }
+    }
+
     fn new(index: usize, flows: usize, thresholds: usize) -> Shard {
         Shard {
             index,
@@ -278,6 +340,7 @@ impl Shard {
             stats: EngineStats::default(),
             sample_tick: 0,
             seen_keys: map(),
+            flushed: Vec::new(),
             events: Vec::new(),
             logs: Vec::new(),
         }

@@ -451,7 +451,7 @@ fn run(mut core: Core, batches: &Receiver<Input>, jobs: &Receiver<Msg>, ids: &wa
         let now = Instant::now();
         if now >= next_tick {
             let now_ms = core.now_ms();
-            core.collector.tick(now_ms);
+            core.collector.tick_with(now_ms, &core.threads);
             if let Some(x) = core.export.as_mut() {
                 x.tick(now_ms, core.collector.engine());
             }

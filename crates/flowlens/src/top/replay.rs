@@ -214,7 +214,7 @@ impl Replayer {
             } else {
                 t_ms - t_ms % 1000
             };
-            self.collector.tick(at);
+            self.collector.tick_with(at, &self.threads);
             self.next_tick_ms = t_ms - t_ms % 1000 + 1000;
         }
         while self.next_tick_ms <= t_ms {
@@ -223,7 +223,7 @@ impl Replayer {
             } else {
                 self.next_tick_ms
             };
-            self.collector.tick(at);
+            self.collector.tick_with(at, &self.threads);
             self.next_tick_ms += 1000;
         }
     }
