@@ -162,8 +162,8 @@ struct Budget {
 
 /// All agents.
 ///
-/// Split into parts by agent ([`crate::part`]), one per engine shard: each shard's thread
-/// accounts its agents' datagrams in their part ([`Part`]) while the engine takes a batch;
+/// Split into parts by agent (`part.rs`), one per engine shard: each shard's thread
+/// accounts its agents' datagrams in their part while the engine takes a batch;
 /// the queries read every part. The caps of [`AgentLimits`] other than per agent are shared
 /// equally among the parts (each part holds at most its share, rounded up), the UDP senders'
 /// budgets included.
@@ -522,8 +522,12 @@ impl Agents {
         }
     }
 
-    /// Accounts one datagram's header in its agent's part ([`Part::datagram`], which
-    /// documents the handle returned).
+    /// Accounts one datagram's header from `source` (the UDP sender, when known) at
+    /// `now_ms`, in its agent's part, and returns its agent's handle, through which the
+    /// caller reports each of the datagram's samples ([`AgentDatagram::flow_sample`],
+    /// [`AgentDatagram::counter_sample`], [`AgentDatagram::discard_sample`]) while it
+    /// decodes them. `None` when the agent is not tracked (a cap was reached): its samples
+    /// are not counted.
     pub fn datagram(
         &mut self,
         now_ms: u64,

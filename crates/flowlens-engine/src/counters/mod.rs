@@ -96,8 +96,8 @@ struct Agent {
 
 /// The counter metric store. See the module documentation.
 ///
-/// Split into parts by agent ([`crate::part`]), one per engine shard: each shard's thread
-/// updates its agents' part ([`Part`]) while the engine takes a batch; the queries read
+/// Split into parts by agent (`part.rs`), one per engine shard: each shard's thread
+/// updates its agents' part while the engine takes a batch; the queries read
 /// every part. The caps of [`CounterLimits`] other than per agent are shared equally among
 /// the parts (each part holds at most its share, rounded up).
 #[derive(Debug)]

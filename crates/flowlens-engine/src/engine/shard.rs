@@ -509,12 +509,14 @@ impl Engine {
     /// on the caller's thread first. The result is the same as [`Engine::add_sflow_from`] for
     /// each datagram in order, whatever the number of shards.
     ///
-    /// With several shards the batch goes in two steps, each on the shards' threads: first
-    /// every datagram on the thread of its agent's part ([`crate::part::of_agent`]: its
-    /// samples are parsed there, its agent's statistics and counter samples taken there, its
-    /// flow samples sorted by shard), then every shard takes its flow samples, from one part
-    /// after the other. A data source's samples keep their order, since all come from one
-    /// agent.
+    /// With several shards the batch goes in two steps, each on the shards' threads. The
+    /// agents' statistics and counter metrics are kept in one part per shard, by agent:
+    /// first every datagram is taken on the thread of its agent's part (its samples parsed,
+    /// its agent's statistics and counter samples taken there, its flow samples sorted by
+    /// shard), then every shard takes its flow samples, from one part after the other. A
+    /// data source's samples keep their order, since all come from one agent. When `fork`
+    /// runs every shard at once ([`Fork::at_once`]) both steps take one call, the shards
+    /// meeting between them.
     pub fn add_sflow_batch(
         &mut self,
         now_ms: u64,
