@@ -267,25 +267,32 @@ fn bench_throughput(c: &mut Criterion) {
     g.finish();
 }
 
-/// Shard 0 on the calling thread, the others on a pool: `flowlens run`'s `Threads`.
-struct Pool(Option<rayon::ThreadPool>);
+/// Shard 0 on the calling thread, the others on a pool kept warm between batches:
+/// `flowlens run`'s `Threads` (`crates/flowlens/src/shards.rs`).
+struct Pool(
+    Option<rayon::ThreadPool>,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+);
 
 impl Pool {
     /// For `shards` shards: a pool of `shards - 1` threads (none for 1).
     fn new(shards: usize) -> Pool {
-        Pool((shards > 1).then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(shards - 1)
-                .build()
-                .expect("pool")
-        }))
+        Pool(
+            (shards > 1).then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(shards - 1)
+                    .build()
+                    .expect("pool")
+            }),
+            std::sync::Arc::default(),
+        )
     }
 }
 
 impl Fork for Pool {
     fn at_once(&self, shards: usize) -> bool {
-        // One shard on the caller's thread, one on each pool thread, and nothing else runs
-        // on the pool.
+        // One shard on the caller's thread, one on each pool thread; nothing else runs on
+        // the pool but the keep-warm spins, which end as a batch starts.
         self.0
             .as_ref()
             .is_some_and(|p| p.current_num_threads() + 1 >= shards)
@@ -296,12 +303,34 @@ impl Fork for Pool {
             shards.iter_mut().for_each(f);
             return;
         };
+        use std::sync::atomic::Ordering;
+        let batch = self.1.fetch_add(1, Ordering::AcqRel) + 1;
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let others = rest.len();
         pool.in_place_scope(|scope| {
             for s in rest {
-                scope.spawn(move |_| f(s));
+                let done = &done;
+                scope.spawn(move |_| {
+                    f(s);
+                    done.fetch_add(1, Ordering::Release);
+                });
             }
             f(first);
+            let until = std::time::Instant::now() + std::time::Duration::from_micros(200);
+            while done.load(Ordering::Acquire) < others && std::time::Instant::now() < until {
+                std::hint::spin_loop();
+            }
         });
+        for _ in 0..pool.current_num_threads() {
+            let batches = std::sync::Arc::clone(&self.1);
+            pool.spawn(move || {
+                let until = std::time::Instant::now() + std::time::Duration::from_micros(200);
+                while batches.load(Ordering::Acquire) == batch && std::time::Instant::now() < until
+                {
+                    std::hint::spin_loop();
+                }
+            });
+        }
     }
 }
 
