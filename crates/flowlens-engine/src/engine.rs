@@ -136,8 +136,6 @@ pub struct Engine {
     /// The last batch's per-shard sample lists, emptied, kept for their capacity
     /// ([`Engine::take_work`]).
     spare_work: shard::SpareWork,
-    /// A batch's datagram indices per part, emptied, kept for their capacity.
-    spare_chunks: Vec<Vec<usize>>,
 }
 
 impl Default for Engine {
@@ -175,7 +173,6 @@ impl Engine {
             seq: 0,
             in_batch: false,
             spare_work: shard::SpareWork::default(),
-            spare_chunks: Vec::new(),
         };
         e.reshard(e.route);
         e

@@ -177,8 +177,6 @@ struct Slot<'a, 'd> {
     stats: EngineStats,
     /// The part's flow samples, by shard.
     work: &'a mut Work<'d>,
-    /// The part's datagrams, by index in the batch.
-    chunk: &'a [usize],
 }
 
 /// One sample with its input position and data source.
@@ -547,15 +545,6 @@ impl Engine {
             self.put_work(work);
             return;
         }
-        // The datagrams of each part, by index in `batch`.
-        let mut chunks = std::mem::take(&mut self.spare_chunks);
-        chunks.iter_mut().for_each(Vec::clear);
-        chunks.resize_with(n, Vec::new);
-        for (k, (_, d)) in batch.iter().enumerate() {
-            if let Some(c) = chunks.get_mut(crate::part::of_agent(d.agent_address(), n)) {
-                c.push(k);
-            }
-        }
         let mut works: Vec<Work<'d>> = (0..n).map(|_| self.take_work()).collect();
         let route = self.route;
         let (ctx, shards, common) = self.parts();
@@ -564,14 +553,12 @@ impl Engine {
             .iter_mut()
             .zip(common.counters.iter_mut())
             .zip(works.iter_mut())
-            .zip(&chunks)
-            .map(|(((agents, counters), work), chunk)| {
+            .map(|((agents, counters), work)| {
                 std::sync::RwLock::new(Slot {
                     agents,
                     counters,
                     stats: EngineStats::default(),
                     work,
-                    chunk,
                 })
             })
             .collect();
@@ -588,17 +575,20 @@ impl Engine {
                 counters,
                 stats,
                 work,
-                chunk,
             } = &mut *slot;
             let mut common = Common {
                 stats,
                 agents: std::slice::from_mut(&mut **agents),
                 counters: std::slice::from_mut(&mut **counters),
             };
-            for &k in chunk.iter() {
-                let Some((source, d)) = batch.get(k) else {
-                    continue;
-                };
+            // This part's datagrams: each thread picks its own out of the batch (a hash of
+            // the agent address per datagram, rather than a list made beforehand on the
+            // caller's thread).
+            let mine = batch
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, d))| crate::part::of_agent(d.agent_address(), n) == shard.index);
+            for (k, (source, d)) in mine {
                 let s = seq(k);
                 common.add_sflow(now_ms, *source, d, |j, ds, sample| {
                     if let Some(list) = work.per_shard.get_mut(route.of(ds)) {
@@ -634,8 +624,6 @@ impl Engine {
                 }
             };
             fork.each(shards, &both);
-        } else if chunks.iter().filter(|c| !c.is_empty()).count() <= 1 {
-            shards.iter_mut().for_each(sort);
         } else {
             fork.each(shards, &sort);
         }
@@ -655,7 +643,6 @@ impl Engine {
         for w in works {
             self.put_work(w);
         }
-        self.spare_chunks = chunks;
     }
 
     /// Empty per-shard sample lists for a batch, with the capacity the last batch's reached.
