@@ -90,10 +90,28 @@ struct Meet {
     all: usize,
 }
 
+/// One thread's arrival at a [`Meet`], made when it is dropped: also when the step before
+/// panics, so that the other threads do not wait forever (the panic then reaches the
+/// caller at the end of [`Fork::each`]).
+struct Arrival<'m>(&'m Meet);
+
+impl Drop for Arrival<'_> {
+    fn drop(&mut self) {
+        self.0
+            .arrived
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 impl Meet {
-    fn arrive_and_wait(&self) {
+    /// Arrives (now, or when the returned guard is dropped, whichever the caller chooses).
+    fn arrival(&self) -> Arrival<'_> {
+        Arrival(self)
+    }
+
+    /// Waits until every thread has arrived.
+    fn wait(&self) {
         use std::sync::atomic::Ordering;
-        self.arrived.fetch_add(1, Ordering::AcqRel);
         let mut spins = 0u32;
         while self.arrived.load(Ordering::Acquire) < self.all {
             spins = spins.wrapping_add(1);
@@ -610,8 +628,10 @@ impl Engine {
                 all: shards.len(),
             };
             let both = |shard: &mut Shard| {
+                let arrival = meet.arrival();
                 sort(shard);
-                meet.arrive_and_wait();
+                drop(arrival);
+                meet.wait();
                 for slot in &slots {
                     let slot = slot
                         .read()
@@ -750,6 +770,27 @@ pub(super) fn merge_seen(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A thread whose step before the meeting panics still arrives (its guard arrives while
+    /// unwinding): the other threads go on, and the panic reaches whoever joins it.
+    #[test]
+    #[allow(clippy::panic)]
+    fn a_thread_that_panics_before_the_meeting_still_arrives() {
+        let meet = Meet {
+            arrived: std::sync::atomic::AtomicUsize::new(0),
+            all: 2,
+        };
+        std::thread::scope(|s| {
+            let failing = s.spawn(|| {
+                let _arrival = meet.arrival();
+                panic!("the step before the meeting failed");
+            });
+            drop(meet.arrival());
+            meet.wait();
+            assert!(failing.join().is_err());
+        });
+        assert_eq!(meet.arrived.load(std::sync::atomic::Ordering::Acquire), 2);
+    }
 
     /// A batch's lists come back with their buffers: relabelling keeps the allocation, so
     /// batches after the first do not allocate or regrow their lists.
