@@ -369,18 +369,11 @@ fn feed_batches(engine: &mut Engine, dgrams: &[Vec<u8>], now_ms: &mut u64, fork:
 /// one or two agents, one after the other; live, many agents' datagrams arrive mixed, and
 /// that is what lets shards work at once.
 fn fabric(dgrams: &[Vec<u8>], agents: u8) -> Vec<Vec<u8>> {
-    let mut out = Vec::with_capacity(dgrams.len() * usize::from(agents));
-    for d in dgrams {
-        for k in 0..agents {
-            let mut d = d.clone();
-            // sample_datagram_v5: version (4 bytes), address type (4; 1 = IPv4), address.
-            if d.len() > 12 && d[4..8] == [0, 0, 0, 1] {
-                d[8..12].copy_from_slice(&[10, 255, k, 1]);
-            }
-            out.push(d);
-        }
-    }
-    out
+    let tagged = dgrams.iter().map(|d| ((), d.clone()));
+    flowlens_testdata::fabric(tagged, agents, false)
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect()
 }
 
 /// `shards/shards-{1,2,4}`: the `defs-3` engine in N shards on N threads, over [`fabric`]

@@ -1,9 +1,4 @@
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Shards through a [`Fork`] that does not run them at once ([`Sequential`]): a batch's two
 //! steps (datagrams on their agents' parts, then flow samples on their shards) in two calls.
 //! Over a fabric of 8 agents built from a real Open vSwitch capture, 4 shards fed in batches
@@ -20,31 +15,20 @@ use flowlens_wire::packet::{walk, LinkType, WalkConfig};
 use pcap_parser::PcapCapture;
 use serde_json::{json, Value as Json};
 
-/// The capture's sFlow datagrams sent again from agents `10.255.k.1`, agent k every
-/// (k + 1)th datagram (no two agents' values tie), interleaved.
+/// The capture's sFlow datagrams sent again from 8 agents, agent k every (k + 1)th datagram
+/// ([`flowlens_testdata::fabric`]).
 fn fabric() -> Vec<(IpAddr, Vec<u8>)> {
     let path = flowlens_testdata::file("exporters/sflow-ovs-br0.pcap").expect("capture");
     let bytes = std::fs::read(&path).unwrap();
     let cap = PcapCapture::from_file(&bytes).unwrap();
     let link = LinkType::from_pcap(cap.header.network.0 as u32).expect("link type");
     let cfg = WalkConfig::default();
-    let mut out = Vec::new();
     let payloads = cap.blocks.iter().filter_map(|b| {
         let w = walk(link, b.data, &cfg);
         let udp = w.outer_udp()?;
         Some((udp.src_addr, udp.payload.to_vec()))
     });
-    for (i, (from, d)) in payloads.enumerate() {
-        for k in (0..8u8).filter(|k| i % (usize::from(*k) + 1) == 0) {
-            let mut d = d.clone();
-            // sample_datagram_v5: version (4 bytes), address type (4; 1 = IPv4), address.
-            if d.len() > 12 && d[4..8] == [0, 0, 0, 1] {
-                d[8..12].copy_from_slice(&[10, 255, k, 1]);
-            }
-            out.push((from, d));
-        }
-    }
-    out
+    flowlens_testdata::fabric(payloads, 8, true)
 }
 
 fn collector(shards: usize) -> Collector {
@@ -124,8 +108,8 @@ fn four_shards_in_two_steps_answer_like_one() {
         }
     }
     let (a, b) = (
-        rounded(answers(&one, now_ms)),
-        rounded(answers(&four, now_ms)),
+        flowlens_testdata::rounded(answers(&one, now_ms)),
+        flowlens_testdata::rounded(answers(&four, now_ms)),
     );
     assert_eq!(a["agents"].as_object().unwrap().len(), 8, "{}", a["agents"]);
     assert!(a["dump"].as_array().unwrap().len() > 8, "{}", a["dump"]);
@@ -140,19 +124,5 @@ fn four_shards_in_two_steps_answer_like_one() {
         "counter stats",
     ] {
         assert_eq!(a[key], b[key], "{key} differs with 4 shards");
-    }
-}
-
-/// `v` with every number to 12 significant digits: a key's values summed over its data
-/// sources add up in the tables' order, so their last digits may differ, shards or not.
-fn rounded(v: Json) -> Json {
-    match v {
-        Json::Number(n) => match n.as_f64() {
-            Some(x) if n.is_f64() => json!(format!("{x:.11e}")),
-            _ => Json::Number(n),
-        },
-        Json::Array(a) => Json::Array(a.into_iter().map(rounded).collect()),
-        Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, rounded(v))).collect()),
-        other => other,
     }
 }

@@ -133,3 +133,49 @@ pub fn shared_file_or_skip(test: &str, rel: &str) -> Option<PathBuf> {
 pub fn skip(test: &str, reason: &str) {
     println!("SKIPPED {test}: {reason}");
 }
+
+/// sFlow v5 datagrams as a fabric of `agents` switches would send them together: each
+/// datagram again from agents `10.255.k.1`, k = 0..`agents` (an IPv4 `agent_address`,
+/// bytes 8..12 of `sample_datagram_v5`, sFlow v5 spec, rewritten; other datagrams are
+/// repeated unchanged), interleaved datagram by datagram. With `spread`, agent k sends only
+/// every (k + 1)th datagram, so that no two agents' values tie. Each datagram keeps its tag
+/// `S` (its UDP sender, or `()`).
+pub fn fabric<S: Clone>(
+    datagrams: impl IntoIterator<Item = (S, Vec<u8>)>,
+    agents: u8,
+    spread: bool,
+) -> Vec<(S, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (i, (tag, d)) in datagrams.into_iter().enumerate() {
+        for k in 0..agents {
+            if spread && i % (usize::from(k) + 1) != 0 {
+                continue;
+            }
+            let mut d = d.clone();
+            // sample_datagram_v5: version (4 bytes), address type (4; 1 = IPv4), address.
+            if d.get(4..8) == Some(&[0, 0, 0, 1][..]) {
+                if let Some(addr) = d.get_mut(8..12) {
+                    addr.copy_from_slice(&[10, 255, k, 1]);
+                }
+            }
+            out.push((tag.clone(), d));
+        }
+    }
+    out
+}
+
+/// `v` with every floating-point number as text to 12 significant digits: values summed
+/// over a table's keys, or over a key's data sources, add up in the tables' (seeded) order,
+/// so their last digits differ from run to run; comparisons of answers use this.
+pub fn rounded(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if n.is_f64() => Value::String(format!("{x:.11e}")),
+            _ => Value::Number(n),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(rounded).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, rounded(v))).collect()),
+        other => other,
+    }
+}

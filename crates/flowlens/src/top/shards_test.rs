@@ -194,26 +194,12 @@ fn answers(e: &Engine, now_ms: u64) -> Json {
     Json::Object(out)
 }
 
-/// `v` with every number to 12 significant digits: sums over a table's keys run in the
-/// table's (seeded) order, so their last digits differ from run to run, shards or not.
-fn rounded(v: Json) -> Json {
-    match v {
-        Json::Number(n) => match n.as_f64() {
-            Some(x) if n.is_f64() => json!(format!("{x:.11e}")),
-            _ => Json::Number(n),
-        },
-        Json::Array(a) => Json::Array(a.into_iter().map(rounded).collect()),
-        Json::Object(o) => Json::Object(o.into_iter().map(|(k, v)| (k, rounded(v))).collect()),
-        other => other,
-    }
-}
-
 /// One capture replayed into an engine of `shards` shards; its answers at the end.
 fn replay(path: &Path, shards: usize, by_agent: bool) -> Json {
     let mut r = Replayer::new(engine(shards, by_agent)).unwrap();
     let progress = Progress::new(&[], false);
     r.file(path, &progress, false, |_, _, _| Ok(())).unwrap();
-    rounded(answers(r.engine(), r.engine_ms()))
+    flowlens_testdata::rounded(answers(r.engine(), r.engine_ms()))
 }
 
 #[test]
@@ -285,34 +271,7 @@ fn mixed_sflow_and_netflow_batches_keep_input_order() {
         mixed.extend(sflow.get(i).cloned());
         mixed.extend(netflow.get(i).cloned());
     }
-    let collector = |shards| {
-        flowlens_engine::Collector::new(
-            engine(shards, false),
-            flowlens_netflow::NetflowSession::new(flowlens_netflow::Limits::default()).unwrap(),
-        )
-    };
-    let (mut one, mut four) = (collector(1), collector(4));
-    let threads = crate::shards::Threads::new(4).unwrap();
-    let mut now_ms = 1_700_000_000_000;
-    for (i, chunk) in mixed.chunks(16).enumerate() {
-        for (from, d) in chunk {
-            one.handle_datagram(now_ms, *from, d);
-        }
-        four.handle_batch(
-            now_ms,
-            chunk.iter().map(|(from, d)| (*from, d.as_slice())),
-            &threads,
-        );
-        now_ms += 10;
-        if i % 100 == 99 {
-            one.tick(now_ms);
-            four.tick(now_ms);
-        }
-    }
-    let (a, b) = (
-        rounded(answers(one.engine(), now_ms)),
-        rounded(answers(four.engine(), now_ms)),
-    );
+    let (a, b) = one_and_four(&mixed, 16, 10, 100);
     let flow_events = a["events"]
         .as_array()
         .unwrap()
@@ -337,22 +296,32 @@ fn mixed_sflow_and_netflow_batches_keep_input_order() {
 /// one datagram at a time.
 #[test]
 fn a_fabric_of_agents_in_batches_answers_like_one_shard() {
-    let mut fabric: Vec<(std::net::IpAddr, Vec<u8>)> = Vec::new();
-    for (i, (from, d)) in datagrams("exporters/sflow-ovs-br0.pcap")
-        .into_iter()
-        .enumerate()
-    {
-        // Agent k sends every (k + 1)th datagram: no two agents' values tie (a tie's winner
-        // in `max:` comes down to the last bits of sums in each table's own order).
-        for k in (0..8u8).filter(|k| i % (usize::from(*k) + 1) == 0) {
-            let mut d = d.clone();
-            // sample_datagram_v5: version (4 bytes), address type (4; 1 = IPv4), address.
-            if d.len() > 12 && d[4..8] == [0, 0, 0, 1] {
-                d[8..12].copy_from_slice(&[10, 255, k, 1]);
-            }
-            fabric.push((from, d));
-        }
+    let fabric = flowlens_testdata::fabric(datagrams("exporters/sflow-ovs-br0.pcap"), 8, true);
+    let (a, b) = one_and_four(&fabric, 64, 100, 10);
+    // Every agent, with counters and flow samples.
+    assert_eq!(a["agents"].as_object().unwrap().len(), 8, "{}", a["agents"]);
+    assert!(a["dump"].as_array().unwrap().len() > 8, "{}", a["dump"]);
+    assert!(
+        a["pair Max"].as_array().unwrap().len() > 3,
+        "{}",
+        a["pair Max"]
+    );
+    let (ao, bo) = (a.as_object().unwrap(), b.as_object().unwrap());
+    if let Some(k) = ao.keys().find(|k| ao.get(*k) != bo.get(*k)) {
+        panic!("`{k}` differs with 4 shards:\n1: {}\n4: {}", ao[k], bo[k]);
     }
+    assert_eq!(a, b);
+}
+
+/// `dgrams` into one shard a datagram at a time and into 4 shards (on 4 threads) in batches
+/// of `batch`, `step_ms` apart, ticking both every `tick_every` batches; the answers of the
+/// one and of the four, numbers rounded.
+fn one_and_four(
+    dgrams: &[(std::net::IpAddr, Vec<u8>)],
+    batch: usize,
+    step_ms: u64,
+    tick_every: usize,
+) -> (Json, Json) {
     let collector = |shards| {
         flowlens_engine::Collector::new(
             engine(shards, false),
@@ -362,7 +331,7 @@ fn a_fabric_of_agents_in_batches_answers_like_one_shard() {
     let (mut one, mut four) = (collector(1), collector(4));
     let threads = crate::shards::Threads::new(4).unwrap();
     let mut now_ms = 1_700_000_000_000;
-    for (i, chunk) in fabric.chunks(64).enumerate() {
+    for (i, chunk) in dgrams.chunks(batch).enumerate() {
         for (from, d) in chunk {
             one.handle_datagram(now_ms, *from, d);
         }
@@ -371,23 +340,14 @@ fn a_fabric_of_agents_in_batches_answers_like_one_shard() {
             chunk.iter().map(|(from, d)| (*from, d.as_slice())),
             &threads,
         );
-        now_ms += 100;
-        if i % 10 == 9 {
+        now_ms += step_ms;
+        if i % tick_every == tick_every - 1 {
             one.tick(now_ms);
             four.tick(now_ms);
         }
     }
-    let (a, b) = (
-        rounded(answers(one.engine(), now_ms)),
-        rounded(answers(four.engine(), now_ms)),
-    );
-    // Every agent, with counters and flow samples.
-    assert_eq!(a["agents"].as_object().unwrap().len(), 8, "{}", a["agents"]);
-    assert!(a["dump"].as_array().unwrap().len() > 8, "{}", a["dump"]);
-    assert!(four.engine().stats().flow_samples > 100);
-    let (ao, bo) = (a.as_object().unwrap(), b.as_object().unwrap());
-    if let Some(k) = ao.keys().find(|k| ao.get(*k) != bo.get(*k)) {
-        panic!("`{k}` differs with 4 shards:\n1: {}\n4: {}", ao[k], bo[k]);
-    }
-    assert_eq!(a, b);
+    (
+        flowlens_testdata::rounded(answers(one.engine(), now_ms)),
+        flowlens_testdata::rounded(answers(four.engine(), now_ms)),
+    )
 }
