@@ -174,8 +174,9 @@ impl SampleKeys for PacketKeys<'_> {
 impl Common<'_> {
     /// The part of an sFlow datagram that is not the shards': datagram, sample and agent
     /// statistics and counter samples, in the datagram's agent's part of the agents'
-    /// statistics and counter metrics ([`crate::part::of_agent`] over the parts lent). Each flow sample and dropped-packet notification goes
-    /// to `each` with its index in the datagram and its data source.
+    /// statistics and counter metrics ([`crate::part::of_agent`] over the parts lent). Each
+    /// flow sample and dropped-packet notification goes to `each` with its index in the
+    /// datagram and its data source.
     pub(super) fn add_sflow<'d>(
         &mut self,
         now_ms: u64,

@@ -290,10 +290,10 @@ fn mixed_sflow_and_netflow_batches_keep_input_order() {
 }
 
 /// Datagrams of a fabric of 8 agents (the Open vSwitch capture's datagrams sent again from
-/// agents `10.255.k.1`, interleaved, agent k every (k + 1)th), in batches: with 4 shards each batch's datagrams are
-/// taken on the threads of their agents' parts (agents' statistics and counter samples
-/// there), then the flow samples on their shards' threads; the answers are one shard's, fed
-/// one datagram at a time.
+/// agents `10.255.k.1`, interleaved, agent k every (k + 1)th), in batches: with 4 shards
+/// each batch's datagrams are taken on the threads of their agents' parts (agents'
+/// statistics and counter samples there), then the flow samples on their shards' threads;
+/// the answers are one shard's, fed one datagram at a time.
 #[test]
 fn a_fabric_of_agents_in_batches_answers_like_one_shard() {
     let fabric = flowlens_testdata::fabric(datagrams("exporters/sflow-ovs-br0.pcap"), 8, true);
